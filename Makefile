@@ -1,0 +1,134 @@
+# Flint build. GNU make + pkg-config; everything lands under build/.
+#   make deps   install the Debian packages Flint needs (no-op when present)
+#   make        build daemons, CLI, examples        make test   deps + build + all tests
+#   make asan   unit tests under ASan+UBSan         make demo   local cluster, one job
+#   make clean
+# New .c files are picked up by wildcard: a file belongs to the folder's target.
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2
+DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
+           librocksdb-dev libjansson-dev check pkg-config zookeeper curl python3
+PKGS    := libevent libevent_pthreads libprotobuf-c jansson
+
+# Deferred (=) so that `make deps` works before pkg-config knows these packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
+             -Iinclude -Icommon -Ijobmanager -Itaskmanager -I$(BUILD)/gen -I. $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -ldl -lm -pthread
+# Protobuf-generated sources are exempt from our stricter prototype warnings.
+GEN_CFLAGS = $(filter-out -Wmissing-prototypes -Wshadow,$(ALL_CFLAGS))
+
+PROTOS      := $(wildcard proto/*.proto)
+GEN_C       := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+GEN_H       := $(GEN_C:.c=.h)
+GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
+
+COMMON_SRC  := $(wildcard common/*.c)
+JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c))
+TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c))
+CLI_SRC     := $(filter-out client/main.c,$(wildcard client/*.c))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBFLINT    := $(BUILD)/lib/libflint.a
+LIB_OBJ     := $(GEN_O) $(call obj,$(COMMON_SRC) $(JM_SRC) $(TM_SRC) $(CLI_SRC))
+
+BINS        := $(BUILD)/bin/flint-jobmanager $(BUILD)/bin/flint-taskmanager $(BUILD)/bin/flint
+UNIT_SRC    := $(wildcard tests/unit/check_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+TOOL_BINS   := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+EX_SRC      := $(wildcard examples/*.c)
+EX_SO       := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(EX_SRC))
+BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps test unit cluster asan demo clean bench
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS)
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    echo "make deps: installing $$missing"; \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GEN_CFLAGS) -c $< -o $@
+
+# Every object may include generated headers: build them first.
+$(BUILD)/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBFLINT): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/flint-jobmanager: $(BUILD)/obj/jobmanager/main.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+$(BUILD)/bin/flint-taskmanager: $(BUILD)/obj/taskmanager/main.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+$(BUILD)/bin/flint: $(BUILD)/obj/client/main.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+
+$(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell pkg-config --libs check 2>/dev/null)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+
+# Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
+$(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $<
+
+# One command: installs what is missing, builds, runs unit then cluster tests.
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j2 all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory cluster
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+cluster: all
+	@tests/run-cluster.sh
+
+asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j2 BUILD=build/asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+
+bench: all
+	@bench/run.sh
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j2 all
+	@tests/demo.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

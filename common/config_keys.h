@@ -1,0 +1,44 @@
+/* config_keys.h -- every configuration key Flint knows, with Flink's name, type and default.
+ *
+ * X-macro table: FL_KEY(name, type, default, choices, doc). A key used anywhere in the code
+ * must be listed here; a key in a file that is not listed draws a warning at start-up. The
+ * default NULL means "unset" (the getters return their documented fallbacks). choices is
+ * "a|b|c" for FL_CT_ENUM and NULL otherwise.
+ */
+FL_KEY("jobmanager.rpc.address", FL_CT_STRING, "localhost", NULL,
+       "Host the JobManager's RPC endpoint is reached at (TaskManagers and the CLI use it).")
+FL_KEY("jobmanager.rpc.port", FL_CT_INT, "6123", NULL, "The JobManager's RPC port.")
+FL_KEY("jobmanager.bind-host", FL_CT_STRING, "localhost", NULL,
+       "Local address the JobManager's RPC server binds to (0.0.0.0 for all interfaces).")
+FL_KEY("rest.address", FL_CT_STRING, "localhost", NULL, "Host clients reach the REST server at.")
+FL_KEY("rest.bind-address", FL_CT_STRING, "localhost", NULL,
+       "Local address the REST server binds to.")
+FL_KEY("rest.port", FL_CT_INT, "8081", NULL, "Port of the REST server and web dashboard.")
+FL_KEY("taskmanager.host", FL_CT_STRING, "localhost", NULL,
+       "Address other daemons use to reach this TaskManager.")
+FL_KEY("taskmanager.bind-host", FL_CT_STRING, "localhost", NULL,
+       "Local address the TaskManager's RPC and data servers bind to.")
+FL_KEY("taskmanager.rpc.port", FL_CT_INT, "0", NULL, "TaskManager RPC port; 0 picks a free one.")
+FL_KEY("taskmanager.data.port", FL_CT_INT, "0", NULL,
+       "TaskManager data (shuffle) port; 0 picks a free one.")
+FL_KEY("taskmanager.numberOfTaskSlots", FL_CT_INT, "1", NULL,
+       "Slots each TaskManager offers; a slot runs one parallel pipeline of a job.")
+FL_KEY("taskmanager.resource-id", FL_CT_STRING, NULL, NULL,
+       "Fixed resource id for this TaskManager; default host:port-random.")
+FL_KEY("parallelism.default", FL_CT_INT, "1", NULL,
+       "Parallelism of jobs that set none (flint run -p overrides it).")
+FL_KEY("heartbeat.interval", FL_CT_DURATION, "10 s", NULL,
+       "How often the JobManager and TaskManagers exchange heartbeats.")
+FL_KEY("heartbeat.timeout", FL_CT_DURATION, "50 s", NULL,
+       "A peer not heard from for this long is considered lost.")
+FL_KEY("cluster.registration.initial-timeout", FL_CT_DURATION, "100 ms", NULL,
+       "First retry delay of a TaskManager (re-)registering with the JobManager.")
+FL_KEY("cluster.registration.max-timeout", FL_CT_DURATION, "30 s", NULL,
+       "Largest retry delay of the registration backoff.")
+FL_KEY("rpc.frame.max-size", FL_CT_MEMORY, "16 mb", NULL,
+       "Largest RPC frame accepted; a larger one closes the connection.")
+FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL,
+       "Deadline of an RPC request awaiting its response (Flink: akka.ask.timeout).")
+FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "Dashboard refresh interval.")
+FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR",
+       "Least severe level written to the daemon logs.")

@@ -1,0 +1,93 @@
+/* rpc.h -- the RPC service of a daemon: request/response and one-way messages between
+ * endpoints of different processes, as protobuf-c messages in frames (frame.h).
+ *
+ * One service per process, on its own thread ("rpc"), owns every RPC socket: it accepts,
+ * connects, decodes frames and posts each message to the mailbox of the endpoint that was
+ * routed its type (fl_rpc_route). Sending is allowed from any thread: the message is packed
+ * on the caller's thread and handed to the service through its mailbox. Connections are
+ * named by an id, never by a pointer, so a message to a connection that just closed is
+ * simply dropped.
+ *
+ * A frame that is too large, has a bad magic byte, an unknown or unrouted type, or a
+ * payload that does not decode closes that connection with one log line naming the peer;
+ * every other connection is untouched. Requests made with fl_rpc_call get their response
+ * (matched by correlation id) or an error when the deadline passes or the connection dies.
+ */
+#ifndef FL_RPC_H
+#define FL_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "err.h"
+#include "mailbox.h"
+#include "rpc.pb-c.h"
+
+enum fl_rpc_type {
+#define FL_RPC_TYPE(id, name, desc) FL_RPC_##name = id,
+#include "rpc_types.h"
+#undef FL_RPC_TYPE
+};
+
+/* The descriptor of a type, or NULL when the type is unknown. */
+const ProtobufCMessageDescriptor *fl_rpc_type_descriptor(uint16_t type);
+const char *fl_rpc_type_name(uint16_t type);
+
+typedef uint64_t fl_conn_id;
+typedef struct fl_rpc fl_rpc;
+
+/* A received message. The handler it is delivered to owns it. */
+typedef struct fl_rpc_msg {
+    fl_conn_id conn;
+    uint16_t type;
+    uint8_t flags;
+    uint64_t corr;
+    ProtobufCMessage *pb;
+    char peer[64]; /* "host:port" of the other side */
+} fl_rpc_msg;
+
+void fl_rpc_msg_free(fl_rpc_msg *msg);
+
+/* Runs on the routed endpoint's thread; owns msg. */
+typedef void (*fl_rpc_handler)(void *ctx, fl_rpc_msg *msg);
+/* A connection came up (up) or went down (!up, why says how). Endpoint thread. */
+typedef void (*fl_rpc_conn_fn)(void *ctx, fl_conn_id conn, const char *peer, bool up,
+                               const char *why);
+/* The answer to fl_rpc_call: reply, or NULL and error. Endpoint thread; owns reply. */
+typedef void (*fl_rpc_reply_fn)(void *ctx, void *arg, fl_rpc_msg *reply, const char *error);
+
+/* name: the thread name; max_frame: largest accepted frame payload (rpc.frame.max-size). */
+fl_rpc *fl_rpc_new(const char *name, uint32_t max_frame);
+
+/* Set-up, before fl_rpc_start. */
+int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port, fl_err *err);
+void fl_rpc_route(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn);
+/* Watches incoming connections (accepted ones); outgoing ones report to their connector. */
+void fl_rpc_watch(fl_rpc *rpc, fl_endpoint *ep, fl_rpc_conn_fn fn);
+int fl_rpc_start(fl_rpc *rpc, fl_err *err);
+/* Closes every connection and stops the thread. NULL is a no-op. */
+void fl_rpc_free(fl_rpc *rpc);
+
+/* Any thread. Connects to host:port within timeout_ms; fn(up=true) on success, later
+ * fn(up=false) when the connection closes, or fn(up=false) at once when connecting fails. */
+void fl_rpc_connect(fl_rpc *rpc, const char *host, int port, int64_t timeout_ms, fl_endpoint *ep,
+                    fl_rpc_conn_fn fn);
+/* One-way message. 0, or -1 when the service is stopped. */
+int fl_rpc_send(fl_rpc *rpc, fl_conn_id conn, uint16_t type, const ProtobufCMessage *msg);
+/* The response to req. */
+int fl_rpc_reply(fl_rpc *rpc, const fl_rpc_msg *req, uint16_t type, const ProtobufCMessage *msg);
+/* Request with a deadline; fn runs on ep's thread exactly once. */
+void fl_rpc_call(fl_rpc *rpc, fl_conn_id conn, uint16_t type, const ProtobufCMessage *msg,
+                 int64_t timeout_ms, fl_endpoint *ep, fl_rpc_reply_fn fn, void *arg);
+void fl_rpc_close(fl_rpc *rpc, fl_conn_id conn);
+
+/* Resolves host (name or literal) for an IPv4/IPv6 TCP socket. 0 or -1 with err. */
+struct sockaddr_storage;
+struct sockaddr;
+int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *sslen, fl_err *err);
+/* "ip:port" of a socket address. */
+void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,174 @@
+/* util.c -- see util.h. Thread-safe; no state. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t fl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t fl_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t fl_mono_ms(void)
+{
+    return fl_mono_ns() / 1000000;
+}
+
+void fl_random_hex(char *out, size_t nbytes)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char buf[64];
+    size_t done = 0;
+    while (done < nbytes) {
+        size_t n = FL_MIN(nbytes - done, sizeof buf);
+        if (getrandom(buf, n, 0) != (ssize_t)n) {
+            /* getrandom on Linux does not fail for <= 256 bytes once seeded; be safe anyway. */
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (unsigned char)(rand() ^ (int)fl_mono_ns());
+        }
+        for (size_t i = 0; i < n; i++) {
+            out[2 * (done + i)] = hex[buf[i] >> 4];
+            out[2 * (done + i) + 1] = hex[buf[i] & 15];
+        }
+        done += n;
+    }
+    out[2 * nbytes] = '\0';
+}
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "flint: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *fl_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *fl_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *fl_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *fl_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(fl_xmalloc(n), s, n);
+}
+
+char *fl_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = fl_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+int fl_parse_host_port(const char *s, char *host, size_t hostlen, int *port, fl_err *err)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s) {
+        fl_err_set(err, "'%s' is not of the form host:port", s);
+        return -1;
+    }
+    size_t n = (size_t)(colon - s);
+    if (n >= hostlen) {
+        fl_err_set(err, "host name in '%s' is too long", s);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 0 || p > 65535) {
+        fl_err_set(err, "'%s' has no valid port (0-65535)", s);
+        return -1;
+    }
+    memcpy(host, s, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+int fl_read_file(const char *path, char **out, size_t *len, fl_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fl_err_set(err, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        fl_err_set(err, "%s is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = fl_xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap)
+            buf = fl_xrealloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fl_err_set(err, "cannot read %s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+const char *fl_hostname(void)
+{
+    static __thread char name[256];
+    if (!name[0] && gethostname(name, sizeof name - 1) < 0)
+        strcpy(name, "localhost");
+    return name;
+}

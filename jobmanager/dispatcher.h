@@ -1,0 +1,25 @@
+/* dispatcher.h -- the Dispatcher endpoint: the REST API (and later job submission).
+ *
+ * Runs on its own thread ("dispatcher") with the evhttp server on its event_base. It never
+ * asks other endpoints anything while a request waits: the ResourceManager pushes cluster
+ * snapshots to it (fl_rm_watch), so every REST answer is built from state this thread owns.
+ */
+#ifndef FL_DISPATCHER_H
+#define FL_DISPATCHER_H
+
+#include "config.h"
+#include "mailbox.h"
+#include "resource_manager.h"
+
+typedef struct fl_dispatcher fl_dispatcher;
+
+fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_err *err);
+fl_endpoint *fl_dispatcher_endpoint(fl_dispatcher *d);
+int fl_dispatcher_rest_port(const fl_dispatcher *d);
+int fl_dispatcher_start(fl_dispatcher *d, fl_err *err);
+void fl_dispatcher_free(fl_dispatcher *d);
+
+/* The cluster-view callback to hand to fl_rm_watch. */
+void fl_dispatcher_on_cluster_view(void *ctx, fl_cluster_view *view);
+
+#endif

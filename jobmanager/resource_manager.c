@@ -1,0 +1,321 @@
+/* resource_manager.c -- see resource_manager.h. All functions but the life cycle run on
+ * the ResourceManager's thread. */
+#include "resource_manager.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+typedef struct slot {
+    char job_id[40];        /* empty when free */
+    char allocation_id[40];
+} slot;
+
+typedef struct tm_entry {
+    struct tm_entry *next;
+    char resource_id[128];
+    char registration_id[40];
+    char host[256];
+    int rpc_port, data_port;
+    int nslots;
+    slot *slots;
+    fl_conn_id conn;
+    int64_t last_heard_mono; /* for the timeout */
+    int64_t last_heartbeat_ms;
+    int64_t registered_ms;
+} tm_entry;
+
+struct fl_rm {
+    fl_endpoint *ep;
+    fl_rpc *rpc;
+    int64_t hb_interval_ms, hb_timeout_ms;
+    struct event *hb_timer;
+    tm_entry *tms;
+    fl_endpoint *watch_ep;
+    fl_cluster_view_fn watch_fn;
+};
+
+void fl_cluster_view_free(fl_cluster_view *v)
+{
+    if (!v)
+        return;
+    free(v->tms);
+    free(v);
+}
+
+typedef struct view_mail {
+    fl_cluster_view_fn fn;
+    fl_cluster_view *view;
+} view_mail;
+
+static void run_view_mail(void *ctx, void *arg)
+{
+    view_mail *m = arg;
+    m->fn(ctx, m->view);
+    free(m);
+}
+
+static void drop_view_mail(void *arg)
+{
+    view_mail *m = arg;
+    fl_cluster_view_free(m->view);
+    free(m);
+}
+
+static void publish(fl_rm *rm)
+{
+    if (!rm->watch_ep)
+        return;
+    fl_cluster_view *v = fl_xcalloc(1, sizeof *v);
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        v->n++;
+    v->tms = fl_xcalloc((size_t)v->n, sizeof *v->tms);
+    int i = 0;
+    for (tm_entry *t = rm->tms; t; t = t->next, i++) {
+        fl_tm_view *tv = &v->tms[v->n - 1 - i]; /* registration order */
+        snprintf(tv->resource_id, sizeof tv->resource_id, "%s", t->resource_id);
+        snprintf(tv->path, sizeof tv->path, "flint://%s:%d/taskmanager", t->host, t->rpc_port);
+        snprintf(tv->host, sizeof tv->host, "%s", t->host);
+        tv->rpc_port = t->rpc_port;
+        tv->data_port = t->data_port;
+        tv->slots_total = t->nslots;
+        for (int s = 0; s < t->nslots; s++)
+            if (!t->slots[s].job_id[0])
+                tv->slots_free++;
+        tv->last_heartbeat_ms = t->last_heartbeat_ms;
+        tv->registered_ms = t->registered_ms;
+    }
+    view_mail *m = fl_xmalloc(sizeof *m);
+    m->fn = rm->watch_fn;
+    m->view = v;
+    fl_endpoint_post(rm->watch_ep, run_view_mail, m, drop_view_mail);
+}
+
+static tm_entry *find_tm(fl_rm *rm, const char *resource_id)
+{
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        if (strcmp(t->resource_id, resource_id) == 0)
+            return t;
+    return NULL;
+}
+
+static void remove_tm(fl_rm *rm, tm_entry *t)
+{
+    for (tm_entry **tp = &rm->tms; *tp; tp = &(*tp)->next)
+        if (*tp == t) {
+            *tp = t->next;
+            break;
+        }
+    free(t->slots);
+    free(t);
+    publish(rm);
+}
+
+static void apply_slot_report(tm_entry *t, Fl__Pb__SlotStatus **slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i]->index >= (uint32_t)t->nslots)
+            continue;
+        slot *s = &t->slots[slots[i]->index];
+        snprintf(s->job_id, sizeof s->job_id, "%s", slots[i]->job_id);
+        snprintf(s->allocation_id, sizeof s->allocation_id, "%s", slots[i]->allocation_id);
+    }
+}
+
+static void on_register(void *ctx, fl_rpc_msg *msg)
+{
+    fl_rm *rm = ctx;
+    Fl__Pb__RegisterTaskManager *r = (Fl__Pb__RegisterTaskManager *)msg->pb;
+    Fl__Pb__RegistrationResponse resp = FL__PB__REGISTRATION_RESPONSE__INIT;
+    char regid[33];
+
+    if (!r->resource_id[0] || strlen(r->resource_id) >= sizeof rm->tms->resource_id ||
+        strlen(r->host) >= sizeof rm->tms->host || r->num_slots == 0 || r->num_slots > 4096 ||
+        r->rpc_port > 65535 || r->data_port > 65535) {
+        resp.accepted = false;
+        resp.reason = "invalid registration (resource id, host, ports or slot count)";
+        fl_warn("Refusing registration from %s: %s", msg->peer, resp.reason);
+        fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    tm_entry *t = find_tm(rm, r->resource_id);
+    if (t) {
+        /* The same process again (it lost us and came back): replace the old record. */
+        fl_info("TaskManager %s re-registers; replacing its previous registration",
+                r->resource_id);
+        if (t->conn != msg->conn)
+            fl_rpc_close(rm->rpc, t->conn);
+        for (tm_entry **tp = &rm->tms; *tp; tp = &(*tp)->next)
+            if (*tp == t) {
+                *tp = t->next;
+                break;
+            }
+        free(t->slots);
+        free(t);
+    }
+    t = fl_xcalloc(1, sizeof *t);
+    snprintf(t->resource_id, sizeof t->resource_id, "%s", r->resource_id);
+    snprintf(t->host, sizeof t->host, "%s", r->host);
+    t->rpc_port = (int)r->rpc_port;
+    t->data_port = (int)r->data_port;
+    t->nslots = (int)r->num_slots;
+    t->slots = fl_xcalloc((size_t)t->nslots, sizeof *t->slots);
+    apply_slot_report(t, r->slots, r->n_slots);
+    t->conn = msg->conn;
+    t->last_heard_mono = fl_mono_ms();
+    t->last_heartbeat_ms = t->registered_ms = fl_now_ms();
+    fl_random_hex(regid, 16);
+    snprintf(t->registration_id, sizeof t->registration_id, "%s", regid);
+    t->next = rm->tms;
+    rm->tms = t;
+    fl_info("Registering TaskManager with ResourceID %s (flint://%s:%u/taskmanager, %u slots, "
+            "data port %u) at ResourceManager",
+            t->resource_id, t->host, r->rpc_port, r->num_slots, r->data_port);
+
+    resp.accepted = true;
+    resp.registration_id = regid;
+    resp.heartbeat_interval_ms = (uint64_t)rm->hb_interval_ms;
+    resp.heartbeat_timeout_ms = (uint64_t)rm->hb_timeout_ms;
+    fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
+    fl_rpc_msg_free(msg);
+    publish(rm);
+}
+
+static void send_disconnect(fl_rm *rm, fl_conn_id conn, const char *resource_id, const char *why)
+{
+    Fl__Pb__Disconnect d = FL__PB__DISCONNECT__INIT;
+    d.resource_id = (char *)resource_id;
+    d.reason = (char *)why;
+    fl_rpc_send(rm->rpc, conn, FL_RPC_DISCONNECT, &d.base);
+}
+
+static void on_heartbeat_response(void *ctx, fl_rpc_msg *msg)
+{
+    fl_rm *rm = ctx;
+    Fl__Pb__HeartbeatResponse *h = (Fl__Pb__HeartbeatResponse *)msg->pb;
+    tm_entry *t = find_tm(rm, h->resource_id);
+    if (!t || strcmp(t->registration_id, h->registration_id) != 0 || t->conn != msg->conn) {
+        fl_info("Heartbeat from unknown TaskManager %s (%s); asking it to register again",
+                h->resource_id, msg->peer);
+        send_disconnect(rm, msg->conn, h->resource_id, "unknown TaskManager: register again");
+    } else {
+        t->last_heard_mono = fl_mono_ms();
+        t->last_heartbeat_ms = fl_now_ms();
+        apply_slot_report(t, h->slots, h->n_slots);
+        publish(rm);
+    }
+    fl_rpc_msg_free(msg);
+}
+
+static void on_disconnect(void *ctx, fl_rpc_msg *msg)
+{
+    fl_rm *rm = ctx;
+    Fl__Pb__Disconnect *d = (Fl__Pb__Disconnect *)msg->pb;
+    tm_entry *t = find_tm(rm, d->resource_id);
+    if (t && t->conn == msg->conn) {
+        fl_info("TaskManager %s disconnects: %s; removing it and its %d slots", t->resource_id,
+                d->reason, t->nslots);
+        remove_tm(rm, t);
+    }
+    fl_rpc_msg_free(msg);
+}
+
+static void on_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, const char *why)
+{
+    fl_rm *rm = ctx;
+    if (up)
+        return;
+    for (tm_entry *t = rm->tms; t; t = t->next) {
+        if (t->conn == conn) {
+            fl_warn("Connection to TaskManager %s (%s) lost: %s; removing it and its %d slots",
+                    t->resource_id, peer, why, t->nslots);
+            remove_tm(rm, t);
+            return;
+        }
+    }
+}
+
+static void on_heartbeat_tick(evutil_socket_t fd, short what, void *arg)
+{
+    fl_rm *rm = arg;
+    int64_t now = fl_mono_ms();
+    for (tm_entry *t = rm->tms, *next; t; t = next) {
+        next = t->next;
+        if (now - t->last_heard_mono > rm->hb_timeout_ms) {
+            fl_warn("The heartbeat of TaskManager with id %s timed out after %lld ms; removing "
+                    "it and its %d slots",
+                    t->resource_id, (long long)(now - t->last_heard_mono), t->nslots);
+            send_disconnect(rm, t->conn, t->resource_id, "heartbeat timed out");
+            remove_tm(rm, t);
+            continue;
+        }
+        Fl__Pb__HeartbeatRequest req = FL__PB__HEARTBEAT_REQUEST__INIT;
+        req.registration_id = t->registration_id;
+        fl_rpc_send(rm->rpc, t->conn, FL_RPC_HEARTBEAT_REQUEST, &req.base);
+    }
+}
+
+fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc)
+{
+    fl_rm *rm = fl_xcalloc(1, sizeof *rm);
+    rm->ep = fl_endpoint_new("resourcemanager");
+    if (!rm->ep) {
+        free(rm);
+        return NULL;
+    }
+    rm->rpc = rpc;
+    rm->hb_interval_ms = fl_conf_get_duration_ms(conf, "heartbeat.interval");
+    rm->hb_timeout_ms = fl_conf_get_duration_ms(conf, "heartbeat.timeout");
+    rm->hb_timer = event_new(fl_endpoint_base(rm->ep), -1, EV_PERSIST, on_heartbeat_tick, rm);
+    fl_rpc_route(rpc, FL_RPC_REGISTER_TASK_MANAGER, rm->ep, on_register);
+    fl_rpc_route(rpc, FL_RPC_HEARTBEAT_RESPONSE, rm->ep, on_heartbeat_response);
+    fl_rpc_route(rpc, FL_RPC_DISCONNECT, rm->ep, on_disconnect);
+    fl_rpc_watch(rpc, rm->ep, on_conn);
+    return rm;
+}
+
+void fl_rm_watch(fl_rm *rm, fl_endpoint *ep, fl_cluster_view_fn fn)
+{
+    rm->watch_ep = ep;
+    rm->watch_fn = fn;
+}
+
+static void publish_mail(void *ctx, void *arg)
+{
+    publish(ctx);
+}
+
+int fl_rm_start(fl_rm *rm, fl_err *err)
+{
+    struct timeval tv = {rm->hb_interval_ms / 1000, (rm->hb_interval_ms % 1000) * 1000};
+    event_add(rm->hb_timer, &tv);
+    if (fl_endpoint_start(rm->ep, rm, err) < 0)
+        return -1;
+    fl_endpoint_post(rm->ep, publish_mail, NULL, NULL);
+    return 0;
+}
+
+fl_endpoint *fl_rm_endpoint(fl_rm *rm)
+{
+    return rm->ep;
+}
+
+void fl_rm_free(fl_rm *rm)
+{
+    if (!rm)
+        return;
+    fl_endpoint_stop(rm->ep);
+    event_free(rm->hb_timer);
+    while (rm->tms) {
+        tm_entry *t = rm->tms;
+        rm->tms = t->next;
+        free(t->slots);
+        free(t);
+    }
+    fl_endpoint_free(rm->ep);
+    free(rm);
+}

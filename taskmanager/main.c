@@ -1,0 +1,77 @@
+/* main.c -- the taskmanager daemon: RPC service, network stack (data port), TaskExecutor.
+ * The main thread starts them, waits for a stop signal and tears down in reverse. */
+#include "daemon.h"
+#include "log.h"
+#include "network/netenv.h"
+#include "rpc.h"
+#include "task_executor.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    fl_conf *conf;
+    fl_err err;
+    fl_rpc *rpc = NULL;
+    fl_netenv *net = NULL;
+    fl_te *te = NULL;
+    int rc = 1, rpc_port, data_port;
+    char resource_id[128];
+
+    if (fl_daemon_init("taskmanager", argc, argv, &conf) < 0)
+        return 1;
+    const char *bind = fl_conf_get_str(conf, "taskmanager.bind-host");
+    const char *host = fl_conf_get_str(conf, "taskmanager.host");
+    if (fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots") < 1) {
+        fl_err_set(&err, "taskmanager.numberOfTaskSlots must be at least 1");
+        goto fail;
+    }
+    rpc = fl_rpc_new("rpc", (uint32_t)fl_conf_get_bytes(conf, "rpc.frame.max-size"));
+    if (!rpc || fl_rpc_listen(rpc, bind, (int)fl_conf_get_int(conf, "taskmanager.rpc.port"),
+                              &rpc_port, &err) < 0) {
+        fl_err_prefix(&err, "RPC server (taskmanager.rpc.port)");
+        goto fail;
+    }
+    net = fl_netenv_new(conf, &err);
+    if (!net || fl_netenv_listen(net, bind, (int)fl_conf_get_int(conf, "taskmanager.data.port"),
+                                 &data_port, &err) < 0) {
+        fl_err_prefix(&err, "data server (taskmanager.data.port)");
+        goto fail;
+    }
+    const char *fixed_id = fl_conf_get_str(conf, "taskmanager.resource-id");
+    if (fixed_id && *fixed_id) {
+        snprintf(resource_id, sizeof resource_id, "%s", fixed_id);
+    } else {
+        char rnd[7];
+        fl_random_hex(rnd, 3);
+        snprintf(resource_id, sizeof resource_id, "%s:%d-%s", host, rpc_port, rnd);
+    }
+    fl_te_addr addr = {resource_id, host, rpc_port, data_port};
+    te = fl_te_new(conf, rpc, &addr);
+    if (!te) {
+        fl_err_set(&err, "cannot create the TaskExecutor");
+        goto fail;
+    }
+    if (fl_netenv_start(net, &err) < 0 || fl_te_start(te, &err) < 0 || fl_rpc_start(rpc, &err) < 0)
+        goto fail;
+    fl_info("TaskManager %s started: RPC at %s:%d, data port %d, %lld slots", resource_id, bind,
+            rpc_port, data_port, (long long)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots"));
+
+    fl_daemon_wait();
+    fl_te_shutdown(te);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "flint-taskmanager: %s\n", err.msg);
+    fl_error("TaskManager failed to start: %s", err.msg);
+out:
+    fl_rpc_free(rpc);
+    fl_te_free(te);
+    fl_netenv_free(net);
+    fl_conf_free(conf);
+    if (rc == 0)
+        fl_info("TaskManager stopped.");
+    return rc;
+}

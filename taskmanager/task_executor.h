@@ -1,0 +1,32 @@
+/* task_executor.h -- the TaskExecutor endpoint of a taskmanager daemon.
+ *
+ * Registers this TaskManager (resource id, RPC and data addresses, slots) with the
+ * ResourceManager and stays registered: answers heartbeat requests with a slot report,
+ * watches for the ResourceManager's heartbeats (heartbeat.timeout), and when the JobManager
+ * goes away keeps retrying with a backoff (cluster.registration.initial-timeout doubling up
+ * to cluster.registration.max-timeout) until it registers again. Runs on its own thread
+ * ("taskexecutor"); later it deploys and cancels tasks.
+ */
+#ifndef FL_TASK_EXECUTOR_H
+#define FL_TASK_EXECUTOR_H
+
+#include "config.h"
+#include "rpc.h"
+
+typedef struct fl_te fl_te;
+
+typedef struct fl_te_addr {
+    const char *resource_id;
+    const char *host; /* how others reach us */
+    int rpc_port;
+    int data_port;
+} fl_te_addr;
+
+/* Routes its RPC types on rpc (call before fl_rpc_start). */
+fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, const fl_te_addr *addr);
+int fl_te_start(fl_te *te, fl_err *err);
+/* Tells the ResourceManager we are leaving (best effort), then stops the thread. */
+void fl_te_shutdown(fl_te *te);
+void fl_te_free(fl_te *te);
+
+#endif
