@@ -190,6 +190,10 @@ static int apply_unit(uint64_t num, const char *unit, const struct unit_mult *un
 /* Flink's TimeUtils units; a bare number is milliseconds. */
 int fl_parse_duration_ms(const char *s, int64_t *out)
 {
+    if (strcmp(skip_ws(s), "-1") == 0) { /* Flink's "disabled" for execution.buffer-timeout */
+        *out = -1;
+        return 0;
+    }
     static const struct unit_mult units[] = {
         {"ms milli millis millisecond milliseconds", 1, 1},
         {"ns nano nanos nanosecond nanoseconds", 1, 1000000},
@@ -383,7 +387,12 @@ int fl_conf_load_string(fl_conf *conf, const char *text, const char *origin, fl_
         if (!sep && l[strlen(l) - 1] == ':')
             sep = l + strlen(l) - 1;
         if (!sep) {
-            fl_err_set(err, "%s: expected 'key: value', got '%s'", where, l);
+            /* The line may be "password hunter2": never echo what may hold a secret. */
+            if (fl_conf_key_is_secret(l))
+                fl_err_set(err, "%s: expected 'key: value' (line not shown: it may hold a secret)",
+                           where);
+            else
+                fl_err_set(err, "%s: expected 'key: value', got '%s'", where, l);
             rc = -1;
             break;
         }
@@ -417,7 +426,10 @@ int fl_conf_set_dynamic(fl_conf *conf, const char *kv, fl_err *err)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv) {
-        fl_err_set(err, "-D %s: expected key=value", kv);
+        if (fl_conf_key_is_secret(kv))
+            fl_err_set(err, "-D: expected key=value (option not shown: it may hold a secret)");
+        else
+            fl_err_set(err, "-D %s: expected key=value", kv);
         return -1;
     }
     char key[256], where[300];
@@ -553,6 +565,8 @@ static int cmp_entry(const void *a, const void *b)
 
 void fl_conf_foreach(const fl_conf *conf, bool mask, fl_conf_visit_fn fn, void *arg)
 {
+    if (conf->n == 0) /* conf->v is NULL then, and memcpy(x, NULL, 0) is undefined */
+        return;
     conf_entry *sorted = fl_xmalloc(conf->n * sizeof *sorted + 1);
     memcpy(sorted, conf->v, conf->n * sizeof *sorted);
     qsort(sorted, conf->n, sizeof *sorted, cmp_entry);

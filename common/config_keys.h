@@ -42,3 +42,24 @@ FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL,
 FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "Dashboard refresh interval.")
 FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR",
        "Least severe level written to the daemon logs.")
+FL_KEY("taskmanager.memory.process.size", FL_CT_MEMORY, "1728m", NULL,
+       "Memory budget of a TaskManager; network memory is a fraction of it.")
+FL_KEY("taskmanager.memory.segment-size", FL_CT_MEMORY, "32kb", NULL,
+       "Size of one network buffer (memory segment).")
+FL_KEY("taskmanager.memory.network.fraction", FL_CT_DOUBLE, "0.1", NULL,
+       "Share of taskmanager.memory.process.size used for network buffers.")
+FL_KEY("taskmanager.memory.network.min", FL_CT_MEMORY, "64mb", NULL,
+       "Lower bound of the network memory.")
+FL_KEY("taskmanager.memory.network.max", FL_CT_MEMORY, "1gb", NULL,
+       "Upper bound of the network memory.")
+FL_KEY("taskmanager.network.numberOfBuffers", FL_CT_INT, NULL, NULL,
+       "Plain number of network buffers; overrides the memory.network.* keys when set.")
+FL_KEY("taskmanager.network.memory.buffers-per-channel", FL_CT_INT, "2", NULL,
+       "Exclusive buffers of each remote input channel (its initial credit).")
+FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", NULL,
+       "Floating buffers an input gate lends to the channels with the largest backlog.")
+FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
+       "How long a partition request waits for its producer before failing.")
+FL_KEY("execution.buffer-timeout", FL_CT_DURATION, "100 ms", NULL,
+       "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
+       "-1 only full buffers.")

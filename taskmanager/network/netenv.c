@@ -1,65 +1,1005 @@
-/* netenv.c -- see netenv.h. (first cut: the data server's listener) */
-#include "netenv.h"
+/* netenv.c -- the network thread: data server, connections between TaskManagers, partition
+ * requests and the sender half of credit-based flow control. See README.md for the
+ * protocol and network_internal.h for the lock order.
+ *
+ * The network thread owns connections and views (a view is a remote consumer's handle on
+ * one subpartition). Other threads reach it through its mailbox (requests, cancels) and
+ * through a locked work list with an eventfd (views with new data, channels with new
+ * credit), so nothing allocates per buffer.
+ */
 #include "frame.h"
 #include "log.h"
 #include "mailbox.h"
+#include "network_internal.h"
 #include "rpc.h"
 #include "util.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
+
+#define OUT_HIGH (4u << 20) /* stop feeding a connection above this many queued bytes */
+#define OUT_LOW (1u << 20)  /* and resume below this */
+
+typedef struct netconn netconn;
+
+typedef struct view {
+    fl_subpart_reader reader; /* first: the subpartition calls back through it */
+    struct view *next;        /* conn's views (network thread) */
+    struct view *work_next;   /* under work_lock */
+    bool in_work;             /* under work_lock */
+    netconn *conn;
+    uint64_t receiver_id;
+    fl_partition *part;
+    fl_subpart *sp;
+    int credit;
+    uint32_t seq;
+    bool failed;              /* under sp->lock */
+    char fail_msg[256];       /* under sp->lock */
+} view;
+
+struct netconn {
+    netconn *next;
+    fl_netenv *net;
+    struct bufferevent *bev;
+    char peer[64];
+    char key[300];            /* "host:port" of client connections, "" for accepted ones */
+    view *views;              /* accepted connections: the subpartitions read through it */
+    bool stalled;             /* output above OUT_HIGH */
+};
+
+typedef struct pending {
+    struct pending *next;
+    char id[FL_NET_ID_MAX];
+    int sub;
+    int64_t deadline;
+    fl_chan *chan;            /* local request */
+    netconn *conn;            /* remote request */
+    uint64_t receiver_id;
+    int credit;
+} pending;
+
+typedef struct recv_slot {
+    fl_chan *c;
+    netconn *conn;
+    uint32_t gen;
+} recv_slot;
 
 struct fl_netenv {
     fl_endpoint *ep;
     struct evconnlistener *listener;
+    fl_netpool *pool;
+    int bpc, floating;
+    int64_t request_timeout_ms;
     uint32_t max_frame;
+    struct event *tick;
+
+    pthread_mutex_t reg_lock;  /* partitions and pendings */
+    fl_partition *parts;
+    pending *pendings;
+
+    pthread_mutex_t work_lock;
+    view *work_views;
+    fl_chan *work_credits;
+    int work_efd;
+    struct event *work_ev;
+
+    pthread_mutex_t rcv_lock;  /* receiver slots */
+    recv_slot *slots;
+    uint32_t nslots;
+
+    netconn *conns;            /* network thread */
 };
+
+static void wake_work(fl_netenv *net)
+{
+    uint64_t one = 1;
+    ssize_t w = write(net->work_efd, &one, sizeof one);
+    (void)w;
+}
+
+/* ---- frames ----------------------------------------------------------------------- */
+
+static inline void be32(uint8_t *d, uint32_t v)
+{
+    d[0] = (uint8_t)(v >> 24);
+    d[1] = (uint8_t)(v >> 16);
+    d[2] = (uint8_t)(v >> 8);
+    d[3] = (uint8_t)v;
+}
+
+static inline uint32_t rd32(const uint8_t *d)
+{
+    return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+}
+
+static void send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void *payload,
+                       uint32_t len)
+{
+    fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
+    fl_frame_append(bufferevent_get_output(nc->bev), &h, payload);
+}
+
+static void send_error(netconn *nc, uint64_t receiver, const char *msg)
+{
+    send_frame(nc, FL_NET_ERROR, receiver, msg, (uint32_t)FL_MIN(strlen(msg), 1000));
+}
+
+/* ---- registry (any thread) -------------------------------------------------------- */
+
+fl_netpool *fl_netenv_pool(fl_netenv *net)
+{
+    return net->pool;
+}
+
+int fl_netenv_buffers_per_channel(const fl_netenv *net)
+{
+    return net->bpc;
+}
+
+int fl_netenv_floating_per_gate(const fl_netenv *net)
+{
+    return net->floating;
+}
+
+int64_t fl_netenv_buffers_total(fl_netenv *net)
+{
+    return fl_netpool_total(net->pool);
+}
+
+int64_t fl_netenv_buffers_available(fl_netenv *net)
+{
+    return fl_netpool_available(net->pool);
+}
+
+static fl_partition *find_part(fl_netenv *net, const char *id)
+{
+    for (fl_partition *p = net->parts; p; p = p->reg_next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+static void local_subpart_lost(fl_chan *c, const char *why)
+{
+    fl_gate_channel_lost(c, why);
+}
+
+/* Registry lock held: attaches a local channel, or reports why not. */
+static void attach_local(fl_partition *p, fl_chan *c)
+{
+    char why[300];
+    bool has_data = false;
+    if (c->sub < 0 || c->sub >= p->nsubs) {
+        snprintf(why, sizeof why, "partition %s has no subpartition %d", p->id, c->sub);
+        local_subpart_lost(c, why);
+        return;
+    }
+    fl_subpart *sp = &p->subs[c->sub];
+    fl_gate_attached(c, p, sp); /* published before any notify can arrive */
+    if (fl_subpart_attach(sp, &c->reader, &has_data, why, sizeof why) < 0) {
+        local_subpart_lost(c, why);
+        return;
+    }
+    if (has_data)
+        c->reader.notify(&c->reader);
+}
+
+int fl_netenv_register(fl_netenv *net, fl_partition *p, fl_err *err)
+{
+    pthread_mutex_lock(&net->reg_lock);
+    if (find_part(net, p->id)) {
+        pthread_mutex_unlock(&net->reg_lock);
+        fl_err_set(err, "partition %s is already registered", p->id);
+        return -1;
+    }
+    p->reg_next = net->parts;
+    net->parts = p;
+    p->registered = true;
+    bool remote_waiting = false;
+    for (pending **pp = &net->pendings; *pp;) {
+        pending *r = *pp;
+        if (strcmp(r->id, p->id) != 0) {
+            pp = &r->next;
+            continue;
+        }
+        if (r->chan) {
+            *pp = r->next;
+            attach_local(p, r->chan);
+            free(r);
+        } else {
+            remote_waiting = true;
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    if (remote_waiting)
+        wake_work(net);
+    return 0;
+}
+
+void fl_netenv_unregister(fl_netenv *net, fl_partition *p)
+{
+    pthread_mutex_lock(&net->reg_lock);
+    bool was = p->registered;
+    if (was) {
+        for (fl_partition **pp = &net->parts; *pp; pp = &(*pp)->reg_next)
+            if (*pp == p) {
+                *pp = p->reg_next;
+                break;
+            }
+        p->registered = false;
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    if (was)
+        fl_partition_unref(p);
+}
+
+void fl_netenv_release_partitions(fl_netenv *net, const char *prefix, const char *why)
+{
+    size_t n = strlen(prefix);
+    for (;;) {
+        fl_partition *victim = NULL;
+        pthread_mutex_lock(&net->reg_lock);
+        for (fl_partition *p = net->parts; p; p = p->reg_next)
+            if (strncmp(p->id, prefix, n) == 0) {
+                victim = p;
+                fl_partition_ref(victim);
+                break;
+            }
+        pthread_mutex_unlock(&net->reg_lock);
+        if (!victim)
+            return;
+        fl_partition_fail(victim, why);
+        fl_netenv_unregister(net, victim);
+        fl_partition_unref(victim);
+    }
+}
+
+void fl_netenv_request_local(fl_netenv *net, fl_chan *c)
+{
+    pthread_mutex_lock(&net->reg_lock);
+    fl_partition *p = find_part(net, c->partition_id);
+    if (p) {
+        attach_local(p, c);
+    } else {
+        pending *r = fl_xcalloc(1, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", c->partition_id);
+        r->sub = c->sub;
+        r->chan = c;
+        r->deadline = fl_mono_ms() + net->request_timeout_ms;
+        r->next = net->pendings;
+        net->pendings = r;
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+}
+
+void fl_netenv_cancel_local(fl_netenv *net, fl_chan *c)
+{
+    pthread_mutex_lock(&net->reg_lock);
+    for (pending **pp = &net->pendings; *pp;) {
+        pending *r = *pp;
+        if (r->chan == c) {
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+}
+
+/* ---- receivers (consumer side) ---------------------------------------------------- */
+
+static uint64_t receiver_id(uint32_t slot, uint32_t gen)
+{
+    return (uint64_t)gen << 32 | (slot + 1);
+}
+
+/* rcv_lock held. */
+static recv_slot *find_slot(fl_netenv *net, uint64_t id)
+{
+    uint32_t slot = (uint32_t)id - 1;
+    if ((uint32_t)id == 0 || slot >= net->nslots)
+        return NULL;
+    recv_slot *s = &net->slots[slot];
+    return s->c && s->gen == (uint32_t)(id >> 32) ? s : NULL;
+}
+
+typedef struct remote_req {
+    uint64_t receiver_id;
+    char host[256];
+    int port;
+    char id[FL_NET_ID_MAX];
+    int sub;
+    int credit;
+} remote_req;
+
+static void do_request_remote(void *ctx, void *arg);
+
+void fl_netenv_request_remote(fl_netenv *net, fl_chan *c)
+{
+    pthread_mutex_lock(&net->rcv_lock);
+    uint32_t i;
+    for (i = 0; i < net->nslots && net->slots[i].c; i++)
+        ;
+    if (i == net->nslots) {
+        uint32_t n = net->nslots ? net->nslots * 2 : 64;
+        net->slots = fl_xrealloc(net->slots, n * sizeof *net->slots);
+        memset(net->slots + net->nslots, 0, (n - net->nslots) * sizeof *net->slots);
+        net->nslots = n;
+    }
+    recv_slot *s = &net->slots[i];
+    s->c = c;
+    s->conn = NULL;
+    s->gen++;
+    c->receiver_id = receiver_id(i, s->gen);
+    pthread_mutex_unlock(&net->rcv_lock);
+
+    remote_req *r = fl_xcalloc(1, sizeof *r);
+    r->receiver_id = c->receiver_id;
+    snprintf(r->host, sizeof r->host, "%s", c->host);
+    r->port = c->port;
+    snprintf(r->id, sizeof r->id, "%s", c->partition_id);
+    r->sub = c->sub;
+    r->credit = c->announced; /* the exclusive buffers, assigned in fl_gate_start */
+    fl_endpoint_post(net->ep, do_request_remote, r, free);
+}
+
+typedef struct cancel_req {
+    uint64_t receiver_id;
+    netconn *conn; /* compared, never dereferenced unless still in net->conns */
+} cancel_req;
+
+static void do_cancel_remote(void *ctx, void *arg)
+{
+    fl_netenv *net = ctx;
+    cancel_req *r = arg;
+    for (netconn *nc = net->conns; nc; nc = nc->next)
+        if (nc == r->conn)
+            send_frame(nc, FL_NET_CANCEL, r->receiver_id, NULL, 0);
+    free(r);
+}
+
+void fl_netenv_cancel_remote(fl_netenv *net, fl_chan *c)
+{
+    netconn *conn = NULL;
+    bool had = false;
+    pthread_mutex_lock(&net->rcv_lock);
+    recv_slot *s = find_slot(net, c->receiver_id);
+    if (s) {
+        conn = s->conn;
+        s->c = NULL;
+        s->conn = NULL;
+        had = true;
+    }
+    pthread_mutex_unlock(&net->rcv_lock);
+    pthread_mutex_lock(&net->work_lock);
+    if (c->credit_queued) {
+        for (fl_chan **pp = &net->work_credits; *pp; pp = &(*pp)->credit_next)
+            if (*pp == c) {
+                *pp = c->credit_next;
+                break;
+            }
+        c->credit_queued = false;
+    }
+    pthread_mutex_unlock(&net->work_lock);
+    if (had && conn && !c->eop) {
+        cancel_req *r = fl_xmalloc(sizeof *r);
+        r->receiver_id = c->receiver_id;
+        r->conn = conn;
+        fl_endpoint_post(net->ep, do_cancel_remote, r, free);
+    }
+}
+
+void fl_netenv_queue_credit(fl_netenv *net, fl_chan *c)
+{
+    pthread_mutex_lock(&net->work_lock);
+    if (!c->credit_queued) {
+        c->credit_queued = true;
+        c->credit_next = net->work_credits;
+        net->work_credits = c;
+        wake_work(net);
+    }
+    pthread_mutex_unlock(&net->work_lock);
+}
+
+/* ---- views (producer side, network thread) ---------------------------------------- */
+
+static void view_notify(fl_subpart_reader *r)
+{
+    view *v = (view *)r;
+    fl_netenv *net = v->conn->net;
+    pthread_mutex_lock(&net->work_lock);
+    if (!v->in_work) {
+        v->in_work = true;
+        v->work_next = net->work_views;
+        net->work_views = v;
+        wake_work(net);
+    }
+    pthread_mutex_unlock(&net->work_lock);
+}
+
+static void view_on_fail(fl_subpart_reader *r, const char *why)
+{
+    view *v = (view *)r;
+    v->failed = true;
+    snprintf(v->fail_msg, sizeof v->fail_msg, "%s", why);
+    view_notify(r);
+}
+
+static void release_view(view *v)
+{
+    netconn *nc = v->conn;
+    fl_netenv *net = nc->net;
+    fl_subpart_detach(v->sp, &v->reader);
+    pthread_mutex_lock(&net->work_lock);
+    if (v->in_work)
+        for (view **pp = &net->work_views; *pp; pp = &(*pp)->work_next)
+            if (*pp == v) {
+                *pp = v->work_next;
+                break;
+            }
+    pthread_mutex_unlock(&net->work_lock);
+    for (view **pp = &nc->views; *pp; pp = &(*pp)->next)
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
+    free(v);
+}
+
+static void recycle_sent(const void *data, size_t len, void *extra)
+{
+    fl_buf_recycle(extra);
+}
+
+/* Sends what v's credit allows. */
+static void pump(view *v)
+{
+    netconn *nc = v->conn;
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    pthread_mutex_lock(&v->sp->lock);
+    bool failed = v->failed;
+    char msg[600];
+    snprintf(msg, sizeof msg, "producer of partition %s failed: %s", v->part->id, v->fail_msg);
+    pthread_mutex_unlock(&v->sp->lock);
+    if (failed) {
+        send_error(nc, v->receiver_id, msg);
+        release_view(v);
+        return;
+    }
+    while (v->credit > 0) {
+        if (evbuffer_get_length(out) > OUT_HIGH) {
+            nc->stalled = true;
+            return;
+        }
+        int backlog = 0;
+        fl_buf *b = fl_subpart_poll(v->sp, &backlog);
+        if (!b)
+            return;
+        bool eop = b->kind == FL_BUF_EVENT && b->data[0] == FL_EV_END_OF_PARTITION;
+        uint8_t hdr[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR];
+        fl_frame_hdr h = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + b->len,
+                          .corr = v->receiver_id};
+        fl_frame_hdr_encode(&h, hdr);
+        be32(hdr + FL_FRAME_HDR_LEN, v->seq++);
+        be32(hdr + FL_FRAME_HDR_LEN + 4, (uint32_t)backlog);
+        hdr[FL_FRAME_HDR_LEN + 8] = b->kind;
+        hdr[FL_FRAME_HDR_LEN + 9] = hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
+        evbuffer_add(out, hdr, sizeof hdr);
+        evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
+        v->credit--;
+        if (eop) {
+            release_view(v);
+            return;
+        }
+    }
+}
+
+static view *find_view(netconn *nc, uint64_t receiver)
+{
+    for (view *v = nc->views; v; v = v->next)
+        if (v->receiver_id == receiver)
+            return v;
+    return NULL;
+}
+
+/* Registry lock held: tries to serve a remote request; false when the partition is not
+ * here (yet). */
+static bool serve_request(fl_netenv *net, netconn *nc, uint64_t receiver, const char *id,
+                          int sub, int credit, view **ready)
+{
+    fl_partition *p = find_part(net, id);
+    char why[300];
+    if (!p)
+        return false;
+    if (sub < 0 || sub >= p->nsubs) {
+        snprintf(why, sizeof why, "partition %s has no subpartition %d", id, sub);
+        send_error(nc, receiver, why);
+        return true;
+    }
+    view *v = fl_xcalloc(1, sizeof *v);
+    v->reader.notify = view_notify;
+    v->reader.on_fail = view_on_fail;
+    v->conn = nc;
+    v->receiver_id = receiver;
+    v->part = p;
+    v->sp = &p->subs[sub];
+    v->credit = credit;
+    bool has_data;
+    if (fl_subpart_attach(v->sp, &v->reader, &has_data, why, sizeof why) < 0) {
+        free(v);
+        send_error(nc, receiver, why);
+        return true;
+    }
+    v->next = nc->views;
+    nc->views = v;
+    if (has_data)
+        *ready = v;
+    return true;
+}
+
+static void on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiver,
+                                 const uint8_t *d, uint32_t len)
+{
+    if (len < 10) {
+        send_error(nc, receiver, "malformed partition request");
+        return;
+    }
+    uint32_t sub = rd32(d), credit = rd32(d + 4);
+    uint32_t idlen = (uint32_t)d[8] << 8 | d[9];
+    char id[FL_NET_ID_MAX];
+    if (idlen >= sizeof id || 10 + idlen != len || credit > 1024 || sub > 1u << 20) {
+        send_error(nc, receiver, "malformed partition request");
+        return;
+    }
+    memcpy(id, d + 10, idlen);
+    id[idlen] = '\0';
+    view *ready = NULL;
+    pthread_mutex_lock(&net->reg_lock);
+    if (!serve_request(net, nc, receiver, id, (int)sub, (int)credit, &ready)) {
+        pending *r = fl_xcalloc(1, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id);
+        r->sub = (int)sub;
+        r->conn = nc;
+        r->receiver_id = receiver;
+        r->credit = (int)credit;
+        r->deadline = fl_mono_ms() + net->request_timeout_ms;
+        r->next = net->pendings;
+        net->pendings = r;
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    if (ready)
+        pump(ready);
+}
+
+/* Serves remote requests whose partition has appeared; fails expired ones. */
+static void scan_pendings(fl_netenv *net, bool expire)
+{
+    int64_t now = fl_mono_ms();
+    view *ready[64];
+    int nready = 0;
+    pthread_mutex_lock(&net->reg_lock);
+    for (pending **pp = &net->pendings; *pp;) {
+        pending *r = *pp;
+        view *v = NULL;
+        bool done;
+        if (r->chan) {
+            done = false; /* local requests attach at registration */
+        } else {
+            done = serve_request(net, r->conn, r->receiver_id, r->id, r->sub, r->credit, &v);
+            if (v && nready < (int)FL_ARRAY_LEN(ready))
+                ready[nready++] = v;
+        }
+        if (!done && expire && now >= r->deadline) {
+            char why[400];
+            snprintf(why, sizeof why,
+                     "Partition %s not found: its producer did not start within %lld ms "
+                     "(taskmanager.network.request-backoff.max)",
+                     r->id, (long long)net->request_timeout_ms);
+            if (r->chan)
+                fl_gate_channel_lost(r->chan, why);
+            else
+                send_error(r->conn, r->receiver_id, why);
+            done = true;
+        }
+        if (done) {
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    for (int i = 0; i < nready; i++)
+        pump(ready[i]);
+}
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static void close_conn(fl_netenv *net, netconn *nc, const char *why)
+{
+    for (netconn **pp = &net->conns; *pp; pp = &(*pp)->next)
+        if (*pp == nc) {
+            *pp = nc->next;
+            break;
+        }
+    /* Producer side: consumers that had not finished make their producers fail. */
+    char msg[800];
+    snprintf(msg, sizeof msg, "consumer at %s disconnected: %s", nc->peer, why);
+    while (nc->views) {
+        view *v = nc->views;
+        fl_partition *p = v->part;
+        fl_partition_ref(p);
+        release_view(v);
+        fl_partition_fail(p, msg);
+        fl_partition_unref(p);
+    }
+    /* Consumer side: channels reading through this connection fail their tasks. */
+    snprintf(msg, sizeof msg, "Connection to TaskManager at %s (%s) lost: %s", nc->key, nc->peer,
+             why);
+    pthread_mutex_lock(&net->rcv_lock);
+    for (uint32_t i = 0; i < net->nslots; i++) {
+        if (net->slots[i].c && net->slots[i].conn == nc) {
+            net->slots[i].conn = NULL;
+            fl_gate_channel_lost(net->slots[i].c, msg);
+        }
+    }
+    pthread_mutex_unlock(&net->rcv_lock);
+    pthread_mutex_lock(&net->reg_lock);
+    for (pending **pp = &net->pendings; *pp;) {
+        if ((*pp)->conn == nc) {
+            pending *r = *pp;
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    bufferevent_free(nc->bev);
+    free(nc);
+}
+
+static void fill_from_evbuffer(void *arg, uint8_t *dst, uint32_t len)
+{
+    evbuffer_remove(arg, dst, len);
+}
+
+/* One frame whose payload is next in `in`; -1 closes the connection (why set). */
+static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, struct evbuffer *in,
+                        char *why, size_t whylen)
+{
+    uint8_t small[FL_NET_MAX_CONTROL];
+    if (h->type == FL_NET_BUFFER) {
+        uint8_t bh[FL_NET_BUFFER_HDR];
+        if (h->len < FL_NET_BUFFER_HDR || !nc->key[0]) {
+            snprintf(why, whylen, "unexpected data buffer");
+            return -1;
+        }
+        evbuffer_remove(in, bh, sizeof bh);
+        uint32_t seq = rd32(bh), backlog = rd32(bh + 4), len = h->len - FL_NET_BUFFER_HDR;
+        uint8_t kind = bh[8];
+        int rc = 0;
+        pthread_mutex_lock(&net->rcv_lock);
+        recv_slot *s = find_slot(net, h->corr);
+        if (!s || s->conn != nc) {
+            evbuffer_drain(in, len); /* its gate was closed meanwhile */
+        } else if (seq != s->c->expected_seq || kind > FL_BUF_EVENT || backlog > (1u << 24)) {
+            snprintf(why, whylen, "out-of-order or malformed buffer %u for receiver %llu", seq,
+                     (unsigned long long)h->corr);
+            rc = -1;
+        } else if (fl_gate_receive(s->c, kind, len, (int)backlog, fill_from_evbuffer, in) < 0) {
+            snprintf(why, whylen, "buffer of %u bytes arrived without credit", len);
+            rc = -1;
+        } else {
+            s->c->expected_seq++;
+        }
+        pthread_mutex_unlock(&net->rcv_lock);
+        return rc;
+    }
+    if (h->len > sizeof small) {
+        snprintf(why, whylen, "control frame of %u bytes is too large", h->len);
+        return -1;
+    }
+    evbuffer_remove(in, small, h->len);
+    switch (h->type) {
+    case FL_NET_PARTITION_REQUEST:
+        if (nc->key[0])
+            break;
+        on_partition_request(net, nc, h->corr, small, h->len);
+        return 0;
+    case FL_NET_ADD_CREDIT: {
+        view *v = nc->key[0] || h->len != 4 ? NULL : find_view(nc, h->corr);
+        if (v) {
+            uint32_t add = rd32(small);
+            if (add > 1024 || v->credit + (int)add > 1 << 20) {
+                snprintf(why, whylen, "implausible credit %u", add);
+                return -1;
+            }
+            v->credit += (int)add;
+            pump(v);
+        }
+        return 0;
+    }
+    case FL_NET_CANCEL: {
+        view *v = nc->key[0] ? NULL : find_view(nc, h->corr);
+        if (v)
+            release_view(v);
+        return 0;
+    }
+    case FL_NET_ERROR: {
+        if (!nc->key[0])
+            break;
+        char msg[1100];
+        snprintf(msg, sizeof msg, "TaskManager at %s reports: %.*s", nc->key, (int)h->len,
+                 (const char *)small);
+        pthread_mutex_lock(&net->rcv_lock);
+        for (uint32_t i = 0; i < net->nslots; i++) {
+            recv_slot *s = &net->slots[i];
+            if (s->c && s->conn == nc &&
+                (h->corr == 0 || receiver_id(i, s->gen) == h->corr))
+                fl_gate_channel_lost(s->c, msg);
+        }
+        pthread_mutex_unlock(&net->rcv_lock);
+        return 0;
+    }
+    }
+    snprintf(why, whylen, "unexpected data-plane frame type %u", h->type);
+    return -1;
+}
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
+    netconn *nc = arg;
+    fl_netenv *net = nc->net;
+    struct evbuffer *in = bufferevent_get_input(bev);
     fl_frame_hdr h;
     fl_err err;
-    int rc = fl_frame_next(bufferevent_get_input(bev), UINT32_MAX >> 1, &h, &err);
-    if (rc == 0)
+    char why[600];
+    for (;;) {
+        int rc = fl_frame_next(in, net->max_frame, &h, &err);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            snprintf(why, sizeof why, "%.500s", err.msg);
+            break;
+        }
+        if (handle_frame(net, nc, &h, in, why, sizeof why) < 0)
+            break;
+    }
+    fl_warn("closing data connection with %s: %s", nc->peer, why);
+    if (!nc->key[0])
+        send_error(nc, 0, why);
+    close_conn(net, nc, why);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    netconn *nc = arg;
+    if (!nc->stalled)
         return;
-    if (rc > 0)
-        fl_err_set(&err, "unexpected data frame type %u", h.type);
-    fl_warn("closing data connection: %s", err.msg);
-    bufferevent_free(bev);
+    nc->stalled = false;
+    for (view *v = nc->views, *next; v; v = next) {
+        next = v->next;
+        if (v->credit > 0)
+            pump(v);
+    }
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    bufferevent_free(bev);
+    netconn *nc = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bufferevent_set_timeouts(bev, NULL, NULL);
+        return;
+    }
+    const char *why = (what & BEV_EVENT_EOF)     ? "connection closed by peer"
+                    : (what & BEV_EVENT_TIMEOUT) ? "connect timed out"
+                    : EVUTIL_SOCKET_ERROR()      ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+                                                 : "connection error";
+    char buf[200];
+    snprintf(buf, sizeof buf, "%s", why);
+    close_conn(nc->net, nc, buf);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static netconn *add_conn(fl_netenv *net, struct bufferevent *bev, const char *peer,
+                         const char *key)
 {
+    netconn *nc = fl_xcalloc(1, sizeof *nc);
+    nc->net = net;
+    nc->bev = bev;
+    snprintf(nc->peer, sizeof nc->peer, "%s", peer);
+    snprintf(nc->key, sizeof nc->key, "%s", key);
+    nc->next = net->conns;
+    net->conns = nc;
+    bufferevent_setcb(bev, on_read, on_write, on_event, nc);
+    bufferevent_setwatermark(bev, EV_WRITE, OUT_LOW, 0);
+    bufferevent_set_max_single_read(bev, 1 << 20);
+    bufferevent_set_max_single_write(bev, 1 << 20);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    return nc;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    fl_netenv *net = arg;
+    char peer[64];
+    fl_sockaddr_str(sa, peer, sizeof peer);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev, on_read, NULL, on_event, arg);
-    bufferevent_enable(bev, EV_READ);
+    if (bev)
+        add_conn(net, bev, peer, "");
+    else
+        evutil_closesocket(fd);
 }
+
+static netconn *client_conn(fl_netenv *net, const char *host, int port, char *why, size_t wl)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s:%d", host, port);
+    for (netconn *nc = net->conns; nc; nc = nc->next)
+        if (strcmp(nc->key, key) == 0)
+            return nc;
+    struct sockaddr_storage ss;
+    int sslen;
+    fl_err err;
+    if (fl_resolve(host, port, &ss, &sslen, &err) < 0) {
+        snprintf(why, wl, "%.250s", err.msg);
+        return NULL;
+    }
+    struct bufferevent *bev =
+        bufferevent_socket_new(fl_endpoint_base(net->ep), -1, BEV_OPT_CLOSE_ON_FREE);
+    char peer[64];
+    fl_sockaddr_str((struct sockaddr *)&ss, peer, sizeof peer);
+    netconn *nc = add_conn(net, bev, peer, key);
+    struct timeval tv = {10, 0};
+    bufferevent_set_timeouts(bev, NULL, &tv);
+    if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sslen) < 0) {
+        /* on_event may have closed it already */
+        for (netconn *c = net->conns; c; c = c->next)
+            if (c == nc)
+                close_conn(net, nc, "connect failed");
+        snprintf(why, wl, "cannot connect to %.250s", key);
+        return NULL;
+    }
+    return nc;
+}
+
+static void do_request_remote(void *ctx, void *arg)
+{
+    fl_netenv *net = ctx;
+    remote_req *r = arg;
+    char why[300];
+    netconn *nc = client_conn(net, r->host, r->port, why, sizeof why);
+    pthread_mutex_lock(&net->rcv_lock);
+    recv_slot *s = find_slot(net, r->receiver_id);
+    if (s && !nc) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "Cannot reach TaskManager at %s:%d: %s", r->host, r->port, why);
+        fl_gate_channel_lost(s->c, msg);
+    } else if (s) {
+        s->conn = nc;
+        uint8_t d[10 + FL_NET_ID_MAX];
+        uint32_t idlen = (uint32_t)strlen(r->id);
+        be32(d, (uint32_t)r->sub);
+        be32(d + 4, (uint32_t)r->credit);
+        d[8] = (uint8_t)(idlen >> 8);
+        d[9] = (uint8_t)idlen;
+        memcpy(d + 10, r->id, idlen);
+        send_frame(nc, FL_NET_PARTITION_REQUEST, r->receiver_id, d, 10 + idlen);
+    }
+    pthread_mutex_unlock(&net->rcv_lock);
+    free(r);
+}
+
+/* ---- the work list ---------------------------------------------------------------- */
+
+static void on_work(evutil_socket_t fd, short what, void *arg)
+{
+    fl_netenv *net = arg;
+    uint64_t count;
+    ssize_t r = read(net->work_efd, &count, sizeof count);
+    (void)r;
+    /* Credit: copy receiver ids under the work lock; resolve them under the receiver lock,
+     * so a gate that is closing meanwhile is never touched. */
+    for (;;) {
+        uint64_t ids[64];
+        int n = 0;
+        pthread_mutex_lock(&net->work_lock);
+        while (net->work_credits && n < 64) {
+            fl_chan *c = net->work_credits;
+            net->work_credits = c->credit_next;
+            c->credit_queued = false;
+            ids[n++] = c->receiver_id;
+        }
+        pthread_mutex_unlock(&net->work_lock);
+        if (!n)
+            break;
+        for (int i = 0; i < n; i++) {
+            pthread_mutex_lock(&net->rcv_lock);
+            recv_slot *s = find_slot(net, ids[i]);
+            netconn *nc = s ? s->conn : NULL;
+            int k = nc ? fl_gate_take_credit(s->c) : 0;
+            if (k > 0) {
+                uint8_t d[4];
+                be32(d, (uint32_t)k);
+                send_frame(nc, FL_NET_ADD_CREDIT, ids[i], d, 4);
+            }
+            pthread_mutex_unlock(&net->rcv_lock);
+        }
+    }
+    for (;;) {
+        pthread_mutex_lock(&net->work_lock);
+        view *v = net->work_views;
+        if (v) {
+            net->work_views = v->work_next;
+            v->in_work = false;
+        }
+        pthread_mutex_unlock(&net->work_lock);
+        if (!v)
+            break;
+        pump(v);
+    }
+    scan_pendings(net, false);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    scan_pendings(arg, true);
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
 
 fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
 {
+    int64_t nbufs = fl_netpool_configured_count(conf);
+    int64_t seg = fl_conf_get_bytes(conf, "taskmanager.memory.segment-size");
+    fl_netpool *pool = fl_netpool_new(nbufs, (uint32_t)FL_MIN(seg, (int64_t)UINT32_MAX), err);
+    if (!pool)
+        return NULL;
     fl_netenv *net = fl_xcalloc(1, sizeof *net);
+    net->pool = pool;
+    net->bpc = (int)FL_MAX(1, fl_conf_get_int(conf, "taskmanager.network.memory.buffers-per-channel"));
+    net->floating = (int)FL_MAX(0, fl_conf_get_int(conf, "taskmanager.network.memory.floating-buffers-per-gate"));
+    net->request_timeout_ms = fl_conf_get_duration_ms(conf, "taskmanager.network.request-backoff.max");
+    net->max_frame = fl_netpool_segment_size(pool) + FL_NET_BUFFER_HDR;
+    pthread_mutex_init(&net->reg_lock, NULL);
+    pthread_mutex_init(&net->work_lock, NULL);
+    pthread_mutex_init(&net->rcv_lock, NULL);
+    net->work_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     net->ep = fl_endpoint_new("network");
-    if (!net->ep) {
+    if (!net->ep || net->work_efd < 0) {
         fl_err_set(err, "cannot create the network thread");
-        free(net);
+        fl_netenv_free(net);
         return NULL;
     }
+    struct event_base *base = fl_endpoint_base(net->ep);
+    net->work_ev = event_new(base, net->work_efd, EV_READ | EV_PERSIST, on_work, net);
+    net->tick = event_new(base, -1, EV_PERSIST, on_tick, net);
+    event_add(net->work_ev, NULL);
+    struct timeval tv = {0, 100000};
+    event_add(net->tick, &tv);
     return net;
 }
 
-int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port, fl_err *err)
+int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port,
+                     fl_err *err)
 {
     struct sockaddr_storage ss;
     int sslen;
@@ -87,13 +1027,43 @@ int fl_netenv_start(fl_netenv *net, fl_err *err)
     return fl_endpoint_start(net->ep, net, err);
 }
 
+static void do_shutdown(void *ctx, void *arg)
+{
+    fl_netenv *net = ctx;
+    if (net->listener) {
+        evconnlistener_free(net->listener);
+        net->listener = NULL;
+    }
+    while (net->conns)
+        close_conn(net, net->conns, "TaskManager shutting down");
+}
+
 void fl_netenv_free(fl_netenv *net)
 {
     if (!net)
         return;
-    fl_endpoint_stop(net->ep);
-    if (net->listener)
-        evconnlistener_free(net->listener);
+    if (net->ep) {
+        fl_endpoint_post(net->ep, do_shutdown, NULL, NULL);
+        fl_endpoint_stop(net->ep);
+        do_shutdown(net, NULL);
+    }
+    fl_netenv_release_partitions(net, "", "TaskManager shutting down");
+    while (net->pendings) {
+        pending *r = net->pendings;
+        net->pendings = r->next;
+        free(r);
+    }
+    if (net->work_ev)
+        event_free(net->work_ev);
+    if (net->tick)
+        event_free(net->tick);
     fl_endpoint_free(net->ep);
+    if (net->work_efd >= 0)
+        close(net->work_efd);
+    free(net->slots);
+    pthread_mutex_destroy(&net->reg_lock);
+    pthread_mutex_destroy(&net->work_lock);
+    pthread_mutex_destroy(&net->rcv_lock);
+    fl_netpool_free(net->pool);
     free(net);
 }

@@ -1,0 +1,35 @@
+/* cli.c -- helpers the `flint` actions share (REST calls with JSON answers). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
+                    const void *body, size_t len, int *status)
+{
+    fl_http_resp resp;
+    fl_err err;
+    if (fl_http_request(cli->host, cli->port, method, path, ctype, body, len, 30, &resp, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(resp.body, resp.len, 0, &jerr);
+    if (!j) {
+        fprintf(stderr, "The JobManager at %s:%d answered %d with something that is not JSON: "
+                        "%.200s\n",
+                cli->host, cli->port, resp.status, resp.body);
+        free(resp.body);
+        return NULL;
+    }
+    free(resp.body);
+    *status = resp.status;
+    return j;
+}
+
+const char *fl_cli_rest_error(json_t *body)
+{
+    json_t *errs = json_object_get(body, "errors");
+    const char *s = json_string_value(json_array_get(errs, 0));
+    return s ? s : "unknown error";
+}

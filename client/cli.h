@@ -1,0 +1,27 @@
+/* cli.h -- what the `flint` actions share: the parsed global options and the REST target. */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "http.h"
+
+typedef struct fl_cli {
+    fl_conf *conf;
+    char host[256]; /* REST endpoint, from -m or rest.address/rest.port */
+    int port;
+    int argc;       /* the action's own arguments (after the action name, options removed) */
+    char **argv;
+} fl_cli;
+
+/* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the
+ * caller's) and the status, or NULL after printing why on stderr. */
+json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
+                    const void *body, size_t len, int *status);
+/* The first message of a {"errors":[...]} body, or a generic text. */
+const char *fl_cli_rest_error(json_t *body);
+
+int fl_cli_list(fl_cli *cli);
+
+#endif

@@ -1,0 +1,90 @@
+/* http.c -- see http.h. One event_base per request; the CLI is single-threaded. */
+#include "http.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+typedef struct req_state {
+    fl_http_resp *resp;
+    int done;
+    char error[256];
+} req_state;
+
+static void on_done(struct evhttp_request *req, void *arg)
+{
+    req_state *st = arg;
+    st->done = 1;
+    if (!req || evhttp_request_get_response_code(req) == 0) {
+        int e = EVUTIL_SOCKET_ERROR();
+        snprintf(st->error, sizeof st->error, "%s",
+                 e ? evutil_socket_error_to_string(e) : "connection refused or closed");
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    st->resp->status = evhttp_request_get_response_code(req);
+    st->resp->body = fl_xmalloc(n + 1);
+    evbuffer_remove(in, st->resp->body, n);
+    st->resp->body[n] = '\0';
+    st->resp->len = n;
+}
+
+int fl_http_request(const char *host, int port, const char *method, const char *path,
+                    const char *content_type, const void *body, size_t len, int timeout_s,
+                    fl_http_resp *resp, fl_err *err)
+{
+    static const struct {
+        const char *name;
+        enum evhttp_cmd_type type;
+    } methods[] = {{"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},
+                   {"PATCH", EVHTTP_REQ_PATCH},   {"PUT", EVHTTP_REQ_PUT},
+                   {"DELETE", EVHTTP_REQ_DELETE}};
+    enum evhttp_cmd_type type = EVHTTP_REQ_GET;
+    for (size_t i = 0; i < FL_ARRAY_LEN(methods); i++)
+        if (strcmp(methods[i].name, method) == 0)
+            type = methods[i].type;
+
+    memset(resp, 0, sizeof *resp);
+    req_state st = {.resp = resp};
+    int rc = -1;
+    struct event_base *base = event_base_new();
+    struct evhttp_connection *conn = evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
+    if (!base || !conn) {
+        fl_err_set(err, "cannot create an HTTP connection to %s:%d", host, port);
+        goto out;
+    }
+    evhttp_connection_set_timeout(conn, timeout_s);
+    struct evhttp_request *req = evhttp_request_new(on_done, &st);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char hostport[300];
+    snprintf(hostport, sizeof hostport, "%s:%d", host, port);
+    evhttp_add_header(h, "Host", hostport);
+    evhttp_add_header(h, "Accept", "application/json");
+    if (body) {
+        evhttp_add_header(h, "Content-Type", content_type ? content_type : "application/json");
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+    }
+    if (evhttp_make_request(conn, req, type, path) < 0) {
+        fl_err_set(err, "cannot send the request to %s", hostport);
+        goto out;
+    }
+    event_base_dispatch(base);
+    if (!st.done || !resp->body) {
+        fl_err_set(err, "could not reach the JobManager's REST endpoint at http://%s: %s",
+                   hostport, st.error[0] ? st.error : "no answer");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (conn)
+        evhttp_connection_free(conn);
+    if (base)
+        event_base_free(base);
+    return rc;
+}

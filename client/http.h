@@ -1,0 +1,21 @@
+/* http.h -- the CLI's blocking HTTP client for the JobManager's REST API (libevent evhttp). */
+#ifndef FL_HTTP_H
+#define FL_HTTP_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct fl_http_resp {
+    int status;
+    char *body; /* NUL-terminated; the caller's to free */
+    size_t len;
+} fl_http_resp;
+
+/* method: "GET", "POST", "PATCH"...; body may be NULL. Returns 0 when an HTTP answer came
+ * (whatever its status), -1 with err when the server could not be reached in timeout_s. */
+int fl_http_request(const char *host, int port, const char *method, const char *path,
+                    const char *content_type, const void *body, size_t len, int timeout_s,
+                    fl_http_resp *resp, fl_err *err);
+
+#endif

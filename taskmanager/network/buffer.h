@@ -1,0 +1,119 @@
+/* buffer.h -- network buffers: fixed-size memory segments, a bounded pool per TaskManager,
+ * and local pools carved out of it for each producer and consumer.
+ *
+ * Memory is bounded by configuration, never by input: the TaskManager's pool is sized once
+ * (taskmanager.network.numberOfBuffers, or network.fraction of process.size clamped to
+ * network.min/.max) and a local pool reserves a fixed number of its segments when a task
+ * starts. Asking for more than is left fails with Flink's "Insufficient number of network
+ * buffers" message. A buffer knows its owner and goes back to it on fl_buf_recycle, from
+ * whichever thread is done with it. Locks are taken per buffer (32 KiB), never per record.
+ */
+#ifndef FL_NET_BUFFER_H
+#define FL_NET_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+
+enum fl_buf_kind { FL_BUF_DATA = 0, FL_BUF_EVENT = 1 };
+
+typedef struct fl_buf fl_buf;
+typedef struct fl_buf_owner fl_buf_owner;
+
+/* Where a buffer returns when recycled. */
+struct fl_buf_owner {
+    void (*recycle)(fl_buf_owner *owner, fl_buf *b);
+};
+
+struct fl_buf {
+    fl_buf *next;        /* queue link, used by whoever holds the buffer */
+    uint8_t *data;
+    uint32_t len;        /* bytes written */
+    uint32_t cap;        /* segment size */
+    uint8_t kind;        /* enum fl_buf_kind */
+    fl_buf_owner *owner;
+};
+
+static inline void fl_buf_recycle(fl_buf *b)
+{
+    b->len = 0;
+    b->kind = FL_BUF_DATA;
+    b->owner->recycle(b->owner, b);
+}
+
+/* A FIFO of buffers (not locked: the holder's lock protects it). */
+typedef struct fl_buf_queue {
+    fl_buf *head, *tail;
+    int n;
+} fl_buf_queue;
+
+static inline void fl_bufq_push(fl_buf_queue *q, fl_buf *b)
+{
+    b->next = NULL;
+    if (q->tail)
+        q->tail->next = b;
+    else
+        q->head = b;
+    q->tail = b;
+    q->n++;
+}
+
+static inline fl_buf *fl_bufq_pop(fl_buf_queue *q)
+{
+    fl_buf *b = q->head;
+    if (b) {
+        q->head = b->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->n--;
+        b->next = NULL;
+    }
+    return b;
+}
+
+/* ---- the TaskManager's pool ------------------------------------------------------- */
+
+typedef struct fl_netpool fl_netpool;
+
+/* The number of buffers the configuration asks for (see the file comment). */
+int64_t fl_netpool_configured_count(const fl_conf *conf);
+fl_netpool *fl_netpool_new(int64_t nbufs, uint32_t segment_size, fl_err *err);
+/* Frees the pool; every local pool must have been freed and its buffers recycled. */
+void fl_netpool_free(fl_netpool *pool);
+uint32_t fl_netpool_segment_size(const fl_netpool *pool);
+int64_t fl_netpool_total(const fl_netpool *pool);
+/* Segments not reserved by any local pool. */
+int64_t fl_netpool_available(fl_netpool *pool);
+
+/* ---- local pools ------------------------------------------------------------------ */
+
+typedef struct fl_lpool fl_lpool;
+
+/* Reserves `target` buffers, or as many as are left but at least `required`; fails with
+ * Flink's message when fewer than `required` are left. The size never changes after. */
+fl_lpool *fl_lpool_new(fl_netpool *pool, int required, int target, const char *owner_name,
+                       fl_err *err);
+/* A free buffer, or NULL when all are in use (never blocks). */
+fl_buf *fl_lpool_try_get(fl_lpool *lp);
+/* Waits for a free buffer; NULL when interrupted (fl_lpool_interrupt). Adds the time spent
+ * waiting to *waited_ns when not NULL (backpressure). */
+fl_buf *fl_lpool_get(fl_lpool *lp, uint64_t *waited_ns);
+/* A blocked fl_lpool_get wakes once `batch` buffers are free rather than at the first one:
+ * fewer context switches under backpressure. The caller must keep at least `batch`
+ * buffers recyclable while it waits (the default, 1, is always safe). */
+void fl_lpool_set_wake_batch(fl_lpool *lp, int batch);
+/* Wakes every waiter and makes future waits return NULL at once (cancel or failure). */
+void fl_lpool_interrupt(fl_lpool *lp);
+/* Registers fd (an eventfd) to be written when a buffer becomes free while the pool was
+ * empty: lets a task wait for output availability in poll() together with its mailbox. */
+void fl_lpool_set_notify_fd(fl_lpool *lp, int fd);
+int fl_lpool_size(const fl_lpool *lp);
+int fl_lpool_free_count(fl_lpool *lp);
+/* Closes: segments go back to the TaskManager's pool as they are recycled; the local pool
+ * disappears when the last one is back. NULL is a no-op. */
+void fl_lpool_close(fl_lpool *lp);
+
+#endif

@@ -1,0 +1,359 @@
+/* partition.c -- result partitions: the producer side of the data plane.
+ *
+ * The producing task thread serializes records into each subpartition's current buffer
+ * (4-byte little-endian length, then the bytes; a record may span buffers) and hands a
+ * buffer over (queue + notify, under the subpartition lock) when it is full, flushed or
+ * followed by an event. Readers -- a local input channel or the network thread's view of
+ * a remote request -- take buffers from the queue. See README.md.
+ */
+#include "log.h"
+#include "network_internal.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline void put32le(uint8_t *d, uint32_t v)
+{
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
+}
+
+fl_partition *fl_partition_new(fl_netenv *net, const char *id, int nsubs,
+                               int64_t buffer_timeout_ms, fl_io_metrics *metrics, fl_err *err)
+{
+    if (strlen(id) >= FL_NET_ID_MAX || nsubs < 1) {
+        fl_err_set(err, "invalid partition '%s' with %d subpartitions", id, nsubs);
+        return NULL;
+    }
+    char owner[FL_NET_ID_MAX + 32];
+    snprintf(owner, sizeof owner, "result partition %s", id);
+    fl_lpool *pool = fl_lpool_new(fl_netenv_pool(net), nsubs + 1,
+                                  nsubs * fl_netenv_buffers_per_channel(net) +
+                                      fl_netenv_floating_per_gate(net),
+                                  owner, err);
+    if (!pool)
+        return NULL;
+    /* While blocked, the producer holds at most one partly filled buffer per subpartition;
+     * all others come back, so waiting for a quarter of the pool is safe. */
+    int size = fl_lpool_size(pool);
+    fl_lpool_set_wake_batch(pool, FL_MIN(size / 4, size - nsubs));
+    fl_partition *p = fl_xcalloc(1, sizeof *p);
+    p->net = net;
+    snprintf(p->id, sizeof p->id, "%s", id);
+    p->nsubs = nsubs;
+    p->pool = pool;
+    p->metrics = metrics ? metrics : &p->own_metrics;
+    p->flush_always = buffer_timeout_ms == 0;
+    p->timeout_ns = buffer_timeout_ms < 0 ? -1 : buffer_timeout_ms * 1000000;
+    atomic_init(&p->refs, 2); /* producer + registry */
+    atomic_init(&p->consumed_subs, 0);
+    atomic_init(&p->failed, false);
+    pthread_mutex_init(&p->err_lock, NULL);
+    p->subs = fl_xcalloc((size_t)nsubs, sizeof *p->subs);
+    for (int i = 0; i < nsubs; i++) {
+        p->subs[i].part = p;
+        p->subs[i].index = i;
+        pthread_mutex_init(&p->subs[i].lock, NULL);
+    }
+    if (fl_netenv_register(net, p, err) < 0) {
+        atomic_store(&p->refs, 1);
+        fl_partition_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+int fl_partition_subpartitions(const fl_partition *p)
+{
+    return p->nsubs;
+}
+
+void fl_partition_ref(fl_partition *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+void fl_partition_unref(fl_partition *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    for (int i = 0; i < p->nsubs; i++) {
+        fl_subpart *sp = &p->subs[i];
+        fl_buf *b;
+        while ((b = fl_bufq_pop(&sp->queue)))
+            fl_buf_recycle(b);
+        if (sp->cur)
+            fl_buf_recycle(sp->cur);
+        pthread_mutex_destroy(&sp->lock);
+    }
+    fl_lpool_close(p->pool);
+    pthread_mutex_destroy(&p->err_lock);
+    free(p->subs);
+    free(p);
+}
+
+void fl_partition_release(fl_partition *p)
+{
+    if (p)
+        fl_partition_unref(p);
+}
+
+const char *fl_partition_error(fl_partition *p)
+{
+    return p->error[0] ? p->error : "partition released";
+}
+
+void fl_partition_fail(fl_partition *p, const char *why)
+{
+    pthread_mutex_lock(&p->err_lock);
+    bool first = !atomic_load(&p->failed);
+    if (first) {
+        snprintf(p->error, sizeof p->error, "%s", why);
+        atomic_store(&p->failed, true);
+    }
+    pthread_mutex_unlock(&p->err_lock);
+    if (!first)
+        return;
+    fl_lpool_interrupt(p->pool);
+    for (int i = 0; i < p->nsubs; i++) {
+        fl_subpart *sp = &p->subs[i];
+        pthread_mutex_lock(&sp->lock);
+        if (sp->reader && sp->reader->on_fail)
+            sp->reader->on_fail(sp->reader, why);
+        pthread_mutex_unlock(&sp->lock);
+    }
+}
+
+/* Queues a finished buffer (producer thread). */
+static void hand_over(fl_subpart *sp, fl_buf *b)
+{
+    pthread_mutex_lock(&sp->lock);
+    bool was_empty = sp->queue.n == 0;
+    fl_bufq_push(&sp->queue, b);
+    if (was_empty && sp->reader)
+        sp->reader->notify(sp->reader);
+    pthread_mutex_unlock(&sp->lock);
+}
+
+static void flush_sub(fl_subpart *sp)
+{
+    fl_buf *b = sp->cur;
+    if (b && b->len) {
+        sp->cur = NULL;
+        hand_over(sp, b);
+    }
+}
+
+void fl_partition_flush(fl_partition *p)
+{
+    for (int i = 0; i < p->nsubs; i++)
+        flush_sub(&p->subs[i]);
+    p->dirty = false;
+}
+
+int64_t fl_partition_flush_if_due(fl_partition *p, int64_t now_ns)
+{
+    if (!p->dirty || p->timeout_ns < 0)
+        return INT64_MAX;
+    if (now_ns >= p->flush_deadline) {
+        fl_partition_flush(p);
+        return INT64_MAX;
+    }
+    return p->flush_deadline - now_ns;
+}
+
+bool fl_partition_is_available(fl_partition *p)
+{
+    return fl_lpool_free_count(p->pool) > 0;
+}
+
+void fl_partition_set_notify_fd(fl_partition *p, int fd)
+{
+    fl_lpool_set_notify_fd(p->pool, fd);
+}
+
+/* A new current buffer for sp, waiting for one if needed. NULL when failed. */
+static fl_buf *next_buffer(fl_partition *p, fl_subpart *sp)
+{
+    uint64_t waited = 0;
+    fl_buf *b = fl_lpool_get(p->pool, &waited);
+    if (waited)
+        FL_METRIC_ADD(p->metrics, backpressure_ns, waited);
+    if (!b || atomic_load_explicit(&p->failed, memory_order_relaxed)) {
+        if (b)
+            fl_buf_recycle(b);
+        if (!atomic_load(&p->failed))
+            fl_partition_fail(p, "partition released");
+        return NULL;
+    }
+    b->kind = FL_BUF_DATA;
+    sp->cur = b;
+    if (!p->dirty && p->timeout_ns > 0) {
+        p->dirty = true;
+        p->flush_deadline = fl_mono_ns() + p->timeout_ns;
+    }
+    return b;
+}
+
+/* Copies n bytes into sp's buffers, finishing full ones. */
+static int write_spanning(fl_partition *p, fl_subpart *sp, const uint8_t *src, uint32_t n)
+{
+    while (n) {
+        fl_buf *b = sp->cur;
+        if (!b && !(b = next_buffer(p, sp)))
+            return -1;
+        uint32_t room = b->cap - b->len;
+        uint32_t k = n < room ? n : room;
+        memcpy(b->data + b->len, src, k);
+        b->len += k;
+        src += k;
+        n -= k;
+        if (b->len == b->cap) {
+            sp->cur = NULL;
+            hand_over(sp, b);
+        }
+    }
+    return 0;
+}
+
+static int emit_slow(fl_partition *p, fl_subpart *sp, const void *hdr, uint32_t hlen,
+                     const void *payload, uint32_t plen)
+{
+    uint8_t prefix[4];
+    if (atomic_load_explicit(&p->failed, memory_order_relaxed))
+        return -1;
+    put32le(prefix, hlen + plen);
+    if (write_spanning(p, sp, prefix, 4) < 0 || write_spanning(p, sp, hdr, hlen) < 0 ||
+        write_spanning(p, sp, payload, plen) < 0)
+        return -1;
+    return 0;
+}
+
+int fl_partition_emit(fl_partition *p, int sub, const void *hdr, uint32_t hlen,
+                      const void *payload, uint32_t plen)
+{
+    fl_subpart *sp = &p->subs[sub];
+    fl_buf *b = sp->cur;
+    uint32_t total = hlen + plen;
+    FL_METRIC_ADD(p->metrics, records_out, 1);
+    FL_METRIC_ADD(p->metrics, bytes_out, total + 4);
+    if (FL_LIKELY(b && b->cap - b->len > total + 4)) {
+        uint8_t *d = b->data + b->len;
+        put32le(d, total);
+        memcpy(d + 4, hdr, hlen);
+        memcpy(d + 4 + hlen, payload, plen);
+        b->len += total + 4;
+    } else if (emit_slow(p, sp, hdr, hlen, payload, plen) < 0) {
+        return -1;
+    }
+    if (FL_UNLIKELY(p->flush_always))
+        flush_sub(sp);
+    return 0;
+}
+
+int fl_partition_broadcast(fl_partition *p, const void *hdr, uint32_t hlen, const void *payload,
+                           uint32_t plen)
+{
+    for (int i = 0; i < p->nsubs; i++)
+        if (fl_partition_emit(p, i, hdr, hlen, payload, plen) < 0)
+            return -1;
+    return 0;
+}
+
+static int event_to(fl_partition *p, fl_subpart *sp, uint8_t type, const void *payload,
+                    uint32_t len)
+{
+    flush_sub(sp);
+    fl_buf *b = next_buffer(p, sp);
+    if (!b)
+        return -1;
+    sp->cur = NULL;
+    b->kind = FL_BUF_EVENT;
+    b->data[0] = type;
+    memcpy(b->data + 1, payload, len);
+    b->len = len + 1;
+    hand_over(sp, b);
+    return 0;
+}
+
+int fl_partition_emit_event(fl_partition *p, int sub, uint8_t type, const void *payload,
+                            uint32_t len)
+{
+    if (len > FL_EVENT_MAX_PAYLOAD || atomic_load(&p->failed))
+        return -1;
+    if (sub >= 0)
+        return event_to(p, &p->subs[sub], type, payload, len);
+    for (int i = 0; i < p->nsubs; i++)
+        if (event_to(p, &p->subs[i], type, payload, len) < 0)
+            return -1;
+    p->dirty = false;
+    return 0;
+}
+
+int fl_partition_finish(fl_partition *p)
+{
+    return fl_partition_emit_event(p, -1, FL_EV_END_OF_PARTITION, NULL, 0);
+}
+
+/* ---- reader side ------------------------------------------------------------------ */
+
+fl_buf *fl_subpart_poll(fl_subpart *sp, int *backlog)
+{
+    pthread_mutex_lock(&sp->lock);
+    fl_buf *b = fl_bufq_pop(&sp->queue);
+    bool eop = b && b->kind == FL_BUF_EVENT && b->data[0] == FL_EV_END_OF_PARTITION;
+    if (eop)
+        sp->consumed = true;
+    if (backlog)
+        *backlog = sp->queue.n;
+    pthread_mutex_unlock(&sp->lock);
+    if (eop)
+        fl_partition_sub_consumed(sp->part);
+    return b;
+}
+
+int fl_subpart_attach(fl_subpart *sp, fl_subpart_reader *r, bool *has_data, char *why,
+                      size_t whylen)
+{
+    fl_partition *p = sp->part;
+    pthread_mutex_lock(&sp->lock);
+    if (sp->claimed) {
+        pthread_mutex_unlock(&sp->lock);
+        snprintf(why, whylen, "subpartition %d of partition %s is already being consumed",
+                 sp->index, p->id);
+        return -1;
+    }
+    if (atomic_load(&p->failed)) {
+        pthread_mutex_unlock(&sp->lock);
+        snprintf(why, whylen, "partition %s failed: %s", p->id, fl_partition_error(p));
+        return -1;
+    }
+    sp->claimed = true;
+    sp->reader = r;
+    fl_partition_ref(p);
+    *has_data = sp->queue.n > 0;
+    pthread_mutex_unlock(&sp->lock);
+    return 0;
+}
+
+void fl_subpart_detach(fl_subpart *sp, fl_subpart_reader *r)
+{
+    fl_partition *p = sp->part;
+    pthread_mutex_lock(&sp->lock);
+    bool mine = sp->reader == r;
+    if (mine)
+        sp->reader = NULL;
+    pthread_mutex_unlock(&sp->lock);
+    if (mine)
+        fl_partition_unref(p);
+}
+
+void fl_partition_sub_consumed(fl_partition *p)
+{
+    if (atomic_fetch_add(&p->consumed_subs, 1) + 1 == p->nsubs)
+        fl_netenv_unregister(p->net, p);
+}
