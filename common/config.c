@@ -190,10 +190,7 @@ static int apply_unit(uint64_t num, const char *unit, const struct unit_mult *un
 /* Flink's TimeUtils units; a bare number is milliseconds. */
 int fl_parse_duration_ms(const char *s, int64_t *out)
 {
-    if (strcmp(skip_ws(s), "-1") == 0) { /* Flink's "disabled" for execution.buffer-timeout */
-        *out = -1;
-        return 0;
-    }
+
     static const struct unit_mult units[] = {
         {"ms milli millis millisecond milliseconds", 1, 1},
         {"ns nano nanos nanosecond nanoseconds", 1, 1000000},
@@ -214,6 +211,16 @@ int fl_parse_duration_ms(const char *s, int64_t *out)
         return 0;
     }
     return apply_unit(num, unit, units, FL_ARRAY_LEN(units), out);
+}
+
+int fl_parse_timeout_ms(const char *s, int64_t *out)
+{
+    int64_t v;
+    if (fl_parse_int(s, &v) == 0 && v == -1) {
+        *out = -1;
+        return 0;
+    }
+    return fl_parse_duration_ms(s, out);
 }
 
 /* Flink's MemorySize units (binary multiples); a bare number is bytes. */
@@ -276,6 +283,11 @@ int fl_conf_check_value(const fl_conf_key *k, const char *value, fl_err *err)
         if (fl_parse_duration_ms(value, &i) == 0)
             return 0;
         fl_err_set(err, "expected a duration such as 500 ms, 10 s or 1 min");
+        return -1;
+    case FL_CT_TIMEOUT:
+        if (fl_parse_timeout_ms(value, &i) == 0)
+            return 0;
+        fl_err_set(err, "expected a duration such as 100 ms, or -1 to disable");
         return -1;
     case FL_CT_MEMORY:
         if (fl_parse_bytes(value, &i) == 0)
@@ -471,7 +483,11 @@ int fl_conf_load_startup(fl_conf *conf, int argc, char **argv, bool log_props, f
     }
     for (int i = 1; i < argc; i++) {
         const char *kv = NULL;
-        if (strcmp(argv[i], "-D") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "-D") == 0 && i + 1 == argc) {
+            fl_err_set(err, "-D needs a key=value after it");
+            return -1;
+        }
+        if (strcmp(argv[i], "-D") == 0)
             kv = argv[++i];
         else if (strncmp(argv[i], "-D", 2) == 0 && argv[i][2])
             kv = argv[i] + 2;
@@ -534,7 +550,7 @@ int64_t fl_conf_get_duration_ms(const fl_conf *conf, const char *key)
     const char *v = raw(conf, key, &k);
     int64_t out = 0;
     if (v)
-        fl_parse_duration_ms(v, &out);
+        fl_parse_timeout_ms(v, &out); /* a superset of the duration form */
     return out;
 }
 

@@ -19,6 +19,7 @@ typedef enum {
     FL_CT_INT,
     FL_CT_BOOL,
     FL_CT_DURATION, /* stored in milliseconds */
+    FL_CT_TIMEOUT,  /* a duration, or -1 for "disabled" (execution.buffer-timeout) */
     FL_CT_MEMORY,   /* stored in bytes */
     FL_CT_DOUBLE,
     FL_CT_ENUM,
@@ -76,6 +77,8 @@ void fl_conf_foreach(const fl_conf *conf, bool mask, fl_conf_visit_fn fn, void *
 int fl_parse_int(const char *s, int64_t *out);
 int fl_parse_bool(const char *s, bool *out);
 int fl_parse_duration_ms(const char *s, int64_t *out);
+/* A duration, or -1 (disabled). */
+int fl_parse_timeout_ms(const char *s, int64_t *out);
 int fl_parse_bytes(const char *s, int64_t *out);
 int fl_parse_double(const char *s, double *out);
 /* Checks value against the key's type; on failure fills err with the expected form. */

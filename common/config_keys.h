@@ -60,6 +60,6 @@ FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", N
        "Floating buffers an input gate lends to the channels with the largest backlog.")
 FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
        "How long a partition request waits for its producer before failing.")
-FL_KEY("execution.buffer-timeout", FL_CT_DURATION, "100 ms", NULL,
+FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")

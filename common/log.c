@@ -55,6 +55,8 @@ int fl_log_to_file(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
+    if (log_fd != STDERR_FILENO)
+        close(log_fd);
     log_fd = fd;
     return 0;
 }

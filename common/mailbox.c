@@ -189,9 +189,14 @@ const char *fl_endpoint_name(const fl_endpoint *ep)
     return ep->name;
 }
 
+/* The endpoint whose thread this is. Set by the thread itself, so a mail that runs before
+ * fl_endpoint_start has returned (one posted during set-up) already sees it. */
+static __thread const fl_endpoint *current_ep;
+
 static void *endpoint_main(void *arg)
 {
     fl_endpoint *ep = arg;
+    current_ep = ep;
     fl_log_set_thread_name(ep->name);
     event_base_loop(ep->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
@@ -216,7 +221,7 @@ int fl_endpoint_post(fl_endpoint *ep, fl_mail_fn fn, void *arg, fl_free_fn drop)
 
 bool fl_endpoint_in_thread(const fl_endpoint *ep)
 {
-    return ep->running && pthread_equal(pthread_self(), ep->thread);
+    return current_ep == ep;
 }
 
 static void stop_mail(void *ctx, void *arg)

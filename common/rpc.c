@@ -514,6 +514,12 @@ static void do_connect(void *ctx, void *arg)
     }
     struct bufferevent *bev =
         bufferevent_socket_new(fl_endpoint_base(rpc->ep), -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        notify_conn(r->ep, r->fn, atomic_fetch_add(&rpc->next_conn, 1), r->peer, false,
+                    "cannot create a socket");
+        free(r);
+        return;
+    }
     rconn *c = add_conn(rpc, bev, r->peer, r->ep, r->fn);
     struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(bev, NULL, &tv);

@@ -202,6 +202,8 @@ static fl_buf *next_buffer(fl_partition *p, fl_subpart *sp)
 /* Copies n bytes into sp's buffers, finishing full ones. */
 static int write_spanning(fl_partition *p, fl_subpart *sp, const uint8_t *src, uint32_t n)
 {
+    if (!n)
+        return 0;
     while (n) {
         fl_buf *b = sp->cur;
         if (!b && !(b = next_buffer(p, sp)))
@@ -244,8 +246,10 @@ int fl_partition_emit(fl_partition *p, int sub, const void *hdr, uint32_t hlen,
     if (FL_LIKELY(b && b->cap - b->len > total + 4)) {
         uint8_t *d = b->data + b->len;
         put32le(d, total);
-        memcpy(d + 4, hdr, hlen);
-        memcpy(d + 4 + hlen, payload, plen);
+        if (hlen)
+            memcpy(d + 4, hdr, hlen);
+        if (plen)
+            memcpy(d + 4 + hlen, payload, plen);
         b->len += total + 4;
     } else if (emit_slow(p, sp, hdr, hlen, payload, plen) < 0) {
         return -1;
@@ -274,7 +278,8 @@ static int event_to(fl_partition *p, fl_subpart *sp, uint8_t type, const void *p
     sp->cur = NULL;
     b->kind = FL_BUF_EVENT;
     b->data[0] = type;
-    memcpy(b->data + 1, payload, len);
+    if (len)
+        memcpy(b->data + 1, payload, len);
     b->len = len + 1;
     hand_over(sp, b);
     return 0;

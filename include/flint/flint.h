@@ -1,0 +1,222 @@
+/* flint.h -- the C API of Flint job bundles: everything a bundle author includes.
+ *
+ * A job bundle is a shared object (cc -shared -fPIC -Iinclude job.c -o job.so) defining
+ *
+ *     int flint_main(fl_env *env, int argc, char **argv);
+ *
+ * `flint run job.so ARGS` loads it in the client, calls flint_main to build the dataflow
+ * (the StreamGraph) with the functions below, compiles it and submits it with the bundle
+ * to the cluster. Every TaskManager running a part of the job loads the same bundle and
+ * looks your functions up BY SYMBOL NAME, so:
+ *
+ *   - every function you pass to Flint must be a global (non-static) function of the bundle;
+ *   - a function has no closure: per-operator settings are a byte blob given with
+ *     fl_with_config(), copied into the job, and read back with fl_ctx_config();
+ *   - per-subtask mutable data goes through fl_ctx_set_user() (set up in an open function,
+ *     released in a close function), never through globals shared between subtasks, since
+ *     several subtasks of a job may run in the same TaskManager process.
+ *
+ * Records are bytes plus an event timestamp (fl_rec). Fixed-size C structs travel as they
+ * are (memcpy is the serializer); fl_codec.h helps with strings and variable fields.
+ *
+ * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
+ * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
+ * an operator (fl_name, fl_set_parallelism, fl_with_config, ...) applies to the operator
+ * that produced the stream handle and returns the same handle, so calls chain.
+ */
+#ifndef FLINT_FLINT_H
+#define FLINT_FLINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_NO_TIMESTAMP INT64_MIN
+#define FL_MAX_KEY 1024 /* longest key a key selector may return */
+
+typedef struct fl_env fl_env;       /* the StreamExecutionEnvironment */
+typedef struct fl_stream fl_stream; /* a DataStream (or KeyedStream) handle */
+typedef struct fl_ctx fl_ctx;       /* runtime context of one parallel instance */
+typedef struct fl_out fl_out;       /* where an operator emits (a Collector) */
+
+/* A record: bytes and the event timestamp (FL_NO_TIMESTAMP when it has none). */
+typedef struct fl_rec {
+    const void *data;
+    uint32_t len;
+    int64_t ts;
+} fl_rec;
+
+/* The entry point every bundle defines; return 0 after fl_execute(). */
+int flint_main(fl_env *env, int argc, char **argv);
+
+/* ---- functions you write ----------------------------------------------------------- */
+
+typedef void (*fl_map_fn)(fl_ctx *ctx, const fl_rec *in, fl_out *out);      /* emits one  */
+typedef void (*fl_flat_map_fn)(fl_ctx *ctx, const fl_rec *in, fl_out *out); /* emits 0..n */
+typedef bool (*fl_filter_fn)(fl_ctx *ctx, const fl_rec *in);                /* keep?      */
+typedef void (*fl_process_fn)(fl_ctx *ctx, const fl_rec *in, fl_out *out);
+/* Combines the key's previous value `acc` with `in`; emits the new value (exactly one). */
+typedef void (*fl_reduce_fn)(fl_ctx *ctx, const fl_rec *acc, const fl_rec *in, fl_out *out);
+/* Writes the key of `in` into key (at most FL_MAX_KEY bytes) and returns its length. */
+typedef uint32_t (*fl_key_fn)(const fl_rec *in, void *key);
+/* Picks the target partition in [0, nparts) for a key (fl_partition_custom). */
+typedef int (*fl_partitioner_fn)(const void *key, uint32_t klen, int nparts);
+/* Rich-function hooks: run once per parallel instance, before the first and after the last
+ * record. */
+typedef void (*fl_open_fn)(fl_ctx *ctx);
+typedef void (*fl_close_fn)(fl_ctx *ctx);
+/* Text of a record for fl_print / fl_write_as_text; returns the length written (at most
+ * cap; longer output is cut). */
+typedef uint32_t (*fl_format_fn)(const fl_rec *in, char *buf, uint32_t cap);
+/* A sink: consumes records. */
+typedef void (*fl_sink_fn)(fl_ctx *ctx, const fl_rec *in);
+
+/* A source is polled (Flink's Source API): each call emits zero or more records and says
+ * whether more may come. Keep a call short (a few milliseconds at most): between calls the
+ * task handles cancellation and checkpoints. */
+enum fl_source_status {
+    FL_SOURCE_MORE = 0, /* call again at once */
+    FL_SOURCE_IDLE = 1, /* nothing right now: call again a little later */
+    FL_SOURCE_END = 2,  /* bounded input exhausted: the source finishes */
+};
+typedef int (*fl_source_fn)(fl_ctx *ctx, fl_out *out);
+
+/* ---- environment ------------------------------------------------------------------- */
+
+/* The job's default parallelism (overrides flint run -p and parallelism.default; best
+ * practice is not to call this, so that -p can scale the job). */
+void fl_env_set_parallelism(fl_env *env, int parallelism);
+/* The parallelism operators get when nothing more specific is set. */
+int fl_env_parallelism(const fl_env *env);
+void fl_env_set_max_parallelism(fl_env *env, int max_parallelism); /* default 128 */
+/* execution.buffer-timeout for this job: 0 flushes every record, -1 only full buffers. */
+void fl_env_set_buffer_timeout(fl_env *env, int64_t ms);
+void fl_env_disable_operator_chaining(fl_env *env);
+/* Finishes the graph under a job name. Returns 0, or -1 if the graph is invalid (the
+ * reason is printed). */
+int fl_execute(fl_env *env, const char *job_name);
+
+/* Command-line helper in the style of Flink's ParameterTool: the value after --name, or
+ * dflt when absent. */
+const char *fl_arg(int argc, char **argv, const char *name, const char *dflt);
+bool fl_arg_has(int argc, char **argv, const char *name);
+
+/* ---- sources ----------------------------------------------------------------------- */
+
+/* count elements of elem_size bytes each, copied into the job (parallelism 1). */
+fl_stream *fl_from_elements(fl_env *env, const void *elems, uint32_t elem_size, uint32_t count);
+/* NUL-terminated strings, each a record without its terminator (parallelism 1). */
+fl_stream *fl_from_strings(fl_env *env, const char *const *strs, uint32_t count);
+/* Lines of a text file (records without the newline). With parallelism n the file is split
+ * into n byte ranges, each line read by exactly one reader. */
+fl_stream *fl_read_text_file(fl_env *env, const char *path);
+/* Lines from a TCP server (parallelism 1); runs until cancelled. */
+fl_stream *fl_socket_text_stream(fl_env *env, const char *host, int port);
+/* The int64_t values from..to inclusive, split over the parallel instances. */
+fl_stream *fl_generate_sequence(fl_env *env, int64_t from, int64_t to);
+/* Your own source; parallel sources run with the operator's parallelism, others with 1. */
+fl_stream *fl_add_source(fl_env *env, fl_source_fn fn, bool parallel);
+
+/* ---- transformations --------------------------------------------------------------- */
+
+fl_stream *fl_map(fl_stream *in, fl_map_fn fn);
+fl_stream *fl_flat_map(fl_stream *in, fl_flat_map_fn fn);
+fl_stream *fl_filter(fl_stream *in, fl_filter_fn fn);
+fl_stream *fl_process(fl_stream *in, fl_process_fn fn);
+
+/* keyBy: hash partitioning by key (murmur3 -> key group -> subtask, as Flink). */
+fl_stream *fl_key_by(fl_stream *in, fl_key_fn fn);
+/* keyBy on len bytes at offset of each record (the common case for C structs). */
+fl_stream *fl_key_by_field(fl_stream *in, uint32_t offset, uint32_t len);
+
+/* Rolling aggregations on a keyed stream, emitting the updated value for every record. */
+fl_stream *fl_reduce(fl_stream *keyed, fl_reduce_fn fn);
+
+/* A numeric field of a fixed-size record, for sum/min/max/minBy/maxBy. */
+enum fl_field_type { FL_I32 = 1, FL_I64 = 2, FL_F64 = 3 };
+typedef struct fl_field {
+    uint32_t offset;
+    uint32_t type; /* enum fl_field_type */
+} fl_field;
+#define FL_FIELD(type, member, kind) ((fl_field){(uint32_t)offsetof(type, member), (kind)})
+
+/* As Flink: sum/min/max update only that field of the first record seen for the key (the
+ * other fields keep their first values); minBy/maxBy emit the whole record holding the
+ * minimum/maximum (the first one on ties). */
+fl_stream *fl_sum(fl_stream *keyed, fl_field field);
+fl_stream *fl_min(fl_stream *keyed, fl_field field);
+fl_stream *fl_max(fl_stream *keyed, fl_field field);
+fl_stream *fl_min_by(fl_stream *keyed, fl_field field);
+fl_stream *fl_max_by(fl_stream *keyed, fl_field field);
+
+/* ---- partitioning (how records reach the next operator) ----------------------------- */
+
+fl_stream *fl_forward(fl_stream *in);   /* same subtask index; needs equal parallelism */
+fl_stream *fl_rebalance(fl_stream *in); /* round robin over all downstream subtasks */
+fl_stream *fl_rescale(fl_stream *in);   /* round robin within local groups */
+fl_stream *fl_shuffle(fl_stream *in);   /* uniformly random */
+fl_stream *fl_broadcast(fl_stream *in); /* every record to every subtask */
+fl_stream *fl_global(fl_stream *in);    /* everything to subtask 0 */
+fl_stream *fl_partition_custom(fl_stream *in, fl_partitioner_fn fn, fl_key_fn key);
+
+/* ---- sinks ------------------------------------------------------------------------- */
+
+/* To the TaskManager's standard output (its .out file), one line per record, prefixed with
+ * "N> " (the 1-based subtask) when the sink runs with parallelism > 1. fmt NULL prints the
+ * record bytes as text. */
+fl_stream *fl_print(fl_stream *in, fl_format_fn fmt);
+/* One part file per subtask under dir: written hidden (".part-<subtask>-<n>.inprogress")
+ * and renamed to part-<subtask>-<n> when complete. fmt NULL writes the bytes as text. */
+fl_stream *fl_write_as_text(fl_stream *in, const char *dir, fl_format_fn fmt);
+fl_stream *fl_discard(fl_stream *in);
+fl_stream *fl_add_sink(fl_stream *in, fl_sink_fn fn);
+
+/* ---- operator settings (apply to the operator that produced s; return s) ------------ */
+
+fl_stream *fl_name(fl_stream *s, const char *name);
+fl_stream *fl_uid(fl_stream *s, const char *uid);
+fl_stream *fl_set_parallelism(fl_stream *s, int parallelism);
+fl_stream *fl_disable_chaining(fl_stream *s);
+fl_stream *fl_start_new_chain(fl_stream *s);
+fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);
+/* Copies len bytes into the job; the operator reads them with fl_ctx_config(). */
+fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len);
+fl_stream *fl_with_open(fl_stream *s, fl_open_fn fn);
+fl_stream *fl_with_close(fl_stream *s, fl_close_fn fn);
+
+/* ---- at run time ------------------------------------------------------------------- */
+
+/* Emits a record downstream, with the input's timestamp (fl_emit) or an explicit one. */
+void fl_emit(fl_out *out, const void *data, uint32_t len);
+void fl_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts);
+
+int fl_ctx_subtask(const fl_ctx *ctx);     /* 0-based index of this parallel instance */
+int fl_ctx_parallelism(const fl_ctx *ctx);
+int fl_ctx_max_parallelism(const fl_ctx *ctx);
+const char *fl_ctx_task_name(const fl_ctx *ctx); /* "name (2/4)" as Flink shows it */
+const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len);
+void fl_ctx_set_user(fl_ctx *ctx, void *user);
+void *fl_ctx_user(const fl_ctx *ctx);
+/* Fails this task (and so the job, subject to its restart strategy) with a message. The
+ * current call still returns normally; nothing more is processed afterwards. */
+void fl_ctx_fail(fl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The key of the record being processed in a keyed operator (NULL elsewhere). */
+const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len);
+
+/* Keyed state, scoped to the current key. Create handles in an open function. */
+typedef struct fl_value_state fl_value_state;
+fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name);
+/* The current key's value (valid until the next state call), or false when there is none. */
+bool fl_value_get(fl_value_state *s, fl_rec *value);
+void fl_value_put(fl_value_state *s, const void *data, uint32_t len);
+void fl_value_clear(fl_value_state *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1075 @@
+/* check_config.c -- unit tests of common/config.c: the flink-conf parser, the typed value
+ * parsers, -D overrides, start-up loading, defaults and secret masking.
+ *
+ * Every expected number is written out here (1 gb is 1073741824), never computed by the
+ * parser under test. Tests that read the log redirect it to a temporary file.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* Collects fl_conf_foreach output as "key=value\n" lines. */
+typedef struct visit_buf {
+    char text[8192];
+    int count;
+} visit_buf;
+
+static void visit_collect(void *arg, const char *key, const char *value)
+{
+    visit_buf *b = arg;
+    size_t n = strlen(b->text);
+    snprintf(b->text + n, sizeof b->text - n, "%s=%s\n", key, value);
+    b->count++;
+}
+
+/* The value foreach reports for key (any key, known or not), or NULL. Static buffer. */
+static const char *visited_value(const fl_conf *conf, const char *key, bool mask)
+{
+    static visit_buf b;
+    static char out[1024];
+    memset(&b, 0, sizeof b);
+    fl_conf_foreach(conf, mask, visit_collect, &b);
+    char needle[300];
+    snprintf(needle, sizeof needle, "%s=", key);
+    for (char *line = b.text; *line;) {
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, needle, strlen(needle)) == 0) {
+            size_t len = (size_t)(nl - line) - strlen(needle);
+            memcpy(out, line + strlen(needle), len);
+            out[len] = '\0';
+            return out;
+        }
+        line = nl + 1;
+    }
+    return NULL;
+}
+
+/* Loads text and expects success. */
+static fl_conf *load_ok(const char *text)
+{
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    int rc = fl_conf_load_string(c, text, "test.yaml", &err);
+    ck_assert_msg(rc == 0, "load of <<%s>> failed: %s", text, err.msg);
+    return c;
+}
+
+/* Loads text and expects failure; the message is copied into err. */
+static void load_fail(const char *text, const char *origin, fl_err *err)
+{
+    fl_conf *c = fl_conf_new();
+    memset(err, 0, sizeof *err);
+    int rc = fl_conf_load_string(c, text, origin, err);
+    ck_assert_msg(rc == -1, "load of <<%s>> should have failed (rc %d)", text, rc);
+    ck_assert_msg(err->msg[0] != '\0', "failure without a message for <<%s>>", text);
+    fl_conf_free(c);
+}
+
+#define ck_assert_has(hay, needle)                                                           \
+    ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' does not contain '%s'", (hay),      \
+                  (needle))
+#define ck_assert_lacks(hay, needle)                                                         \
+    ck_assert_msg(strstr((hay), (needle)) == NULL, "'%s' must not contain '%s'", (hay),      \
+                  (needle))
+
+static void log_setup(void)
+{
+    tu_log_capture();
+}
+
+static void log_teardown(void)
+{
+    tu_log_release();
+}
+
+/* ---- file forms ------------------------------------------------------------------- */
+
+START_TEST(test_flat_key_value)
+{
+    fl_conf *c = load_ok("jobmanager.rpc.address: jm.example.com\n"
+                         "rest.port: 9091\n"
+                         "heartbeat.interval: 2 s\n");
+    ck_assert_str_eq(fl_conf_get_str(c, "jobmanager.rpc.address"), "jm.example.com");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9091);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.interval"), 2000);
+    ck_assert(fl_conf_contains(c, "rest.port"));
+    ck_assert(!fl_conf_contains(c, "jobmanager.rpc.port"));
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_last_line_without_newline)
+{
+    fl_conf *c = load_ok("rest.port: 1\nparallelism.default: 7");
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 7);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_whitespace_around_key_and_value)
+{
+    fl_conf *c = load_ok("   rest.port   :    9092   \n\ttaskmanager.host: \t tm-3 \t\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9092);
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "tm-3");
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_crlf_line_endings)
+{
+    fl_conf *c = load_ok("rest.port: 9093\r\ntaskmanager.host: tm-crlf\r\n\r\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9093);
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "tm-crlf");
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_comments_whole_line_and_trailing)
+{
+    fl_conf *c = load_ok("# Flint configuration\n"
+                         "#rest.port: 1111\n"
+                         "   # indented comment: with a colon\n"
+                         "rest.port: 9094 # the REST port\n"
+                         "taskmanager.host: tm-4#no space before the hash\n"
+                         "# jobmanager.rpc.port: 2222\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9094);
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "tm-4");
+    ck_assert(!fl_conf_contains(c, "jobmanager.rpc.port"));
+    ck_assert_int_eq(fl_conf_get_int(c, "jobmanager.rpc.port"), 6123);
+    visit_buf b = {{0}, 0};
+    fl_conf_foreach(c, false, visit_collect, &b);
+    ck_assert_int_eq(b.count, 2); /* nothing from the comments was stored */
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_blank_lines_ignored_but_counted)
+{
+    fl_conf *c = load_ok("\n\n   \n\t\nrest.port: 9095\n\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9095);
+    fl_conf_free(c);
+
+    /* Blank lines and comments still count for the line number in a message. */
+    fl_err err;
+    load_fail("\n# comment\n\n   \nrest.port: 1\nrest.port: nine\n", "conf/flint-conf.yaml", &err);
+    ck_assert_has(err.msg, "conf/flint-conf.yaml:6:");
+}
+END_TEST
+
+START_TEST(test_empty_text)
+{
+    fl_conf *c = load_ok("");
+    visit_buf b = {{0}, 0};
+    fl_conf_foreach(c, false, visit_collect, &b);
+    ck_assert_int_eq(b.count, 0);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_last_duplicate_wins)
+{
+    fl_conf *c = load_ok("rest.port: 1001\n"
+                         "taskmanager.host: first\n"
+                         "rest.port: 1002\n"
+                         "taskmanager.host: second\n"
+                         "rest.port: 1003\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 1003);
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "second");
+    visit_buf b = {{0}, 0};
+    fl_conf_foreach(c, false, visit_collect, &b);
+    ck_assert_int_eq(b.count, 2); /* one entry per key, not per line */
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_later_load_wins)
+{
+    fl_conf *c = load_ok("rest.port: 1001\n");
+    fl_err err;
+    ck_assert_int_eq(fl_conf_load_string(c, "rest.port: 1004\n", "second.yaml", &err), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 1004);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_quoted_values)
+{
+    fl_conf *c = load_ok("taskmanager.host: \"tm quoted\"\n"
+                         "jobmanager.rpc.address: 'single quoted'\n"
+                         "rest.port: \"9096\"\n"
+                         "rest.address: \"unbalanced'\n"
+                         "taskmanager.bind-host: \"\"\n");
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "tm quoted");
+    ck_assert_str_eq(fl_conf_get_str(c, "jobmanager.rpc.address"), "single quoted");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9096);
+    ck_assert_str_eq(fl_conf_get_str(c, "rest.address"), "\"unbalanced'");
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.bind-host"), "");
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_value_containing_colons)
+{
+    fl_conf *c = load_ok("state.checkpoints.dir: file:///tmp/flint/checkpoints\n"
+                         "jobmanager.rpc.address: hdfs://namenode:8020/path\n"
+                         "high-availability.zookeeper.quorum: zk1:2181,zk2:2181\n"
+                         "taskmanager.host: odd: value\n");
+    ck_assert_str_eq(visited_value(c, "state.checkpoints.dir", false),
+                     "file:///tmp/flint/checkpoints");
+    ck_assert_str_eq(fl_conf_get_str(c, "jobmanager.rpc.address"), "hdfs://namenode:8020/path");
+    ck_assert_str_eq(visited_value(c, "high-availability.zookeeper.quorum", false),
+                     "zk1:2181,zk2:2181");
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "odd: value"); /* first ": " splits */
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_line_without_separator_is_error)
+{
+    static const char *bad[] = {
+        "rest.port 9000",      /* no colon at all */
+        "rest.port:9000",      /* colon without the space Flink requires */
+        "just-a-word",
+        "rest.port=9000",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "# header\nrest.port: 1\n%s\nrest.port: 2\n", bad[i]);
+        fl_err err;
+        load_fail(text, "/etc/flint/flint-conf.yaml", &err);
+        ck_assert_has(err.msg, "/etc/flint/flint-conf.yaml:3:");
+        ck_assert_has(err.msg, "key: value");
+    }
+}
+END_TEST
+
+START_TEST(test_missing_key_is_error)
+{
+    fl_err err;
+    load_fail("rest.port: 1\n: 9000\n", "origin.yaml", &err);
+    ck_assert_has(err.msg, "origin.yaml:2:");
+    ck_assert_has(err.msg, "key");
+}
+END_TEST
+
+START_TEST(test_error_stops_and_names_first_bad_line)
+{
+    fl_err err;
+    load_fail("rest.port: x\nparallelism.default: y\n", "f.yaml", &err);
+    ck_assert_has(err.msg, "f.yaml:1:");
+    ck_assert_has(err.msg, "rest.port");
+    ck_assert_lacks(err.msg, "parallelism.default");
+}
+END_TEST
+
+/* ---- integers --------------------------------------------------------------------- */
+
+START_TEST(test_int_non_numeric_names_file_line_key)
+{
+    char dir[256], path[300];
+    tu_mkdtemp(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/flint-conf.yaml", dir);
+    tu_write_file(path, "# slots\n"
+                        "jobmanager.rpc.port: 6123\n"
+                        "\n"
+                        "taskmanager.numberOfTaskSlots: two\n");
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_file(c, path, &err), -1);
+    char file_line[400];
+    snprintf(file_line, sizeof file_line, "%s:4:", path);
+    ck_assert_has(err.msg, path);                             /* file */
+    ck_assert_has(err.msg, file_line);                        /* line number */
+    ck_assert_has(err.msg, "taskmanager.numberOfTaskSlots"); /* key */
+    ck_assert_has(err.msg, "expected an integer");           /* expected form */
+    ck_assert_has(err.msg, "'two'");                          /* the offending value */
+    ck_assert(!fl_conf_contains(c, "taskmanager.numberOfTaskSlots"));
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.numberOfTaskSlots"), 1);
+    fl_conf_free(c);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_int_overflow_names_file_line_key)
+{
+    static const char *bad[] = {
+        "99999999999999999999999", /* beyond int64 */
+        "9223372036854775808",     /* INT64_MAX + 1 */
+        "2147483648",              /* beyond the int range of a config int */
+        "-2147483649",
+        "12abc",
+        "1.5",
+        "0x10",
+        "",
+        "- 5",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "rest.port: 1\nrest.port: %s\n", bad[i]);
+        fl_err err;
+        load_fail(text, "my.yaml", &err);
+        ck_assert_has(err.msg, "my.yaml");
+        ck_assert_has(err.msg, "my.yaml:2:");
+        ck_assert_has(err.msg, "rest.port");
+        ck_assert_has(err.msg, "expected an integer");
+    }
+}
+END_TEST
+
+START_TEST(test_int_range_limits_accepted)
+{
+    fl_conf *c = load_ok("rest.port: 2147483647\nparallelism.default: -2147483648\n"
+                         "jobmanager.rpc.port: +17\ntaskmanager.rpc.port: 007\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 2147483647LL);
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), -2147483648LL);
+    ck_assert_int_eq(fl_conf_get_int(c, "jobmanager.rpc.port"), 17);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.rpc.port"), 7);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_parse_int)
+{
+    int64_t v = 0;
+    ck_assert_int_eq(fl_parse_int("0", &v), 0);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(fl_parse_int(" 42 ", &v), 0);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(fl_parse_int("-9223372036854775808", &v), 0);
+    ck_assert(v == INT64_MIN);
+    ck_assert_int_eq(fl_parse_int("9223372036854775807", &v), 0);
+    ck_assert(v == INT64_MAX);
+    v = 5;
+    ck_assert_int_eq(fl_parse_int("9223372036854775808", &v), -1);
+    ck_assert_int_eq(fl_parse_int("two", &v), -1);
+    ck_assert_int_eq(fl_parse_int("", &v), -1);
+    ck_assert_int_eq(fl_parse_int("   ", &v), -1);
+    ck_assert_int_eq(fl_parse_int("3 4", &v), -1);
+    ck_assert_int_eq(v, 5); /* untouched on failure */
+}
+END_TEST
+
+START_TEST(test_parse_double)
+{
+    double d = 0;
+    ck_assert_int_eq(fl_parse_double("0.25", &d), 0);
+    ck_assert(d == 0.25);
+    ck_assert_int_eq(fl_parse_double("-1e3", &d), 0);
+    ck_assert(d == -1000.0);
+    ck_assert_int_eq(fl_parse_double("nan", &d), -1);
+    ck_assert_int_eq(fl_parse_double("inf", &d), -1);
+    ck_assert_int_eq(fl_parse_double("1e999", &d), -1);
+    ck_assert_int_eq(fl_parse_double("0.1x", &d), -1);
+    ck_assert_int_eq(fl_parse_double("", &d), -1);
+}
+END_TEST
+
+START_TEST(test_double_key)
+{
+    fl_conf *c = load_ok("taskmanager.memory.network.fraction: 0.25\n");
+    ck_assert(fl_conf_get_double(c, "taskmanager.memory.network.fraction") == 0.25);
+    fl_conf_free(c);
+    fl_err err;
+    load_fail("\n\ntaskmanager.memory.network.fraction: a lot\n", "x.yaml", &err);
+    ck_assert_has(err.msg, "x.yaml:3:");
+    ck_assert_has(err.msg, "taskmanager.memory.network.fraction");
+    ck_assert_has(err.msg, "expected a number");
+}
+END_TEST
+
+/* ---- booleans --------------------------------------------------------------------- */
+
+START_TEST(test_bool_forms)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        bool v;
+    } cases[] = {
+        {"true", 0, true},   {"false", 0, false}, {"TRUE", 0, true},  {"False", 0, false},
+        {"tRuE", 0, true},   {"yes", -1, false},  {"no", -1, false},  {"1", -1, false},
+        {"0", -1, false},    {"", -1, false},     {"truex", -1, false}, {"t", -1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool v = !cases[i].v;
+        int rc = fl_parse_bool(cases[i].s, &v);
+        ck_assert_msg(rc == cases[i].rc, "fl_parse_bool(\"%s\") = %d", cases[i].s, rc);
+        if (rc == 0)
+            ck_assert_msg(v == cases[i].v, "fl_parse_bool(\"%s\") gave %d", cases[i].s, v);
+    }
+    /* The key-level check names the expected form. */
+    fl_conf_key k = {"test.flag", FL_CT_BOOL, "false", NULL, "a test flag"};
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_check_value(&k, "true", &err), 0);
+    ck_assert_int_eq(fl_conf_check_value(&k, "maybe", &err), -1);
+    ck_assert_has(err.msg, "true or false");
+}
+END_TEST
+
+/* ---- durations -------------------------------------------------------------------- */
+
+START_TEST(test_duration_forms)
+{
+    static const struct {
+        const char *s;
+        int64_t ms;
+    } ok[] = {
+        {"500 ms", 500},
+        {"500ms", 500},
+        {"10s", 10000},
+        {"10 s", 10000},
+        {"10 S", 10000},
+        {"3 seconds", 3000},
+        {"1 min", 60000},
+        {"5m", 300000},
+        {"2 h", 7200000},
+        {"2 hours", 7200000},
+        {"1d", 86400000},
+        {"7 days", 604800000},
+        {"250", 250},        /* bare number: milliseconds */
+        {"0", 0},
+        {"  42  ", 42},
+        {"2000 us", 2},
+        {"1500000 ns", 1},   /* sub-millisecond parts are truncated */
+        {"9223372036854775807", 9223372036854775807LL},
+        {"106751991167 d", 106751991167LL * 86400000LL},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t v = -7;
+        int rc = fl_parse_duration_ms(ok[i].s, &v);
+        ck_assert_msg(rc == 0, "fl_parse_duration_ms(\"%s\") failed", ok[i].s);
+        ck_assert_msg(v == ok[i].ms, "fl_parse_duration_ms(\"%s\") = %lld, expected %lld",
+                      ok[i].s, (long long)v, (long long)ok[i].ms);
+    }
+}
+END_TEST
+
+START_TEST(test_duration_malformed)
+{
+    static const char *bad[] = {
+        "10 parsecs", "-5 s", "-5", "s", "", "   ", "ten s", "1.5 s", "10 s s", "5 mss",
+        "9223372036854775808",   /* one past INT64_MAX milliseconds */
+        "106751991168 d",        /* overflows int64 milliseconds */
+        "9223372036854775807 s", "99999999999999999999999 ms", "+5 s",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v = -7;
+        ck_assert_msg(fl_parse_duration_ms(bad[i], &v) == -1,
+                      "fl_parse_duration_ms(\"%s\") accepted (%lld)", bad[i], (long long)v);
+        ck_assert_int_eq(v, -7);
+    }
+}
+END_TEST
+
+START_TEST(test_duration_minus_one_means_disabled)
+{
+    /* Flink's "-1" (execution.buffer-timeout: -1, only full buffers) is accepted by
+     * timeout-typed keys only; no other negative is, and ordinary durations refuse it. */
+    int64_t v = 0;
+    ck_assert_int_eq(fl_parse_timeout_ms("-1", &v), 0);
+    ck_assert_int_eq(v, -1);
+    ck_assert_int_eq(fl_parse_timeout_ms("250 ms", &v), 0);
+    ck_assert_int_eq(v, 250);
+    v = 7;
+    ck_assert_int_eq(fl_parse_duration_ms("-1", &v), -1);
+    ck_assert_int_eq(fl_parse_timeout_ms("-2", &v), -1);
+    ck_assert_int_eq(fl_parse_timeout_ms("-1 s", &v), -1);
+    ck_assert_int_eq(fl_parse_timeout_ms("-1ms", &v), -1);
+    ck_assert_int_eq(v, 7);
+    fl_conf *c = load_ok("execution.buffer-timeout: -1\n");
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "execution.buffer-timeout"), -1);
+    fl_conf_free(c);
+    fl_err err;
+    load_fail("heartbeat.timeout: -1\n", "d.yaml", &err);
+    ck_assert_has(err.msg, "heartbeat.timeout");
+}
+END_TEST
+
+START_TEST(test_duration_key)
+{
+    fl_conf *c = load_ok("heartbeat.timeout: 1 s\nheartbeat.interval: 250\n");
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.timeout"), 1000);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.interval"), 250);
+    fl_conf_free(c);
+
+    fl_err err;
+    load_fail("heartbeat.timeout: soon\n", "d.yaml", &err);
+    ck_assert_has(err.msg, "d.yaml:1:");
+    ck_assert_has(err.msg, "heartbeat.timeout");
+    ck_assert_has(err.msg, "expected a duration");
+    load_fail("heartbeat.timeout: -1 s\n", "d.yaml", &err);
+    ck_assert_has(err.msg, "expected a duration");
+}
+END_TEST
+
+/* ---- memory sizes ----------------------------------------------------------------- */
+
+START_TEST(test_memory_forms)
+{
+    static const struct {
+        const char *s;
+        int64_t bytes;
+    } ok[] = {
+        {"32kb", 32LL * 1024},
+        {"32 KB", 32LL * 1024},
+        {"32k", 32LL * 1024},
+        {"64 mb", 64LL * 1024 * 1024},
+        {"64m", 64LL * 1024 * 1024},
+        {"16 mebibytes", 16LL * 1024 * 1024},
+        {"1gb", 1073741824LL},
+        {"1 g", 1073741824LL},
+        {"2 tb", 2LL * 1099511627776LL},
+        {"1024", 1024},
+        {"10 b", 10},
+        {"10 bytes", 10},
+        {"0", 0},
+        {"8589934591 gb", 9223372035781033984LL}, /* largest whole number of gb in int64 */
+        {"9223372036854775807", 9223372036854775807LL},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t v = -7;
+        int rc = fl_parse_bytes(ok[i].s, &v);
+        ck_assert_msg(rc == 0, "fl_parse_bytes(\"%s\") failed", ok[i].s);
+        ck_assert_msg(v == ok[i].bytes, "fl_parse_bytes(\"%s\") = %lld, expected %lld", ok[i].s,
+                      (long long)v, (long long)ok[i].bytes);
+    }
+}
+END_TEST
+
+START_TEST(test_memory_malformed)
+{
+    static const char *bad[] = {
+        "12 parsecs", "kb", "-1kb", "1.5gb", "", "lots", "1 kbb", "1 kb 2",
+        "8589934592 gb",        /* exactly 2^63 bytes: one past int64 */
+        "9000000000 gb",
+        "9223372036854775808",  /* bare, one past INT64_MAX */
+        "99999999999999999999999",
+        "8388608 tb",           /* 2^23 * 2^40 = 2^63 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v = -7;
+        ck_assert_msg(fl_parse_bytes(bad[i], &v) == -1, "fl_parse_bytes(\"%s\") accepted (%lld)",
+                      bad[i], (long long)v);
+        ck_assert_int_eq(v, -7);
+    }
+}
+END_TEST
+
+START_TEST(test_memory_key)
+{
+    fl_conf *c = load_ok("rpc.frame.max-size: 32kb\n");
+    ck_assert_int_eq(fl_conf_get_bytes(c, "rpc.frame.max-size"), 32768);
+    fl_conf_free(c);
+
+    fl_err err;
+    load_fail("\nrpc.frame.max-size: 1 parsec\n", "m.yaml", &err);
+    ck_assert_has(err.msg, "m.yaml:2:");
+    ck_assert_has(err.msg, "rpc.frame.max-size");
+    ck_assert_has(err.msg, "expected a memory size");
+    load_fail("rpc.frame.max-size: 99999999999 gb\n", "m.yaml", &err);
+    ck_assert_has(err.msg, "expected a memory size");
+}
+END_TEST
+
+/* ---- enums ------------------------------------------------------------------------ */
+
+START_TEST(test_enum_log_level)
+{
+    static const char *ok[] = {"DEBUG", "INFO", "WARN", "ERROR", "debug", "Warn"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "log.level: %s\n", ok[i]);
+        fl_conf *c = load_ok(text);
+        ck_assert_str_eq(fl_conf_get_str(c, "log.level"), ok[i]);
+        fl_conf_free(c);
+    }
+    static const char *bad[] = {"VERBOSE", "INF", "INFOX", "", "DEBUG|INFO", "|", "INFO|"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "log.level: %s\n", bad[i]);
+        fl_err err;
+        load_fail(text, "e.yaml", &err);
+        ck_assert_has(err.msg, "e.yaml:1:");
+        ck_assert_has(err.msg, "log.level");
+        ck_assert_has(err.msg, "expected one of DEBUG|INFO|WARN|ERROR");
+    }
+}
+END_TEST
+
+/* ---- unknown keys ----------------------------------------------------------------- */
+
+START_TEST(test_unknown_key_accepted_with_warning)
+{
+    fl_conf *c = load_ok("rest.port: 9097\nmy.custom.key: 42\n");
+    ck_assert(fl_conf_contains(c, "my.custom.key"));
+    ck_assert_str_eq(visited_value(c, "my.custom.key", false), "42");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9097);
+    char *log = tu_log_text();
+    ck_assert_has(log, "WARN");
+    ck_assert_has(log, "test.yaml:2");
+    ck_assert_has(log, "unknown configuration key 'my.custom.key'");
+    ck_assert_int_eq(tu_count(log, "unknown configuration key"), 1); /* rest.port is known */
+    free(log);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_key_table)
+{
+    const fl_conf_key *k = fl_conf_key_find("heartbeat.timeout");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(k->type, FL_CT_DURATION);
+    ck_assert_ptr_null(fl_conf_key_find("no.such.key"));
+    ck_assert_ptr_null(fl_conf_key_find(""));
+}
+END_TEST
+
+/* ---- secrets ---------------------------------------------------------------------- */
+
+START_TEST(test_secret_key_detection)
+{
+    ck_assert(fl_conf_key_is_secret("s3.secret-key"));
+    ck_assert(fl_conf_key_is_secret("security.ssl.keystore-password"));
+    ck_assert(fl_conf_key_is_secret("my.PASSWORD"));
+    ck_assert(fl_conf_key_is_secret("metrics.reporter.secret"));
+    ck_assert(!fl_conf_key_is_secret("rest.port"));
+    ck_assert(!fl_conf_key_is_secret("taskmanager.host"));
+}
+END_TEST
+
+START_TEST(test_secret_values_masked_by_foreach)
+{
+    fl_conf *c = load_ok("s3.secret-key: hunter2-secret\n"
+                         "db.password: \"correct horse\"\n"
+                         "rest.port: 9098\n");
+    ck_assert_str_eq(visited_value(c, "s3.secret-key", true), "******");
+    ck_assert_str_eq(visited_value(c, "db.password", true), "******");
+    ck_assert_str_eq(visited_value(c, "rest.port", true), "9098");
+    /* Unmasked iteration (for the program itself) still sees the values. */
+    ck_assert_str_eq(visited_value(c, "s3.secret-key", false), "hunter2-secret");
+    ck_assert_str_eq(visited_value(c, "db.password", false), "correct horse");
+    visit_buf b = {{0}, 0};
+    fl_conf_foreach(c, true, visit_collect, &b);
+    ck_assert_int_eq(b.count, 3);
+    ck_assert_lacks(b.text, "hunter2");
+    ck_assert_lacks(b.text, "horse");
+    /* foreach goes in key order */
+    ck_assert_str_eq(b.text, "db.password=******\nrest.port=9098\ns3.secret-key=******\n");
+    char *log = tu_log_text();
+    ck_assert_lacks(log, "hunter2");
+    ck_assert_lacks(log, "horse");
+    free(log);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_secret_never_in_error_message)
+{
+    /* Malformed lines holding a secret must not be echoed back in the error. */
+    static const char *bad[] = {
+        "db.password hunter2-value",
+        "db.password:hunter2-value",
+        "s3.SECRET=hunter2-value",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "rest.port: 1\n%s\n", bad[i]);
+        fl_err err;
+        load_fail(text, "s.yaml", &err);
+        ck_assert_has(err.msg, "s.yaml:2:");
+        ck_assert_lacks(err.msg, "hunter2");
+    }
+    /* ... nor a malformed -D option. */
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "db.password:hunter2-value", &err), -1);
+    ck_assert_lacks(err.msg, "hunter2");
+    ck_assert_has(err.msg, "key=value");
+    fl_conf_free(c);
+    char *log = tu_log_text();
+    ck_assert_lacks(log, "hunter2");
+    free(log);
+}
+END_TEST
+
+START_TEST(test_nonsecret_bad_line_is_echoed)
+{
+    /* The counterpart of the secret case: an ordinary bad line is shown to help the user. */
+    fl_err err;
+    load_fail("rest.port 9000\n", "s.yaml", &err);
+    ck_assert_has(err.msg, "rest.port 9000");
+}
+END_TEST
+
+START_TEST(test_startup_log_masks_secrets)
+{
+    char dir[256], path[300];
+    tu_mkdtemp(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/flint-conf.yaml", dir);
+    tu_write_file(path, "rest.port: 9099\nfs.s3.secret-key: hunter2-file\n");
+    setenv("FLINT_CONF_DIR", dir, 1);
+    char *argv[] = {"prog", "-D", "db.password=hunter2-cli", NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_msg(fl_conf_load_startup(c, 3, argv, true, &err) == 0, "%s", err.msg);
+    char *log = tu_log_text();
+    ck_assert_has(log, "rest.port, 9099");          /* properties were logged ... */
+    ck_assert_has(log, "fs.s3.secret-key, ******"); /* ... with secrets masked */
+    ck_assert_has(log, "db.password, ******");
+    ck_assert_lacks(log, "hunter2");
+    free(log);
+    fl_conf_free(c);
+    unsetenv("FLINT_CONF_DIR");
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* ---- -D overrides ----------------------------------------------------------------- */
+
+START_TEST(test_dynamic_override_beats_file)
+{
+    fl_conf *c = load_ok("rest.port: 9000\ntaskmanager.host: from-file\n");
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "rest.port=9999", &err), 0);
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "my.key=a=b", &err), 0);
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "taskmanager.host=", &err), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9999);
+    ck_assert_str_eq(visited_value(c, "my.key", false), "a=b"); /* split at the first '=' */
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "");
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_dynamic_malformed)
+{
+    fl_conf *c = load_ok("rest.port: 9000\n");
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "rest.port", &err), -1);
+    ck_assert_has(err.msg, "key=value");
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "=5", &err), -1);
+    ck_assert_has(err.msg, "key=value");
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "rest.port=abc", &err), -1);
+    ck_assert_has(err.msg, "-D rest.port");
+    ck_assert_has(err.msg, "expected an integer");
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "heartbeat.timeout=forever", &err), -1);
+    ck_assert_has(err.msg, "expected a duration");
+    char longkey[400];
+    memset(longkey, 'k', 300);
+    strcpy(longkey + 300, "=1");
+    ck_assert_int_eq(fl_conf_set_dynamic(c, longkey, &err), -1);
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9000); /* failed overrides changed nothing */
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_set_checks_value)
+{
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set(c, "parallelism.default", "4", &err), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 4);
+    ck_assert_int_eq(fl_conf_set(c, "parallelism.default", "four", &err), -1);
+    ck_assert_has(err.msg, "parallelism.default");
+    ck_assert_has(err.msg, "expected an integer");
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 4);
+    fl_conf_free(c);
+}
+END_TEST
+
+/* ---- start-up loading ------------------------------------------------------------- */
+
+typedef struct conf_dir {
+    char dir[256];
+    char path[300];
+} conf_dir;
+
+static void conf_dir_make(conf_dir *d, const char *text)
+{
+    tu_mkdtemp(d->dir, sizeof d->dir);
+    snprintf(d->path, sizeof d->path, "%s/flint-conf.yaml", d->dir);
+    if (text)
+        tu_write_file(d->path, text);
+    setenv("FLINT_CONF_DIR", d->dir, 1);
+}
+
+static void conf_dir_remove(conf_dir *d)
+{
+    unsetenv("FLINT_CONF_DIR");
+    unlink(d->path);
+    rmdir(d->dir);
+}
+
+START_TEST(test_startup_file_and_both_D_forms)
+{
+    conf_dir d;
+    conf_dir_make(&d, "rest.port: 9000\n"
+                      "taskmanager.numberOfTaskSlots: 2\n"
+                      "heartbeat.timeout: 5 s\n"
+                      "parallelism.default: 3\n");
+    char *argv[] = {"flint-taskmanager", "start", "-D", "rest.port=7000",
+                    "-Dtaskmanager.numberOfTaskSlots=4", "-Dheartbeat.interval=1 s", "extra",
+                    NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_msg(fl_conf_load_startup(c, 7, argv, false, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 7000);                  /* -D k=v */
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.numberOfTaskSlots"), 4); /* -Dk=v */
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.interval"), 1000);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.timeout"), 5000); /* file */
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 3);            /* file */
+    ck_assert_int_eq(fl_conf_get_int(c, "jobmanager.rpc.port"), 6123);         /* default */
+    ck_assert_str_eq(fl_conf_dir(), d.dir);
+    fl_conf_free(c);
+    conf_dir_remove(&d);
+}
+END_TEST
+
+START_TEST(test_startup_bad_file_fails)
+{
+    conf_dir d;
+    conf_dir_make(&d, "taskmanager.numberOfTaskSlots: two\n");
+    char *argv[] = {"prog", NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_startup(c, 1, argv, false, &err), -1);
+    char file_line[400];
+    snprintf(file_line, sizeof file_line, "%s:1:", d.path);
+    ck_assert_has(err.msg, file_line);
+    ck_assert_has(err.msg, "taskmanager.numberOfTaskSlots");
+    ck_assert_has(err.msg, "expected an integer");
+    fl_conf_free(c);
+    conf_dir_remove(&d);
+}
+END_TEST
+
+START_TEST(test_startup_D_does_not_rescue_bad_file)
+{
+    /* The file is read first; a bad value there fails even when -D would override it. */
+    conf_dir d;
+    conf_dir_make(&d, "rest.port: abc\n");
+    char *argv[] = {"prog", "-Drest.port=1", NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_startup(c, 2, argv, false, &err), -1);
+    ck_assert_has(err.msg, "rest.port");
+    fl_conf_free(c);
+    conf_dir_remove(&d);
+}
+END_TEST
+
+START_TEST(test_startup_bad_D_fails)
+{
+    conf_dir d;
+    conf_dir_make(&d, "rest.port: 9000\n");
+    char *argv[] = {"prog", "-D", "rest.port=eighty", NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_startup(c, 3, argv, false, &err), -1);
+    ck_assert_has(err.msg, "rest.port");
+    ck_assert_has(err.msg, "expected an integer");
+    fl_conf_free(c);
+    conf_dir_remove(&d);
+}
+END_TEST
+
+START_TEST(test_startup_explicit_dir_without_file_fails)
+{
+    conf_dir d;
+    conf_dir_make(&d, NULL);
+    char *argv[] = {"prog", NULL};
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_startup(c, 1, argv, false, &err), -1);
+    ck_assert_has(err.msg, d.path);
+    fl_conf_free(c);
+    conf_dir_remove(&d);
+}
+END_TEST
+
+START_TEST(test_load_file_missing)
+{
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_load_file(c, "/nonexistent/flint/flint-conf.yaml", &err), -1);
+    ck_assert_has(err.msg, "/nonexistent/flint/flint-conf.yaml");
+    fl_conf_free(c);
+}
+END_TEST
+
+/* ---- defaults, copies ------------------------------------------------------------- */
+
+START_TEST(test_defaults_when_unset)
+{
+    fl_conf *c = fl_conf_new();
+    ck_assert_str_eq(fl_conf_get_str(c, "jobmanager.rpc.address"), "localhost");
+    ck_assert_int_eq(fl_conf_get_int(c, "jobmanager.rpc.port"), 6123);
+    ck_assert_str_eq(fl_conf_get_str(c, "rest.address"), "localhost");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 8081);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.rpc.port"), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.data.port"), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.numberOfTaskSlots"), 1);
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 1);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.interval"), 10000);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "heartbeat.timeout"), 50000);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "rpc.ask-timeout"), 10000);
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "cluster.registration.initial-timeout"), 100);
+    ck_assert_int_eq(fl_conf_get_bytes(c, "rpc.frame.max-size"), 16777216);
+    ck_assert_str_eq(fl_conf_get_str(c, "log.level"), "INFO");
+    ck_assert_ptr_null(fl_conf_get_str(c, "taskmanager.resource-id"));
+    ck_assert_int_eq(fl_conf_get_bytes(c, "taskmanager.memory.process.size"), 1811939328LL);
+    ck_assert_int_eq(fl_conf_get_bytes(c, "taskmanager.memory.segment-size"), 32768);
+    ck_assert(fl_conf_get_double(c, "taskmanager.memory.network.fraction") == 0.1);
+    ck_assert_int_eq(fl_conf_get_bytes(c, "taskmanager.memory.network.min"), 67108864);
+    ck_assert_int_eq(fl_conf_get_bytes(c, "taskmanager.memory.network.max"), 1073741824LL);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.network.numberOfBuffers"), 0); /* unset */
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "execution.buffer-timeout"), 100);
+    ck_assert(!fl_conf_contains(c, "rest.port"));
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_every_default_is_valid)
+{
+    /* Each default in config_keys.h must pass its own key's check. */
+    static const char *keys[] = {
+        "jobmanager.rpc.address", "jobmanager.rpc.port", "jobmanager.bind-host", "rest.address",
+        "rest.bind-address", "rest.port", "taskmanager.host", "taskmanager.bind-host",
+        "taskmanager.rpc.port", "taskmanager.data.port", "taskmanager.numberOfTaskSlots",
+        "taskmanager.resource-id", "parallelism.default", "heartbeat.interval",
+        "heartbeat.timeout", "cluster.registration.initial-timeout",
+        "cluster.registration.max-timeout", "rpc.frame.max-size", "rpc.ask-timeout",
+        "web.refresh-interval", "log.level", "taskmanager.memory.process.size",
+        "taskmanager.memory.segment-size", "taskmanager.memory.network.fraction",
+        "taskmanager.memory.network.min", "taskmanager.memory.network.max",
+        "taskmanager.network.numberOfBuffers", "taskmanager.network.memory.buffers-per-channel",
+        "taskmanager.network.memory.floating-buffers-per-gate",
+        "taskmanager.network.request-backoff.max", "execution.buffer-timeout",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const fl_conf_key *k = fl_conf_key_find(keys[i]);
+        ck_assert_msg(k != NULL, "key %s missing from config_keys.h", keys[i]);
+        fl_err err = {{0}};
+        if (k->dflt)
+            ck_assert_msg(fl_conf_check_value(k, k->dflt, &err) == 0, "default of %s: %s",
+                          keys[i], err.msg);
+    }
+}
+END_TEST
+
+START_TEST(test_copy_is_independent)
+{
+    fl_conf *a = load_ok("rest.port: 9100\nmy.extra: x\n");
+    fl_conf *b = fl_conf_copy(a);
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set(b, "rest.port", "9101", &err), 0);
+    ck_assert_int_eq(fl_conf_get_int(a, "rest.port"), 9100);
+    ck_assert_int_eq(fl_conf_get_int(b, "rest.port"), 9101);
+    ck_assert_str_eq(visited_value(b, "my.extra", false), "x");
+    fl_conf_free(a);
+    ck_assert_str_eq(visited_value(b, "my.extra", false), "x");
+    fl_conf_free(b);
+    fl_conf_free(NULL);
+}
+END_TEST
+
+START_TEST(test_many_keys)
+{
+    /* More entries than the first allocation holds. */
+    char text[8192] = "";
+    for (int i = 0; i < 100; i++) {
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof text - n, "custom.key%03d: v%d\n", i, i);
+    }
+    fl_conf *c = load_ok(text);
+    visit_buf b = {{0}, 0};
+    fl_conf_foreach(c, false, visit_collect, &b);
+    ck_assert_int_eq(b.count, 100);
+    ck_assert_str_eq(visited_value(c, "custom.key000", false), "v0");
+    ck_assert_str_eq(visited_value(c, "custom.key099", false), "v99");
+    fl_conf_free(c);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("file");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_flat_key_value);
+    tcase_add_test(tc, test_last_line_without_newline);
+    tcase_add_test(tc, test_whitespace_around_key_and_value);
+    tcase_add_test(tc, test_crlf_line_endings);
+    tcase_add_test(tc, test_comments_whole_line_and_trailing);
+    tcase_add_test(tc, test_blank_lines_ignored_but_counted);
+    tcase_add_test(tc, test_empty_text);
+    tcase_add_test(tc, test_last_duplicate_wins);
+    tcase_add_test(tc, test_later_load_wins);
+    tcase_add_test(tc, test_quoted_values);
+    tcase_add_test(tc, test_value_containing_colons);
+    tcase_add_test(tc, test_line_without_separator_is_error);
+    tcase_add_test(tc, test_missing_key_is_error);
+    tcase_add_test(tc, test_error_stops_and_names_first_bad_line);
+    tcase_add_test(tc, test_load_file_missing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("values");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_int_non_numeric_names_file_line_key);
+    tcase_add_test(tc, test_int_overflow_names_file_line_key);
+    tcase_add_test(tc, test_int_range_limits_accepted);
+    tcase_add_test(tc, test_parse_int);
+    tcase_add_test(tc, test_parse_double);
+    tcase_add_test(tc, test_bool_forms);
+    tcase_add_test(tc, test_duration_forms);
+    tcase_add_test(tc, test_duration_malformed);
+    tcase_add_test(tc, test_duration_minus_one_means_disabled);
+    tcase_add_test(tc, test_duration_key);
+    tcase_add_test(tc, test_double_key);
+    tcase_add_test(tc, test_memory_forms);
+    tcase_add_test(tc, test_memory_malformed);
+    tcase_add_test(tc, test_memory_key);
+    tcase_add_test(tc, test_enum_log_level);
+    tcase_add_test(tc, test_set_checks_value);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("keys");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_unknown_key_accepted_with_warning);
+    tcase_add_test(tc, test_key_table);
+    tcase_add_test(tc, test_secret_key_detection);
+    tcase_add_test(tc, test_secret_values_masked_by_foreach);
+    tcase_add_test(tc, test_secret_never_in_error_message);
+    tcase_add_test(tc, test_nonsecret_bad_line_is_echoed);
+    tcase_add_test(tc, test_defaults_when_unset);
+    tcase_add_test(tc, test_every_default_is_valid);
+    tcase_add_test(tc, test_copy_is_independent);
+    tcase_add_test(tc, test_many_keys);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("overrides");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_dynamic_override_beats_file);
+    tcase_add_test(tc, test_dynamic_malformed);
+    tcase_add_test(tc, test_startup_file_and_both_D_forms);
+    tcase_add_test(tc, test_startup_bad_file_fails);
+    tcase_add_test(tc, test_startup_D_does_not_rescue_bad_file);
+    tcase_add_test(tc, test_startup_bad_D_fails);
+    tcase_add_test(tc, test_startup_explicit_dir_without_file_fails);
+    tcase_add_test(tc, test_startup_log_masks_secrets);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(config_suite());
+}

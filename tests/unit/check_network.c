@@ -1,0 +1,424 @@
+/* check_network.c -- unit tests of the data plane (taskmanager/network): serializer and
+ * deserializer, events in order, buffer recycling, credit enforcement, channel blocking,
+ * pool exhaustion and partition-request timeouts. Expected values are computed here from
+ * the inputs, never read back from the code under test. */
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "network/network.h"
+#include "network/network_internal.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static fl_netenv *make_net(const char *segment, const char *nbufs, const char *timeout)
+{
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", segment, NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", nbufs, NULL);
+    if (timeout)
+        fl_conf_set(conf, "taskmanager.network.request-backoff.max", timeout, NULL);
+    fl_netenv *net = fl_netenv_new(conf, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    int port;
+    ck_assert_int_eq(fl_netenv_listen(net, "127.0.0.1", 0, &port, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(net, &err), 0);
+    fl_conf_free(conf);
+    return net;
+}
+
+/* Reads the next input, waiting up to 5 s. */
+static int read_wait(fl_gate *g, fl_input *in)
+{
+    int64_t deadline = fl_mono_ms() + 5000;
+    for (;;) {
+        int r = fl_gate_read(g, in);
+        if (r != 0)
+            return r;
+        if (fl_mono_ms() > deadline)
+            return 0;
+        struct pollfd pfd = {fl_gate_fd(g), POLLIN, 0};
+        poll(&pfd, 1, 100);
+    }
+}
+
+/* Deterministic content for record i of length len. */
+static uint8_t byte_at(uint32_t i, uint32_t k)
+{
+    return (uint8_t)(i * 131u + k * 7u + 3u);
+}
+
+static uint32_t len_of(uint32_t i, uint32_t seg)
+{
+    switch (i % 6) {
+    case 0: return 0;                 /* empty */
+    case 1: return 1;
+    case 2: return seg - 3;           /* nearly a buffer: will span */
+    case 3: return 3 * seg + 17;      /* larger than a buffer */
+    case 4: return 100;
+    default: return (i * 977u) % (2 * seg);
+    }
+}
+
+typedef struct producer_arg {
+    fl_partition *p;
+    uint32_t n, seg;
+    int sub;
+} producer_arg;
+
+static void *produce_records(void *arg)
+{
+    producer_arg *a = arg;
+    uint8_t *buf = malloc(4 * a->seg + 64);
+    for (uint32_t i = 0; i < a->n; i++) {
+        uint32_t len = len_of(i, a->seg);
+        for (uint32_t k = 0; k < len; k++)
+            buf[k] = byte_at(i, k);
+        /* split each record into header and payload to exercise both */
+        uint32_t h = len / 3;
+        ck_assert_int_eq(fl_partition_emit(a->p, a->sub, buf, h, buf + h, len - h), 0);
+    }
+    ck_assert_int_eq(fl_partition_finish(a->p), 0);
+    free(buf);
+    return NULL;
+}
+
+static void check_records(fl_gate *g, uint32_t n, uint32_t seg)
+{
+    fl_input in;
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_RECORD);
+        uint32_t len = len_of(i, seg);
+        ck_assert_uint_eq(in.len, len);
+        for (uint32_t k = 0; k < len; k++)
+            if (in.data[k] != byte_at(i, k))
+                ck_abort_msg("record %u byte %u differs", i, k);
+    }
+    ck_assert_int_eq(read_wait(g, &in), 1);
+    ck_assert_int_eq(in.kind, FL_IN_EVENT);
+    ck_assert_int_eq(in.event_type, FL_EV_END_OF_PARTITION);
+    ck_assert(fl_gate_is_finished(g));
+}
+
+START_TEST(test_local_spanning_huge_empty)
+{
+    fl_netenv *net = make_net("4kb", "64", NULL);
+    int64_t total = fl_netenv_buffers_total(net);
+    fl_err err;
+    fl_partition *p = fl_partition_new(net, "j/v/0", 1, -1, NULL, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    fl_gate *g = fl_gate_new(net, 1, "test gate", NULL);
+    fl_gate_set_channel(g, 0, "j/v/0", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    producer_arg a = {p, 600, 4096, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, produce_records, &a);
+    check_records(g, a.n, a.seg);
+    pthread_join(t, NULL);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    ck_assert_int_eq(fl_netenv_buffers_available(net), total);
+    fl_netenv_free(net);
+}
+END_TEST
+
+START_TEST(test_remote_spanning_huge_empty)
+{
+    /* Two network environments in one process: the consumer reaches the producer over
+     * loopback TCP, with credit-based flow control. */
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "64", NULL);
+    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
+    int pport, cport;
+    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
+    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
+    fl_gate *g = fl_gate_new(cons, 1, "remote gate", NULL);
+    fl_gate_set_channel(g, 0, "j/v/1", 0, "127.0.0.1", pport);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0); /* before the producer exists: it waits */
+    usleep(50000);
+    fl_partition *p = fl_partition_new(prod, "j/v/1", 1, 5, NULL, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    producer_arg a = {p, 900, 4096, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, produce_records, &a);
+    check_records(g, a.n, a.seg);
+    pthread_join(t, NULL);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    /* every buffer is back in both pools */
+    int64_t deadline = fl_mono_ms() + 3000;
+    while (fl_netenv_buffers_available(prod) < 64 && fl_mono_ms() < deadline)
+        usleep(10000);
+    ck_assert_int_eq(fl_netenv_buffers_available(prod), 64);
+    ck_assert_int_eq(fl_netenv_buffers_available(cons), 64);
+    fl_netenv_free(cons);
+    fl_netenv_free(prod);
+    fl_conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_events_in_order_with_records)
+{
+    fl_netenv *net = make_net("4kb", "32", NULL);
+    fl_err err;
+    fl_partition *p = fl_partition_new(net, "j/e/0", 1, -1, NULL, &err);
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/e/0", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    /* r0 r1 WM(7) r2 BARRIER(9) r3 EOP, each record one byte = its number */
+    uint8_t r;
+    int64_t wm = 7, chk = 9;
+    r = 0, fl_partition_emit(p, 0, &r, 1, NULL, 0);
+    r = 1, fl_partition_emit(p, 0, &r, 1, NULL, 0);
+    fl_partition_emit_event(p, 0, FL_EV_WATERMARK, &wm, sizeof wm);
+    r = 2, fl_partition_emit(p, 0, &r, 1, NULL, 0);
+    fl_partition_emit_event(p, -1, FL_EV_BARRIER, &chk, sizeof chk);
+    r = 3, fl_partition_emit(p, 0, &r, 1, NULL, 0);
+    fl_partition_finish(p);
+    const int want_kind[] = {FL_IN_RECORD, FL_IN_RECORD, FL_IN_EVENT, FL_IN_RECORD,
+                             FL_IN_EVENT,  FL_IN_RECORD, FL_IN_EVENT};
+    const int want_val[] = {0, 1, FL_EV_WATERMARK, 2, FL_EV_BARRIER, 3, FL_EV_END_OF_PARTITION};
+    fl_input in;
+    for (int i = 0; i < 7; i++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, want_kind[i]);
+        if (in.kind == FL_IN_RECORD) {
+            ck_assert_uint_eq(in.len, 1);
+            ck_assert_int_eq(in.data[0], want_val[i]);
+        } else {
+            ck_assert_int_eq(in.event_type, want_val[i]);
+        }
+        if (in.event_type == FL_EV_WATERMARK && in.kind == FL_IN_EVENT) {
+            int64_t got;
+            memcpy(&got, in.data, sizeof got);
+            ck_assert_int_eq(got, 7);
+        }
+    }
+    fl_partition_release(p);
+    fl_gate_free(g);
+    fl_netenv_free(net);
+}
+END_TEST
+
+START_TEST(test_recycling_million_buffers)
+{
+    fl_netenv *net = make_net("4kb", "16", NULL);
+    int64_t total = fl_netenv_buffers_total(net);
+    fl_err err;
+    fl_partition *p = fl_partition_new(net, "j/r/0", 1, -1, NULL, &err);
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/r/0", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    /* 1,000,000 records of 4000 bytes: 4004 serialized bytes, one per 4096-byte buffer. */
+    static uint8_t rec[4000];
+    const long n = 1000000;
+    long seen = 0;
+    fl_input in;
+    for (long i = 0; i < n; i++) {
+        memcpy(rec, &i, sizeof i);
+        ck_assert_int_eq(fl_partition_emit(p, 0, rec, sizeof rec, NULL, 0), 0);
+        /* consume as we go on this thread: the pool has only 16 buffers */
+        while (fl_gate_read(g, &in) == 1) {
+            long got;
+            memcpy(&got, in.data, sizeof got);
+            ck_assert_int_eq(got, seen);
+            seen++;
+        }
+    }
+    fl_partition_flush(p);
+    while (fl_gate_read(g, &in) == 1)
+        seen++;
+    ck_assert_int_eq(seen, n);
+    fl_partition_finish(p);
+    ck_assert_int_eq(read_wait(g, &in), 1);
+    ck_assert_int_eq(in.event_type, FL_EV_END_OF_PARTITION);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    ck_assert_int_eq(fl_netenv_buffers_available(net), total);
+    fl_netenv_free(net);
+}
+END_TEST
+
+START_TEST(test_block_unblock)
+{
+    fl_netenv *net = make_net("4kb", "32", NULL);
+    fl_err err;
+    fl_partition *p0 = fl_partition_new(net, "j/b/0", 1, 0, NULL, &err);
+    fl_partition *p1 = fl_partition_new(net, "j/b/1", 1, 0, NULL, &err);
+    fl_gate *g = fl_gate_new(net, 2, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/b/0", 0, NULL, 0);
+    fl_gate_set_channel(g, 1, "j/b/1", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    fl_gate_block(g, 0);
+    uint8_t a = 'a', b = 'b';
+    fl_partition_emit(p0, 0, &a, 1, NULL, 0);
+    fl_partition_emit(p1, 0, &b, 1, NULL, 0);
+    fl_input in;
+    ck_assert_int_eq(read_wait(g, &in), 1);
+    ck_assert_int_eq(in.channel, 1);
+    ck_assert_int_eq(in.data[0], 'b');
+    ck_assert_int_eq(fl_gate_read(g, &in), 0); /* channel 0 has data but is blocked */
+    fl_gate_unblock(g, 0);
+    ck_assert_int_eq(read_wait(g, &in), 1);
+    ck_assert_int_eq(in.channel, 0);
+    ck_assert_int_eq(in.data[0], 'a');
+    fl_partition_release(p0);
+    fl_partition_release(p1);
+    fl_gate_free(g);
+    fl_netenv_free(net);
+}
+END_TEST
+
+START_TEST(test_insufficient_buffers_message)
+{
+    fl_netenv *net = make_net("4kb", "4", NULL);
+    fl_err err;
+    fl_partition *p = fl_partition_new(net, "j/x/0", 8, -1, NULL, &err);
+    ck_assert(p == NULL);
+    /* 8 subpartitions need 8 + 1 buffers; the pool has 4. */
+    ck_assert_msg(strstr(err.msg, "Insufficient number of network buffers: required 9, but only "
+                                  "4 available") != NULL,
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "taskmanager.memory.network.fraction") != NULL, "%s", err.msg);
+    ck_assert_int_eq(fl_netenv_buffers_available(net), 4); /* nothing leaked */
+    fl_netenv_free(net);
+}
+END_TEST
+
+START_TEST(test_request_timeout)
+{
+    fl_netenv *net = make_net("4kb", "8", "200 ms");
+    fl_err err;
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/none/0", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    fl_input in;
+    int64_t t0 = fl_mono_ms();
+    ck_assert_int_eq(read_wait(g, &in), -1);
+    ck_assert_int_ge(fl_mono_ms() - t0, 150);
+    ck_assert_msg(strstr(fl_gate_error(g), "j/none/0 not found") != NULL, "%s", fl_gate_error(g));
+    fl_gate_free(g);
+    fl_netenv_free(net);
+}
+END_TEST
+
+/* A fake producer that sends more buffers than the credit it was given. */
+static int fake_port;
+static int fake_ls;
+
+static void *fake_producer(void *arg)
+{
+    int s = accept(fake_ls, NULL, NULL);
+    uint8_t hdr[FL_FRAME_HDR_LEN], body[512];
+    fl_frame_hdr h;
+    ck_assert_int_eq(read(s, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+    ck_assert_int_eq(fl_frame_hdr_decode(hdr, 1 << 20, &h, NULL), 0);
+    ck_assert_int_eq(h.type, FL_NET_PARTITION_REQUEST);
+    ck_assert_int_eq(read(s, body, h.len), (ssize_t)h.len);
+    uint32_t credit = (uint32_t)body[4] << 24 | body[5] << 16 | body[6] << 8 | body[7];
+    /* send credit + 1 data buffers */
+    for (uint32_t i = 0; i <= credit; i++) {
+        uint8_t frame[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR + 8] = {0};
+        fl_frame_hdr bh = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + 8, .corr = h.corr};
+        fl_frame_hdr_encode(&bh, frame);
+        uint8_t *p = frame + FL_FRAME_HDR_LEN;
+        p[3] = (uint8_t)i;                 /* seq */
+        p[7] = (uint8_t)(10 - i);          /* backlog */
+        p[FL_NET_BUFFER_HDR] = 4;          /* one record of 4 bytes: length prefix 4 */
+        ck_assert_int_eq(write(s, frame, sizeof frame), (ssize_t)sizeof frame);
+    }
+    usleep(500000);
+    close(s);
+    return NULL;
+}
+
+START_TEST(test_credit_never_exceeded)
+{
+    /* No floating buffers: the gate has exactly buffers-per-channel = 2 credits. */
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "8", NULL);
+    fl_conf_set(conf, "taskmanager.network.memory.floating-buffers-per-gate", "0", NULL);
+    fl_netenv *net = fl_netenv_new(conf, &err);
+    int port;
+    fl_netenv_listen(net, "127.0.0.1", 0, &port, &err);
+    fl_netenv_start(net, &err);
+    fake_ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    bind(fake_ls, (struct sockaddr *)&sa, sizeof sa);
+    listen(fake_ls, 1);
+    getsockname(fake_ls, (struct sockaddr *)&sa, &sl);
+    fake_port = ntohs(sa.sin_port);
+    pthread_t t;
+    pthread_create(&t, NULL, fake_producer, NULL);
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/f/0", 0, "127.0.0.1", fake_port);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    int free_bufs;
+    ck_assert_int_eq(fl_gate_channel_credit(g, 0, &free_bufs), 2);
+    ck_assert_int_eq(free_bufs, 2);
+    /* The first two buffers are fine; the third came without credit: the gate fails. */
+    fl_input in;
+    int records = 0, r;
+    while ((r = read_wait(g, &in)) == 1) {
+        records++;
+        int credit = fl_gate_channel_credit(g, 0, &free_bufs);
+        ck_assert_int_ge(credit, 0);
+        ck_assert_int_le(credit, free_bufs);
+    }
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_le(records, 2);
+    ck_assert_msg(strstr(fl_gate_error(g), "arrived without credit") != NULL, "%s",
+                  fl_gate_error(g));
+    pthread_join(t, NULL);
+    close(fake_ls);
+    fl_gate_free(g);
+    ck_assert_int_eq(fl_netenv_buffers_available(net), 8);
+    fl_netenv_free(net);
+    fl_conf_free(conf);
+}
+END_TEST
+
+static Suite *network_suite(void)
+{
+    Suite *s = suite_create("network");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_local_spanning_huge_empty);
+    tcase_add_test(tc, test_remote_spanning_huge_empty);
+    tcase_add_test(tc, test_events_in_order_with_records);
+    tcase_add_test(tc, test_recycling_million_buffers);
+    tcase_add_test(tc, test_block_unblock);
+    tcase_add_test(tc, test_insufficient_buffers_message);
+    tcase_add_test(tc, test_request_timeout);
+    tcase_add_test(tc, test_credit_never_exceeded);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    fl_log_init(FL_LOG_ERROR);
+    SRunner *sr = srunner_create(network_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
