@@ -13,6 +13,8 @@ typedef struct fl_cli {
     int port;
     int argc;       /* the action's own arguments (after the action name, options removed) */
     char **argv;
+    int ndyn;       /* the -D key=value pairs given, for the job's configuration */
+    char **dyn;
 } fl_cli;
 
 /* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the
@@ -23,5 +25,8 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
 const char *fl_cli_rest_error(json_t *body);
 
 int fl_cli_list(fl_cli *cli);
+int fl_cli_run(fl_cli *cli);
+int fl_cli_info(fl_cli *cli);
+int fl_cli_cancel(fl_cli *cli);
 
 #endif

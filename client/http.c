@@ -11,6 +11,7 @@
 #include <event2/keyvalq_struct.h>
 
 typedef struct req_state {
+    struct event_base *base;
     fl_http_resp *resp;
     int done;
     char error[256];
@@ -20,10 +21,10 @@ static void on_done(struct evhttp_request *req, void *arg)
 {
     req_state *st = arg;
     st->done = 1;
+    event_base_loopexit(st->base, NULL); /* do not linger on the kept-alive connection */
     if (!req || evhttp_request_get_response_code(req) == 0) {
-        int e = EVUTIL_SOCKET_ERROR();
-        snprintf(st->error, sizeof st->error, "%s",
-                 e ? evutil_socket_error_to_string(e) : "connection refused or closed");
+        snprintf(st->error, sizeof st->error, "connection refused or closed (is the cluster "
+                                              "running?)");
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -54,6 +55,7 @@ int fl_http_request(const char *host, int port, const char *method, const char *
     req_state st = {.resp = resp};
     int rc = -1;
     struct event_base *base = event_base_new();
+    st.base = base;
     struct evhttp_connection *conn = evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
     if (!base || !conn) {
         fl_err_set(err, "cannot create an HTTP connection to %s:%d", host, port);
@@ -66,6 +68,7 @@ int fl_http_request(const char *host, int port, const char *method, const char *
     snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Accept", "application/json");
+    evhttp_add_header(h, "Connection", "close");
     if (body) {
         evhttp_add_header(h, "Content-Type", content_type ? content_type : "application/json");
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);

@@ -21,12 +21,25 @@ typedef struct action {
 } action;
 
 static const action actions[] = {
+    {"run", fl_cli_run,
+     "Action \"run\" compiles and runs a program.\n"
+     "  Syntax: run [OPTIONS] <bundle.so> <arguments>\n"
+     "     -d,--detached           Submit and return without waiting for the result.\n"
+     "     -p,--parallelism <n>    Parallelism of the job's operators (overrides\n"
+     "                             parallelism.default).\n"},
+    {"info", fl_cli_info,
+     "Action \"info\" shows the optimized execution plan of the program (JSON).\n"
+     "  Syntax: info [OPTIONS] <bundle.so> <arguments>\n"
+     "     -p,--parallelism <n>    Parallelism to plan with.\n"},
     {"list", fl_cli_list,
      "Action \"list\" lists running and scheduled jobs.\n"
      "  Syntax: list [OPTIONS]\n"
      "     -a,--all         Show all jobs and their state (also terminated ones).\n"
      "     -r,--running     Show only running jobs.\n"
      "     -s,--scheduled   Show only scheduled jobs.\n"},
+    {"cancel", fl_cli_cancel,
+     "Action \"cancel\" cancels a running job.\n"
+     "  Syntax: cancel <Job ID>\n"},
 };
 
 static void usage(FILE *out)
@@ -51,13 +64,27 @@ static void valid_actions(FILE *out)
                  "Specify the help option (-h or --help) to get help on the command.\n");
 }
 
+/* `flint getconf KEY`: the effective value of a configuration key, for the bin/ scripts
+ * (so that they never parse flint-conf.yaml themselves). Not listed in the help. */
+static int getconf(fl_cli *cli)
+{
+    if (cli->argc != 1 || !fl_conf_key_find(cli->argv[0])) {
+        fprintf(stderr, "Usage: flint getconf KEY (a key of common/config_keys.h)\n");
+        return 1;
+    }
+    const char *v = fl_conf_get_str(cli->conf, cli->argv[0]);
+    printf("%s\n", v ? v : "");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     fl_cli cli = {0};
     fl_err err;
     const char *action_name = NULL, *jm = NULL;
     char **rest = fl_xcalloc((size_t)argc + 1, sizeof *rest);
-    int nrest = 0;
+    char **dyn = fl_xcalloc((size_t)argc + 1, sizeof *dyn);
+    int nrest = 0, ndyn = 0;
 
     fl_log_init(FL_LOG_WARN);
     cli.conf = fl_conf_new();
@@ -72,12 +99,22 @@ int main(int argc, char **argv)
             printf("Version: %s\n", FL_VERSION);
             return 0;
         }
-        if ((!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) && i + 1 < argc) {
+        bool in_job_args = nrest > 0 && action_name &&
+                           (!strcmp(action_name, "run") || !strcmp(action_name, "info")) &&
+                           rest[nrest - 1][0] != '-';
+        if (in_job_args) {
+            /* after the bundle, everything belongs to the job */
+            rest[nrest++] = argv[i];
+        } else if ((!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) && i + 1 < argc) {
             jm = argv[++i];
         } else if (!strcmp(a, "-D") && i + 1 < argc) {
-            i++; /* applied by fl_conf_load_startup */
+            dyn[ndyn++] = argv[++i]; /* also applied to the configuration below */
         } else if (!strncmp(a, "-D", 2) && a[2]) {
-            /* likewise */
+            dyn[ndyn++] = (char *)a + 2;
+        } else if ((!strcmp(a, "-p") || !strcmp(a, "--parallelism")) && action_name &&
+                   i + 1 < argc) {
+            rest[nrest++] = argv[i];
+            rest[nrest++] = argv[++i];
         } else if (!action_name) {
             action_name = a;
         } else {
@@ -90,9 +127,12 @@ int main(int argc, char **argv)
         return 1;
     }
     const action *act = NULL;
+    static const action hidden = {"getconf", getconf, ""};
     for (size_t i = 0; i < FL_ARRAY_LEN(actions); i++)
         if (!strcmp(actions[i].name, action_name))
             act = &actions[i];
+    if (!strcmp(action_name, hidden.name))
+        act = &hidden;
     if (!act) {
         fprintf(stderr, "\"%s\" is not a valid action.\n\n", action_name);
         valid_actions(stderr);
@@ -113,8 +153,11 @@ int main(int argc, char **argv)
     }
     cli.argc = nrest;
     cli.argv = rest;
+    cli.ndyn = ndyn;
+    cli.dyn = dyn;
     int rc = act->run(&cli);
     fl_conf_free(cli.conf);
     free(rest);
+    free(dyn);
     return rc;
 }

@@ -63,3 +63,5 @@ FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
 FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")
+FL_KEY("high-availability", FL_CT_ENUM, "NONE", "NONE|zookeeper",
+       "High-availability mode: NONE, or zookeeper (leader election through ZooKeeper).")

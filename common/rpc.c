@@ -668,6 +668,21 @@ static void do_shutdown(void *ctx, void *arg)
     while (rpc->conns) {
         rconn *c = rpc->conns;
         c->owner_ep = NULL; /* shutting down: nobody to tell */
+        /* Best effort to get queued messages (a TaskManager's Disconnect) out first. */
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (fd >= 0 && c->up) {
+            /* A socket bufferevent freezes its output's start; we are its last user. */
+            evbuffer_unfreeze(out, 1);
+            while (evbuffer_get_length(out) && evbuffer_write(out, fd) > 0)
+                ;
+            /* Close gracefully: a socket closed with unread input sends RST, and the peer
+             * may then drop what we just wrote. */
+            char sink[4096];
+            shutdown(fd, SHUT_WR);
+            while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+                ;
+        }
         close_conn(rpc, c, "shutting down");
     }
 }

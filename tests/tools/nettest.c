@@ -263,7 +263,10 @@ static void *consumer_main(void *arg)
             }
             c->lat[c->nlat++] = fl_mono_ns() - h.send_ns;
         }
-        c->n++;
+        if (c->n++ == 0 && c->idx == 0) {
+            printf("receiving\n");
+            fflush(stdout);
+        }
         pace(t0, c->n, opt.consume_rate);
     }
     return NULL;

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# config.sh -- sourced by every script in bin/ (as Flink's bin/config.sh is). Works out where
+# Flint is installed and where its configuration, logs and pid files live, and exports:
+#
+#   FLINT_HOME      the directory above bin/ (symlinks to the scripts are resolved)
+#   FLINT_BIN_DIR   $FLINT_HOME/build/bin: flint-jobmanager, flint-taskmanager, flint
+#   FLINT_CONF_DIR  default $FLINT_HOME/conf   (flint-conf.yaml, workers, masters)
+#   FLINT_LOG_DIR   default $FLINT_HOME/log
+#   FLINT_PID_DIR   default /tmp
+#
+# Relative directories given by the caller are made absolute, so that daemons, which keep
+# them, and ssh'd commands, which run from $FLINT_HOME, see the same ones.
+# Unless the sourcing script sets flint_skip_build_check=1 (stopping needs no binaries), a
+# missing build ends the script with a hint to run make.
+#
+# Helpers for the other scripts: flint_is_local_host HOST, flint_read_hosts FILE (conf/workers,
+# conf/masters), flint_conf_value KEY [DEFAULT], flint_run_on HOST CMD... (ssh).
+
+flint_config_sh=$(readlink -f -- "${BASH_SOURCE[0]}")
+FLINT_HOME=$(cd -- "$(dirname -- "$flint_config_sh")/.." && pwd -P)
+FLINT_BIN_DIR="$FLINT_HOME/build/bin"
+
+flint_abs_path() {
+    case "$1" in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s\n' "$PWD/$1" ;;
+    esac
+}
+
+FLINT_CONF_DIR=$(flint_abs_path "${FLINT_CONF_DIR:-$FLINT_HOME/conf}")
+FLINT_LOG_DIR=$(flint_abs_path "${FLINT_LOG_DIR:-$FLINT_HOME/log}")
+FLINT_PID_DIR=$(flint_abs_path "${FLINT_PID_DIR:-/tmp}")
+export FLINT_HOME FLINT_BIN_DIR FLINT_CONF_DIR FLINT_LOG_DIR FLINT_PID_DIR
+
+# Who and where, for pid and log file names (Flink's FLINK_IDENT_STRING and $HOSTNAME).
+# $USER is not set everywhere (containers, cron); id -un always answers.
+FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$(id -un)}}"
+FLINT_HOSTNAME="${HOSTNAME:-$(hostname)}"
+export FLINT_IDENT_STRING
+
+# Options for ssh to remote workers and masters (Flink's env.ssh.opts).
+FLINT_SSH_OPTS="${FLINT_SSH_OPTS:-}"
+
+flint_require_built() {
+    local b
+    for b in flint-jobmanager flint-taskmanager flint; do
+        if [ ! -x "$FLINT_BIN_DIR/$b" ]; then
+            echo "Flint is not built: run 'make' in $FLINT_HOME" >&2
+            exit 1
+        fi
+    done
+}
+
+# True when a host name from conf/workers or conf/masters means this machine.
+flint_is_local_host() {
+    case "$1" in
+        localhost | localhost.localdomain | 127.* | ::1 | "$FLINT_HOSTNAME") return 0 ;;
+    esac
+    [ "$1" = "$(hostname -s 2>/dev/null)" ] || [ "$1" = "$(hostname -f 2>/dev/null)" ]
+}
+
+# Reads a hosts file (conf/workers, conf/masters): one host or host:port per line, '#'
+# comments, blank lines ignored. Fills the arrays FLINT_HOSTS and FLINT_HOST_PORTS (the port
+# after the last ':' or empty). Returns 1 when the file does not exist.
+flint_read_hosts() {
+    local file="$1" line host port
+    FLINT_HOSTS=()
+    FLINT_HOST_PORTS=()
+    [ -f "$file" ] || return 1
+    while IFS= read -r line || [ -n "$line" ]; do
+        line="${line%%#*}"
+        line="${line//[[:space:]]/}"
+        [ -n "$line" ] || continue
+        host="$line"
+        port=""
+        # host:port, but not a bare IPv6 address; [v6]:port has its brackets removed.
+        if [[ "$line" =~ ^\[(.*)\]:([0-9]+)$ ]]; then
+            host="${BASH_REMATCH[1]}"
+            port="${BASH_REMATCH[2]}"
+        elif [[ "$line" =~ ^([^:]+):([0-9]+)$ ]]; then
+            host="${BASH_REMATCH[1]}"
+            port="${BASH_REMATCH[2]}"
+        fi
+        FLINT_HOSTS+=("$host")
+        FLINT_HOST_PORTS+=("$port")
+    done <"$file"
+    return 0
+}
+
+# The effective value of a configuration key (file, then defaults), read by the one parser
+# Flint has (`flint getconf`); $2 when the value is empty.
+flint_conf_value() {
+    local value
+    value=$("$FLINT_BIN_DIR/flint" getconf "$1" 2>/dev/null) || value=""
+    printf '%s\n' "${value:-${2:-}}"
+}
+
+# Runs a command from $FLINT_HOME on another host over ssh, with the same install path and
+# the same FLINT_CONF_DIR, FLINT_LOG_DIR and FLINT_PID_DIR:  flint_run_on HOST bin/x.sh args...
+flint_run_on() {
+    local host="$1" cmd ssh_opts=()
+    shift
+    read -r -a ssh_opts <<<"$FLINT_SSH_OPTS"
+    cmd="cd $(printf '%q' "$FLINT_HOME") && FLINT_CONF_DIR=$(printf '%q' "$FLINT_CONF_DIR")"
+    cmd+=" FLINT_LOG_DIR=$(printf '%q' "$FLINT_LOG_DIR") FLINT_PID_DIR=$(printf '%q' "$FLINT_PID_DIR")"
+    cmd+=" $(printf '%q ' "$@")"
+    ssh -n ${ssh_opts[@]+"${ssh_opts[@]}"} -- "$host" "$cmd"
+}
+
+if [ "${flint_skip_build_check:-0}" != 1 ]; then
+    flint_require_built
+fi

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# start-cluster.sh -- starts a Flint cluster (Flink's bin/start-cluster.sh): the JobManager
+# (the host of conf/masters; all of them with high-availability: zookeeper), then one
+# TaskManager per line of conf/workers. A host that is this machine (localhost, 127.x, its
+# own name) is started here; any other over ssh, from the same install path and with the
+# same FLINT_CONF_DIR, FLINT_LOG_DIR and FLINT_PID_DIR (ssh options: FLINT_SSH_OPTS).
+# Exits 1 when a daemon could not be started.
+set -u
+
+bin=$(dirname -- "$(readlink -f -- "$0")")
+# shellcheck source=bin/config.sh
+. "$bin/config.sh"
+
+failed=0
+
+# start_on HOST script args...: runs bin/<script> here or on HOST.
+start_on() {
+    local host="$1"
+    shift
+    if flint_is_local_host "$host"; then
+        "$bin/$1" "${@:2}" || failed=1
+    else
+        flint_run_on "$host" "bin/$1" "${@:2}" || failed=1
+    fi
+}
+
+masters=()
+master_ports=()
+if flint_read_hosts "$FLINT_CONF_DIR/masters"; then
+    masters=(${FLINT_HOSTS[@]+"${FLINT_HOSTS[@]}"})
+    master_ports=(${FLINT_HOST_PORTS[@]+"${FLINT_HOST_PORTS[@]}"})
+fi
+
+ha=$(flint_conf_value high-availability NONE)
+if [ "${ha,,}" = zookeeper ]; then
+    if [ "${#masters[@]}" -eq 0 ]; then
+        echo "No masters in $FLINT_CONF_DIR/masters: high-availability needs at least one." >&2
+        exit 1
+    fi
+    echo "Starting HA cluster with ${#masters[@]} masters."
+    for i in "${!masters[@]}"; do
+        # As Flink does with its web UI port: the masters file's port is the REST port.
+        args=()
+        [ -n "${master_ports[i]}" ] && args=(-D "rest.port=${master_ports[i]}")
+        start_on "${masters[i]}" jobmanager.sh start ${args[@]+"${args[@]}"}
+    done
+else
+    echo "Starting cluster."
+    # Without high availability there is exactly one JobManager: the first master.
+    if [ "${#masters[@]}" -gt 1 ]; then
+        echo "[WARN] $FLINT_CONF_DIR/masters lists ${#masters[@]} hosts; without high-availability only the first, ${masters[0]}, runs a JobManager."
+    fi
+    start_on "${masters[0]:-localhost}" jobmanager.sh start
+fi
+
+if ! flint_read_hosts "$FLINT_CONF_DIR/workers"; then
+    echo "No workers file. Please specify workers in '$FLINT_CONF_DIR/workers'." >&2
+    exit 1
+fi
+remote_pids=()
+for host in ${FLINT_HOSTS[@]+"${FLINT_HOSTS[@]}"}; do
+    if flint_is_local_host "$host"; then
+        "$bin/taskmanager.sh" start || failed=1
+    else
+        flint_run_on "$host" bin/taskmanager.sh start &
+        remote_pids+=($!)
+    fi
+done
+for p in ${remote_pids[@]+"${remote_pids[@]}"}; do
+    wait "$p" || failed=1
+done
+exit "$failed"

@@ -1,0 +1,226 @@
+/* cli_run.c -- `flint run`, `flint info` and `flint cancel`.
+ *
+ *   flint run [-p N] [-d] [-D k=v]... BUNDLE [ARGS]   build, compile, submit (and wait)
+ *   flint info [-p N] BUNDLE [ARGS]                   print the plan as JSON
+ *   flint cancel JOBID
+ */
+#include "bundle.h"
+#include "cli.h"
+#include "compiler.h"
+#include "log.h"
+#include "streamgraph.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct run_opts {
+    int parallelism; /* -1: parallelism.default */
+    bool detached;
+    const char *bundle;
+    int argc;        /* job arguments, argv[0] = the bundle */
+    char **argv;
+} run_opts;
+
+static int parse_run(fl_cli *cli, run_opts *o, const char *action)
+{
+    memset(o, 0, sizeof *o);
+    o->parallelism = -1;
+    int i = 0;
+    for (; i < cli->argc; i++) {
+        const char *a = cli->argv[i];
+        if ((!strcmp(a, "-p") || !strcmp(a, "--parallelism")) && i + 1 < cli->argc) {
+            int64_t p;
+            if (fl_parse_int(cli->argv[++i], &p) < 0 || p < 1 || p > 32768) {
+                fprintf(stderr, "The parallelism must be a positive number: %s\n", cli->argv[i]);
+                return -1;
+            }
+            o->parallelism = (int)p;
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--detached")) {
+            o->detached = true;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "Unrecognized option for %s: %s\n", action, a);
+            return -1;
+        } else {
+            break;
+        }
+    }
+    if (i == cli->argc) {
+        fprintf(stderr, "Missing the job bundle: flint %s [OPTIONS] BUNDLE [ARGUMENTS]\n",
+                action);
+        return -1;
+    }
+    o->bundle = cli->argv[i];
+    o->argc = cli->argc - i;
+    o->argv = cli->argv + i;
+    return 0;
+}
+
+/* Loads the bundle, runs flint_main and compiles. */
+static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
+{
+    fl_err err;
+    if (fl_bundle_open(b, o->bundle, true, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    int par = o->parallelism > 0 ? o->parallelism
+                                 : (int)fl_conf_get_int(cli->conf, "parallelism.default");
+    fl_env *env =
+        fl_sg_env_new(par, fl_conf_get_duration_ms(cli->conf, "execution.buffer-timeout"));
+    int rc = b->main(env, o->argc, o->argv);
+    if (rc != 0 && !env->error[0])
+        snprintf(env->error, sizeof env->error, "flint_main returned %d", rc);
+    char jid[33];
+    fl_random_hex(jid, 16);
+    Fl__Pb__JobGraph *g = fl_compile(env, jid, &err);
+    if (!g)
+        fprintf(stderr, "The program of '%s' could not be compiled into a job: %s\n", o->bundle,
+                err.msg);
+    fl_sg_env_free(env);
+    return g;
+}
+
+int fl_cli_info(fl_cli *cli)
+{
+    run_opts o;
+    fl_bundle b;
+    if (parse_run(cli, &o, "info") < 0)
+        return 1;
+    Fl__Pb__JobGraph *g = build(cli, &o, &b);
+    if (!g)
+        return 1;
+    json_t *plan = fl_plan_json(g);
+    char *s = json_dumps(plan, JSON_INDENT(2));
+    printf("----------------------- Execution Plan -----------------------\n%s\n"
+           "--------------------------------------------------------------\n",
+           s);
+    free(s);
+    json_decref(plan);
+    protobuf_c_message_free_unpacked(&g->base, NULL);
+    fl_bundle_close(&b);
+    return 0;
+}
+
+static const char *job_state(json_t *j)
+{
+    const char *s = json_string_value(json_object_get(j, "state"));
+    return s ? s : "UNKNOWN";
+}
+
+int fl_cli_run(fl_cli *cli)
+{
+    run_opts o;
+    fl_bundle b;
+    int rc = 1;
+    if (parse_run(cli, &o, "run") < 0)
+        return 1;
+    Fl__Pb__JobGraph *g = build(cli, &o, &b);
+    if (!g)
+        return 1;
+    fl_err err;
+    char *bundle_bytes = NULL;
+    size_t bundle_len = 0;
+    if (fl_read_file(o.bundle, &bundle_bytes, &bundle_len, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        goto out;
+    }
+    const char *base = strrchr(o.bundle, '/');
+    g->bundle_name = fl_xstrdup(base ? base + 1 : o.bundle);
+    g->n_config = (size_t)cli->ndyn;
+    g->config = fl_xcalloc((size_t)cli->ndyn + 1, sizeof *g->config);
+    for (int i = 0; i < cli->ndyn; i++) {
+        Fl__Pb__ConfigEntry *e = g->config[i] = fl_xmalloc(sizeof *e);
+        fl__pb__config_entry__init(e);
+        const char *eq = strchr(cli->dyn[i], '=');
+        e->key = fl_xasprintf("%.*s", (int)(eq - cli->dyn[i]), cli->dyn[i]);
+        e->value = fl_xstrdup(eq + 1);
+    }
+    Fl__Pb__SubmitJob sub = FL__PB__SUBMIT_JOB__INIT;
+    sub.graph = g;
+    sub.bundle.data = (uint8_t *)bundle_bytes;
+    sub.bundle.len = bundle_len;
+    size_t n = protobuf_c_message_get_packed_size(&sub.base);
+    uint8_t *body = fl_xmalloc(n);
+    protobuf_c_message_pack(&sub.base, body);
+    int status;
+    json_t *resp = fl_cli_rest(cli, "POST", "/jobs", "application/x-protobuf", body, n, &status);
+    free(body);
+    if (!resp)
+        goto out;
+    if (status != 202 && status != 200) {
+        fprintf(stderr, "Job submission failed: %s\n", fl_cli_rest_error(resp));
+        json_decref(resp);
+        goto out;
+    }
+    json_decref(resp);
+    printf("Job has been submitted with JobID %s\n", g->job_id);
+    fflush(stdout);
+    if (o.detached) {
+        rc = 0;
+        goto out;
+    }
+    /* attached: wait for the end */
+    char path[128];
+    snprintf(path, sizeof path, "/jobs/%s", g->job_id);
+    for (;;) {
+        usleep(100000);
+        json_t *j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
+        if (!j)
+            goto out;
+        const char *state = job_state(j);
+        if (!strcmp(state, "FINISHED")) {
+            printf("Program execution finished\nJob with JobID %s has finished.\nJob Runtime: "
+                   "%lld ms\n",
+                   g->job_id, (long long)json_integer_value(json_object_get(j, "duration")));
+            json_decref(j);
+            rc = 0;
+            break;
+        }
+        if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED")) {
+            const char *cause = json_string_value(json_object_get(j, "root-exception"));
+            fprintf(stderr,
+                    "\n------------------------------------------------------------\n"
+                    " The program finished with the following exception:\n\n"
+                    "Job %s (JobID %s) %s.\n%s%s\n",
+                    g->name, g->job_id, !strcmp(state, "FAILED") ? "failed" : "was cancelled",
+                    cause ? "Caused by: " : "", cause ? cause : "");
+            json_decref(j);
+            rc = !strcmp(state, "FAILED") ? 1 : 2;
+            break;
+        }
+        json_decref(j);
+    }
+out:
+    free(bundle_bytes);
+    protobuf_c_message_free_unpacked(&g->base, NULL);
+    fl_bundle_close(&b);
+    return rc;
+}
+
+int fl_cli_cancel(fl_cli *cli)
+{
+    if (cli->argc != 1) {
+        fprintf(stderr, "Usage: flint cancel JOBID\n");
+        return 1;
+    }
+    const char *jid = cli->argv[0];
+    char path[160];
+    snprintf(path, sizeof path, "/jobs/%.64s?mode=cancel", jid);
+    printf("Cancelling job %s.\n", jid);
+    int status;
+    json_t *j = fl_cli_rest(cli, "PATCH", path, NULL, NULL, 0, &status);
+    if (!j)
+        return 1;
+    if (status != 202 && status != 200) {
+        fprintf(stderr, "Could not cancel job %s: %s\n", jid, fl_cli_rest_error(j));
+        json_decref(j);
+        return 1;
+    }
+    json_decref(j);
+    printf("Cancelled job %s.\n", jid);
+    return 0;
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# lib.sh -- sourced by every tests/cluster/test_*.sh. Gives a test its own cluster world:
+#
+#   TEST_DIR         a temp dir, removed at exit
+#   FLINT_CONF_DIR   $TEST_DIR/conf: a copy of conf/ on 127.0.0.1 with per-test free ports
+#                    (JM_RPC_PORT, REST_PORT); change it with conf_set KEY VALUE
+#   FLINT_LOG_DIR    $TEST_DIR/log
+#   FLINT_PID_DIR    $TEST_DIR/pid
+#
+# and helpers: free_port, rest GET PATH, rest_status, json_get PATH, wait_for CMD TIMEOUT_S,
+# overview_is TMS SLOTS, pids_of DAEMON, log_of/out_of DAEMON N, step/note/fail, now_ms.
+#
+# At exit (normal, failure, INT or TERM) every daemon started under FLINT_PID_DIR is stopped
+# (stop-all for both daemons, then kill -9 of any pid still around); when the test failed, the
+# daemon logs are printed first. Only bash, coreutils, curl and python3 are used.
+set -u
+
+FLINT_HOME=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+BIN="$FLINT_HOME/bin"
+TEST_NAME=$(basename -- "$0" .sh)
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flint-$TEST_NAME.XXXXXX")
+export FLINT_CONF_DIR="$TEST_DIR/conf"
+export FLINT_LOG_DIR="$TEST_DIR/log"
+export FLINT_PID_DIR="$TEST_DIR/pid"
+FLINT_USER="${USER:-$(id -un)}"
+FLINT_HOST="${HOSTNAME:-$(hostname)}"
+mkdir -p "$FLINT_CONF_DIR" "$FLINT_LOG_DIR" "$FLINT_PID_DIR"
+
+# The interpreter itself rather than a version manager's shim (pyenv's costs ~80 ms a
+# call); -S skips site-packages, the helpers need only the standard library.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || {
+    echo "  FAIL: the cluster tests need python3" >&2
+    exit 1
+}
+py() {
+    "$PYTHON" -S "$@"
+}
+
+now_ms() {
+    local t
+    t=$(date +%s%N)
+    echo $((t / 1000000))
+}
+TEST_T0=$(now_ms)
+
+# Prints a progress line with the time since the test started.
+step() {
+    local ms=$(($(now_ms) - TEST_T0))
+    printf '  [%3d.%02ds] %s\n' $((ms / 1000)) $((ms % 1000 / 10)) "$*"
+}
+
+note() {
+    echo "  NOTE: $*"
+}
+
+fail() {
+    echo "  FAIL: $*" >&2
+    exit 1
+}
+
+# A TCP port free on 127.0.0.1 right now (the kernel's pick).
+free_port() {
+    py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# conf_set KEY VALUE [CONF_DIR]: sets KEY in flint-conf.yaml, replacing earlier lines for it.
+conf_set() {
+    local file="${3:-$FLINT_CONF_DIR}/flint-conf.yaml" re="^[[:space:]]*${1//./\\.}[[:space:]]*:"
+    { grep -v -- "$re" "$file"; echo "$1: $2"; } >"$file.tmp"
+    mv -f -- "$file.tmp" "$file"
+}
+
+# rest GET /overview: the response body (empty when the server does not answer).
+rest() {
+    curl -s --max-time 3 -X "$1" "http://127.0.0.1:$REST_PORT$2"
+}
+
+# rest_status METHOD PATH: the HTTP status code (000 when there is no answer).
+rest_status() {
+    curl -s --max-time 3 -o /dev/null -w '%{http_code}' -X "$1" "http://127.0.0.1:$REST_PORT$2"
+}
+
+# json_get a.b.0.c: the value at that path of the JSON on stdin (lists indexed by number);
+# exits 1 (printing nothing) when the input is not JSON or the path is missing.
+json_get() {
+    py -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    for p in sys.argv[1].split(".") if sys.argv[1] else []:
+        v = v[int(p)] if isinstance(v, list) else v[p]
+except Exception:
+    sys.exit(1)
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)
+' "$1"
+}
+
+# wait_for CMD TIMEOUT_S: evaluates CMD every 0.1 s until it succeeds (0) or TIMEOUT_S have
+# passed (1). WAITED_MS holds how long it took.
+WAITED_MS=0
+wait_for() {
+    local cmd="$1" timeout_ms t0
+    timeout_ms=$(awk -v t="$2" 'BEGIN { printf "%d", t * 1000 }')
+    t0=$(now_ms)
+    while :; do
+        if eval "$cmd" >/dev/null 2>&1; then
+            WAITED_MS=$(($(now_ms) - t0))
+            return 0
+        fi
+        WAITED_MS=$(($(now_ms) - t0))
+        [ "$WAITED_MS" -ge "$timeout_ms" ] && return 1
+        sleep 0.1
+    done
+}
+
+# The overview as "taskmanagers=N slots-total=M" ("no answer" when there is none).
+overview_str() {
+    rest GET /overview | py -c '
+import json, sys
+try:
+    o = json.load(sys.stdin)
+    print("taskmanagers=%s slots-total=%s" % (o["taskmanagers"], o["slots-total"]))
+except Exception:
+    print("no answer")
+'
+}
+
+# True when /overview reports TMS TaskManagers and SLOTS slots in total.
+overview_is() {
+    [ "$(overview_str)" = "taskmanagers=$1 slots-total=$2" ]
+}
+
+pid_file_of() {
+    echo "$FLINT_PID_DIR/flint-$FLINT_USER-$1.pid"
+}
+
+# The pids listed in a daemon's pid file, one per line.
+pids_of() {
+    local f
+    f=$(pid_file_of "$1")
+    [ -f "$f" ] && cat -- "$f"
+    return 0
+}
+
+log_of() {
+    echo "$FLINT_LOG_DIR/flint-$FLINT_USER-$1-$2-$FLINT_HOST.log"
+}
+
+out_of() {
+    echo "$FLINT_LOG_DIR/flint-$FLINT_USER-$1-$2-$FLINT_HOST.out"
+}
+
+# True when pid $1 is a live Flint daemon (not a zombie, not a recycled pid of another program).
+is_flint_pid() {
+    local stat
+    [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+    read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ] && grep -aq flint "/proc/$1/cmdline" 2>/dev/null
+}
+
+# A fresh conf dir for this test: conf/ with everything on 127.0.0.1 and free ports.
+JM_RPC_PORT=$(free_port)
+REST_PORT=$(free_port)
+while [ "$REST_PORT" = "$JM_RPC_PORT" ]; do REST_PORT=$(free_port); done
+cp -- "$FLINT_HOME"/conf/* "$FLINT_CONF_DIR"/
+conf_set jobmanager.rpc.address 127.0.0.1
+conf_set jobmanager.rpc.port "$JM_RPC_PORT"
+conf_set jobmanager.bind-host 127.0.0.1
+conf_set taskmanager.host 127.0.0.1
+conf_set taskmanager.bind-host 127.0.0.1
+conf_set rest.address 127.0.0.1
+conf_set rest.bind-address 127.0.0.1
+conf_set rest.port "$REST_PORT"
+echo localhost >"$FLINT_CONF_DIR/workers"
+echo "127.0.0.1:$REST_PORT" >"$FLINT_CONF_DIR/masters"
+
+# Everything a test started is stopped, whatever way the test ends.
+cleanup() {
+    local rc=$? pids p f
+    trap - EXIT INT TERM
+    pids=$(cat "$FLINT_PID_DIR"/*.pid 2>/dev/null)
+    for p in $pids; do
+        is_flint_pid "$p" && kill -CONT "$p" 2>/dev/null # a SIGSTOPped one must see SIGTERM
+    done
+    if [ "$rc" != 0 ]; then
+        for f in "$FLINT_LOG_DIR"/*; do
+            [ -f "$f" ] || continue
+            echo "----- $(basename -- "$f") (last 60 lines) -----" >&2
+            tail -n 60 -- "$f" >&2
+        done
+    fi
+    FLINT_STOP_TIMEOUT=3 "$BIN/taskmanager.sh" stop-all >/dev/null 2>&1
+    FLINT_STOP_TIMEOUT=3 "$BIN/jobmanager.sh" stop-all >/dev/null 2>&1
+    for p in $pids $(cat "$FLINT_PID_DIR"/*.pid 2>/dev/null); do
+        is_flint_pid "$p" && kill -9 "$p" 2>/dev/null
+    done
+    rm -rf -- "$TEST_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
