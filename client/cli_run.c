@@ -7,6 +7,7 @@
 #include "bundle.h"
 #include "cli.h"
 #include "compiler.h"
+#include "plan.h"
 #include "log.h"
 #include "streamgraph.h"
 #include "util.h"

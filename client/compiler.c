@@ -3,73 +3,13 @@
  * slot sharing group, chaining is enabled for the job, A and B do not disable chaining and
  * B does not start a new chain. Chained operators run in one task as function calls. */
 #include "compiler.h"
+#include "pbarena.h"
+#include "plan.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Every allocation of the message under construction; freed after packing. */
-typedef struct arena {
-    void **p;
-    size_t n, cap;
-} arena;
-
-static void *ar_alloc(arena *a, size_t size)
-{
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 64;
-        a->p = fl_xrealloc(a->p, a->cap * sizeof *a->p);
-    }
-    return a->p[a->n++] = fl_xcalloc(1, size);
-}
-
-static char *ar_str(arena *a, const char *s)
-{
-    char *d = ar_alloc(a, strlen(s) + 1);
-    strcpy(d, s);
-    return d;
-}
-
-static void ar_free(arena *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->p[i]);
-    free(a->p);
-}
-
-const char *fl_partitioner_name(int p)
-{
-    static const char *names[] = {"FORWARD", "HASH",      "REBALANCE", "RESCALE",
-                                  "SHUFFLE", "BROADCAST", "GLOBAL",    "CUSTOM"};
-    return p >= 0 && p < 8 ? names[p] : "?";
-}
-
-const char *fl_op_kind_name(int kind)
-{
-    switch (kind) {
-    case FL__PB__OP_KIND__SRC_ELEMENTS: return "source-elements";
-    case FL__PB__OP_KIND__SRC_TEXT_FILE: return "source-text-file";
-    case FL__PB__OP_KIND__SRC_SOCKET: return "source-socket";
-    case FL__PB__OP_KIND__SRC_SEQUENCE: return "source-sequence";
-    case FL__PB__OP_KIND__SRC_CUSTOM: return "source-custom";
-    case FL__PB__OP_KIND__OP_MAP: return "map";
-    case FL__PB__OP_KIND__OP_FLAT_MAP: return "flat-map";
-    case FL__PB__OP_KIND__OP_FILTER: return "filter";
-    case FL__PB__OP_KIND__OP_PROCESS: return "process";
-    case FL__PB__OP_KIND__OP_REDUCE: return "reduce";
-    case FL__PB__OP_KIND__OP_SUM: return "sum";
-    case FL__PB__OP_KIND__OP_MIN: return "min";
-    case FL__PB__OP_KIND__OP_MAX: return "max";
-    case FL__PB__OP_KIND__OP_MIN_BY: return "min-by";
-    case FL__PB__OP_KIND__OP_MAX_BY: return "max-by";
-    case FL__PB__OP_KIND__SINK_PRINT: return "sink-print";
-    case FL__PB__OP_KIND__SINK_FILE: return "sink-file";
-    case FL__PB__OP_KIND__SINK_DISCARD: return "sink-discard";
-    case FL__PB__OP_KIND__SINK_CUSTOM: return "sink-custom";
-    }
-    return "?";
-}
 
 static bool is_source(int kind)
 {
@@ -91,11 +31,11 @@ typedef struct cnode {
     bool chained;  /* its input edge is chained */
 } cnode;
 
-static Fl__Pb__KeySpec *key_spec(arena *a, const sg_key *k)
+static Fl__Pb__KeySpec *key_spec(fl_arena *a, const sg_key *k)
 {
-    Fl__Pb__KeySpec *ks = ar_alloc(a, sizeof *ks);
+    Fl__Pb__KeySpec *ks = fl_arena_alloc(a, sizeof *ks);
     fl__pb__key_spec__init(ks);
-    ks->fn = ar_str(a, k->fn);
+    ks->fn = fl_arena_str(a, k->fn);
     ks->offset = k->offset;
     ks->len = k->len;
     return ks;
@@ -118,7 +58,7 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
     int n = env->n;
     cnode *cn = fl_xcalloc((size_t)n, sizeof *cn);
     Fl__Pb__JobGraph *result = NULL;
-    arena a = {0};
+    fl_arena a = {0};
 
     /* parallelism and edge partitioners */
     for (int i = 0; i < n; i++) {
@@ -171,48 +111,48 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         cn[i].op_index = nops[cn[i].vertex]++;
     }
 
-    Fl__Pb__JobGraph *g = ar_alloc(&a, sizeof *g);
+    Fl__Pb__JobGraph *g = fl_arena_alloc(&a, sizeof *g);
     fl__pb__job_graph__init(g);
-    g->job_id = ar_str(&a, job_id);
-    g->name = ar_str(&a, env->job_name);
+    g->job_id = fl_arena_str(&a, job_id);
+    g->name = fl_arena_str(&a, env->job_name);
     g->max_parallelism = env->max_parallelism;
     g->buffer_timeout_ms = env->buffer_timeout_ms;
     g->n_vertices = (size_t)nv;
-    g->vertices = ar_alloc(&a, (size_t)nv * sizeof *g->vertices);
+    g->vertices = fl_arena_alloc(&a, (size_t)nv * sizeof *g->vertices);
     for (int v = 0; v < nv; v++) {
-        Fl__Pb__JobVertex *jv = g->vertices[v] = ar_alloc(&a, sizeof *jv);
+        Fl__Pb__JobVertex *jv = g->vertices[v] = fl_arena_alloc(&a, sizeof *jv);
         fl__pb__job_vertex__init(jv);
         jv->id = v;
         jv->max_parallelism = env->max_parallelism;
         jv->n_chain = (size_t)nops[v];
-        jv->chain = ar_alloc(&a, (size_t)nops[v] * sizeof *jv->chain);
+        jv->chain = fl_arena_alloc(&a, (size_t)nops[v] * sizeof *jv->chain);
         /* at most one output or input per edge: size generously */
-        jv->outputs = ar_alloc(&a, (size_t)n * sizeof *jv->outputs);
-        jv->inputs = ar_alloc(&a, (size_t)n * sizeof *jv->inputs);
+        jv->outputs = fl_arena_alloc(&a, (size_t)n * sizeof *jv->outputs);
+        jv->inputs = fl_arena_alloc(&a, (size_t)n * sizeof *jv->inputs);
     }
     free(nops);
 
     for (int i = 0; i < n; i++) {
         sg_node *nd = &env->nodes[i];
         Fl__Pb__JobVertex *jv = g->vertices[cn[i].vertex];
-        Fl__Pb__OperatorSpec *op = jv->chain[cn[i].op_index] = ar_alloc(&a, sizeof *op);
+        Fl__Pb__OperatorSpec *op = jv->chain[cn[i].op_index] = fl_arena_alloc(&a, sizeof *op);
         fl__pb__operator_spec__init(op);
         op->node_id = nd->id;
         if (nd->uid[0]) {
-            op->uid = ar_str(&a, nd->uid);
+            op->uid = fl_arena_str(&a, nd->uid);
         } else {
             uint64_t h = fnv(0xcbf29ce484222325ULL, &nd->id, sizeof nd->id);
             h = fnv(h, &nd->kind, sizeof nd->kind);
             h = fnv(h, nd->fn, strlen(nd->fn));
             char uid[40];
             snprintf(uid, sizeof uid, "%016llx", (unsigned long long)h);
-            op->uid = ar_str(&a, uid);
+            op->uid = fl_arena_str(&a, uid);
         }
-        op->name = ar_str(&a, nd->name);
+        op->name = fl_arena_str(&a, nd->name);
         op->kind = (Fl__Pb__OpKind)nd->kind;
-        op->fn = ar_str(&a, nd->fn);
-        op->open_fn = ar_str(&a, nd->open_fn);
-        op->close_fn = ar_str(&a, nd->close_fn);
+        op->fn = fl_arena_str(&a, nd->fn);
+        op->open_fn = fl_arena_str(&a, nd->open_fn);
+        op->close_fn = fl_arena_str(&a, nd->close_fn);
         op->config.data = nd->config;
         op->config.len = nd->config_len;
         op->params.data = nd->params;
@@ -220,11 +160,11 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         op->field_offset = nd->field_offset;
         op->field_type = nd->field_type;
         op->key = key_spec(&a, &nd->key);
-        op->chained_outputs = ar_alloc(&a, (size_t)n * sizeof *op->chained_outputs);
-        op->network_outputs = ar_alloc(&a, (size_t)n * sizeof *op->network_outputs);
+        op->chained_outputs = fl_arena_alloc(&a, (size_t)n * sizeof *op->chained_outputs);
+        op->network_outputs = fl_arena_alloc(&a, (size_t)n * sizeof *op->network_outputs);
         if (cn[i].op_index == 0) {
             jv->parallelism = cn[i].par;
-            jv->slot_sharing_group = ar_str(&a, nd->slot_group);
+            jv->slot_sharing_group = fl_arena_str(&a, nd->slot_group);
         }
     }
     /* edges: chained ones link operators, the others become vertex outputs/inputs */
@@ -238,16 +178,16 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
                 from->chained_outputs[from->n_chained_outputs++] = cn[i].op_index;
                 continue;
             }
-            Fl__Pb__VertexOutput *o = ar_alloc(&a, sizeof *o);
+            Fl__Pb__VertexOutput *o = fl_arena_alloc(&a, sizeof *o);
             fl__pb__vertex_output__init(o);
             o->from_op = cn[e->from].op_index;
             o->target_vertex = cn[i].vertex;
             o->partitioner = (Fl__Pb__Partitioner)e->partitioner;
             o->key = key_spec(&a, &e->key);
-            o->partition_fn = ar_str(&a, e->partition_fn);
+            o->partition_fn = fl_arena_str(&a, e->partition_fn);
             from->network_outputs[from->n_network_outputs++] = (int32_t)src->n_outputs;
             Fl__Pb__JobVertex *dst = g->vertices[cn[i].vertex];
-            Fl__Pb__VertexInput *in = ar_alloc(&a, sizeof *in);
+            Fl__Pb__VertexInput *in = fl_arena_alloc(&a, sizeof *in);
             fl__pb__vertex_input__init(in);
             in->source_vertex = cn[e->from].vertex;
             in->source_output = (int32_t)src->n_outputs;
@@ -261,7 +201,7 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         size_t len = 0;
         for (size_t k = 0; k < jv->n_chain; k++)
             len += strlen(jv->chain[k]->name) + 4;
-        char *name = ar_alloc(&a, len + 1);
+        char *name = fl_arena_alloc(&a, len + 1);
         for (size_t k = 0; k < jv->n_chain; k++) {
             if (k)
                 strcat(name, " -> ");
@@ -278,40 +218,8 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
     if (!result)
         fl_err_set(err, "cannot encode the job graph");
 out:
-    ar_free(&a);
+    fl_arena_free(&a);
     free(cn);
     return result;
 }
 
-json_t *fl_plan_json(const Fl__Pb__JobGraph *g)
-{
-    json_t *nodes = json_array();
-    for (size_t v = 0; v < g->n_vertices; v++) {
-        const Fl__Pb__JobVertex *jv = g->vertices[v];
-        json_t *ops = json_array(), *inputs = json_array();
-        for (size_t k = 0; k < jv->n_chain; k++)
-            json_array_append_new(ops, json_pack("{s:i, s:s, s:s, s:s}", "id",
-                                                 jv->chain[k]->node_id, "name",
-                                                 jv->chain[k]->name, "kind",
-                                                 fl_op_kind_name(jv->chain[k]->kind), "uid",
-                                                 jv->chain[k]->uid));
-        for (size_t k = 0; k < jv->n_inputs; k++) {
-            const Fl__Pb__VertexInput *in = jv->inputs[k];
-            const Fl__Pb__VertexOutput *o =
-                g->vertices[in->source_vertex]->outputs[in->source_output];
-            json_array_append_new(inputs, json_pack("{s:i, s:i, s:s, s:s}", "num", (int)k, "id",
-                                                    in->source_vertex, "ship_strategy",
-                                                    fl_partitioner_name(o->partitioner),
-                                                    "exchange", "pipelined_bounded"));
-        }
-        json_t *node = json_pack("{s:i, s:i, s:s, s:o}", "id", jv->id, "parallelism",
-                                 jv->parallelism, "description", jv->name, "operators", ops);
-        if (jv->n_inputs)
-            json_object_set_new(node, "inputs", inputs);
-        else
-            json_decref(inputs);
-        json_array_append_new(nodes, node);
-    }
-    return json_pack("{s:s, s:s, s:s, s:o}", "jid", g->job_id, "name", g->name, "type",
-                     "STREAMING", "nodes", nodes);
-}

@@ -10,9 +10,5 @@
 
 /* Compiles env's graph. The result is the caller's (protobuf_c_message_free_unpacked). */
 Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err);
-/* The plan of a JobGraph as Flink's JSON plan (nodes with their chained operators). */
-json_t *fl_plan_json(const Fl__Pb__JobGraph *g);
-const char *fl_partitioner_name(int partitioner);
-const char *fl_op_kind_name(int kind);
 
 #endif

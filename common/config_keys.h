@@ -65,3 +65,40 @@ FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
        "-1 only full buffers.")
 FL_KEY("high-availability", FL_CT_ENUM, "NONE", "NONE|zookeeper",
        "High-availability mode: NONE, or zookeeper (leader election through ZooKeeper).")
+FL_KEY("slot.request.timeout", FL_CT_DURATION, "5 min", NULL,
+       "How long a job waits for the slots it needs before it fails.")
+FL_KEY("cluster.evenly-spread-out-slots", FL_CT_BOOL, "false", NULL,
+       "Spread a job's slots over all TaskManagers instead of filling one after the other.")
+FL_KEY("blob.storage.directory", FL_CT_STRING, NULL, NULL,
+       "Where the JobManager stores submitted bundles and TaskManagers cache them; default a "
+       "directory under /tmp.")
+FL_KEY("restart-strategy.type", FL_CT_ENUM, NULL, "none|off|disable|fixed-delay|fixeddelay|"
+       "exponential-delay|exponentialdelay|failure-rate|failurerate",
+       "How a failed job restarts: none, fixed-delay, exponential-delay or failure-rate. "
+       "Default: none without checkpointing, exponential-delay with it.")
+FL_KEY("restart-strategy.fixed-delay.attempts", FL_CT_INT, "1", NULL,
+       "fixed-delay: restarts before the job fails.")
+FL_KEY("restart-strategy.fixed-delay.delay", FL_CT_DURATION, "1 s", NULL,
+       "fixed-delay: wait before each restart.")
+FL_KEY("restart-strategy.exponential-delay.initial-backoff", FL_CT_DURATION, "1 s", NULL,
+       "exponential-delay: first wait.")
+FL_KEY("restart-strategy.exponential-delay.max-backoff", FL_CT_DURATION, "1 min", NULL,
+       "exponential-delay: longest wait.")
+FL_KEY("restart-strategy.exponential-delay.backoff-multiplier", FL_CT_DOUBLE, "1.5", NULL,
+       "exponential-delay: factor between waits.")
+FL_KEY("restart-strategy.exponential-delay.reset-backoff-threshold", FL_CT_DURATION, "1 h",
+       NULL, "exponential-delay: a job running this long without failure starts over.")
+FL_KEY("restart-strategy.exponential-delay.jitter-factor", FL_CT_DOUBLE, "0.1", NULL,
+       "exponential-delay: random share added to or taken from each wait.")
+FL_KEY("restart-strategy.exponential-delay.attempts-before-reset-backoff", FL_CT_INT,
+       "2147483647", NULL, "exponential-delay: restarts before the job fails.")
+FL_KEY("restart-strategy.failure-rate.max-failures-per-interval", FL_CT_INT, "1", NULL,
+       "failure-rate: failures tolerated within one interval.")
+FL_KEY("restart-strategy.failure-rate.failure-rate-interval", FL_CT_DURATION, "1 min", NULL,
+       "failure-rate: the interval.")
+FL_KEY("restart-strategy.failure-rate.delay", FL_CT_DURATION, "1 s", NULL,
+       "failure-rate: wait before each restart.")
+FL_KEY("execution.checkpointing.interval", FL_CT_DURATION, NULL, NULL,
+       "Checkpoint interval; checkpointing is off when unset.")
+FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
+       "How often TaskManagers report task metrics to the JobManager.")

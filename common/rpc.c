@@ -105,6 +105,11 @@ void fl_rpc_msg_free(fl_rpc_msg *msg)
     free(msg);
 }
 
+void fl_rpc_msg_drop(void *msg)
+{
+    fl_rpc_msg_free(msg);
+}
+
 static void run_msg(void *ctx, void *arg)
 {
     msg_delivery *d = arg;
@@ -687,7 +692,7 @@ static void do_shutdown(void *ctx, void *arg)
     }
 }
 
-void fl_rpc_free(fl_rpc *rpc)
+void fl_rpc_stop(fl_rpc *rpc)
 {
     if (!rpc)
         return;
@@ -695,6 +700,13 @@ void fl_rpc_free(fl_rpc *rpc)
     fl_endpoint_stop(rpc->ep);
     /* Not started, or mails raced the stop: close what is left on this thread. */
     do_shutdown(rpc, NULL);
+}
+
+void fl_rpc_free(fl_rpc *rpc)
+{
+    if (!rpc)
+        return;
+    fl_rpc_stop(rpc);
     while (rpc->pendings) {
         pending *p = rpc->pendings;
         rpc->pendings = p->next;

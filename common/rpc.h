@@ -49,6 +49,8 @@ typedef struct fl_rpc_msg {
 } fl_rpc_msg;
 
 void fl_rpc_msg_free(fl_rpc_msg *msg);
+/* The same, as an fl_free_fn (for mails that carry a message). */
+void fl_rpc_msg_drop(void *msg);
 
 /* Runs on the routed endpoint's thread; owns msg. */
 typedef void (*fl_rpc_handler)(void *ctx, fl_rpc_msg *msg);
@@ -67,7 +69,9 @@ void fl_rpc_route(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn
 /* Watches incoming connections (accepted ones); outgoing ones report to their connector. */
 void fl_rpc_watch(fl_rpc *rpc, fl_endpoint *ep, fl_rpc_conn_fn fn);
 int fl_rpc_start(fl_rpc *rpc, fl_err *err);
-/* Closes every connection and stops the thread. NULL is a no-op. */
+/* Closes every connection and stops the thread; later sends are dropped. */
+void fl_rpc_stop(fl_rpc *rpc);
+/* Stops (if still running) and frees. NULL is a no-op. */
 void fl_rpc_free(fl_rpc *rpc);
 
 /* Any thread. Connects to host:port within timeout_ms; fn(up=true) on success, later

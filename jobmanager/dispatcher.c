@@ -1,20 +1,44 @@
 /* dispatcher.c -- see dispatcher.h. Everything after start runs on the dispatcher thread. */
 #include "dispatcher.h"
+#include "job_master.h"
+#include "job_state.h"
 #include "log.h"
 #include "rest.h"
+#include "sha256.h"
 #include "util.h"
 #include "version.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+typedef struct job_entry {
+    struct job_entry *next;
+    char id[40];
+    int state;
+    fl_jm *jm;          /* NULL once the job ended and its JobMaster stopped */
+    json_t *details;    /* latest status from the JobMaster */
+    json_t *overview;
+    int64_t submitted_ms;
+} job_entry;
 
 struct fl_dispatcher {
     fl_endpoint *ep;
     const fl_conf *conf;
+    fl_rm *rm;
+    fl_rpc *rpc;
     fl_rest *rest;
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
-    int jobs_running, jobs_finished, jobs_cancelled, jobs_failed;
+    job_entry *jobs;       /* newest first */
+    char blob_dir[4096];
+    bool own_blob_dir;     /* created by us under /tmp: removed at shutdown */
 };
 
 void fl_dispatcher_on_cluster_view(void *ctx, fl_cluster_view *view)
@@ -42,10 +66,17 @@ static void get_overview(void *ctx, struct evhttp_request *req, const fl_rest_pa
     json_object_set_new(o, "taskmanagers", json_integer(d->view ? d->view->n : 0));
     json_object_set_new(o, "slots-total", json_integer(total));
     json_object_set_new(o, "slots-available", json_integer(avail));
-    json_object_set_new(o, "jobs-running", json_integer(d->jobs_running));
-    json_object_set_new(o, "jobs-finished", json_integer(d->jobs_finished));
-    json_object_set_new(o, "jobs-cancelled", json_integer(d->jobs_cancelled));
-    json_object_set_new(o, "jobs-failed", json_integer(d->jobs_failed));
+    int running = 0, finished = 0, cancelled = 0, failed = 0;
+    for (job_entry *j = d->jobs; j; j = j->next) {
+        running += !fl_job_state_is_terminal(j->state);
+        finished += j->state == FL_JOB_FINISHED;
+        cancelled += j->state == FL_JOB_CANCELED;
+        failed += j->state == FL_JOB_FAILED;
+    }
+    json_object_set_new(o, "jobs-running", json_integer(running));
+    json_object_set_new(o, "jobs-finished", json_integer(finished));
+    json_object_set_new(o, "jobs-cancelled", json_integer(cancelled));
+    json_object_set_new(o, "jobs-failed", json_integer(failed));
     json_object_set_new(o, "flint-version", json_string(FL_VERSION));
     fl_rest_reply_json(req, 200, o);
 }
@@ -105,20 +136,336 @@ static void get_jm_config(void *ctx, struct evhttp_request *req, const fl_rest_p
     fl_rest_reply_json(req, 200, arr);
 }
 
+/* ---- jobs ------------------------------------------------------------------------- */
+
+static job_entry *find_job(fl_dispatcher *d, const char *id)
+{
+    for (job_entry *j = d->jobs; j; j = j->next)
+        if (strcmp(j->id, id) == 0)
+            return j;
+    return NULL;
+}
+
 static void get_jobs(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    fl_rest_reply_json(req, 200, json_pack("{s:[]}", "jobs"));
+    fl_dispatcher *d = ctx;
+    json_t *arr = json_array();
+    for (job_entry *j = d->jobs; j; j = j->next)
+        json_array_append_new(arr, json_pack("{s:s, s:s}", "id", j->id, "status",
+                                             fl_job_state_name(j->state)));
+    fl_rest_reply_json(req, 200, json_pack("{s:o}", "jobs", arr));
 }
 
 static void get_jobs_overview(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    fl_rest_reply_json(req, 200, json_pack("{s:[]}", "jobs"));
+    fl_dispatcher *d = ctx;
+    json_t *arr = json_array();
+    for (job_entry *j = d->jobs; j; j = j->next)
+        if (j->overview)
+            json_array_append(arr, j->overview);
+    fl_rest_reply_json(req, 200, json_pack("{s:o}", "jobs", arr));
 }
 
-fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_err *err)
+static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const fl_rest_params *p)
+{
+    const char *id = fl_rest_param(p, "jobid");
+    job_entry *j = find_job(d, id);
+    if (!j || !j->details) {
+        fl_rest_error(req, 404, "Job %s not found", id);
+        return NULL;
+    }
+    return j;
+}
+
+static void get_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    if (j)
+        fl_rest_reply_json(req, 200, json_incref(j->details));
+}
+
+static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    if (!j)
+        return;
+    json_t *cause = json_object_get(j->details, "root-exception");
+    json_t *o = json_pack("{s:O, s:[], s:b}", "root-exception", cause ? cause : json_null(),
+                          "all-exceptions", "truncated", 0);
+    json_object_set(o, "timestamp", json_object_get(j->details, "end-time"));
+    fl_rest_reply_json(req, 200, o);
+}
+
+static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    char mode[32];
+    if (!j)
+        return;
+    if (fl_rest_query(req, "mode", mode, sizeof mode) && strcmp(mode, "cancel") != 0) {
+        fl_rest_error(req, 400, "Unsupported mode '%s' (only mode=cancel).", mode);
+        return;
+    }
+    if (!j->jm || fl_job_state_is_terminal(j->state)) {
+        fl_rest_error(req, 409, "Job %s is not running: it is %s.", j->id,
+                      fl_job_state_name(j->state));
+        return;
+    }
+    fl_jm_cancel(j->jm);
+    fl_rest_reply_json(req, 202, json_object());
+}
+
+/* JobMaster -> Dispatcher status (mail on this thread). */
+static void on_job_status(void *ctx, void *arg)
+{
+    fl_dispatcher *d = ctx;
+    fl_job_status *st = arg;
+    job_entry *j = find_job(d, st->job_id);
+    if (j) {
+        json_decref(j->details);
+        json_decref(j->overview);
+        j->details = st->details;
+        j->overview = st->overview;
+        st->details = st->overview = NULL;
+        j->state = st->state;
+        if (fl_job_state_is_terminal(j->state) && j->jm) {
+            fl_jm_free(j->jm); /* its thread has nothing left to do */
+            j->jm = NULL;
+        }
+    }
+    fl_job_status_free(st);
+}
+
+/* Checks a submitted graph; the network never gets to hand us an inconsistent one. */
+static int validate_graph(const Fl__Pb__JobGraph *g, fl_err *err)
+{
+    if (!g || strlen(g->job_id) != 32 || strspn(g->job_id, "0123456789abcdef") != 32) {
+        fl_err_set(err, "the job id must be 32 lowercase hex characters");
+        return -1;
+    }
+    if (g->n_vertices == 0 || g->n_vertices > 10000) {
+        fl_err_set(err, "the job graph has no vertices (or too many)");
+        return -1;
+    }
+    if (g->max_parallelism < 1 || g->max_parallelism > 32768) {
+        fl_err_set(err, "invalid max parallelism %d", g->max_parallelism);
+        return -1;
+    }
+    for (size_t v = 0; v < g->n_vertices; v++) {
+        const Fl__Pb__JobVertex *jv = g->vertices[v];
+        if (jv->id != (int)v || jv->parallelism < 1 || jv->parallelism > g->max_parallelism ||
+            jv->n_chain == 0) {
+            fl_err_set(err, "vertex %zu is malformed (id, parallelism 1..max or empty chain)", v);
+            return -1;
+        }
+        for (size_t k = 0; k < jv->n_chain; k++) {
+            const Fl__Pb__OperatorSpec *op = jv->chain[k];
+            for (size_t c = 0; c < op->n_chained_outputs; c++)
+                if (op->chained_outputs[c] <= (int)k || op->chained_outputs[c] >= (int)jv->n_chain) {
+                    fl_err_set(err, "vertex %zu: bad chained output", v);
+                    return -1;
+                }
+            for (size_t c = 0; c < op->n_network_outputs; c++)
+                if (op->network_outputs[c] < 0 || op->network_outputs[c] >= (int)jv->n_outputs) {
+                    fl_err_set(err, "vertex %zu: bad network output", v);
+                    return -1;
+                }
+        }
+        for (size_t k = 0; k < jv->n_outputs; k++) {
+            const Fl__Pb__VertexOutput *o = jv->outputs[k];
+            if (o->target_vertex <= (int)v || o->target_vertex >= (int)g->n_vertices ||
+                o->from_op < 0 || o->from_op >= (int)jv->n_chain || o->partitioner < 0 ||
+                o->partitioner > FL__PB__PARTITIONER__PART_CUSTOM) {
+                fl_err_set(err, "vertex %zu: bad output %zu", v, k);
+                return -1;
+            }
+        }
+        for (size_t k = 0; k < jv->n_inputs; k++) {
+            const Fl__Pb__VertexInput *in = jv->inputs[k];
+            if (in->source_vertex < 0 || in->source_vertex >= (int)v ||
+                in->source_output < 0 ||
+                in->source_output >= (int)g->vertices[in->source_vertex]->n_outputs ||
+                g->vertices[in->source_vertex]->outputs[in->source_output]->target_vertex !=
+                    (int)v) {
+                fl_err_set(err, "vertex %zu: bad input %zu", v, k);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Writes the bundle to the blob store under its hash (once). */
+static int store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t digest[32],
+                      fl_err *err)
+{
+    char hex[65], path[4200], tmp[4300];
+    fl_sha256(data, len, digest);
+    fl_sha256_hex(digest, hex);
+    snprintf(path, sizeof path, "%s/%s.so", d->blob_dir, hex);
+    if (access(path, F_OK) == 0)
+        return 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fl_err_set(err, "cannot write the bundle to the blob store (%s): %s", tmp,
+                   strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w <= 0) {
+            fl_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        fl_err_set(err, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    fl_dispatcher *d = ctx;
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(body);
+    fl_err err;
+    Fl__Pb__SubmitJob *sub =
+        fl__pb__submit_job__unpack(NULL, n, n ? evbuffer_pullup(body, (ssize_t)n) : (uint8_t *)"");
+    if (!sub) {
+        fl_rest_error(req, 400, "The request body is not a job submission (SubmitJob protobuf).");
+        return;
+    }
+    uint8_t digest[32];
+    fl_conf *job_conf = NULL;
+    size_t max_bundle = (size_t)fl_conf_get_bytes(d->conf, "rpc.frame.max-size") - 1024;
+    if (validate_graph(sub->graph, &err) < 0) {
+        fl_rest_error(req, 400, "Invalid job graph: %s", err.msg);
+        goto out;
+    }
+    if (sub->bundle.len == 0 || sub->bundle.len > max_bundle) {
+        fl_rest_error(req, 400, "The job bundle must be 1 byte to %zu bytes "
+                                "(rpc.frame.max-size), not %zu.",
+                      max_bundle, sub->bundle.len);
+        goto out;
+    }
+    if (find_job(d, sub->graph->job_id)) {
+        fl_rest_error(req, 409, "Job %s was already submitted.", sub->graph->job_id);
+        goto out;
+    }
+    job_conf = fl_conf_copy(d->conf);
+    for (size_t i = 0; i < sub->graph->n_config; i++)
+        if (fl_conf_set(job_conf, sub->graph->config[i]->key, sub->graph->config[i]->value,
+                        &err) < 0) {
+            fl_rest_error(req, 400, "Invalid job configuration: %s", err.msg);
+            goto out;
+        }
+    if (store_blob(d, sub->bundle.data, sub->bundle.len, digest, &err) < 0) {
+        fl_rest_error(req, 500, "%s", err.msg);
+        goto out;
+    }
+    /* The JobMaster takes the graph; the bundle stays in the blob store. */
+    Fl__Pb__JobGraph *g = sub->graph;
+    sub->graph = NULL;
+    g->bundle_sha256.data = fl_xmalloc(32);
+    memcpy(g->bundle_sha256.data, digest, 32);
+    g->bundle_sha256.len = 32;
+    fl_jm_deps deps = {d->rpc, d->rm, d->ep, on_job_status};
+    fl_jm *jm = fl_jm_new(&deps, g, job_conf, &err);
+    job_conf = NULL;
+    if (!jm || fl_jm_start(jm, &err) < 0) {
+        fl_jm_free(jm);
+        fl_rest_error(req, 500, "Cannot start the job: %s", err.msg);
+        goto out;
+    }
+    job_entry *j = fl_xcalloc(1, sizeof *j);
+    snprintf(j->id, sizeof j->id, "%s", g->job_id);
+    j->jm = jm;
+    j->state = FL_JOB_CREATED;
+    j->submitted_ms = fl_now_ms();
+    j->next = d->jobs;
+    d->jobs = j;
+    char hex[65];
+    fl_sha256_hex(digest, hex);
+    fl_info("Received job %s (%s), bundle %s (%zu bytes, sha256 %.16s...)", g->name, g->job_id,
+            g->bundle_name, sub->bundle.len, hex);
+    fl_rest_reply_json(req, 202, json_pack("{s:s}", "jobid", j->id));
+out:
+    fl_conf_free(job_conf);
+    fl__pb__submit_job__free_unpacked(sub, NULL);
+}
+
+/* ---- RPC from TaskManagers -------------------------------------------------------- */
+
+static void on_job_msg(void *ctx, fl_rpc_msg *msg)
+{
+    fl_dispatcher *d = ctx;
+    const char *id = msg->type == FL_RPC_TASK_STATE_UPDATE
+                         ? ((Fl__Pb__TaskStateUpdate *)msg->pb)->job_id
+                         : ((Fl__Pb__TaskMetricsReport *)msg->pb)->job_id;
+    job_entry *j = find_job(d, id);
+    if (j && j->jm)
+        fl_jm_deliver(j->jm, msg);
+    else
+        fl_rpc_msg_free(msg);
+}
+
+static void on_blob_request(void *ctx, fl_rpc_msg *msg)
+{
+    fl_dispatcher *d = ctx;
+    Fl__Pb__BlobRequest *r = (Fl__Pb__BlobRequest *)msg->pb;
+    Fl__Pb__BlobResponse resp = FL__PB__BLOB_RESPONSE__INIT;
+    char *data = NULL;
+    size_t len = 0;
+    if (r->sha256.len == 32) {
+        char hex[65], path[4200];
+        fl_sha256_hex(r->sha256.data, hex);
+        snprintf(path, sizeof path, "%s/%s.so", d->blob_dir, hex);
+        resp.found = fl_read_file(path, &data, &len, NULL) == 0;
+    }
+    resp.data.data = (uint8_t *)data;
+    resp.data.len = len;
+    fl_rpc_reply(d->rpc, msg, FL_RPC_BLOB_RESPONSE, &resp.base);
+    free(data);
+    fl_rpc_msg_free(msg);
+}
+
+static int make_blob_dir(fl_dispatcher *d, fl_err *err)
+{
+    const char *dir = fl_conf_get_str(d->conf, "blob.storage.directory");
+    if (dir && *dir) {
+        snprintf(d->blob_dir, sizeof d->blob_dir, "%s", dir);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+            fl_err_set(err, "cannot create blob.storage.directory %s: %s", dir, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(d->blob_dir, sizeof d->blob_dir, "/tmp/flint-blobs-XXXXXX");
+    if (!mkdtemp(d->blob_dir)) {
+        fl_err_set(err, "cannot create a blob directory under /tmp: %s", strerror(errno));
+        return -1;
+    }
+    d->own_blob_dir = true;
+    return 0;
+}
+
+fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_err *err)
 {
     fl_dispatcher *d = fl_xcalloc(1, sizeof *d);
     d->conf = conf;
+    d->rm = rm;
+    d->rpc = rpc;
+    if (make_blob_dir(d, err) < 0)
+        goto fail;
     d->ep = fl_endpoint_new("dispatcher");
     if (!d->ep)
         goto fail;
@@ -132,6 +479,13 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_err *err)
     fl_rest_route(d->rest, "GET", "/taskmanagers/:taskmanagerid", get_taskmanager);
     fl_rest_route(d->rest, "GET", "/jobs", get_jobs);
     fl_rest_route(d->rest, "GET", "/jobs/overview", get_jobs_overview);
+    fl_rest_route(d->rest, "POST", "/jobs", post_job);
+    fl_rest_route(d->rest, "GET", "/jobs/:jobid", get_job);
+    fl_rest_route(d->rest, "PATCH", "/jobs/:jobid", patch_job);
+    fl_rest_route(d->rest, "GET", "/jobs/:jobid/exceptions", get_job_exceptions);
+    fl_rpc_route(rpc, FL_RPC_TASK_STATE_UPDATE, d->ep, on_job_msg);
+    fl_rpc_route(rpc, FL_RPC_TASK_METRICS_REPORT, d->ep, on_job_msg);
+    fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0)
         goto fail;
@@ -157,11 +511,34 @@ int fl_dispatcher_start(fl_dispatcher *d, fl_err *err)
     return fl_endpoint_start(d->ep, d, err);
 }
 
-void fl_dispatcher_free(fl_dispatcher *d)
+void fl_dispatcher_stop(fl_dispatcher *d)
 {
     if (!d)
         return;
     fl_endpoint_stop(d->ep);
+    for (job_entry *j = d->jobs; j; j = j->next)
+        fl_jm_stop(j->jm);
+}
+
+void fl_dispatcher_free(fl_dispatcher *d)
+{
+    if (!d)
+        return;
+    fl_dispatcher_stop(d);
+    while (d->jobs) {
+        job_entry *j = d->jobs;
+        d->jobs = j->next;
+        fl_jm_free(j->jm);
+        json_decref(j->details);
+        json_decref(j->overview);
+        free(j);
+    }
+    if (d->own_blob_dir) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", d->blob_dir);
+        if (system(cmd) != 0)
+            fl_warn("could not remove the blob directory %s", d->blob_dir);
+    }
     fl_rest_free(d->rest);
     fl_cluster_view_free(d->view);
     fl_endpoint_free(d->ep);

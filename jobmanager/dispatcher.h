@@ -1,8 +1,13 @@
-/* dispatcher.h -- the Dispatcher endpoint: the REST API (and later job submission).
+/* dispatcher.h -- the Dispatcher endpoint: the REST API, job submission, the blob store.
  *
  * Runs on its own thread ("dispatcher") with the evhttp server on its event_base. It never
  * asks other endpoints anything while a request waits: the ResourceManager pushes cluster
- * snapshots to it (fl_rm_watch), so every REST answer is built from state this thread owns.
+ * snapshots to it (fl_rm_watch) and each JobMaster pushes its job's status, so every REST
+ * answer is built from state this thread owns. A submitted job's bundle is stored under
+ * its SHA-256 in blob.storage.directory (a client never names a server path), a JobMaster
+ * thread is started for it, and TaskManagers fetch the bundle with a BlobRequest. Job
+ * messages from TaskManagers (state updates, metrics) are routed here and handed on to the
+ * job's JobMaster.
  */
 #ifndef FL_DISPATCHER_H
 #define FL_DISPATCHER_H
@@ -13,10 +18,13 @@
 
 typedef struct fl_dispatcher fl_dispatcher;
 
-fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_err *err);
+/* Routes its RPC types on rpc (before fl_rpc_start). */
+fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_err *err);
 fl_endpoint *fl_dispatcher_endpoint(fl_dispatcher *d);
 int fl_dispatcher_rest_port(const fl_dispatcher *d);
 int fl_dispatcher_start(fl_dispatcher *d, fl_err *err);
+/* Stops every JobMaster and the Dispatcher's thread. */
+void fl_dispatcher_stop(fl_dispatcher *d);
 void fl_dispatcher_free(fl_dispatcher *d);
 
 /* The cluster-view callback to hand to fl_rm_watch. */

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         fl_err_set(&err, "cannot create the ResourceManager");
         goto fail;
     }
-    disp = fl_dispatcher_new(conf, rm, &err);
+    disp = fl_dispatcher_new(conf, rm, rpc, &err);
     if (!disp) {
         fl_err_prefix(&err, "REST server (rest.port)");
         goto fail;
@@ -63,10 +63,14 @@ fail:
     fprintf(stderr, "flint-jobmanager: %s\n", err.msg);
     fl_error("JobManager failed to start: %s", err.msg);
 out:
-    /* Sockets first, so no message arrives for an endpoint that is going away. */
-    fl_rpc_free(rpc);
+    /* Stop every thread first (sockets first, so nothing new arrives); a stopped endpoint
+     * drops what is posted to it, so none can reach one that is already freed. */
+    fl_rpc_stop(rpc);
+    fl_dispatcher_stop(disp);
+    fl_rm_stop(rm);
     fl_dispatcher_free(disp);
     fl_rm_free(rm);
+    fl_rpc_free(rpc);
     fl_conf_free(conf);
     if (rc == 0)
         fl_info("JobManager stopped.");

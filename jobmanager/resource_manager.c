@@ -28,8 +28,20 @@ typedef struct tm_entry {
     int64_t registered_ms;
 } tm_entry;
 
+/* A job holding or waiting for slots. */
+typedef struct lease {
+    struct lease *next;
+    char job_id[40];
+    int want;               /* slots requested and not granted yet; 0 once granted */
+    fl_endpoint *ep;
+    fl_slots_granted_fn granted;
+    fl_slots_lost_fn lost;
+} lease;
+
 struct fl_rm {
     fl_endpoint *ep;
+    lease *leases;
+    bool spread;
     fl_rpc *rpc;
     int64_t hb_interval_ms, hb_timeout_ms;
     struct event *hb_timer;
@@ -102,8 +114,49 @@ static tm_entry *find_tm(fl_rm *rm, const char *resource_id)
     return NULL;
 }
 
-static void remove_tm(fl_rm *rm, tm_entry *t)
+static lease *find_lease(fl_rm *rm, const char *job_id)
 {
+    for (lease *l = rm->leases; l; l = l->next)
+        if (strcmp(l->job_id, job_id) == 0)
+            return l;
+    return NULL;
+}
+
+typedef struct lost_mail {
+    fl_slots_lost_fn fn;
+    char resource_id[128];
+    char why[256];
+} lost_mail;
+
+static void run_lost(void *ctx, void *arg)
+{
+    lost_mail *m = arg;
+    m->fn(ctx, m->resource_id, m->why);
+    free(m);
+}
+
+/* Tells every job with slots on t that they are gone. */
+static void notify_lost(fl_rm *rm, tm_entry *t, const char *why)
+{
+    for (lease *l = rm->leases; l; l = l->next) {
+        bool holds = false;
+        for (int s = 0; s < t->nslots; s++)
+            holds |= strcmp(t->slots[s].job_id, l->job_id) == 0;
+        if (!holds || !l->lost)
+            continue;
+        lost_mail *m = fl_xcalloc(1, sizeof *m);
+        m->fn = l->lost;
+        snprintf(m->resource_id, sizeof m->resource_id, "%s", t->resource_id);
+        snprintf(m->why, sizeof m->why, "%s", why);
+        fl_endpoint_post(l->ep, run_lost, m, free);
+    }
+}
+
+static void serve_leases(fl_rm *rm);
+
+static void remove_tm(fl_rm *rm, tm_entry *t, const char *why)
+{
+    notify_lost(rm, t, why);
     for (tm_entry **tp = &rm->tms; *tp; tp = &(*tp)->next)
         if (*tp == t) {
             *tp = t->next;
@@ -114,6 +167,8 @@ static void remove_tm(fl_rm *rm, tm_entry *t)
     publish(rm);
 }
 
+/* The TaskManager's own view of its slots counts only when it (re-)registers: after that
+ * the ResourceManager is the authority, and heartbeats merely confirm. */
 static void apply_slot_report(tm_entry *t, Fl__Pb__SlotStatus **slots, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -149,13 +204,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
                 r->resource_id);
         if (t->conn != msg->conn)
             fl_rpc_close(rm->rpc, t->conn);
-        for (tm_entry **tp = &rm->tms; *tp; tp = &(*tp)->next)
-            if (*tp == t) {
-                *tp = t->next;
-                break;
-            }
-        free(t->slots);
-        free(t);
+        remove_tm(rm, t, "TaskManager re-registered");
     }
     t = fl_xcalloc(1, sizeof *t);
     snprintf(t->resource_id, sizeof t->resource_id, "%s", r->resource_id);
@@ -164,7 +213,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     t->data_port = (int)r->data_port;
     t->nslots = (int)r->num_slots;
     t->slots = fl_xcalloc((size_t)t->nslots, sizeof *t->slots);
-    apply_slot_report(t, r->slots, r->n_slots);
+    (void)apply_slot_report; /* jobs do not survive a JobManager restart (no HA yet) */
     t->conn = msg->conn;
     t->last_heard_mono = fl_mono_ms();
     t->last_heartbeat_ms = t->registered_ms = fl_now_ms();
@@ -182,6 +231,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     resp.heartbeat_timeout_ms = (uint64_t)rm->hb_timeout_ms;
     fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
     fl_rpc_msg_free(msg);
+    serve_leases(rm);
     publish(rm);
 }
 
@@ -205,7 +255,6 @@ static void on_heartbeat_response(void *ctx, fl_rpc_msg *msg)
     } else {
         t->last_heard_mono = fl_mono_ms();
         t->last_heartbeat_ms = fl_now_ms();
-        apply_slot_report(t, h->slots, h->n_slots);
         publish(rm);
     }
     fl_rpc_msg_free(msg);
@@ -219,7 +268,10 @@ static void on_disconnect(void *ctx, fl_rpc_msg *msg)
     if (t && t->conn == msg->conn) {
         fl_info("TaskManager %s disconnects: %s; removing it and its %d slots", t->resource_id,
                 d->reason, t->nslots);
-        remove_tm(rm, t);
+        char why[420];
+        snprintf(why, sizeof why, "TaskManager %s disconnected: %.200s", t->resource_id,
+                 d->reason);
+        remove_tm(rm, t, why);
     }
     fl_rpc_msg_free(msg);
 }
@@ -233,7 +285,10 @@ static void on_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, const
         if (t->conn == conn) {
             fl_warn("Connection to TaskManager %s (%s) lost: %s; removing it and its %d slots",
                     t->resource_id, peer, why, t->nslots);
-            remove_tm(rm, t);
+            char msg[400];
+            snprintf(msg, sizeof msg, "TaskManager %s (%s) lost: %.200s", t->resource_id, peer,
+                     why);
+            remove_tm(rm, t, msg);
             return;
         }
     }
@@ -250,7 +305,10 @@ static void on_heartbeat_tick(evutil_socket_t fd, short what, void *arg)
                     "it and its %d slots",
                     t->resource_id, (long long)(now - t->last_heard_mono), t->nslots);
             send_disconnect(rm, t->conn, t->resource_id, "heartbeat timed out");
-            remove_tm(rm, t);
+            char msg[300];
+            snprintf(msg, sizeof msg, "The heartbeat of TaskManager with id %s timed out.",
+                     t->resource_id);
+            remove_tm(rm, t, msg);
             continue;
         }
         Fl__Pb__HeartbeatRequest req = FL__PB__HEARTBEAT_REQUEST__INIT;
@@ -270,6 +328,7 @@ fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc)
     rm->rpc = rpc;
     rm->hb_interval_ms = fl_conf_get_duration_ms(conf, "heartbeat.interval");
     rm->hb_timeout_ms = fl_conf_get_duration_ms(conf, "heartbeat.timeout");
+    rm->spread = fl_conf_get_bool(conf, "cluster.evenly-spread-out-slots");
     rm->hb_timer = event_new(fl_endpoint_base(rm->ep), -1, EV_PERSIST, on_heartbeat_tick, rm);
     fl_rpc_route(rpc, FL_RPC_REGISTER_TASK_MANAGER, rm->ep, on_register);
     fl_rpc_route(rpc, FL_RPC_HEARTBEAT_RESPONSE, rm->ep, on_heartbeat_response);
@@ -299,9 +358,184 @@ int fl_rm_start(fl_rm *rm, fl_err *err)
     return 0;
 }
 
+/* ---- slots ------------------------------------------------------------------------ */
+
+typedef struct grant_mail {
+    fl_slots_granted_fn fn;
+    fl_slot_grant *slots;
+    int n;
+} grant_mail;
+
+static void run_grant(void *ctx, void *arg)
+{
+    grant_mail *m = arg;
+    m->fn(ctx, m->slots, m->n);
+    free(m);
+}
+
+static void drop_grant(void *arg)
+{
+    grant_mail *m = arg;
+    free(m->slots);
+    free(m);
+}
+
+static int free_slots(fl_rm *rm)
+{
+    int n = 0;
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        for (int s = 0; s < t->nslots; s++)
+            n += !t->slots[s].job_id[0];
+    return n;
+}
+
+/* Grants waiting requests, oldest first, while enough slots are free. */
+static void serve_leases(fl_rm *rm)
+{
+    /* TaskManagers in registration order (the list is newest first) */
+    int ntm = 0;
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        ntm++;
+    tm_entry **order = fl_xcalloc((size_t)ntm + 1, sizeof *order);
+    int k = ntm;
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        order[--k] = t;
+    /* leases oldest first: the list is newest first too */
+    int nl = 0;
+    for (lease *l = rm->leases; l; l = l->next)
+        nl++;
+    lease **lorder = fl_xcalloc((size_t)nl + 1, sizeof *lorder);
+    k = nl;
+    for (lease *l = rm->leases; l; l = l->next)
+        lorder[--k] = l;
+    for (int li = 0; li < nl; li++) {
+        lease *l = lorder[li];
+        if (l->want == 0 || free_slots(rm) < l->want)
+            continue;
+        fl_slot_grant *g = fl_xcalloc((size_t)l->want, sizeof *g);
+        int got = 0;
+        /* pack: fill TaskManagers one after the other; spread: one slot per TM per round */
+        for (int round = 0; got < l->want; round++) {
+            bool any = false;
+            for (int ti = 0; ti < ntm && got < l->want; ti++) {
+                tm_entry *t = order[ti];
+                int taken_here = 0;
+                for (int s = 0; s < t->nslots && got < l->want; s++) {
+                    if (t->slots[s].job_id[0])
+                        continue;
+                    snprintf(t->slots[s].job_id, sizeof t->slots[s].job_id, "%s", l->job_id);
+                    fl_random_hex(t->slots[s].allocation_id, 16);
+                    fl_slot_grant *sg = &g[got++];
+                    snprintf(sg->resource_id, sizeof sg->resource_id, "%s", t->resource_id);
+                    sg->slot_index = s;
+                    snprintf(sg->allocation_id, sizeof sg->allocation_id, "%s",
+                             t->slots[s].allocation_id);
+                    sg->conn = t->conn;
+                    snprintf(sg->host, sizeof sg->host, "%s", t->host);
+                    sg->data_port = t->data_port;
+                    any = true;
+                    if (rm->spread && ++taken_here == 1)
+                        break;
+                }
+            }
+            if (!any)
+                break;
+        }
+        fl_info("Granting %d slots to job %s", got, l->job_id);
+        l->want = 0;
+        grant_mail *m = fl_xmalloc(sizeof *m);
+        m->fn = l->granted;
+        m->slots = g;
+        m->n = got;
+        fl_endpoint_post(l->ep, run_grant, m, drop_grant);
+    }
+    free(order);
+    free(lorder);
+    publish(rm);
+}
+
+typedef struct request_mail {
+    char job_id[40];
+    int n;
+    fl_endpoint *ep;
+    fl_slots_granted_fn granted;
+    fl_slots_lost_fn lost;
+} request_mail;
+
+static void release_job(fl_rm *rm, const char *job_id)
+{
+    for (lease **lp = &rm->leases; *lp; lp = &(*lp)->next)
+        if (strcmp((*lp)->job_id, job_id) == 0) {
+            lease *l = *lp;
+            *lp = l->next;
+            free(l);
+            break;
+        }
+    int n = 0;
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        for (int s = 0; s < t->nslots; s++)
+            if (strcmp(t->slots[s].job_id, job_id) == 0) {
+                t->slots[s].job_id[0] = t->slots[s].allocation_id[0] = '\0';
+                n++;
+            }
+    if (n)
+        fl_info("Released %d slots of job %s", n, job_id);
+}
+
+static void do_request(void *ctx, void *arg)
+{
+    fl_rm *rm = ctx;
+    request_mail *r = arg;
+    lease *l = find_lease(rm, r->job_id);
+    if (!l) {
+        l = fl_xcalloc(1, sizeof *l);
+        snprintf(l->job_id, sizeof l->job_id, "%s", r->job_id);
+        l->next = rm->leases;
+        rm->leases = l;
+    }
+    l->want = r->n;
+    l->ep = r->ep;
+    l->granted = r->granted;
+    l->lost = r->lost;
+    fl_info("Job %s requests %d slots (%d free)", r->job_id, r->n, free_slots(rm));
+    free(r);
+    serve_leases(rm);
+}
+
+void fl_rm_request_slots(fl_rm *rm, const char *job_id, int n, fl_endpoint *ep,
+                         fl_slots_granted_fn granted, fl_slots_lost_fn lost)
+{
+    request_mail *r = fl_xcalloc(1, sizeof *r);
+    snprintf(r->job_id, sizeof r->job_id, "%s", job_id);
+    r->n = n;
+    r->ep = ep;
+    r->granted = granted;
+    r->lost = lost;
+    fl_endpoint_post(rm->ep, do_request, r, free);
+}
+
+static void do_release(void *ctx, void *arg)
+{
+    fl_rm *rm = ctx;
+    release_job(rm, arg);
+    free(arg);
+    serve_leases(rm);
+}
+
+void fl_rm_release_slots(fl_rm *rm, const char *job_id)
+{
+    fl_endpoint_post(rm->ep, do_release, fl_xstrdup(job_id), free);
+}
+
 fl_endpoint *fl_rm_endpoint(fl_rm *rm)
 {
     return rm->ep;
+}
+
+void fl_rm_stop(fl_rm *rm)
+{
+    if (rm)
+        fl_endpoint_stop(rm->ep);
 }
 
 void fl_rm_free(fl_rm *rm)
@@ -315,6 +549,11 @@ void fl_rm_free(fl_rm *rm)
         rm->tms = t->next;
         free(t->slots);
         free(t);
+    }
+    while (rm->leases) {
+        lease *l = rm->leases;
+        rm->leases = l->next;
+        free(l);
     }
     fl_endpoint_free(rm->ep);
     free(rm);

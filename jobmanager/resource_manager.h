@@ -40,12 +40,35 @@ typedef void (*fl_cluster_view_fn)(void *ctx, fl_cluster_view *view);
 
 typedef struct fl_rm fl_rm;
 
+/* A slot given to a job: where it is and how to reach its TaskManager. */
+typedef struct fl_slot_grant {
+    char resource_id[128];
+    int slot_index;
+    char allocation_id[40];
+    fl_conn_id conn;  /* the TaskManager's RPC connection */
+    char host[256];
+    int data_port;
+} fl_slot_grant;
+
+/* n slots granted (the array is the callee's to free). On the requester's thread. */
+typedef void (*fl_slots_granted_fn)(void *ctx, fl_slot_grant *slots, int n);
+/* A TaskManager holding some of the job's slots is gone; those slots are freed. */
+typedef void (*fl_slots_lost_fn)(void *ctx, const char *resource_id, const char *why);
+
+/* Any thread. Asks for n slots for job_id: granted as soon as n are free (now, or when
+ * TaskManagers register). One request per job; a new one replaces a waiting one. */
+void fl_rm_request_slots(fl_rm *rm, const char *job_id, int n, fl_endpoint *ep,
+                         fl_slots_granted_fn granted, fl_slots_lost_fn lost);
+/* Any thread. Withdraws the job's waiting request and frees every slot it holds. */
+void fl_rm_release_slots(fl_rm *rm, const char *job_id);
+
 /* Creates the endpoint and routes its RPC types on rpc (before fl_rpc_start). */
 fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc);
 /* Snapshots go to fn on ep's thread after each change. Before fl_rm_start. */
 void fl_rm_watch(fl_rm *rm, fl_endpoint *ep, fl_cluster_view_fn fn);
 int fl_rm_start(fl_rm *rm, fl_err *err);
 fl_endpoint *fl_rm_endpoint(fl_rm *rm);
+void fl_rm_stop(fl_rm *rm);
 void fl_rm_free(fl_rm *rm);
 
 #endif

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         snprintf(resource_id, sizeof resource_id, "%s:%d-%s", host, rpc_port, rnd);
     }
     fl_te_addr addr = {resource_id, host, rpc_port, data_port};
-    te = fl_te_new(conf, rpc, &addr);
+    te = fl_te_new(conf, rpc, net, &addr);
     if (!te) {
         fl_err_set(&err, "cannot create the TaskExecutor");
         goto fail;
@@ -67,8 +67,10 @@ fail:
     fprintf(stderr, "flint-taskmanager: %s\n", err.msg);
     fl_error("TaskManager failed to start: %s", err.msg);
 out:
-    fl_rpc_free(rpc);
+    /* tasks (stopped with the TaskExecutor) first, then sockets, then the network stack */
+    fl_rpc_stop(rpc);
     fl_te_free(te);
+    fl_rpc_free(rpc);
     fl_netenv_free(net);
     fl_conf_free(conf);
     if (rc == 0)

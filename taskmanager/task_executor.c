@@ -1,13 +1,43 @@
 /* task_executor.c -- see task_executor.h. After start, everything runs on the taskexecutor
  * thread. */
 #include "task_executor.h"
+#include "bundle.h"
+#include "job_state.h"
 #include "log.h"
+#include "network/network.h"
+#include "runtime/runtime.h"
+#include "sha256.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+
+/* A job bundle this TaskManager has (or is fetching). */
+typedef struct bundle_entry {
+    struct bundle_entry *next;
+    uint8_t sha[32];
+    char hex[65];
+    enum { B_FETCHING, B_READY, B_FAILED } state;
+    fl_bundle bundle;
+    char error[600];
+    int refs; /* tasks using it */
+} bundle_entry;
+
+/* The TaskExecutor's record of a task: waiting for its bundle, or running. */
+typedef struct te_task {
+    struct te_task *next;
+    char job_id[40];
+    int attempt, vertex, subtask, slot;
+    fl_rpc_msg *msg;      /* the SubmitTask until the task takes it */
+    fl_task *task;        /* once started */
+    bundle_entry *bundle;
+} te_task;
 
 enum te_state { TE_DISCONNECTED, TE_CONNECTING, TE_REGISTERING, TE_REGISTERED, TE_STOPPING };
 
@@ -36,8 +66,15 @@ struct fl_te {
     int64_t last_rm_heard;     /* mono ms */
     int64_t started_mono;
     bool ever_registered;
-    struct event *retry_timer, *watchdog;
+    struct event *retry_timer, *watchdog, *metrics_timer;
+
+    fl_netenv *net;
+    te_task *tasks;
+    bundle_entry *bundles;
+    char blob_dir[4096];
 };
+
+static void cancel_all_tasks(fl_te *te, const char *why);
 
 static void connect_rm(fl_te *te);
 
@@ -130,9 +167,11 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
         return;
     }
     if (te->state == TE_CONNECTING || conn == te->conn) {
-        if (te->state == TE_REGISTERED)
+        if (te->state == TE_REGISTERED) {
             fl_warn("Lost connection to ResourceManager %s: %s. Trying to re-register.", peer,
                     why);
+            cancel_all_tasks(te, "the JobManager is gone");
+        }
         else
             fl_debug("Could not reach ResourceManager %s: %s; retrying in %lld ms", peer, why,
                      (long long)te->backoff_ms);
@@ -195,7 +234,337 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, const fl_te_addr *addr)
+/* ---- slots ------------------------------------------------------------------------ */
+
+static void free_slot_if_unused(fl_te *te, int slot)
+{
+    for (te_task *x = te->tasks; x; x = x->next)
+        if (x->slot == slot)
+            return;
+    te->slots[slot].job_id[0] = te->slots[slot].allocation_id[0] = '\0';
+}
+
+/* ---- reporting -------------------------------------------------------------------- */
+
+static void fill_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
+{
+    fl__pb__task_metrics__init(m);
+    if (t)
+        fl_task_metrics(t, &m->records_in, &m->records_out, &m->bytes_in, &m->bytes_out,
+                        &m->backpressure_ms, &m->idle_ms, &m->busy_ms);
+}
+
+static void send_state(fl_te *te, te_task *x, int state, const char *error)
+{
+    if (te->state != TE_REGISTERED)
+        return;
+    Fl__Pb__TaskStateUpdate u = FL__PB__TASK_STATE_UPDATE__INIT;
+    Fl__Pb__TaskMetrics m;
+    fill_metrics(x->task, &m);
+    u.job_id = x->job_id;
+    u.attempt = x->attempt;
+    u.vertex = x->vertex;
+    u.subtask = x->subtask;
+    u.state = state;
+    u.error = (char *)(error ? error : "");
+    u.metrics = &m;
+    fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_STATE_UPDATE, &u.base);
+}
+
+static void remove_task(fl_te *te, te_task *x)
+{
+    for (te_task **pp = &te->tasks; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+    fl_task_free(x->task); /* joins: the task posted its last report already */
+    fl_rpc_msg_free(x->msg);
+    if (x->bundle && --x->bundle->refs == 0 && x->bundle->state == B_READY) {
+        fl_bundle_close(&x->bundle->bundle);
+        x->bundle->state = B_FETCHING; /* reloaded from the cache file next time */
+    }
+    int slot = x->slot;
+    free(x);
+    free_slot_if_unused(te, slot);
+}
+
+/* A task's report (mail from its thread). */
+static void on_task_report(void *ctx, void *arg)
+{
+    fl_te *te = ctx;
+    fl_task_report *r = arg;
+    te_task *x;
+    for (x = te->tasks; x && x->task != r->task; x = x->next)
+        ;
+    if (x) {
+        send_state(te, x, r->state, r->error);
+        if (fl_task_state_is_terminal(r->state))
+            remove_task(te, x);
+    }
+    free(r);
+}
+
+static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
+{
+    fl_te *te = arg;
+    if (te->state != TE_REGISTERED)
+        return;
+    /* one report per job attempt with its running tasks */
+    for (te_task *x = te->tasks; x; x = x->next) {
+        bool first = true;
+        for (te_task *y = te->tasks; y != x; y = y->next)
+            if (!strcmp(y->job_id, x->job_id) && y->attempt == x->attempt)
+                first = false;
+        if (!first)
+            continue;
+        int n = 0;
+        for (te_task *y = x; y; y = y->next)
+            n += !strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task;
+        if (!n)
+            continue;
+        Fl__Pb__TaskMetricsReport rep = FL__PB__TASK_METRICS_REPORT__INIT;
+        int32_t vs[n], ss[n];
+        Fl__Pb__TaskMetrics ms[n], *mp[n];
+        int k = 0;
+        for (te_task *y = x; y; y = y->next)
+            if (!strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task) {
+                vs[k] = y->vertex;
+                ss[k] = y->subtask;
+                fill_metrics(y->task, &ms[k]);
+                mp[k] = &ms[k];
+                k++;
+            }
+        rep.job_id = x->job_id;
+        rep.attempt = x->attempt;
+        rep.n_vertex = rep.n_subtask = rep.n_metrics = (size_t)n;
+        rep.vertex = vs;
+        rep.subtask = ss;
+        rep.metrics = mp;
+        fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_METRICS_REPORT, &rep.base);
+    }
+}
+
+/* ---- bundles and task start ------------------------------------------------------- */
+
+static void start_task(fl_te *te, te_task *x)
+{
+    fl_task_env env = {te->net, te->resource_id, te->ep, on_task_report};
+    fl_rpc_msg *msg = x->msg;
+    x->msg = NULL;
+    x->task = fl_task_new(&env, msg, &x->bundle->bundle);
+    fl_err err;
+    if (fl_task_start(x->task, &err) < 0) {
+        send_state(te, x, FL_TASK_FAILED, err.msg);
+        remove_task(te, x);
+    }
+}
+
+/* Starts (or fails) every task waiting for bundle b. */
+static void bundle_settled(fl_te *te, bundle_entry *b)
+{
+    te_task *x = te->tasks, *next;
+    for (; x; x = next) {
+        next = x->next;
+        if (x->bundle != b || x->task)
+            continue;
+        if (b->state == B_READY) {
+            start_task(te, x);
+        } else {
+            send_state(te, x, FL_TASK_FAILED, b->error);
+            remove_task(te, x);
+        }
+    }
+}
+
+static void bundle_path(const fl_te *te, const bundle_entry *b, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s.so", te->blob_dir, b->hex);
+}
+
+static void load_bundle(fl_te *te, bundle_entry *b)
+{
+    char path[4200];
+    fl_err err;
+    bundle_path(te, b, path, sizeof path);
+    if (fl_bundle_open(&b->bundle, path, false, &err) < 0) {
+        b->state = B_FAILED;
+        snprintf(b->error, sizeof b->error, "Cannot load the job bundle: %.500s", err.msg);
+    } else {
+        b->state = B_READY;
+    }
+}
+
+static void on_blob(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
+{
+    fl_te *te = ctx;
+    bundle_entry *b = arg;
+    Fl__Pb__BlobResponse *r = reply ? (Fl__Pb__BlobResponse *)reply->pb : NULL;
+    uint8_t digest[32];
+    char path[4200], tmp[4300];
+    if (!r || !r->found) {
+        b->state = B_FAILED;
+        snprintf(b->error, sizeof b->error, "Cannot fetch the job bundle %.16s from the "
+                                            "JobManager: %s",
+                 b->hex, r ? "not found" : error);
+        goto out;
+    }
+    fl_sha256(r->data.data, r->data.len, digest);
+    if (memcmp(digest, b->sha, 32) != 0) {
+        b->state = B_FAILED;
+        snprintf(b->error, sizeof b->error, "The fetched job bundle does not match its hash");
+        goto out;
+    }
+    bundle_path(te, b, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fd < 0 || write(fd, r->data.data, r->data.len) != (ssize_t)r->data.len ||
+        close(fd) < 0 || rename(tmp, path) < 0) {
+        b->state = B_FAILED;
+        snprintf(b->error, sizeof b->error, "Cannot store the job bundle in %.300s: %s",
+                 te->blob_dir, strerror(errno));
+        goto out;
+    }
+    load_bundle(te, b);
+out:
+    fl_rpc_msg_free(reply);
+    bundle_settled(te, b);
+}
+
+static bundle_entry *get_bundle(fl_te *te, const uint8_t sha[32])
+{
+    bundle_entry *b;
+    for (b = te->bundles; b; b = b->next)
+        if (!memcmp(b->sha, sha, 32))
+            break;
+    if (!b) {
+        b = fl_xcalloc(1, sizeof *b);
+        memcpy(b->sha, sha, 32);
+        fl_sha256_hex(sha, b->hex);
+        b->state = B_FETCHING;
+        b->next = te->bundles;
+        te->bundles = b;
+    }
+    return b;
+}
+
+static void reply_ack(fl_te *te, const fl_rpc_msg *req, bool ok, const char *error)
+{
+    Fl__Pb__Ack ack = FL__PB__ACK__INIT;
+    ack.ok = ok;
+    ack.error = (char *)(error ? error : "");
+    fl_rpc_reply(te->rpc, req, FL_RPC_ACK, &ack.base);
+}
+
+static void on_submit_task(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    Fl__Pb__TaskDeploymentDescriptor *d = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
+    char why[300];
+    if (!d || !d->vertex || d->bundle_sha256.len != 32 || !d->job_id[0] ||
+        strlen(d->job_id) >= sizeof te->slots[0].job_id || d->subtask < 0 ||
+        d->subtask >= d->vertex->parallelism || d->vertex->max_parallelism < 1 ||
+        d->vertex->parallelism > d->vertex->max_parallelism) {
+        reply_ack(te, msg, false, "malformed task deployment descriptor");
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    if (d->slot_index < 0 || d->slot_index >= te->nslots) {
+        snprintf(why, sizeof why, "TaskManager %s has no slot %d", te->resource_id,
+                 d->slot_index);
+        reply_ack(te, msg, false, why);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    te_slot *slot = &te->slots[d->slot_index];
+    if (slot->job_id[0] && (strcmp(slot->job_id, d->job_id) ||
+                            strcmp(slot->allocation_id, d->allocation_id))) {
+        snprintf(why, sizeof why, "slot %d of TaskManager %s belongs to job %s",
+                 d->slot_index, te->resource_id, slot->job_id);
+        reply_ack(te, msg, false, why);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    snprintf(slot->job_id, sizeof slot->job_id, "%s", d->job_id);
+    snprintf(slot->allocation_id, sizeof slot->allocation_id, "%s", d->allocation_id);
+    te_task *x = fl_xcalloc(1, sizeof *x);
+    snprintf(x->job_id, sizeof x->job_id, "%s", d->job_id);
+    x->attempt = d->attempt;
+    x->vertex = d->vertex->id;
+    x->subtask = d->subtask;
+    x->slot = d->slot_index;
+    x->msg = msg;
+    x->bundle = get_bundle(te, d->bundle_sha256.data);
+    x->bundle->refs++;
+    x->next = te->tasks;
+    te->tasks = x;
+    reply_ack(te, msg, true, NULL);
+    bundle_entry *b = x->bundle;
+    if (b->state == B_READY) {
+        start_task(te, x);
+    } else if (b->state == B_FAILED) {
+        bundle_settled(te, b);
+    } else {
+        /* fetching: in the cache already (another job used it), being fetched, or not */
+        char path[4200];
+        bundle_path(te, b, path, sizeof path);
+        bool fetching = false;
+        for (te_task *y = te->tasks; y; y = y->next)
+            fetching |= y != x && y->bundle == b && !y->task;
+        if (fetching)
+            return;
+        if (access(path, F_OK) == 0) {
+            load_bundle(te, b);
+            bundle_settled(te, b);
+            return;
+        }
+        Fl__Pb__BlobRequest req = FL__PB__BLOB_REQUEST__INIT;
+        req.sha256.data = b->sha;
+        req.sha256.len = 32;
+        fl_rpc_call(te->rpc, te->conn, FL_RPC_BLOB_REQUEST, &req.base, te->ask_timeout_ms, te->ep,
+                    on_blob, b);
+    }
+}
+
+static void cancel_tasks_of(fl_te *te, const char *job_id, int attempt, const char *why)
+{
+    te_task *x = te->tasks, *next;
+    for (; x; x = next) {
+        next = x->next;
+        if (job_id && (strcmp(x->job_id, job_id) || (attempt >= 0 && x->attempt != attempt)))
+            continue;
+        if (x->task) {
+            fl_task_cancel(x->task); /* it reports CANCELED when it has stopped */
+        } else {
+            send_state(te, x, FL_TASK_CANCELED, NULL);
+            remove_task(te, x);
+        }
+    }
+    /* partitions nobody will consume any more */
+    char prefix[64];
+    if (job_id && attempt >= 0)
+        snprintf(prefix, sizeof prefix, "%s/%d/", job_id, attempt);
+    else
+        snprintf(prefix, sizeof prefix, "%s", job_id ? job_id : "");
+    fl_netenv_release_partitions(te->net, prefix, why);
+}
+
+static void cancel_all_tasks(fl_te *te, const char *why)
+{
+    if (te->tasks)
+        fl_warn("Cancelling all tasks: %s", why);
+    cancel_tasks_of(te, NULL, -1, why);
+}
+
+static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
+    cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
+    fl_rpc_msg_free(msg);
+}
+
+fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_addr *addr)
 {
     fl_te *te = fl_xcalloc(1, sizeof *te);
     te->ep = fl_endpoint_new("taskexecutor");
@@ -224,8 +593,17 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, const fl_te_addr *addr)
     struct event_base *base = fl_endpoint_base(te->ep);
     te->retry_timer = evtimer_new(base, on_retry, te);
     te->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, te);
+    te->metrics_timer = event_new(base, -1, EV_PERSIST, on_metrics_tick, te);
+    te->net = net;
+    snprintf(te->blob_dir, sizeof te->blob_dir, "/tmp/flint-tm-blobs-XXXXXX");
+    if (!mkdtemp(te->blob_dir)) {
+        fl_error("cannot create a bundle cache directory under /tmp: %s", strerror(errno));
+        te->blob_dir[0] = '\0';
+    }
     fl_rpc_route(rpc, FL_RPC_HEARTBEAT_REQUEST, te->ep, on_heartbeat_request);
     fl_rpc_route(rpc, FL_RPC_DISCONNECT, te->ep, on_disconnect);
+    fl_rpc_route(rpc, FL_RPC_SUBMIT_TASK, te->ep, on_submit_task);
+    fl_rpc_route(rpc, FL_RPC_CANCEL_JOB_TASKS, te->ep, on_cancel_job_tasks);
     return te;
 }
 
@@ -239,6 +617,9 @@ int fl_te_start(fl_te *te, fl_err *err)
     te->started_mono = fl_mono_ms();
     struct timeval tick = {0, 100 * 1000};
     event_add(te->watchdog, &tick);
+    int64_t mi = FL_MAX(50, fl_conf_get_duration_ms(te->conf, "metrics.report-interval"));
+    struct timeval mtv = {mi / 1000, (mi % 1000) * 1000};
+    event_add(te->metrics_timer, &mtv);
     if (fl_endpoint_start(te->ep, te, err) < 0)
         return -1;
     fl_endpoint_post(te->ep, start_mail, NULL, NULL);
@@ -256,6 +637,7 @@ static void shutdown_mail(void *ctx, void *arg)
     }
     te->state = TE_STOPPING;
     evtimer_del(te->retry_timer);
+    cancel_all_tasks(te, "the TaskManager is shutting down");
 }
 
 void fl_te_shutdown(fl_te *te)
@@ -269,8 +651,29 @@ void fl_te_free(fl_te *te)
     if (!te)
         return;
     fl_endpoint_stop(te->ep);
+    /* tasks were cancelled at shutdown; wait for their threads */
+    while (te->tasks) {
+        te_task *x = te->tasks;
+        if (x->task)
+            fl_task_cancel(x->task);
+        remove_task(te, x);
+    }
+    while (te->bundles) {
+        bundle_entry *b = te->bundles;
+        te->bundles = b->next;
+        if (b->state == B_READY)
+            fl_bundle_close(&b->bundle);
+        free(b);
+    }
+    if (te->blob_dir[0]) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", te->blob_dir);
+        if (system(cmd) != 0)
+            fl_warn("could not remove %s", te->blob_dir);
+    }
     event_free(te->retry_timer);
     event_free(te->watchdog);
+    event_free(te->metrics_timer);
     fl_endpoint_free(te->ep);
     free(te->slots);
     free(te);

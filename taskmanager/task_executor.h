@@ -5,12 +5,18 @@
  * watches for the ResourceManager's heartbeats (heartbeat.timeout), and when the JobManager
  * goes away keeps retrying with a backoff (cluster.registration.initial-timeout doubling up
  * to cluster.registration.max-timeout) until it registers again. Runs on its own thread
- * ("taskexecutor"); later it deploys and cancels tasks.
+ * ("taskexecutor").
+ *
+ * Jobs: accepts task deployments (SubmitTask) into its slots, fetches each job's bundle
+ * from the JobManager once (cached by SHA-256 in a private directory), starts one task
+ * thread per subtask (runtime/), relays their state changes and metrics to the JobMaster,
+ * cancels them on request, and cancels everything when the JobManager is lost.
  */
 #ifndef FL_TASK_EXECUTOR_H
 #define FL_TASK_EXECUTOR_H
 
 #include "config.h"
+#include "network/netenv.h"
 #include "rpc.h"
 
 typedef struct fl_te fl_te;
@@ -22,8 +28,8 @@ typedef struct fl_te_addr {
     int data_port;
 } fl_te_addr;
 
-/* Routes its RPC types on rpc (call before fl_rpc_start). */
-fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, const fl_te_addr *addr);
+/* Routes its RPC types on rpc (call before fl_rpc_start). Tasks use net. */
+fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_addr *addr);
 int fl_te_start(fl_te *te, fl_err *err);
 /* Tells the ResourceManager we are leaving (best effort), then stops the thread. */
 void fl_te_shutdown(fl_te *te);

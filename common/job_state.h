@@ -1,0 +1,59 @@
+/* job_state.h -- task and job life-cycle states (Flink's ExecutionState and JobStatus),
+ * shared by the JobMaster, the TaskExecutor and the REST API. */
+#ifndef FL_JOB_STATE_H
+#define FL_JOB_STATE_H
+
+#include <stdbool.h>
+
+/* Task: DEPLOYING -> INITIALIZING -> RUNNING -> FINISHED | CANCELED | FAILED. */
+enum fl_task_state {
+    FL_TASK_CREATED = 0,
+    FL_TASK_SCHEDULED,
+    FL_TASK_DEPLOYING,
+    FL_TASK_INITIALIZING,
+    FL_TASK_RUNNING,
+    FL_TASK_FINISHED,
+    FL_TASK_CANCELING,
+    FL_TASK_CANCELED,
+    FL_TASK_FAILED,
+    FL_TASK_NSTATES
+};
+
+/* Job: CREATED -> RUNNING -> FINISHED | FAILING -> RESTARTING -> RUNNING | CANCELLING ->
+ * CANCELED | FAILED. */
+enum fl_job_state {
+    FL_JOB_CREATED = 0,
+    FL_JOB_RUNNING,
+    FL_JOB_FAILING,
+    FL_JOB_RESTARTING,
+    FL_JOB_CANCELLING,
+    FL_JOB_FINISHED,
+    FL_JOB_CANCELED,
+    FL_JOB_FAILED,
+};
+
+static inline const char *fl_task_state_name(int s)
+{
+    static const char *names[] = {"CREATED",  "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
+                                  "FINISHED", "CANCELING", "CANCELED",  "FAILED"};
+    return s >= 0 && s < FL_TASK_NSTATES ? names[s] : "UNKNOWN";
+}
+
+static inline bool fl_task_state_is_terminal(int s)
+{
+    return s == FL_TASK_FINISHED || s == FL_TASK_CANCELED || s == FL_TASK_FAILED;
+}
+
+static inline const char *fl_job_state_name(int s)
+{
+    static const char *names[] = {"CREATED",    "RUNNING",  "FAILING",  "RESTARTING",
+                                  "CANCELLING", "FINISHED", "CANCELED", "FAILED"};
+    return s >= 0 && s <= FL_JOB_FAILED ? names[s] : "UNKNOWN";
+}
+
+static inline bool fl_job_state_is_terminal(int s)
+{
+    return s == FL_JOB_FINISHED || s == FL_JOB_CANCELED || s == FL_JOB_FAILED;
+}
+
+#endif

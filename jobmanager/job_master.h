@@ -1,0 +1,55 @@
+/* job_master.h -- one JobMaster per job, on its own thread ("jobmaster-<id8>").
+ *
+ * Expands the JobGraph into the ExecutionGraph (one execution per subtask), asks the
+ * ResourceManager for slots (slot sharing: each sharing group needs as many slots as its
+ * largest vertex parallelism), deploys task descriptors to the TaskExecutors, tracks task
+ * and job states (job_state.h), restarts the job through its restart strategy when a task
+ * fails or a TaskManager is lost, and cancels it on request. After each change it hands
+ * the Dispatcher a fresh status (REST bodies included).
+ */
+#ifndef FL_JOB_MASTER_H
+#define FL_JOB_MASTER_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "mailbox.h"
+#include "resource_manager.h"
+#include "rpc.h"
+
+#include "jobgraph.pb-c.h"
+
+typedef struct fl_job_status {
+    char job_id[40];
+    int state;         /* enum fl_job_state */
+    json_t *details;   /* body of GET /jobs/:id */
+    json_t *overview;  /* its entry in GET /jobs/overview */
+} fl_job_status;
+
+void fl_job_status_free(fl_job_status *st);
+/* The same, as an fl_free_fn. */
+void fl_job_status_drop(void *st);
+
+typedef struct fl_jm_deps {
+    fl_rpc *rpc;
+    fl_rm *rm;
+    fl_endpoint *dispatcher;
+    fl_mail_fn on_status; /* runs on the Dispatcher's thread with an fl_job_status *; takes it */
+} fl_jm_deps;
+
+typedef struct fl_jm fl_jm;
+
+/* Takes graph and job_conf (the cluster configuration with the job's -D settings). */
+fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *graph, fl_conf *job_conf,
+                 fl_err *err);
+int fl_jm_start(fl_jm *jm, fl_err *err);
+/* Any thread. */
+void fl_jm_cancel(fl_jm *jm);
+/* Any thread; takes msg (TaskStateUpdate or TaskMetricsReport of this job). */
+void fl_jm_deliver(fl_jm *jm, fl_rpc_msg *msg);
+/* Stops the thread; later mails are dropped. NULL is a no-op. */
+void fl_jm_stop(fl_jm *jm);
+/* Stops the thread (after the job ended) and frees everything. */
+void fl_jm_free(fl_jm *jm);
+
+#endif

@@ -1,0 +1,52 @@
+/* runtime.h -- the task runtime (DESIGN.md §3-§4): one thread per subtask, running a chain
+ * of operators as direct function calls, reading input gates and writing result
+ * partitions of the network stack. The TaskExecutor creates, cancels and frees tasks;
+ * a task reports its state changes back to it by mail.
+ */
+#ifndef FL_RUNTIME_H
+#define FL_RUNTIME_H
+
+#include <stdint.h>
+
+#include "bundle.h"
+#include "config.h"
+#include "mailbox.h"
+#include "network/netenv.h"
+#include "rpc.h"
+
+typedef struct fl_task fl_task;
+
+/* A state change of a task, posted to the TaskExecutor's endpoint; the mail function
+ * receives it as arg (and frees it with free()). */
+typedef struct fl_task_report {
+    fl_task *task;
+    int state;          /* enum fl_task_state */
+    char error[2048];   /* FAILED: why, with where */
+} fl_task_report;
+
+typedef struct fl_task_env {
+    fl_netenv *net;
+    const char *resource_id;   /* this TaskManager: producers here are read locally */
+    fl_endpoint *owner;        /* the TaskExecutor: receives reports */
+    fl_mail_fn on_report;      /* runs on the owner's thread with an fl_task_report * */
+} fl_task_env;
+
+/* Takes msg (a SubmitTask) and uses its descriptor; bundle must outlive the task. */
+fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle);
+/* Starts the thread (DEPLOYING -> INITIALIZING -> RUNNING -> ...). */
+int fl_task_start(fl_task *t, fl_err *err);
+/* Any thread: asks the task to stop; it reports CANCELED (or its failure) when done. */
+void fl_task_cancel(fl_task *t);
+/* Joins the thread (after its terminal report) and frees the task. */
+void fl_task_free(fl_task *t);
+
+const char *fl_task_job_id(const fl_task *t);
+int fl_task_attempt(const fl_task *t);
+int fl_task_vertex(const fl_task *t);
+int fl_task_subtask(const fl_task *t);
+int fl_task_slot(const fl_task *t);
+/* The task's I/O counters, readable from any thread. */
+void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *bin,
+                     uint64_t *bout, uint64_t *bp_ms, uint64_t *idle_ms, uint64_t *busy_ms);
+
+#endif

@@ -1,0 +1,365 @@
+/* sources.c -- the built-in sources. A source is polled by its task (Flink's Source API):
+ * each call emits a batch into the chain and says whether more may come (enum
+ * fl_source_status), so the task stays responsive to cancellation between calls.
+ *
+ *   elements   the records given to fl_from_elements / fl_from_strings (parallelism 1)
+ *   text file  lines; with parallelism n the file is cut into n byte ranges and a line
+ *              belongs to the reader whose range holds its first byte
+ *   socket     lines from host:port, until the peer closes (parallelism 1)
+ *   sequence   from..to, split into n contiguous ranges
+ *   custom     the bundle's fl_source_fn
+ */
+#include "log.h"
+#include "rpc.h"
+#include "runtime_internal.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BATCH 1024
+#define READ_CHUNK (1 << 20)
+
+/* ---- elements --------------------------------------------------------------------- */
+
+typedef struct elems_state {
+    const uint8_t *p, *end;
+    uint32_t left;
+} elems_state;
+
+static int src_elements(fl_op *op)
+{
+    elems_state *s = op->state;
+    for (int n = 0; n < BATCH && s->left; n++) {
+        uint32_t len;
+        if (s->end - s->p < 4)
+            break;
+        memcpy(&len, s->p, 4);
+        if ((uint64_t)(s->end - s->p - 4) < len)
+            break;
+        fl_emit_ts(&op->out, s->p + 4, len, FL_NO_TIMESTAMP);
+        s->p += 4 + len;
+        s->left--;
+    }
+    return s->left && s->end - s->p >= 4 ? FL_SOURCE_MORE : FL_SOURCE_END;
+}
+
+/* ---- text file -------------------------------------------------------------------- */
+
+typedef struct file_state {
+    int fd;
+    uint64_t pos;        /* file offset of buf[0] */
+    uint64_t end;        /* lines starting at or after this belong to the next reader */
+    uint8_t *buf;
+    size_t len, off, cap;
+    bool eof;
+} file_state;
+
+/* Refills keeping the unread tail; false at end of file. */
+static bool file_fill(file_state *s, fl_task *t, const char *path)
+{
+    if (s->off) {
+        memmove(s->buf, s->buf + s->off, s->len - s->off);
+        s->pos += s->off;
+        s->len -= s->off;
+        s->off = 0;
+    }
+    if (s->len == s->cap) { /* a line longer than the buffer: grow */
+        s->cap *= 2;
+        s->buf = fl_xrealloc(s->buf, s->cap);
+    }
+    ssize_t r;
+    do
+        r = read(s->fd, s->buf + s->len, s->cap - s->len);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        fl_task_fail(t, "cannot read %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (r == 0) {
+        s->eof = true;
+        return false;
+    }
+    s->len += (size_t)r;
+    return true;
+}
+
+static int src_text_file(fl_op *op)
+{
+    file_state *s = op->state;
+    const char *path = (const char *)op->spec->params.data;
+    size_t emitted = 0;
+    while (emitted < READ_CHUNK) {
+        if (s->pos + s->off >= s->end && !(s->end == UINT64_MAX))
+            return FL_SOURCE_END;
+        uint8_t *start = s->buf + s->off;
+        uint8_t *nl = memchr(start, '\n', s->len - s->off);
+        if (!nl) {
+            if (!s->eof && file_fill(s, op->ctx.task, path))
+                continue;
+            if (op->ctx.task->failed)
+                return FL_SOURCE_END;
+            if (s->len > s->off) { /* last line without a newline */
+                size_t n = s->len - s->off;
+                if (n && start[n - 1] == '\r')
+                    n--;
+                fl_emit_ts(&op->out, start, (uint32_t)n, FL_NO_TIMESTAMP);
+                s->off = s->len;
+            }
+            return FL_SOURCE_END;
+        }
+        size_t n = (size_t)(nl - start);
+        if (n && start[n - 1] == '\r')
+            n--;
+        fl_emit_ts(&op->out, start, (uint32_t)n, FL_NO_TIMESTAMP);
+        emitted += n + 1;
+        s->off = (size_t)(nl - s->buf) + 1;
+        if (FL_UNLIKELY(fl_task_should_stop(op->ctx.task)))
+            return FL_SOURCE_END;
+    }
+    return FL_SOURCE_MORE;
+}
+
+static void file_release(fl_op *op)
+{
+    file_state *s = op->state;
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->buf);
+    free(s);
+}
+
+static int file_open(fl_task *t, fl_op *op, fl_err *err)
+{
+    char path[4096];
+    size_t plen = op->spec->params.len;
+    if (plen == 0 || plen >= sizeof path) {
+        fl_err_set(err, "text file source without a path");
+        return -1;
+    }
+    memcpy(path, op->spec->params.data, plen);
+    path[plen] = '\0';
+    file_state *s = fl_xcalloc(1, sizeof *s);
+    op->state = s;
+    op->release = file_release;
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) < 0) {
+        fl_err_set(err, "cannot open input file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    uint64_t begin = size * (uint64_t)t->subtask / (uint64_t)t->parallelism;
+    s->end = size * (uint64_t)(t->subtask + 1) / (uint64_t)t->parallelism;
+    if (t->subtask + 1 == t->parallelism)
+        s->end = UINT64_MAX; /* the last reader takes whatever the file has */
+    s->cap = READ_CHUNK;
+    s->buf = fl_xmalloc(s->cap);
+    /* A line belongs to the reader whose range holds its first byte: unless we start at 0
+     * or right after a newline, skip to the next line. */
+    uint64_t from = begin ? begin - 1 : 0;
+    if (lseek(s->fd, (off_t)from, SEEK_SET) < 0) {
+        fl_err_set(err, "cannot seek in %s: %s", path, strerror(errno));
+        return -1;
+    }
+    s->pos = from;
+    if (begin) {
+        for (;;) {
+            uint8_t *nl = s->len > s->off ? memchr(s->buf + s->off, '\n', s->len - s->off) : NULL;
+            if (nl) {
+                s->off = (size_t)(nl - s->buf) + 1;
+                break;
+            }
+            s->off = s->len;
+            if (!file_fill(s, t, path))
+                break;
+        }
+    }
+    op->source = src_text_file;
+    return 0;
+}
+
+/* ---- socket ----------------------------------------------------------------------- */
+
+typedef struct sock_state {
+    int fd;
+    uint8_t *buf;
+    size_t len, cap;
+    char peer[300];
+} sock_state;
+
+static int src_socket(fl_op *op)
+{
+    sock_state *s = op->state;
+    if (s->len == s->cap) {
+        s->cap *= 2;
+        s->buf = fl_xrealloc(s->buf, s->cap);
+    }
+    ssize_t r = recv(s->fd, s->buf + s->len, s->cap - s->len, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return FL_SOURCE_IDLE;
+    if (r < 0) {
+        fl_task_fail(op->ctx.task, "socket source %s: %s", s->peer, strerror(errno));
+        return FL_SOURCE_END;
+    }
+    if (r == 0) { /* the server closed: flush a last unterminated line and end */
+        if (s->len)
+            fl_emit_ts(&op->out, s->buf, (uint32_t)s->len, FL_NO_TIMESTAMP);
+        s->len = 0;
+        return FL_SOURCE_END;
+    }
+    s->len += (size_t)r;
+    size_t off = 0;
+    uint8_t *nl;
+    while ((nl = memchr(s->buf + off, '\n', s->len - off))) {
+        size_t n = (size_t)(nl - (s->buf + off));
+        if (n && s->buf[off + n - 1] == '\r')
+            n--;
+        fl_emit_ts(&op->out, s->buf + off, (uint32_t)n, FL_NO_TIMESTAMP);
+        off = (size_t)(nl - s->buf) + 1;
+    }
+    memmove(s->buf, s->buf + off, s->len - off);
+    s->len -= off;
+    return FL_SOURCE_MORE;
+}
+
+static void sock_release(fl_op *op)
+{
+    sock_state *s = op->state;
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->buf);
+    free(s);
+}
+
+static int sock_open(fl_task *t, fl_op *op, fl_err *err)
+{
+    char hp[300], host[256];
+    int port;
+    size_t n = FL_MIN(op->spec->params.len, sizeof hp - 1);
+    memcpy(hp, op->spec->params.data, n);
+    hp[n] = '\0';
+    sock_state *s = fl_xcalloc(1, sizeof *s);
+    s->fd = -1;
+    op->state = s;
+    op->release = sock_release;
+    snprintf(s->peer, sizeof s->peer, "%s", hp);
+    struct sockaddr_storage ss;
+    int sslen;
+    if (fl_parse_host_port(hp, host, sizeof host, &port, err) < 0 ||
+        fl_resolve(host, port, &ss, &sslen, err) < 0)
+        return -1;
+    s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&ss, (socklen_t)sslen) < 0) {
+        fl_err_set(err, "socket source cannot connect to %s: %s", hp, strerror(errno));
+        return -1;
+    }
+    s->cap = 64 * 1024;
+    s->buf = fl_xmalloc(s->cap);
+    op->source = src_socket;
+    return 0;
+}
+
+/* ---- sequence --------------------------------------------------------------------- */
+
+typedef struct seq_state {
+    int64_t next, last;
+    bool done;
+} seq_state;
+
+static int src_sequence(fl_op *op)
+{
+    seq_state *s = op->state;
+    for (int n = 0; n < BATCH * 4; n++) {
+        if (s->done || s->next > s->last)
+            return FL_SOURCE_END;
+        int64_t v = s->next;
+        fl_emit_ts(&op->out, &v, sizeof v, FL_NO_TIMESTAMP);
+        if (s->next == INT64_MAX)
+            s->done = true;
+        else
+            s->next++;
+    }
+    return FL_SOURCE_MORE;
+}
+
+/* ---- custom ----------------------------------------------------------------------- */
+
+static int src_custom(fl_op *op)
+{
+    return ((fl_source_fn)op->fn)(&op->ctx, &op->out);
+}
+
+static void free_state(fl_op *op)
+{
+    free(op->state);
+}
+
+int fl_source_init(fl_task *t, fl_op *op, fl_err *err)
+{
+    switch (op->kind) {
+    case FL__PB__OP_KIND__SRC_ELEMENTS: {
+        elems_state *s = fl_xcalloc(1, sizeof *s);
+        op->state = s;
+        op->release = free_state;
+        s->p = op->spec->params.data;
+        s->end = s->p + op->spec->params.len;
+        if (op->spec->params.len >= 4) {
+            memcpy(&s->left, s->p, 4);
+            s->p += 4;
+        }
+        op->source = src_elements;
+        return 0;
+    }
+    case FL__PB__OP_KIND__SRC_TEXT_FILE:
+        return file_open(t, op, err);
+    case FL__PB__OP_KIND__SRC_SOCKET:
+        return sock_open(t, op, err);
+    case FL__PB__OP_KIND__SRC_SEQUENCE: {
+        int64_t range[2];
+        if (op->spec->params.len != sizeof range) {
+            fl_err_set(err, "sequence source without its range");
+            return -1;
+        }
+        memcpy(range, op->spec->params.data, sizeof range);
+        seq_state *s = fl_xcalloc(1, sizeof *s);
+        op->state = s;
+        op->release = free_state;
+        if (range[1] < range[0]) {
+            s->done = true;
+        } else {
+            /* split [from, to] into parallelism contiguous ranges (128-bit safe) */
+            __int128 total = (__int128)range[1] - range[0] + 1;
+            __int128 a = total * t->subtask / t->parallelism;
+            __int128 b = total * (t->subtask + 1) / t->parallelism;
+            s->next = (int64_t)(range[0] + a);
+            s->last = (int64_t)(range[0] + b - 1);
+            s->done = b == a;
+        }
+        op->source = src_sequence;
+        return 0;
+    }
+    case FL__PB__OP_KIND__SRC_CUSTOM:
+        if (!op->fn) {
+            fl_err_set(err, "custom source without a function");
+            return -1;
+        }
+        op->source = src_custom;
+        return 0;
+    }
+    fl_err_set(err, "unknown source kind %d", op->kind);
+    return -1;
+}

@@ -1,0 +1,406 @@
+/* task.c -- a Task: one subtask of a job vertex on its own thread (DESIGN.md §3).
+ *
+ * The thread builds the operator chain from the deployment descriptor (resolving the
+ * bundle's functions by name), creates one result partition per vertex output and one
+ * input gate per vertex input, opens the operators and runs the mailbox loop: poll the
+ * source (or read the gates), flush partly filled buffers when the buffer timeout passes,
+ * and sleep in poll() on the gates and the mailbox when there is nothing to do. At the end
+ * of input it finishes the sinks, closes the operators and sends END_OF_PARTITION. Every
+ * state change is reported to the TaskExecutor by mail.
+ */
+#include "job_state.h"
+#include "log.h"
+#include "runtime_internal.h"
+#include "util.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_task_fail(fl_task *t, const char *fmt, ...)
+{
+    if (t->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->error, sizeof t->error, fmt, ap);
+    va_end(ap);
+    t->failed = true;
+}
+
+static void report(fl_task *t, int state)
+{
+    fl_task_report *r = fl_xcalloc(1, sizeof *r);
+    r->task = t;
+    r->state = state;
+    if (state == FL_TASK_FAILED)
+        snprintf(r->error, sizeof r->error, "%s", t->error);
+    fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
+}
+
+const char *fl_task_job_id(const fl_task *t) { return t->tdd->job_id; }
+int fl_task_attempt(const fl_task *t) { return t->tdd->attempt; }
+int fl_task_vertex(const fl_task *t) { return t->tdd->vertex->id; }
+int fl_task_subtask(const fl_task *t) { return t->subtask; }
+int fl_task_slot(const fl_task *t) { return t->tdd->slot_index; }
+
+void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *bin,
+                     uint64_t *bout, uint64_t *bp_ms, uint64_t *idle_ms, uint64_t *busy_ms)
+{
+    const fl_io_metrics *m = &t->metrics;
+    *rin = FL_METRIC_GET(m, records_in);
+    *rout = FL_METRIC_GET(m, records_out);
+    *bin = FL_METRIC_GET(m, bytes_in);
+    *bout = FL_METRIC_GET(m, bytes_out);
+    *bp_ms = FL_METRIC_GET(m, backpressure_ns) / 1000000;
+    *idle_ms = FL_METRIC_GET(m, idle_ns) / 1000000;
+    int64_t wall = m->start_ns ? (fl_mono_ns() - m->start_ns) / 1000000 : 0;
+    int64_t busy = wall - (int64_t)*bp_ms - (int64_t)*idle_ms;
+    *busy_ms = busy > 0 ? (uint64_t)busy : 0;
+}
+
+/* ---- set-up ----------------------------------------------------------------------- */
+
+static int build(fl_task *t, fl_err *err)
+{
+    const Fl__Pb__TaskDeploymentDescriptor *d = t->tdd;
+    const Fl__Pb__JobVertex *v = d->vertex;
+    t->nops = (int)v->n_chain;
+    t->ops = fl_xcalloc((size_t)t->nops, sizeof *t->ops);
+    for (int i = 0; i < t->nops; i++)
+        if (fl_op_init(t, &t->ops[i], v->chain[i], err) < 0)
+            return -1;
+    /* result partitions and their writers, one per vertex output */
+    t->nwriters = (int)v->n_outputs;
+    if (d->n_output_partition_ids != v->n_outputs || d->n_output_consumers != v->n_outputs) {
+        fl_err_set(err, "deployment descriptor: %zu outputs but %zu partitions", v->n_outputs,
+                   d->n_output_partition_ids);
+        return -1;
+    }
+    t->writers = fl_xcalloc((size_t)t->nwriters + 1, sizeof *t->writers);
+    pthread_mutex_lock(&t->parts_lock);
+    t->parts = fl_xcalloc((size_t)t->nwriters + 1, sizeof *t->parts);
+    pthread_mutex_unlock(&t->parts_lock);
+    for (int k = 0; k < t->nwriters; k++) {
+        const Fl__Pb__VertexOutput *o = v->outputs[k];
+        fl_writer *w = &t->writers[k];
+        w->task = t;
+        w->partitioner = o->partitioner;
+        w->nsub = d->output_consumers[k];
+        w->max_parallelism = t->max_parallelism;
+        w->rr = (uint32_t)t->subtask; /* start round robin at a different place per producer */
+        w->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(t->subtask + 1) * 0xbf58476d1ce4e5b9ULL;
+        if (w->nsub < 1) {
+            fl_err_set(err, "output %d has no consumers", k);
+            return -1;
+        }
+        if ((o->partitioner == FL__PB__PARTITIONER__PART_HASH ||
+             o->partitioner == FL__PB__PARTITIONER__PART_CUSTOM) &&
+            fl_keysel_init(&w->key, o->key, t->bundle, err) < 0)
+            return -1;
+        if (o->partitioner == FL__PB__PARTITIONER__PART_CUSTOM &&
+            !(w->custom = (fl_partitioner_fn)fl_bundle_sym(t->bundle, o->partition_fn))) {
+            fl_err_set(err, "partitioner '%s' not found in the bundle", o->partition_fn);
+            return -1;
+        }
+        fl_partition *p = fl_partition_new(t->env.net, d->output_partition_ids[k], w->nsub,
+                                           t->buffer_timeout_ms, &t->metrics, err);
+        if (!p)
+            return -1;
+        pthread_mutex_lock(&t->parts_lock);
+        t->parts[k] = p;
+        t->nparts = k + 1;
+        bool cancelled = atomic_load(&t->cancelled);
+        pthread_mutex_unlock(&t->parts_lock);
+        if (cancelled)
+            fl_partition_fail(p, "task canceled");
+        w->part = p;
+    }
+    /* wire each operator's outputs: chained operators and network writers */
+    for (int i = 0; i < t->nops; i++) {
+        fl_op *op = &t->ops[i];
+        const Fl__Pb__OperatorSpec *s = v->chain[i];
+        op->out.chained = fl_xcalloc(s->n_chained_outputs + 1, sizeof *op->out.chained);
+        for (size_t c = 0; c < s->n_chained_outputs; c++)
+            op->out.chained[op->out.nchained++] = &t->ops[s->chained_outputs[c]];
+        op->out.writers = fl_xcalloc(s->n_network_outputs + 1, sizeof *op->out.writers);
+        for (size_t c = 0; c < s->n_network_outputs; c++)
+            op->out.writers[op->out.nwriters++] = &t->writers[s->network_outputs[c]];
+    }
+    /* input gates, one per vertex input */
+    t->ngates = (int)d->n_gates;
+    t->gates = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gates);
+    for (int g = 0; g < t->ngates; g++) {
+        const Fl__Pb__InputGateDescriptor *gd = d->gates[g];
+        int n = (int)gd->n_partition_ids;
+        if (n < 1 || gd->n_producers != gd->n_partition_ids ||
+            gd->n_subpartitions != gd->n_partition_ids) {
+            fl_err_set(err, "deployment descriptor: malformed input gate %d", g);
+            return -1;
+        }
+        char name[400];
+        snprintf(name, sizeof name, "input %d of %s", g, t->name);
+        t->gates[g] = fl_gate_new(t->env.net, n, name, &t->metrics);
+        for (int c = 0; c < n; c++) {
+            const Fl__Pb__SubtaskLocation *loc = gd->producers[c];
+            bool local = strcmp(loc->resource_id, t->env.resource_id) == 0;
+            fl_gate_set_channel(t->gates[g], c, gd->partition_ids[c], gd->subpartitions[c],
+                                local ? NULL : loc->host, (int)loc->data_port);
+        }
+        if (fl_gate_start(t->gates[g], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+static void flush_outputs(fl_task *t)
+{
+    for (int k = 0; k < t->nwriters; k++)
+        fl_partition_flush(t->parts[k]);
+    for (int i = 0; i < t->nops; i++)
+        fl_sink_flush(&t->ops[i]);
+}
+
+/* Flushes what is due; returns ms until the next flush is due (-1: none pending). */
+static int flush_due(fl_task *t)
+{
+    int64_t now = fl_mono_ns(), next = INT64_MAX;
+    for (int k = 0; k < t->nwriters; k++) {
+        int64_t d = fl_partition_flush_if_due(t->parts[k], now);
+        if (d < next)
+            next = d;
+    }
+    return next == INT64_MAX ? -1 : (int)(next / 1000000) + 1;
+}
+
+static void run_mails(fl_task *t)
+{
+    if (fl_mailbox_has_mail(t->mb))
+        fl_mailbox_run(t->mb, t);
+}
+
+/* Sleeps until a gate or the mailbox has something, at most timeout_ms (-1: no limit). */
+static void wait_input(fl_task *t, int timeout_ms)
+{
+    struct pollfd pfd[65];
+    int n = 0;
+    pfd[n++] = (struct pollfd){fl_mailbox_fd(t->mb), POLLIN, 0};
+    for (int g = 0; g < t->ngates && n < 65; g++)
+        if (!fl_gate_is_finished(t->gates[g]))
+            pfd[n++] = (struct pollfd){fl_gate_fd(t->gates[g]), POLLIN, 0};
+    int64_t t0 = fl_mono_ns();
+    poll(pfd, (nfds_t)n, timeout_ms);
+    FL_METRIC_ADD(&t->metrics, idle_ns, (uint64_t)(fl_mono_ns() - t0));
+}
+
+static void run_source(fl_task *t)
+{
+    fl_op *src = &t->ops[0];
+    unsigned calls = 0;
+    while (!fl_task_should_stop(t)) {
+        int st = src->source(src);
+        if (st == FL_SOURCE_END)
+            break;
+        if (st == FL_SOURCE_IDLE) {
+            flush_outputs(t);
+            wait_input(t, 10);
+        } else if ((++calls & 15) == 0) {
+            flush_due(t);
+        }
+        run_mails(t);
+    }
+}
+
+static void handle_record(fl_task *t, fl_op *head, const fl_input *in)
+{
+    if (FL_UNLIKELY(in->len < FL_ELEM_HDR || in->data[0] != FL_ELEM_RECORD)) {
+        fl_task_fail(t, "corrupt stream element (%u bytes, tag %d) on input channel %d",
+                     in->len, in->len ? in->data[0] : -1, in->channel);
+        return;
+    }
+    fl_rec r;
+    memcpy(&r.ts, in->data + 1, 8);
+    r.data = in->data + FL_ELEM_HDR;
+    r.len = in->len - FL_ELEM_HDR;
+    head->process(head, &r);
+}
+
+static void run_inputs(fl_task *t)
+{
+    fl_op *head = &t->ops[0];
+    int cur = 0;
+    fl_input in;
+    while (!fl_task_should_stop(t)) {
+        bool got = false, all_done = true;
+        for (int k = 0; k < t->ngates; k++) {
+            fl_gate *g = t->gates[(cur + k) % t->ngates];
+            if (fl_gate_is_finished(g))
+                continue;
+            all_done = false;
+            for (int batch = 0; batch < 4096; batch++) {
+                int r = fl_gate_read(g, &in);
+                if (r == 0)
+                    break;
+                if (r < 0) {
+                    fl_task_fail(t, "%s", fl_gate_error(g));
+                    return;
+                }
+                got = true;
+                if (FL_LIKELY(in.kind == FL_IN_RECORD))
+                    handle_record(t, head, &in);
+                /* events: END_OF_PARTITION is accounted by the gate; watermarks and
+                 * barriers get their meaning in later stages of the runtime */
+                if (FL_UNLIKELY(fl_task_should_stop(t)))
+                    return;
+            }
+        }
+        cur++;
+        if (all_done)
+            return;
+        int due = flush_due(t);
+        run_mails(t);
+        if (!got) {
+            flush_outputs(t);
+            wait_input(t, due < 0 ? 1000 : due);
+        }
+    }
+}
+
+static void mail_cancel(void *ctx, void *arg)
+{
+    /* the flag is already set; this mail only woke the thread */
+}
+
+static void *task_main(void *arg)
+{
+    fl_task *t = arg;
+    fl_err err;
+    char tname[16];
+    snprintf(tname, sizeof tname, "task-%d.%d", t->tdd->vertex->id, t->subtask);
+    fl_log_set_thread_name(tname);
+    t->metrics.start_ns = fl_mono_ns();
+    report(t, FL_TASK_INITIALIZING);
+    if (build(t, &err) < 0) {
+        fl_task_fail(t, "%s", err.msg);
+        goto out;
+    }
+    /* open from the end of the chain, so an operator's successors are ready before it */
+    for (int i = t->nops - 1; i >= 0 && !fl_task_should_stop(t); i--)
+        if (t->ops[i].open_fn)
+            t->ops[i].open_fn(&t->ops[i].ctx);
+    if (fl_task_should_stop(t))
+        goto out;
+    report(t, FL_TASK_RUNNING);
+    fl_info("%s switched from INITIALIZING to RUNNING.", t->name);
+    if (t->ngates == 0)
+        run_source(t);
+    else
+        run_inputs(t);
+    if (fl_task_should_stop(t))
+        goto out;
+    /* end of input: sinks commit, operators close, consumers get END_OF_PARTITION */
+    for (int i = 0; i < t->nops && !t->failed; i++)
+        if (t->ops[i].finish)
+            t->ops[i].finish(&t->ops[i]);
+    for (int i = 0; i < t->nops; i++)
+        if (t->ops[i].close_fn)
+            t->ops[i].close_fn(&t->ops[i].ctx);
+    for (int k = 0; k < t->nwriters && !t->failed; k++)
+        if (fl_partition_finish(t->parts[k]) < 0)
+            fl_task_fail(t, "%s", fl_partition_error(t->parts[k]));
+out:;
+    int state = atomic_load(&t->cancelled) ? FL_TASK_CANCELED
+              : t->failed                  ? FL_TASK_FAILED
+                                           : FL_TASK_FINISHED;
+    if (state != FL_TASK_FINISHED) {
+        for (int k = 0; k < t->nparts; k++)
+            if (t->parts[k])
+                fl_partition_fail(t->parts[k], state == FL_TASK_CANCELED ? "task canceled"
+                                                                          : t->error);
+    }
+    if (state == FL_TASK_FAILED)
+        fl_warn("%s switched to FAILED: %s", t->name, t->error);
+    else
+        fl_info("%s switched to %s.", t->name, fl_task_state_name(state));
+    report(t, state);
+    return NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle)
+{
+    fl_task *t = fl_xcalloc(1, sizeof *t);
+    t->env = *env;
+    t->msg = msg;
+    t->tdd = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
+    t->bundle = bundle;
+    t->subtask = t->tdd->subtask;
+    t->parallelism = t->tdd->vertex->parallelism;
+    t->max_parallelism = t->tdd->vertex->max_parallelism;
+    t->buffer_timeout_ms = t->tdd->buffer_timeout_ms;
+    snprintf(t->name, sizeof t->name, "%s (%d/%d)", t->tdd->vertex->name, t->subtask + 1,
+             t->parallelism);
+    t->mb = fl_mailbox_new();
+    atomic_init(&t->cancelled, false);
+    pthread_mutex_init(&t->parts_lock, NULL);
+    return t;
+}
+
+int fl_task_start(fl_task *t, fl_err *err)
+{
+    int rc = pthread_create(&t->thread, NULL, task_main, t);
+    if (rc) {
+        fl_err_set(err, "cannot start a thread for %s: %s", t->name, strerror(rc));
+        return -1;
+    }
+    t->started = true;
+    return 0;
+}
+
+void fl_task_cancel(fl_task *t)
+{
+    atomic_store(&t->cancelled, true);
+    fl_mailbox_post(t->mb, mail_cancel, NULL, NULL);
+    /* a task blocked for output buffers wakes up failed; its gates are woken by the mail */
+    pthread_mutex_lock(&t->parts_lock);
+    for (int k = 0; k < t->nparts; k++)
+        fl_partition_fail(t->parts[k], "task canceled");
+    pthread_mutex_unlock(&t->parts_lock);
+}
+
+void fl_task_free(fl_task *t)
+{
+    if (!t)
+        return;
+    if (t->started)
+        pthread_join(t->thread, NULL);
+    for (int i = 0; i < t->nops; i++) {
+        fl_op *op = &t->ops[i];
+        if (op->release)
+            op->release(op);
+        for (int k = 0; k < op->nvstates; k++)
+            free(op->vstates[k]);
+        free(op->vstates);
+        fl_kbackend_free(op->ctx.kb);
+        free(op->out.chained);
+        free(op->out.writers);
+        free(op->capture.cap);
+    }
+    free(t->ops);
+    for (int g = 0; g < t->ngates; g++)
+        fl_gate_free(t->gates[g]);
+    free(t->gates);
+    for (int k = 0; k < t->nparts; k++)
+        fl_partition_release(t->parts[k]);
+    free(t->parts);
+    free(t->writers);
+    pthread_mutex_destroy(&t->parts_lock);
+    fl_mailbox_free(t->mb);
+    fl_rpc_msg_free(t->msg);
+    free(t);
+}
