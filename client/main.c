@@ -88,9 +88,16 @@ int main(int argc, char **argv)
 
     fl_log_init(FL_LOG_WARN);
     cli.conf = fl_conf_new();
-    /* Global options anywhere; the first other word is the action; the rest belongs to it. */
+    /* Global options anywhere before the bundle; the first other word is the action; for
+     * run/info the first word after the action's options is the bundle, and everything
+     * after it belongs to the job. */
+    bool job_args = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (job_args) {
+            rest[nrest++] = argv[i];
+            continue;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -99,26 +106,27 @@ int main(int argc, char **argv)
             printf("Version: %s\n", FL_VERSION);
             return 0;
         }
-        bool in_job_args = nrest > 0 && action_name &&
-                           (!strcmp(action_name, "run") || !strcmp(action_name, "info")) &&
-                           rest[nrest - 1][0] != '-';
-        if (in_job_args) {
-            /* after the bundle, everything belongs to the job */
-            rest[nrest++] = argv[i];
-        } else if ((!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) && i + 1 < argc) {
+        if ((!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) && i + 1 < argc) {
             jm = argv[++i];
         } else if (!strcmp(a, "-D") && i + 1 < argc) {
             dyn[ndyn++] = argv[++i]; /* also applied to the configuration below */
         } else if (!strncmp(a, "-D", 2) && a[2]) {
             dyn[ndyn++] = (char *)a + 2;
-        } else if ((!strcmp(a, "-p") || !strcmp(a, "--parallelism")) && action_name &&
-                   i + 1 < argc) {
-            rest[nrest++] = argv[i];
-            rest[nrest++] = argv[++i];
-        } else if (!action_name) {
+        } else if (!action_name && a[0] != '-') {
             action_name = a;
+        } else if (a[0] == '-') {
+            /* an action's own option, with its value when it takes one */
+            static const char *with_value[] = {"-p", "--parallelism", "-s", "--fromSavepoint",
+                                               "--savepointPath", "-t", "--target"};
+            rest[nrest++] = argv[i];
+            for (size_t k = 0; k < FL_ARRAY_LEN(with_value); k++)
+                if (!strcmp(a, with_value[k]) && i + 1 < argc) {
+                    rest[nrest++] = argv[++i];
+                    break;
+                }
         } else {
             rest[nrest++] = argv[i];
+            job_args = !strcmp(action_name, "run") || !strcmp(action_name, "info");
         }
     }
     if (!action_name) {
