@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh -- what `make demo` runs after the build: a local cluster from the shipped
 # configuration (conf/flint-conf.yaml; ports 6123 and 8081), started with bin/start-cluster.sh
-# with two TaskManagers on this host, its /overview, `bin/flint list`, then
+# with two TaskManagers on this host, its /overview, the WordCount example at parallelism 2
+# on examples/data/hamlet.txt with its result, `bin/flint list -a`, then
 # bin/stop-cluster.sh. The cluster is stopped however the demo ends. Logs stay in log/.
 set -u
 
@@ -95,5 +96,30 @@ for tm in json.load(sys.stdin)["taskmanagers"]:
 ' || die "GET /taskmanagers failed"
 
 echo
-echo "== bin/flint list"
-bin/flint list || die "bin/flint list failed"
+echo "== bin/flint info -p 2 build/examples/wordcount.so (the plan: source and tokenizer chained)"
+bin/flint info -p 2 build/examples/wordcount.so --input examples/data/hamlet.txt ||
+    die "bin/flint info failed"
+
+echo
+echo "== bin/flint run -p 2 build/examples/wordcount.so --input examples/data/hamlet.txt --output $demo_dir/out"
+bin/flint run -p 2 build/examples/wordcount.so --input "$FLINT_HOME/examples/data/hamlet.txt" \
+    --output "$demo_dir/out" || die "the wordcount job failed"
+
+echo
+echo "== The result: one part file per subtask; each line is word,count, updated as the"
+echo "   stream goes by. The last count of the most frequent words:"
+ls "$demo_dir/out"
+cat "$demo_dir"/out/part-* | json '
+import sys
+final = {}
+for line in sys.stdin:
+    w, c = line.rstrip("\n").rsplit(",", 1)
+    final[w] = max(final.get(w, 0), int(c))
+for w, c in sorted(final.items(), key=lambda x: (-x[1], x[0]))[:10]:
+    print("  %-8s %d" % (w, c))
+print("  (%d distinct words)" % len(final))
+'
+
+echo
+echo "== bin/flint list -a"
+bin/flint list -a || die "bin/flint list failed"
