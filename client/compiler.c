@@ -160,8 +160,51 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         op->field_offset = nd->field_offset;
         op->field_type = nd->field_type;
         op->key = key_spec(&a, &nd->key);
+        op->key2 = key_spec(&a, &nd->key2);
+        op->keyed = nd->keyed || nd->kind == FL__PB__OP_KIND__OP_REDUCE ||
+                    (nd->kind >= FL__PB__OP_KIND__OP_SUM && nd->kind <= FL__PB__OP_KIND__OP_MAX_BY);
+        op->fn2 = fl_arena_str(&a, nd->fn2);
+        op->timer_fn = fl_arena_str(&a, nd->timer_fn);
+        op->broadcast_state = fl_arena_str(&a, nd->bcast_state);
+        op->lower_ms = nd->lower_ms;
+        op->upper_ms = nd->upper_ms;
+        op->watermarks = nd->wm;
+        if (nd->win) {
+            Fl__Pb__WindowSpec *w = op->window = fl_arena_alloc(&a, sizeof *w);
+            fl__pb__window_spec__init(w);
+            w->assigner = nd->win->assigner;
+            w->size = nd->win->size;
+            w->slide = nd->win->slide;
+            w->offset = nd->win->offset;
+            w->gap = nd->win->gap;
+            w->allowed_lateness = nd->win->lateness;
+            w->late_tag = fl_arena_str(&a, nd->win->late_tag);
+            w->trigger = nd->win->trigger;
+            w->trigger_count = nd->win->trigger_count;
+            w->purge_on_fire = nd->win->purge_on_fire;
+            w->trigger_on_element = fl_arena_str(&a, nd->win->trig_element);
+            w->trigger_on_event_time = fl_arena_str(&a, nd->win->trig_event);
+            w->trigger_on_processing_time = fl_arena_str(&a, nd->win->trig_proc);
+            w->trigger_clear = fl_arena_str(&a, nd->win->trig_clear);
+            w->evictor_count = nd->win->evictor_count;
+            w->function = nd->win_function;
+            w->reduce_fn = fl_arena_str(&a, nd->win_reduce);
+            w->process_fn = fl_arena_str(&a, nd->win_process);
+            w->all = nd->win->all;
+            if (nd->win_function == 2) {
+                Fl__Pb__AggregateSpec *ag = w->aggregate = fl_arena_alloc(&a, sizeof *ag);
+                fl__pb__aggregate_spec__init(ag);
+                ag->acc_size = nd->agg_acc_size;
+                ag->result_max = nd->agg_result_max;
+                ag->create_fn = fl_arena_str(&a, nd->agg_fns[0]);
+                ag->add_fn = fl_arena_str(&a, nd->agg_fns[1]);
+                ag->result_fn = fl_arena_str(&a, nd->agg_fns[2]);
+                ag->merge_fn = fl_arena_str(&a, nd->agg_fns[3]);
+            }
+        }
         op->chained_outputs = fl_arena_alloc(&a, (size_t)n * sizeof *op->chained_outputs);
         op->network_outputs = fl_arena_alloc(&a, (size_t)n * sizeof *op->network_outputs);
+        op->side_outputs = fl_arena_alloc(&a, (size_t)n * sizeof *op->side_outputs);
         if (cn[i].op_index == 0) {
             jv->parallelism = cn[i].par;
             jv->slot_sharing_group = fl_arena_str(&a, nd->slot_group);
@@ -174,8 +217,25 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
             sg_edge *e = &nd->inputs[j];
             Fl__Pb__JobVertex *src = g->vertices[cn[e->from].vertex];
             Fl__Pb__OperatorSpec *from = src->chain[cn[e->from].op_index];
+            Fl__Pb__SideOutputSpec *side = NULL;
+            if (e->side_tag[0]) { /* the producer's side output of this tag */
+                for (size_t k = 0; k < from->n_side_outputs && !side; k++)
+                    if (!strcmp(from->side_outputs[k]->tag, e->side_tag))
+                        side = from->side_outputs[k];
+                if (!side) {
+                    side = from->side_outputs[from->n_side_outputs++] =
+                        fl_arena_alloc(&a, sizeof *side);
+                    fl__pb__side_output_spec__init(side);
+                    side->tag = fl_arena_str(&a, e->side_tag);
+                    side->chained_outputs = fl_arena_alloc(&a, (size_t)n * sizeof(int32_t));
+                    side->network_outputs = fl_arena_alloc(&a, (size_t)n * sizeof(int32_t));
+                }
+            }
             if (cn[i].chained) {
-                from->chained_outputs[from->n_chained_outputs++] = cn[i].op_index;
+                if (side)
+                    side->chained_outputs[side->n_chained_outputs++] = cn[i].op_index;
+                else
+                    from->chained_outputs[from->n_chained_outputs++] = cn[i].op_index;
                 continue;
             }
             Fl__Pb__VertexOutput *o = fl_arena_alloc(&a, sizeof *o);
@@ -185,7 +245,11 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
             o->partitioner = (Fl__Pb__Partitioner)e->partitioner;
             o->key = key_spec(&a, &e->key);
             o->partition_fn = fl_arena_str(&a, e->partition_fn);
-            from->network_outputs[from->n_network_outputs++] = (int32_t)src->n_outputs;
+            o->side_tag = fl_arena_str(&a, e->side_tag);
+            if (side)
+                side->network_outputs[side->n_network_outputs++] = (int32_t)src->n_outputs;
+            else
+                from->network_outputs[from->n_network_outputs++] = (int32_t)src->n_outputs;
             Fl__Pb__JobVertex *dst = g->vertices[cn[i].vertex];
             Fl__Pb__VertexInput *in = fl_arena_alloc(&a, sizeof *in);
             fl__pb__vertex_input__init(in);

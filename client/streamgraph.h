@@ -23,8 +23,21 @@ typedef struct sg_edge {
     int partitioner;       /* Fl__Pb__Partitioner, or -1 for the default */
     sg_key key;
     char partition_fn[SG_NAME];
-    int input_index;
+    char side_tag[SG_NAME]; /* the records the producer sends to this side output */
+    int input_index;       /* 0, or 1 for the second input of two-input operators */
 } sg_edge;
+
+typedef struct sg_window {
+    int assigner;
+    int64_t size, slide, offset, gap, lateness;
+    char late_tag[SG_NAME];
+    int trigger;           /* 0 time, 1 count, 2 custom */
+    int64_t trigger_count;
+    bool purge_on_fire;
+    char trig_element[SG_NAME], trig_event[SG_NAME], trig_proc[SG_NAME], trig_clear[SG_NAME];
+    int64_t evictor_count;
+    bool all;
+} sg_window;
 
 typedef struct sg_node {
     int id;
@@ -38,6 +51,17 @@ typedef struct sg_node {
     uint32_t params_len;
     uint32_t field_offset, field_type;
     sg_key key;            /* keyed operators */
+    sg_key key2;           /* keyed two-input operators: the second input's key */
+    bool keyed;
+    char fn2[SG_NAME], timer_fn[SG_NAME];
+    Fl__Pb__WatermarkSpec *wm;    /* assigner (strings owned: freed with the env) */
+    sg_window *win;               /* window operator */
+    int win_function;             /* 1 reduce, 2 aggregate, 3 process */
+    char win_reduce[SG_NAME], win_process[SG_NAME];
+    uint32_t agg_acc_size, agg_result_max;
+    char agg_fns[4][SG_NAME];     /* create, add, result, merge */
+    char bcast_state[SG_NAME];
+    int64_t lower_ms, upper_ms;
     int parallelism;       /* -1: not set */
     bool non_parallel;     /* sources that always run with parallelism 1 */
     bool chaining_disabled, new_chain;
@@ -61,13 +85,27 @@ struct fl_env {
     char error[512];          /* first error while building; the graph is invalid */
 };
 
-struct fl_stream {
-    fl_env *env;
-    int node;              /* the producing node */
-    int partitioner;       /* pending partitioning for the next consumer, -1 default */
+#define SG_MAX_INPUTS 16
+
+/* One input of the operator a stream handle will feed. */
+typedef struct sg_src {
+    int node;
+    int partitioner;       /* pending partitioning, -1 for the default */
     sg_key key;
     char partition_fn[SG_NAME];
+    char side_tag[SG_NAME];
     bool keyed;
+    int input_index;
+    char bcast_state[SG_NAME];  /* a broadcast-state stream */
+} sg_src;
+
+struct fl_stream {
+    fl_env *env;
+    int node;              /* the node operator settings apply to */
+    int nsrc;              /* union: several; connect: two (input_index 0 and 1) */
+    sg_src src[SG_MAX_INPUTS];
+    bool connected;
+    sg_window *win;        /* a windowed stream waiting for its window function */
 };
 
 fl_env *fl_sg_env_new(int default_parallelism, int64_t buffer_timeout_ms);

@@ -102,3 +102,5 @@ FL_KEY("execution.checkpointing.interval", FL_CT_DURATION, NULL, NULL,
        "Checkpoint interval; checkpointing is off when unset.")
 FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
        "How often TaskManagers report task metrics to the JobManager.")
+FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL,
+       "How often watermarks are emitted; 0 emits one after every record (deterministic).")

@@ -138,6 +138,21 @@ void fl_hmap_set(fl_hentry *e, const void *val, uint32_t len)
     e->vlen = len;
 }
 
+void fl_hmap_append(fl_hentry *e, const void *val, uint32_t len)
+{
+    uint32_t need = e->vlen + len;
+    if (need > e->vcap) {
+        uint32_t cap = e->vcap;
+        while (cap < need)
+            cap *= 2;
+        e->kv = fl_xrealloc(e->kv, e->klen + cap);
+        e->vcap = cap;
+    }
+    if (len)
+        memcpy(e->kv + e->klen + e->vlen, val, len);
+    e->vlen = need;
+}
+
 void fl_hmap_remove(fl_hmap *m, fl_hentry *e)
 {
     uint32_t idx = (uint32_t)(e - m->entries);

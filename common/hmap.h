@@ -35,6 +35,8 @@ fl_hentry *fl_hmap_upsert(fl_hmap *m, uint32_t hash, const void *key, uint32_t k
                           bool *created);
 /* Copies len bytes as e's value. */
 void fl_hmap_set(fl_hentry *e, const void *val, uint32_t len);
+/* Appends len bytes to e's value (amortized: the room doubles). */
+void fl_hmap_append(fl_hentry *e, const void *val, uint32_t len);
 void fl_hmap_remove(fl_hmap *m, fl_hentry *e);
 uint32_t fl_hmap_size(const fl_hmap *m);
 /* Iterates live entries in insertion order: start with *cursor = 0; NULL at the end. */

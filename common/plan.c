@@ -30,6 +30,13 @@ const char *fl_op_kind_name(int kind)
     case FL__PB__OP_KIND__SINK_FILE: return "sink-file";
     case FL__PB__OP_KIND__SINK_DISCARD: return "sink-discard";
     case FL__PB__OP_KIND__SINK_CUSTOM: return "sink-custom";
+    case FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS: return "timestamps-watermarks";
+    case FL__PB__OP_KIND__OP_WINDOW: return "window";
+    case FL__PB__OP_KIND__OP_CO_MAP: return "co-map";
+    case FL__PB__OP_KIND__OP_CO_FLAT_MAP: return "co-flat-map";
+    case FL__PB__OP_KIND__OP_CO_PROCESS: return "co-process";
+    case FL__PB__OP_KIND__OP_BROADCAST_PROCESS: return "broadcast-process";
+    case FL__PB__OP_KIND__OP_INTERVAL_JOIN: return "interval-join";
     }
     return "?";
 }

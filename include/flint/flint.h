@@ -209,6 +209,7 @@ const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len);
 
 /* Keyed state, scoped to the current key. Create handles in an open function. */
 typedef struct fl_value_state fl_value_state;
+/* Keyed state of the current key (more kinds in flint/state.h). */
 fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name);
 /* The current key's value (valid until the next state call), or false when there is none. */
 bool fl_value_get(fl_value_state *s, fl_rec *value);
@@ -218,5 +219,11 @@ void fl_value_clear(fl_value_state *s);
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of the API: keyed state, time and timers, windows, multi-stream operators. */
+#include <flint/state.h>
+#include <flint/time.h>
+#include <flint/window.h>
+#include <flint/streams.h>
 
 #endif

@@ -48,12 +48,13 @@ int fl_keysel_extract(const fl_keysel *k, const fl_rec *r, uint8_t *buf)
 
 static void process_map(fl_op *op, const fl_rec *in)
 {
-    op->out.ts = in->ts;
+    op->out.ts = op->ctx.ts = in->ts;
     ((fl_map_fn)op->fn)(&op->ctx, in, &op->out);
 }
 
 static void process_filter(fl_op *op, const fl_rec *in)
 {
+    op->ctx.ts = in->ts;
     if (((fl_filter_fn)op->fn)(&op->ctx, in)) {
         op->out.ts = in->ts;
         fl_emit_ts(&op->out, in->data, in->len, in->ts);
@@ -63,9 +64,15 @@ static void process_filter(fl_op *op, const fl_rec *in)
 /* ---- keyed operators -------------------------------------------------------------- */
 
 /* Sets the current key from the record; false (task failed) when it cannot be taken. */
+bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf);
 static bool set_key(fl_op *op, const fl_rec *in, uint8_t *keybuf)
 {
-    int klen = fl_keysel_extract(&op->key, in, keybuf);
+    return fl_op_set_key(op, &op->key, in, keybuf);
+}
+
+bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf)
+{
+    int klen = fl_keysel_extract(ks, in, keybuf);
     if (FL_UNLIKELY(klen < 0)) {
         fl_task_fail(op->ctx.task, "cannot take the key of a %u-byte record in %s (key field "
                                    "outside the record, or a key longer than %d bytes)",
@@ -81,9 +88,15 @@ static void process_keyed(fl_op *op, const fl_rec *in)
     uint8_t key[FL_MAX_KEY];
     if (!set_key(op, in, key))
         return;
-    op->out.ts = in->ts;
+    op->out.ts = op->ctx.ts = in->ts;
     ((fl_process_fn)op->fn)(&op->ctx, in, &op->out);
     op->ctx.kb->key = NULL;
+}
+
+/* A keyed process function's timer fired (current key already set). */
+static void user_on_timer(fl_op *op, const fl_timer *t)
+{
+    op->timer_fn(&op->ctx, t->time, &op->out);
 }
 
 static void process_reduce(fl_op *op, const fl_rec *in)
@@ -252,6 +265,9 @@ int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *
              t->parallelism);
     op->out.task = t;
     op->out.ts = FL_NO_TIMESTAMP;
+    op->ctx.ts = FL_NO_TIMESTAMP;
+    op->watermark = op->input_wm[0] = op->input_wm[1] = FL_NO_WATERMARK;
+    op->process_watermark = fl_op_default_watermark;
     op->capture.capture = true;
     op->capture.task = t;
     if (spec->fn && spec->fn[0]) {
@@ -271,9 +287,20 @@ int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *
         fl_err_set(err, "close function '%s' not found in the bundle", spec->close_fn);
         return -1;
     }
-    bool keyed = is_keyed_kind(op->kind) ||
-                 (op->kind == FL__PB__OP_KIND__OP_PROCESS && spec->key &&
-                  ((spec->key->fn && spec->key->fn[0]) || spec->key->len));
+    if (spec->timer_fn && spec->timer_fn[0]) {
+        op->timer_fn = (fl_on_timer_fn)fl_bundle_sym(t->bundle, spec->timer_fn);
+        if (!op->timer_fn) {
+            fl_err_set(err, "timer function '%s' not found in the bundle", spec->timer_fn);
+            return -1;
+        }
+        op->timers = fl_timers_new();
+        op->on_timer = user_on_timer;
+    }
+    if (spec->fn2 && spec->fn2[0] && !(op->fn2 = fl_bundle_sym(t->bundle, spec->fn2))) {
+        fl_err_set(err, "function '%s' of %s not found in the bundle", spec->fn2, spec->name);
+        return -1;
+    }
+    bool keyed = spec->keyed || is_keyed_kind(op->kind);
     if (keyed) {
         if (fl_keysel_init(&op->key, spec->key, t->bundle, err) < 0)
             return -1;
@@ -329,6 +356,20 @@ int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *
     case FL__PB__OP_KIND__SINK_DISCARD:
     case FL__PB__OP_KIND__SINK_CUSTOM:
         return fl_sink_init(t, op, err);
+    case FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS:
+        return fl_assigner_init(t, op, err);
+    case FL__PB__OP_KIND__OP_WINDOW:
+        if (!fl_window_op_init) {
+            fl_err_set(err, "%s: this build of Flint has no window operator", spec->name);
+            return -1;
+        }
+        return fl_window_op_init(t, op, err);
+    case FL__PB__OP_KIND__OP_CO_MAP:
+    case FL__PB__OP_KIND__OP_CO_FLAT_MAP:
+    case FL__PB__OP_KIND__OP_CO_PROCESS:
+    case FL__PB__OP_KIND__OP_BROADCAST_PROCESS:
+    case FL__PB__OP_KIND__OP_INTERVAL_JOIN:
+        return fl_multi_init(t, op, err);
     default:
         fl_err_set(err, "unknown operator kind %d (%s)", op->kind, spec->name);
         return -1;

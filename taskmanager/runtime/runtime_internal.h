@@ -12,12 +12,17 @@
 #include "network/network.h"
 #include "runtime.h"
 #include "state/keyed.h"
+#include "timers.h"
 
 #include "jobgraph.pb-c.h"
 
 /* A stream element on the wire: tag, event timestamp, then the record's bytes. */
 #define FL_ELEM_RECORD 0
 #define FL_ELEM_HDR 9
+
+/* Runtime events in the network stream, beside FL_EV_WATERMARK (payload: int64):
+ * a source's idleness changes (payload: u8 1 = idle, 0 = active again). */
+#define FL_EV_WATERMARK_STATUS FL_EV_USER
 
 typedef struct fl_op fl_op;
 typedef struct fl_writer fl_writer;
@@ -44,11 +49,10 @@ struct fl_ctx {
     const void *cfg;
     uint32_t cfg_len;
     fl_kbackend *kb;          /* keyed operators */
-};
-
-struct fl_value_state {
-    fl_kstate *s;
-    fl_ctx *ctx;
+    int64_t ts;               /* timestamp of the record (or timer) being processed */
+    int time_domain;          /* in on_timer */
+    int input;                /* 1 or 2: which input the record came from */
+    const void *window;       /* in window functions: the fl_window */
 };
 
 typedef struct fl_keysel {
@@ -56,12 +60,30 @@ typedef struct fl_keysel {
     uint32_t off, len;
 } fl_keysel;
 
+typedef struct fl_side {
+    const char *tag;
+    fl_out out;
+} fl_side;
+
 struct fl_op {
     int kind;                 /* Fl__Pb__OpKind */
     const Fl__Pb__OperatorSpec *spec;
     fl_ctx ctx;
     fl_out out;
+    fl_side *sides;           /* side outputs that have consumers */
+    int nsides;
     void (*process)(fl_op *op, const fl_rec *in);
+    void (*process2)(fl_op *op, const fl_rec *in);       /* second input */
+    /* The operator's watermark moved to wm (one-input operators; two-input operators get
+     * the minimum of their inputs'). Default: fire event timers, then forward. */
+    void (*process_watermark)(fl_op *op, int64_t wm);
+    void (*on_timer)(fl_op *op, const fl_timer *t);      /* a timer of op->timers fired */
+    void (*periodic)(fl_op *op, int64_t now_ms);         /* every auto-watermark interval */
+    fl_timers *timers;        /* keyed operators with timers */
+    int64_t watermark;        /* current watermark (FL_NO_WATERMARK before the first) */
+    int64_t input_wm[2];      /* two-input operators: each input's */
+    fl_on_timer_fn timer_fn;
+    void *fn2;
     void *fn;                 /* the user function (type depends on kind) */
     fl_open_fn open_fn;
     fl_close_fn close_fn;
@@ -72,8 +94,11 @@ struct fl_op {
     int (*source)(fl_op *op); /* sources: one poll, enum fl_source_status */
     void (*finish)(fl_op *op);/* sinks: end of input (commit files, flush) */
     void (*release)(fl_op *op);
-    fl_value_state **vstates; /* handles created by the user, freed with the op */
-    int nvstates;
+    struct fl_state_handle **handles; /* state handles created by the user (state_api.c) */
+    int nhandles;
+    struct fl_ttl_entry *ttls;        /* fl_ctx_state_ttl registrations */
+    int nttls;
+    fl_kbackend *bcast_kb;            /* broadcast process: the broadcast map states */
 };
 
 struct fl_writer {
@@ -104,6 +129,12 @@ struct fl_task {
     int nparts;
     fl_gate **gates;
     int ngates;
+    int *gate_input;          /* input index (0/1) of each gate */
+    int64_t **chan_wm;        /* per gate, per channel: last watermark */
+    uint8_t **chan_state;     /* per gate, per channel: 0 active, 1 idle, 2 finished */
+    int64_t input_wm[2];      /* combined watermark forwarded to the head, per input */
+    int64_t wm_interval_ms;   /* pipeline.auto-watermark-interval */
+    int64_t next_periodic_ms;
     fl_mailbox *mb;           /* cancel wakes the task through it */
     atomic_bool cancelled;
     bool failed;
@@ -127,6 +158,34 @@ void fl_writer_write(fl_writer *w, const fl_rec *r);
 /* Extracts the key of r into buf (FL_MAX_KEY bytes); returns its length or -1. */
 int fl_keysel_extract(const fl_keysel *k, const fl_rec *r, uint8_t *buf);
 int fl_keysel_init(fl_keysel *k, const Fl__Pb__KeySpec *spec, const fl_bundle *b, fl_err *err);
+/* Takes the key of in with ks and makes it op's current key (keybuf: FL_MAX_KEY bytes that
+ * must live while the record is processed). false (task failed) when it cannot. */
+bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf);
+
+/* time.c */
+/* Moves op's watermark to wm (if later): fires its event timers, then forwards. */
+void fl_op_advance_watermark(fl_op *op, int64_t wm);
+/* Sends wm to every output of op (chained operators, writers, side outputs). */
+void fl_op_forward_watermark(fl_op *op, int64_t wm);
+/* Sends an idleness change to every network output reachable from op's outputs. */
+void fl_op_forward_status(fl_op *op, bool idle);
+/* Fires op's timers of domain up to limit (current key set for each). */
+void fl_op_fire_timers(fl_op *op, int domain, int64_t limit);
+/* Default watermark handling of an operator without timers of its own. */
+void fl_op_default_watermark(fl_op *op, int64_t wm);
+int fl_assigner_init(fl_task *t, fl_op *op, fl_err *err);
+void fl_writer_event(fl_writer *w, uint8_t type, const void *payload, uint32_t len);
+/* Emits to a side output of op by tag (nothing when no consumer asked for it). */
+void fl_op_emit_side(fl_op *op, const char *tag, const void *data, uint32_t len, int64_t ts);
+
+/* state_api.c: the keyed-state and broadcast-state handles' clean-up */
+void fl_op_free_states(fl_op *op);
+
+/* multi.c: the two-input operators */
+int fl_multi_init(fl_task *t, fl_op *op, fl_err *err);
+
+/* window.c: the window operator (weak until window.c lands in the tree) */
+int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err) __attribute__((weak));
 
 /* sources.c / sinks.c: set up op->source / op->process for the built-in kinds. */
 int fl_source_init(fl_task *t, fl_op *op, fl_err *err);

@@ -128,18 +128,51 @@ static int build(fl_task *t, fl_err *err)
         op->out.writers = fl_xcalloc(s->n_network_outputs + 1, sizeof *op->out.writers);
         for (size_t c = 0; c < s->n_network_outputs; c++)
             op->out.writers[op->out.nwriters++] = &t->writers[s->network_outputs[c]];
+        op->sides = fl_xcalloc(s->n_side_outputs + 1, sizeof *op->sides);
+        for (size_t k = 0; k < s->n_side_outputs; k++) {
+            const Fl__Pb__SideOutputSpec *so = s->side_outputs[k];
+            fl_side *side = &op->sides[op->nsides++];
+            side->tag = so->tag;
+            side->out.task = t;
+            side->out.chained = fl_xcalloc(so->n_chained_outputs + 1, sizeof(fl_op *));
+            side->out.writers = fl_xcalloc(so->n_network_outputs + 1, sizeof(fl_writer *));
+            for (size_t c = 0; c < so->n_chained_outputs; c++) {
+                if (so->chained_outputs[c] <= i || so->chained_outputs[c] >= t->nops) {
+                    fl_err_set(err, "deployment descriptor: bad side output of %s", s->name);
+                    return -1;
+                }
+                side->out.chained[side->out.nchained++] = &t->ops[so->chained_outputs[c]];
+            }
+            for (size_t c = 0; c < so->n_network_outputs; c++) {
+                if (so->network_outputs[c] < 0 || so->network_outputs[c] >= t->nwriters) {
+                    fl_err_set(err, "deployment descriptor: bad side output of %s", s->name);
+                    return -1;
+                }
+                side->out.writers[side->out.nwriters++] = &t->writers[so->network_outputs[c]];
+            }
+        }
     }
     /* input gates, one per vertex input */
     t->ngates = (int)d->n_gates;
     t->gates = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gates);
+    t->gate_input = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gate_input);
+    t->chan_wm = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_wm);
+    t->chan_state = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_state);
+    t->input_wm[0] = t->input_wm[1] = FL_NO_WATERMARK;
     for (int g = 0; g < t->ngates; g++) {
         const Fl__Pb__InputGateDescriptor *gd = d->gates[g];
         int n = (int)gd->n_partition_ids;
         if (n < 1 || gd->n_producers != gd->n_partition_ids ||
-            gd->n_subpartitions != gd->n_partition_ids) {
+            gd->n_subpartitions != gd->n_partition_ids || gd->input_index < 0 ||
+            gd->input_index > 1 || (gd->input_index == 1 && !t->ops[0].process2)) {
             fl_err_set(err, "deployment descriptor: malformed input gate %d", g);
             return -1;
         }
+        t->gate_input[g] = gd->input_index;
+        t->chan_wm[g] = fl_xmalloc((size_t)n * sizeof(int64_t));
+        for (int c = 0; c < n; c++)
+            t->chan_wm[g][c] = FL_NO_WATERMARK;
+        t->chan_state[g] = fl_xcalloc((size_t)n, 1);
         char name[400];
         snprintf(name, sizeof name, "input %d of %s", g, t->name);
         t->gates[g] = fl_gate_new(t->env.net, n, name, &t->metrics);
@@ -177,6 +210,31 @@ static int flush_due(fl_task *t)
     return next == INT64_MAX ? -1 : (int)(next / 1000000) + 1;
 }
 
+/* Periodic work: the assigners' watermarks and idleness, processing-time timers.
+ * Returns ms until something is due again (for poll). */
+static int time_work(fl_task *t)
+{
+    int64_t now = fl_now_ms(), next = INT64_MAX;
+    if (now >= t->next_periodic_ms) {
+        for (int i = 0; i < t->nops && !fl_task_should_stop(t); i++)
+            if (t->ops[i].periodic)
+                t->ops[i].periodic(&t->ops[i], now);
+        t->next_periodic_ms = now + (t->wm_interval_ms > 0 ? t->wm_interval_ms : 200);
+    }
+    next = t->next_periodic_ms;
+    for (int i = 0; i < t->nops && !fl_task_should_stop(t); i++) {
+        fl_op *op = &t->ops[i];
+        if (!op->timers || !op->on_timer)
+            continue;
+        fl_op_fire_timers(op, FL_TIMER_PROCESSING, now);
+        int64_t nt = fl_timers_next(op->timers, FL_TIMER_PROCESSING);
+        if (nt < next)
+            next = nt;
+    }
+    int64_t ms = next - fl_now_ms();
+    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
 static void run_mails(fl_task *t)
 {
     if (fl_mailbox_has_mail(t->mb))
@@ -207,15 +265,99 @@ static void run_source(fl_task *t)
             break;
         if (st == FL_SOURCE_IDLE) {
             flush_outputs(t);
-            wait_input(t, 10);
+            int due = time_work(t);
+            wait_input(t, due < 10 ? due : 10);
         } else if ((++calls & 15) == 0) {
             flush_due(t);
+            time_work(t);
         }
         run_mails(t);
     }
+    /* a bounded input ends: the end of time, so that every window and timer fires */
+    if (!fl_task_should_stop(t))
+        fl_op_advance_watermark(src, FL_WATERMARK_MAX);
 }
 
-static void handle_record(fl_task *t, fl_op *head, const fl_input *in)
+/* The watermark of input k: the minimum over its channels that are neither idle nor
+ * finished (a finished channel sent everything it ever will). All idle: none. */
+static bool input_watermark(fl_task *t, int k, int64_t *wm)
+{
+    int64_t min = INT64_MAX;
+    bool any = false, all_finished = true;
+    for (int g = 0; g < t->ngates; g++) {
+        if (t->gate_input[g] != k)
+            continue;
+        for (int c = 0; c < fl_gate_channels(t->gates[g]); c++) {
+            if (t->chan_state[g][c] == 2)
+                continue;
+            all_finished = false;
+            if (t->chan_state[g][c] == 1)
+                continue;
+            any = true;
+            if (t->chan_wm[g][c] < min)
+                min = t->chan_wm[g][c];
+        }
+    }
+    if (all_finished) {
+        *wm = FL_WATERMARK_MAX;
+        return true;
+    }
+    *wm = min;
+    return any;
+}
+
+/* Recomputes input k's watermark after a channel changed; hands an advance to the head. */
+static void update_watermark(fl_task *t, int k)
+{
+    int64_t wm;
+    fl_op *head = &t->ops[0];
+    bool active = input_watermark(t, k, &wm);
+    if (!active || wm <= t->input_wm[k])
+        return;
+    t->input_wm[k] = wm;
+    if (!head->process2) {
+        fl_op_advance_watermark(head, wm);
+        return;
+    }
+    /* two inputs: the minimum of both, ignoring an input that is entirely idle */
+    head->input_wm[k] = wm;
+    int64_t other, combined = wm;
+    if (input_watermark(t, 1 - k, &other))
+        combined = head->input_wm[1 - k] < combined ? head->input_wm[1 - k] : combined;
+    fl_op_advance_watermark(head, combined);
+}
+
+static void handle_event(fl_task *t, int g, const fl_input *in)
+{
+    int c = in->channel;
+    int k = t->gate_input[g];
+    switch (in->event_type) {
+    case FL_EV_WATERMARK: {
+        int64_t wm;
+        if (in->len != sizeof wm)
+            break;
+        memcpy(&wm, in->data, sizeof wm);
+        if (wm > t->chan_wm[g][c])
+            t->chan_wm[g][c] = wm;
+        if (t->chan_state[g][c] == 1)
+            t->chan_state[g][c] = 0;
+        update_watermark(t, k);
+        break;
+    }
+    case FL_EV_WATERMARK_STATUS:
+        if (in->len != 1 || t->chan_state[g][c] == 2)
+            break;
+        t->chan_state[g][c] = in->data[0] ? 1 : 0;
+        update_watermark(t, k);
+        break;
+    case FL_EV_END_OF_PARTITION:
+        t->chan_state[g][c] = 2;
+        update_watermark(t, k);
+        break;
+    }
+}
+
+static void handle_record(fl_task *t, fl_op *head, const fl_input *in, int input)
 {
     if (FL_UNLIKELY(in->len < FL_ELEM_HDR || in->data[0] != FL_ELEM_RECORD)) {
         fl_task_fail(t, "corrupt stream element (%u bytes, tag %d) on input channel %d",
@@ -226,7 +368,10 @@ static void handle_record(fl_task *t, fl_op *head, const fl_input *in)
     memcpy(&r.ts, in->data + 1, 8);
     r.data = in->data + FL_ELEM_HDR;
     r.len = in->len - FL_ELEM_HDR;
-    head->process(head, &r);
+    if (input == 0)
+        head->process(head, &r);
+    else
+        head->process2(head, &r);
 }
 
 static void run_inputs(fl_task *t)
@@ -237,7 +382,8 @@ static void run_inputs(fl_task *t)
     while (!fl_task_should_stop(t)) {
         bool got = false, all_done = true;
         for (int k = 0; k < t->ngates; k++) {
-            fl_gate *g = t->gates[(cur + k) % t->ngates];
+            int gi = (cur + k) % t->ngates;
+            fl_gate *g = t->gates[gi];
             if (fl_gate_is_finished(g))
                 continue;
             all_done = false;
@@ -251,9 +397,9 @@ static void run_inputs(fl_task *t)
                 }
                 got = true;
                 if (FL_LIKELY(in.kind == FL_IN_RECORD))
-                    handle_record(t, head, &in);
-                /* events: END_OF_PARTITION is accounted by the gate; watermarks and
-                 * barriers get their meaning in later stages of the runtime */
+                    handle_record(t, head, &in, t->gate_input[gi]);
+                else
+                    handle_event(t, gi, &in);
                 if (FL_UNLIKELY(fl_task_should_stop(t)))
                     return;
             }
@@ -262,10 +408,13 @@ static void run_inputs(fl_task *t)
         if (all_done)
             return;
         int due = flush_due(t);
+        int tdue = time_work(t);
+        if (due < 0 || tdue < due)
+            due = tdue;
         run_mails(t);
         if (!got) {
             flush_outputs(t);
-            wait_input(t, due < 0 ? 1000 : due);
+            wait_input(t, due);
         }
     }
 }
@@ -343,6 +492,10 @@ fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *b
     t->parallelism = t->tdd->vertex->parallelism;
     t->max_parallelism = t->tdd->vertex->max_parallelism;
     t->buffer_timeout_ms = t->tdd->buffer_timeout_ms;
+    t->wm_interval_ms = 200;
+    for (size_t i = 0; i < t->tdd->n_config; i++)
+        if (!strcmp(t->tdd->config[i]->key, "pipeline.auto-watermark-interval"))
+            fl_parse_duration_ms(t->tdd->config[i]->value, &t->wm_interval_ms);
     snprintf(t->name, sizeof t->name, "%s (%d/%d)", t->tdd->vertex->name, t->subtask + 1,
              t->parallelism);
     t->mb = fl_mailbox_new();
@@ -383,18 +536,31 @@ void fl_task_free(fl_task *t)
         fl_op *op = &t->ops[i];
         if (op->release)
             op->release(op);
-        for (int k = 0; k < op->nvstates; k++)
-            free(op->vstates[k]);
-        free(op->vstates);
+        fl_op_free_states(op);
         fl_kbackend_free(op->ctx.kb);
+        fl_kbackend_free(op->bcast_kb);
+        fl_timers_free(op->timers);
         free(op->out.chained);
         free(op->out.writers);
         free(op->capture.cap);
+        for (int k = 0; k < op->nsides; k++) {
+            free(op->sides[k].out.chained);
+            free(op->sides[k].out.writers);
+        }
+        free(op->sides);
     }
     free(t->ops);
-    for (int g = 0; g < t->ngates; g++)
+    for (int g = 0; g < t->ngates; g++) {
         fl_gate_free(t->gates[g]);
+        if (t->chan_wm)
+            free(t->chan_wm[g]);
+        if (t->chan_state)
+            free(t->chan_state[g]);
+    }
     free(t->gates);
+    free(t->gate_input);
+    free(t->chan_wm);
+    free(t->chan_state);
     for (int k = 0; k < t->nparts; k++)
         fl_partition_release(t->parts[k]);
     free(t->parts);

@@ -84,6 +84,16 @@ static void hm_put(fl_kstate *s, const void *ns, uint32_t nslen, const void *val
     fl_hmap_set(e, val, len);
 }
 
+static void hm_append(fl_kstate *s, const void *ns, uint32_t nslen, const void *val,
+                      uint32_t len)
+{
+    uint32_t klen, hash;
+    const uint8_t *k = full_key(s->b, ns, nslen, &klen, &hash);
+    fl_hentry *e = fl_hmap_upsert(s->map, hash, k, klen, NULL);
+    e->tag = s->b->base.kg;
+    fl_hmap_append(e, val, len);
+}
+
 static void hm_remove(fl_kstate *s, const void *ns, uint32_t nslen)
 {
     uint32_t klen, hash;
@@ -105,7 +115,7 @@ static void hm_free(fl_kbackend *kb)
     free(b);
 }
 
-static const fl_kbackend_ops hm_ops = {hm_state, hm_get, hm_put, hm_remove, hm_free};
+static const fl_kbackend_ops hm_ops = {hm_state, hm_get, hm_put, hm_remove, hm_append, hm_free};
 
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last)
 {

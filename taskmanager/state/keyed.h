@@ -22,6 +22,9 @@ typedef struct fl_kbackend_ops {
     bool (*get)(fl_kstate *s, const void *ns, uint32_t nslen, const void **val, uint32_t *len);
     void (*put)(fl_kstate *s, const void *ns, uint32_t nslen, const void *val, uint32_t len);
     void (*remove)(fl_kstate *s, const void *ns, uint32_t nslen);
+    /* Appends len bytes to the value (creating it): list state and window contents grow
+     * without rewriting what is there. */
+    void (*append)(fl_kstate *s, const void *ns, uint32_t nslen, const void *val, uint32_t len);
     void (*free)(fl_kbackend *b);
 } fl_kbackend_ops;
 
