@@ -21,6 +21,8 @@
 typedef struct run_opts {
     int parallelism; /* -1: parallelism.default */
     bool detached;
+    const char *savepoint;   /* -s */
+    bool allow_non_restored; /* -n */
     const char *bundle;
     int argc;        /* job arguments, argv[0] = the bundle */
     char **argv;
@@ -42,6 +44,10 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
             o->parallelism = (int)p;
         } else if (!strcmp(a, "-d") || !strcmp(a, "--detached")) {
             o->detached = true;
+        } else if ((!strcmp(a, "-s") || !strcmp(a, "--fromSavepoint")) && i + 1 < cli->argc) {
+            o->savepoint = cli->argv[++i];
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--allowNonRestoredState")) {
+            o->allow_non_restored = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "Unrecognized option for %s: %s\n", action, a);
             return -1;
@@ -131,6 +137,14 @@ int fl_cli_run(fl_cli *cli)
     }
     const char *base = strrchr(o.bundle, '/');
     g->bundle_name = fl_xstrdup(base ? base + 1 : o.bundle);
+    if (o.savepoint) {
+        char abs[4096];
+        const char *sp = o.savepoint;
+        if (!strncmp(sp, "file:", 5))
+            sp += strncmp(sp, "file://", 7) ? 5 : 7;
+        g->savepoint_path = fl_xstrdup(sp[0] == '/' || !realpath(sp, abs) ? sp : abs);
+        g->allow_non_restored = o.allow_non_restored;
+    }
     g->n_config = (size_t)cli->ndyn;
     g->config = fl_xcalloc((size_t)cli->ndyn + 1, sizeof *g->config);
     for (int i = 0; i < cli->ndyn; i++) {
@@ -189,8 +203,8 @@ int fl_cli_run(fl_cli *cli)
                     "Job %s (JobID %s) %s.\n%s%s\n",
                     g->name, g->job_id, !strcmp(state, "FAILED") ? "failed" : "was cancelled",
                     cause ? "Caused by: " : "", cause ? cause : "");
-            json_decref(j);
             rc = !strcmp(state, "FAILED") ? 1 : 2;
+            json_decref(j);
             break;
         }
         json_decref(j);
@@ -224,4 +238,112 @@ int fl_cli_cancel(fl_cli *cli)
     json_decref(j);
     printf("Cancelled job %s.\n", jid);
     return 0;
+}
+
+/* Polls a savepoint trigger until it is done; prints Flink's lines. 0 on success. */
+static int wait_savepoint(fl_cli *cli, const char *jid, const char *trigger)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/jobs/%.64s/savepoints/%.32s", jid, trigger);
+    for (int i = 0; i < 6000; i++) {
+        int status;
+        json_t *j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
+        if (!j)
+            return 1;
+        if (status != 200) {
+            fprintf(stderr, "Savepoint failed: %s\n", fl_cli_rest_error(j));
+            json_decref(j);
+            return 1;
+        }
+        const char *st = json_string_value(json_object_get(json_object_get(j, "status"), "id"));
+        json_t *op = json_object_get(j, "operation");
+        if (st && !strcmp(st, "COMPLETED")) {
+            const char *loc = json_string_value(json_object_get(op, "location"));
+            const char *cause = json_string_value(json_object_get(op, "failure-cause"));
+            int rc = 0;
+            if (loc) {
+                printf("Savepoint completed. Path: file:%s\n", loc);
+                printf("You can resume your program from this savepoint with the run command.\n");
+            } else {
+                fprintf(stderr, "Triggering the savepoint for the job %s failed: %s\n", jid,
+                        cause ? cause : "unknown error");
+                rc = 1;
+            }
+            json_decref(j);
+            return rc;
+        }
+        json_decref(j);
+        usleep(100000);
+    }
+    fprintf(stderr, "Timed out waiting for the savepoint of job %s.\n", jid);
+    return 1;
+}
+
+static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool stop)
+{
+    char path[256], abs[4096];
+    snprintf(path, sizeof path, "/jobs/%.64s/%s", jid, stop ? "stop" : "savepoints");
+    json_t *body = json_object();
+    if (dir) {
+        const char *d = dir;
+        if (!strncmp(d, "file:", 5))
+            d += strncmp(d, "file://", 7) ? 5 : 7;
+        if (d[0] != '/' && realpath(".", abs)) {
+            size_t n = strlen(abs);
+            snprintf(abs + n, sizeof abs - n, "/%s", d);
+            d = abs;
+        }
+        json_object_set_new(body, stop ? "targetDirectory" : "target-directory", json_string(d));
+    }
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    int status;
+    json_t *j = fl_cli_rest(cli, "POST", path, "application/json", s, strlen(s), &status);
+    free(s);
+    if (!j)
+        return 1;
+    if (status != 202) {
+        fprintf(stderr, "Could not %s job %s: %s\n", stop ? "stop" : "take a savepoint of", jid,
+                fl_cli_rest_error(j));
+        json_decref(j);
+        return 1;
+    }
+    char trigger[64];
+    snprintf(trigger, sizeof trigger, "%s", json_string_value(json_object_get(j, "request-id")));
+    json_decref(j);
+    return wait_savepoint(cli, jid, trigger);
+}
+
+/* flint savepoint JOBID [DIR] */
+int fl_cli_savepoint(fl_cli *cli)
+{
+    if (cli->argc < 1 || cli->argc > 2) {
+        fprintf(stderr, "Usage: flint savepoint JOBID [TARGET DIRECTORY]\n");
+        return 1;
+    }
+    printf("Triggering savepoint for job %s.\nWaiting for response...\n", cli->argv[0]);
+    return trigger_savepoint(cli, cli->argv[0], cli->argc == 2 ? cli->argv[1] : NULL, false);
+}
+
+/* flint stop [--savepointPath DIR] JOBID */
+int fl_cli_stop(fl_cli *cli)
+{
+    const char *dir = NULL, *jid = NULL;
+    for (int i = 0; i < cli->argc; i++) {
+        if ((!strcmp(cli->argv[i], "--savepointPath") || !strcmp(cli->argv[i], "-p")) &&
+            i + 1 < cli->argc)
+            dir = cli->argv[++i];
+        else if (cli->argv[i][0] != '-' && !jid)
+            jid = cli->argv[i];
+        else {
+            fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+            return 1;
+        }
+    }
+    if (!jid) {
+        fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+        return 1;
+    }
+    printf("Suspending job \"%s\" with a savepoint.\n", jid);
+    return trigger_savepoint(cli, jid, dir, true);
 }

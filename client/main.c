@@ -25,6 +25,8 @@ static const action actions[] = {
      "Action \"run\" compiles and runs a program.\n"
      "  Syntax: run [OPTIONS] <bundle.so> <arguments>\n"
      "     -d,--detached           Submit and return without waiting for the result.\n"
+     "     -s,--fromSavepoint <p>  Start from the savepoint (or retained checkpoint) at p.\n"
+     "     -n,--allowNonRestoredState  Skip savepoint state of operators the job lacks.\n"
      "     -p,--parallelism <n>    Parallelism of the job's operators (overrides\n"
      "                             parallelism.default).\n"},
     {"info", fl_cli_info,
@@ -40,6 +42,12 @@ static const action actions[] = {
     {"cancel", fl_cli_cancel,
      "Action \"cancel\" cancels a running job.\n"
      "  Syntax: cancel <Job ID>\n"},
+    {"savepoint", fl_cli_savepoint,
+     "Action \"savepoint\" triggers savepoints for a running job.\n"
+     "  Syntax: savepoint <Job ID> [<target directory>]\n"},
+    {"stop", fl_cli_stop,
+     "Action \"stop\" stops a running job with a savepoint.\n"
+     "  Syntax: stop [--savepointPath <dir>] <Job ID>\n"},
 };
 
 static void usage(FILE *out)
@@ -118,6 +126,7 @@ int main(int argc, char **argv)
             /* an action's own option, with its value when it takes one */
             static const char *with_value[] = {"-p", "--parallelism", "-s", "--fromSavepoint",
                                                "--savepointPath", "-t", "--target"};
+            /* stop -p is --savepointPath, as in Flink; either way it takes a value */
             rest[nrest++] = argv[i];
             for (size_t k = 0; k < FL_ARRAY_LEN(with_value); k++)
                 if (!strcmp(a, with_value[k]) && i + 1 < argc) {

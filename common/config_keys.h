@@ -104,3 +104,29 @@ FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
        "How often TaskManagers report task metrics to the JobManager.")
 FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL,
        "How often watermarks are emitted; 0 emits one after every record (deterministic).")
+FL_KEY("execution.checkpointing.mode", FL_CT_ENUM, "EXACTLY_ONCE", "EXACTLY_ONCE|AT_LEAST_ONCE",
+       "EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not (records may be seen twice).")
+FL_KEY("execution.checkpointing.timeout", FL_CT_DURATION, "10 min", NULL,
+       "A checkpoint not complete after this long is aborted.")
+FL_KEY("execution.checkpointing.min-pause", FL_CT_DURATION, "0 ms", NULL,
+       "Least time between the end of one checkpoint and the start of the next.")
+FL_KEY("execution.checkpointing.max-concurrent-checkpoints", FL_CT_INT, "1", NULL,
+       "Checkpoints that may be in progress at once.")
+FL_KEY("execution.checkpointing.tolerable-failed-checkpoints", FL_CT_INT, "0", NULL,
+       "Failed checkpoints in a row tolerated before the job fails over.")
+FL_KEY("execution.checkpointing.unaligned.enabled", FL_CT_BOOL, "false", NULL,
+       "Unaligned checkpoints: barriers overtake in-flight data, which is stored with them.")
+FL_KEY("execution.checkpointing.aligned-checkpoint-timeout", FL_CT_DURATION, "0 ms", NULL,
+       "With unaligned checkpoints: start aligned, switch to unaligned after this long.")
+FL_KEY("state.backend.type", FL_CT_ENUM, "hashmap", "hashmap|rocksdb",
+       "Where keyed state lives: hashmap (in memory) or rocksdb (on local disk).")
+FL_KEY("state.backend.incremental", FL_CT_BOOL, "false", NULL,
+       "rocksdb: upload only new SST files at each checkpoint.")
+FL_KEY("state.checkpoints.dir", FL_CT_STRING, NULL, NULL,
+       "Checkpoint storage: a directory or file:// URI (chk-N/, shared/, taskowned/ per job).")
+FL_KEY("state.checkpoints.num-retained", FL_CT_INT, "1", NULL,
+       "Completed checkpoints kept; older ones are deleted.")
+FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL,
+       "Default directory of savepoints.")
+FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL,
+       "Local working directory of TaskManagers (RocksDB instances live here).")

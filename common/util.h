@@ -36,6 +36,17 @@ int fl_parse_host_port(const char *s, char *host, size_t hostlen, int *port, fl_
 /* Reads a whole file; *out is the caller's to free (NUL-terminated, *len excludes it). */
 int fl_read_file(const char *path, char **out, size_t *len, fl_err *err);
 
+/* Writes len bytes to path and fsyncs; atomic: through path.tmp and rename (and fsync of
+ * the directory), so that readers see the whole file or nothing. */
+int fl_write_file(const char *path, const void *data, size_t len, bool atomic, fl_err *err);
+/* mkdir -p. */
+int fl_mkdirs(const char *dir, fl_err *err);
+/* rm -rf (no-op when missing). */
+int fl_remove_tree(const char *path);
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32), for checksummed files. */
+uint32_t fl_crc32(const void *data, size_t len);
+
 /* Local host name (the short one `hostname` prints). */
 const char *fl_hostname(void);
 

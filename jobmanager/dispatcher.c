@@ -215,6 +215,98 @@ static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_param
     fl_rest_reply_json(req, 202, json_object());
 }
 
+static void get_checkpoints(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    json_t *c = j ? json_object_get(j->details, "checkpoints") : NULL;
+    if (j)
+        fl_rest_reply_json(req, 200, c ? json_incref(c) : json_object());
+}
+
+static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    json_t *c = j ? json_object_get(j->details, "checkpoints-config") : NULL;
+    if (!j)
+        return;
+    if (!c || json_integer_value(json_object_get(c, "interval")) == INT64_MAX)
+        fl_rest_error(req, 404, "Checkpointing is not enabled for job %s.", j->id);
+    else
+        fl_rest_reply_json(req, 200, json_incref(c));
+}
+
+/* The JSON body of a request, or NULL (answered with 400). Empty body: {}. */
+static json_t *json_body(struct evhttp_request *req)
+{
+    struct evbuffer *b = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(b);
+    if (n == 0)
+        return json_object();
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)evbuffer_pullup(b, (ssize_t)n), n, 0, &jerr);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        fl_rest_error(req, 400, "The request body is not a JSON object: %s", jerr.text);
+        return NULL;
+    }
+    return j;
+}
+
+static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
+                             const fl_rest_params *p, bool stop)
+{
+    job_entry *j = job_param(d, req, p);
+    if (!j)
+        return;
+    json_t *body = json_body(req);
+    if (!body)
+        return;
+    if (!j->jm || j->state != FL_JOB_RUNNING) {
+        fl_rest_error(req, 409, "Job %s is not running: it is %s.", j->id,
+                      fl_job_state_name(j->state));
+        json_decref(body);
+        return;
+    }
+    const char *dir = json_string_value(json_object_get(body, stop ? "targetDirectory"
+                                                                   : "target-directory"));
+    bool cancel = json_is_true(json_object_get(body, "cancel-job"));
+    uint64_t token;
+    char hex[17];
+    fl_random_hex(hex, 8);
+    token = strtoull(hex, NULL, 16);
+    fl_jm_trigger_savepoint(j->jm, dir, token, stop || cancel);
+    char id[32];
+    snprintf(id, sizeof id, "%016llx", (unsigned long long)token);
+    fl_rest_reply_json(req, 202, json_pack("{s:s}", "request-id", id));
+    json_decref(body);
+}
+
+static void post_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    savepoint_common(ctx, req, p, false);
+}
+
+static void post_stop(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    savepoint_common(ctx, req, p, true);
+}
+
+static void get_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = job_param(ctx, req, p);
+    if (!j)
+        return;
+    const char *tid = fl_rest_param(p, "triggerid");
+    json_t *s = json_object_get(json_object_get(j->details, "savepoints"), tid);
+    if (s)
+        fl_rest_reply_json(req, 200, json_incref(s));
+    else if (j->jm && !fl_job_state_is_terminal(j->state))
+        /* triggered, not yet seen in the JobMaster's status */
+        fl_rest_reply_json(req, 200, json_pack("{s:{s:s}}", "status", "id", "IN_PROGRESS"));
+    else
+        fl_rest_error(req, 404, "No savepoint %s for job %s.", tid, j->id);
+}
+
 /* JobMaster -> Dispatcher status (mail on this thread). */
 static void on_job_status(void *ctx, void *arg)
 {
@@ -410,6 +502,8 @@ static void on_job_msg(void *ctx, fl_rpc_msg *msg)
     fl_dispatcher *d = ctx;
     const char *id = msg->type == FL_RPC_TASK_STATE_UPDATE
                          ? ((Fl__Pb__TaskStateUpdate *)msg->pb)->job_id
+                     : msg->type == FL_RPC_ACKNOWLEDGE_CHECKPOINT
+                         ? ((Fl__Pb__AcknowledgeCheckpoint *)msg->pb)->job_id
                          : ((Fl__Pb__TaskMetricsReport *)msg->pb)->job_id;
     job_entry *j = find_job(d, id);
     if (j && j->jm)
@@ -485,6 +579,12 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/exceptions", get_job_exceptions);
     fl_rpc_route(rpc, FL_RPC_TASK_STATE_UPDATE, d->ep, on_job_msg);
     fl_rpc_route(rpc, FL_RPC_TASK_METRICS_REPORT, d->ep, on_job_msg);
+    fl_rpc_route(rpc, FL_RPC_ACKNOWLEDGE_CHECKPOINT, d->ep, on_job_msg);
+    fl_rest_route(d->rest, "GET", "/jobs/:jobid/checkpoints", get_checkpoints);
+    fl_rest_route(d->rest, "GET", "/jobs/:jobid/checkpoints/config", get_checkpoints_config);
+    fl_rest_route(d->rest, "POST", "/jobs/:jobid/savepoints", post_savepoint);
+    fl_rest_route(d->rest, "GET", "/jobs/:jobid/savepoints/:triggerid", get_savepoint);
+    fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0)
@@ -534,9 +634,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
         free(j);
     }
     if (d->own_blob_dir) {
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", d->blob_dir);
-        if (system(cmd) != 0)
+        if (fl_remove_tree(d->blob_dir) != 0)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
     fl_rest_free(d->rest);

@@ -1,6 +1,7 @@
 /* job_master.c -- see job_master.h. Everything after fl_jm_start runs on the JobMaster's
  * own thread; other threads reach it through fl_jm_cancel / fl_jm_deliver (mails). */
 #include "job_master.h"
+#include "checkpoint_coordinator.h"
 #include "job_state.h"
 #include "log.h"
 #include "pbarena.h"
@@ -54,7 +55,27 @@ struct fl_jm {
     bool publish_pending;
     json_t *plan;
     struct event *slot_timer, *restart_timer, *cancel_timer, *publish_timer;
+    Fl__Pb__ConfigEntry **conf_entries; /* jm->conf as deployment configuration */
+    size_t nconf;
+    fl_cc *cc;                          /* the checkpoint coordinator */
+    fl_cc_task *cc_tasks;
+    const Fl__Pb__CheckpointMetadata *restore; /* state the current attempt starts from */
+    const char *restore_dir;
+    json_t *savepoints;                 /* trigger id -> {status, location | failure} */
+    uint64_t stop_token;                /* stop-with-savepoint in progress */
+    bool stopping;                      /* cancelled after a stop: ends FINISHED */
 };
+
+static void collect_conf(void *arg, const char *key, const char *value)
+{
+    fl_jm *jm = arg;
+    Fl__Pb__ConfigEntry *e = fl_xmalloc(sizeof *e);
+    fl__pb__config_entry__init(e);
+    e->key = fl_xstrdup(key);
+    e->value = fl_xstrdup(value);
+    jm->conf_entries = fl_xrealloc(jm->conf_entries, (jm->nconf + 1) * sizeof *jm->conf_entries);
+    jm->conf_entries[jm->nconf++] = e;
+}
 
 void fl_job_status_free(fl_job_status *st)
 {
@@ -172,6 +193,9 @@ static void publish(fl_jm *jm)
         jm->attempt);
     if (jm->root_cause[0])
         json_object_set_new(details, "root-exception", json_string(jm->root_cause));
+    json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));
+    json_object_set_new(details, "checkpoints-config", fl_cc_config_json(jm->cc));
+    json_object_set(details, "savepoints", jm->savepoints);
     json_t *tasks = json_pack("{s:i}", "total", ntasks);
     static const char *lower[] = {"created",  "scheduled", "deploying", "initializing", "running",
                                   "finished", "canceling", "canceled",  "failed"};
@@ -218,6 +242,8 @@ static void set_state(fl_jm *jm, int state)
         return;
     fl_info("Job %s (%s) switched from state %s to %s.", jm->g->name, jm->id,
             fl_job_state_name(jm->state), fl_job_state_name(state));
+    if (jm->state == FL_JOB_RUNNING && jm->cc)
+        fl_cc_stop(jm->cc);
     jm->state = state;
     jm->state_ts[state] = fl_now_ms();
     if (state == FL_JOB_RUNNING)
@@ -333,8 +359,9 @@ static void deploy(fl_jm *jm, int vi, int i)
     tdd.bundle_sha256 = jm->g->bundle_sha256;
     tdd.bundle_name = jm->g->bundle_name;
     tdd.buffer_timeout_ms = jm->g->buffer_timeout_ms;
-    tdd.n_config = jm->g->n_config;
-    tdd.config = jm->g->config;
+    /* the job's effective configuration: the cluster's plus its -D settings */
+    tdd.n_config = jm->nconf;
+    tdd.config = jm->conf_entries;
     tdd.n_gates = vx->jv->n_inputs;
     tdd.gates = fl_arena_alloc(&a, (tdd.n_gates + 1) * sizeof *tdd.gates);
     for (size_t k = 0; k < vx->jv->n_inputs; k++)
@@ -352,6 +379,8 @@ static void deploy(fl_jm *jm, int vi, int i)
             is_pointwise(o->partitioner), vx->jv->parallelism,
             jm->g->vertices[o->target_vertex]->parallelism, i);
     }
+    if (jm->restore)
+        tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);
     Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
     st.tdd = &tdd;
     x->state = FL_TASK_DEPLOYING;
@@ -461,6 +490,13 @@ static bool all_terminal(const fl_jm *jm)
 static void restart_now(fl_jm *jm)
 {
     jm->attempt++;
+    /* resume from the latest completed checkpoint (or the savepoint the job started from) */
+    const char *dir = NULL;
+    jm->restore = fl_cc_restore_point(jm->cc, &dir);
+    jm->restore_dir = dir;
+    if (jm->restore)
+        fl_info("Job %s (%s) restores from checkpoint %lld (%s).", jm->g->name, jm->id,
+                (long long)jm->restore->checkpoint_id, dir);
     for (int vi = 0; vi < jm->nv; vi++)
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++) {
             exec *x = &jm->v[vi].x[i];
@@ -492,7 +528,7 @@ static void check_terminal(fl_jm *jm)
         return;
     evtimer_del(jm->cancel_timer);
     if (jm->state == FL_JOB_CANCELLING) {
-        set_state(jm, FL_JOB_CANCELED);
+        set_state(jm, jm->stopping ? FL_JOB_FINISHED : FL_JOB_CANCELED);
     } else if (jm->state == FL_JOB_FAILING) {
         int64_t delay = fl_restart_next(jm->restart, fl_mono_ms(), jm->running_since_ms);
         if (delay < 0) {
@@ -610,6 +646,8 @@ static void take_metrics(exec *x, const Fl__Pb__TaskMetrics *m)
     x->busy_ms = m->busy_ms;
 }
 
+static int cc_tasks(void *arg, const fl_cc_task **out);
+
 static exec *find_exec(fl_jm *jm, int attempt, int vi, int i)
 {
     if (attempt != jm->attempt || vi < 0 || vi >= jm->nv || i < 0 ||
@@ -633,6 +671,11 @@ static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
     x->state = u->state;
     if (fl_task_state_is_terminal(u->state))
         x->end_ms = fl_now_ms();
+    if (jm->state == FL_JOB_RUNNING && u->state == FL_TASK_RUNNING) {
+        const fl_cc_task *tasks;
+        if (cc_tasks(jm, &tasks) > 0)
+            fl_cc_start(jm->cc); /* every task runs: checkpoints may begin */
+    }
     if (jm->state == FL_JOB_RUNNING) {
         bool done = true;
         for (int vi = 0; vi < jm->nv && done; vi++)
@@ -655,6 +698,10 @@ static void run_deliver(void *ctx, void *arg)
 {
     fl_jm *jm = ctx;
     fl_rpc_msg *msg = arg;
+    if (msg->type == FL_RPC_ACKNOWLEDGE_CHECKPOINT) {
+        fl_cc_on_ack(jm->cc, msg);
+        return;
+    }
     if (msg->type == FL_RPC_TASK_STATE_UPDATE) {
         on_task_update(jm, (Fl__Pb__TaskStateUpdate *)msg->pb);
     } else if (msg->type == FL_RPC_TASK_METRICS_REPORT) {
@@ -704,6 +751,99 @@ void fl_jm_cancel(fl_jm *jm)
     fl_endpoint_post(jm->ep, run_cancel, NULL, NULL);
 }
 
+/* ---- checkpoint coordinator callbacks ---------------------------------------------- */
+
+/* Every task of the attempt, when all of them run (finished ones are marked). */
+static int cc_tasks(void *arg, const fl_cc_task **out)
+{
+    fl_jm *jm = arg;
+    int n = 0;
+    if (jm->state != FL_JOB_RUNNING || jm->waiting_slots)
+        return 0;
+    for (int vi = 0; vi < jm->nv; vi++)
+        n += jm->v[vi].jv->parallelism;
+    jm->cc_tasks = fl_xrealloc(jm->cc_tasks, (size_t)n * sizeof *jm->cc_tasks);
+    int k = 0;
+    for (int vi = 0; vi < jm->nv; vi++)
+        for (int i = 0; i < jm->v[vi].jv->parallelism; i++) {
+            exec *x = &jm->v[vi].x[i];
+            if (x->state != FL_TASK_RUNNING && x->state != FL_TASK_FINISHED)
+                return 0;
+            jm->cc_tasks[k++] = (fl_cc_task){jm->v[vi].jv->id, i, jm->slots[x->slot].conn,
+                                             x->state == FL_TASK_FINISHED};
+        }
+    *out = jm->cc_tasks;
+    return k;
+}
+
+static int cc_attempt(void *arg)
+{
+    return ((fl_jm *)arg)->attempt;
+}
+
+static void cc_fail(void *arg, const char *why)
+{
+    fail_job(arg, why);
+}
+
+static void cc_changed(void *arg)
+{
+    publish_soon(arg);
+}
+
+static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const char *error)
+{
+    fl_jm *jm = arg;
+    char key[32];
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)token);
+    json_t *entry = path ? json_pack("{s:{s:s}, s:{s:s}}", "status", "id", "COMPLETED",
+                                     "operation", "location", path)
+                         : json_pack("{s:{s:s}, s:{s:s}}", "status", "id", "COMPLETED",
+                                     "operation", "failure-cause", error ? error : "failed");
+    json_object_set_new(jm->savepoints, key, entry);
+    if (path && token == jm->stop_token && jm->state == FL_JOB_RUNNING) {
+        /* stop-with-savepoint: the savepoint is taken, now end the job (FINISHED) */
+        jm->stopping = true;
+        fl_info("Stopping job %s (%s) after its savepoint %s.", jm->g->name, jm->id, path);
+        set_state(jm, FL_JOB_CANCELLING);
+        cancel_tasks(jm);
+        check_terminal(jm);
+    }
+    publish(jm);
+}
+
+typedef struct savepoint_mail {
+    uint64_t token;
+    bool stop;
+    char dir[1024];
+} savepoint_mail;
+
+static void run_savepoint(void *ctx, void *arg)
+{
+    fl_jm *jm = ctx;
+    savepoint_mail *m = arg;
+    char key[32];
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)m->token);
+    json_object_set_new(jm->savepoints, key,
+                        json_pack("{s:{s:s}}", "status", "id", "IN_PROGRESS"));
+    if (m->stop)
+        jm->stop_token = m->token;
+    if (jm->state != FL_JOB_RUNNING)
+        cc_savepoint_done(jm, m->token, NULL, "the job is not running");
+    else
+        fl_cc_trigger_savepoint(jm->cc, m->dir, m->token);
+    free(m);
+}
+
+void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop)
+{
+    savepoint_mail *m = fl_xcalloc(1, sizeof *m);
+    m->token = token;
+    m->stop = stop;
+    snprintf(m->dir, sizeof m->dir, "%s", dir ? dir : "");
+    fl_endpoint_post(jm->ep, run_savepoint, m, free);
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf, fl_err *err)
@@ -751,6 +891,7 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
             jm->v[vi].x[i].slot = jm->group_base[jm->v[vi].group] + i;
     jm->restart = fl_restart_new(job_conf);
+    fl_conf_foreach(job_conf, false, collect_conf, jm);
     jm->plan = fl_plan_json(g);
     struct event_base *base = fl_endpoint_base(jm->ep);
     jm->slot_timer = evtimer_new(base, on_slot_timeout, jm);
@@ -759,6 +900,12 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
     jm->publish_timer = evtimer_new(base, on_publish_timer, jm);
     jm->state = FL_JOB_CREATED;
     jm->created_ms = jm->state_ts[FL_JOB_CREATED] = fl_now_ms();
+    jm->savepoints = json_object();
+    fl_cc_env cenv = {deps->rpc, base, g, job_conf, jm, cc_tasks, cc_attempt, cc_fail,
+                      cc_savepoint_done, cc_changed};
+    jm->cc = fl_cc_new(&cenv, err);
+    if (!jm->cc)
+        goto fail;
     return jm;
 fail:
     fl_jm_free(jm);
@@ -770,6 +917,20 @@ static void start_mail(void *ctx, void *arg)
     fl_jm *jm = ctx;
     fl_info("Job %s (%s): %d vertices, %d slots needed, restart strategy %s", jm->g->name,
             jm->id, jm->nv, jm->nslots_needed, fl_restart_describe(jm->restart));
+    if (jm->g->savepoint_path && jm->g->savepoint_path[0]) {
+        fl_err err;
+        if (fl_cc_set_savepoint(jm->cc, jm->g->savepoint_path, jm->g->allow_non_restored,
+                                &err) < 0) {
+            snprintf(jm->root_cause, sizeof jm->root_cause, "%s", err.msg);
+            fl_warn("Job %s (%s) cannot start: %s", jm->g->name, jm->id, err.msg);
+            set_state(jm, FL_JOB_FAILED);
+            return;
+        }
+        const char *dir;
+        jm->restore = fl_cc_restore_point(jm->cc, &dir);
+        jm->restore_dir = dir;
+        fl_info("Job %s (%s) starts from savepoint %s.", jm->g->name, jm->id, dir);
+    }
     set_state(jm, FL_JOB_RUNNING);
     request_slots(jm);
     publish(jm);
@@ -807,6 +968,15 @@ void fl_jm_free(fl_jm *jm)
     free(jm->slots);
     fl_restart_free(jm->restart);
     json_decref(jm->plan);
+    json_decref(jm->savepoints);
+    fl_cc_free(jm->cc);
+    free(jm->cc_tasks);
+    for (size_t i = 0; i < jm->nconf; i++) {
+        free(jm->conf_entries[i]->key);
+        free(jm->conf_entries[i]->value);
+        free(jm->conf_entries[i]);
+    }
+    free(jm->conf_entries);
     fl_conf_free(jm->conf);
     protobuf_c_message_free_unpacked(&jm->g->base, NULL);
     free(jm);

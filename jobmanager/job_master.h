@@ -45,7 +45,12 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *graph, fl_conf *job_c
 int fl_jm_start(fl_jm *jm, fl_err *err);
 /* Any thread. */
 void fl_jm_cancel(fl_jm *jm);
-/* Any thread; takes msg (TaskStateUpdate or TaskMetricsReport of this job). */
+/* Any thread: a savepoint into dir ("" = state.savepoints.dir); its status appears in the
+ * job's details under "savepoints"/<token as 16 hex digits>. stop: end the job (FINISHED)
+ * once the savepoint is complete. */
+void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop);
+/* Any thread; takes msg (TaskStateUpdate, TaskMetricsReport or AcknowledgeCheckpoint of
+ * this job). */
 void fl_jm_deliver(fl_jm *jm, fl_rpc_msg *msg);
 /* Stops the thread; later mails are dropped. NULL is a no-op. */
 void fl_jm_stop(fl_jm *jm);

@@ -69,6 +69,8 @@ struct fl_te {
     struct event *retry_timer, *watchdog, *metrics_timer;
 
     fl_netenv *net;
+    fl_endpoint *io;          /* snapshot I/O thread: writes checkpoint files */
+    char tmp_dir[1024];       /* io.tmp.dirs */
     te_task *tasks;
     bundle_entry *bundles;
     char blob_dir[4096];
@@ -347,9 +349,74 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- bundles and task start ------------------------------------------------------- */
 
+/* A task's checkpoint acknowledgement (mail from the I/O thread): relay it. */
+static void on_ckpt_ack(void *ctx, void *arg)
+{
+    fl_te *te = ctx;
+    fl_ckpt_ack *a = arg;
+    Fl__Pb__AcknowledgeCheckpoint *m = fl__pb__acknowledge_checkpoint__unpack(NULL, a->len, a->msg);
+    if (m && te->state == TE_REGISTERED)
+        fl_rpc_send(te->rpc, te->conn, FL_RPC_ACKNOWLEDGE_CHECKPOINT, &m->base);
+    if (m)
+        fl__pb__acknowledge_checkpoint__free_unpacked(m, NULL);
+    fl_ckpt_ack_free(a);
+}
+
+static te_task *find_task(fl_te *te, const char *job, int attempt, int vertex, int subtask)
+{
+    for (te_task *x = te->tasks; x; x = x->next)
+        if (x->task && !strcmp(x->job_id, job) && x->attempt == attempt &&
+            x->vertex == vertex && x->subtask == subtask)
+            return x;
+    return NULL;
+}
+
+static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    Fl__Pb__TriggerCheckpoint *t = (Fl__Pb__TriggerCheckpoint *)msg->pb;
+    fl_ckpt_request r = {0};
+    r.id = t->checkpoint_id;
+    r.ts = t->timestamp;
+    r.savepoint = t->savepoint;
+    r.exactly_once = t->exactly_once;
+    snprintf(r.dir, sizeof r.dir, "%s", t->dir);
+    snprintf(r.shared_dir, sizeof r.shared_dir, "%s", t->shared_dir);
+    size_t n = FL_MIN(t->n_vertex, t->n_subtask);
+    for (size_t i = 0; i < n; i++) {
+        te_task *x = find_task(te, t->job_id, t->attempt, t->vertex[i], t->subtask[i]);
+        if (x) {
+            fl_task_trigger_checkpoint(x->task, &r);
+        } else {
+            /* not running here (any more): decline so the checkpoint is not left waiting */
+            Fl__Pb__AcknowledgeCheckpoint a = FL__PB__ACKNOWLEDGE_CHECKPOINT__INIT;
+            a.job_id = t->job_id;
+            a.attempt = t->attempt;
+            a.checkpoint_id = t->checkpoint_id;
+            a.vertex = t->vertex[i];
+            a.subtask = t->subtask[i];
+            a.declined = true;
+            a.reason = "the task is not running";
+            fl_rpc_send(te->rpc, msg->conn, FL_RPC_ACKNOWLEDGE_CHECKPOINT, &a.base);
+        }
+    }
+    fl_rpc_msg_free(msg);
+}
+
+static void on_notify_checkpoint(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    Fl__Pb__NotifyCheckpoint *n = (Fl__Pb__NotifyCheckpoint *)msg->pb;
+    for (te_task *x = te->tasks; x; x = x->next)
+        if (x->task && !strcmp(x->job_id, n->job_id) && x->attempt == n->attempt)
+            fl_task_notify_checkpoint(x->task, n->checkpoint_id, n->aborted);
+    fl_rpc_msg_free(msg);
+}
+
 static void start_task(fl_te *te, te_task *x)
 {
-    fl_task_env env = {te->net, te->resource_id, te->ep, on_task_report};
+    fl_task_env env = {te->net, te->resource_id, te->ep, on_task_report,
+                       te->io, on_ckpt_ack, te->tmp_dir};
     fl_rpc_msg *msg = x->msg;
     x->msg = NULL;
     x->task = fl_task_new(&env, msg, &x->bundle->bundle);
@@ -604,6 +671,10 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     fl_rpc_route(rpc, FL_RPC_DISCONNECT, te->ep, on_disconnect);
     fl_rpc_route(rpc, FL_RPC_SUBMIT_TASK, te->ep, on_submit_task);
     fl_rpc_route(rpc, FL_RPC_CANCEL_JOB_TASKS, te->ep, on_cancel_job_tasks);
+    fl_rpc_route(rpc, FL_RPC_TRIGGER_CHECKPOINT, te->ep, on_trigger_checkpoint);
+    fl_rpc_route(rpc, FL_RPC_NOTIFY_CHECKPOINT, te->ep, on_notify_checkpoint);
+    te->io = fl_endpoint_new("snapshot-io");
+    snprintf(te->tmp_dir, sizeof te->tmp_dir, "%s", fl_conf_get_str(conf, "io.tmp.dirs"));
     return te;
 }
 
@@ -620,7 +691,7 @@ int fl_te_start(fl_te *te, fl_err *err)
     int64_t mi = FL_MAX(50, fl_conf_get_duration_ms(te->conf, "metrics.report-interval"));
     struct timeval mtv = {mi / 1000, (mi % 1000) * 1000};
     event_add(te->metrics_timer, &mtv);
-    if (fl_endpoint_start(te->ep, te, err) < 0)
+    if (fl_endpoint_start(te->io, te, err) < 0 || fl_endpoint_start(te->ep, te, err) < 0)
         return -1;
     fl_endpoint_post(te->ep, start_mail, NULL, NULL);
     return 0;
@@ -651,6 +722,7 @@ void fl_te_free(fl_te *te)
     if (!te)
         return;
     fl_endpoint_stop(te->ep);
+    fl_endpoint_stop(te->io);
     /* tasks were cancelled at shutdown; wait for their threads */
     while (te->tasks) {
         te_task *x = te->tasks;
@@ -666,15 +738,14 @@ void fl_te_free(fl_te *te)
         free(b);
     }
     if (te->blob_dir[0]) {
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", te->blob_dir);
-        if (system(cmd) != 0)
+        if (fl_remove_tree(te->blob_dir) != 0)
             fl_warn("could not remove %s", te->blob_dir);
     }
     event_free(te->retry_timer);
     event_free(te->watchdog);
     event_free(te->metrics_timer);
     fl_endpoint_free(te->ep);
+    fl_endpoint_free(te->io);
     free(te->slots);
     free(te);
 }

@@ -304,9 +304,9 @@ int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *
     if (keyed) {
         if (fl_keysel_init(&op->key, spec->key, t->bundle, err) < 0)
             return -1;
-        int first, last;
-        fl_key_group_range(t->subtask, t->parallelism, t->max_parallelism, &first, &last);
-        op->ctx.kb = fl_kbackend_hashmap_new(t->max_parallelism, first, last);
+        op->ctx.kb = fl_task_new_backend(t, op, err);
+        if (!op->ctx.kb)
+            return -1;
         if (is_keyed_kind(op->kind))
             op->agg = fl_kstate_get_or_create(op->ctx.kb, "aggregate");
     }

@@ -29,7 +29,30 @@ typedef struct fl_task_env {
     const char *resource_id;   /* this TaskManager: producers here are read locally */
     fl_endpoint *owner;        /* the TaskExecutor: receives reports */
     fl_mail_fn on_report;      /* runs on the owner's thread with an fl_task_report * */
+    fl_endpoint *io;           /* the snapshot I/O thread (writes checkpoint files) */
+    fl_mail_fn on_ack;         /* runs on the owner's thread with an fl_ckpt_ack * */
+    const char *tmp_dir;       /* io.tmp.dirs: local working files (RocksDB) */
 } fl_task_env;
+
+/* A task's finished part of a checkpoint, posted to the owner (the TaskExecutor relays it
+ * to the JobMaster). */
+typedef struct fl_ckpt_ack {
+    uint8_t *msg;              /* a packed fl.pb.AcknowledgeCheckpoint */
+    size_t len;
+} fl_ckpt_ack;
+void fl_ckpt_ack_free(void *ack);
+
+/* What the JobMaster asks of a source task (and what barriers carry downstream). */
+typedef struct fl_ckpt_request {
+    int64_t id, ts;
+    bool savepoint, exactly_once;
+    char dir[1024], shared_dir[1024];
+} fl_ckpt_request;
+
+/* Any thread: start a checkpoint at a source task / tell a task that one completed or was
+ * aborted. */
+void fl_task_trigger_checkpoint(fl_task *t, const fl_ckpt_request *r);
+void fl_task_notify_checkpoint(fl_task *t, int64_t id, bool aborted);
 
 /* Takes msg (a SubmitTask) and uses its descriptor; bundle must outlive the task. */
 fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle);

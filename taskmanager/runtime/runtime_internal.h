@@ -65,6 +65,16 @@ typedef struct fl_side {
     fl_out out;
 } fl_side;
 
+/* Operator state: a list of byte items, redistributed round robin on rescaling. */
+typedef struct fl_items {
+    uint8_t **v;
+    size_t *len;
+    int n, cap;
+} fl_items;
+
+void fl_items_add(fl_items *it, const void *data, size_t len);
+void fl_items_clear(fl_items *it);
+
 struct fl_op {
     int kind;                 /* Fl__Pb__OpKind */
     const Fl__Pb__OperatorSpec *spec;
@@ -94,6 +104,13 @@ struct fl_op {
     int (*source)(fl_op *op); /* sources: one poll, enum fl_source_status */
     void (*finish)(fl_op *op);/* sinks: end of input (commit files, flush) */
     void (*release)(fl_op *op);
+    /* checkpoints: operator state of sources and sinks */
+    void (*snapshot_state)(fl_op *op, int64_t id, fl_items *items);
+    /* items: this subtask's share of the operator state (may be none) */
+    int (*restore_state)(fl_op *op, const ProtobufCBinaryData *items, size_t n,
+                         int64_t checkpoint_id, fl_err *err);
+    void (*checkpoint_complete)(fl_op *op, int64_t id);
+    int index;                /* position in the chain */
     struct fl_state_handle **handles; /* state handles created by the user (state_api.c) */
     int nhandles;
     struct fl_ttl_entry *ttls;        /* fl_ctx_state_ttl registrations */
@@ -133,6 +150,17 @@ struct fl_task {
     int64_t **chan_wm;        /* per gate, per channel: last watermark */
     uint8_t **chan_state;     /* per gate, per channel: 0 active, 1 idle, 2 finished */
     int64_t input_wm[2];      /* combined watermark forwarded to the head, per input */
+    fl_conf *conf;            /* the job's configuration */
+    /* checkpoints (checkpoint.c) */
+    bool checkpointing;       /* execution.checkpointing.interval is set */
+    int64_t align_id;         /* barrier being aligned, 0 when none */
+    int align_received, align_total;
+    uint8_t **barrier_seen;   /* per gate, per channel */
+    int64_t align_start_ns;
+    fl_ckpt_request align_req;
+    int64_t last_checkpoint;  /* the last one this task took part in */
+    int64_t final_checkpoint; /* a finished source: the checkpoint covering its end */
+    int64_t completed;        /* the latest completed checkpoint we were told of */
     int64_t wm_interval_ms;   /* pipeline.auto-watermark-interval */
     int64_t next_periodic_ms;
     fl_mailbox *mb;           /* cancel wakes the task through it */
@@ -162,6 +190,17 @@ int fl_keysel_init(fl_keysel *k, const Fl__Pb__KeySpec *spec, const fl_bundle *b
  * must live while the record is processed). false (task failed) when it cannot. */
 bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf);
 
+/* checkpoint.c */
+/* A barrier (or the end of a channel) arrived on channel c of gate g. */
+void fl_task_on_barrier(fl_task *t, int g, int c, const uint8_t *payload, uint32_t len);
+void fl_task_on_channel_end(fl_task *t, int g, int c);
+/* Snapshots, forwards the barrier, hands the writing to the I/O thread. */
+void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r);
+/* Restores every operator from the descriptor's TaskRestore (before opening). */
+int fl_task_restore(fl_task *t, fl_err *err);
+/* A keyed state backend for an operator of t (state.backend.type). */
+fl_kbackend *fl_task_new_backend(fl_task *t, fl_op *op, fl_err *err);
+
 /* time.c */
 /* Moves op's watermark to wm (if later): fires its event timers, then forwards. */
 void fl_op_advance_watermark(fl_op *op, int64_t wm);
@@ -186,6 +225,11 @@ int fl_multi_init(fl_task *t, fl_op *op, fl_err *err);
 
 /* window.c: the window operator (weak until window.c lands in the tree) */
 int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err) __attribute__((weak));
+/* Late elements the window operator op dropped (no side output for late data). */
+uint64_t fl_window_op_dropped(const fl_op *op);
+/* Whether key has any state left for window w in the window operator op (contents,
+ * trigger state, merging-set entry): for tests and invariant checks. */
+bool fl_window_op_has_state(fl_op *op, const void *key, uint32_t klen, const fl_window *w);
 
 /* sources.c / sinks.c: set up op->source / op->process for the built-in kinds. */
 int fl_source_init(fl_task *t, fl_op *op, fl_err *err);

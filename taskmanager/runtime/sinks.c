@@ -3,9 +3,14 @@
  *   print    lines to the TaskManager's standard output (its .out file), prefixed "N> "
  *            with the 1-based subtask when the sink runs with parallelism > 1 (Flink's
  *            PrintSinkFunction); written in whole lines from a per-task buffer
- *   file     one part file per subtask under a directory: written hidden as
- *            .part-<subtask>-<n>.inprogress and renamed to part-<subtask>-<n> when the input
- *            ends (with checkpointing, at each completed checkpoint)
+ *   file     part files under a directory, written hidden as .part-<subtask>-<n>.inprogress.
+ *            Without checkpointing, the file is renamed to part-<subtask>-<n> when the
+ *            input ends. With checkpointing it is a two-phase commit: at checkpoint c the
+ *            file is closed and renamed .part-<subtask>-<n>.pending (pre-commit, recorded in
+ *            the checkpoint), a new one is started, and pending files are renamed to their
+ *            final names when c completes. On restore, the pending files of the restored
+ *            checkpoint are committed (idempotent) and leftover in-progress files, whose
+ *            records are replayed, are deleted.
  *   discard  nothing
  *   custom   the bundle's fl_sink_fn
  *
@@ -16,6 +21,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +43,19 @@ typedef struct text_out {
     /* file sink */
     char dir[4096];
     char inprogress[4200], final_name[4200];
+    int subtask, next_part;
+    size_t written;           /* bytes in the current in-progress file */
+    bool two_phase;           /* checkpointing is on */
+    struct pending_part *pending;
+    int npending;
 } text_out;
+
+typedef struct pending_part {
+    int64_t checkpoint;
+    char path[4200], final_name[4200];
+} pending_part;
+
+static int file_start_part(fl_op *op);
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -56,8 +74,11 @@ static int write_all(int fd, const char *p, size_t n)
 static void text_flush(fl_op *op)
 {
     text_out *s = op->state;
+    if (s->len && s->fd < 0 && file_start_part(op) < 0)
+        return;
     if (s->len && write_all(s->fd, s->buf, s->len) < 0)
         fl_task_fail(op->ctx.task, "%s: cannot write: %s", op->ctx.name, strerror(errno));
+    s->written += s->len;
     s->len = 0;
 }
 
@@ -68,6 +89,9 @@ static void text_append(fl_op *op, const char *text, size_t n)
     if (s->len + need > OUT_BUF)
         text_flush(op);
     if (need > OUT_BUF) { /* a huge line: straight through */
+        if (s->fd < 0 && file_start_part(op) < 0)
+            return;
+        s->written += need;
         if (write_all(s->fd, s->prefix, s->plen) < 0 || write_all(s->fd, text, n) < 0 ||
             write_all(s->fd, "\n", 1) < 0)
             fl_task_fail(op->ctx.task, "%s: cannot write: %s", op->ctx.name, strerror(errno));
@@ -103,6 +127,7 @@ static void text_release(fl_op *op)
         close(s->fd);
     free(s->buf);
     free(s->line);
+    free(s->pending);
     free(s);
 }
 
@@ -112,20 +137,46 @@ static void print_finish(fl_op *op)
     text_flush(op);
 }
 
-/* File: flush, close and publish the part file under its final name. */
-static void file_finish(fl_op *op)
+static int commit(fl_op *op, const char *from, const char *to)
+{
+    /* idempotent: already committed is fine (a restore may commit again) */
+    if (rename(from, to) < 0 && !(errno == ENOENT && access(to, F_OK) == 0)) {
+        fl_task_fail(op->ctx.task, "%s: cannot commit %s: %s", op->ctx.name, to, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the current part file (fsync first). */
+static int close_part(fl_op *op)
 {
     text_out *s = op->state;
     text_flush(op);
-    if (s->fd >= 0 && fsync(s->fd) < 0)
+    if (s->fd < 0)
+        return 0;
+    int rc = 0;
+    if (fsync(s->fd) < 0) {
         fl_task_fail(op->ctx.task, "%s: fsync %s: %s", op->ctx.name, s->inprogress,
                      strerror(errno));
-    if (s->fd >= 0)
-        close(s->fd);
+        rc = -1;
+    }
+    close(s->fd);
     s->fd = -1;
-    if (!op->ctx.task->failed && rename(s->inprogress, s->final_name) < 0)
-        fl_task_fail(op->ctx.task, "%s: cannot commit %s: %s", op->ctx.name, s->final_name,
-                     strerror(errno));
+    return rc;
+}
+
+/* File: the input ended: flush, close and publish everything under final names. */
+static void file_finish(fl_op *op)
+{
+    text_out *s = op->state;
+    bool had = s->fd >= 0;
+    if (close_part(op) < 0)
+        return;
+    for (int i = 0; i < s->npending; i++)
+        commit(op, s->pending[i].path, s->pending[i].final_name);
+    s->npending = 0;
+    if (had && !op->ctx.task->failed)
+        commit(op, s->inprogress, s->final_name);
 }
 
 static int mkdirs(const char *dir)
@@ -143,6 +194,111 @@ static int mkdirs(const char *dir)
     return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Opens the next part file: part-<subtask>-<n> with the first n not used in any form. */
+static int file_start_part(fl_op *op)
+{
+    text_out *s = op->state;
+    for (;; s->next_part++) {
+        char pend[4300];
+        snprintf(s->final_name, sizeof s->final_name, "%s/part-%d-%d", s->dir, s->subtask,
+                 s->next_part);
+        snprintf(s->inprogress, sizeof s->inprogress, "%s/.part-%d-%d.inprogress", s->dir,
+                 s->subtask, s->next_part);
+        snprintf(pend, sizeof pend, "%s/.part-%d-%d.pending", s->dir, s->subtask, s->next_part);
+        if (access(s->final_name, F_OK) != 0 && access(s->inprogress, F_OK) != 0 &&
+            access(pend, F_OK) != 0)
+            break;
+    }
+    s->next_part++;
+    s->written = 0;
+    s->fd = open(s->inprogress, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (s->fd < 0) {
+        fl_task_fail(op->ctx.task, "%s: cannot create %s: %s", op->ctx.name, s->inprogress,
+                     strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Pre-commit at checkpoint `id`: the current part becomes pending. */
+static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    text_out *s = op->state;
+    text_flush(op);
+    if (s->fd >= 0 && s->written > 0) {
+        if (close_part(op) < 0)
+            return;
+        pending_part *p;
+        s->pending = fl_xrealloc(s->pending, (size_t)(s->npending + 1) * sizeof *s->pending);
+        p = &s->pending[s->npending++];
+        p->checkpoint = id;
+        snprintf(p->final_name, sizeof p->final_name, "%s", s->final_name);
+        snprintf(p->path, sizeof p->path, "%.4180s.pending", s->inprogress);
+        size_t n = strlen(p->path) - strlen(".pending") - strlen(".inprogress");
+        memcpy(p->path + n, ".pending", strlen(".pending") + 1); /* .X.inprogress -> .X.pending */
+        if (rename(s->inprogress, p->path) < 0) {
+            fl_task_fail(op->ctx.task, "%s: cannot pre-commit %s: %s", op->ctx.name,
+                         s->inprogress, strerror(errno));
+            return;
+        }
+    }
+    /* the state: every part still waiting for its checkpoint to complete */
+    for (int i = 0; i < s->npending; i++)
+        fl_items_add(items, &s->pending[i], sizeof(pending_part));
+}
+
+static void file_complete(fl_op *op, int64_t id)
+{
+    text_out *s = op->state;
+    int w = 0;
+    for (int i = 0; i < s->npending; i++) {
+        if (s->pending[i].checkpoint <= id)
+            commit(op, s->pending[i].path, s->pending[i].final_name);
+        else
+            s->pending[w++] = s->pending[i];
+    }
+    s->npending = w;
+}
+
+static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                        fl_err *err)
+{
+    text_out *s = op->state;
+    for (size_t i = 0; i < n; i++) {
+        pending_part p;
+        if (items[i].len != sizeof p) {
+            fl_err_set(err, "damaged file sink state");
+            return -1;
+        }
+        memcpy(&p, items[i].data, sizeof p);
+        p.path[sizeof p.path - 1] = p.final_name[sizeof p.final_name - 1] = '\0';
+        if (p.checkpoint <= id) { /* its checkpoint completed: publish it */
+            if (rename(p.path, p.final_name) < 0 &&
+                !(errno == ENOENT && access(p.final_name, F_OK) == 0)) {
+                fl_err_set(err, "cannot commit %s: %s", p.final_name, strerror(errno));
+                return -1;
+            }
+        }
+    }
+    /* this subtask's in-progress parts hold records after the checkpoint: replayed now */
+    DIR *d = opendir(s->dir);
+    struct dirent *de;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, ".part-%d-", s->subtask);
+    while (d && (de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, strlen(prefix)) || len < 12 ||
+            strcmp(de->d_name + len - 11, ".inprogress"))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", s->dir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    return 0;
+}
+
 static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)
 {
     size_t n = op->spec->params.len;
@@ -156,19 +312,12 @@ static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)
         fl_err_set(err, "file sink cannot create %s: %s", s->dir, strerror(errno));
         return -1;
     }
-    /* part-<subtask>-<n>: the first n not used yet (a restarted job adds new parts) */
-    for (int k = 0;; k++) {
-        snprintf(s->final_name, sizeof s->final_name, "%s/part-%d-%d", s->dir, t->subtask, k);
-        snprintf(s->inprogress, sizeof s->inprogress, "%s/.part-%d-%d.inprogress", s->dir,
-                 t->subtask, k);
-        if (access(s->final_name, F_OK) != 0 && access(s->inprogress, F_OK) != 0)
-            break;
-    }
-    s->fd = open(s->inprogress, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (s->fd < 0) {
-        fl_err_set(err, "file sink cannot create %s: %s", s->inprogress, strerror(errno));
-        return -1;
-    }
+    s->subtask = t->subtask;
+    s->fd = -1; /* the part file is opened with the first record (after any restore) */
+    s->two_phase = t->checkpointing;
+    op->snapshot_state = file_snapshot;
+    op->checkpoint_complete = file_complete;
+    op->restore_state = file_restore;
     return 0;
 }
 

@@ -32,9 +32,42 @@
 /* ---- elements --------------------------------------------------------------------- */
 
 typedef struct elems_state {
-    const uint8_t *p, *end;
+    const uint8_t *p, *end, *begin;
     uint32_t left;
+    int64_t emitted;  /* elements emitted: the checkpointed position */
 } elems_state;
+
+static void elems_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    elems_state *s = op->state;
+    fl_items_add(items, &s->emitted, sizeof s->emitted);
+}
+
+/* Skips the elements already emitted before the checkpoint. */
+static int elems_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                         fl_err *err)
+{
+    elems_state *s = op->state;
+    int64_t skip = 0;
+    if (n && items[0].len == sizeof skip)
+        memcpy(&skip, items[0].data, sizeof skip);
+    else if (n) {
+        fl_err_set(err, "damaged collection source state");
+        return -1;
+    } else {
+        skip = INT64_MAX; /* this subtask had no elements to emit */
+    }
+    while (skip-- > 0 && s->left && s->end - s->p >= 4) {
+        uint32_t len;
+        memcpy(&len, s->p, 4);
+        if ((uint64_t)(s->end - s->p - 4) < len)
+            break;
+        s->p += 4 + len;
+        s->left--;
+        s->emitted++;
+    }
+    return 0;
+}
 
 static int src_elements(fl_op *op)
 {
@@ -49,23 +82,36 @@ static int src_elements(fl_op *op)
         fl_emit_ts(&op->out, s->p + 4, len, FL_NO_TIMESTAMP);
         s->p += 4 + len;
         s->left--;
+        s->emitted++;
     }
     return s->left && s->end - s->p >= 4 ? FL_SOURCE_MORE : FL_SOURCE_END;
 }
 
-/* ---- text file -------------------------------------------------------------------- */
+/* ---- text file --------------------------------------------------------------------
+ * The file is read as splits: byte ranges [start, end), initially one per subtask. A line
+ * belongs to the split holding its first byte. A checkpoint records each split with the
+ * position of its next line; on restore (at any parallelism) the splits are dealt round
+ * robin and each reader continues its splits where they stood. */
+
+typedef struct split {
+    uint64_t start, end; /* end UINT64_MAX: to the end of the file */
+    uint64_t pos;        /* next line's first byte; UINT64_MAX when not started */
+} split;
 
 typedef struct file_state {
     int fd;
+    char path[4096];
+    split *splits;
+    int nsplits, cur;
+    bool positioned;     /* the buffer holds data of splits[cur] from pos on */
     uint64_t pos;        /* file offset of buf[0] */
-    uint64_t end;        /* lines starting at or after this belong to the next reader */
     uint8_t *buf;
     size_t len, off, cap;
     bool eof;
 } file_state;
 
 /* Refills keeping the unread tail; false at end of file. */
-static bool file_fill(file_state *s, fl_task *t, const char *path)
+static bool file_fill(file_state *s, fl_task *t)
 {
     if (s->off) {
         memmove(s->buf, s->buf + s->off, s->len - s->off);
@@ -82,7 +128,7 @@ static bool file_fill(file_state *s, fl_task *t, const char *path)
         r = read(s->fd, s->buf + s->len, s->cap - s->len);
     while (r < 0 && errno == EINTR);
     if (r < 0) {
-        fl_task_fail(t, "cannot read %s: %s", path, strerror(errno));
+        fl_task_fail(t, "cannot read %s: %s", s->path, strerror(errno));
         return false;
     }
     if (r == 0) {
@@ -93,40 +139,109 @@ static bool file_fill(file_state *s, fl_task *t, const char *path)
     return true;
 }
 
+/* Positions the reader at splits[cur]: at its recorded line, or for a fresh split past
+ * the partial line a previous split owns. */
+static bool file_position(file_state *s, fl_task *t)
+{
+    split *sp = &s->splits[s->cur];
+    uint64_t from = sp->pos != UINT64_MAX ? sp->pos : sp->start ? sp->start - 1 : 0;
+    if (lseek(s->fd, (off_t)from, SEEK_SET) < 0) {
+        fl_task_fail(t, "cannot seek in %s: %s", s->path, strerror(errno));
+        return false;
+    }
+    s->pos = from;
+    s->len = s->off = 0;
+    s->eof = false;
+    if (sp->pos == UINT64_MAX && sp->start) {
+        for (;;) {
+            uint8_t *nl = s->len > s->off ? memchr(s->buf + s->off, '\n', s->len - s->off) : NULL;
+            if (nl) {
+                s->off = (size_t)(nl - s->buf) + 1;
+                break;
+            }
+            s->off = s->len;
+            if (!file_fill(s, t))
+                break;
+        }
+    }
+    s->positioned = true;
+    return !t->failed;
+}
+
+static void emit_line(fl_op *op, const uint8_t *p, size_t n)
+{
+    if (n && p[n - 1] == '\r')
+        n--;
+    fl_emit_ts(&op->out, p, (uint32_t)n, FL_NO_TIMESTAMP);
+}
+
 static int src_text_file(fl_op *op)
 {
     file_state *s = op->state;
-    const char *path = (const char *)op->spec->params.data;
+    fl_task *t = op->ctx.task;
     size_t emitted = 0;
     while (emitted < READ_CHUNK) {
-        if (s->pos + s->off >= s->end && !(s->end == UINT64_MAX))
+        if (s->cur >= s->nsplits)
             return FL_SOURCE_END;
+        split *sp = &s->splits[s->cur];
+        if (!s->positioned && !file_position(s, t))
+            return FL_SOURCE_END;
+        sp->pos = s->pos + s->off;
+        if (sp->pos >= sp->end) { /* the next line belongs to the next split */
+            s->cur++;
+            s->positioned = false;
+            continue;
+        }
         uint8_t *start = s->buf + s->off;
         uint8_t *nl = memchr(start, '\n', s->len - s->off);
         if (!nl) {
-            if (!s->eof && file_fill(s, op->ctx.task, path))
+            if (!s->eof && file_fill(s, t))
                 continue;
-            if (op->ctx.task->failed)
+            if (t->failed)
                 return FL_SOURCE_END;
-            if (s->len > s->off) { /* last line without a newline */
-                size_t n = s->len - s->off;
-                if (n && start[n - 1] == '\r')
-                    n--;
-                fl_emit_ts(&op->out, start, (uint32_t)n, FL_NO_TIMESTAMP);
-                s->off = s->len;
-            }
-            return FL_SOURCE_END;
+            if (s->len > s->off) /* a last line without a newline */
+                emit_line(op, start, s->len - s->off);
+            s->off = s->len;
+            sp->pos = sp->end = s->pos + s->off;
+            s->cur++;
+            s->positioned = false;
+            continue;
         }
         size_t n = (size_t)(nl - start);
-        if (n && start[n - 1] == '\r')
-            n--;
-        fl_emit_ts(&op->out, start, (uint32_t)n, FL_NO_TIMESTAMP);
+        emit_line(op, start, n);
         emitted += n + 1;
         s->off = (size_t)(nl - s->buf) + 1;
-        if (FL_UNLIKELY(fl_task_should_stop(op->ctx.task)))
+        sp->pos = s->pos + s->off;
+        if (FL_UNLIKELY(fl_task_should_stop(t)))
             return FL_SOURCE_END;
     }
     return FL_SOURCE_MORE;
+}
+
+static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    file_state *s = op->state;
+    for (int i = 0; i < s->nsplits; i++)
+        fl_items_add(items, &s->splits[i], sizeof(split));
+}
+
+static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                        fl_err *err)
+{
+    file_state *s = op->state;
+    free(s->splits);
+    s->splits = fl_xcalloc(n + 1, sizeof *s->splits);
+    s->nsplits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].len != sizeof(split)) {
+            fl_err_set(err, "damaged file source state");
+            return -1;
+        }
+        memcpy(&s->splits[s->nsplits++], items[i].data, sizeof(split));
+    }
+    s->cur = 0;
+    s->positioned = false;
+    return 0;
 }
 
 static void file_release(fl_op *op)
@@ -136,57 +251,43 @@ static void file_release(fl_op *op)
         return;
     if (s->fd >= 0)
         close(s->fd);
+    free(s->splits);
     free(s->buf);
     free(s);
 }
 
 static int file_open(fl_task *t, fl_op *op, fl_err *err)
 {
-    char path[4096];
     size_t plen = op->spec->params.len;
-    if (plen == 0 || plen >= sizeof path) {
+    file_state *s = fl_xcalloc(1, sizeof *s);
+    s->fd = -1;
+    op->state = s;
+    op->release = file_release;
+    if (plen == 0 || plen >= sizeof s->path) {
         fl_err_set(err, "text file source without a path");
         return -1;
     }
-    memcpy(path, op->spec->params.data, plen);
-    path[plen] = '\0';
-    file_state *s = fl_xcalloc(1, sizeof *s);
-    op->state = s;
-    op->release = file_release;
-    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    memcpy(s->path, op->spec->params.data, plen);
+    s->path[plen] = '\0';
+    s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (s->fd < 0 || fstat(s->fd, &st) < 0) {
-        fl_err_set(err, "cannot open input file %s: %s", path, strerror(errno));
+        fl_err_set(err, "cannot open input file %s: %s", s->path, strerror(errno));
         return -1;
     }
     uint64_t size = (uint64_t)st.st_size;
-    uint64_t begin = size * (uint64_t)t->subtask / (uint64_t)t->parallelism;
-    s->end = size * (uint64_t)(t->subtask + 1) / (uint64_t)t->parallelism;
-    if (t->subtask + 1 == t->parallelism)
-        s->end = UINT64_MAX; /* the last reader takes whatever the file has */
+    s->splits = fl_xcalloc(1, sizeof *s->splits);
+    s->nsplits = 1;
+    s->splits[0].start = size * (uint64_t)t->subtask / (uint64_t)t->parallelism;
+    s->splits[0].end = t->subtask + 1 == t->parallelism
+                           ? UINT64_MAX /* the last reader takes whatever the file has */
+                           : size * (uint64_t)(t->subtask + 1) / (uint64_t)t->parallelism;
+    s->splits[0].pos = UINT64_MAX;
     s->cap = READ_CHUNK;
     s->buf = fl_xmalloc(s->cap);
-    /* A line belongs to the reader whose range holds its first byte: unless we start at 0
-     * or right after a newline, skip to the next line. */
-    uint64_t from = begin ? begin - 1 : 0;
-    if (lseek(s->fd, (off_t)from, SEEK_SET) < 0) {
-        fl_err_set(err, "cannot seek in %s: %s", path, strerror(errno));
-        return -1;
-    }
-    s->pos = from;
-    if (begin) {
-        for (;;) {
-            uint8_t *nl = s->len > s->off ? memchr(s->buf + s->off, '\n', s->len - s->off) : NULL;
-            if (nl) {
-                s->off = (size_t)(nl - s->buf) + 1;
-                break;
-            }
-            s->off = s->len;
-            if (!file_fill(s, t, path))
-                break;
-        }
-    }
     op->source = src_text_file;
+    op->snapshot_state = file_snapshot;
+    op->restore_state = file_restore;
     return 0;
 }
 
@@ -273,27 +374,69 @@ static int sock_open(fl_task *t, fl_op *op, fl_err *err)
     return 0;
 }
 
-/* ---- sequence --------------------------------------------------------------------- */
+/* ---- sequence ---------------------------------------------------------------------
+ * from..to split into contiguous ranges, one per subtask; each range is checkpointed with
+ * its next value and dealt round robin on restore. */
+
+typedef struct seq_range {
+    int64_t next, last;
+    int64_t done; /* 1 when exhausted (int64 keeps the layout free of padding) */
+} seq_range;
 
 typedef struct seq_state {
-    int64_t next, last;
-    bool done;
+    seq_range *r;
+    int n, cur;
 } seq_state;
 
 static int src_sequence(fl_op *op)
 {
     seq_state *s = op->state;
-    for (int n = 0; n < BATCH * 4; n++) {
-        if (s->done || s->next > s->last)
+    for (int k = 0; k < BATCH * 4; k++) {
+        while (s->cur < s->n && (s->r[s->cur].done || s->r[s->cur].next > s->r[s->cur].last))
+            s->cur++;
+        if (s->cur >= s->n)
             return FL_SOURCE_END;
-        int64_t v = s->next;
+        seq_range *r = &s->r[s->cur];
+        int64_t v = r->next;
         fl_emit_ts(&op->out, &v, sizeof v, FL_NO_TIMESTAMP);
-        if (s->next == INT64_MAX)
-            s->done = true;
+        if (r->next == INT64_MAX)
+            r->done = 1;
         else
-            s->next++;
+            r->next++;
     }
     return FL_SOURCE_MORE;
+}
+
+static void seq_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    seq_state *s = op->state;
+    for (int i = 0; i < s->n; i++)
+        fl_items_add(items, &s->r[i], sizeof(seq_range));
+}
+
+static int seq_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                       fl_err *err)
+{
+    seq_state *s = op->state;
+    free(s->r);
+    s->r = fl_xcalloc(n + 1, sizeof *s->r);
+    s->n = s->cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].len != sizeof(seq_range)) {
+            fl_err_set(err, "damaged sequence source state");
+            return -1;
+        }
+        memcpy(&s->r[s->n++], items[i].data, sizeof(seq_range));
+    }
+    return 0;
+}
+
+static void seq_release(fl_op *op)
+{
+    seq_state *s = op->state;
+    if (s)
+        free(s->r);
+    free(s);
 }
 
 /* ---- custom ----------------------------------------------------------------------- */
@@ -322,6 +465,8 @@ int fl_source_init(fl_task *t, fl_op *op, fl_err *err)
             s->p += 4;
         }
         op->source = src_elements;
+        op->snapshot_state = elems_snapshot;
+        op->restore_state = elems_restore;
         return 0;
     }
     case FL__PB__OP_KIND__SRC_TEXT_FILE:
@@ -337,19 +482,23 @@ int fl_source_init(fl_task *t, fl_op *op, fl_err *err)
         memcpy(range, op->spec->params.data, sizeof range);
         seq_state *s = fl_xcalloc(1, sizeof *s);
         op->state = s;
-        op->release = free_state;
+        op->release = seq_release;
+        s->r = fl_xcalloc(1, sizeof *s->r);
+        s->n = 1;
         if (range[1] < range[0]) {
-            s->done = true;
+            s->r[0].done = 1;
         } else {
             /* split [from, to] into parallelism contiguous ranges (128-bit safe) */
             __int128 total = (__int128)range[1] - range[0] + 1;
             __int128 a = total * t->subtask / t->parallelism;
             __int128 b = total * (t->subtask + 1) / t->parallelism;
-            s->next = (int64_t)(range[0] + a);
-            s->last = (int64_t)(range[0] + b - 1);
-            s->done = b == a;
+            s->r[0].next = (int64_t)(range[0] + a);
+            s->r[0].last = (int64_t)(range[0] + b - 1);
+            s->r[0].done = b == a;
         }
         op->source = src_sequence;
+        op->snapshot_state = seq_snapshot;
+        op->restore_state = seq_restore;
         return 0;
     }
     case FL__PB__OP_KIND__SRC_CUSTOM:

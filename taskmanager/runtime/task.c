@@ -69,9 +69,11 @@ static int build(fl_task *t, fl_err *err)
     const Fl__Pb__JobVertex *v = d->vertex;
     t->nops = (int)v->n_chain;
     t->ops = fl_xcalloc((size_t)t->nops, sizeof *t->ops);
-    for (int i = 0; i < t->nops; i++)
+    for (int i = 0; i < t->nops; i++) {
+        t->ops[i].index = i;
         if (fl_op_init(t, &t->ops[i], v->chain[i], err) < 0)
             return -1;
+    }
     /* result partitions and their writers, one per vertex output */
     t->nwriters = (int)v->n_outputs;
     if (d->n_output_partition_ids != v->n_outputs || d->n_output_consumers != v->n_outputs) {
@@ -158,6 +160,7 @@ static int build(fl_task *t, fl_err *err)
     t->gate_input = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gate_input);
     t->chan_wm = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_wm);
     t->chan_state = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_state);
+    t->barrier_seen = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->barrier_seen);
     t->input_wm[0] = t->input_wm[1] = FL_NO_WATERMARK;
     for (int g = 0; g < t->ngates; g++) {
         const Fl__Pb__InputGateDescriptor *gd = d->gates[g];
@@ -173,6 +176,7 @@ static int build(fl_task *t, fl_err *err)
         for (int c = 0; c < n; c++)
             t->chan_wm[g][c] = FL_NO_WATERMARK;
         t->chan_state[g] = fl_xcalloc((size_t)n, 1);
+        t->barrier_seen[g] = fl_xcalloc((size_t)n, 1);
         char name[400];
         snprintf(name, sizeof name, "input %d of %s", g, t->name);
         t->gates[g] = fl_gate_new(t->env.net, n, name, &t->metrics);
@@ -274,8 +278,20 @@ static void run_source(fl_task *t)
         run_mails(t);
     }
     /* a bounded input ends: the end of time, so that every window and timer fires */
-    if (!fl_task_should_stop(t))
-        fl_op_advance_watermark(src, FL_WATERMARK_MAX);
+    if (fl_task_should_stop(t))
+        return;
+    fl_op_advance_watermark(src, FL_WATERMARK_MAX);
+    if (!t->checkpointing)
+        return;
+    /* With checkpoints, a finished source waits for a checkpoint that covers everything it
+     * emitted to complete, so that two-phase-commit sinks commit all of it exactly once. */
+    flush_outputs(t);
+    t->final_checkpoint = -1; /* the next checkpoint taken is the final one */
+    while (!fl_task_should_stop(t) &&
+           !(t->final_checkpoint > 0 && t->completed >= t->final_checkpoint)) {
+        wait_input(t, time_work(t));
+        run_mails(t);
+    }
 }
 
 /* The watermark of input k: the minimum over its channels that are neither idle nor
@@ -353,6 +369,10 @@ static void handle_event(fl_task *t, int g, const fl_input *in)
     case FL_EV_END_OF_PARTITION:
         t->chan_state[g][c] = 2;
         update_watermark(t, k);
+        fl_task_on_channel_end(t, g, c);
+        break;
+    case FL_EV_BARRIER:
+        fl_task_on_barrier(t, g, c, in->data, in->len);
         break;
     }
 }
@@ -433,7 +453,7 @@ static void *task_main(void *arg)
     fl_log_set_thread_name(tname);
     t->metrics.start_ns = fl_mono_ns();
     report(t, FL_TASK_INITIALIZING);
-    if (build(t, &err) < 0) {
+    if (build(t, &err) < 0 || fl_task_restore(t, &err) < 0) {
         fl_task_fail(t, "%s", err.msg);
         goto out;
     }
@@ -492,10 +512,14 @@ fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *b
     t->parallelism = t->tdd->vertex->parallelism;
     t->max_parallelism = t->tdd->vertex->max_parallelism;
     t->buffer_timeout_ms = t->tdd->buffer_timeout_ms;
-    t->wm_interval_ms = 200;
+    /* the job's configuration (sent whole by the JobMaster; bad values were refused at
+     * submission, unknown keys pass silently here) */
+    t->conf = fl_conf_new();
     for (size_t i = 0; i < t->tdd->n_config; i++)
-        if (!strcmp(t->tdd->config[i]->key, "pipeline.auto-watermark-interval"))
-            fl_parse_duration_ms(t->tdd->config[i]->value, &t->wm_interval_ms);
+        if (fl_conf_key_find(t->tdd->config[i]->key))
+            fl_conf_set(t->conf, t->tdd->config[i]->key, t->tdd->config[i]->value, NULL);
+    t->wm_interval_ms = fl_conf_get_duration_ms(t->conf, "pipeline.auto-watermark-interval");
+    t->checkpointing = fl_conf_contains(t->conf, "execution.checkpointing.interval");
     snprintf(t->name, sizeof t->name, "%s (%d/%d)", t->tdd->vertex->name, t->subtask + 1,
              t->parallelism);
     t->mb = fl_mailbox_new();
@@ -556,7 +580,10 @@ void fl_task_free(fl_task *t)
             free(t->chan_wm[g]);
         if (t->chan_state)
             free(t->chan_state[g]);
+        if (t->barrier_seen)
+            free(t->barrier_seen[g]);
     }
+    free(t->barrier_seen);
     free(t->gates);
     free(t->gate_input);
     free(t->chan_wm);
@@ -566,6 +593,7 @@ void fl_task_free(fl_task *t)
     free(t->parts);
     free(t->writers);
     pthread_mutex_destroy(&t->parts_lock);
+    fl_conf_free(t->conf);
     fl_mailbox_free(t->mb);
     fl_rpc_msg_free(t->msg);
     free(t);

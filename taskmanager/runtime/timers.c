@@ -186,3 +186,58 @@ uint32_t fl_timers_count(const fl_timers *ts)
 {
     return fl_hmap_size(ts->live);
 }
+
+void fl_timers_serialize(fl_timers *ts, uint8_t **out, size_t *len)
+{
+    size_t total = 4;
+    uint32_t cur = 0, n = 0;
+    fl_hentry *e;
+    while ((e = fl_hmap_next(ts->live, &cur))) {
+        total += 8 + e->klen;
+        n++;
+    }
+    uint8_t *buf = fl_xmalloc(total), *w = buf + 4;
+    memcpy(buf, &n, 4);
+    cur = 0;
+    while ((e = fl_hmap_next(ts->live, &cur))) {
+        int32_t kg = e->tag;
+        memcpy(w, &kg, 4);
+        memcpy(w + 4, &e->klen, 4);
+        memcpy(w + 8, fl_hentry_key(e), e->klen);
+        w += 8 + e->klen;
+    }
+    *out = buf;
+    *len = total;
+}
+
+int fl_timers_restore(fl_timers *ts, const uint8_t *data, size_t len, int kg_first, int kg_last)
+{
+    uint32_t n;
+    const uint8_t *p = data, *end = data + len;
+    if (len < 4)
+        return len == 0 ? 0 : -1;
+    memcpy(&n, p, 4);
+    p += 4;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t kg;
+        uint32_t idlen, klen;
+        if (end - p < 8)
+            return -1;
+        memcpy(&kg, p, 4);
+        memcpy(&idlen, p + 4, 4);
+        p += 8;
+        if (idlen < 13 || (size_t)(end - p) < idlen)
+            return -1;
+        const uint8_t *id = p;
+        p += idlen;
+        memcpy(&klen, id + 9, 4);
+        if (id[0] > 1 || klen > idlen - 13)
+            return -1;
+        if (kg < kg_first || kg > kg_last)
+            continue;
+        int64_t time;
+        memcpy(&time, id + 1, 8);
+        fl_timers_register(ts, id[0], time, id + 13, klen, kg, id + 13 + klen, idlen - 13 - klen);
+    }
+    return 0;
+}

@@ -10,6 +10,7 @@
 #define FL_TIMERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { FL_TIMER_EVENT = 0, FL_TIMER_PROCESSING = 1 };
@@ -39,5 +40,10 @@ bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out);
 int64_t fl_timers_next(fl_timers *ts, int domain);
 /* Live timers, for snapshots and tests. */
 uint32_t fl_timers_count(const fl_timers *ts);
+/* Snapshot: every live timer with its key group ([u32 n] then per timer [i32 kg][u32 len]
+ * [identity]); *out is the caller's. */
+void fl_timers_serialize(fl_timers *ts, uint8_t **out, size_t *len);
+/* Restores the timers of key groups [kg_first, kg_last] from a snapshot; -1 if damaged. */
+int fl_timers_restore(fl_timers *ts, const uint8_t *data, size_t len, int kg_first, int kg_last);
 
 #endif

@@ -2,6 +2,7 @@
  * each named state is one fl_hmap whose keys are the record key followed by the namespace,
  * tagged with their key group. One task thread. */
 #include "hmap.h"
+#include "checkpoint.pb-c.h"
 #include "keygroup.h"
 #include "state/keyed.h"
 #include "util.h"
@@ -115,7 +116,270 @@ static void hm_free(fl_kbackend *kb)
     free(b);
 }
 
-static const fl_kbackend_ops hm_ops = {hm_state, hm_get, hm_put, hm_remove, hm_append, hm_free};
+/* ---- snapshots ----------------------------------------------------------------------
+ * One file per operator instance: a header, the state names, then for each key group of
+ * the range a section [i32 kg][u64 bytes] of entries [u16 state][u32 hash][u32 klen][key]
+ * [u32 vlen][value]. Part 1 serializes everything into memory (a copy: processing goes
+ * on while part 2 writes and fsyncs it). */
+
+#define HM_MAGIC 0x484b4c46u /* "FLKH" */
+#define HM_VERSION 1
+
+struct fl_kb_snapshot {
+    uint8_t *buf;
+    size_t len;
+    char path[4200], rel[600];
+    int kg_first, kg_last;
+    uint64_t state_size;
+};
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+} wbuf;
+
+static void wput(wbuf *w, const void *d, size_t n)
+{
+    if (w->len + n > w->cap) {
+        while (w->len + n > w->cap)
+            w->cap = w->cap ? w->cap * 2 : 4096;
+        w->p = fl_xrealloc(w->p, w->cap);
+    }
+    memcpy(w->p + w->len, d, n);
+    w->len += n;
+}
+
+static void wu32(wbuf *w, uint32_t v) { wput(w, &v, 4); }
+
+static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_err *err)
+{
+    hm_backend *b = (hm_backend *)kb;
+    int nkg = kb->kg_last - kb->kg_first + 1;
+    /* bucket the entries by key group: count, then lay out */
+    size_t *bytes = fl_xcalloc((size_t)nkg, sizeof *bytes);
+    for (int si = 0; si < b->nstates; si++) {
+        uint32_t cur = 0;
+        fl_hentry *e;
+        while ((e = fl_hmap_next(b->states[si]->map, &cur)))
+            if (e->tag >= kb->kg_first && e->tag <= kb->kg_last)
+                bytes[e->tag - kb->kg_first] += 2 + 4 + 4 + e->klen + 4 + e->vlen;
+    }
+    wbuf w = {0};
+    wu32(&w, HM_MAGIC);
+    wu32(&w, HM_VERSION);
+    wu32(&w, (uint32_t)kb->kg_first);
+    wu32(&w, (uint32_t)kb->kg_last);
+    wu32(&w, (uint32_t)b->nstates);
+    for (int si = 0; si < b->nstates; si++) {
+        uint16_t n = (uint16_t)strlen(b->states[si]->name);
+        wput(&w, &n, 2);
+        wput(&w, b->states[si]->name, n);
+    }
+    size_t *off = fl_xcalloc((size_t)nkg, sizeof *off);
+    size_t pos = w.len;
+    for (int k = 0; k < nkg; k++) {
+        off[k] = pos + 12;
+        pos += 12 + bytes[k];
+    }
+    size_t total = pos;
+    if (w.cap < total) {
+        w.cap = total;
+        w.p = fl_xrealloc(w.p, w.cap);
+    }
+    for (int k = 0; k < nkg; k++) {
+        int32_t kg = kb->kg_first + k;
+        uint64_t nb = bytes[k];
+        memcpy(w.p + off[k] - 12, &kg, 4);
+        memcpy(w.p + off[k] - 8, &nb, 8);
+    }
+    uint64_t state_size = 0;
+    for (int si = 0; si < b->nstates; si++) {
+        uint32_t cur = 0;
+        fl_hentry *e;
+        uint16_t idx = (uint16_t)si;
+        while ((e = fl_hmap_next(b->states[si]->map, &cur))) {
+            if (e->tag < kb->kg_first || e->tag > kb->kg_last)
+                continue;
+            uint8_t *d = w.p + off[e->tag - kb->kg_first];
+            memcpy(d, &idx, 2);
+            memcpy(d + 2, &e->hash, 4);
+            memcpy(d + 6, &e->klen, 4);
+            memcpy(d + 10, e->kv, e->klen);
+            memcpy(d + 10 + e->klen, &e->vlen, 4);
+            memcpy(d + 14 + e->klen, fl_hentry_val(e), e->vlen);
+            off[e->tag - kb->kg_first] += 14u + e->klen + e->vlen;
+            state_size += e->klen + e->vlen;
+        }
+    }
+    w.len = total;
+    free(bytes);
+    free(off);
+    fl_kb_snapshot *snap = fl_xcalloc(1, sizeof *snap);
+    snap->buf = w.p;
+    snap->len = w.len;
+    snprintf(snap->rel, sizeof snap->rel, "%s.keyed", sc->prefix);
+    snprintf(snap->path, sizeof snap->path, "%s/%s", sc->dir, snap->rel);
+    snap->kg_first = kb->kg_first;
+    snap->kg_last = kb->kg_last;
+    snap->state_size = state_size;
+    (void)err;
+    return snap;
+}
+
+static int hm_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
+{
+    if (fl_write_file(snap->path, snap->buf, snap->len, false, err) < 0)
+        return -1;
+    Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;
+    Fl__Pb__StateFile f = FL__PB__STATE_FILE__INIT, *fp = &f;
+    f.path = snap->rel;
+    f.size = snap->len;
+    h.backend = "hashmap";
+    h.kg_first = snap->kg_first;
+    h.kg_last = snap->kg_last;
+    h.n_files = 1;
+    h.files = &fp;
+    h.state_size = snap->state_size;
+    h.incremental_size = snap->len;
+    *len = protobuf_c_message_get_packed_size(&h.base);
+    *handle = fl_xmalloc(*len);
+    protobuf_c_message_pack(&h.base, *handle);
+    return 0;
+}
+
+static void hm_snapshot_free(fl_kb_snapshot *snap)
+{
+    if (!snap)
+        return;
+    free(snap->buf);
+    free(snap);
+}
+
+/* Bounded reading of a snapshot file. */
+typedef struct rbuf {
+    const uint8_t *p, *end;
+} rbuf;
+
+static bool rget(rbuf *r, void *out, size_t n)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return false;
+    memcpy(out, r->p, n);
+    r->p += n;
+    return true;
+}
+
+static int restore_file(hm_backend *b, const char *path, fl_err *err)
+{
+    fl_kbackend *kb = &b->base;
+    char *data;
+    size_t len;
+    if (fl_read_file(path, &data, &len, err) < 0)
+        return -1;
+    rbuf r = {(const uint8_t *)data, (const uint8_t *)data + len};
+    uint32_t magic, version, first, last, nstates;
+    fl_kstate **map = NULL;
+    int rc = -1;
+    if (!rget(&r, &magic, 4) || magic != HM_MAGIC || !rget(&r, &version, 4) ||
+        version != HM_VERSION || !rget(&r, &first, 4) || !rget(&r, &last, 4) ||
+        !rget(&r, &nstates, 4) || nstates > 65535 || first > last || last > 32767) {
+        fl_err_set(err, "%s is not a hashmap state snapshot (bad header)", path);
+        goto out;
+    }
+    map = fl_xcalloc(nstates + 1, sizeof *map);
+    for (uint32_t i = 0; i < nstates; i++) {
+        uint16_t n;
+        char name[256];
+        if (!rget(&r, &n, 2) || n >= sizeof name || !rget(&r, name, n)) {
+            fl_err_set(err, "%s: damaged state names", path);
+            goto out;
+        }
+        name[n] = '\0';
+        map[i] = hm_state(kb, name);
+    }
+    while (r.p < r.end) {
+        int32_t kg;
+        uint64_t nb;
+        if (!rget(&r, &kg, 4) || !rget(&r, &nb, 8) || nb > (uint64_t)(r.end - r.p)) {
+            fl_err_set(err, "%s: damaged key-group section", path);
+            goto out;
+        }
+        rbuf sec = {r.p, r.p + nb};
+        r.p += nb;
+        if (kg < kb->kg_first || kg > kb->kg_last)
+            continue; /* another subtask's key group (rescaling) */
+        while (sec.p < sec.end) {
+            uint16_t si;
+            uint32_t hash, klen, vlen;
+            const uint8_t *key, *val;
+            if (!rget(&sec, &si, 2) || si >= nstates || !rget(&sec, &hash, 4) ||
+                !rget(&sec, &klen, 4) || klen > (uint64_t)(sec.end - sec.p)) {
+                fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
+                goto out;
+            }
+            key = sec.p;
+            sec.p += klen;
+            if (!rget(&sec, &vlen, 4) || vlen > (uint64_t)(sec.end - sec.p)) {
+                fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
+                goto out;
+            }
+            val = sec.p;
+            sec.p += vlen;
+            fl_hentry *e = fl_hmap_upsert(map[si]->map, hash, key, klen, NULL);
+            e->tag = kg;
+            fl_hmap_set(e, val, vlen);
+        }
+    }
+    rc = 0;
+out:
+    free(map);
+    free(data);
+    return rc;
+}
+
+static int hm_restore(fl_kbackend *kb, const char *dir, const uint8_t *const *handles,
+                      const size_t *lens, size_t n, fl_err *err)
+{
+    hm_backend *b = (hm_backend *)kb;
+    for (size_t i = 0; i < n; i++) {
+        Fl__Pb__KeyedStateHandle *h = fl__pb__keyed_state_handle__unpack(NULL, lens[i], handles[i]);
+        if (!h) {
+            fl_err_set(err, "a keyed state handle does not decode");
+            return -1;
+        }
+        int rc = 0;
+        if (strcmp(h->backend, "hashmap") != 0) {
+            fl_err_set(err, "the state was written by the %s state backend; the hashmap backend "
+                            "cannot restore it (set state.backend.type: %s)",
+                       h->backend, h->backend);
+            rc = -1;
+        } else if (h->kg_last >= kb->kg_first && h->kg_first <= kb->kg_last) {
+            for (size_t f = 0; f < h->n_files && rc == 0; f++) {
+                char path[4200];
+                if (strstr(h->files[f]->path, "..") && strncmp(h->files[f]->path, "../shared/", 10)) {
+                    fl_err_set(err, "bad state file path %s", h->files[f]->path);
+                    rc = -1;
+                    break;
+                }
+                snprintf(path, sizeof path, "%s/%s", dir, h->files[f]->path);
+                rc = restore_file(b, path, err);
+            }
+        }
+        fl__pb__keyed_state_handle__free_unpacked(h, NULL);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void hm_notify_complete(fl_kbackend *kb, int64_t id)
+{
+}
+
+static const fl_kbackend_ops hm_ops = {hm_state,       hm_get,          hm_put,
+                                       hm_remove,      hm_append,       hm_free,
+                                       hm_snapshot,    hm_snapshot_write, hm_snapshot_free,
+                                       hm_restore,     hm_notify_complete};
 
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last)
 {

@@ -14,8 +14,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "err.h"
+
 typedef struct fl_kbackend fl_kbackend;
 typedef struct fl_kstate fl_kstate;
+typedef struct fl_kb_snapshot fl_kb_snapshot;
+
+/* Where and how a snapshot is written (checkpoint storage, DESIGN.md §6). */
+typedef struct fl_snapshot_ctx {
+    const char *dir;         /* absolute: the checkpoint's directory (chk-N/ or a savepoint) */
+    const char *shared_dir;  /* absolute: <job>/shared/, for files shared by incremental
+                                checkpoints (paths in handles: "../shared/NAME") */
+    const char *prefix;      /* unique file-name prefix of this operator instance */
+    int64_t checkpoint_id;
+    bool incremental;        /* state.backend.incremental */
+    bool savepoint;          /* savepoints are always self-contained (never incremental) */
+} fl_snapshot_ctx;
 
 typedef struct fl_kbackend_ops {
     fl_kstate *(*state)(fl_kbackend *b, const char *name);
@@ -26,6 +40,22 @@ typedef struct fl_kbackend_ops {
      * without rewriting what is there. */
     void (*append)(fl_kstate *s, const void *ns, uint32_t nslen, const void *val, uint32_t len);
     void (*free)(fl_kbackend *b);
+
+    /* Snapshot, part 1 (task thread, keep it short): captures a consistent view of all
+     * state; processing continues afterwards while part 2 runs. */
+    fl_kb_snapshot *(*snapshot)(fl_kbackend *b, const fl_snapshot_ctx *sc, fl_err *err);
+    /* Snapshot, part 2 (the snapshot I/O thread): writes the files, fsyncs them and returns
+     * a packed fl.pb.KeyedStateHandle (*handle is the caller's to free). */
+    int (*snapshot_write)(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err);
+    void (*snapshot_free)(fl_kb_snapshot *snap);
+    /* Restores, before any record is processed, the entries of the backend's key groups
+     * found in the handles (of any parallelism: rescaling filters by key group).
+     * checkpoint_dir resolves the handles' relative paths. Every length read is bounded;
+     * a damaged file is an error, never a crash. */
+    int (*restore)(fl_kbackend *b, const char *checkpoint_dir, const uint8_t *const *handles,
+                   const size_t *lens, size_t n, fl_err *err);
+    /* The checkpoint completed (incremental backends may forget older files). */
+    void (*notify_complete)(fl_kbackend *b, int64_t checkpoint_id);
 } fl_kbackend_ops;
 
 /* The part every backend shares: what it serves and the current key. */
@@ -40,6 +70,11 @@ struct fl_kbackend {
 };
 
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last);
+/* rocksdb: one RocksDB per operator instance in a fresh directory under tmp_dir
+ * (io.tmp.dirs), a column family per state, keys prefixed by their key group. */
+fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
+                                     const char *tmp_dir, const char *name, fl_err *err)
+    __attribute__((weak)); /* until rocksdb_backend.c lands */
 void fl_kbackend_free(fl_kbackend *b);
 /* Sets the current key (hashes it once: the key group and the map lookups share it). */
 void fl_kbackend_set_key(fl_kbackend *b, const void *key, uint32_t klen);

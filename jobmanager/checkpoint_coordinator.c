@@ -1,0 +1,877 @@
+/* checkpoint_coordinator.c -- see checkpoint_coordinator.h. JobMaster thread only. */
+#include "checkpoint_coordinator.h"
+#include "job_state.h"
+#include "keygroup.h"
+#include "log.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define META_MAGIC "FLCK"
+#define META_VERSION 1
+#define META_HDR 12
+#define HISTORY 10
+
+typedef struct pending {
+    struct pending *next;
+    struct fl_cc *cc;
+    int64_t id, ts, start_mono, last_ack_ms;
+    bool savepoint;
+    uint64_t token;
+    char dir[1024];
+    fl_cc_task *tasks;
+    int ntasks, acked;
+    fl_rpc_msg **acks;        /* per task, kept until completion */
+    struct event *timeout;
+    uint64_t size;
+    int64_t alignment_ms;
+} pending;
+
+typedef struct completed {
+    struct completed *next;   /* newest first */
+    int64_t id, ts;
+    bool savepoint;
+    char dir[1024];
+    Fl__Pb__CheckpointMetadata *meta;
+} completed;
+
+typedef struct hist {
+    int64_t id, trigger_ts, ack_ts, duration, alignment;
+    uint64_t size;
+    const char *status;       /* IN_PROGRESS, COMPLETED, FAILED */
+    bool savepoint;
+    int nsub, nacked;
+    char path[1024];
+    char failure[256];
+} hist;
+
+struct fl_cc {
+    fl_cc_env env;
+    bool enabled, exactly_once, unaligned, incremental;
+    int64_t interval, timeout, min_pause;
+    int max_concurrent, tolerable, retained;
+    char base[1024], shared[1100], savepoint_dir[1024], job_id[40];
+    int64_t next_id, last_completion_mono;
+    int npending, failures_in_row;
+    pending *pending;
+    completed *done;
+    struct event *timer;
+    bool running;
+    /* statistics */
+    int64_t total, ncompleted, nfailed, restored_count;
+    hist history[HISTORY];
+    int nhist;
+    hist latest_completed, latest_failed, latest_savepoint;
+    bool has_completed, has_failed, has_savepoint;
+    int64_t restored_id, restored_ts;
+    char restored_path[1024];
+    /* the restore point */
+    Fl__Pb__CheckpointMetadata *restore_meta;
+    char restore_dir[1024];
+    bool restore_from_savepoint;
+};
+
+/* ---- metadata files --------------------------------------------------------------- */
+
+static int write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, fl_err *err)
+{
+    size_t n = protobuf_c_message_get_packed_size(&m->base);
+    uint8_t *buf = fl_xmalloc(META_HDR + n);
+    memcpy(buf, META_MAGIC, 4);
+    uint16_t version = META_VERSION, flags = m->savepoint ? 1 : 0;
+    memcpy(buf + 4, &version, 2);
+    memcpy(buf + 6, &flags, 2);
+    protobuf_c_message_pack(&m->base, buf + META_HDR);
+    uint32_t crc = fl_crc32(buf + META_HDR, n);
+    memcpy(buf + 8, &crc, 4);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/_metadata", dir);
+    int rc = fl_write_file(path, buf, META_HDR + n, true, err);
+    free(buf);
+    return rc;
+}
+
+Fl__Pb__CheckpointMetadata *fl_cc_load_metadata(const char *dir, fl_err *err)
+{
+    char path[1100], *data;
+    size_t len;
+    snprintf(path, sizeof path, "%s/_metadata", dir);
+    if (fl_read_file(path, &data, &len, err) < 0)
+        return NULL;
+    Fl__Pb__CheckpointMetadata *m = NULL;
+    uint16_t version;
+    uint32_t crc;
+    if (len < META_HDR) {
+        fl_err_set(err, "%s is truncated (%zu bytes)", path, len);
+    } else if (memcmp(data, META_MAGIC, 4) != 0) {
+        fl_err_set(err, "%s is not a Flint checkpoint (bad magic number)", path);
+    } else if (memcpy(&version, data + 4, 2), version != META_VERSION) {
+        fl_err_set(err, "%s has version %u; this Flint reads version %u", path, version,
+                   META_VERSION);
+    } else if (memcpy(&crc, data + 8, 4),
+               crc != fl_crc32(data + META_HDR, len - META_HDR)) {
+        fl_err_set(err, "%s is damaged (checksum mismatch; truncated or altered)", path);
+    } else if (!(m = fl__pb__checkpoint_metadata__unpack(NULL, len - META_HDR,
+                                                        (uint8_t *)data + META_HDR))) {
+        fl_err_set(err, "%s does not decode", path);
+    }
+    free(data);
+    return m;
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static void history_add(fl_cc *cc, const hist *h)
+{
+    memmove(&cc->history[1], &cc->history[0], (HISTORY - 1) * sizeof *h);
+    cc->history[0] = *h;
+    if (cc->nhist < HISTORY)
+        cc->nhist++;
+}
+
+static hist *history_find(fl_cc *cc, int64_t id)
+{
+    for (int i = 0; i < cc->nhist; i++)
+        if (cc->history[i].id == id)
+            return &cc->history[i];
+    return NULL;
+}
+
+static void send_notify(fl_cc *cc, pending *p, bool aborted)
+{
+    for (int i = 0; i < p->ntasks; i++) {
+        bool seen = false;
+        for (int k = 0; k < i; k++)
+            seen |= p->tasks[k].conn == p->tasks[i].conn;
+        if (seen)
+            continue;
+        Fl__Pb__NotifyCheckpoint n = FL__PB__NOTIFY_CHECKPOINT__INIT;
+        n.job_id = cc->job_id;
+        n.attempt = cc->env.attempt(cc->env.jm);
+        n.checkpoint_id = p->id;
+        n.aborted = aborted;
+        fl_rpc_send(cc->env.rpc, p->tasks[i].conn, FL_RPC_NOTIFY_CHECKPOINT, &n.base);
+    }
+}
+
+static void free_pending(pending *p)
+{
+    for (int i = 0; i < p->ntasks; i++)
+        fl_rpc_msg_free(p->acks[i]);
+    free(p->acks);
+    free(p->tasks);
+    if (p->timeout)
+        event_free(p->timeout);
+    free(p);
+}
+
+static void unlink_pending(fl_cc *cc, pending *p)
+{
+    for (pending **pp = &cc->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            cc->npending--;
+            return;
+        }
+}
+
+/* Gives a pending checkpoint up. counts: a real failure (not a stop). */
+static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
+{
+    unlink_pending(cc, p);
+    fl_warn("Checkpoint %lld of job %s %s: %s", (long long)p->id, cc->job_id,
+            p->savepoint ? "(savepoint) failed" : "aborted", why);
+    send_notify(cc, p, true);
+    fl_remove_tree(p->dir);
+    hist *h = history_find(cc, p->id);
+    if (h) {
+        h->status = "FAILED";
+        h->duration = fl_mono_ms() - p->start_mono;
+        snprintf(h->failure, sizeof h->failure, "%s", why);
+        cc->latest_failed = *h;
+        cc->has_failed = true;
+    }
+    cc->nfailed++;
+    if (p->savepoint && cc->env.savepoint_done)
+        cc->env.savepoint_done(cc->env.jm, p->token, NULL, why);
+    free_pending(p);
+    if (counts && !p->savepoint) {
+        if (++cc->failures_in_row > cc->tolerable) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "Exceeded checkpoint tolerable failure threshold (%d; "
+                     "execution.checkpointing.tolerable-failed-checkpoints): %.300s",
+                     cc->tolerable, why);
+            cc->failures_in_row = 0;
+            cc->env.fail(cc->env.jm, msg);
+        }
+    }
+    cc->env.changed(cc->env.jm);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    pending *p = arg;
+    abort_pending(p->cc, p, "Checkpoint expired before completing "
+                            "(execution.checkpointing.timeout).", true);
+}
+
+/* ---- retention -------------------------------------------------------------------- */
+
+static bool references(const Fl__Pb__CheckpointMetadata *m, const char *path)
+{
+    for (size_t o = 0; o < m->n_operators; o++)
+        for (size_t s = 0; s < m->operators[o]->n_subtasks; s++) {
+            const Fl__Pb__OperatorSubtaskState *st = m->operators[o]->subtasks[s];
+            for (size_t k = 0; k < st->n_keyed; k++)
+                for (size_t f = 0; f < st->keyed[k]->n_files; f++)
+                    if (!strcmp(st->keyed[k]->files[f]->path, path))
+                        return true;
+        }
+    return false;
+}
+
+static void delete_checkpoint(fl_cc *cc, completed *c)
+{
+    /* shared files (incremental) stay while a retained checkpoint references them */
+    for (size_t o = 0; c->meta && o < c->meta->n_operators; o++)
+        for (size_t s = 0; s < c->meta->operators[o]->n_subtasks; s++) {
+            const Fl__Pb__OperatorSubtaskState *st = c->meta->operators[o]->subtasks[s];
+            for (size_t k = 0; k < st->n_keyed; k++)
+                for (size_t f = 0; f < st->keyed[k]->n_files; f++) {
+                    const char *path = st->keyed[k]->files[f]->path;
+                    if (strncmp(path, "../shared/", 10))
+                        continue;
+                    bool used = false;
+                    for (completed *x = cc->done; x && !used; x = x->next)
+                        used = x != c && x->meta && references(x->meta, path);
+                    if (!used) {
+                        char full[2200];
+                        snprintf(full, sizeof full, "%s/%s", c->dir, path);
+                        unlink(full);
+                    }
+                }
+        }
+    fl_remove_tree(c->dir);
+    fl__pb__checkpoint_metadata__free_unpacked(c->meta, NULL);
+    free(c);
+}
+
+static void retain(fl_cc *cc)
+{
+    int n = 0;
+    completed **pp = &cc->done;
+    while (*pp) {
+        completed *c = *pp;
+        if (!c->savepoint && ++n > cc->retained) {
+            *pp = c->next;
+            fl_debug("Deleting checkpoint %lld of job %s (state.checkpoints.num-retained %d)",
+                    (long long)c->id, cc->job_id, cc->retained);
+            delete_checkpoint(cc, c);
+            continue;
+        }
+        pp = &c->next;
+    }
+}
+
+/* ---- completing ------------------------------------------------------------------- */
+
+static void complete(fl_cc *cc, pending *p)
+{
+    fl_err err;
+    const Fl__Pb__JobGraph *g = cc->env.g;
+    Fl__Pb__CheckpointMetadata m = FL__PB__CHECKPOINT_METADATA__INIT;
+    m.job_id = cc->job_id;
+    m.checkpoint_id = p->id;
+    m.timestamp = p->ts;
+    m.savepoint = p->savepoint;
+    size_t nops = 0;
+    for (size_t v = 0; v < g->n_vertices; v++)
+        nops += g->vertices[v]->n_chain;
+    Fl__Pb__OperatorState *ops = fl_xcalloc(nops + 1, sizeof *ops);
+    Fl__Pb__OperatorState **opp = fl_xcalloc(nops + 1, sizeof *opp);
+    Fl__Pb__OperatorSubtaskState ***subs = fl_xcalloc(nops + 1, sizeof *subs);
+    size_t k = 0;
+    for (size_t v = 0; v < g->n_vertices; v++) {
+        const Fl__Pb__JobVertex *jv = g->vertices[v];
+        for (size_t c = 0; c < jv->n_chain; c++, k++) {
+            Fl__Pb__OperatorState *os = &ops[k];
+            fl__pb__operator_state__init(os);
+            os->uid = jv->chain[c]->uid;
+            os->name = jv->chain[c]->name;
+            os->parallelism = jv->parallelism;
+            os->max_parallelism = jv->max_parallelism;
+            subs[k] = fl_xcalloc((size_t)p->ntasks + 1, sizeof **subs);
+            os->subtasks = subs[k];
+            for (int i = 0; i < p->ntasks; i++) {
+                if (p->tasks[i].vertex != jv->id || !p->acks[i])
+                    continue;
+                Fl__Pb__AcknowledgeCheckpoint *a = (Fl__Pb__AcknowledgeCheckpoint *)p->acks[i]->pb;
+                for (size_t o = 0; o < a->n_operators; o++)
+                    if (!strcmp(a->operators[o]->uid, os->uid))
+                        os->subtasks[os->n_subtasks++] = a->operators[o];
+            }
+            opp[k] = os;
+        }
+    }
+    m.n_operators = nops;
+    m.operators = opp;
+    int rc = write_metadata(p->dir, &m, &err);
+    /* our own copy of the metadata: the acknowledgements go away now */
+    Fl__Pb__CheckpointMetadata *copy = NULL;
+    if (rc == 0) {
+        size_t n = protobuf_c_message_get_packed_size(&m.base);
+        uint8_t *buf = fl_xmalloc(n);
+        protobuf_c_message_pack(&m.base, buf);
+        copy = fl__pb__checkpoint_metadata__unpack(NULL, n, buf);
+        free(buf);
+    }
+    for (size_t i = 0; i < nops; i++)
+        free(subs[i]);
+    free(subs);
+    free(opp);
+    free(ops);
+    if (rc < 0) {
+        abort_pending(cc, p, err.msg, true);
+        return;
+    }
+    unlink_pending(cc, p);
+    int64_t duration = fl_mono_ms() - p->start_mono;
+    fl_info("Completed checkpoint %lld for job %s (%llu bytes, %lld ms)%s.", (long long)p->id,
+            cc->job_id, (unsigned long long)p->size, (long long)duration,
+            p->savepoint ? " as a savepoint" : "");
+    completed *c = fl_xcalloc(1, sizeof *c);
+    c->id = p->id;
+    c->ts = p->ts;
+    c->savepoint = p->savepoint;
+    snprintf(c->dir, sizeof c->dir, "%s", p->dir);
+    c->meta = copy;
+    c->next = cc->done;
+    cc->done = c;
+    send_notify(cc, p, false);
+    hist *h = history_find(cc, p->id);
+    if (h) {
+        h->status = "COMPLETED";
+        h->duration = duration;
+        h->size = p->size;
+        h->ack_ts = p->last_ack_ms;
+        h->nacked = p->acked;
+        h->alignment = p->alignment_ms;
+        snprintf(h->path, sizeof h->path, "file:%s", p->dir);
+        if (p->savepoint) {
+            cc->latest_savepoint = *h;
+            cc->has_savepoint = true;
+        } else {
+            cc->latest_completed = *h;
+            cc->has_completed = true;
+        }
+    }
+    cc->ncompleted++;
+    cc->failures_in_row = 0;
+    cc->last_completion_mono = fl_mono_ms();
+    if (p->savepoint && cc->env.savepoint_done)
+        cc->env.savepoint_done(cc->env.jm, p->token, p->dir, NULL);
+    free_pending(p);
+    retain(cc);
+    cc->env.changed(cc->env.jm);
+}
+
+/* ---- triggering ------------------------------------------------------------------- */
+
+static bool is_source(const Fl__Pb__JobGraph *g, int vertex)
+{
+    return g->vertices[vertex]->n_inputs == 0;
+}
+
+static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, fl_err *err)
+{
+    const fl_cc_task *tasks;
+    int n = cc->env.tasks(cc->env.jm, &tasks);
+    if (n <= 0) {
+        fl_err_set(err, "the job is not running (not all its tasks are)");
+        return -1;
+    }
+    int64_t id = cc->next_id++;
+    pending *p = fl_xcalloc(1, sizeof *p);
+    p->cc = cc;
+    p->id = id;
+    p->ts = fl_now_ms();
+    p->start_mono = fl_mono_ms();
+    p->savepoint = savepoint;
+    p->token = token;
+    if (savepoint) {
+        char rnd[13];
+        fl_random_hex(rnd, 6);
+        snprintf(p->dir, sizeof p->dir, "%s/savepoint-%.6s-%s", sdir, cc->job_id, rnd);
+    } else {
+        snprintf(p->dir, sizeof p->dir, "%s/chk-%lld", cc->base, (long long)id);
+    }
+    if (fl_mkdirs(p->dir, err) < 0 || fl_mkdirs(cc->shared, err) < 0) {
+        free(p);
+        return -1;
+    }
+    p->tasks = fl_xcalloc((size_t)n, sizeof *p->tasks);
+    p->acks = fl_xcalloc((size_t)n, sizeof *p->acks);
+    for (int i = 0; i < n; i++)
+        if (!tasks[i].finished)
+            p->tasks[p->ntasks++] = tasks[i];
+    /* the trigger goes to the source tasks, grouped per TaskManager */
+    int nsent = 0;
+    for (int i = 0; i < p->ntasks; i++) {
+        if (!is_source(cc->env.g, p->tasks[i].vertex))
+            continue;
+        bool seen = false;
+        for (int k = 0; k < i; k++)
+            seen |= is_source(cc->env.g, p->tasks[k].vertex) &&
+                    p->tasks[k].conn == p->tasks[i].conn;
+        if (seen)
+            continue;
+        int32_t vs[p->ntasks], ss[p->ntasks];
+        size_t m = 0;
+        for (int k = i; k < p->ntasks; k++)
+            if (is_source(cc->env.g, p->tasks[k].vertex) && p->tasks[k].conn == p->tasks[i].conn) {
+                vs[m] = p->tasks[k].vertex;
+                ss[m++] = p->tasks[k].subtask;
+            }
+        Fl__Pb__TriggerCheckpoint t = FL__PB__TRIGGER_CHECKPOINT__INIT;
+        t.job_id = cc->job_id;
+        t.attempt = cc->env.attempt(cc->env.jm);
+        t.checkpoint_id = id;
+        t.timestamp = p->ts;
+        t.savepoint = savepoint;
+        t.dir = p->dir;
+        t.shared_dir = cc->shared;
+        t.n_vertex = t.n_subtask = m;
+        t.vertex = vs;
+        t.subtask = ss;
+        t.exactly_once = cc->exactly_once;
+        fl_rpc_send(cc->env.rpc, p->tasks[i].conn, FL_RPC_TRIGGER_CHECKPOINT, &t.base);
+        nsent++;
+    }
+    p->next = cc->pending;
+    cc->pending = p;
+    cc->npending++;
+    cc->total++;
+    p->timeout = evtimer_new(cc->env.base, on_timeout, p);
+    struct timeval tv = {cc->timeout / 1000, (cc->timeout % 1000) * 1000};
+    evtimer_add(p->timeout, &tv);
+    hist h = {.id = id, .trigger_ts = p->ts, .status = "IN_PROGRESS", .savepoint = savepoint,
+              .nsub = p->ntasks};
+    history_add(cc, &h);
+    fl_debug("Triggering checkpoint %lld of job %s at %d source TaskManagers", (long long)id,
+             cc->job_id, nsent);
+    return 0;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    fl_cc *cc = arg;
+    fl_err err;
+    if (!cc->running || cc->npending >= cc->max_concurrent)
+        return;
+    if (cc->last_completion_mono && fl_mono_ms() - cc->last_completion_mono < cc->min_pause)
+        return;
+    if (trigger(cc, false, NULL, 0, &err) < 0)
+        fl_debug("checkpoint not triggered: %s", err.msg);
+}
+
+void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
+{
+    fl_err err;
+    const char *d = dir && *dir ? dir : cc->savepoint_dir[0] ? cc->savepoint_dir : NULL;
+    if (!d) {
+        cc->env.savepoint_done(cc->env.jm, token, NULL,
+                               "No savepoint directory: give one (flint savepoint JOBID DIR) or "
+                               "set state.savepoints.dir.");
+        return;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", strncmp(d, "file://", 7) ? d : d + 7);
+    if (trigger(cc, true, buf, token, &err) < 0)
+        cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
+}
+
+void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
+{
+    Fl__Pb__AcknowledgeCheckpoint *a = (Fl__Pb__AcknowledgeCheckpoint *)msg->pb;
+    pending *p;
+    for (p = cc->pending; p && p->id != a->checkpoint_id; p = p->next)
+        ;
+    if (!p || a->attempt != cc->env.attempt(cc->env.jm)) {
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    if (a->declined) {
+        char why[600];
+        snprintf(why, sizeof why, "declined by task %d.%d: %.500s", a->vertex, a->subtask,
+                 a->reason);
+        fl_rpc_msg_free(msg);
+        abort_pending(cc, p, why, true);
+        return;
+    }
+    for (int i = 0; i < p->ntasks; i++) {
+        if (p->tasks[i].vertex != a->vertex || p->tasks[i].subtask != a->subtask)
+            continue;
+        if (p->acks[i])
+            break; /* duplicate */
+        p->acks[i] = msg;
+        p->acked++;
+        p->size += a->state_size;
+        p->last_ack_ms = fl_now_ms();
+        if ((int64_t)a->alignment_ms > p->alignment_ms)
+            p->alignment_ms = (int64_t)a->alignment_ms;
+        hist *h = history_find(cc, p->id);
+        if (h)
+            h->nacked = p->acked;
+        if (p->acked == p->ntasks)
+            complete(cc, p);
+        return;
+    }
+    fl_rpc_msg_free(msg);
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
+{
+    fl_cc *cc = fl_xcalloc(1, sizeof *cc);
+    cc->env = *env;
+    const fl_conf *conf = env->conf;
+    snprintf(cc->job_id, sizeof cc->job_id, "%s", env->g->job_id);
+    cc->enabled = fl_conf_contains(conf, "execution.checkpointing.interval") &&
+                  fl_conf_get_duration_ms(conf, "execution.checkpointing.interval") > 0;
+    cc->interval = fl_conf_get_duration_ms(conf, "execution.checkpointing.interval");
+    cc->timeout = FL_MAX(1, fl_conf_get_duration_ms(conf, "execution.checkpointing.timeout"));
+    cc->min_pause = fl_conf_get_duration_ms(conf, "execution.checkpointing.min-pause");
+    cc->max_concurrent =
+        (int)FL_MAX(1, fl_conf_get_int(conf, "execution.checkpointing.max-concurrent-checkpoints"));
+    cc->tolerable = (int)FL_MAX(0, fl_conf_get_int(conf, "execution.checkpointing.tolerable-failed-checkpoints"));
+    cc->retained = (int)FL_MAX(1, fl_conf_get_int(conf, "state.checkpoints.num-retained"));
+    const char *mode = fl_conf_get_str(conf, "execution.checkpointing.mode");
+    cc->exactly_once = !mode || strcasecmp(mode, "AT_LEAST_ONCE") != 0;
+    cc->unaligned = fl_conf_get_bool(conf, "execution.checkpointing.unaligned.enabled");
+    cc->incremental = fl_conf_get_bool(conf, "state.backend.incremental");
+    const char *dir = fl_conf_get_str(conf, "state.checkpoints.dir");
+    if (!dir || !*dir)
+        dir = "/tmp/flint-checkpoints";
+    if (!strncmp(dir, "file://", 7))
+        dir += 7;
+    snprintf(cc->base, sizeof cc->base, "%s/%s", dir, cc->job_id);
+    snprintf(cc->shared, sizeof cc->shared, "%s/shared", cc->base);
+    const char *sp = fl_conf_get_str(conf, "state.savepoints.dir");
+    if (sp && *sp)
+        snprintf(cc->savepoint_dir, sizeof cc->savepoint_dir, "%s",
+                 strncmp(sp, "file://", 7) ? sp : sp + 7);
+    cc->next_id = 1;
+    cc->timer = event_new(env->base, -1, EV_PERSIST, on_tick, cc);
+    if (cc->enabled) {
+        struct timeval tv = {cc->interval / 1000, (cc->interval % 1000) * 1000};
+        event_add(cc->timer, &tv);
+    }
+    (void)err;
+    return cc;
+}
+
+bool fl_cc_enabled(const fl_cc *cc)
+{
+    return cc->enabled;
+}
+
+void fl_cc_start(fl_cc *cc)
+{
+    cc->running = cc->enabled;
+}
+
+void fl_cc_stop(fl_cc *cc)
+{
+    cc->running = false;
+    while (cc->pending)
+        abort_pending(cc, cc->pending, "the job attempt ended", false);
+}
+
+void fl_cc_free(fl_cc *cc)
+{
+    if (!cc)
+        return;
+    while (cc->pending) {
+        pending *p = cc->pending;
+        cc->pending = p->next;
+        free_pending(p);
+    }
+    while (cc->done) {
+        completed *c = cc->done;
+        cc->done = c->next;
+        fl__pb__checkpoint_metadata__free_unpacked(c->meta, NULL);
+        free(c);
+    }
+    fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
+    event_free(cc->timer);
+    free(cc);
+}
+
+/* ---- restoring -------------------------------------------------------------------- */
+
+const Fl__Pb__CheckpointMetadata *fl_cc_restore_point(fl_cc *cc, const char **dir)
+{
+    for (completed *c = cc->done; c; c = c->next) {
+        if (c->savepoint)
+            continue;
+        fl_err err;
+        Fl__Pb__CheckpointMetadata *m = fl_cc_load_metadata(c->dir, &err);
+        if (!m) {
+            fl_warn("Refusing checkpoint %lld of job %s: %s; trying an older one",
+                    (long long)c->id, cc->job_id, err.msg);
+            continue;
+        }
+        fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
+        cc->restore_meta = m;
+        snprintf(cc->restore_dir, sizeof cc->restore_dir, "%s", c->dir);
+        cc->restored_id = m->checkpoint_id;
+        cc->restored_ts = fl_now_ms();
+        snprintf(cc->restored_path, sizeof cc->restored_path, "file:%s", c->dir);
+        cc->restored_count++;
+        *dir = cc->restore_dir;
+        return m;
+    }
+    if (cc->restore_from_savepoint && cc->restore_meta) {
+        *dir = cc->restore_dir;
+        return cc->restore_meta;
+    }
+    return NULL;
+}
+
+int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl_err *err)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", strncmp(path, "file:", 5) ? path
+                                    : !strncmp(path, "file://", 7) ? path + 7 : path + 5);
+    Fl__Pb__CheckpointMetadata *m = fl_cc_load_metadata(dir, err);
+    if (!m)
+        return -1;
+    const Fl__Pb__JobGraph *g = cc->env.g;
+    for (size_t o = 0; o < m->n_operators; o++) {
+        const Fl__Pb__OperatorState *os = m->operators[o];
+        bool has_state = false;
+        for (size_t s = 0; s < os->n_subtasks; s++) {
+            const Fl__Pb__OperatorSubtaskState *st = os->subtasks[s];
+            has_state |= st->n_keyed || st->n_operator_state || st->timers.len || st->n_broadcast;
+        }
+        const Fl__Pb__JobVertex *found = NULL;
+        for (size_t v = 0; v < g->n_vertices && !found; v++)
+            for (size_t c = 0; c < g->vertices[v]->n_chain; c++)
+                if (!strcmp(g->vertices[v]->chain[c]->uid, os->uid))
+                    found = g->vertices[v];
+        if (!found && has_state && !allow_non_restored) {
+            fl_err_set(err, "Failed to rollback to savepoint %s: it holds state of operator "
+                            "'%s' (uid %s), which the job does not have. Run with -n "
+                            "(--allowNonRestoredState) to skip it.",
+                       path, os->name, os->uid);
+            fl__pb__checkpoint_metadata__free_unpacked(m, NULL);
+            return -1;
+        }
+        if (found && has_state && os->max_parallelism != found->max_parallelism) {
+            fl_err_set(err, "Failed to rollback to savepoint %s: the max parallelism %d of "
+                            "operator '%s' (uid %s) in the savepoint differs from its max "
+                            "parallelism %d in the job.",
+                       path, os->max_parallelism, os->name, os->uid, found->max_parallelism);
+            fl__pb__checkpoint_metadata__free_unpacked(m, NULL);
+            return -1;
+        }
+        if (found && found->parallelism > os->max_parallelism) {
+            fl_err_set(err, "operator '%s' cannot run with parallelism %d: its state has max "
+                            "parallelism %d",
+                       os->name, found->parallelism, os->max_parallelism);
+            fl__pb__checkpoint_metadata__free_unpacked(m, NULL);
+            return -1;
+        }
+    }
+    fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
+    cc->restore_meta = m;
+    snprintf(cc->restore_dir, sizeof cc->restore_dir, "%s", dir);
+    cc->restore_from_savepoint = true;
+    cc->restored_id = m->checkpoint_id;
+    cc->restored_ts = fl_now_ms();
+    snprintf(cc->restored_path, sizeof cc->restored_path, "file:%s", dir);
+    cc->restored_count++;
+    if (m->checkpoint_id >= cc->next_id)
+        cc->next_id = m->checkpoint_id + 1;
+    return 0;
+}
+
+/* Joins timer snapshots ([u32 n] then n timers) into one. */
+static ProtobufCBinaryData merge_timers(fl_arena *a, ProtobufCBinaryData *parts, int n)
+{
+    size_t total = 4;
+    uint32_t count = 0;
+    for (int i = 0; i < n; i++)
+        if (parts[i].len >= 4) {
+            uint32_t c;
+            memcpy(&c, parts[i].data, 4);
+            count += c;
+            total += parts[i].len - 4;
+        }
+    uint8_t *buf = fl_arena_alloc(a, total), *w = buf + 4;
+    memcpy(buf, &count, 4);
+    for (int i = 0; i < n; i++)
+        if (parts[i].len >= 4) {
+            memcpy(w, parts[i].data + 4, parts[i].len - 4);
+            w += parts[i].len - 4;
+        }
+    return (ProtobufCBinaryData){total, buf};
+}
+
+Fl__Pb__TaskRestore *fl_cc_task_restore(fl_arena *a, const Fl__Pb__CheckpointMetadata *m,
+                                        const char *dir, const Fl__Pb__JobVertex *jv,
+                                        int subtask)
+{
+    Fl__Pb__TaskRestore *r = fl_arena_alloc(a, sizeof *r);
+    fl__pb__task_restore__init(r);
+    r->checkpoint_dir = fl_arena_str(a, dir);
+    r->checkpoint_id = m->checkpoint_id;
+    r->operators = fl_arena_alloc(a, (jv->n_chain + 1) * sizeof *r->operators);
+    int first, last;
+    fl_key_group_range(subtask, jv->parallelism, jv->max_parallelism, &first, &last);
+    for (size_t c = 0; c < jv->n_chain; c++) {
+        const Fl__Pb__OperatorState *os = NULL;
+        for (size_t o = 0; o < m->n_operators && !os; o++)
+            if (!strcmp(m->operators[o]->uid, jv->chain[c]->uid))
+                os = m->operators[o];
+        if (!os)
+            continue;
+        Fl__Pb__OperatorSubtaskState *st = fl_arena_alloc(a, sizeof *st);
+        fl__pb__operator_subtask_state__init(st);
+        st->uid = fl_arena_str(a, os->uid);
+        st->subtask = subtask;
+        size_t nk = 0, ni = 0;
+        for (size_t s = 0; s < os->n_subtasks; s++) {
+            nk += os->subtasks[s]->n_keyed;
+            ni += os->subtasks[s]->n_operator_state;
+        }
+        st->keyed = fl_arena_alloc(a, (nk + 1) * sizeof *st->keyed);
+        st->operator_state = fl_arena_alloc(a, (ni + 1) * sizeof *st->operator_state);
+        ProtobufCBinaryData *tparts = fl_arena_alloc(a, (os->n_subtasks + 1) * sizeof *tparts);
+        int nt = 0;
+        size_t item = 0;
+        /* old subtasks in subtask order, for a stable round robin */
+        for (int want = 0; want < (int)os->n_subtasks * 4 + 64; want++) {
+            for (size_t s = 0; s < os->n_subtasks; s++) {
+                const Fl__Pb__OperatorSubtaskState *old = os->subtasks[s];
+                if (old->subtask != want)
+                    continue;
+                bool overlaps = false;
+                for (size_t k = 0; k < old->n_keyed; k++)
+                    if (old->keyed[k]->kg_last >= first && old->keyed[k]->kg_first <= last) {
+                        st->keyed[st->n_keyed++] = old->keyed[k];
+                        overlaps = true;
+                    }
+                if (old->timers.len && (overlaps || !old->n_keyed))
+                    tparts[nt++] = old->timers;
+                for (size_t k = 0; k < old->n_operator_state; k++, item++)
+                    if ((int)(item % (size_t)jv->parallelism) == subtask)
+                        st->operator_state[st->n_operator_state++] = old->operator_state[k];
+                if (old->n_broadcast && !st->n_broadcast) {
+                    st->broadcast = fl_arena_alloc(a, sizeof *st->broadcast);
+                    st->broadcast[0] = old->broadcast[0];
+                    st->n_broadcast = 1;
+                }
+            }
+        }
+        if (nt)
+            st->timers = merge_timers(a, tparts, nt);
+        r->operators[r->n_operators++] = st;
+    }
+    return r;
+}
+
+/* ---- REST ------------------------------------------------------------------------- */
+
+static json_t *hist_json(const hist *h)
+{
+    json_t *o = json_pack("{s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "id",
+                          (json_int_t)h->id, "status", h->status, "is_savepoint", h->savepoint,
+                          "trigger_timestamp", (json_int_t)h->trigger_ts,
+                          "latest_ack_timestamp", (json_int_t)h->ack_ts, "state_size",
+                          (json_int_t)h->size, "end_to_end_duration", (json_int_t)h->duration,
+                          "alignment_buffered", (json_int_t)0, "num_subtasks", h->nsub,
+                          "num_acknowledged_subtasks", h->nacked);
+    json_object_set_new(o, "checkpointed_size", json_integer((json_int_t)h->size));
+    json_object_set_new(o, "alignment_duration", json_integer(h->alignment));
+    if (h->path[0])
+        json_object_set_new(o, "external_path", json_string(h->path));
+    if (h->failure[0])
+        json_object_set_new(o, "failure_message", json_string(h->failure));
+    return o;
+}
+
+json_t *fl_cc_stats_json(const fl_cc *cc)
+{
+    json_t *history = json_array();
+    int64_t smin = -1, smax = 0, stot = 0, dmin = -1, dmax = 0, dtot = 0, n = 0;
+    for (int i = 0; i < cc->nhist; i++) {
+        const hist *h = &cc->history[i];
+        json_array_append_new(history, hist_json(h));
+        if (strcmp(h->status, "COMPLETED"))
+            continue;
+        n++;
+        stot += (int64_t)h->size, dtot += h->duration;
+        if (smin < 0 || (int64_t)h->size < smin)
+            smin = (int64_t)h->size;
+        if ((int64_t)h->size > smax)
+            smax = (int64_t)h->size;
+        if (dmin < 0 || h->duration < dmin)
+            dmin = h->duration;
+        if (h->duration > dmax)
+            dmax = h->duration;
+    }
+    json_t *latest = json_pack("{s:o, s:o, s:o, s:o}", "completed",
+                               cc->has_completed ? hist_json(&cc->latest_completed) : json_null(),
+                               "savepoint",
+                               cc->has_savepoint ? hist_json(&cc->latest_savepoint) : json_null(),
+                               "failed", cc->has_failed ? hist_json(&cc->latest_failed) : json_null(),
+                               "restored",
+                               cc->restored_id
+                                   ? json_pack("{s:I, s:I, s:b, s:s}", "id",
+                                               (json_int_t)cc->restored_id, "restore_timestamp",
+                                               (json_int_t)cc->restored_ts, "is_savepoint",
+                                               cc->restore_from_savepoint, "external_path",
+                                               cc->restored_path)
+                                   : json_null());
+    json_t *summary = json_pack(
+        "{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}", "state_size", "min",
+        (json_int_t)(smin < 0 ? 0 : smin), "max", (json_int_t)smax, "avg",
+        (json_int_t)(n ? stot / n : 0), "end_to_end_duration", "min",
+        (json_int_t)(dmin < 0 ? 0 : dmin), "max", (json_int_t)dmax, "avg",
+        (json_int_t)(n ? dtot / n : 0));
+    return json_pack("{s:{s:I, s:I, s:i, s:I, s:I}, s:o, s:o, s:o}", "counts", "restored",
+                     (json_int_t)cc->restored_count, "total", (json_int_t)cc->total,
+                     "in_progress", cc->npending, "completed", (json_int_t)cc->ncompleted,
+                     "failed", (json_int_t)cc->nfailed, "summary", summary, "latest", latest,
+                     "history", history);
+}
+
+json_t *fl_cc_config_json(const fl_cc *cc)
+{
+    const char *backend = fl_conf_get_str(cc->env.conf, "state.backend.type");
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:i, s:{s:b, s:b}, s:s, s:s, s:b, s:i, s:I, s:s}", "mode",
+        cc->exactly_once ? "exactly_once" : "at_least_once", "interval",
+        (json_int_t)(cc->enabled ? cc->interval : INT64_MAX), "timeout",
+        (json_int_t)cc->timeout, "min_pause", (json_int_t)cc->min_pause, "max_concurrent",
+        cc->max_concurrent, "externalization", "enabled", 1, "delete_on_cancellation", 0,
+        "state_backend",
+        backend && !strcmp(backend, "rocksdb") ? "EmbeddedRocksDBStateBackend"
+                                               : "HashMapStateBackend",
+        "checkpoint_storage", "FileSystemCheckpointStorage", "unaligned_checkpoints",
+        cc->unaligned, "tolerable_failed_checkpoints", cc->tolerable,
+        "aligned_checkpoint_timeout",
+        (json_int_t)fl_conf_get_duration_ms(cc->env.conf,
+                                            "execution.checkpointing.aligned-checkpoint-timeout"),
+        "checkpoints_dir", cc->base);
+}
