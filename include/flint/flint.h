@@ -197,6 +197,8 @@ void fl_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts);
 int fl_ctx_subtask(const fl_ctx *ctx);     /* 0-based index of this parallel instance */
 int fl_ctx_parallelism(const fl_ctx *ctx);
 int fl_ctx_max_parallelism(const fl_ctx *ctx);
+/* How many times the job restarted before this run (Flink's getAttemptNumber): 0 first. */
+int fl_ctx_attempt(const fl_ctx *ctx);
 const char *fl_ctx_task_name(const fl_ctx *ctx); /* "name (2/4)" as Flink shows it */
 const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len);
 void fl_ctx_set_user(fl_ctx *ctx, void *user);

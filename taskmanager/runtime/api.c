@@ -45,6 +45,11 @@ int fl_ctx_parallelism(const fl_ctx *ctx)
     return ctx->task->parallelism;
 }
 
+int fl_ctx_attempt(const fl_ctx *ctx)
+{
+    return ctx->task->tdd->attempt;
+}
+
 int fl_ctx_max_parallelism(const fl_ctx *ctx)
 {
     return ctx->task->max_parallelism;

@@ -187,6 +187,23 @@ static void process_aggregate(fl_op *op, const fl_rec *in)
     }
     if (!set_key(op, in, key))
         return;
+    /* the common case: sum/min/max of a record of the same size, updated where it lies */
+    uint32_t mlen;
+    uint8_t *mut = op->kind <= FL__PB__OP_KIND__OP_MAX && kb->ops->get_mut
+                       ? kb->ops->get_mut(op->agg, NULL, 0, &mlen)
+                       : NULL;
+    if (mut && mlen == in->len) {
+        const uint8_t *inf = (const uint8_t *)in->data + off;
+        uint8_t *accf = mut + off;
+        if (op->kind == FL__PB__OP_KIND__OP_SUM)
+            field_add(type, accf, inf);
+        else if ((op->kind == FL__PB__OP_KIND__OP_MIN && field_cmp(type, inf, accf) < 0) ||
+                 (op->kind == FL__PB__OP_KIND__OP_MAX && field_cmp(type, inf, accf) > 0))
+            memcpy(accf, inf, (size_t)field_size(type));
+        fl_emit_ts(&op->out, mut, mlen, in->ts);
+        kb->key = NULL;
+        return;
+    }
     if (!kb->ops->get(op->agg, NULL, 0, &cur, &cur_len)) {
         kb->ops->put(op->agg, NULL, 0, in->data, in->len);
         fl_emit_ts(&op->out, in->data, in->len, in->ts);

@@ -76,6 +76,17 @@ static bool hm_get(fl_kstate *s, const void *ns, uint32_t nslen, const void **va
     return true;
 }
 
+static void *hm_get_mut(fl_kstate *s, const void *ns, uint32_t nslen, uint32_t *len)
+{
+    uint32_t klen, hash;
+    const uint8_t *k = full_key(s->b, ns, nslen, &klen, &hash);
+    fl_hentry *e = fl_hmap_find(s->map, hash, k, klen);
+    if (!e)
+        return NULL;
+    *len = e->vlen;
+    return fl_hentry_val(e);
+}
+
 static void hm_put(fl_kstate *s, const void *ns, uint32_t nslen, const void *val, uint32_t len)
 {
     uint32_t klen, hash;
@@ -376,10 +387,20 @@ static void hm_notify_complete(fl_kbackend *kb, int64_t id)
 {
 }
 
-static const fl_kbackend_ops hm_ops = {hm_state,       hm_get,          hm_put,
-                                       hm_remove,      hm_append,       hm_free,
-                                       hm_snapshot,    hm_snapshot_write, hm_snapshot_free,
-                                       hm_restore,     hm_notify_complete};
+static const fl_kbackend_ops hm_ops = {
+    .state = hm_state,
+    .get = hm_get,
+    .put = hm_put,
+    .remove = hm_remove,
+    .append = hm_append,
+    .free = hm_free,
+    .get_mut = hm_get_mut,
+    .snapshot = hm_snapshot,
+    .snapshot_write = hm_snapshot_write,
+    .snapshot_free = hm_snapshot_free,
+    .restore = hm_restore,
+    .notify_complete = hm_notify_complete,
+};
 
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last)
 {

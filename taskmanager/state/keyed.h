@@ -56,6 +56,10 @@ typedef struct fl_kbackend_ops {
                    const size_t *lens, size_t n, fl_err *err);
     /* The checkpoint completed (incremental backends may forget older files). */
     void (*notify_complete)(fl_kbackend *b, int64_t checkpoint_id);
+    /* The value for in-place update (same length), or NULL when absent -- or when the
+     * backend cannot hand out its storage (then use get and put). Valid until the next
+     * call on the backend. */
+    void *(*get_mut)(fl_kstate *s, const void *ns, uint32_t nslen, uint32_t *len);
 } fl_kbackend_ops;
 
 /* The part every backend shares: what it serves and the current key. */
