@@ -48,7 +48,7 @@ typedef struct hist {
     const char *status;       /* IN_PROGRESS, COMPLETED, FAILED */
     bool savepoint;
     int nsub, nacked;
-    char path[1024];
+    char path[1100];
     char failure[256];
 } hist;
 
@@ -71,7 +71,7 @@ struct fl_cc {
     hist latest_completed, latest_failed, latest_savepoint;
     bool has_completed, has_failed, has_savepoint;
     int64_t restored_id, restored_ts;
-    char restored_path[1024];
+    char restored_path[1100];
     /* the restore point */
     Fl__Pb__CheckpointMetadata *restore_meta;
     char restore_dir[1024];
@@ -411,7 +411,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         fl_random_hex(rnd, 6);
         snprintf(p->dir, sizeof p->dir, "%s/savepoint-%.6s-%s", sdir, cc->job_id, rnd);
     } else {
-        snprintf(p->dir, sizeof p->dir, "%s/chk-%lld", cc->base, (long long)id);
+        snprintf(p->dir, sizeof p->dir, "%.990s/chk-%lld", cc->base, (long long)id);
     }
     if (fl_mkdirs(p->dir, err) < 0 || fl_mkdirs(cc->shared, err) < 0) {
         free(p);
@@ -452,6 +452,10 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         t.vertex = vs;
         t.subtask = ss;
         t.exactly_once = cc->exactly_once;
+        /* savepoints are always aligned: they must be restorable at another parallelism */
+        t.unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
+                      fl_conf_get_duration_ms(cc->env.conf,
+                                              "execution.checkpointing.aligned-checkpoint-timeout") == 0;
         fl_rpc_send(cc->env.rpc, p->tasks[i].conn, FL_RPC_TRIGGER_CHECKPOINT, &t.base);
         nsent++;
     }
@@ -776,6 +780,12 @@ Fl__Pb__TaskRestore *fl_cc_task_restore(fl_arena *a, const Fl__Pb__CheckpointMet
                 for (size_t k = 0; k < old->n_operator_state; k++, item++)
                     if ((int)(item % (size_t)jv->parallelism) == subtask)
                         st->operator_state[st->n_operator_state++] = old->operator_state[k];
+                /* in-flight data of an unaligned checkpoint: to the same subtask only */
+                if (old->n_channel_state && old->subtask == subtask &&
+                    os->parallelism == jv->parallelism) {
+                    st->channel_state = old->channel_state;
+                    st->n_channel_state = old->n_channel_state;
+                }
                 if (old->n_broadcast && !st->n_broadcast) {
                     st->broadcast = fl_arena_alloc(a, sizeof *st->broadcast);
                     st->broadcast[0] = old->broadcast[0];

@@ -380,6 +380,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     r.ts = t->timestamp;
     r.savepoint = t->savepoint;
     r.exactly_once = t->exactly_once;
+    r.unaligned = t->unaligned;
     snprintf(r.dir, sizeof r.dir, "%s", t->dir);
     snprintf(r.shared_dir, sizeof r.shared_dir, "%s", t->shared_dir);
     size_t n = FL_MIN(t->n_vertex, t->n_subtask);

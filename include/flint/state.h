@@ -1,8 +1,9 @@
 /* flint/state.h -- keyed state beyond ValueState (part of the bundle API; include
  * <flint/flint.h>).
  *
- * Every kind is scoped to the current key of a keyed operator (and, inside window
- * functions, to the current window). Create the handles in an open function; use them in
+ * Every kind is scoped to the current key of a keyed operator. Inside window functions
+ * it is per key across all windows (Flink's ProcessWindowFunction.Context.globalState();
+ * per-window user state, windowState(), is not offered). Create the handles in an open function; use them in
  * process / on_timer. Values are bytes; pointers handed out stay valid until the next call
  * on any state of the operator.
  */

@@ -299,3 +299,21 @@ void fl_lpool_close(fl_lpool *lp)
     if (last)
         lpool_destroy(lp);
 }
+
+/* ---- heap buffers (priority events) ----------------------------------------------- */
+
+static void heap_recycle(fl_buf_owner *owner, fl_buf *b)
+{
+    free(b);
+}
+
+static fl_buf_owner heap_owner = {heap_recycle};
+
+fl_buf *fl_buf_heap_new(uint32_t cap)
+{
+    fl_buf *b = fl_xcalloc(1, sizeof *b + cap);
+    b->data = (uint8_t *)(b + 1);
+    b->cap = cap;
+    b->owner = &heap_owner;
+    return b;
+}

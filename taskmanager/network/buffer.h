@@ -18,7 +18,10 @@
 #include "config.h"
 #include "err.h"
 
-enum fl_buf_kind { FL_BUF_DATA = 0, FL_BUF_EVENT = 1 };
+/* PRIORITY: an event that overtakes queued data (unaligned checkpoint barriers). */
+enum fl_buf_kind { FL_BUF_DATA = 0, FL_BUF_EVENT = 1, FL_BUF_PRIORITY = 2 };
+/* A data buffer whose first bytes continue a record begun in the previous buffer. */
+#define FL_BUF_F_CONT 1
 
 typedef struct fl_buf fl_buf;
 typedef struct fl_buf_owner fl_buf_owner;
@@ -34,13 +37,18 @@ struct fl_buf {
     uint32_t len;        /* bytes written */
     uint32_t cap;        /* segment size */
     uint8_t kind;        /* enum fl_buf_kind */
+    uint8_t flags;       /* FL_BUF_F_* */
     fl_buf_owner *owner;
 };
+
+/* A buffer outside any pool (priority events): freed when recycled. */
+fl_buf *fl_buf_heap_new(uint32_t cap);
 
 static inline void fl_buf_recycle(fl_buf *b)
 {
     b->len = 0;
     b->kind = FL_BUF_DATA;
+    b->flags = 0;
     b->owner->recycle(b->owner, b);
 }
 
@@ -58,6 +66,29 @@ static inline void fl_bufq_push(fl_buf_queue *q, fl_buf *b)
     else
         q->head = b;
     q->tail = b;
+    q->n++;
+}
+
+static inline void fl_bufq_push_front(fl_buf_queue *q, fl_buf *b)
+{
+    b->next = q->head;
+    q->head = b;
+    if (!q->tail)
+        q->tail = b;
+    q->n++;
+}
+
+/* Inserts b after `after` (NULL: at the front). */
+static inline void fl_bufq_insert_after(fl_buf_queue *q, fl_buf *after, fl_buf *b)
+{
+    if (!after) {
+        fl_bufq_push_front(q, b);
+        return;
+    }
+    b->next = after->next;
+    after->next = b;
+    if (q->tail == after)
+        q->tail = b;
     q->n++;
 }
 

@@ -225,10 +225,33 @@ static void float_recycle(fl_buf_owner *owner, fl_buf *b)
     pthread_mutex_unlock(&g->lock);
 }
 
-int fl_gate_receive(fl_chan *c, uint8_t kind, uint32_t len, int backlog,
+int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
                     void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg)
 {
     fl_gate *g = c->gate;
+    if (kind == FL_BUF_PRIORITY) {
+        /* sent without credit: it gets a buffer of its own and goes ahead of the queued data
+         * (after buffers that finish a record begun in a buffer already read) */
+        if (len == 0 || len > FL_EVENT_MAX_PAYLOAD + 1)
+            return -1;
+        fl_buf *ev = fl_buf_heap_new(len);
+        fill(arg, ev->data, len);
+        ev->len = len;
+        ev->kind = FL_BUF_PRIORITY;
+        pthread_mutex_lock(&g->lock);
+        fl_buf *after = NULL;
+        for (fl_buf *b = c->received.head; b && b->kind == FL_BUF_DATA && (b->flags & FL_BUF_F_CONT);
+             b = b->next)
+            after = b;
+        fl_bufq_insert_after(&c->received, after, ev);
+        int n = 0;
+        for (fl_buf *b = ev->next; b; b = b->next)
+            n += b->kind == FL_BUF_DATA;
+        c->overtaken = n;
+        mark_ready(g, c);
+        pthread_mutex_unlock(&g->lock);
+        return 0;
+    }
     pthread_mutex_lock(&g->lock);
     fl_buf *b = c->free_list;
     if (!b || c->announced <= 0 || len > b->cap) {
@@ -241,6 +264,7 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint32_t len, int backlog,
     fill(arg, b->data, len);
     b->len = len;
     b->kind = kind;
+    b->flags = flags;
     if (kind == FL_BUF_EVENT && len > 0 && b->data[0] == FL_EV_END_OF_PARTITION)
         c->eop_received = true;
     fl_bufq_push(&c->received, b);
@@ -512,6 +536,7 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             if (FL_LIKELY(r == 1)) {
                 in->kind = FL_IN_RECORD;
                 in->channel = g->cur;
+                in->persist = c->cur_persist;
                 FL_METRIC_ADD(g->metrics, records_in, 1);
                 FL_METRIC_ADD(g->metrics, bytes_in, in->len + 4);
                 return 1;
@@ -535,6 +560,7 @@ int fl_gate_read(fl_gate *g, fl_input *in)
         }
         fl_chan *c = &g->ch[idx];
         fl_buf *b = NULL;
+        int overtaken = 0;
         if (c->local) {
             bool attached = c->attached;
             pthread_mutex_unlock(&g->lock);
@@ -548,13 +574,17 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             }
         } else {
             b = fl_bufq_pop(&c->received);
+            if (b && b->kind == FL_BUF_PRIORITY) {
+                overtaken = c->overtaken;
+                c->overtaken = 0;
+            }
             if (b && c->received.n)
                 mark_ready(g, c);
             pthread_mutex_unlock(&g->lock);
         }
         if (!b)
             continue;
-        if (b->kind == FL_BUF_EVENT) {
+        if (b->kind != FL_BUF_DATA) {
             uint32_t len = b->len ? b->len - 1 : 0;
             if (b->len == 0 || len > FL_EVENT_MAX_PAYLOAD) {
                 fl_buf_recycle(b);
@@ -563,6 +593,10 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             }
             in->kind = FL_IN_EVENT;
             in->channel = idx;
+            in->persist = false;
+            in->priority = b->kind == FL_BUF_PRIORITY;
+            /* the data this event overtook here is channel state of the checkpoint */
+            c->persist_left += overtaken;
             in->event_type = b->data[0];
             memcpy(g->evbuf, b->data + 1, len);
             in->data = g->evbuf;
@@ -579,6 +613,9 @@ int fl_gate_read(fl_gate *g, fl_input *in)
         }
         c->cur = b;
         c->pos = 0;
+        c->cur_persist = c->persist_left > 0;
+        if (c->cur_persist)
+            c->persist_left--;
         g->cur = idx;
     }
 }

@@ -463,7 +463,24 @@ static void recycle_sent(const void *data, size_t len, void *extra)
     fl_buf_recycle(extra);
 }
 
-/* Sends what v's credit allows. */
+/* Writes one buffer frame of v. */
+static void send_buffer(view *v, fl_buf *b, int backlog)
+{
+    struct evbuffer *out = bufferevent_get_output(v->conn->bev);
+    uint8_t hdr[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR];
+    fl_frame_hdr h = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + b->len,
+                      .corr = v->receiver_id};
+    fl_frame_hdr_encode(&h, hdr);
+    be32(hdr + FL_FRAME_HDR_LEN, v->seq++);
+    be32(hdr + FL_FRAME_HDR_LEN + 4, (uint32_t)backlog);
+    hdr[FL_FRAME_HDR_LEN + 8] = b->kind;
+    hdr[FL_FRAME_HDR_LEN + 9] = b->flags;
+    hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
+    evbuffer_add(out, hdr, sizeof hdr);
+    evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
+}
+
+/* Sends what v's credit allows (priority events need none). */
 static void pump(view *v)
 {
     netconn *nc = v->conn;
@@ -478,6 +495,13 @@ static void pump(view *v)
         release_view(v);
         return;
     }
+    for (;;) {
+        int backlog = 0;
+        fl_buf *b = fl_subpart_poll_priority(v->sp, &backlog);
+        if (!b)
+            break;
+        send_buffer(v, b, backlog);
+    }
     while (v->credit > 0) {
         if (evbuffer_get_length(out) > OUT_HIGH) {
             nc->stalled = true;
@@ -488,16 +512,10 @@ static void pump(view *v)
         if (!b)
             return;
         bool eop = b->kind == FL_BUF_EVENT && b->data[0] == FL_EV_END_OF_PARTITION;
-        uint8_t hdr[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR];
-        fl_frame_hdr h = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + b->len,
-                          .corr = v->receiver_id};
-        fl_frame_hdr_encode(&h, hdr);
-        be32(hdr + FL_FRAME_HDR_LEN, v->seq++);
-        be32(hdr + FL_FRAME_HDR_LEN + 4, (uint32_t)backlog);
-        hdr[FL_FRAME_HDR_LEN + 8] = b->kind;
-        hdr[FL_FRAME_HDR_LEN + 9] = hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
-        evbuffer_add(out, hdr, sizeof hdr);
-        evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
+        bool priority = b->kind == FL_BUF_PRIORITY;
+        send_buffer(v, b, backlog);
+        if (priority)
+            continue; /* overtook in the queue meanwhile: no credit used */
         v->credit--;
         if (eop) {
             release_view(v);
@@ -689,17 +707,17 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
         }
         evbuffer_remove(in, bh, sizeof bh);
         uint32_t seq = rd32(bh), backlog = rd32(bh + 4), len = h->len - FL_NET_BUFFER_HDR;
-        uint8_t kind = bh[8];
+        uint8_t kind = bh[8], flags = bh[9];
         int rc = 0;
         pthread_mutex_lock(&net->rcv_lock);
         recv_slot *s = find_slot(net, h->corr);
         if (!s || s->conn != nc) {
             evbuffer_drain(in, len); /* its gate was closed meanwhile */
-        } else if (seq != s->c->expected_seq || kind > FL_BUF_EVENT || backlog > (1u << 24)) {
+        } else if (seq != s->c->expected_seq || kind > FL_BUF_PRIORITY || backlog > (1u << 24)) {
             snprintf(why, whylen, "out-of-order or malformed buffer %u for receiver %llu", seq,
                      (unsigned long long)h->corr);
             rc = -1;
-        } else if (fl_gate_receive(s->c, kind, len, (int)backlog, fill_from_evbuffer, in) < 0) {
+        } else if (fl_gate_receive(s->c, kind, flags, len, (int)backlog, fill_from_evbuffer, in) < 0) {
             snprintf(why, whylen, "buffer of %u bytes arrived without credit", len);
             rc = -1;
         } else {

@@ -69,6 +69,14 @@ int64_t fl_partition_flush_if_due(fl_partition *p, int64_t now_ns);
 bool fl_partition_is_available(fl_partition *p);
 /* eventfd-compatible descriptor written when a buffer frees up after the pool ran dry. */
 void fl_partition_set_notify_fd(fl_partition *p, int fd);
+/* Unaligned checkpoints: sends an event to every subpartition AHEAD of the data queued
+ * there (but after buffers that finish a record begun in an already sent buffer), without
+ * waiting for credit. The data it overtakes -- whole length-prefixed records, in order --
+ * is handed to overtaken(arg, sub, bytes, len) before the call returns. */
+int fl_partition_emit_priority(fl_partition *p, uint8_t type, const void *payload, uint32_t len,
+                               void (*overtaken)(void *arg, int sub, const uint8_t *data,
+                                                 uint32_t len),
+                               void *arg);
 /* Sends END_OF_PARTITION to every subpartition (after flushing). */
 int fl_partition_finish(fl_partition *p);
 /* Fails the partition: blocked and later emits return -1, consumers see the error. */
@@ -89,6 +97,8 @@ enum fl_input_kind { FL_IN_RECORD = 1, FL_IN_EVENT = 2 };
 typedef struct fl_input {
     int kind;             /* enum fl_input_kind */
     int channel;
+    bool persist;         /* a record a priority event overtook: unaligned channel state */
+    bool priority;        /* an event that overtook data */
     uint8_t event_type;   /* for events */
     const uint8_t *data;  /* record bytes or event payload: valid until the next read */
     uint32_t len;

@@ -58,6 +58,7 @@ struct fl_partition {
     bool flush_always;        /* buffer timeout 0 */
     int64_t timeout_ns;       /* < 0: flush only full buffers */
     bool dirty;               /* producer thread: some cur buffer holds unflushed data */
+    bool in_record;           /* producer thread: writing a record (spanning buffers) */
     int64_t flush_deadline;   /* producer thread */
     atomic_int refs;          /* producer + registry + attached readers */
     atomic_int consumed_subs;
@@ -71,6 +72,8 @@ struct fl_partition {
 /* Partition internals used by netenv.c and gate.c. */
 void fl_partition_ref(fl_partition *p);
 void fl_partition_unref(fl_partition *p);
+/* The head buffer of sp if it is a priority event (sent without credit), else NULL. */
+fl_buf *fl_subpart_poll_priority(fl_subpart *sp, int *backlog);
 /* Next buffer of sp for its reader (NULL when none); *backlog = buffers still queued.
  * Marks the subpartition consumed when it hands out END_OF_PARTITION. Takes sp->lock. */
 fl_buf *fl_subpart_poll(fl_subpart *sp, int *backlog);
@@ -132,6 +135,7 @@ typedef struct fl_chan {
     int backlog;              /* sender's backlog with the last buffer */
     bool waiting_floating;
     bool eop_received;        /* END_OF_PARTITION is in `received`: nothing more to come */
+    int overtaken;            /* data buffers a priority event overtook, not yet read */
     bool credit_queued;       /* in the netenv credit list; under netenv work lock */
     struct fl_chan *credit_next;
     void *conn;               /* network thread only */
@@ -146,6 +150,8 @@ typedef struct fl_chan {
     uint8_t *spill;
     uint32_t spill_len, spill_need, spill_cap;
     bool eop;
+    int persist_left;         /* data buffers overtaken by a priority event: to persist */
+    bool cur_persist;         /* the current buffer is one of them */
 
     /* under the gate lock */
     bool in_ready;
@@ -157,7 +163,7 @@ typedef struct fl_chan {
 void fl_gate_fail(struct fl_gate *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Stores a received buffer for c; -1 when c had no credited buffer (protocol violation).
  * fill copies len payload bytes into the buffer. Takes the gate lock. */
-int fl_gate_receive(fl_chan *c, uint8_t kind, uint32_t len, int backlog,
+int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
                     void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg);
 /* Moves c's unannounced credit to announced and returns it (gate lock taken). */
 int fl_gate_take_credit(fl_chan *c);

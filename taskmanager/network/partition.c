@@ -191,6 +191,7 @@ static fl_buf *next_buffer(fl_partition *p, fl_subpart *sp)
         return NULL;
     }
     b->kind = FL_BUF_DATA;
+    b->flags = p->in_record ? FL_BUF_F_CONT : 0;
     sp->cur = b;
     if (!p->dirty && p->timeout_ns > 0) {
         p->dirty = true;
@@ -229,10 +230,12 @@ static int emit_slow(fl_partition *p, fl_subpart *sp, const void *hdr, uint32_t 
     if (atomic_load_explicit(&p->failed, memory_order_relaxed))
         return -1;
     put32le(prefix, hlen + plen);
-    if (write_spanning(p, sp, prefix, 4) < 0 || write_spanning(p, sp, hdr, hlen) < 0 ||
-        write_spanning(p, sp, payload, plen) < 0)
+    if (write_spanning(p, sp, prefix, 4) < 0)
         return -1;
-    return 0;
+    p->in_record = true; /* buffers taken from here on continue this record */
+    int rc = write_spanning(p, sp, hdr, hlen) < 0 || write_spanning(p, sp, payload, plen) < 0;
+    p->in_record = false;
+    return rc ? -1 : 0;
 }
 
 int fl_partition_emit(fl_partition *p, int sub, const void *hdr, uint32_t hlen,
@@ -299,6 +302,40 @@ int fl_partition_emit_event(fl_partition *p, int sub, uint8_t type, const void *
     return 0;
 }
 
+int fl_partition_emit_priority(fl_partition *p, uint8_t type, const void *payload, uint32_t len,
+                               void (*overtaken)(void *arg, int sub, const uint8_t *data,
+                                                 uint32_t len),
+                               void *arg)
+{
+    if (len > FL_EVENT_MAX_PAYLOAD || atomic_load(&p->failed))
+        return -1;
+    for (int i = 0; i < p->nsubs; i++) {
+        fl_subpart *sp = &p->subs[i];
+        flush_sub(sp); /* what is written so far is queued: overtaken, or finishing a record */
+        fl_buf *ev = fl_buf_heap_new(len + 1);
+        ev->kind = FL_BUF_PRIORITY;
+        ev->data[0] = type;
+        if (len)
+            memcpy(ev->data + 1, payload, len);
+        ev->len = len + 1;
+        pthread_mutex_lock(&sp->lock);
+        /* never between the parts of a record that began in a buffer already sent */
+        fl_buf *after = NULL;
+        for (fl_buf *b = sp->queue.head; b && b->kind == FL_BUF_DATA && (b->flags & FL_BUF_F_CONT);
+             b = b->next)
+            after = b;
+        fl_bufq_insert_after(&sp->queue, after, ev);
+        for (fl_buf *b = ev->next; b; b = b->next)
+            if (b->kind == FL_BUF_DATA && b->len)
+                overtaken(arg, i, b->data, b->len);
+        if (sp->reader)
+            sp->reader->notify(sp->reader); /* a remote view must send it without credit */
+        pthread_mutex_unlock(&sp->lock);
+    }
+    p->dirty = false;
+    return 0;
+}
+
 int fl_partition_finish(fl_partition *p)
 {
     return fl_partition_emit_event(p, -1, FL_EV_END_OF_PARTITION, NULL, 0);
@@ -318,6 +355,18 @@ fl_buf *fl_subpart_poll(fl_subpart *sp, int *backlog)
     pthread_mutex_unlock(&sp->lock);
     if (eop)
         fl_partition_sub_consumed(sp->part);
+    return b;
+}
+
+fl_buf *fl_subpart_poll_priority(fl_subpart *sp, int *backlog)
+{
+    fl_buf *b = NULL;
+    pthread_mutex_lock(&sp->lock);
+    if (sp->queue.head && sp->queue.head->kind == FL_BUF_PRIORITY)
+        b = fl_bufq_pop(&sp->queue);
+    if (backlog)
+        *backlog = sp->queue.n;
+    pthread_mutex_unlock(&sp->lock);
     return b;
 }
 

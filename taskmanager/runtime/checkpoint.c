@@ -29,6 +29,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One operator's part, carried to the I/O thread. */
+typedef struct op_snap {
+    char uid[256];
+    const fl_kbackend_ops *kops;
+    fl_kb_snapshot *keyed;
+    const fl_kbackend_ops *bops;
+    fl_kb_snapshot *bcast;
+    fl_items items;
+    uint8_t *timers;
+    size_t timers_len;
+} op_snap;
+
+typedef struct ckpt_job {
+    char job_id[40];
+    int attempt, vertex, subtask;
+    int64_t id;
+    int nops;
+    op_snap *ops;
+    int64_t sync_ms, alignment_ms, started_ns;
+    fl_endpoint *owner;
+    fl_mail_fn on_ack;
+    char error[600];
+    fl_items channel;         /* unaligned: in-flight data, stored with the first operator */
+} ckpt_job;
+
+static void unaligned_start(fl_task *t, const fl_ckpt_request *r);
+static void unaligned_channel_done(fl_task *t, int g, int c);
+
 /* ---- operator-state items --------------------------------------------------------- */
 
 void fl_items_add(fl_items *it, const void *data, size_t len)
@@ -68,10 +96,6 @@ fl_kbackend *fl_task_new_backend(fl_task *t, fl_op *op, fl_err *err)
     fl_key_group_range(t->subtask, t->parallelism, t->max_parallelism, &first, &last);
     const char *type = fl_conf_get_str(t->conf, "state.backend.type");
     if (type && !strcmp(type, "rocksdb")) {
-        if (!fl_kbackend_rocksdb_new) {
-            fl_err_set(err, "this build of Flint has no rocksdb state backend");
-            return NULL;
-        }
         char name[256];
         snprintf(name, sizeof name, "%.32s-v%d-s%d-op%d", t->tdd->job_id, t->tdd->vertex->id,
                  t->subtask, op->index);
@@ -83,12 +107,13 @@ fl_kbackend *fl_task_new_backend(fl_task *t, fl_op *op, fl_err *err)
 
 /* ---- barriers --------------------------------------------------------------------- */
 
-/* payload: i64 id, i64 ts, u8 flags (1 savepoint, 2 exactly once), u16 len + dir,
+/* payload: i64 id, i64 ts, u8 flags (1 savepoint, 2 exactly once, 4 unaligned), u16 len + dir,
  * u16 len + shared dir */
 static uint32_t encode_barrier(const fl_ckpt_request *r, uint8_t *out)
 {
     uint8_t *p = out;
-    uint8_t flags = (uint8_t)((r->savepoint ? 1 : 0) | (r->exactly_once ? 2 : 0));
+    uint8_t flags = (uint8_t)((r->savepoint ? 1 : 0) | (r->exactly_once ? 2 : 0) |
+                              (r->unaligned ? 4 : 0));
     uint16_t n1 = (uint16_t)strlen(r->dir), n2 = (uint16_t)strlen(r->shared_dir);
     memcpy(p, &r->id, 8);
     memcpy(p + 8, &r->ts, 8);
@@ -110,6 +135,7 @@ static bool decode_barrier(const uint8_t *p, uint32_t len, fl_ckpt_request *r)
     memcpy(&r->ts, p + 8, 8);
     r->savepoint = p[16] & 1;
     r->exactly_once = (p[16] & 2) != 0;
+    r->unaligned = (p[16] & 4) != 0;
     memcpy(&n1, p + 17, 2);
     if (n1 >= sizeof r->dir || 21u + n1 > len)
         return false;
@@ -162,8 +188,17 @@ void fl_task_on_barrier(fl_task *t, int g, int c, const uint8_t *payload, uint32
         fl_task_fail(t, "corrupt checkpoint barrier on input channel %d", c);
         return;
     }
+    if (t->ua_job && r.id == t->ua_job->id) {
+        unaligned_channel_done(t, g, c); /* this channel's data before the barrier is kept */
+        return;
+    }
     if (r.id <= t->last_checkpoint)
         return; /* an older checkpoint, already taken or given up */
+    if (r.unaligned && t->ngates) {
+        t->barrier_seen[g][c] = 1;
+        unaligned_start(t, &r);
+        return;
+    }
     if (t->align_id && r.id > t->align_id) {
         /* a newer barrier overtook an unfinished alignment: give the older one up */
         post_decline(t, t->align_id, "a newer checkpoint barrier arrived during alignment");
@@ -188,6 +223,10 @@ void fl_task_on_barrier(fl_task *t, int g, int c, const uint8_t *payload, uint32
 
 void fl_task_on_channel_end(fl_task *t, int g, int c)
 {
+    if (t->ua_job) {
+        unaligned_channel_done(t, g, c);
+        return;
+    }
     if (t->align_id && !t->barrier_seen[g][c]) {
         t->barrier_seen[g][c] = 1; /* nothing more will come from it: aligned */
         t->align_received++;
@@ -196,30 +235,6 @@ void fl_task_on_channel_end(fl_task *t, int g, int c)
 }
 
 /* ---- taking a snapshot ------------------------------------------------------------ */
-
-/* One operator's part, carried to the I/O thread. */
-typedef struct op_snap {
-    char uid[256];
-    const fl_kbackend_ops *kops;
-    fl_kb_snapshot *keyed;
-    const fl_kbackend_ops *bops;
-    fl_kb_snapshot *bcast;
-    fl_items items;
-    uint8_t *timers;
-    size_t timers_len;
-} op_snap;
-
-typedef struct ckpt_job {
-    char job_id[40];
-    int attempt, vertex, subtask;
-    int64_t id;
-    int nops;
-    op_snap *ops;
-    int64_t sync_ms, alignment_ms, started_ns;
-    fl_endpoint *owner;
-    fl_mail_fn on_ack;
-    char error[600];
-} ckpt_job;
 
 static void free_job(ckpt_job *j)
 {
@@ -233,6 +248,7 @@ static void free_job(ckpt_job *j)
         free(o->timers);
     }
     free(j->ops);
+    fl_items_clear(&j->channel);
     free(j);
 }
 
@@ -326,6 +342,15 @@ static void write_job(void *ctx, void *arg)
         st->timers.data = o->timers;
         st->timers.len = o->timers_len;
         size += o->timers_len;
+        if (i == 0 && j->channel.n) {
+            st->n_channel_state = (size_t)j->channel.n;
+            st->channel_state = fl_xcalloc((size_t)j->channel.n, sizeof *st->channel_state);
+            for (int k = 0; k < j->channel.n; k++) {
+                st->channel_state[k].data = j->channel.v[k];
+                st->channel_state[k].len = j->channel.len[k];
+                size += j->channel.len[k];
+            }
+        }
         ops[i] = st;
     }
     a.job_id = j->job_id;
@@ -347,6 +372,8 @@ static void write_job(void *ctx, void *arg)
     post_ack(j->owner, j->on_ack, &a);
     for (int k = 0; k < nh; k++)
         fl__pb__keyed_state_handle__free_unpacked(handles[k], NULL);
+    if (j->nops)
+        free(states[0].channel_state);
     free(handles);
     free(items);
     free(states);
@@ -354,10 +381,9 @@ static void write_job(void *ctx, void *arg)
     free_job(j);
 }
 
-void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
+/* The synchronous part: every operator's state into a job for the I/O thread. */
+static ckpt_job *take_snapshot(fl_task *t, const fl_ckpt_request *r, fl_err *err)
 {
-    int64_t t0 = fl_mono_ns();
-    fl_err err;
     ckpt_job *j = fl_xcalloc(1, sizeof *j);
     snprintf(j->job_id, sizeof j->job_id, "%s", t->tdd->job_id);
     j->attempt = t->tdd->attempt;
@@ -369,10 +395,10 @@ void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
     j->nops = t->nops;
     j->ops = fl_xcalloc((size_t)t->nops, sizeof *j->ops);
     j->alignment_ms = t->align_start_ns ? (fl_mono_ns() - t->align_start_ns) / 1000000 : 0;
+    j->started_ns = fl_mono_ns();
     t->align_start_ns = 0;
     t->last_checkpoint = r->id;
-    bool ok = true;
-    for (int i = 0; i < t->nops && ok; i++) {
+    for (int i = 0; i < t->nops; i++) {
         fl_op *op = &t->ops[i];
         op_snap *o = &j->ops[i];
         snprintf(o->uid, sizeof o->uid, "%s", op->spec->uid);
@@ -383,33 +409,231 @@ void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
                               r->savepoint};
         if (op->ctx.kb) {
             o->kops = op->ctx.kb->ops;
-            if (!(o->keyed = o->kops->snapshot(op->ctx.kb, &sc, &err)))
-                ok = false;
+            if (!(o->keyed = o->kops->snapshot(op->ctx.kb, &sc, err)))
+                goto fail;
         }
-        if (ok && op->bcast_kb) {
+        if (op->bcast_kb) {
             char bprefix[320];
             snprintf(bprefix, sizeof bprefix, "%s-broadcast", prefix);
             sc.prefix = bprefix;
             o->bops = op->bcast_kb->ops;
-            if (!(o->bcast = o->bops->snapshot(op->bcast_kb, &sc, &err)))
-                ok = false;
+            if (!(o->bcast = o->bops->snapshot(op->bcast_kb, &sc, err)))
+                goto fail;
         }
         if (op->timers)
             fl_timers_serialize(op->timers, &o->timers, &o->timers_len);
         if (op->snapshot_state)
             op->snapshot_state(op, r->id, &o->items);
     }
-    if (!ok) {
+    return j;
+fail:
+    free_job(j);
+    return NULL;
+}
+
+static void post_job(fl_task *t, ckpt_job *j)
+{
+    j->sync_ms = (fl_mono_ns() - j->started_ns) / 1000000;
+    fl_endpoint_post(t->env.io, write_job, j, drop_job);
+}
+
+void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
+{
+    fl_err err;
+    ckpt_job *j = take_snapshot(t, r, &err);
+    if (!j) {
         post_decline(t, r->id, err.msg);
-        free_job(j);
-    } else {
-        /* the barrier goes on right after the snapshot, ahead of later records */
-        uint8_t payload[FL_EVENT_MAX_PAYLOAD];
-        uint32_t plen = encode_barrier(r, payload);
-        for (int k = 0; k < t->nwriters; k++)
-            fl_writer_event(&t->writers[k], FL_EV_BARRIER, payload, plen);
-        j->sync_ms = (fl_mono_ns() - t0) / 1000000;
-        fl_endpoint_post(t->env.io, write_job, j, drop_job);
+        return;
+    }
+    /* the barrier goes on right after the snapshot, ahead of later records */
+    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
+    uint32_t plen = encode_barrier(r, payload);
+    for (int k = 0; k < t->nwriters; k++)
+        fl_writer_event(&t->writers[k], FL_EV_BARRIER, payload, plen);
+    post_job(t, j);
+}
+
+/* ---- unaligned checkpoints ---------------------------------------------------------
+ * On the first barrier: snapshot at once, send the barrier AHEAD of the data queued in the
+ * output partitions (that data becomes output channel state), and keep, as input channel
+ * state, every record that arrives on a channel before that channel's barrier (plus what
+ * the barrier overtook in our input queues). The acknowledgement waits until every channel
+ * delivered its barrier. On restore, output channel state is sent again and input channel
+ * state processed before anything new. Items: [u8 0][u32 input][elements] for input,
+ * [u8 1][u32 output][u32 subpartition][bytes] for output. */
+
+typedef struct capture_arg {
+    ckpt_job *job;
+    uint32_t output;
+} capture_arg;
+
+static void capture_output(void *arg, int sub, const uint8_t *data, uint32_t len)
+{
+    capture_arg *c = arg;
+    fl_bytes b = {0};
+    uint8_t kind = 1;
+    fl_bytes_put(&b, &kind, 1);
+    fl_bytes_u32(&b, c->output);
+    fl_bytes_u32(&b, (uint32_t)sub);
+    fl_bytes_put(&b, data, len);
+    fl_items_add(&c->job->channel, b.p, b.len);
+    fl_bytes_free(&b);
+}
+
+static void unaligned_finish(fl_task *t)
+{
+    ckpt_job *j = t->ua_job;
+    for (int k = 0; k < 2; k++) {
+        if (!t->ua_in[k].len)
+            continue;
+        fl_bytes b = {0};
+        uint8_t kind = 0;
+        fl_bytes_put(&b, &kind, 1);
+        fl_bytes_u32(&b, (uint32_t)k);
+        fl_bytes_put(&b, t->ua_in[k].p, t->ua_in[k].len);
+        fl_items_add(&j->channel, b.p, b.len);
+        fl_bytes_free(&b);
+        t->ua_in[k].len = 0;
+    }
+    t->ua_job = NULL;
+    t->ua_waiting = 0;
+    post_job(t, j);
+}
+
+/* Starts an unaligned checkpoint; `arrived` channels already delivered its barrier. */
+static void unaligned_start(fl_task *t, const fl_ckpt_request *r)
+{
+    fl_err err;
+    fl_ckpt_request ur = *r;
+    ur.unaligned = true;
+    if (t->ua_job) { /* an older one still recording: give it up */
+        post_decline(t, t->ua_job->id, "a newer checkpoint started");
+        free_job(t->ua_job);
+        t->ua_job = NULL;
+    }
+    ckpt_job *j = take_snapshot(t, &ur, &err);
+    if (!j) {
+        post_decline(t, r->id, err.msg);
+        unblock_all(t);
+        return;
+    }
+    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
+    uint32_t plen = encode_barrier(&ur, payload);
+    for (int k = 0; k < t->nwriters; k++) {
+        capture_arg c = {j, (uint32_t)k};
+        if (fl_partition_emit_priority(t->writers[k].part, FL_EV_BARRIER, payload, plen,
+                                       capture_output, &c) < 0)
+            fl_task_fail(t, "%s", fl_partition_error(t->writers[k].part));
+    }
+    /* record every open channel whose barrier has not come yet */
+    t->ua_waiting = 0;
+    for (int g = 0; g < t->ngates; g++)
+        for (int c = 0; c < fl_gate_channels(t->gates[g]); c++) {
+            bool rec = t->chan_state[g][c] != 2 && !t->barrier_seen[g][c];
+            t->ua_rec[g][c] = rec;
+            t->ua_waiting += rec;
+        }
+    /* channels blocked by an alignment that turned unaligned go on at once */
+    unblock_all(t);
+    t->align_id = r->id; /* keep counting this checkpoint's barriers */
+    t->ua_job = j;
+    if (!t->ua_waiting)
+        unaligned_finish(t);
+}
+
+/* A channel's barrier (or end) arrived while an unaligned checkpoint records. */
+static void unaligned_channel_done(fl_task *t, int g, int c)
+{
+    if (t->ua_job && t->ua_rec[g][c]) {
+        t->ua_rec[g][c] = 0;
+        if (--t->ua_waiting == 0) {
+            unaligned_finish(t);
+            t->align_id = 0;
+            for (int gg = 0; gg < t->ngates; gg++)
+                memset(t->barrier_seen[gg], 0, (size_t)fl_gate_channels(t->gates[gg]));
+        }
+    }
+}
+
+void fl_task_persist_input(fl_task *t, int g, const fl_input *in)
+{
+    if (!t->ua_job)
+        return; /* the checkpoint was given up */
+    fl_bytes *b = &t->ua_in[t->gate_input[g]];
+    fl_bytes_u32(b, in->len);
+    fl_bytes_put(b, in->data, in->len);
+}
+
+void fl_task_checkpoint_free(fl_task *t)
+{
+    if (t->ua_job)
+        free_job(t->ua_job);
+    t->ua_job = NULL;
+    fl_bytes_free(&t->ua_in[0]);
+    fl_bytes_free(&t->ua_in[1]);
+}
+
+void fl_task_check_alignment(fl_task *t)
+{
+    if (t->align_id && !t->ua_job && t->aligned_timeout_ms > 0 && t->align_start_ns &&
+        fl_mono_ns() - t->align_start_ns > t->aligned_timeout_ms * 1000000) {
+        fl_info("%s: alignment of checkpoint %lld exceeded %lld ms; continuing unaligned",
+                t->name, (long long)t->align_id, (long long)t->aligned_timeout_ms);
+        fl_ckpt_request r = t->align_req;
+        unaligned_start(t, &r);
+    }
+}
+
+void fl_task_replay_channel_state(fl_task *t)
+{
+    const Fl__Pb__TaskRestore *r = t->tdd->restore;
+    if (!r || !t->nops)
+        return;
+    const Fl__Pb__OperatorSubtaskState *st = NULL;
+    for (size_t k = 0; k < r->n_operators; k++)
+        if (!strcmp(r->operators[k]->uid, t->ops[0].spec->uid))
+            st = r->operators[k];
+    if (!st || !st->n_channel_state)
+        return;
+    /* first what was on its way out, then what was on its way in */
+    for (int pass = 1; pass >= 0; pass--) {
+        for (size_t i = 0; i < st->n_channel_state && !fl_task_should_stop(t); i++) {
+            const uint8_t *p = st->channel_state[i].data, *end = p + st->channel_state[i].len;
+            uint32_t idx, sub = 0;
+            if (end - p < 5 || p[0] != pass)
+                continue;
+            memcpy(&idx, p + 1, 4);
+            p += 5;
+            if (pass == 1) {
+                if (end - p < 4)
+                    continue;
+                memcpy(&sub, p, 4);
+                p += 4;
+                if (idx >= (uint32_t)t->nwriters || sub >= (uint32_t)t->writers[idx].nsub)
+                    continue;
+            }
+            while (end - p >= 4) {
+                uint32_t n;
+                memcpy(&n, p, 4);
+                if ((size_t)(end - p - 4) < n)
+                    break;
+                const uint8_t *elem = p + 4;
+                p += 4 + n;
+                if (pass == 1) {
+                    if (fl_partition_emit(t->writers[idx].part, (int)sub, NULL, 0, elem, n) < 0)
+                        fl_task_fail(t, "%s", fl_partition_error(t->writers[idx].part));
+                } else if (n >= FL_ELEM_HDR && elem[0] == FL_ELEM_RECORD) {
+                    fl_rec rec;
+                    memcpy(&rec.ts, elem + 1, 8);
+                    rec.data = elem + FL_ELEM_HDR;
+                    rec.len = n - FL_ELEM_HDR;
+                    if (idx == 0)
+                        t->ops[0].process(&t->ops[0], &rec);
+                    else if (t->ops[0].process2)
+                        t->ops[0].process2(&t->ops[0], &rec);
+                }
+            }
+        }
     }
 }
 
@@ -424,7 +648,10 @@ static void run_trigger(void *ctx, void *arg)
     fl_task *t = ctx;
     trigger_mail *m = arg;
     if (m->r.id > t->last_checkpoint && !fl_task_should_stop(t)) {
-        fl_task_checkpoint(t, &m->r);
+        if (m->r.unaligned)
+            unaligned_start(t, &m->r);
+        else
+            fl_task_checkpoint(t, &m->r);
         if (t->final_checkpoint < 0) /* a finished source: this one covers its end */
             t->final_checkpoint = m->r.id;
     }

@@ -376,10 +376,6 @@ int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *
     case FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS:
         return fl_assigner_init(t, op, err);
     case FL__PB__OP_KIND__OP_WINDOW:
-        if (!fl_window_op_init) {
-            fl_err_set(err, "%s: this build of Flint has no window operator", spec->name);
-            return -1;
-        }
         return fl_window_op_init(t, op, err);
     case FL__PB__OP_KIND__OP_CO_MAP:
     case FL__PB__OP_KIND__OP_CO_FLAT_MAP:

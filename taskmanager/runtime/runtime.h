@@ -45,7 +45,7 @@ void fl_ckpt_ack_free(void *ack);
 /* What the JobMaster asks of a source task (and what barriers carry downstream). */
 typedef struct fl_ckpt_request {
     int64_t id, ts;
-    bool savepoint, exactly_once;
+    bool savepoint, exactly_once, unaligned;
     char dir[1024], shared_dir[1024];
 } fl_ckpt_request;
 

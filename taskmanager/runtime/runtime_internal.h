@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "bytes.h"
 #include "network/network.h"
 #include "runtime.h"
 #include "state/keyed.h"
@@ -161,6 +162,12 @@ struct fl_task {
     int64_t last_checkpoint;  /* the last one this task took part in */
     int64_t final_checkpoint; /* a finished source: the checkpoint covering its end */
     int64_t completed;        /* the latest completed checkpoint we were told of */
+    bool unaligned;           /* execution.checkpointing.unaligned.enabled */
+    int64_t aligned_timeout_ms; /* switch an alignment to unaligned after this long */
+    struct ckpt_job *ua_job;  /* an unaligned checkpoint recording in-flight input */
+    uint8_t **ua_rec;         /* per gate, per channel: still recording */
+    int ua_waiting;           /* channels still recording */
+    fl_bytes ua_in[2];        /* recorded input elements, per input index */
     int64_t wm_interval_ms;   /* pipeline.auto-watermark-interval */
     int64_t next_periodic_ms;
     fl_mailbox *mb;           /* cancel wakes the task through it */
@@ -196,6 +203,18 @@ void fl_task_on_barrier(fl_task *t, int g, int c, const uint8_t *payload, uint32
 void fl_task_on_channel_end(fl_task *t, int g, int c);
 /* Snapshots, forwards the barrier, hands the writing to the I/O thread. */
 void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r);
+/* A record to keep as channel state of an unaligned checkpoint, if one records it. */
+void fl_task_persist_input(fl_task *t, int g, const fl_input *in);
+static inline bool fl_task_should_persist(const fl_task *t, int g, const fl_input *in)
+{
+    return in->persist || (t->ua_waiting && t->ua_rec[g][in->channel]);
+}
+/* An alignment lasting longer than aligned-checkpoint-timeout turns unaligned. */
+void fl_task_check_alignment(fl_task *t);
+/* Replays the restored channel state (unaligned checkpoints) before any new input. */
+void fl_task_replay_channel_state(fl_task *t);
+/* Frees what a task still holds of checkpoints. */
+void fl_task_checkpoint_free(fl_task *t);
 /* Restores every operator from the descriptor's TaskRestore (before opening). */
 int fl_task_restore(fl_task *t, fl_err *err);
 /* A keyed state backend for an operator of t (state.backend.type). */
@@ -223,8 +242,8 @@ void fl_op_free_states(fl_op *op);
 /* multi.c: the two-input operators */
 int fl_multi_init(fl_task *t, fl_op *op, fl_err *err);
 
-/* window.c: the window operator (weak until window.c lands in the tree) */
-int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err) __attribute__((weak));
+/* window.c: the window operator */
+int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err);
 /* Late elements the window operator op dropped (no side output for late data). */
 uint64_t fl_window_op_dropped(const fl_op *op);
 /* Whether key has any state left for window w in the window operator op (contents,

@@ -161,6 +161,7 @@ static int build(fl_task *t, fl_err *err)
     t->chan_wm = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_wm);
     t->chan_state = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_state);
     t->barrier_seen = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->barrier_seen);
+    t->ua_rec = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->ua_rec);
     t->input_wm[0] = t->input_wm[1] = FL_NO_WATERMARK;
     for (int g = 0; g < t->ngates; g++) {
         const Fl__Pb__InputGateDescriptor *gd = d->gates[g];
@@ -177,6 +178,7 @@ static int build(fl_task *t, fl_err *err)
             t->chan_wm[g][c] = FL_NO_WATERMARK;
         t->chan_state[g] = fl_xcalloc((size_t)n, 1);
         t->barrier_seen[g] = fl_xcalloc((size_t)n, 1);
+        t->ua_rec[g] = fl_xcalloc((size_t)n, 1);
         char name[400];
         snprintf(name, sizeof name, "input %d of %s", g, t->name);
         t->gates[g] = fl_gate_new(t->env.net, n, name, &t->metrics);
@@ -219,6 +221,7 @@ static int flush_due(fl_task *t)
 static int time_work(fl_task *t)
 {
     int64_t now = fl_now_ms(), next = INT64_MAX;
+    fl_task_check_alignment(t);
     if (now >= t->next_periodic_ms) {
         for (int i = 0; i < t->nops && !fl_task_should_stop(t); i++)
             if (t->ops[i].periodic)
@@ -377,8 +380,11 @@ static void handle_event(fl_task *t, int g, const fl_input *in)
     }
 }
 
-static void handle_record(fl_task *t, fl_op *head, const fl_input *in, int input)
+static void handle_record(fl_task *t, fl_op *head, const fl_input *in, int g)
 {
+    int input = t->gate_input[g];
+    if (FL_UNLIKELY(fl_task_should_persist(t, g, in)))
+        fl_task_persist_input(t, g, in);
     if (FL_UNLIKELY(in->len < FL_ELEM_HDR || in->data[0] != FL_ELEM_RECORD)) {
         fl_task_fail(t, "corrupt stream element (%u bytes, tag %d) on input channel %d",
                      in->len, in->len ? in->data[0] : -1, in->channel);
@@ -417,7 +423,7 @@ static void run_inputs(fl_task *t)
                 }
                 got = true;
                 if (FL_LIKELY(in.kind == FL_IN_RECORD))
-                    handle_record(t, head, &in, t->gate_input[gi]);
+                    handle_record(t, head, &in, gi);
                 else
                     handle_event(t, gi, &in);
                 if (FL_UNLIKELY(fl_task_should_stop(t)))
@@ -465,6 +471,7 @@ static void *task_main(void *arg)
         goto out;
     report(t, FL_TASK_RUNNING);
     fl_info("%s switched from INITIALIZING to RUNNING.", t->name);
+    fl_task_replay_channel_state(t);
     if (t->ngates == 0)
         run_source(t);
     else
@@ -520,6 +527,10 @@ fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *b
             fl_conf_set(t->conf, t->tdd->config[i]->key, t->tdd->config[i]->value, NULL);
     t->wm_interval_ms = fl_conf_get_duration_ms(t->conf, "pipeline.auto-watermark-interval");
     t->checkpointing = fl_conf_contains(t->conf, "execution.checkpointing.interval");
+    t->unaligned = fl_conf_get_bool(t->conf, "execution.checkpointing.unaligned.enabled");
+    t->aligned_timeout_ms =
+        t->unaligned ? fl_conf_get_duration_ms(t->conf, "execution.checkpointing.aligned-checkpoint-timeout")
+                     : 0;
     snprintf(t->name, sizeof t->name, "%s (%d/%d)", t->tdd->vertex->name, t->subtask + 1,
              t->parallelism);
     t->mb = fl_mailbox_new();
@@ -582,8 +593,12 @@ void fl_task_free(fl_task *t)
             free(t->chan_state[g]);
         if (t->barrier_seen)
             free(t->barrier_seen[g]);
+        if (t->ua_rec)
+            free(t->ua_rec[g]);
     }
     free(t->barrier_seen);
+    free(t->ua_rec);
+    fl_task_checkpoint_free(t);
     free(t->gates);
     free(t->gate_input);
     free(t->chan_wm);

@@ -1,6 +1,7 @@
 /* hashmap_backend.c -- the in-memory keyed backend ("hashmap", Flink's HashMapStateBackend):
  * each named state is one fl_hmap whose keys are the record key followed by the namespace,
  * tagged with their key group. One task thread. */
+#include "bytes.h"
 #include "hmap.h"
 #include "checkpoint.pb-c.h"
 #include "keygroup.h"
@@ -144,23 +145,6 @@ struct fl_kb_snapshot {
     uint64_t state_size;
 };
 
-typedef struct wbuf {
-    uint8_t *p;
-    size_t len, cap;
-} wbuf;
-
-static void wput(wbuf *w, const void *d, size_t n)
-{
-    if (w->len + n > w->cap) {
-        while (w->len + n > w->cap)
-            w->cap = w->cap ? w->cap * 2 : 4096;
-        w->p = fl_xrealloc(w->p, w->cap);
-    }
-    memcpy(w->p + w->len, d, n);
-    w->len += n;
-}
-
-static void wu32(wbuf *w, uint32_t v) { wput(w, &v, 4); }
 
 static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_err *err)
 {
@@ -175,16 +159,16 @@ static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, f
             if (e->tag >= kb->kg_first && e->tag <= kb->kg_last)
                 bytes[e->tag - kb->kg_first] += 2 + 4 + 4 + e->klen + 4 + e->vlen;
     }
-    wbuf w = {0};
-    wu32(&w, HM_MAGIC);
-    wu32(&w, HM_VERSION);
-    wu32(&w, (uint32_t)kb->kg_first);
-    wu32(&w, (uint32_t)kb->kg_last);
-    wu32(&w, (uint32_t)b->nstates);
+    fl_bytes w = {0};
+    fl_bytes_u32(&w, HM_MAGIC);
+    fl_bytes_u32(&w, HM_VERSION);
+    fl_bytes_u32(&w, (uint32_t)kb->kg_first);
+    fl_bytes_u32(&w, (uint32_t)kb->kg_last);
+    fl_bytes_u32(&w, (uint32_t)b->nstates);
     for (int si = 0; si < b->nstates; si++) {
         uint16_t n = (uint16_t)strlen(b->states[si]->name);
-        wput(&w, &n, 2);
-        wput(&w, b->states[si]->name, n);
+        fl_bytes_put(&w, &n, 2);
+        fl_bytes_put(&w, b->states[si]->name, n);
     }
     size_t *off = fl_xcalloc((size_t)nkg, sizeof *off);
     size_t pos = w.len;
@@ -193,10 +177,7 @@ static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, f
         pos += 12 + bytes[k];
     }
     size_t total = pos;
-    if (w.cap < total) {
-        w.cap = total;
-        w.p = fl_xrealloc(w.p, w.cap);
-    }
+    fl_bytes_reserve(&w, total - w.len);
     for (int k = 0; k < nkg; k++) {
         int32_t kg = kb->kg_first + k;
         uint64_t nb = bytes[k];

@@ -77,8 +77,7 @@ fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_l
 /* rocksdb: one RocksDB per operator instance in a fresh directory under tmp_dir
  * (io.tmp.dirs), a column family per state, keys prefixed by their key group. */
 fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
-                                     const char *tmp_dir, const char *name, fl_err *err)
-    __attribute__((weak)); /* until rocksdb_backend.c lands */
+                                     const char *tmp_dir, const char *name, fl_err *err);
 void fl_kbackend_free(fl_kbackend *b);
 /* Sets the current key (hashes it once: the key group and the map lookups share it). */
 void fl_kbackend_set_key(fl_kbackend *b, const void *key, uint32_t klen);

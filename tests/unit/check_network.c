@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -320,6 +321,8 @@ END_TEST
 static int fake_port;
 static int fake_ls;
 
+static sem_t fake_go;
+
 static void *fake_producer(void *arg)
 {
     int s = accept(fake_ls, NULL, NULL);
@@ -330,6 +333,7 @@ static void *fake_producer(void *arg)
     ck_assert_int_eq(h.type, FL_NET_PARTITION_REQUEST);
     ck_assert_int_eq(read(s, body, h.len), (ssize_t)h.len);
     uint32_t credit = (uint32_t)body[4] << 24 | body[5] << 16 | body[6] << 8 | body[7];
+    sem_wait(&fake_go); /* the test has looked at the initial credit */
     /* send credit + 1 data buffers */
     for (uint32_t i = 0; i <= credit; i++) {
         uint8_t frame[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR + 8] = {0};
@@ -367,6 +371,7 @@ START_TEST(test_credit_never_exceeded)
     getsockname(fake_ls, (struct sockaddr *)&sa, &sl);
     fake_port = ntohs(sa.sin_port);
     pthread_t t;
+    sem_init(&fake_go, 0, 0);
     pthread_create(&t, NULL, fake_producer, NULL);
     fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
     fl_gate_set_channel(g, 0, "j/f/0", 0, "127.0.0.1", fake_port);
@@ -374,6 +379,7 @@ START_TEST(test_credit_never_exceeded)
     int free_bufs;
     ck_assert_int_eq(fl_gate_channel_credit(g, 0, &free_bufs), 2);
     ck_assert_int_eq(free_bufs, 2);
+    sem_post(&fake_go);
     /* The first two buffers are fine; the third came without credit: the gate fails. */
     fl_input in;
     int records = 0, r;
