@@ -1,9 +1,10 @@
 /* flint/state.h -- keyed state beyond ValueState (part of the bundle API; include
  * <flint/flint.h>).
  *
- * Every kind is scoped to the current key of a keyed operator. Inside window functions
- * it is per key across all windows (Flink's ProcessWindowFunction.Context.globalState();
- * per-window user state, windowState(), is not offered). Create the handles in an open function; use them in
+ * Every kind is scoped to the current key of a keyed operator and, inside the function of
+ * a window that does not merge, to the window (Flink's windowState(): it lives across the
+ * window's firings, late ones included, and is dropped with the window at its cleanup
+ * time). In session windows, which merge, it is per key (Flink's globalState()). Create the handles in an open function; use them in
  * process / on_timer. Values are bytes; pointers handed out stay valid until the next call
  * on any state of the operator.
  */

@@ -54,6 +54,8 @@ struct fl_ctx {
     int time_domain;          /* in on_timer */
     int input;                /* 1 or 2: which input the record came from */
     const void *window;       /* in window functions: the fl_window */
+    const uint8_t *wns;       /* ... and, for windows that do not merge, the namespace of
+                                 per-window user state (16 bytes: start, end) */
 };
 
 typedef struct fl_keysel {
@@ -241,6 +243,10 @@ void fl_op_free_states(fl_op *op);
 
 /* multi.c: the two-input operators */
 int fl_multi_init(fl_task *t, fl_op *op, fl_err *err);
+
+/* state_api.c: drops the user's per-window state of the current key in namespace ns
+ * (the window's cleanup). */
+void fl_op_clear_window_states(fl_op *op, const uint8_t *ns, uint32_t nslen);
 
 /* window.c: the window operator */
 int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err);

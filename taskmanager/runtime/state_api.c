@@ -102,6 +102,17 @@ void fl_op_free_states(fl_op *op)
     free(op->ttls);
 }
 
+/* The namespace of an access: inside the function of a window that does not merge, the
+ * window (Flink's windowState()); otherwise none (per key). */
+#define NS(h) ((h)->broadcast ? NULL : (h)->ctx->wns), ((h)->broadcast || !(h)->ctx->wns ? 0 : 16)
+
+void fl_op_clear_window_states(fl_op *op, const uint8_t *ns, uint32_t nslen)
+{
+    for (int i = 0; i < op->nhandles; i++)
+        if (!op->handles[i]->broadcast)
+            op->handles[i]->kb->ops->remove(op->handles[i]->s, ns, nslen);
+}
+
 /* Ready for an access: a current key (or the broadcast key) is there. */
 static bool ready(fl_state_handle *h, bool write)
 {
@@ -123,7 +134,7 @@ static bool load(fl_state_handle *h, const uint8_t **data, uint32_t *len)
 {
     const void *v;
     uint32_t n;
-    if (!h->kb->ops->get(h->s, NULL, 0, &v, &n))
+    if (!h->kb->ops->get(h->s, NS(h), &v, &n))
         return false;
     if (h->ttl_ms) {
         int64_t expiry;
@@ -131,7 +142,7 @@ static bool load(fl_state_handle *h, const uint8_t **data, uint32_t *len)
             return false;
         memcpy(&expiry, v, 8);
         if (fl_now_ms() >= expiry) {
-            h->kb->ops->remove(h->s, NULL, 0);
+            h->kb->ops->remove(h->s, NS(h));
             return false;
         }
         v = (const uint8_t *)v + 8;
@@ -146,7 +157,7 @@ static bool load(fl_state_handle *h, const uint8_t **data, uint32_t *len)
 static void store(fl_state_handle *h, const void *data, uint32_t len)
 {
     if (!h->ttl_ms) {
-        h->kb->ops->put(h->s, NULL, 0, data, len);
+        h->kb->ops->put(h->s, NS(h), data, len);
         return;
     }
     uint8_t *buf = scratch(h, len + 8);
@@ -154,13 +165,13 @@ static void store(fl_state_handle *h, const void *data, uint32_t len)
     memcpy(buf, &expiry, 8);
     if (len && data != buf + 8)
         memmove(buf + 8, data, len);
-    h->kb->ops->put(h->s, NULL, 0, buf, len + 8);
+    h->kb->ops->put(h->s, NS(h), buf, len + 8);
 }
 
 static void clear(fl_state_handle *h)
 {
     if (ready(h, true))
-        h->kb->ops->remove(h->s, NULL, 0);
+        h->kb->ops->remove(h->s, NS(h));
 }
 
 /* ---- value ------------------------------------------------------------------------ */
@@ -231,8 +242,8 @@ void fl_list_add(fl_list_state *s, const void *data, uint32_t len)
     if (!h->ttl_ms) {
         uint8_t hdr[4];
         memcpy(hdr, &len, 4);
-        h->kb->ops->append(h->s, NULL, 0, hdr, 4);
-        h->kb->ops->append(h->s, NULL, 0, data, len);
+        h->kb->ops->append(h->s, NS(h), hdr, 4);
+        h->kb->ops->append(h->s, NS(h), data, len);
         return;
     }
     const uint8_t *old;
@@ -365,7 +376,7 @@ void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
     if (!map_find(h, key, klen, NULL, &m, &ml, &eo, &el))
         return;
     if (ml == el) {
-        h->kb->ops->remove(h->s, NULL, 0);
+        h->kb->ops->remove(h->s, NS(h));
         return;
     }
     uint8_t *buf = scratch(h, 8 + ml - el);

@@ -518,6 +518,7 @@ static void fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
     const uint8_t *p = v;
     op->out.ts = op->ctx.ts = max_ts(win);
     op->ctx.window = win;
+    op->ctx.wns = w->merging ? NULL : sns; /* per-window user state (not when merging) */
     if (w->evict) {
         uint32_t skip = 0;
         int64_t n = list_count(p, len, &skip, w->evict);
@@ -571,6 +572,7 @@ static void fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
     }
 out:
     op->ctx.window = NULL;
+    op->ctx.wns = NULL;
 }
 
 /* ---- merging windows (Flink's MergingWindowSet) ------------------------------------ */
@@ -641,6 +643,8 @@ static void clear_window(fl_op *op, wop *w, const fl_window *win, const uint8_t 
     trigger_clear(op, w, &tc);
     if (w->merging)
         map_retire(w, win);
+    else
+        fl_op_clear_window_states(op, sns, NS_LEN);
 }
 
 static int cand_cmp(const void *a, const void *b)

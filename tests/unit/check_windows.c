@@ -181,6 +181,29 @@ void wt_trig_clear(fl_trigger_ctx *t, const fl_window *w)
     fl_trigger_state_clear(t, "seen");
 }
 
+/* Per-window user state: "firings" counts the firings of the window (of the key); the
+ * result's seq is that count. */
+static fl_value_state *firings_vs;
+
+void wt_process_firings(fl_ctx *ctx, const fl_window *w, fl_iter *it, fl_out *out);
+void wt_process_firings(fl_ctx *ctx, const fl_window *w, fl_iter *it, fl_out *out)
+{
+    if (!firings_vs)
+        firings_vs = fl_ctx_value_state(ctx, "firings");
+    int64_t firings = 0;
+    fl_rec v, e;
+    if (fl_value_get(firings_vs, &v)) {
+        ck_assert_uint_eq(v.len, sizeof firings);
+        memcpy(&firings, v.data, sizeof firings);
+    }
+    firings++;
+    fl_value_put(firings_vs, &firings, sizeof firings);
+    res r = {w->start, w->end, key_of(ctx), 0, 0, firings};
+    while (fl_iter_next(it, &e))
+        r.n++;
+    fl_emit(out, &r, sizeof r);
+}
+
 /* ---- the harness ------------------------------------------------------------------- */
 
 typedef struct got {
@@ -240,6 +263,7 @@ static void sink_watermark(fl_op *op, int64_t wm)
 static harness *setup(int assigner, int64_t size, int64_t slide, int64_t offset, int64_t gap)
 {
     harness *h = H = fl_xcalloc(1, sizeof *h);
+    firings_vs = NULL;
     h->task.subtask = 0;
     h->task.parallelism = 1;
     h->task.max_parallelism = 128;
@@ -935,6 +959,65 @@ START_TEST(test_allowed_lateness_side_output)
 }
 END_TEST
 
+/* Whether the user state "firings" of key holds a value in namespace window [start, end)
+ * (len 16) or in no namespace (len 0). */
+static bool has_user_state(harness *h, uint32_t key, int64_t start, int64_t end, uint32_t nslen)
+{
+    fl_kbackend *kb = h->op.ctx.kb;
+    uint8_t ns[16];
+    memcpy(ns, &start, 8);
+    memcpy(ns + 8, &end, 8);
+    fl_kbackend_set_key(kb, &key, 4);
+    const void *v;
+    uint32_t len;
+    return kb->ops->get(fl_kstate_get_or_create(kb, "user:firings"), ns, nslen, &v, &len);
+}
+
+START_TEST(test_per_window_user_state)
+{
+    harness *h = setup(FL_TUMBLING_EVENT_TIME, 10, 10, 0, 0);
+    h->win.allowed_lateness = 5;
+    h->win.process_fn = "wt_process_firings";
+    start(h);
+    push(h, 1, 1, 1);
+    push(h, 1, 2, 12);
+    push(h, 2, 3, 3);
+    wm(h, 9);
+    ck_assert_int_eq(h->nout, 2); /* [0,10) of keys 1 and 2: their first firing */
+    expect_res(h, 0, 0, 10, 1, 1, 0, 1);
+    expect_res(h, 1, 0, 10, 2, 1, 0, 1);
+    push(h, 1, 4, 4); /* a late firing of [0,10) sees the window's state: its second */
+    ck_assert_int_eq(h->nout, 3);
+    expect_res(h, 2, 0, 10, 1, 2, 0, 2);
+    ck_assert(has_user_state(h, 1, 0, 10, 16));
+    ck_assert(!has_user_state(h, 1, 0, 0, 0));
+    wm(h, 14); /* clean-up of [0,10): the per-window state goes with it */
+    ck_assert(!has_user_state(h, 1, 0, 10, 16));
+    ck_assert(!has_user_state(h, 2, 0, 10, 16));
+    wm(h, 19); /* [10,20) of key 1: a window of its own, first firing */
+    ck_assert_int_eq(h->nout, 4);
+    expect_res(h, 3, 10, 20, 1, 1, 0, 1);
+    wm(h, FL_WATERMARK_MAX);
+    ck_assert(!has_user_state(h, 1, 10, 20, 16));
+}
+END_TEST
+
+START_TEST(test_session_user_state_per_key)
+{
+    harness *h = setup(FL_EVENT_TIME_SESSION, 0, 0, 0, 10);
+    h->win.process_fn = "wt_process_firings";
+    start(h);
+    push(h, 1, 1, 1);
+    wm(h, 20);
+    push(h, 1, 2, 30);
+    wm(h, FL_WATERMARK_MAX);
+    ck_assert_int_eq(h->nout, 2); /* two sessions of key 1: the state spans both */
+    expect_res(h, 0, 1, 11, 1, 1, 0, 1);
+    expect_res(h, 1, 30, 40, 1, 1, 0, 2);
+    ck_assert(has_user_state(h, 1, 0, 0, 0));
+}
+END_TEST
+
 START_TEST(test_late_dropped_counted)
 {
     harness *h = setup(FL_TUMBLING_EVENT_TIME, 10, 10, 0, 0);
@@ -1070,6 +1153,8 @@ static Suite *windows_suite(void)
     tcase_add_test(tc, test_late_dropped_counted);
     tcase_add_test(tc, test_sliding_late_only_when_all_windows_late);
     tcase_add_test(tc, test_session_lateness);
+    tcase_add_test(tc, test_per_window_user_state);
+    tcase_add_test(tc, test_session_user_state_per_key);
     suite_add_tcase(s, tc);
     /* the same paths on RocksDB: values from get live only until the next get */
     tc = tcase_create("rocksdb");
@@ -1085,6 +1170,7 @@ static Suite *windows_suite(void)
     tcase_add_test(tc, test_count_windows);
     tcase_add_test(tc, test_allowed_lateness_side_output);
     tcase_add_test(tc, test_session_lateness);
+    tcase_add_test(tc, test_per_window_user_state);
     suite_add_tcase(s, tc);
     tc = tcase_create("processing-time");
     tcase_set_timeout(tc, 30);
