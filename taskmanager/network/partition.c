@@ -230,10 +230,11 @@ static int emit_slow(fl_partition *p, fl_subpart *sp, const void *hdr, uint32_t 
     if (atomic_load_explicit(&p->failed, memory_order_relaxed))
         return -1;
     put32le(prefix, hlen + plen);
-    if (write_spanning(p, sp, prefix, 4) < 0)
+    if (!sp->cur && !next_buffer(p, sp)) /* the record starts at this buffer's start */
         return -1;
-    p->in_record = true; /* buffers taken from here on continue this record */
-    int rc = write_spanning(p, sp, hdr, hlen) < 0 || write_spanning(p, sp, payload, plen) < 0;
+    p->in_record = true; /* buffers taken from here on (even for the prefix) continue it */
+    int rc = write_spanning(p, sp, prefix, 4) < 0 || write_spanning(p, sp, hdr, hlen) < 0 ||
+             write_spanning(p, sp, payload, plen) < 0;
     p->in_record = false;
     return rc ? -1 : 0;
 }

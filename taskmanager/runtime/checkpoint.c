@@ -465,19 +465,31 @@ void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
 typedef struct capture_arg {
     ckpt_job *job;
     uint32_t output;
+    int sub;
+    fl_bytes b;
 } capture_arg;
+
+/* The overtaken buffers of one subpartition become one item: records span buffers. */
+static void capture_flush(capture_arg *c)
+{
+    if (c->b.len)
+        fl_items_add(&c->job->channel, c->b.p, c->b.len);
+    c->b.len = 0;
+}
 
 static void capture_output(void *arg, int sub, const uint8_t *data, uint32_t len)
 {
     capture_arg *c = arg;
-    fl_bytes b = {0};
-    uint8_t kind = 1;
-    fl_bytes_put(&b, &kind, 1);
-    fl_bytes_u32(&b, c->output);
-    fl_bytes_u32(&b, (uint32_t)sub);
-    fl_bytes_put(&b, data, len);
-    fl_items_add(&c->job->channel, b.p, b.len);
-    fl_bytes_free(&b);
+    if (c->b.len && sub != c->sub)
+        capture_flush(c);
+    if (!c->b.len) {
+        uint8_t kind = 1;
+        c->sub = sub;
+        fl_bytes_put(&c->b, &kind, 1);
+        fl_bytes_u32(&c->b, c->output);
+        fl_bytes_u32(&c->b, (uint32_t)sub);
+    }
+    fl_bytes_put(&c->b, data, len);
 }
 
 static void unaligned_finish(fl_task *t)
@@ -520,10 +532,12 @@ static void unaligned_start(fl_task *t, const fl_ckpt_request *r)
     uint8_t payload[FL_EVENT_MAX_PAYLOAD];
     uint32_t plen = encode_barrier(&ur, payload);
     for (int k = 0; k < t->nwriters; k++) {
-        capture_arg c = {j, (uint32_t)k};
+        capture_arg c = {j, (uint32_t)k, 0, {0}};
         if (fl_partition_emit_priority(t->writers[k].part, FL_EV_BARRIER, payload, plen,
                                        capture_output, &c) < 0)
             fl_task_fail(t, "%s", fl_partition_error(t->writers[k].part));
+        capture_flush(&c);
+        fl_bytes_free(&c.b);
     }
     /* record every open channel whose barrier has not come yet */
     t->ua_waiting = 0;
@@ -632,6 +646,11 @@ void fl_task_replay_channel_state(fl_task *t)
                     else if (t->ops[0].process2)
                         t->ops[0].process2(&t->ops[0], &rec);
                 }
+            }
+            if (p != end) {
+                fl_task_fail(t, "corrupt channel state in the checkpoint (%s item %zu)",
+                             pass ? "output" : "input", i);
+                return;
             }
         }
     }
