@@ -169,6 +169,7 @@ static int close_part(fl_op *op)
 static void file_finish(fl_op *op)
 {
     text_out *s = op->state;
+    text_flush(op); /* may open the part: the first flush of a small output */
     bool had = s->fd >= 0;
     if (close_part(op) < 0)
         return;
@@ -177,21 +178,6 @@ static void file_finish(fl_op *op)
     s->npending = 0;
     if (had && !op->ctx.task->failed)
         commit(op, s->inprogress, s->final_name);
-}
-
-static int mkdirs(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Opens the next part file: part-<subtask>-<n> with the first n not used in any form. */
@@ -308,10 +294,8 @@ static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)
     }
     memcpy(s->dir, op->spec->params.data, n);
     s->dir[n] = '\0';
-    if (mkdirs(s->dir) < 0) {
-        fl_err_set(err, "file sink cannot create %s: %s", s->dir, strerror(errno));
+    if (fl_mkdirs(s->dir, err) < 0)
         return -1;
-    }
     s->subtask = t->subtask;
     s->fd = -1; /* the part file is opened with the first record (after any restore) */
     s->two_phase = t->checkpointing;
