@@ -68,9 +68,8 @@ unlock_pid_file() {
     exec 200>&-
 }
 
-# True when pid $1 is a live Flint process: not gone, not a zombie, and (where /proc tells)
-# not a recycled pid now used by some other program.
-is_running() {
+# True when pid $1 exists and is not a zombie.
+is_alive() {
     local p="$1" stat
     [[ "$p" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$p" 2>/dev/null || return 1
@@ -78,7 +77,16 @@ is_running() {
         read -r stat <"/proc/$p/stat" 2>/dev/null || return 1
         stat="${stat##*) }"
         [ "${stat%% *}" != Z ] || return 1
-        grep -aqE "flint-($DAEMON|daemon\.sh)" "/proc/$p/cmdline" 2>/dev/null || return 1
+    fi
+    return 0
+}
+
+# True when pid $1 is a live Flint process: alive and (where /proc tells) not a recycled
+# pid now used by some other program.
+is_running() {
+    is_alive "$1" || return 1
+    if [ -r "/proc/$1/cmdline" ]; then
+        grep -aqE "flint-($DAEMON|daemon\.sh)" "/proc/$1/cmdline" 2>/dev/null || return 1
     fi
     return 0
 }
@@ -181,8 +189,9 @@ start_daemon() {
 
     # A daemon that cannot start (bad configuration, port in use) exits at once: wait for
     # its "started" log line, its death or about a second, whichever comes first.
+    # Our own child: alive is enough (its cmdline reads empty while it execs).
     for ((i = 0; i < 20; i++)); do
-        if ! is_running "$mypid"; then
+        if ! is_alive "$mypid"; then
             wait "$mypid" 2>/dev/null
             rc=$?
             lock_pid_file
