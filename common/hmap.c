@@ -8,8 +8,15 @@
 #define EMPTY UINT32_MAX
 #define GONE (UINT32_MAX - 1)
 
+/* A slot keeps the entry's hash next to its index: a probe that meets another key's slot
+ * rarely touches that entry's memory. */
+typedef struct slot {
+    uint32_t idx; /* into entries, EMPTY or GONE */
+    uint32_t hash;
+} slot;
+
 struct fl_hmap {
-    uint32_t *slots;     /* index into entries, EMPTY or GONE */
+    slot *slots;
     uint32_t mask;
     fl_hentry *entries;
     uint32_t nentries, cap_entries;
@@ -30,7 +37,8 @@ void fl_hmap_free(fl_hmap *m)
     if (!m)
         return;
     for (uint32_t i = 0; i < m->nentries; i++)
-        free(m->entries[i].kv);
+        if (!fl_hentry_inline(&m->entries[i]))
+            free(m->entries[i].u.kv);
     free(m->entries);
     free(m->slots);
     free(m);
@@ -58,14 +66,16 @@ static void grow(fl_hmap *m)
     uint32_t w = 0;
     for (uint32_t r = 0; r < m->nentries; r++) {
         if (!m->entries[r].live) {
-            free(m->entries[r].kv);
+            if (!fl_hentry_inline(&m->entries[r]))
+                free(m->entries[r].u.kv);
             continue;
         }
         m->entries[w] = m->entries[r];
         uint32_t i = mix(m->entries[w].hash) & m->mask;
-        while (m->slots[i] != EMPTY)
+        while (m->slots[i].idx != EMPTY)
             i = (i + 1) & m->mask;
-        m->slots[i] = w++;
+        m->slots[i] = (slot){w, m->entries[w].hash};
+        w++;
     }
     m->nentries = w;
     m->used = m->live = w;
@@ -75,12 +85,12 @@ fl_hentry *fl_hmap_find(fl_hmap *m, uint32_t hash, const void *key, uint32_t kle
 {
     uint32_t i = mix(hash) & m->mask;
     for (;;) {
-        uint32_t s = m->slots[i];
-        if (s == EMPTY)
+        slot s = m->slots[i];
+        if (s.idx == EMPTY)
             return NULL;
-        if (s != GONE) {
-            fl_hentry *e = &m->entries[s];
-            if (e->hash == hash && e->klen == klen && memcmp(e->kv, key, klen) == 0)
+        if (s.hash == hash && s.idx != GONE) {
+            fl_hentry *e = &m->entries[s.idx];
+            if (e->klen == klen && memcmp(fl_hentry_kv(e), key, klen) == 0)
                 return e;
         }
         i = (i + 1) & m->mask;
@@ -107,49 +117,60 @@ fl_hentry *fl_hmap_upsert(fl_hmap *m, uint32_t hash, const void *key, uint32_t k
     e->hash = hash;
     e->klen = klen;
     e->vlen = 0;
-    e->vcap = 8;
     e->tag = 0;
     e->live = true;
-    e->kv = fl_xmalloc(klen + e->vcap);
-    memcpy(e->kv, key, klen);
+    if (klen <= FL_HENTRY_INLINE) {
+        e->vcap = FL_HENTRY_INLINE - klen;
+        memcpy(e->u.inl, key, klen);
+    } else {
+        e->vcap = 8;
+        e->u.kv = fl_xmalloc(klen + e->vcap);
+        memcpy(e->u.kv, key, klen);
+    }
     uint32_t i = mix(hash) & m->mask;
-    while (m->slots[i] != EMPTY && m->slots[i] != GONE)
+    while (m->slots[i].idx != EMPTY && m->slots[i].idx != GONE)
         i = (i + 1) & m->mask;
-    if (m->slots[i] == EMPTY)
+    if (m->slots[i].idx == EMPTY)
         m->used++;
-    m->slots[i] = idx;
+    m->slots[i] = (slot){idx, hash};
     m->live++;
     if (created)
         *created = true;
     return e;
 }
 
+/* Room for need value bytes: out of the entry into an allocation when it must grow. */
+static void reserve(fl_hentry *e, uint32_t need)
+{
+    if (need <= e->vcap)
+        return;
+    uint32_t cap = e->vcap ? e->vcap : 8;
+    while (cap < need)
+        cap *= 2;
+    if (fl_hentry_inline(e)) {
+        uint8_t *kv = fl_xmalloc(e->klen + cap);
+        memcpy(kv, e->u.inl, e->klen + e->vlen);
+        e->u.kv = kv;
+    } else {
+        e->u.kv = fl_xrealloc(e->u.kv, e->klen + cap);
+    }
+    e->vcap = cap; /* klen + cap > FL_HENTRY_INLINE now: not inline */
+}
+
 void fl_hmap_set(fl_hentry *e, const void *val, uint32_t len)
 {
-    if (len > e->vcap) {
-        uint32_t cap = e->vcap;
-        while (cap < len)
-            cap *= 2;
-        e->kv = fl_xrealloc(e->kv, e->klen + cap);
-        e->vcap = cap;
-    }
+    reserve(e, len);
     if (len)
-        memcpy(e->kv + e->klen, val, len);
+        memcpy(fl_hentry_val(e), val, len);
     e->vlen = len;
 }
 
 void fl_hmap_append(fl_hentry *e, const void *val, uint32_t len)
 {
     uint32_t need = e->vlen + len;
-    if (need > e->vcap) {
-        uint32_t cap = e->vcap;
-        while (cap < need)
-            cap *= 2;
-        e->kv = fl_xrealloc(e->kv, e->klen + cap);
-        e->vcap = cap;
-    }
+    reserve(e, need);
     if (len)
-        memcpy(e->kv + e->klen + e->vlen, val, len);
+        memcpy(fl_hentry_val(e) + e->vlen, val, len);
     e->vlen = need;
 }
 
@@ -157,9 +178,9 @@ void fl_hmap_remove(fl_hmap *m, fl_hentry *e)
 {
     uint32_t idx = (uint32_t)(e - m->entries);
     uint32_t i = mix(e->hash) & m->mask;
-    while (m->slots[i] != idx)
+    while (m->slots[i].idx != idx)
         i = (i + 1) & m->mask;
-    m->slots[i] = GONE;
+    m->slots[i].idx = GONE;
     e->live = false;
     m->live--;
 }

@@ -2,10 +2,10 @@
  *
  * Open addressing over a compact index (like CPython's dict): a power-of-two table of
  * 32-bit slots pointing into an append-only entry array, so iteration is in insertion
- * order and entries do not move when the table grows. The caller passes the key's hash
- * (keyed state computes it once per record for the key group too). A key and its value
- * live in one allocation per entry; updating a value of the same or smaller size writes in
- * place. Not thread-safe: one owner thread (a task).
+ * order. The caller passes the key's hash (keyed state computes it once per record for the
+ * key group too). A small key and value live inside the entry, larger ones in one
+ * allocation per entry; updating a value of the same or smaller size writes in place.
+ * Not thread-safe: one owner thread (a task).
  */
 #ifndef FL_HMAP_H
 #define FL_HMAP_H
@@ -13,16 +13,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Keys and values of up to FL_HENTRY_INLINE bytes together live in the entry itself (one
+ * cache line with the header: a lookup touches the slot and the entry, nothing else);
+ * larger ones in an allocation of their own. */
+#define FL_HENTRY_INLINE 40
+
 typedef struct fl_hentry {
     uint32_t hash;
     uint32_t klen, vlen, vcap;
     int32_t tag;       /* owner's use: the key group in keyed state */
     bool live;
-    uint8_t *kv;       /* key bytes, then value bytes (vcap of them) */
+    union {
+        uint8_t *kv;   /* key bytes, then value bytes (vcap of them) */
+        uint8_t inl[FL_HENTRY_INLINE];
+    } u;
 } fl_hentry;
 
-static inline const uint8_t *fl_hentry_key(const fl_hentry *e) { return e->kv; }
-static inline uint8_t *fl_hentry_val(const fl_hentry *e) { return e->kv + e->klen; }
+static inline bool fl_hentry_inline(const fl_hentry *e)
+{
+    return e->klen + e->vcap <= FL_HENTRY_INLINE;
+}
+static inline uint8_t *fl_hentry_kv(fl_hentry *e)
+{
+    return fl_hentry_inline(e) ? e->u.inl : e->u.kv;
+}
+static inline const uint8_t *fl_hentry_key(fl_hentry *e) { return fl_hentry_kv(e); }
+/* Valid until the next insert into the map (entries move) or change of this value. */
+static inline uint8_t *fl_hentry_val(fl_hentry *e) { return fl_hentry_kv(e) + e->klen; }
 
 typedef struct fl_hmap fl_hmap;
 

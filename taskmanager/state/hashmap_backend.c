@@ -196,7 +196,7 @@ static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, f
             memcpy(d, &idx, 2);
             memcpy(d + 2, &e->hash, 4);
             memcpy(d + 6, &e->klen, 4);
-            memcpy(d + 10, e->kv, e->klen);
+            memcpy(d + 10, fl_hentry_key(e), e->klen);
             memcpy(d + 10 + e->klen, &e->vlen, 4);
             memcpy(d + 14 + e->klen, fl_hentry_val(e), e->vlen);
             off[e->tag - kb->kg_first] += 14u + e->klen + e->vlen;
