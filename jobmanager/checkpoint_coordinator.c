@@ -201,8 +201,9 @@ static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
     cc->nfailed++;
     if (p->savepoint && cc->env.savepoint_done)
         cc->env.savepoint_done(cc->env.jm, p->token, NULL, why);
+    bool periodic = !p->savepoint;
     free_pending(p);
-    if (counts && !p->savepoint) {
+    if (counts && periodic) {
         if (++cc->failures_in_row > cc->tolerable) {
             char msg[512];
             snprintf(msg, sizeof msg,
@@ -414,8 +415,16 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         snprintf(p->dir, sizeof p->dir, "%.990s/chk-%lld", cc->base, (long long)id);
     }
     if (fl_mkdirs(p->dir, err) < 0 || fl_mkdirs(cc->shared, err) < 0) {
-        free(p);
-        return -1;
+        if (savepoint) {
+            free(p);
+            return -1;
+        }
+        /* unwritable storage: a failed checkpoint, counted against the tolerable ones */
+        hist h = {.id = id, .trigger_ts = p->ts, .status = "IN_PROGRESS"};
+        history_add(cc, &h);
+        cc->total++;
+        abort_pending(cc, p, err->msg, true);
+        return 0;
     }
     p->tasks = fl_xcalloc((size_t)n, sizeof *p->tasks);
     p->acks = fl_xcalloc((size_t)n, sizeof *p->acks);
@@ -777,8 +786,12 @@ Fl__Pb__TaskRestore *fl_cc_task_restore(fl_arena *a, const Fl__Pb__CheckpointMet
                     }
                 if (old->timers.len && (overlaps || !old->n_keyed))
                     tparts[nt++] = old->timers;
+                /* operator state (source positions, sink transactions): a subtask keeps
+                 * its own at the same parallelism, else dealt round robin */
                 for (size_t k = 0; k < old->n_operator_state; k++, item++)
-                    if ((int)(item % (size_t)jv->parallelism) == subtask)
+                    if (os->parallelism == jv->parallelism
+                            ? old->subtask == subtask
+                            : (int)(item % (size_t)jv->parallelism) == subtask)
                         st->operator_state[st->n_operator_state++] = old->operator_state[k];
                 /* in-flight data of an unaligned checkpoint: to the same subtask only */
                 if (old->n_channel_state && old->subtask == subtask &&

@@ -381,6 +381,8 @@ static void deploy(fl_jm *jm, int vi, int i)
     }
     if (jm->restore)
         tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);
+    if (tdd.restore)
+        tdd.restore->failover = jm->attempt > 0;
     Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
     st.tdd = &tdd;
     x->state = FL_TASK_DEPLOYING;

@@ -728,14 +728,14 @@ int fl_task_restore(fl_task *t, fl_err *err)
         for (size_t k = 0; k < r->n_operators; k++)
             if (!strcmp(r->operators[k]->uid, op->spec->uid))
                 st = r->operators[k];
+        if (!st) /* not in the checkpoint (a new operator, or -n): starts afresh */
+            continue;
         if (op->restore_state &&
-            op->restore_state(op, st ? st->operator_state : NULL, st ? st->n_operator_state : 0,
-                              r->checkpoint_id, err) < 0) {
+            op->restore_state(op, st->operator_state, st->n_operator_state, r->checkpoint_id,
+                              err) < 0) {
             fl_err_prefix(err, "restoring %s", op->ctx.name);
             return -1;
         }
-        if (!st)
-            continue;
         if (op->ctx.kb && st->n_keyed) {
             const uint8_t **h = fl_xcalloc(st->n_keyed, sizeof *h);
             size_t *lens = fl_xcalloc(st->n_keyed, sizeof *lens);

@@ -10,7 +10,10 @@
  *            the checkpoint), a new one is started, and pending files are renamed to their
  *            final names when c completes. On restore, the pending files of the restored
  *            checkpoint are committed (idempotent) and leftover in-progress files, whose
- *            records are replayed, are deleted.
+ *            records are replayed, are deleted. When a failed job restarts from a checkpoint
+ *            older than the newest one that completed (the newest was damaged), the part
+ *            files committed after the restored checkpoint are deleted too: their records
+ *            are replayed. (A job started with flint run -s leaves what is there, as Flink.)
  *   discard  nothing
  *   custom   the bundle's fl_sink_fn
  *
@@ -54,6 +57,12 @@ typedef struct pending_part {
     int64_t checkpoint;
     char path[4200], final_name[4200];
 } pending_part;
+
+/* The other state item: the subtask's first part that can hold records after the
+ * checkpoint. */
+typedef struct part_mark {
+    int32_t subtask, first_after;
+} part_mark;
 
 static int file_start_part(fl_op *op);
 
@@ -228,9 +237,61 @@ static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
             return;
         }
     }
-    /* the state: every part still waiting for its checkpoint to complete */
+    /* the state: every part still waiting for its checkpoint to complete, and where the
+     * parts after the checkpoint begin (an open, still empty part is one of them) */
     for (int i = 0; i < s->npending; i++)
         fl_items_add(items, &s->pending[i], sizeof(pending_part));
+    part_mark m = {s->subtask, s->fd >= 0 ? s->next_part - 1 : s->next_part};
+    fl_items_add(items, &m, sizeof m);
+}
+
+/* Parses "part-<subtask>-<n>", ".part-<subtask>-<n>.inprogress" or ".pending": n, or -1. */
+static int part_index(const char *name, int subtask)
+{
+    char prefix[32];
+    int hidden = name[0] == '.';
+    snprintf(prefix, sizeof prefix, "part-%d-", subtask);
+    if (strncmp(name + hidden, prefix, strlen(prefix)))
+        return -1;
+    char *end;
+    const char *digits = name + hidden + strlen(prefix);
+    long n = strtol(digits, &end, 10);
+    if (end == digits || n < 0 || n > INT32_MAX)
+        return -1;
+    if (hidden ? strcmp(end, ".inprogress") && strcmp(end, ".pending") : *end != '\0')
+        return -1;
+    return (int)n;
+}
+
+/* Deletes this subtask's in-progress parts, and on a failover its parts from first_after
+ * on in any form (-1: none): their records come again. */
+static int drop_parts_after(fl_op *op, int first_after, fl_err *err)
+{
+    text_out *s = op->state;
+    DIR *d = opendir(s->dir);
+    if (!d) {
+        fl_err_set(err, "cannot read %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    int dropped = 0;
+    while ((de = readdir(d))) {
+        int n = part_index(de->d_name, s->subtask);
+        size_t len = strlen(de->d_name);
+        bool inprogress = len > 11 && !strcmp(de->d_name + len - 11, ".inprogress");
+        if (n < 0 || !(inprogress || (first_after >= 0 && n >= first_after)))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", s->dir, de->d_name);
+        if (unlink(path) == 0 && !inprogress)
+            dropped++;
+    }
+    closedir(d);
+    if (dropped)
+        fl_info("%s: deleted %d part files from after the restored checkpoint (part-%d-%d "
+                "on): their records are written again.", op->ctx.name, dropped, s->subtask,
+                first_after);
+    return 0;
 }
 
 static void file_complete(fl_op *op, int64_t id)
@@ -250,8 +311,17 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
                         fl_err *err)
 {
     text_out *s = op->state;
+    const Fl__Pb__TaskRestore *r = op->ctx.task->tdd->restore;
+    int first_after = -1;
     for (size_t i = 0; i < n; i++) {
         pending_part p;
+        if (items[i].len == sizeof(part_mark)) {
+            part_mark m;
+            memcpy(&m, items[i].data, sizeof m);
+            if (m.subtask == s->subtask && r && r->failover)
+                first_after = m.first_after;
+            continue;
+        }
         if (items[i].len != sizeof p) {
             fl_err_set(err, "damaged file sink state");
             return -1;
@@ -267,22 +337,7 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
         }
     }
     /* this subtask's in-progress parts hold records after the checkpoint: replayed now */
-    DIR *d = opendir(s->dir);
-    struct dirent *de;
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, ".part-%d-", s->subtask);
-    while (d && (de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        if (strncmp(de->d_name, prefix, strlen(prefix)) || len < 12 ||
-            strcmp(de->d_name + len - 11, ".inprogress"))
-            continue;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", s->dir, de->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    return 0;
+    return drop_parts_after(op, first_after, err);
 }
 
 static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)

@@ -476,8 +476,12 @@ static void *task_main(void *arg)
         run_source(t);
     else
         run_inputs(t);
-    if (fl_task_should_stop(t))
+    if (fl_task_should_stop(t)) {
+        /* completions the JobManager sent before the cancel (the savepoint of a stop
+         * among them): two-phase-commit sinks commit what those checkpoints cover */
+        run_mails(t);
         goto out;
+    }
     /* end of input: sinks commit, operators close, consumers get END_OF_PARTITION */
     for (int i = 0; i < t->nops && !t->failed; i++)
         if (t->ops[i].finish)
