@@ -5,7 +5,15 @@
  * order. The caller passes the key's hash (keyed state computes it once per record for the
  * key group too). A small key and value live inside the entry, larger ones in one
  * allocation per entry; updating a value of the same or smaller size writes in place.
- * Not thread-safe: one owner thread (a task).
+ *
+ * Copy-on-write snapshots (what Flink's CopyOnWriteStateMap gives its heap backend): the
+ * entries live in chunks of 256; fl_hmap_snapshot takes a reference to every chunk (no
+ * entry is copied) and another thread may read the snapshot while the owner goes on
+ * writing: a write into a chunk a snapshot holds copies that chunk first, and a value
+ * stored out of the entry is copied when it is written while shared. So a checkpoint's
+ * synchronous part is O(entries / 256) and processing continues while it is written.
+ *
+ * One owner thread (a task); snapshots may be read and freed by any one other thread.
  */
 #ifndef FL_HMAP_H
 #define FL_HMAP_H
@@ -45,18 +53,30 @@ typedef struct fl_hmap fl_hmap;
 
 fl_hmap *fl_hmap_new(void);
 void fl_hmap_free(fl_hmap *m);
-/* The entry for key, or NULL. The pointer is valid until the next insert. */
+/* The entry for key, or NULL; for reading. Valid until the next change of the map. */
 fl_hentry *fl_hmap_find(fl_hmap *m, uint32_t hash, const void *key, uint32_t klen);
-/* The entry for key, created with an empty value when missing (*created tells). */
+/* The same, for writing its value in place (or fl_hmap_set/append). */
+fl_hentry *fl_hmap_find_mut(fl_hmap *m, uint32_t hash, const void *key, uint32_t klen);
+/* The entry for key, for writing, created with an empty value when missing (*created
+ * tells). */
 fl_hentry *fl_hmap_upsert(fl_hmap *m, uint32_t hash, const void *key, uint32_t klen,
                           bool *created);
-/* Copies len bytes as e's value. */
+/* Copies len bytes as e's value (e from find_mut or upsert). */
 void fl_hmap_set(fl_hentry *e, const void *val, uint32_t len);
 /* Appends len bytes to e's value (amortized: the room doubles). */
 void fl_hmap_append(fl_hentry *e, const void *val, uint32_t len);
+/* Removes e (from any find). */
 void fl_hmap_remove(fl_hmap *m, fl_hentry *e);
 uint32_t fl_hmap_size(const fl_hmap *m);
 /* Iterates live entries in insertion order: start with *cursor = 0; NULL at the end. */
 fl_hentry *fl_hmap_next(fl_hmap *m, uint32_t *cursor);
+
+/* A frozen view of the map at the time of the call (see the top). */
+typedef struct fl_hmap_snap fl_hmap_snap;
+fl_hmap_snap *fl_hmap_snapshot(fl_hmap *m);
+/* Its live entries in insertion order, as fl_hmap_next; read only. */
+fl_hentry *fl_hmap_snap_next(fl_hmap_snap *s, uint32_t *cursor);
+uint32_t fl_hmap_snap_size(const fl_hmap_snap *s);
+void fl_hmap_snap_free(fl_hmap_snap *s);
 
 #endif

@@ -81,7 +81,7 @@ static void *hm_get_mut(fl_kstate *s, const void *ns, uint32_t nslen, uint32_t *
 {
     uint32_t klen, hash;
     const uint8_t *k = full_key(s->b, ns, nslen, &klen, &hash);
-    fl_hentry *e = fl_hmap_find(s->map, hash, k, klen);
+    fl_hentry *e = fl_hmap_find_mut(s->map, hash, k, klen);
     if (!e)
         return NULL;
     *len = e->vlen;
@@ -131,44 +131,63 @@ static void hm_free(fl_kbackend *kb)
 /* ---- snapshots ----------------------------------------------------------------------
  * One file per operator instance: a header, the state names, then for each key group of
  * the range a section [i32 kg][u64 bytes] of entries [u16 state][u32 hash][u32 klen][key]
- * [u32 vlen][value]. Part 1 serializes everything into memory (a copy: processing goes
- * on while part 2 writes and fsyncs it). */
+ * [u32 vlen][value]. Part 1, on the task thread, takes a copy-on-write snapshot of every
+ * state's map (no entry is copied: see hmap.h); part 2, on the I/O thread, lays the entries
+ * out by key group and writes and fsyncs the file while the task goes on. */
 
 #define HM_MAGIC 0x484b4c46u /* "FLKH" */
 #define HM_VERSION 1
 
 struct fl_kb_snapshot {
-    uint8_t *buf;
-    size_t len;
+    fl_hmap_snap **maps;
+    char **names;
+    int nstates;
     char path[4200], rel[600];
     int kg_first, kg_last;
-    uint64_t state_size;
 };
-
 
 static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_err *err)
 {
     hm_backend *b = (hm_backend *)kb;
-    int nkg = kb->kg_last - kb->kg_first + 1;
+    fl_kb_snapshot *snap = fl_xcalloc(1, sizeof *snap);
+    snap->nstates = b->nstates;
+    snap->maps = fl_xcalloc((size_t)b->nstates + 1, sizeof *snap->maps);
+    snap->names = fl_xcalloc((size_t)b->nstates + 1, sizeof *snap->names);
+    for (int si = 0; si < b->nstates; si++) {
+        snap->maps[si] = fl_hmap_snapshot(b->states[si]->map);
+        snap->names[si] = fl_xstrdup(b->states[si]->name);
+    }
+    snprintf(snap->rel, sizeof snap->rel, "%s.keyed", sc->prefix);
+    snprintf(snap->path, sizeof snap->path, "%s/%s", sc->dir, snap->rel);
+    snap->kg_first = kb->kg_first;
+    snap->kg_last = kb->kg_last;
+    (void)err;
+    return snap;
+}
+
+/* The file's bytes; *state_size: the keys' and values' bytes. */
+static fl_bytes hm_serialize(fl_kb_snapshot *snap, uint64_t *state_size)
+{
+    int nkg = snap->kg_last - snap->kg_first + 1;
     /* bucket the entries by key group: count, then lay out */
     size_t *bytes = fl_xcalloc((size_t)nkg, sizeof *bytes);
-    for (int si = 0; si < b->nstates; si++) {
+    for (int si = 0; si < snap->nstates; si++) {
         uint32_t cur = 0;
         fl_hentry *e;
-        while ((e = fl_hmap_next(b->states[si]->map, &cur)))
-            if (e->tag >= kb->kg_first && e->tag <= kb->kg_last)
-                bytes[e->tag - kb->kg_first] += 2 + 4 + 4 + e->klen + 4 + e->vlen;
+        while ((e = fl_hmap_snap_next(snap->maps[si], &cur)))
+            if (e->tag >= snap->kg_first && e->tag <= snap->kg_last)
+                bytes[e->tag - snap->kg_first] += 2 + 4 + 4 + e->klen + 4 + e->vlen;
     }
     fl_bytes w = {0};
     fl_bytes_u32(&w, HM_MAGIC);
     fl_bytes_u32(&w, HM_VERSION);
-    fl_bytes_u32(&w, (uint32_t)kb->kg_first);
-    fl_bytes_u32(&w, (uint32_t)kb->kg_last);
-    fl_bytes_u32(&w, (uint32_t)b->nstates);
-    for (int si = 0; si < b->nstates; si++) {
-        uint16_t n = (uint16_t)strlen(b->states[si]->name);
+    fl_bytes_u32(&w, (uint32_t)snap->kg_first);
+    fl_bytes_u32(&w, (uint32_t)snap->kg_last);
+    fl_bytes_u32(&w, (uint32_t)snap->nstates);
+    for (int si = 0; si < snap->nstates; si++) {
+        uint16_t n = (uint16_t)strlen(snap->names[si]);
         fl_bytes_put(&w, &n, 2);
-        fl_bytes_put(&w, b->states[si]->name, n);
+        fl_bytes_put(&w, snap->names[si], n);
     }
     size_t *off = fl_xcalloc((size_t)nkg, sizeof *off);
     size_t pos = w.len;
@@ -179,60 +198,55 @@ static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, f
     size_t total = pos;
     fl_bytes_reserve(&w, total - w.len);
     for (int k = 0; k < nkg; k++) {
-        int32_t kg = kb->kg_first + k;
+        int32_t kg = snap->kg_first + k;
         uint64_t nb = bytes[k];
         memcpy(w.p + off[k] - 12, &kg, 4);
         memcpy(w.p + off[k] - 8, &nb, 8);
     }
-    uint64_t state_size = 0;
-    for (int si = 0; si < b->nstates; si++) {
+    *state_size = 0;
+    for (int si = 0; si < snap->nstates; si++) {
         uint32_t cur = 0;
         fl_hentry *e;
         uint16_t idx = (uint16_t)si;
-        while ((e = fl_hmap_next(b->states[si]->map, &cur))) {
-            if (e->tag < kb->kg_first || e->tag > kb->kg_last)
+        while ((e = fl_hmap_snap_next(snap->maps[si], &cur))) {
+            if (e->tag < snap->kg_first || e->tag > snap->kg_last)
                 continue;
-            uint8_t *d = w.p + off[e->tag - kb->kg_first];
+            uint8_t *d = w.p + off[e->tag - snap->kg_first];
             memcpy(d, &idx, 2);
             memcpy(d + 2, &e->hash, 4);
             memcpy(d + 6, &e->klen, 4);
             memcpy(d + 10, fl_hentry_key(e), e->klen);
             memcpy(d + 10 + e->klen, &e->vlen, 4);
             memcpy(d + 14 + e->klen, fl_hentry_val(e), e->vlen);
-            off[e->tag - kb->kg_first] += 14u + e->klen + e->vlen;
-            state_size += e->klen + e->vlen;
+            off[e->tag - snap->kg_first] += 14u + e->klen + e->vlen;
+            *state_size += e->klen + e->vlen;
         }
     }
     w.len = total;
     free(bytes);
     free(off);
-    fl_kb_snapshot *snap = fl_xcalloc(1, sizeof *snap);
-    snap->buf = w.p;
-    snap->len = w.len;
-    snprintf(snap->rel, sizeof snap->rel, "%s.keyed", sc->prefix);
-    snprintf(snap->path, sizeof snap->path, "%s/%s", sc->dir, snap->rel);
-    snap->kg_first = kb->kg_first;
-    snap->kg_last = kb->kg_last;
-    snap->state_size = state_size;
-    (void)err;
-    return snap;
+    return w;
 }
 
 static int hm_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
-    if (fl_write_file(snap->path, snap->buf, snap->len, false, err) < 0)
+    uint64_t state_size;
+    fl_bytes w = hm_serialize(snap, &state_size);
+    int rc = fl_write_file(snap->path, w.p, w.len, false, err);
+    free(w.p);
+    if (rc < 0)
         return -1;
     Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;
     Fl__Pb__StateFile f = FL__PB__STATE_FILE__INIT, *fp = &f;
     f.path = snap->rel;
-    f.size = snap->len;
+    f.size = w.len;
     h.backend = "hashmap";
     h.kg_first = snap->kg_first;
     h.kg_last = snap->kg_last;
     h.n_files = 1;
     h.files = &fp;
-    h.state_size = snap->state_size;
-    h.incremental_size = snap->len;
+    h.state_size = state_size;
+    h.incremental_size = w.len;
     *len = protobuf_c_message_get_packed_size(&h.base);
     *handle = fl_xmalloc(*len);
     protobuf_c_message_pack(&h.base, *handle);
@@ -243,7 +257,12 @@ static void hm_snapshot_free(fl_kb_snapshot *snap)
 {
     if (!snap)
         return;
-    free(snap->buf);
+    for (int si = 0; si < snap->nstates; si++) {
+        fl_hmap_snap_free(snap->maps[si]);
+        free(snap->names[si]);
+    }
+    free(snap->maps);
+    free(snap->names);
     free(snap);
 }
 
