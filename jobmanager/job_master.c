@@ -16,7 +16,8 @@
 
 #define MAX_GROUPS 16
 #define CANCEL_TIMEOUT_MS 30000
-#define PUBLISH_EVERY_MS 500
+#define PUBLISH_EVERY_MS 500 /* metrics */
+#define PUBLISH_TASKS_MS 20  /* task states: a burst of updates is one publication */
 
 typedef struct exec {
     int state;
@@ -53,6 +54,7 @@ struct fl_jm {
     int64_t created_ms, end_ms, running_since_ms, state_ts[FL_JOB_FAILED + 1];
     int64_t last_publish_ms;
     bool publish_pending;
+    int64_t publish_due_ms;
     json_t *plan;
     struct event *slot_timer, *restart_timer, *cancel_timer, *publish_timer;
     Fl__Pb__ConfigEntry **conf_entries; /* jm->conf as deployment configuration */
@@ -217,18 +219,20 @@ static void publish(fl_jm *jm)
     fl_endpoint_post(jm->deps.dispatcher, jm->deps.on_status, st, fl_job_status_drop);
 }
 
-/* Metric-only changes are published at most every PUBLISH_EVERY_MS. */
-static void publish_soon(fl_jm *jm)
+/* Publishes at most every `every` ms: PUBLISH_EVERY_MS for metric-only changes,
+ * PUBLISH_TASKS_MS for task states (REST shows a restarted job RUNNING at once). */
+static void publish_soon(fl_jm *jm, int every)
 {
-    if (jm->publish_pending)
+    int64_t now = fl_mono_ms(), due = jm->last_publish_ms + every;
+    if (jm->publish_pending && jm->publish_due_ms <= due)
         return;
-    int64_t wait = PUBLISH_EVERY_MS - (fl_mono_ms() - jm->last_publish_ms);
-    if (wait <= 0) {
+    if (due <= now) {
         publish(jm);
         return;
     }
     jm->publish_pending = true;
-    timer_in(jm->publish_timer, wait);
+    jm->publish_due_ms = due;
+    timer_in(jm->publish_timer, due - now);
 }
 
 static void on_publish_timer(evutil_socket_t fd, short what, void *arg)
@@ -634,7 +638,7 @@ static void on_slots_lost(void *ctx, const char *resource_id, const char *why)
             }
         }
     check_terminal(jm);
-    publish_soon(jm);
+    publish_soon(jm, PUBLISH_TASKS_MS);
 }
 
 /* ---- messages from TaskExecutors -------------------------------------------------- */
@@ -693,7 +697,7 @@ static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
     } else {
         check_terminal(jm);
     }
-    publish_soon(jm);
+    publish_soon(jm, PUBLISH_TASKS_MS);
 }
 
 static void run_deliver(void *ctx, void *arg)
@@ -714,7 +718,7 @@ static void run_deliver(void *ctx, void *arg)
             if (x)
                 take_metrics(x, r->metrics[k]);
         }
-        publish_soon(jm);
+        publish_soon(jm, PUBLISH_EVERY_MS);
     }
     fl_rpc_msg_free(msg);
 }
@@ -790,7 +794,7 @@ static void cc_fail(void *arg, const char *why)
 
 static void cc_changed(void *arg)
 {
-    publish_soon(arg);
+    publish_soon(arg, PUBLISH_TASKS_MS);
 }
 
 static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const char *error)
