@@ -159,6 +159,15 @@ static void to_lpool(fl_gate *g, fl_buf *b)
     g->lpool_owner->recycle(g->lpool_owner, b);
 }
 
+/* Gate lock held: announces c's new credit once the sender holds no more than is held
+ * back (so one AddCredit frame carries several buffers while the sender still has credit
+ * to go on with, and a sender low on credit hears of every buffer at once). */
+static void maybe_announce(fl_gate *g, fl_chan *c)
+{
+    if (c->unannounced > 0 && c->announced <= c->unannounced && !c->eop)
+        fl_netenv_queue_credit(g->net, c);
+}
+
 /* Gate lock held: gives c a free buffer it may announce as credit. */
 static void credit_buffer(fl_gate *g, fl_chan *c, fl_buf *b)
 {
@@ -166,8 +175,7 @@ static void credit_buffer(fl_gate *g, fl_chan *c, fl_buf *b)
     c->free_list = b;
     c->nfree++;
     c->unannounced++;
-    if (!c->eop)
-        fl_netenv_queue_credit(g->net, c);
+    maybe_announce(g, c);
 }
 
 static void excl_recycle(fl_buf_owner *owner, fl_buf *b)
@@ -277,6 +285,7 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
         credit_buffer(g, c, f);
     }
     c->waiting_floating = c->backlog > c->nfree;
+    maybe_announce(g, c);
     mark_ready(g, c);
     pthread_mutex_unlock(&g->lock);
     return 0;
