@@ -388,6 +388,7 @@ static bool contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in)
         kb->ops->append(w->contents, ns, NS_LEN, b, in->len + 4);
         return true;
     }
+    bool have;
     if (w->function == FN_AGGREGATE && kb->ops->get_mut) {
         /* one lookup: update in place (through w->acc: the stored bytes may be unaligned) */
         uint32_t mlen;
@@ -398,8 +399,10 @@ static bool contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in)
             memcpy(mut, w->acc, mlen);
             return false;
         }
+        have = mut && kb->ops->get(w->contents, ns, NS_LEN, &cur, &len); /* missing: known */
+    } else {
+        have = kb->ops->get(w->contents, ns, NS_LEN, &cur, &len);
     }
-    bool have = kb->ops->get(w->contents, ns, NS_LEN, &cur, &len);
     if (w->function == FN_AGGREGATE) {
         if (have && len == w->agg.acc_size)
             memcpy(w->acc, cur, len);
