@@ -56,44 +56,6 @@ head -c $((ROCKS_MB << 20)) -- "$SRC" >"$ROCKS_IN"
 printf '\n' >>"$HASH_IN"
 printf '\n' >>"$ROCKS_IN"
 
-# cluster_start TMS SLOTS KEY=VALUE...: a JobManager and TMS TaskManagers with extra keys.
-cluster_start() {
-    local tms=$1 slots=$2 rpc i kv
-    shift 2
-    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1 || true
-    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1 || true
-    rpc=$(bench_free_port)
-    BENCH_REST_PORT=$(bench_free_port)
-    cp -- "$BENCH_HOME"/conf/* "$FLINT_CONF_DIR"/
-    {
-        grep -Ev '^[[:space:]]*(jobmanager\.rpc\.address|jobmanager\.rpc\.port|jobmanager\.bind-host|taskmanager\.host|taskmanager\.bind-host|rest\.address|rest\.bind-address|rest\.port|taskmanager\.numberOfTaskSlots)[[:space:]]*:' \
-            "$BENCH_HOME/conf/flint-conf.yaml"
-        printf '%s\n' "jobmanager.rpc.address: 127.0.0.1" "jobmanager.rpc.port: $rpc" \
-            "jobmanager.bind-host: 127.0.0.1" "taskmanager.host: 127.0.0.1" \
-            "taskmanager.bind-host: 127.0.0.1" "rest.address: 127.0.0.1" \
-            "rest.bind-address: 127.0.0.1" "rest.port: $BENCH_REST_PORT" \
-            "taskmanager.numberOfTaskSlots: $slots"
-        for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
-    } >"$FLINT_CONF_DIR/flint-conf.yaml"
-    "$BENCH_HOME/bin/jobmanager.sh" start >/dev/null
-    for ((i = 0; i < tms; i++)); do
-        "$BENCH_HOME/bin/taskmanager.sh" start >/dev/null
-    done
-    wait_slots $((tms * slots))
-}
-
-wait_slots() {
-    local i total
-    for ((i = 0; i < 100; i++)); do
-        total=$(bench_rest /overview | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["slots-total"])' 2>/dev/null) ||
-            total=0
-        [ "${total:-0}" = "$1" ] && return 0
-        sleep 0.1
-    done
-    echo "bench: the cluster did not come up with $1 slots" >&2
-    exit 1
-}
-
 # ---------------------------------------------------------------------------------------
 # measure NAME BACKEND INPUT CKPT(0|1) OUTDIR: one wordcount run, sampled; appends
 # "rate_words_per_s runtime_ms checkpoints" to $BENCH_TMP/NAME.res
@@ -149,7 +111,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
     SHM=$(mktemp -d /dev/shm/flint-bench.XXXXXX)
     trap 'rc=$?; rm -rf -- "$SHM"; (exit $rc); bench_cleanup' EXIT
 fi
-cluster_start 1 1 "metrics.report-interval=50 ms"
+bench_cluster_start 1 1 "metrics.report-interval=50 ms"
 for i in $(seq "$RUNS"); do
     measure hashmap-0 hashmap "$HASH_IN" 0 "$BENCH_TMP/out"
     measure hashmap-1 hashmap "$HASH_IN" 1 "$BENCH_TMP/out"
@@ -164,7 +126,7 @@ for i in $(seq "$RUNS"); do
 done
 
 # ---------------------------------------------------------------------------------------
-cluster_start 3 1 "heartbeat.interval=200 ms" "heartbeat.timeout=1 s" "metrics.report-interval=200 ms"
+bench_cluster_start 3 1 "heartbeat.interval=200 ms" "heartbeat.timeout=1 s" "metrics.report-interval=200 ms"
 out=$("$FLINT" run -d -p 2 -D "execution.checkpointing.interval=1 s" \
     -D "state.checkpoints.dir=$BENCH_TMP/checkpoints" -D restart-strategy.type=fixed-delay \
     -D restart-strategy.fixed-delay.attempts=1000 -D "restart-strategy.fixed-delay.delay=0 ms" \
@@ -248,7 +210,7 @@ print("%.0f %.0f %.0f %.0f %d %s" % ((ts(r.group(0)) - t_kill) * 1000, (t_tasks 
                                      pid, m.group(1)))
 PY
     "$BENCH_HOME/bin/taskmanager.sh" start >/dev/null
-    wait_slots 3
+    bench_wait_slots 3
 done
 "$FLINT" cancel "$JID" >/dev/null
 

@@ -3,8 +3,11 @@
 # (Not named *.sh: bench/run.sh runs every bench/*.sh.)
 #
 #   bench_build                      builds what is missing (make -j2)
-#   bench_cluster_start TMS SLOTS    a JobManager and TMS TaskManagers of SLOTS slots each,
-#                                    waits until they have registered
+#   bench_cluster_start TMS SLOTS [KEY=VALUE]...
+#                                    a JobManager and TMS TaskManagers of SLOTS slots each
+#                                    (extra configuration keys given), waits until they have
+#                                    registered; a cluster started before is stopped first
+#   bench_wait_slots N               until the cluster has N slots
 #   bench_run NAME FLINT_RUN_ARGS... `flint run` attached; sets RUN_WALL_MS (client start to
 #                                    exit: startup included) and RUN_JOB_MS (its "Job
 #                                    Runtime: N ms"); output in $BENCH_TMP/NAME.log
@@ -60,7 +63,11 @@ bench_rest() {
 }
 
 bench_cluster_start() {
-    local tms=$1 slots=$2 rpc i total
+    local tms=$1 slots=$2 rpc i kv
+    shift 2
+    # a cluster this benchmark started before goes first (one cluster at a time)
+    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1 || true
+    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1 || true
     rpc=$(bench_free_port)
     BENCH_REST_PORT=$(bench_free_port)
     cp -- "$BENCH_HOME"/conf/* "$FLINT_CONF_DIR"/
@@ -72,18 +79,25 @@ bench_cluster_start() {
             "taskmanager.bind-host: 127.0.0.1" "rest.address: 127.0.0.1" \
             "rest.bind-address: 127.0.0.1" "rest.port: $BENCH_REST_PORT" \
             "taskmanager.numberOfTaskSlots: $slots"
+        for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
     } >"$FLINT_CONF_DIR/flint-conf.yaml"
     "$BENCH_HOME/bin/jobmanager.sh" start >/dev/null || exit 1
     for ((i = 0; i < tms; i++)); do
         "$BENCH_HOME/bin/taskmanager.sh" start >/dev/null || exit 1
     done
+    bench_wait_slots $((tms * slots))
+}
+
+# bench_wait_slots N: until the cluster has N slots (exits the benchmark after 10 s).
+bench_wait_slots() {
+    local i total
     for ((i = 0; i < 100; i++)); do
         total=$(bench_rest /overview | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["slots-total"])' 2>/dev/null) ||
             total=0
-        [ "${total:-0}" = $((tms * slots)) ] && return 0
+        [ "${total:-0}" = "$1" ] && return 0
         sleep 0.1
     done
-    echo "bench: the cluster did not come up with $((tms * slots)) slots" >&2
+    echo "bench: the cluster did not come up with $1 slots" >&2
     exit 1
 }
 
