@@ -35,14 +35,7 @@ ROCKS_MB=${3:-16}
 KILLS=${4:-5}
 
 bench_build
-SRC="$BENCH_HOME/build/bench/data/text-128mb-seed1.txt"
-if [ ! -f "$SRC" ]; then
-    echo "generating 128 MB of text into $SRC (once)..." >&2
-    mkdir -p "$(dirname -- "$SRC")"
-    python3 -S "$BENCH_HOME/tests/cluster/ref/gen_text.py" --seed 1 --bytes $((128 << 20)) \
-        --vocab 50000 "$SRC.tmp"
-    mv -- "$SRC.tmp" "$SRC"
-fi
+SRC=$(bench_text 128)
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
 SEQ="$BENCH_HOME/build/examples/seqcheck.so"
 HASH_IN="$BENCH_TMP/hash.txt"

@@ -8,6 +8,7 @@
 #                                    (extra configuration keys given), waits until they have
 #                                    registered; a cluster started before is stopped first
 #   bench_wait_slots N               until the cluster has N slots
+#   bench_text MB                    generated text of MB MB (made once), its path
 #   bench_run NAME FLINT_RUN_ARGS... `flint run` attached; sets RUN_WALL_MS (client start to
 #                                    exit: startup included) and RUN_JOB_MS (its "Job
 #                                    Runtime: N ms"); output in $BENCH_TMP/NAME.log
@@ -99,6 +100,20 @@ bench_wait_slots() {
     done
     echo "bench: the cluster did not come up with $1 slots" >&2
     exit 1
+}
+
+# bench_text MB: the path of MB MB of generated text (tests/cluster/ref/gen_text.py, seed 1,
+# 50000 words), generated into build/bench/data/ once.
+bench_text() {
+    local f="$BENCH_HOME/build/bench/data/text-$1mb-seed1.txt"
+    if [ ! -f "$f" ]; then
+        echo "generating $1 MB of text into $f (once)..." >&2
+        mkdir -p "$(dirname -- "$f")"
+        python3 -S "$BENCH_HOME/tests/cluster/ref/gen_text.py" --seed 1 --bytes $(($1 << 20)) \
+            --vocab 50000 "$f.tmp" >&2 || exit 1
+        mv -- "$f.tmp" "$f"
+    fi
+    echo "$f"
 }
 
 bench_run() {

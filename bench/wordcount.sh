@@ -16,14 +16,7 @@ RUNS=${1:-3}
 MB=${2:-128}
 
 bench_build
-DATA="$BENCH_HOME/build/bench/data/text-${MB}mb-seed1.txt"
-if [ ! -f "$DATA" ]; then
-    echo "generating $MB MB of text into $DATA (once)..." >&2
-    mkdir -p "$(dirname -- "$DATA")"
-    python3 -S "$BENCH_HOME/tests/cluster/ref/gen_text.py" --seed 1 --bytes $((MB << 20)) \
-        --vocab 50000 "$DATA.tmp"
-    mv -- "$DATA.tmp" "$DATA"
-fi
+DATA=$(bench_text "$MB")
 REF="$BENCH_HOME/build/bench/wordcount_ref"
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
 bench_cluster_start 1 1
