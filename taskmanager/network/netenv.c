@@ -1,6 +1,7 @@
-/* netenv.c -- the network thread: data server, connections between TaskManagers, partition
- * requests and the sender half of credit-based flow control. See README.md for the
- * protocol and network_internal.h for the lock order.
+/* netenv.c -- the network thread: partition registry, data server, connections between
+ * TaskManagers, the receiver side of remote channels (partition requests, credit) and the
+ * thread's life cycle; the producer side (views, serving requests, sending with credit) is
+ * sender.c. See README.md for the protocol and network_internal.h for the lock order.
  *
  * The network thread owns connections and views (a view is a remote consumer's handle on
  * one subpartition). Other threads reach it through its mailbox (requests, cancels) and
@@ -10,7 +11,7 @@
 #include "frame.h"
 #include "log.h"
 #include "mailbox.h"
-#include "network_internal.h"
+#include "netenv_internal.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -27,100 +28,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define OUT_HIGH (4u << 20) /* stop feeding a connection above this many queued bytes */
-#define OUT_LOW (1u << 20)  /* and resume below this */
-
-typedef struct netconn netconn;
-
-typedef struct view {
-    fl_subpart_reader reader; /* first: the subpartition calls back through it */
-    struct view *next;        /* conn's views (network thread) */
-    struct view *work_next;   /* under work_lock */
-    bool in_work;             /* under work_lock */
-    netconn *conn;
-    uint64_t receiver_id;
-    fl_partition *part;
-    fl_subpart *sp;
-    int credit;
-    uint32_t seq;
-    bool failed;              /* under sp->lock */
-    char fail_msg[256];       /* under sp->lock */
-} view;
-
-struct netconn {
-    netconn *next;
-    fl_netenv *net;
-    struct bufferevent *bev;
-    char peer[64];
-    char key[300];            /* "host:port" of client connections, "" for accepted ones */
-    view *views;              /* accepted connections: the subpartitions read through it */
-    bool stalled;             /* output above OUT_HIGH */
-};
-
-typedef struct pending {
-    struct pending *next;
-    char id[FL_NET_ID_MAX];
-    int sub;
-    int64_t deadline;
-    fl_chan *chan;            /* local request */
-    netconn *conn;            /* remote request */
-    uint64_t receiver_id;
-    int credit;
-} pending;
-
-typedef struct recv_slot {
-    fl_chan *c;
-    netconn *conn;
-    uint32_t gen;
-} recv_slot;
-
-struct fl_netenv {
-    fl_endpoint *ep;
-    struct evconnlistener *listener;
-    fl_netpool *pool;
-    int bpc, floating;
-    int64_t request_timeout_ms;
-    uint32_t max_frame;
-    struct event *tick;
-
-    pthread_mutex_t reg_lock;  /* partitions and pendings */
-    fl_partition *parts;
-    pending *pendings;
-
-    pthread_mutex_t work_lock;
-    view *work_views;
-    fl_chan *work_credits;
-    int work_efd;
-    struct event *work_ev;
-
-    pthread_mutex_t rcv_lock;  /* receiver slots */
-    recv_slot *slots;
-    uint32_t nslots;
-
-    netconn *conns;            /* network thread */
-};
-
-static void wake_work(fl_netenv *net)
-{
-    uint64_t one = 1;
-    ssize_t w = write(net->work_efd, &one, sizeof one);
-    (void)w;
-}
-
 /* ---- frames ----------------------------------------------------------------------- */
-
-static inline void be32(uint8_t *d, uint32_t v)
-{
-    d[0] = (uint8_t)(v >> 24);
-    d[1] = (uint8_t)(v >> 16);
-    d[2] = (uint8_t)(v >> 8);
-    d[3] = (uint8_t)v;
-}
-
-static inline uint32_t rd32(const uint8_t *d)
-{
-    return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
 
 static void send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void *payload,
                        uint32_t len)
@@ -129,7 +37,7 @@ static void send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void
     fl_frame_append(bufferevent_get_output(nc->bev), &h, payload);
 }
 
-static void send_error(netconn *nc, uint64_t receiver, const char *msg)
+void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg)
 {
     send_frame(nc, FL_NET_ERROR, receiver, msg, (uint32_t)FL_MIN(strlen(msg), 1000));
 }
@@ -161,7 +69,7 @@ int64_t fl_netenv_buffers_available(fl_netenv *net)
     return fl_netpool_available(net->pool);
 }
 
-static fl_partition *find_part(fl_netenv *net, const char *id)
+fl_partition *fl_netenv_find_part(fl_netenv *net, const char *id)
 {
     for (fl_partition *p = net->parts; p; p = p->reg_next)
         if (strcmp(p->id, id) == 0)
@@ -197,7 +105,7 @@ static void attach_local(fl_partition *p, fl_chan *c)
 int fl_netenv_register(fl_netenv *net, fl_partition *p, fl_err *err)
 {
     pthread_mutex_lock(&net->reg_lock);
-    if (find_part(net, p->id)) {
+    if (fl_netenv_find_part(net, p->id)) {
         pthread_mutex_unlock(&net->reg_lock);
         fl_err_set(err, "partition %s is already registered", p->id);
         return -1;
@@ -268,7 +176,7 @@ void fl_netenv_release_partitions(fl_netenv *net, const char *prefix, const char
 void fl_netenv_request_local(fl_netenv *net, fl_chan *c)
 {
     pthread_mutex_lock(&net->reg_lock);
-    fl_partition *p = find_part(net, c->partition_id);
+    fl_partition *p = fl_netenv_find_part(net, c->partition_id);
     if (p) {
         attach_local(p, c);
     } else {
@@ -413,236 +321,6 @@ void fl_netenv_queue_credit(fl_netenv *net, fl_chan *c)
     pthread_mutex_unlock(&net->work_lock);
 }
 
-/* ---- views (producer side, network thread) ---------------------------------------- */
-
-static void view_notify(fl_subpart_reader *r)
-{
-    view *v = (view *)r;
-    fl_netenv *net = v->conn->net;
-    pthread_mutex_lock(&net->work_lock);
-    if (!v->in_work) {
-        v->in_work = true;
-        v->work_next = net->work_views;
-        net->work_views = v;
-        wake_work(net);
-    }
-    pthread_mutex_unlock(&net->work_lock);
-}
-
-static void view_on_fail(fl_subpart_reader *r, const char *why)
-{
-    view *v = (view *)r;
-    v->failed = true;
-    snprintf(v->fail_msg, sizeof v->fail_msg, "%s", why);
-    view_notify(r);
-}
-
-static void release_view(view *v)
-{
-    netconn *nc = v->conn;
-    fl_netenv *net = nc->net;
-    fl_subpart_detach(v->sp, &v->reader);
-    pthread_mutex_lock(&net->work_lock);
-    if (v->in_work)
-        for (view **pp = &net->work_views; *pp; pp = &(*pp)->work_next)
-            if (*pp == v) {
-                *pp = v->work_next;
-                break;
-            }
-    pthread_mutex_unlock(&net->work_lock);
-    for (view **pp = &nc->views; *pp; pp = &(*pp)->next)
-        if (*pp == v) {
-            *pp = v->next;
-            break;
-        }
-    free(v);
-}
-
-static void recycle_sent(const void *data, size_t len, void *extra)
-{
-    fl_buf_recycle(extra);
-}
-
-/* Writes one buffer frame of v. */
-static void send_buffer(view *v, fl_buf *b, int backlog)
-{
-    struct evbuffer *out = bufferevent_get_output(v->conn->bev);
-    uint8_t hdr[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR];
-    fl_frame_hdr h = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + b->len,
-                      .corr = v->receiver_id};
-    fl_frame_hdr_encode(&h, hdr);
-    be32(hdr + FL_FRAME_HDR_LEN, v->seq++);
-    be32(hdr + FL_FRAME_HDR_LEN + 4, (uint32_t)backlog);
-    hdr[FL_FRAME_HDR_LEN + 8] = b->kind;
-    hdr[FL_FRAME_HDR_LEN + 9] = b->flags;
-    hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
-    evbuffer_add(out, hdr, sizeof hdr);
-    evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
-}
-
-/* Sends what v's credit allows (priority events need none). */
-static void pump(view *v)
-{
-    netconn *nc = v->conn;
-    struct evbuffer *out = bufferevent_get_output(nc->bev);
-    pthread_mutex_lock(&v->sp->lock);
-    bool failed = v->failed;
-    char msg[600];
-    snprintf(msg, sizeof msg, "producer of partition %s failed: %s", v->part->id, v->fail_msg);
-    pthread_mutex_unlock(&v->sp->lock);
-    if (failed) {
-        send_error(nc, v->receiver_id, msg);
-        release_view(v);
-        return;
-    }
-    for (;;) {
-        int backlog = 0;
-        fl_buf *b = fl_subpart_poll_priority(v->sp, &backlog);
-        if (!b)
-            break;
-        send_buffer(v, b, backlog);
-    }
-    while (v->credit > 0) {
-        if (evbuffer_get_length(out) > OUT_HIGH) {
-            nc->stalled = true;
-            return;
-        }
-        int backlog = 0;
-        fl_buf *b = fl_subpart_poll(v->sp, &backlog);
-        if (!b)
-            return;
-        bool eop = b->kind == FL_BUF_EVENT && b->data[0] == FL_EV_END_OF_PARTITION;
-        bool priority = b->kind == FL_BUF_PRIORITY;
-        send_buffer(v, b, backlog);
-        if (priority)
-            continue; /* overtook in the queue meanwhile: no credit used */
-        v->credit--;
-        if (eop) {
-            release_view(v);
-            return;
-        }
-    }
-}
-
-static view *find_view(netconn *nc, uint64_t receiver)
-{
-    for (view *v = nc->views; v; v = v->next)
-        if (v->receiver_id == receiver)
-            return v;
-    return NULL;
-}
-
-/* Registry lock held: tries to serve a remote request; false when the partition is not
- * here (yet). */
-static bool serve_request(fl_netenv *net, netconn *nc, uint64_t receiver, const char *id,
-                          int sub, int credit, view **ready)
-{
-    fl_partition *p = find_part(net, id);
-    char why[300];
-    if (!p)
-        return false;
-    if (sub < 0 || sub >= p->nsubs) {
-        snprintf(why, sizeof why, "partition %s has no subpartition %d", id, sub);
-        send_error(nc, receiver, why);
-        return true;
-    }
-    view *v = fl_xcalloc(1, sizeof *v);
-    v->reader.notify = view_notify;
-    v->reader.on_fail = view_on_fail;
-    v->conn = nc;
-    v->receiver_id = receiver;
-    v->part = p;
-    v->sp = &p->subs[sub];
-    v->credit = credit;
-    bool has_data;
-    if (fl_subpart_attach(v->sp, &v->reader, &has_data, why, sizeof why) < 0) {
-        free(v);
-        send_error(nc, receiver, why);
-        return true;
-    }
-    v->next = nc->views;
-    nc->views = v;
-    if (has_data)
-        *ready = v;
-    return true;
-}
-
-static void on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiver,
-                                 const uint8_t *d, uint32_t len)
-{
-    if (len < 10) {
-        send_error(nc, receiver, "malformed partition request");
-        return;
-    }
-    uint32_t sub = rd32(d), credit = rd32(d + 4);
-    uint32_t idlen = (uint32_t)d[8] << 8 | d[9];
-    char id[FL_NET_ID_MAX];
-    if (idlen >= sizeof id || 10 + idlen != len || credit > 1024 || sub > 1u << 20) {
-        send_error(nc, receiver, "malformed partition request");
-        return;
-    }
-    memcpy(id, d + 10, idlen);
-    id[idlen] = '\0';
-    view *ready = NULL;
-    pthread_mutex_lock(&net->reg_lock);
-    if (!serve_request(net, nc, receiver, id, (int)sub, (int)credit, &ready)) {
-        pending *r = fl_xcalloc(1, sizeof *r);
-        snprintf(r->id, sizeof r->id, "%s", id);
-        r->sub = (int)sub;
-        r->conn = nc;
-        r->receiver_id = receiver;
-        r->credit = (int)credit;
-        r->deadline = fl_mono_ms() + net->request_timeout_ms;
-        r->next = net->pendings;
-        net->pendings = r;
-    }
-    pthread_mutex_unlock(&net->reg_lock);
-    if (ready)
-        pump(ready);
-}
-
-/* Serves remote requests whose partition has appeared; fails expired ones. */
-static void scan_pendings(fl_netenv *net, bool expire)
-{
-    int64_t now = fl_mono_ms();
-    view *ready[64];
-    int nready = 0;
-    pthread_mutex_lock(&net->reg_lock);
-    for (pending **pp = &net->pendings; *pp;) {
-        pending *r = *pp;
-        view *v = NULL;
-        bool done;
-        if (r->chan) {
-            done = false; /* local requests attach at registration */
-        } else {
-            done = serve_request(net, r->conn, r->receiver_id, r->id, r->sub, r->credit, &v);
-            if (v && nready < (int)FL_ARRAY_LEN(ready))
-                ready[nready++] = v;
-        }
-        if (!done && expire && now >= r->deadline) {
-            char why[400];
-            snprintf(why, sizeof why,
-                     "Partition %s not found: its producer did not start within %lld ms "
-                     "(taskmanager.network.request-backoff.max)",
-                     r->id, (long long)net->request_timeout_ms);
-            if (r->chan)
-                fl_gate_channel_lost(r->chan, why);
-            else
-                send_error(r->conn, r->receiver_id, why);
-            done = true;
-        }
-        if (done) {
-            *pp = r->next;
-            free(r);
-        } else {
-            pp = &r->next;
-        }
-    }
-    pthread_mutex_unlock(&net->reg_lock);
-    for (int i = 0; i < nready; i++)
-        pump(ready[i]);
-}
-
 /* ---- connections ------------------------------------------------------------------ */
 
 static void close_conn(fl_netenv *net, netconn *nc, const char *why)
@@ -659,7 +337,7 @@ static void close_conn(fl_netenv *net, netconn *nc, const char *why)
         view *v = nc->views;
         fl_partition *p = v->part;
         fl_partition_ref(p);
-        release_view(v);
+        fl_sender_release_view(v);
         fl_partition_fail(p, msg);
         fl_partition_unref(p);
     }
@@ -735,10 +413,10 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
     case FL_NET_PARTITION_REQUEST:
         if (nc->key[0])
             break;
-        on_partition_request(net, nc, h->corr, small, h->len);
+        fl_sender_on_partition_request(net, nc, h->corr, small, h->len);
         return 0;
     case FL_NET_ADD_CREDIT: {
-        view *v = nc->key[0] || h->len != 4 ? NULL : find_view(nc, h->corr);
+        view *v = nc->key[0] || h->len != 4 ? NULL : fl_sender_find_view(nc, h->corr);
         if (v) {
             uint32_t add = rd32(small);
             if (add > 1024 || v->credit + (int)add > 1 << 20) {
@@ -746,14 +424,14 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
                 return -1;
             }
             v->credit += (int)add;
-            pump(v);
+            fl_sender_pump(v);
         }
         return 0;
     }
     case FL_NET_CANCEL: {
-        view *v = nc->key[0] ? NULL : find_view(nc, h->corr);
+        view *v = nc->key[0] ? NULL : fl_sender_find_view(nc, h->corr);
         if (v)
-            release_view(v);
+            fl_sender_release_view(v);
         return 0;
     }
     case FL_NET_ERROR: {
@@ -798,7 +476,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
     fl_warn("closing data connection with %s: %s", nc->peer, why);
     if (!nc->key[0])
-        send_error(nc, 0, why);
+        fl_netenv_send_error(nc, 0, why);
     close_conn(net, nc, why);
 }
 
@@ -811,7 +489,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     for (view *v = nc->views, *next; v; v = next) {
         next = v->next;
         if (v->credit > 0)
-            pump(v);
+            fl_sender_pump(v);
     }
 }
 
@@ -972,14 +650,14 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_unlock(&net->work_lock);
         if (!v)
             break;
-        pump(v);
+        fl_sender_pump(v);
     }
-    scan_pendings(net, false);
+    fl_sender_scan_pendings(net, false);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-    scan_pendings(arg, true);
+    fl_sender_scan_pendings(arg, true);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
-/* network_internal.h -- layouts shared by partition.c, gate.c and netenv.c; nothing outside
- * taskmanager/network includes this. The protocol is described in README.md.
+/* network_internal.h -- layouts shared by partition.c, gate.c, netenv.c and sender.c;
+ * nothing outside taskmanager/network includes this (the network thread's own layouts are
+ * in netenv_internal.h). The protocol is described in README.md.
  *
  * Lock order (never take a lock on the left while holding one on the right):
  *     subpartition lock  ->  gate lock  ->  netenv work lock
@@ -69,7 +70,7 @@ struct fl_partition {
     bool registered;               /* under registry lock */
 };
 
-/* Partition internals used by netenv.c and gate.c. */
+/* Partition internals used by netenv.c, sender.c and gate.c. */
 void fl_partition_ref(fl_partition *p);
 void fl_partition_unref(fl_partition *p);
 /* The head buffer of sp if it is a priority event (sent without credit), else NULL. */

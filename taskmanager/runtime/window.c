@@ -3,7 +3,9 @@
  * merging session windows, allowed lateness with late firings, late elements to a side
  * output, the count evictor, and the reduce / aggregate / process window functions.
  * fl_op_init calls fl_window_op_init for OP_WINDOW; everything runs on the task thread,
- * and nothing on the per-record path allocates (the buffers below are reused).
+ * and nothing on the per-record path allocates (the buffers below are reused). The
+ * triggers live in window_trigger.c, the merging-window set in window_merge.c, and the
+ * layout all three share in window_internal.h.
  *
  * Every piece of window state lives in the operator's keyed backend, per key, so a
  * checkpoint snapshots it per key group with the rest of the keyed state:
@@ -23,111 +25,15 @@
  * timer is its clean-up time.
  */
 #include "log.h"
-#include "runtime_internal.h"
 #include "util.h"
+#include "window_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_LEN 16
-#define MAX_TRIGGER_STATES 16
 #define MAX_WINDOWS_PER_ELEMENT (1 << 20)
 
-enum { TRIG_NEVER, TRIG_EVENT, TRIG_PROC, TRIG_COUNT, TRIG_CUSTOM };
-enum { FN_REDUCE = 1, FN_AGGREGATE = 2, FN_PROCESS = 3 };
-
-typedef struct merge_ent {
-    fl_window w, state;
-} merge_ent;
-
-typedef struct named_state {
-    char name[64];
-    fl_kstate *s;
-} named_state;
-
-struct fl_trigger_ctx {
-    fl_op *op;
-    fl_window w;
-    uint8_t ns[NS_LEN];
-};
-
-typedef struct wop {
-    int assigner;
-    bool event_time, merging, all;
-    int64_t size, slide, offset, gap, lateness;
-    const char *late_tag;        /* NULL: late elements are counted as dropped */
-    int trig;
-    int64_t trig_count;
-    bool purge_on_fire;
-    fl_trigger custom;
-    int64_t evict;               /* keep the last n elements before the function; 0: none */
-    int function;
-    bool list;                   /* contents are all elements (process, or an evictor) */
-    fl_reduce_fn reduce;
-    fl_aggregate agg;
-    fl_window_process_fn process;
-    fl_kstate *contents, *count, *mapping;
-    named_state tstates[MAX_TRIGGER_STATES];
-    int ntstates;
-    fl_window *wins;             /* the windows of the element being processed */
-    int maxwins;
-    merge_ent *map, *map2;       /* the current key's merging set, and the next one */
-    uint32_t nmap, nmap2, mapcap;
-    struct cand { fl_window w; int idx; } *cand; /* a merge's candidates, by start */
-    fl_window *mw, *ms;          /* a merge group's windows and their state windows */
-    bool map_dirty;
-    uint8_t *acc;                /* aggregate: the accumulator worked on */
-    uint8_t *res;                /* aggregate: [u32 len][getResult's bytes] */
-    uint8_t *buf;                /* a framed element or value; the evictor's kept tail */
-    uint32_t bufcap;
-    uint8_t *red;                /* folding a list with the reduce function */
-    uint32_t redcap;
-    uint64_t dropped;            /* late elements not sent to a side output */
-} wop;
-
 /* ---- windows, namespaces, times ------------------------------------------------------ */
-
-static inline void ns_of(const fl_window *w, uint8_t *ns)
-{
-    memcpy(ns, &w->start, 8);
-    memcpy(ns + 8, &w->end, 8);
-}
-
-static inline fl_window ns_window(const uint8_t *ns)
-{
-    fl_window w;
-    memcpy(&w.start, ns, 8);
-    memcpy(&w.end, ns + 8, 8);
-    return w;
-}
-
-static inline bool same_window(const fl_window *a, const fl_window *b)
-{
-    return a->start == b->start && a->end == b->end;
-}
-
-static inline int64_t sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-/* The window's max timestamp: when it fires, and the results' timestamp. */
-static inline int64_t max_ts(const fl_window *w)
-{
-    return w->end == INT64_MAX ? INT64_MAX : w->end - 1;
-}
-
-/* When the window's state goes: end - 1 + lateness (event time), end - 1 (processing
- * time); INT64_MAX (global windows): never. */
-static int64_t cleanup_time(const wop *w, const fl_window *win)
-{
-    int64_t m = max_ts(win);
-    return w->event_time ? sat_add(m, w->lateness) : m;
-}
 
 static bool window_late(const fl_op *op, const wop *w, const fl_window *win)
 {
@@ -182,178 +88,6 @@ static uint8_t *room(uint8_t **buf, uint32_t *cap, size_t n)
         *buf = fl_xrealloc(*buf, *cap);
     }
     return *buf;
-}
-
-/* ---- timers ------------------------------------------------------------------------ */
-
-static void timer_set(fl_op *op, int domain, int64_t time, const uint8_t *ns, bool add)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    if (add)
-        fl_timers_register(op->timers, domain, time, kb->key, kb->klen, kb->kg, ns, NS_LEN);
-    else
-        fl_timers_delete(op->timers, domain, time, kb->key, kb->klen, ns, NS_LEN);
-}
-
-static void cleanup_timer(fl_op *op, wop *w, const fl_window *win, const uint8_t *ns, bool add)
-{
-    int64_t t = cleanup_time(w, win);
-    if (t == INT64_MAX)
-        return;
-    /* the built-in time triggers already keep a timer at end - 1 in the same namespace */
-    if (add && ((w->trig == TRIG_EVENT && w->lateness == 0) || w->trig == TRIG_PROC))
-        return;
-    timer_set(op, w->event_time ? FL_TIMER_EVENT : FL_TIMER_PROCESSING, t, ns, add);
-}
-
-/* ---- triggers ---------------------------------------------------------------------- */
-
-static void trigger_ctx_init(fl_trigger_ctx *tc, fl_op *op, const fl_window *win)
-{
-    tc->op = op;
-    tc->w = *win;
-    ns_of(win, tc->ns);
-}
-
-static int trigger_result(fl_op *op, wop *w, int r)
-{
-    if (r < FL_CONTINUE || r > FL_FIRE_AND_PURGE) {
-        fl_task_fail(op->ctx.task, "the trigger of %s returned %d (expected FL_CONTINUE, "
-                                   "FL_FIRE, FL_PURGE or FL_FIRE_AND_PURGE)",
-                     op->ctx.name, r);
-        return FL_CONTINUE;
-    }
-    if (w->purge_on_fire && (r & FL_FIRE))
-        r |= FL_PURGE;
-    return r;
-}
-
-/* Trigger.onElement. have_timers: the built-in time triggers' timer is known to exist
- * already (registering it again would be a no-op, and costs a lookup per element). */
-static int trigger_element(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_rec *in, int64_t ts,
-                           bool have_timers)
-{
-    int64_t m = max_ts(&tc->w);
-    switch (w->trig) {
-    case TRIG_EVENT:
-        if (m <= op->watermark)
-            return trigger_result(op, w, FL_FIRE);
-        if (!have_timers)
-            timer_set(op, FL_TIMER_EVENT, m, tc->ns, true);
-        return FL_CONTINUE;
-    case TRIG_PROC:
-        if (!have_timers)
-            timer_set(op, FL_TIMER_PROCESSING, m, tc->ns, true);
-        return FL_CONTINUE;
-    case TRIG_COUNT: {
-        fl_kbackend *kb = op->ctx.kb;
-        const void *v;
-        uint8_t *mut = NULL;
-        uint32_t len;
-        int64_t c = 0;
-        if (kb->ops->get_mut) /* in place: one lookup */
-            mut = kb->ops->get_mut(w->count, tc->ns, NS_LEN, &len);
-        if (mut && len != 8)
-            mut = NULL; /* not a count: rewritten below */
-        if (mut)
-            memcpy(&c, mut, 8);
-        else if (kb->ops->get(w->count, tc->ns, NS_LEN, &v, &len) && len == 8)
-            memcpy(&c, v, 8);
-        if (++c >= w->trig_count) {
-            kb->ops->remove(w->count, tc->ns, NS_LEN);
-            return trigger_result(op, w, FL_FIRE);
-        }
-        if (mut)
-            memcpy(mut, &c, 8);
-        else
-            kb->ops->put(w->count, tc->ns, NS_LEN, &c, 8);
-        return FL_CONTINUE;
-    }
-    case TRIG_CUSTOM:
-        return trigger_result(op, w, w->custom.on_element(tc, in, ts, &tc->w));
-    default:
-        return FL_CONTINUE;
-    }
-}
-
-static int trigger_time(fl_op *op, wop *w, fl_trigger_ctx *tc, int domain, int64_t time)
-{
-    switch (w->trig) {
-    case TRIG_EVENT:
-        return domain == FL_TIMER_EVENT && time == max_ts(&tc->w)
-                   ? trigger_result(op, w, FL_FIRE)
-                   : FL_CONTINUE;
-    case TRIG_PROC:
-        return domain == FL_TIMER_PROCESSING ? trigger_result(op, w, FL_FIRE) : FL_CONTINUE;
-    case TRIG_CUSTOM: {
-        fl_trigger_time_fn fn = domain == FL_TIMER_EVENT ? w->custom.on_event_time
-                                                         : w->custom.on_processing_time;
-        return fn ? trigger_result(op, w, fn(tc, time, &tc->w)) : FL_CONTINUE;
-    }
-    default:
-        return FL_CONTINUE;
-    }
-}
-
-/* Trigger.clear: its timers and state for the window go. */
-static void trigger_clear(fl_op *op, wop *w, fl_trigger_ctx *tc)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    switch (w->trig) {
-    case TRIG_EVENT:
-        timer_set(op, FL_TIMER_EVENT, max_ts(&tc->w), tc->ns, false);
-        break;
-    case TRIG_PROC:
-        timer_set(op, FL_TIMER_PROCESSING, max_ts(&tc->w), tc->ns, false);
-        break;
-    case TRIG_COUNT:
-        kb->ops->remove(w->count, tc->ns, NS_LEN);
-        break;
-    case TRIG_CUSTOM:
-        if (w->custom.clear)
-            w->custom.clear(tc, &tc->w);
-        /* whatever the trigger's clear forgot: its named values die with the window */
-        for (int i = 0; i < w->ntstates; i++)
-            kb->ops->remove(w->tstates[i].s, tc->ns, NS_LEN);
-        break;
-    }
-}
-
-/* Trigger.onMerge for the merge result tc->w of the n windows mw. A custom trigger has no
- * merge function: the merged windows' values are cleared (trigger_clear), and the merged
- * window starts afresh with the element that caused the merge. */
-static void trigger_merge(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_window *mw, int n)
-{
-    int64_t m = max_ts(&tc->w);
-    switch (w->trig) {
-    case TRIG_EVENT:
-        if (m > op->watermark)
-            timer_set(op, FL_TIMER_EVENT, m, tc->ns, true);
-        break;
-    case TRIG_PROC:
-        if (m > fl_now_ms())
-            timer_set(op, FL_TIMER_PROCESSING, m, tc->ns, true);
-        break;
-    case TRIG_COUNT: {
-        fl_kbackend *kb = op->ctx.kb;
-        const void *v;
-        uint32_t len;
-        int64_t sum = 0, c;
-        uint8_t ns[NS_LEN];
-        if (kb->ops->get(w->count, tc->ns, NS_LEN, &v, &len) && len == 8)
-            memcpy(&sum, v, 8);
-        for (int i = 0; i < n; i++) {
-            ns_of(&mw[i], ns);
-            if (kb->ops->get(w->count, ns, NS_LEN, &v, &len) && len == 8) {
-                memcpy(&c, v, 8);
-                sum += c;
-            }
-        }
-        if (sum)
-            kb->ops->put(w->count, tc->ns, NS_LEN, &sum, 8);
-        break;
-    }
-    }
 }
 
 /* ---- contents ---------------------------------------------------------------------- */
@@ -421,8 +155,8 @@ static bool contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in)
 /* mergeNamespaces: the contents of the n state windows src go into target's. A value
  * from get stays valid only until the next get on the same state (RocksDB pins one), so
  * each source is copied out before the target is read. */
-static void contents_merge(fl_op *op, wop *w, const fl_window *target, const fl_window *src,
-                           int n)
+void fl_window_contents_merge(fl_op *op, wop *w, const fl_window *target,
+                              const fl_window *src, int n)
 {
     fl_kbackend *kb = op->ctx.kb;
     uint8_t tns[NS_LEN], sns[NS_LEN];
@@ -578,168 +312,17 @@ out:
     op->ctx.wns = NULL;
 }
 
-/* ---- merging windows (Flink's MergingWindowSet) ------------------------------------ */
-
-static void map_room(wop *w, uint32_t n)
-{
-    if (n <= w->mapcap)
-        return;
-    w->mapcap = n * 2 + 8;
-    w->map = fl_xrealloc(w->map, w->mapcap * sizeof *w->map);
-    w->map2 = fl_xrealloc(w->map2, w->mapcap * sizeof *w->map2);
-    w->cand = fl_xrealloc(w->cand, w->mapcap * sizeof *w->cand);
-    w->mw = fl_xrealloc(w->mw, w->mapcap * sizeof *w->mw);
-    w->ms = fl_xrealloc(w->ms, w->mapcap * sizeof *w->ms);
-}
-
-static void map_load(fl_op *op, wop *w)
-{
-    const void *v;
-    uint32_t len;
-    w->nmap = 0;
-    w->map_dirty = false;
-    if (!op->ctx.kb->ops->get(w->mapping, NULL, 0, &v, &len))
-        return;
-    uint32_t n = len / (uint32_t)sizeof(merge_ent);
-    map_room(w, n + 1);
-    memcpy(w->map, v, n * sizeof(merge_ent));
-    w->nmap = n;
-}
-
-static void map_persist(fl_op *op, wop *w)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    if (!w->map_dirty)
-        return;
-    if (w->nmap)
-        kb->ops->put(w->mapping, NULL, 0, w->map, w->nmap * (uint32_t)sizeof(merge_ent));
-    else
-        kb->ops->remove(w->mapping, NULL, 0);
-    w->map_dirty = false;
-}
-
-static const merge_ent *map_find(const wop *w, const fl_window *win)
-{
-    for (uint32_t i = 0; i < w->nmap; i++)
-        if (same_window(&w->map[i].w, win))
-            return &w->map[i];
-    return NULL;
-}
-
-/* retireWindow: win leaves the key's merging set (its contents are not touched). */
-static void map_retire(wop *w, const fl_window *win)
-{
-    for (uint32_t i = 0; i < w->nmap; i++)
-        if (same_window(&w->map[i].w, win)) {
-            w->map[i] = w->map[--w->nmap];
-            w->map_dirty = true;
-            return;
-        }
-}
-
 /* clearAllState: contents, trigger state and timers, and the merging-set entry. */
 static void clear_window(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
 {
     fl_trigger_ctx tc;
     trigger_ctx_init(&tc, op, win);
     op->ctx.kb->ops->remove(w->contents, sns, NS_LEN);
-    trigger_clear(op, w, &tc);
+    fl_window_trigger_clear(op, w, &tc);
     if (w->merging)
-        map_retire(w, win);
+        fl_window_map_retire(w, win);
     else
         fl_op_clear_window_states(op, sns, NS_LEN);
-}
-
-static int cand_cmp(const void *a, const void *b)
-{
-    const fl_window *x = &((const struct cand *)a)->w, *y = &((const struct cand *)b)->w;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    return (x->end > y->end) - (x->end < y->end);
-}
-
-/* The merge callback: n existing windows mw (state windows ms, ms[0] the survivor) become
- * cover. */
-static void merge_windows(fl_op *op, wop *w, const fl_window *cover, int n)
-{
-    fl_trigger_ctx tc;
-    if (w->event_time && cleanup_time(w, cover) <= op->watermark) {
-        fl_task_fail(op->ctx.task, "%s: merging made window [%lld, %lld) end before the "
-                                   "current watermark %lld",
-                     op->ctx.name, (long long)cover->start, (long long)cover->end,
-                     (long long)op->watermark);
-        return;
-    }
-    trigger_ctx_init(&tc, op, cover);
-    trigger_merge(op, w, &tc, w->mw, n);
-    for (int i = 0; i < n; i++) {
-        trigger_ctx_init(&tc, op, &w->mw[i]);
-        trigger_clear(op, w, &tc);
-        cleanup_timer(op, w, &w->mw[i], tc.ns, false);
-    }
-    /* the state windows that are not the survivor's */
-    fl_window target = w->ms[0];
-    int k = 0;
-    for (int i = 1; i < n; i++)
-        if (!same_window(&w->ms[i], &target))
-            w->ms[k++] = w->ms[i];
-    contents_merge(op, w, &target, w->ms, k);
-}
-
-/* MergingWindowSet.addWindow: adds nw to the key's set (w->map), merging what it
- * overlaps (windows that touch merge too: [a, b) and [b, c) intersect, as in Flink);
- * returns the window nw ended up in. */
-static fl_window add_window(fl_op *op, wop *w, const fl_window *nw)
-{
-    const merge_ent *same = map_find(w, nw);
-    if (same)
-        return same->w;
-    uint32_t n = w->nmap + 1;
-    map_room(w, n);
-    for (uint32_t i = 0; i < w->nmap; i++)
-        w->cand[i] = (struct cand){w->map[i].w, (int)i};
-    w->cand[w->nmap] = (struct cand){*nw, -1};
-    qsort(w->cand, n, sizeof *w->cand, cand_cmp);
-    fl_window result = *nw;
-    w->nmap2 = 0;
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-        fl_window cover = w->cand[i].w;
-        while (j + 1 < n && cover.end >= w->cand[j + 1].w.start) {
-            j++;
-            if (w->cand[j].w.end > cover.end)
-                cover.end = w->cand[j].w.end;
-        }
-        if (j == i) { /* alone: kept as it is, or the new window by itself */
-            const struct cand *c = &w->cand[i];
-            w->map2[w->nmap2++] = c->idx < 0 ? (merge_ent){*nw, *nw} : w->map[c->idx];
-            i = j + 1;
-            continue;
-        }
-        int k = 0;
-        bool has_new = false;
-        for (uint32_t x = i; x <= j; x++) {
-            if (w->cand[x].idx < 0) {
-                has_new = true;
-                continue;
-            }
-            w->mw[k] = w->map[w->cand[x].idx].w;
-            w->ms[k++] = w->map[w->cand[x].idx].state;
-        }
-        if (has_new)
-            result = cover;
-        w->map2[w->nmap2++] = (merge_ent){cover, w->ms[0]};
-        /* one existing window that already covers the new one: nothing merges */
-        if (!(k == 1 && same_window(&w->mw[0], &cover)))
-            merge_windows(op, w, &cover, k);
-        i = j + 1;
-    }
-    merge_ent *t = w->map;
-    w->map = w->map2;
-    w->map2 = t;
-    w->nmap = w->nmap2;
-    w->map_dirty = true;
-    return result;
 }
 
 /* ---- the operator ------------------------------------------------------------------ */
@@ -755,7 +338,8 @@ static void element_into(fl_op *op, wop *w, const fl_window *win, const uint8_t 
     fl_trigger_ctx tc;
     bool have_timers = !contents_add(op, w, sns, in) && !w->merging;
     trigger_ctx_init(&tc, op, win);
-    int r = trigger_element(op, w, &tc, in, in->ts, have_timers); /* the record's ts, as Flink */
+    /* the record's ts, as Flink */
+    int r = fl_window_trigger_element(op, w, &tc, in, in->ts, have_timers);
     if (r & FL_FIRE)
         fire(op, w, win, sns);
     if (r & FL_PURGE)
@@ -789,19 +373,19 @@ static void window_process(fl_op *op, const fl_rec *in)
     op->ctx.ts = in->ts;
     int n = assign_windows(w, ts);
     if (w->merging) {
-        map_load(op, w);
-        fl_window actual = add_window(op, w, &w->wins[0]);
+        fl_window_map_load(op, w);
+        fl_window actual = fl_window_map_add(op, w, &w->wins[0]);
         if (fl_task_should_stop(op->ctx.task))
             goto out;
         const merge_ent *e = map_find(w, &actual);
         if (window_late(op, w, &actual) || !e) {
-            map_retire(w, &actual);
+            fl_window_map_retire(w, &actual);
         } else {
             skipped = false;
             ns_of(&e->state, ns);
             element_into(op, w, &actual, ns, in);
         }
-        map_persist(op, w);
+        fl_window_map_persist(op, w);
     } else {
         for (int i = 0; i < n && !fl_task_should_stop(op->ctx.task); i++) {
             if (window_late(op, w, &w->wins[i]))
@@ -831,7 +415,7 @@ static void window_on_timer(fl_op *op, const fl_timer *t)
     memcpy(ns, t->ns, NS_LEN);
     fl_window win = ns_window(ns);
     if (w->merging) {
-        map_load(op, w);
+        fl_window_map_load(op, w);
         const merge_ent *e = map_find(w, &win);
         if (!e) /* a timer of a window merged away or cleared: nothing to do */
             return;
@@ -840,7 +424,7 @@ static void window_on_timer(fl_op *op, const fl_timer *t)
         memcpy(sns, ns, NS_LEN);
     }
     trigger_ctx_init(&tc, op, &win);
-    int r = trigger_time(op, w, &tc, t->domain, t->time);
+    int r = fl_window_trigger_time(op, w, &tc, t->domain, t->time);
     if (r & FL_FIRE)
         fire(op, w, &win, sns);
     if (r & FL_PURGE)
@@ -849,88 +433,7 @@ static void window_on_timer(fl_op *op, const fl_timer *t)
     if (t->domain == cleanup_domain && t->time == cleanup_time(w, &win))
         clear_window(op, w, &win, sns);
     if (w->merging)
-        map_persist(op, w);
-}
-
-/* ---- the trigger context (flint/window.h) ------------------------------------------ */
-
-void fl_trigger_register_event_timer(fl_trigger_ctx *t, int64_t time)
-{
-    if (t)
-        timer_set(t->op, FL_TIMER_EVENT, time, t->ns, true);
-}
-
-void fl_trigger_register_processing_timer(fl_trigger_ctx *t, int64_t time)
-{
-    if (t)
-        timer_set(t->op, FL_TIMER_PROCESSING, time, t->ns, true);
-}
-
-void fl_trigger_delete_event_timer(fl_trigger_ctx *t, int64_t time)
-{
-    if (t)
-        timer_set(t->op, FL_TIMER_EVENT, time, t->ns, false);
-}
-
-void fl_trigger_delete_processing_timer(fl_trigger_ctx *t, int64_t time)
-{
-    if (t)
-        timer_set(t->op, FL_TIMER_PROCESSING, time, t->ns, false);
-}
-
-int64_t fl_trigger_current_watermark(const fl_trigger_ctx *t)
-{
-    return t ? t->op->watermark : FL_NO_WATERMARK;
-}
-
-/* The backend state of a trigger's named value (created on first use). */
-static fl_kstate *trigger_state(fl_trigger_ctx *t, const char *name)
-{
-    wop *w = t->op->state;
-    char full[80];
-    for (int i = 0; i < w->ntstates; i++)
-        if (strcmp(w->tstates[i].name, name) == 0)
-            return w->tstates[i].s;
-    if (w->ntstates == MAX_TRIGGER_STATES || strlen(name) >= sizeof w->tstates[0].name) {
-        fl_task_fail(t->op->ctx.task, "%s: trigger state '%s': at most %d names of at most %zu "
-                                      "characters",
-                     t->op->ctx.name, name, MAX_TRIGGER_STATES, sizeof w->tstates[0].name - 1);
-        return NULL;
-    }
-    named_state *s = &w->tstates[w->ntstates++];
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(full, sizeof full, "trigger:%s", name);
-    s->s = fl_kstate_get_or_create(t->op->ctx.kb, full);
-    return s->s;
-}
-
-bool fl_trigger_state_get(fl_trigger_ctx *t, const char *name, void *val, uint32_t len)
-{
-    fl_kstate *s = t ? trigger_state(t, name) : NULL;
-    const void *v;
-    uint32_t n;
-    if (!s || !t->op->ctx.kb->ops->get(s, t->ns, NS_LEN, &v, &n))
-        return false;
-    uint32_t c = n < len ? n : len;
-    if (c)
-        memcpy(val, v, c);
-    if (c < len)
-        memset((uint8_t *)val + c, 0, len - c);
-    return true;
-}
-
-void fl_trigger_state_put(fl_trigger_ctx *t, const char *name, const void *val, uint32_t len)
-{
-    fl_kstate *s = t ? trigger_state(t, name) : NULL;
-    if (s)
-        t->op->ctx.kb->ops->put(s, t->ns, NS_LEN, val, len);
-}
-
-void fl_trigger_state_clear(fl_trigger_ctx *t, const char *name)
-{
-    fl_kstate *s = t ? trigger_state(t, name) : NULL;
-    if (s)
-        t->op->ctx.kb->ops->remove(s, t->ns, NS_LEN);
+        fl_window_map_persist(op, w);
 }
 
 /* ---- inspection (tests) ------------------------------------------------------------ */
@@ -956,13 +459,13 @@ bool fl_window_op_has_state(fl_op *op, const void *key, uint32_t klen, const fl_
     if (!found && kb->ops->get(w->contents, ns, NS_LEN, &v, &len)) {
         found = true;
         if (w->merging) { /* contents under win that hold another window's are not win's */
-            map_load(op, w);
+            fl_window_map_load(op, w);
             for (uint32_t i = 0; i < w->nmap && found; i++)
                 found = same_window(&w->map[i].w, win) || !same_window(&w->map[i].state, win);
         }
     }
     if (w->merging && !found) {
-        map_load(op, w);
+        fl_window_map_load(op, w);
         found = map_find(w, win) != NULL;
     }
     kb->key = NULL;
@@ -1171,7 +674,7 @@ int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
     w->count = fl_kstate_get_or_create(op->ctx.kb, "window-count");
     w->mapping = fl_kstate_get_or_create(op->ctx.kb, "window-merging");
     if (w->merging)
-        map_room(w, 8);
+        fl_window_map_room(w, 8);
     if (!op->timers)
         op->timers = fl_timers_new();
     op->process = window_process;

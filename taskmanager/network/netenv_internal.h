@@ -1,0 +1,124 @@
+/* netenv_internal.h -- the network thread's layouts, shared by netenv.c (connections,
+ * receiving, life cycle) and sender.c (the producer side: views, partition requests);
+ * nobody else includes this. The protocol is described in README.md. */
+#ifndef FL_NETENV_INTERNAL_H
+#define FL_NETENV_INTERNAL_H
+
+#include <unistd.h>
+
+#include "mailbox.h"
+#include "network_internal.h"
+
+#define OUT_HIGH (4u << 20) /* stop feeding a connection above this many queued bytes */
+#define OUT_LOW (1u << 20)  /* and resume below this */
+
+typedef struct netconn netconn;
+
+typedef struct view {
+    fl_subpart_reader reader; /* first: the subpartition calls back through it */
+    struct view *next;        /* conn's views (network thread) */
+    struct view *work_next;   /* under work_lock */
+    bool in_work;             /* under work_lock */
+    netconn *conn;
+    uint64_t receiver_id;
+    fl_partition *part;
+    fl_subpart *sp;
+    int credit;
+    uint32_t seq;
+    bool failed;              /* under sp->lock */
+    char fail_msg[256];       /* under sp->lock */
+} view;
+
+struct netconn {
+    netconn *next;
+    fl_netenv *net;
+    struct bufferevent *bev;
+    char peer[64];
+    char key[300];            /* "host:port" of client connections, "" for accepted ones */
+    view *views;              /* accepted connections: the subpartitions read through it */
+    bool stalled;             /* output above OUT_HIGH */
+};
+
+typedef struct pending {
+    struct pending *next;
+    char id[FL_NET_ID_MAX];
+    int sub;
+    int64_t deadline;
+    fl_chan *chan;            /* local request */
+    netconn *conn;            /* remote request */
+    uint64_t receiver_id;
+    int credit;
+} pending;
+
+typedef struct recv_slot {
+    fl_chan *c;
+    netconn *conn;
+    uint32_t gen;
+} recv_slot;
+
+struct fl_netenv {
+    fl_endpoint *ep;
+    struct evconnlistener *listener;
+    fl_netpool *pool;
+    int bpc, floating;
+    int64_t request_timeout_ms;
+    uint32_t max_frame;
+    struct event *tick;
+
+    pthread_mutex_t reg_lock;  /* partitions and pendings */
+    fl_partition *parts;
+    pending *pendings;
+
+    pthread_mutex_t work_lock;
+    view *work_views;
+    fl_chan *work_credits;
+    int work_efd;
+    struct event *work_ev;
+
+    pthread_mutex_t rcv_lock;  /* receiver slots */
+    recv_slot *slots;
+    uint32_t nslots;
+
+    netconn *conns;            /* network thread */
+};
+
+static inline void wake_work(fl_netenv *net)
+{
+    uint64_t one = 1;
+    ssize_t w = write(net->work_efd, &one, sizeof one);
+    (void)w;
+}
+
+static inline void be32(uint8_t *d, uint32_t v)
+{
+    d[0] = (uint8_t)(v >> 24);
+    d[1] = (uint8_t)(v >> 16);
+    d[2] = (uint8_t)(v >> 8);
+    d[3] = (uint8_t)v;
+}
+
+static inline uint32_t rd32(const uint8_t *d)
+{
+    return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+}
+
+/* netenv.c */
+/* Registry lock held: the registered partition with this id, or NULL. */
+fl_partition *fl_netenv_find_part(fl_netenv *net, const char *id);
+/* Queues an ERROR frame for receiver (0: the whole connection) on nc. */
+void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg);
+
+/* sender.c: the producer side of remote channels (network thread) */
+/* Detaches v from its subpartition and frees it. */
+void fl_sender_release_view(view *v);
+/* Sends what v's credit allows (priority events need none). */
+void fl_sender_pump(view *v);
+/* The view of nc for receiver, or NULL. */
+view *fl_sender_find_view(netconn *nc, uint64_t receiver);
+/* A PARTITION_REQUEST frame: serves it, or keeps it waiting for its producer. */
+void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiver,
+                                    const uint8_t *d, uint32_t len);
+/* Serves remote requests whose partition has appeared; fails expired ones (expire). */
+void fl_sender_scan_pendings(fl_netenv *net, bool expire);
+
+#endif

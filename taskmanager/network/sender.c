@@ -1,0 +1,249 @@
+/* sender.c -- the producer side of remote channels, on the network thread: the views (a
+ * view is a remote consumer's handle on one subpartition), serving partition requests
+ * (those waiting for their producer too), and the sender half of credit-based flow
+ * control: a buffer goes out only against the consumer's credit. netenv.c calls it with
+ * the frames of accepted connections, its work list and its tick; a producing task's
+ * subpartition calls view_notify (under the subpartition lock) when buffers are ready.
+ * See README.md for the protocol and network_internal.h for the lock order; the layouts
+ * it shares with netenv.c are in netenv_internal.h.
+ */
+#include "frame.h"
+#include "netenv_internal.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+/* ---- views (producer side, network thread) ---------------------------------------- */
+
+static void view_notify(fl_subpart_reader *r)
+{
+    view *v = (view *)r;
+    fl_netenv *net = v->conn->net;
+    pthread_mutex_lock(&net->work_lock);
+    if (!v->in_work) {
+        v->in_work = true;
+        v->work_next = net->work_views;
+        net->work_views = v;
+        wake_work(net);
+    }
+    pthread_mutex_unlock(&net->work_lock);
+}
+
+static void view_on_fail(fl_subpart_reader *r, const char *why)
+{
+    view *v = (view *)r;
+    v->failed = true;
+    snprintf(v->fail_msg, sizeof v->fail_msg, "%s", why);
+    view_notify(r);
+}
+
+void fl_sender_release_view(view *v)
+{
+    netconn *nc = v->conn;
+    fl_netenv *net = nc->net;
+    fl_subpart_detach(v->sp, &v->reader);
+    pthread_mutex_lock(&net->work_lock);
+    if (v->in_work)
+        for (view **pp = &net->work_views; *pp; pp = &(*pp)->work_next)
+            if (*pp == v) {
+                *pp = v->work_next;
+                break;
+            }
+    pthread_mutex_unlock(&net->work_lock);
+    for (view **pp = &nc->views; *pp; pp = &(*pp)->next)
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
+    free(v);
+}
+
+static void recycle_sent(const void *data, size_t len, void *extra)
+{
+    fl_buf_recycle(extra);
+}
+
+/* Writes one buffer frame of v. */
+static void send_buffer(view *v, fl_buf *b, int backlog)
+{
+    struct evbuffer *out = bufferevent_get_output(v->conn->bev);
+    uint8_t hdr[FL_FRAME_HDR_LEN + FL_NET_BUFFER_HDR];
+    fl_frame_hdr h = {.type = FL_NET_BUFFER, .len = FL_NET_BUFFER_HDR + b->len,
+                      .corr = v->receiver_id};
+    fl_frame_hdr_encode(&h, hdr);
+    be32(hdr + FL_FRAME_HDR_LEN, v->seq++);
+    be32(hdr + FL_FRAME_HDR_LEN + 4, (uint32_t)backlog);
+    hdr[FL_FRAME_HDR_LEN + 8] = b->kind;
+    hdr[FL_FRAME_HDR_LEN + 9] = b->flags;
+    hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
+    evbuffer_add(out, hdr, sizeof hdr);
+    evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
+}
+
+/* Sends what v's credit allows (priority events need none). */
+void fl_sender_pump(view *v)
+{
+    netconn *nc = v->conn;
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    pthread_mutex_lock(&v->sp->lock);
+    bool failed = v->failed;
+    char msg[600];
+    snprintf(msg, sizeof msg, "producer of partition %s failed: %s", v->part->id, v->fail_msg);
+    pthread_mutex_unlock(&v->sp->lock);
+    if (failed) {
+        fl_netenv_send_error(nc, v->receiver_id, msg);
+        fl_sender_release_view(v);
+        return;
+    }
+    for (;;) {
+        int backlog = 0;
+        fl_buf *b = fl_subpart_poll_priority(v->sp, &backlog);
+        if (!b)
+            break;
+        send_buffer(v, b, backlog);
+    }
+    while (v->credit > 0) {
+        if (evbuffer_get_length(out) > OUT_HIGH) {
+            nc->stalled = true;
+            return;
+        }
+        int backlog = 0;
+        fl_buf *b = fl_subpart_poll(v->sp, &backlog);
+        if (!b)
+            return;
+        bool eop = b->kind == FL_BUF_EVENT && b->data[0] == FL_EV_END_OF_PARTITION;
+        bool priority = b->kind == FL_BUF_PRIORITY;
+        send_buffer(v, b, backlog);
+        if (priority)
+            continue; /* overtook in the queue meanwhile: no credit used */
+        v->credit--;
+        if (eop) {
+            fl_sender_release_view(v);
+            return;
+        }
+    }
+}
+
+view *fl_sender_find_view(netconn *nc, uint64_t receiver)
+{
+    for (view *v = nc->views; v; v = v->next)
+        if (v->receiver_id == receiver)
+            return v;
+    return NULL;
+}
+
+/* Registry lock held: tries to serve a remote request; false when the partition is not
+ * here (yet). */
+static bool serve_request(fl_netenv *net, netconn *nc, uint64_t receiver, const char *id,
+                          int sub, int credit, view **ready)
+{
+    fl_partition *p = fl_netenv_find_part(net, id);
+    char why[300];
+    if (!p)
+        return false;
+    if (sub < 0 || sub >= p->nsubs) {
+        snprintf(why, sizeof why, "partition %s has no subpartition %d", id, sub);
+        fl_netenv_send_error(nc, receiver, why);
+        return true;
+    }
+    view *v = fl_xcalloc(1, sizeof *v);
+    v->reader.notify = view_notify;
+    v->reader.on_fail = view_on_fail;
+    v->conn = nc;
+    v->receiver_id = receiver;
+    v->part = p;
+    v->sp = &p->subs[sub];
+    v->credit = credit;
+    bool has_data;
+    if (fl_subpart_attach(v->sp, &v->reader, &has_data, why, sizeof why) < 0) {
+        free(v);
+        fl_netenv_send_error(nc, receiver, why);
+        return true;
+    }
+    v->next = nc->views;
+    nc->views = v;
+    if (has_data)
+        *ready = v;
+    return true;
+}
+
+void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiver,
+                                    const uint8_t *d, uint32_t len)
+{
+    if (len < 10) {
+        fl_netenv_send_error(nc, receiver, "malformed partition request");
+        return;
+    }
+    uint32_t sub = rd32(d), credit = rd32(d + 4);
+    uint32_t idlen = (uint32_t)d[8] << 8 | d[9];
+    char id[FL_NET_ID_MAX];
+    if (idlen >= sizeof id || 10 + idlen != len || credit > 1024 || sub > 1u << 20) {
+        fl_netenv_send_error(nc, receiver, "malformed partition request");
+        return;
+    }
+    memcpy(id, d + 10, idlen);
+    id[idlen] = '\0';
+    view *ready = NULL;
+    pthread_mutex_lock(&net->reg_lock);
+    if (!serve_request(net, nc, receiver, id, (int)sub, (int)credit, &ready)) {
+        pending *r = fl_xcalloc(1, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id);
+        r->sub = (int)sub;
+        r->conn = nc;
+        r->receiver_id = receiver;
+        r->credit = (int)credit;
+        r->deadline = fl_mono_ms() + net->request_timeout_ms;
+        r->next = net->pendings;
+        net->pendings = r;
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    if (ready)
+        fl_sender_pump(ready);
+}
+
+/* Serves remote requests whose partition has appeared; fails expired ones. */
+void fl_sender_scan_pendings(fl_netenv *net, bool expire)
+{
+    int64_t now = fl_mono_ms();
+    view *ready[64];
+    int nready = 0;
+    pthread_mutex_lock(&net->reg_lock);
+    for (pending **pp = &net->pendings; *pp;) {
+        pending *r = *pp;
+        view *v = NULL;
+        bool done;
+        if (r->chan) {
+            done = false; /* local requests attach at registration */
+        } else {
+            done = serve_request(net, r->conn, r->receiver_id, r->id, r->sub, r->credit, &v);
+            if (v && nready < (int)FL_ARRAY_LEN(ready))
+                ready[nready++] = v;
+        }
+        if (!done && expire && now >= r->deadline) {
+            char why[400];
+            snprintf(why, sizeof why,
+                     "Partition %s not found: its producer did not start within %lld ms "
+                     "(taskmanager.network.request-backoff.max)",
+                     r->id, (long long)net->request_timeout_ms);
+            if (r->chan)
+                fl_gate_channel_lost(r->chan, why);
+            else
+                fl_netenv_send_error(r->conn, r->receiver_id, why);
+            done = true;
+        }
+        if (done) {
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&net->reg_lock);
+    for (int i = 0; i < nready; i++)
+        fl_sender_pump(ready[i]);
+}
