@@ -1,6 +1,7 @@
 /* timers.c -- see timers.h. Two binary min-heaps (one per domain) of timers by time, and
  * the set of live timers in an fl_hmap (for "once per key and timestamp" and deletion).
- * A deleted timer stays in its heap and is skipped when it surfaces. */
+ * A deleted timer stays in its heap and is skipped when it surfaces; while no timer was
+ * deleted, the top of a heap is known to be live without a lookup. */
 #include "timers.h"
 #include "hmap.h"
 #include "keygroup.h"
@@ -29,6 +30,7 @@ struct fl_timers {
     uint8_t *scratch;
     uint32_t scap;
     heap_node popped; /* owns the id handed out by the last pop */
+    uint64_t stale;   /* heap nodes left by deletions and not yet skipped */
 };
 
 /* identity: domain u8, time i64, klen u32, key, ns */
@@ -135,20 +137,23 @@ void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, 
     uint32_t idlen;
     uint8_t *id = make_id(ts, domain, time, key, klen, ns, nslen, &idlen);
     fl_hentry *e = fl_hmap_find(ts->live, fl_murmur3_32(id, idlen, 17), id, idlen);
-    if (e)
+    if (e) {
         fl_hmap_remove(ts->live, e);
+        ts->stale++;
+    }
 }
 
 /* Drops deleted timers from the top of the heap. */
 static void skip_dead(fl_timers *ts, int domain)
 {
     heap *h = &ts->h[domain];
-    while (h->n) {
+    while (h->n && ts->stale) {
         heap_node *top = &h->v[0];
         if (fl_hmap_find(ts->live, fl_murmur3_32(top->id, top->idlen, 17), top->id, top->idlen))
             return;
         heap_node dead = heap_pop(h);
         free(dead.id);
+        ts->stale--;
     }
 }
 
