@@ -217,6 +217,15 @@ static uint32_t find_idx(const fl_hmap *m, uint32_t hash, const void *key, uint3
     }
 }
 
+void fl_hmap_prefetch(const fl_hmap *m, uint32_t hash, int step)
+{
+    const slot *s = &m->slots[mix(hash) & m->mask];
+    if (step == 0)
+        __builtin_prefetch(s);
+    else if (s->idx < GONE && s->hash == hash)
+        __builtin_prefetch(at(m, s->idx));
+}
+
 fl_hentry *fl_hmap_find(fl_hmap *m, uint32_t hash, const void *key, uint32_t klen)
 {
     uint32_t idx = find_idx(m, hash, key, klen);

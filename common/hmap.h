@@ -71,6 +71,11 @@ uint32_t fl_hmap_size(const fl_hmap *m);
 /* Iterates live entries in insertion order: start with *cursor = 0; NULL at the end. */
 fl_hentry *fl_hmap_next(fl_hmap *m, uint32_t *cursor);
 
+/* Starts loading the memory a lookup of hash will touch, so that several lookups' cache
+ * misses overlap: step 0 the slot, step 1 (after step 0 for the same hash) the entry its
+ * slot points to. Reads nothing it has not loaded yet; a hint, no effect on results. */
+void fl_hmap_prefetch(const fl_hmap *m, uint32_t hash, int step);
+
 /* A frozen view of the map at the time of the call (see the top). */
 typedef struct fl_hmap_snap fl_hmap_snap;
 fl_hmap_snap *fl_hmap_snapshot(fl_hmap *m);

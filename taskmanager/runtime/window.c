@@ -387,6 +387,13 @@ static void window_process(fl_op *op, const fl_rec *in)
         }
         fl_window_map_persist(op, w);
     } else {
+        fl_kbackend *kb = op->ctx.kb;
+        if (n > 1 && kb->ops->prefetch) /* the windows' lookups: their cache misses overlap */
+            for (int step = 0; step < 2; step++)
+                for (int i = 0; i < n; i++) {
+                    ns_of(&w->wins[i], ns);
+                    kb->ops->prefetch(w->contents, ns, NS_LEN, step);
+                }
         for (int i = 0; i < n && !fl_task_should_stop(op->ctx.task); i++) {
             if (window_late(op, w, &w->wins[i]))
                 continue;

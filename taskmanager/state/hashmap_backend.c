@@ -28,6 +28,12 @@ struct hm_backend {
     uint32_t scap;
 };
 
+/* The hash of (current key, ns). */
+static inline uint32_t full_hash(const fl_kbackend *kb, const void *ns, uint32_t nslen)
+{
+    return nslen ? kb->hash ^ fl_murmur3_32(ns, nslen, 0x2545f491u) : kb->hash;
+}
+
 /* The map key for (current key, ns): the key itself when ns is empty. */
 static const uint8_t *full_key(hm_backend *b, const void *ns, uint32_t nslen, uint32_t *len,
                                uint32_t *hash)
@@ -46,7 +52,7 @@ static const uint8_t *full_key(hm_backend *b, const void *ns, uint32_t nslen, ui
     memcpy(b->scratch, kb->key, kb->klen);
     memcpy(b->scratch + kb->klen, ns, nslen);
     *len = n;
-    *hash = kb->hash ^ fl_murmur3_32(ns, nslen, 0x2545f491u);
+    *hash = full_hash(kb, ns, nslen);
     return b->scratch;
 }
 
@@ -86,6 +92,11 @@ static void *hm_get_mut(fl_kstate *s, const void *ns, uint32_t nslen, uint32_t *
         return NULL;
     *len = e->vlen;
     return fl_hentry_val(e);
+}
+
+static void hm_prefetch(fl_kstate *s, const void *ns, uint32_t nslen, int step)
+{
+    fl_hmap_prefetch(s->map, full_hash(&s->b->base, ns, nslen), step);
 }
 
 static void hm_put(fl_kstate *s, const void *ns, uint32_t nslen, const void *val, uint32_t len)
@@ -395,6 +406,7 @@ static const fl_kbackend_ops hm_ops = {
     .append = hm_append,
     .free = hm_free,
     .get_mut = hm_get_mut,
+    .prefetch = hm_prefetch,
     .snapshot = hm_snapshot,
     .snapshot_write = hm_snapshot_write,
     .snapshot_free = hm_snapshot_free,

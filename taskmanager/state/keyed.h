@@ -60,6 +60,8 @@ typedef struct fl_kbackend_ops {
      * backend cannot hand out its storage (then use get and put). Valid until the next
      * call on the backend. */
     void *(*get_mut)(fl_kstate *s, const void *ns, uint32_t nslen, uint32_t *len);
+    /* Optional: a hint that (current key, ns) is looked up soon (see fl_hmap_prefetch). */
+    void (*prefetch)(fl_kstate *s, const void *ns, uint32_t nslen, int step);
 } fl_kbackend_ops;
 
 /* The part every backend shares: what it serves and the current key. */
