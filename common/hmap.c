@@ -185,8 +185,10 @@ static void grow(fl_hmap *m)
     while (n < 4 * (m->live + 1))
         n *= 2;
     compact(m);
-    free(m->slots);
-    m->slots = fl_xmalloc(n * sizeof *m->slots);
+    if (n != m->mask + 1) { /* else tombstones only: the same table, no fresh pages */
+        free(m->slots);
+        m->slots = fl_xmalloc(n * sizeof *m->slots);
+    }
     memset(m->slots, 0xff, n * sizeof *m->slots);
     m->mask = n - 1;
     for (uint32_t r = 0; r < m->nentries; r++) {
