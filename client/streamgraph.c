@@ -1,13 +1,15 @@
 /* streamgraph.c -- the graph-building half of the bundle API (include/flint/flint.h): each
  * call a bundle's flint_main makes adds a node or an edge to the StreamGraph. Runs in the
  * client (flint run / flint info), on its only thread. User functions are recorded by
- * their symbol names (dladdr), which TaskManagers resolve again with dlsym.
+ * their symbol names (dladdr), which TaskManagers resolve again with dlsym. The window
+ * calls (flint/window.h) are in streamgraph_window.c; the helpers both use are declared in
+ * streamgraph_internal.h.
  *
  * An error (a static function, a bad parallelism, ...) is recorded in env->error; later
  * calls still return handles so that flint_main runs to its end, and the compiler reports
  * the first error.
  */
-#include "streamgraph.h"
+#include "streamgraph_internal.h"
 #include "util.h"
 
 #include <dlfcn.h>
@@ -16,9 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sg_error(fl_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sg_error(fl_env *env, const char *fmt, ...)
+void fl_sg_error(fl_env *env, const char *fmt, ...)
 {
     if (env->error[0])
         return;
@@ -64,20 +64,20 @@ void fl_sg_env_free(fl_env *env)
 }
 
 /* The symbol name of a function of the bundle, or "" with env->error set. */
-static void fn_name(fl_env *env, const void *fn, char *out, const char *what)
+void fl_sg_fn_name(fl_env *env, const void *fn, char *out, const char *what)
 {
     Dl_info info;
     out[0] = '\0';
     if (!fn)
         return;
     if (!dladdr(fn, &info) || !info.dli_sname || info.dli_saddr != fn) {
-        sg_error(env, "the %s function at %p is not an exported symbol of the bundle: define "
-                      "it without 'static' (TaskManagers look functions up by name)",
-                 what, fn);
+        fl_sg_error(env, "the %s function at %p is not an exported symbol of the bundle: define "
+                         "it without 'static' (TaskManagers look functions up by name)",
+                    what, fn);
         return;
     }
     if (strlen(info.dli_sname) >= SG_NAME) {
-        sg_error(env, "function name %.60s... is too long", info.dli_sname);
+        fl_sg_error(env, "function name %.60s... is too long", info.dli_sname);
         return;
     }
     strcpy(out, info.dli_sname);
@@ -115,13 +115,8 @@ static sg_node *add_node(fl_env *env, int kind, const char *name)
     return n;
 }
 
-static sg_node *node_of(fl_stream *s)
-{
-    return &s->env->nodes[s->node];
-}
-
 /* A copy of in (its inputs, pending partitioning) as a new handle. */
-static fl_stream *derive(fl_stream *in)
+fl_stream *fl_sg_derive(fl_stream *in)
 {
     fl_stream *s = new_stream(in->env, in->node);
     s->nsrc = in->nsrc;
@@ -131,22 +126,22 @@ static fl_stream *derive(fl_stream *in)
 }
 
 /* Adds an operator consuming every input of `in`, taking over their partitioning. */
-static fl_stream *add_op(fl_stream *in, int kind, const char *name, const void *fn,
-                         const char *what)
+fl_stream *fl_sg_add_op(fl_stream *in, int kind, const char *name, const void *fn,
+                        const char *what)
 {
     fl_env *env = in->env;
     if (in->win)
-        sg_error(env, "a windowed stream needs a window function (fl_window_reduce, "
-                      "fl_window_aggregate or fl_window_process) before %s",
-                 name);
+        fl_sg_error(env, "a windowed stream needs a window function (fl_window_reduce, "
+                         "fl_window_aggregate or fl_window_process) before %s",
+                    name);
     if (in->connected && kind != FL__PB__OP_KIND__OP_CO_MAP &&
         kind != FL__PB__OP_KIND__OP_CO_FLAT_MAP && kind != FL__PB__OP_KIND__OP_CO_PROCESS &&
         kind != FL__PB__OP_KIND__OP_BROADCAST_PROCESS && kind != FL__PB__OP_KIND__OP_INTERVAL_JOIN)
-        sg_error(env, "connected streams go into a co-operator (fl_co_map, fl_co_flat_map, "
-                      "fl_co_process, fl_broadcast_process), not %s",
-                 name);
+        fl_sg_error(env, "connected streams go into a co-operator (fl_co_map, fl_co_flat_map, "
+                         "fl_co_process, fl_broadcast_process), not %s",
+                    name);
     sg_node *n = add_node(env, kind, name);
-    fn_name(env, fn, n->fn, what);
+    fl_sg_fn_name(env, fn, n->fn, what);
     n->inputs = fl_xcalloc((size_t)in->nsrc, sizeof *n->inputs);
     n->ninputs = in->nsrc;
     bool keyed = in->nsrc > 0;
@@ -191,7 +186,7 @@ static fl_stream *add_source(fl_env *env, int kind, const char *name, const void
 void fl_env_set_parallelism(fl_env *env, int parallelism)
 {
     if (parallelism < 1)
-        sg_error(env, "parallelism must be at least 1, not %d", parallelism);
+        fl_sg_error(env, "parallelism must be at least 1, not %d", parallelism);
     else
         env->job_parallelism = parallelism;
 }
@@ -204,7 +199,7 @@ int fl_env_parallelism(const fl_env *env)
 void fl_env_set_max_parallelism(fl_env *env, int max_parallelism)
 {
     if (max_parallelism < 1 || max_parallelism > 32768)
-        sg_error(env, "max parallelism must be in 1..32768, not %d", max_parallelism);
+        fl_sg_error(env, "max parallelism must be in 1..32768, not %d", max_parallelism);
     else
         env->max_parallelism = max_parallelism;
 }
@@ -311,7 +306,7 @@ fl_stream *fl_add_source(fl_env *env, fl_source_fn fn, bool parallel)
 {
     fl_stream *s = add_source(env, FL__PB__OP_KIND__SRC_CUSTOM, "Source: Custom Source", NULL, 0,
                               !parallel);
-    fn_name(env, (const void *)fn, node_of(s)->fn, "source");
+    fl_sg_fn_name(env, (const void *)fn, node_of(s)->fn, "source");
     return s;
 }
 
@@ -319,31 +314,32 @@ fl_stream *fl_add_source(fl_env *env, fl_source_fn fn, bool parallel)
 
 fl_stream *fl_map(fl_stream *in, fl_map_fn fn)
 {
-    return add_op(in, FL__PB__OP_KIND__OP_MAP, "Map", (const void *)fn, "map");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__OP_MAP, "Map", (const void *)fn, "map");
 }
 
 fl_stream *fl_flat_map(fl_stream *in, fl_flat_map_fn fn)
 {
-    return add_op(in, FL__PB__OP_KIND__OP_FLAT_MAP, "Flat Map", (const void *)fn, "flat map");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__OP_FLAT_MAP, "Flat Map", (const void *)fn, "flat map");
 }
 
 fl_stream *fl_filter(fl_stream *in, fl_filter_fn fn)
 {
-    return add_op(in, FL__PB__OP_KIND__OP_FILTER, "Filter", (const void *)fn, "filter");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__OP_FILTER, "Filter", (const void *)fn, "filter");
 }
 
 fl_stream *fl_process(fl_stream *in, fl_process_fn fn)
 {
-    return add_op(in, FL__PB__OP_KIND__OP_PROCESS, in->src[0].keyed ? "KeyedProcess" : "Process",
-                  (const void *)fn, "process");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__OP_PROCESS,
+                        in->src[0].keyed ? "KeyedProcess" : "Process", (const void *)fn,
+                        "process");
 }
 
 /* The same inputs with a new pending partitioning (keyBy, rebalance, ...). */
 static fl_stream *repartition(fl_stream *in, int partitioner)
 {
-    fl_stream *s = derive(in);
+    fl_stream *s = fl_sg_derive(in);
     if (in->connected || in->win)
-        sg_error(in->env, "a connected or windowed stream cannot be repartitioned");
+        fl_sg_error(in->env, "a connected or windowed stream cannot be repartitioned");
     for (int i = 0; i < s->nsrc; i++) {
         s->src[i].partitioner = partitioner;
         s->src[i].keyed = false;
@@ -355,7 +351,7 @@ fl_stream *fl_key_by(fl_stream *in, fl_key_fn fn)
 {
     fl_stream *s = repartition(in, FL__PB__PARTITIONER__PART_HASH);
     sg_key k = {0};
-    fn_name(in->env, (const void *)fn, k.fn, "key selector");
+    fl_sg_fn_name(in->env, (const void *)fn, k.fn, "key selector");
     for (int i = 0; i < s->nsrc; i++) {
         s->src[i].key = k;
         s->src[i].keyed = true;
@@ -367,7 +363,7 @@ fl_stream *fl_key_by_field(fl_stream *in, uint32_t offset, uint32_t len)
 {
     fl_stream *s = repartition(in, FL__PB__PARTITIONER__PART_HASH);
     if (len == 0 || len > FL_MAX_KEY)
-        sg_error(in->env, "a key field must be 1..%d bytes long, not %u", FL_MAX_KEY, len);
+        fl_sg_error(in->env, "a key field must be 1..%d bytes long, not %u", FL_MAX_KEY, len);
     for (int i = 0; i < s->nsrc; i++) {
         s->src[i].key = (sg_key){.offset = offset, .len = len};
         s->src[i].keyed = true;
@@ -379,10 +375,10 @@ static fl_stream *keyed_op(fl_stream *keyed, int kind, const char *name, const v
                            fl_field field)
 {
     if (!keyed->src[0].keyed)
-        sg_error(keyed->env, "%s needs a keyed stream: call fl_key_by first", name);
+        fl_sg_error(keyed->env, "%s needs a keyed stream: call fl_key_by first", name);
     if (kind != FL__PB__OP_KIND__OP_REDUCE && (field.type < FL_I32 || field.type > FL_F64))
-        sg_error(keyed->env, "%s: unknown field type %u", name, field.type);
-    fl_stream *s = add_op(keyed, kind, name, fn, "reduce");
+        fl_sg_error(keyed->env, "%s: unknown field type %u", name, field.type);
+    fl_stream *s = fl_sg_add_op(keyed, kind, name, fn, "reduce");
     node_of(s)->field_offset = field.offset;
     node_of(s)->field_type = field.type;
     return s;
@@ -432,8 +428,8 @@ fl_stream *fl_partition_custom(fl_stream *in, fl_partitioner_fn fn, fl_key_fn ke
 {
     fl_stream *s = repartition(in, FL__PB__PARTITIONER__PART_CUSTOM);
     char pf[SG_NAME], kf[SG_NAME];
-    fn_name(in->env, (const void *)fn, pf, "partitioner");
-    fn_name(in->env, (const void *)key, kf, "key selector");
+    fl_sg_fn_name(in->env, (const void *)fn, pf, "partitioner");
+    fl_sg_fn_name(in->env, (const void *)key, kf, "key selector");
     for (int i = 0; i < s->nsrc; i++) {
         snprintf(s->src[i].partition_fn, SG_NAME, "%s", pf);
         snprintf(s->src[i].key.fn, SG_NAME, "%s", kf);
@@ -445,14 +441,14 @@ fl_stream *fl_partition_custom(fl_stream *in, fl_partitioner_fn fn, fl_key_fn ke
 
 fl_stream *fl_print(fl_stream *in, fl_format_fn fmt)
 {
-    return add_op(in, FL__PB__OP_KIND__SINK_PRINT, "Sink: Print to Std. Out", (const void *)fmt,
-                  "format");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__SINK_PRINT, "Sink: Print to Std. Out",
+                        (const void *)fmt, "format");
 }
 
 fl_stream *fl_write_as_text(fl_stream *in, const char *dir, fl_format_fn fmt)
 {
-    fl_stream *s = add_op(in, FL__PB__OP_KIND__SINK_FILE, "Sink: File Sink", (const void *)fmt,
-                          "format");
+    fl_stream *s = fl_sg_add_op(in, FL__PB__OP_KIND__SINK_FILE, "Sink: File Sink",
+                                (const void *)fmt, "format");
     sg_node *n = node_of(s);
     n->params_len = (uint32_t)strlen(dir);
     n->params = (uint8_t *)fl_xstrdup(dir);
@@ -461,12 +457,13 @@ fl_stream *fl_write_as_text(fl_stream *in, const char *dir, fl_format_fn fmt)
 
 fl_stream *fl_discard(fl_stream *in)
 {
-    return add_op(in, FL__PB__OP_KIND__SINK_DISCARD, "Sink: Discarding Sink", NULL, "sink");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__SINK_DISCARD, "Sink: Discarding Sink", NULL, "sink");
 }
 
 fl_stream *fl_add_sink(fl_stream *in, fl_sink_fn fn)
 {
-    return add_op(in, FL__PB__OP_KIND__SINK_CUSTOM, "Sink: Unnamed", (const void *)fn, "sink");
+    return fl_sg_add_op(in, FL__PB__OP_KIND__SINK_CUSTOM, "Sink: Unnamed", (const void *)fn,
+                        "sink");
 }
 
 /* ---- operator settings ------------------------------------------------------------ */
@@ -481,7 +478,7 @@ fl_stream *fl_uid(fl_stream *s, const char *uid)
 {
     for (int i = 0; i < s->env->n; i++)
         if (i != s->node && strcmp(s->env->nodes[i].uid, uid) == 0)
-            sg_error(s->env, "uid '%s' is used by two operators", uid);
+            fl_sg_error(s->env, "uid '%s' is used by two operators", uid);
     snprintf(node_of(s)->uid, SG_NAME, "%s", uid);
     return s;
 }
@@ -490,9 +487,9 @@ fl_stream *fl_set_parallelism(fl_stream *s, int parallelism)
 {
     sg_node *n = node_of(s);
     if (parallelism < 1)
-        sg_error(s->env, "parallelism of %s must be at least 1, not %d", n->name, parallelism);
+        fl_sg_error(s->env, "parallelism of %s must be at least 1, not %d", n->name, parallelism);
     else if (n->non_parallel && parallelism != 1)
-        sg_error(s->env, "the parallelism of non parallel operator '%s' must be 1", n->name);
+        fl_sg_error(s->env, "the parallelism of non parallel operator '%s' must be 1", n->name);
     else
         n->parallelism = parallelism;
     return s;
@@ -528,13 +525,13 @@ fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len)
 
 fl_stream *fl_with_open(fl_stream *s, fl_open_fn fn)
 {
-    fn_name(s->env, (const void *)fn, node_of(s)->open_fn, "open");
+    fl_sg_fn_name(s->env, (const void *)fn, node_of(s)->open_fn, "open");
     return s;
 }
 
 fl_stream *fl_with_close(fl_stream *s, fl_close_fn fn)
 {
-    fn_name(s->env, (const void *)fn, node_of(s)->close_fn, "close");
+    fl_sg_fn_name(s->env, (const void *)fn, node_of(s)->close_fn, "close");
     return s;
 }
 
@@ -563,14 +560,14 @@ fl_watermark_strategy fl_wm_with_idleness(fl_watermark_strategy s, int64_t idle_
 
 fl_stream *fl_assign_timestamps_and_watermarks(fl_stream *in, fl_watermark_strategy ws)
 {
-    fl_stream *s = add_op(in, FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS, "Timestamps/Watermarks",
-                          NULL, "timestamp");
+    fl_stream *s = fl_sg_add_op(in, FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS, "Timestamps/Watermarks",
+                                NULL, "timestamp");
     sg_node *n = node_of(s);
     if (ws.kind < FL_WM_BOUNDED || ws.kind > FL_WM_PUNCTUATED || !ws.timestamp)
-        sg_error(in->env, "a watermark strategy needs a kind and a timestamp function");
+        fl_sg_error(in->env, "a watermark strategy needs a kind and a timestamp function");
     char tsf[SG_NAME], pf[SG_NAME];
-    fn_name(in->env, (const void *)ws.timestamp, tsf, "timestamp assigner");
-    fn_name(in->env, (const void *)ws.punctuated, pf, "watermark generator");
+    fl_sg_fn_name(in->env, (const void *)ws.timestamp, tsf, "timestamp assigner");
+    fl_sg_fn_name(in->env, (const void *)ws.punctuated, pf, "watermark generator");
     n->wm = fl_xcalloc(1, sizeof *n->wm);
     fl__pb__watermark_spec__init(n->wm);
     n->wm->kind = ws.kind;
@@ -584,10 +581,10 @@ fl_stream *fl_assign_timestamps_and_watermarks(fl_stream *in, fl_watermark_strat
 fl_stream *fl_keyed_process(fl_stream *keyed, fl_process_fn process, fl_on_timer_fn on_timer)
 {
     if (!keyed->src[0].keyed)
-        sg_error(keyed->env, "fl_keyed_process needs a keyed stream: call fl_key_by first");
-    fl_stream *s = add_op(keyed, FL__PB__OP_KIND__OP_PROCESS, "KeyedProcess",
-                          (const void *)process, "process");
-    fn_name(keyed->env, (const void *)on_timer, node_of(s)->timer_fn, "on_timer");
+        fl_sg_error(keyed->env, "fl_keyed_process needs a keyed stream: call fl_key_by first");
+    fl_stream *s = fl_sg_add_op(keyed, FL__PB__OP_KIND__OP_PROCESS, "KeyedProcess",
+                                (const void *)process, "process");
+    fl_sg_fn_name(keyed->env, (const void *)on_timer, node_of(s)->timer_fn, "on_timer");
     return s;
 }
 
@@ -595,240 +592,9 @@ fl_stream *fl_side_output(fl_stream *in, const char *tag)
 {
     fl_stream *s = new_stream(in->env, in->node);
     if (!tag || !tag[0] || strlen(tag) >= SG_NAME)
-        sg_error(in->env, "a side output needs a tag (1..%d characters)", SG_NAME - 1);
+        fl_sg_error(in->env, "a side output needs a tag (1..%d characters)", SG_NAME - 1);
     else
         snprintf(s->src[0].side_tag, SG_NAME, "%s", tag);
-    return s;
-}
-
-/* ---- windows (flint/window.h) ----------------------------------------------------- */
-
-static fl_window_assigner assigner(int kind, int64_t size, int64_t slide, int64_t offset,
-                                   int64_t gap)
-{
-    return (fl_window_assigner){kind, size, slide, offset, gap};
-}
-
-fl_window_assigner fl_tumbling_event_time_windows(int64_t size, int64_t offset)
-{
-    return assigner(FL_TUMBLING_EVENT_TIME, size, size, offset, 0);
-}
-
-fl_window_assigner fl_sliding_event_time_windows(int64_t size, int64_t slide, int64_t offset)
-{
-    return assigner(FL_SLIDING_EVENT_TIME, size, slide, offset, 0);
-}
-
-fl_window_assigner fl_event_time_session_windows(int64_t gap)
-{
-    return assigner(FL_EVENT_TIME_SESSION, 0, 0, 0, gap);
-}
-
-fl_window_assigner fl_tumbling_processing_time_windows(int64_t size, int64_t offset)
-{
-    return assigner(FL_TUMBLING_PROCESSING_TIME, size, size, offset, 0);
-}
-
-fl_window_assigner fl_sliding_processing_time_windows(int64_t size, int64_t slide,
-                                                      int64_t offset)
-{
-    return assigner(FL_SLIDING_PROCESSING_TIME, size, slide, offset, 0);
-}
-
-fl_window_assigner fl_processing_time_session_windows(int64_t gap)
-{
-    return assigner(FL_PROCESSING_TIME_SESSION, 0, 0, 0, gap);
-}
-
-fl_window_assigner fl_global_windows(void)
-{
-    return assigner(FL_GLOBAL_WINDOWS, 0, 0, 0, 0);
-}
-
-static fl_stream *windowed(fl_stream *in, fl_window_assigner a, bool all)
-{
-    fl_env *env = in->env;
-    fl_stream *s = derive(in);
-    bool time = a.kind == FL_TUMBLING_EVENT_TIME || a.kind == FL_SLIDING_EVENT_TIME ||
-                a.kind == FL_TUMBLING_PROCESSING_TIME || a.kind == FL_SLIDING_PROCESSING_TIME;
-    bool session = a.kind == FL_EVENT_TIME_SESSION || a.kind == FL_PROCESSING_TIME_SESSION;
-    if (a.kind < FL_TUMBLING_EVENT_TIME || a.kind > FL_GLOBAL_WINDOWS)
-        sg_error(env, "unknown window assigner %d", a.kind);
-    else if (time && (a.size <= 0 || a.slide <= 0))
-        sg_error(env, "a time window needs a positive size and slide (size %lld, slide %lld)",
-                 (long long)a.size, (long long)a.slide);
-    else if (time && (a.offset <= -a.slide || a.offset >= a.slide))
-        sg_error(env, "a window offset must be within (-slide, slide): %lld", (long long)a.offset);
-    else if (session && a.gap <= 0)
-        sg_error(env, "a session window needs a positive gap");
-    if (!all && !in->src[0].keyed)
-        sg_error(env, "fl_windowed needs a keyed stream (fl_key_by); use fl_window_all "
-                      "for a non-keyed stream");
-    s->win = fl_xcalloc(1, sizeof *s->win);
-    s->win->assigner = a.kind;
-    s->win->size = a.size;
-    s->win->slide = a.slide;
-    s->win->offset = a.offset;
-    s->win->gap = a.gap;
-    s->win->all = all;
-    if (all)
-        for (int i = 0; i < s->nsrc; i++) {
-            /* one window operator for everything: an empty key, parallelism 1 */
-            s->src[i].partitioner = FL__PB__PARTITIONER__PART_GLOBAL;
-            s->src[i].key = (sg_key){0};
-            s->src[i].keyed = true;
-        }
-    return s;
-}
-
-fl_stream *fl_windowed(fl_stream *keyed, fl_window_assigner a)
-{
-    return windowed(keyed, a, false);
-}
-
-fl_stream *fl_window_all(fl_stream *in, fl_window_assigner a)
-{
-    return windowed(in, a, true);
-}
-
-fl_stream *fl_count_window(fl_stream *keyed, int64_t size)
-{
-    fl_stream *s = windowed(keyed, fl_global_windows(), false);
-    if (size <= 0)
-        sg_error(keyed->env, "a count window needs a positive size");
-    s->win->trigger = 1;
-    s->win->trigger_count = size;
-    s->win->purge_on_fire = true;
-    return s;
-}
-
-fl_stream *fl_count_window_sliding(fl_stream *keyed, int64_t size, int64_t slide)
-{
-    fl_stream *s = windowed(keyed, fl_global_windows(), false);
-    if (size <= 0 || slide <= 0)
-        sg_error(keyed->env, "a sliding count window needs a positive size and slide");
-    s->win->trigger = 1;
-    s->win->trigger_count = slide;
-    s->win->evictor_count = size;
-    return s;
-}
-
-static sg_window *need_win(fl_stream *w, const char *what)
-{
-    if (!w->win) {
-        sg_error(w->env, "%s needs a windowed stream (fl_windowed / fl_window_all)", what);
-        static sg_window dummy;
-        return &dummy;
-    }
-    return w->win;
-}
-
-fl_stream *fl_window_allowed_lateness(fl_stream *w, int64_t lateness_ms)
-{
-    need_win(w, "fl_window_allowed_lateness")->lateness = lateness_ms < 0 ? 0 : lateness_ms;
-    return w;
-}
-
-fl_stream *fl_window_side_output_late_data(fl_stream *w, const char *tag)
-{
-    snprintf(need_win(w, "fl_window_side_output_late_data")->late_tag, SG_NAME, "%s", tag);
-    return w;
-}
-
-fl_stream *fl_window_trigger(fl_stream *w, const fl_trigger *t)
-{
-    sg_window *win = need_win(w, "fl_window_trigger");
-    win->trigger = 2;
-    if (!t || !t->on_element)
-        sg_error(w->env, "a custom trigger needs at least on_element");
-    else {
-        fn_name(w->env, (const void *)t->on_element, win->trig_element, "trigger");
-        fn_name(w->env, (const void *)t->on_event_time, win->trig_event, "trigger");
-        fn_name(w->env, (const void *)t->on_processing_time, win->trig_proc, "trigger");
-        fn_name(w->env, (const void *)t->clear, win->trig_clear, "trigger");
-    }
-    return w;
-}
-
-fl_stream *fl_window_trigger_count(fl_stream *w, int64_t n)
-{
-    sg_window *win = need_win(w, "fl_window_trigger_count");
-    win->trigger = 1;
-    win->trigger_count = n > 0 ? n : 1;
-    return w;
-}
-
-fl_stream *fl_window_evictor_count(fl_stream *w, int64_t n)
-{
-    need_win(w, "fl_window_evictor_count")->evictor_count = n > 0 ? n : 1;
-    return w;
-}
-
-static fl_stream *window_op(fl_stream *w, int function, const char *name)
-{
-    sg_window *win = need_win(w, name);
-    if (!w->win)
-        return w;
-    bool all = win->all;
-    w->win = NULL; /* add_op would complain about a pending window */
-    fl_stream *s = add_op(w, FL__PB__OP_KIND__OP_WINDOW, all ? "AllWindow" : "Window", NULL,
-                          "window");
-    w->win = win;
-    sg_node *n = node_of(s);
-    n->win = fl_xmalloc(sizeof *n->win);
-    *n->win = *win;
-    n->win_function = function;
-    n->keyed = true;
-    if (all)
-        n->non_parallel = true;
-    return s;
-}
-
-fl_stream *fl_window_reduce(fl_stream *w, fl_reduce_fn fn, fl_window_process_fn process)
-{
-    fl_stream *s = window_op(w, 1, "fl_window_reduce");
-    if (s == w)
-        return s;
-    fn_name(w->env, (const void *)fn, node_of(s)->win_reduce, "reduce");
-    fn_name(w->env, (const void *)process, node_of(s)->win_process, "window process");
-    if (!fn)
-        sg_error(w->env, "fl_window_reduce needs a reduce function");
-    return s;
-}
-
-fl_stream *fl_window_aggregate(fl_stream *w, const fl_aggregate *agg,
-                               fl_window_process_fn process)
-{
-    fl_stream *s = window_op(w, 2, "fl_window_aggregate");
-    if (s == w)
-        return s;
-    sg_node *n = node_of(s);
-    if (!agg || !agg->acc_size || !agg->create || !agg->add || !agg->result) {
-        sg_error(w->env, "an aggregate function needs acc_size, create, add and result");
-        return s;
-    }
-    bool session = n->win->assigner == FL_EVENT_TIME_SESSION ||
-                   n->win->assigner == FL_PROCESSING_TIME_SESSION;
-    if (session && !agg->merge)
-        sg_error(w->env, "session windows merge: the aggregate function needs merge");
-    n->agg_acc_size = agg->acc_size;
-    n->agg_result_max = agg->result_max ? agg->result_max : 4096;
-    fn_name(w->env, (const void *)agg->create, n->agg_fns[0], "createAccumulator");
-    fn_name(w->env, (const void *)agg->add, n->agg_fns[1], "add");
-    fn_name(w->env, (const void *)agg->result, n->agg_fns[2], "getResult");
-    fn_name(w->env, (const void *)agg->merge, n->agg_fns[3], "merge");
-    fn_name(w->env, (const void *)process, n->win_process, "window process");
-    return s;
-}
-
-fl_stream *fl_window_process(fl_stream *w, fl_window_process_fn fn)
-{
-    fl_stream *s = window_op(w, 3, "fl_window_process");
-    if (s == w)
-        return s;
-    if (!fn)
-        sg_error(w->env, "fl_window_process needs a function");
-    fn_name(w->env, (const void *)fn, node_of(s)->win_process, "window process");
     return s;
 }
 
@@ -836,12 +602,12 @@ fl_stream *fl_window_process(fl_stream *w, fl_window_process_fn fn)
 
 fl_stream *fl_union(fl_stream *a, fl_stream *b)
 {
-    fl_stream *s = derive(a);
+    fl_stream *s = fl_sg_derive(a);
     if (a->connected || b->connected || a->win || b->win)
-        sg_error(a->env, "only plain streams can be united");
+        fl_sg_error(a->env, "only plain streams can be united");
     for (int i = 0; i < b->nsrc; i++) {
         if (s->nsrc == SG_MAX_INPUTS) {
-            sg_error(a->env, "at most %d streams can be united", SG_MAX_INPUTS);
+            fl_sg_error(a->env, "at most %d streams can be united", SG_MAX_INPUTS);
             break;
         }
         s->src[s->nsrc++] = b->src[i];
@@ -851,9 +617,9 @@ fl_stream *fl_union(fl_stream *a, fl_stream *b)
 
 fl_stream *fl_connect(fl_stream *a, fl_stream *b)
 {
-    fl_stream *s = derive(a);
+    fl_stream *s = fl_sg_derive(a);
     if (a->connected || b->connected || a->nsrc != 1 || b->nsrc != 1)
-        sg_error(a->env, "fl_connect takes two single streams");
+        fl_sg_error(a->env, "fl_connect takes two single streams");
     s->src[0].input_index = 0;
     s->src[1] = b->src[0];
     s->src[1].input_index = 1;
@@ -866,15 +632,15 @@ static fl_stream *co_op(fl_stream *c, int kind, const char *name, const void *f1
                         const void *f2, const void *timer)
 {
     if (!c->connected)
-        sg_error(c->env, "%s needs connected streams (fl_connect)", name);
-    fl_stream *s = add_op(c, kind, name, f1, "first input");
+        fl_sg_error(c->env, "%s needs connected streams (fl_connect)", name);
+    fl_stream *s = fl_sg_add_op(c, kind, name, f1, "first input");
     sg_node *n = node_of(s);
-    fn_name(c->env, f2, n->fn2, "second input");
-    fn_name(c->env, timer, n->timer_fn, "on_timer");
+    fl_sg_fn_name(c->env, f2, n->fn2, "second input");
+    fl_sg_fn_name(c->env, timer, n->timer_fn, "on_timer");
     bool k1 = c->src[0].keyed, k2 = c->nsrc > 1 && c->src[1].keyed;
     n->keyed = k1 && k2;
     if (timer && !n->keyed && kind != FL__PB__OP_KIND__OP_BROADCAST_PROCESS)
-        sg_error(c->env, "timers need both connected inputs keyed (fl_key_by on each)");
+        fl_sg_error(c->env, "timers need both connected inputs keyed (fl_key_by on each)");
     return s;
 }
 
@@ -902,7 +668,7 @@ fl_stream *fl_broadcast_state(fl_stream *in, const char *state_name)
 {
     fl_stream *s = repartition(in, FL__PB__PARTITIONER__PART_BROADCAST);
     if (!state_name || !state_name[0])
-        sg_error(in->env, "a broadcast state needs a name");
+        fl_sg_error(in->env, "a broadcast state needs a name");
     for (int i = 0; i < s->nsrc; i++)
         snprintf(s->src[i].bcast_state, SG_NAME, "%s", state_name ? state_name : "");
     return s;
@@ -912,14 +678,15 @@ fl_stream *fl_broadcast_process(fl_stream *c, fl_process_fn process_element,
                                 fl_process_fn process_broadcast, fl_on_timer_fn on_timer)
 {
     if (!c->connected || c->nsrc != 2 || !c->src[1].bcast_state[0])
-        sg_error(c->env, "fl_broadcast_process needs fl_connect(stream, fl_broadcast_state(..))");
+        fl_sg_error(c->env,
+                    "fl_broadcast_process needs fl_connect(stream, fl_broadcast_state(..))");
     fl_stream *s = co_op(c, FL__PB__OP_KIND__OP_BROADCAST_PROCESS, "Co-Process-Broadcast",
                          (const void *)process_element, (const void *)process_broadcast,
                          (const void *)on_timer);
     sg_node *n = node_of(s);
     n->keyed = c->src[0].keyed;
     if (on_timer && !n->keyed)
-        sg_error(c->env, "timers in a broadcast process need the non-broadcast input keyed");
+        fl_sg_error(c->env, "timers in a broadcast process need the non-broadcast input keyed");
     return s;
 }
 
@@ -927,13 +694,13 @@ fl_stream *fl_interval_join(fl_stream *left, fl_stream *right, int64_t lower_ms,
                             int64_t upper_ms, fl_join_fn join)
 {
     if (!left->src[0].keyed || !right->src[0].keyed)
-        sg_error(left->env, "an interval join needs two keyed streams");
+        fl_sg_error(left->env, "an interval join needs two keyed streams");
     if (lower_ms > upper_ms)
-        sg_error(left->env, "interval join: lower bound %lld > upper bound %lld",
-                 (long long)lower_ms, (long long)upper_ms);
+        fl_sg_error(left->env, "interval join: lower bound %lld > upper bound %lld",
+                    (long long)lower_ms, (long long)upper_ms);
     fl_stream *c = fl_connect(left, right);
-    fl_stream *s = add_op(c, FL__PB__OP_KIND__OP_INTERVAL_JOIN, "IntervalJoin",
-                          (const void *)join, "join");
+    fl_stream *s = fl_sg_add_op(c, FL__PB__OP_KIND__OP_INTERVAL_JOIN, "IntervalJoin",
+                                (const void *)join, "join");
     sg_node *n = node_of(s);
     n->keyed = true;
     n->lower_ms = lower_ms;

@@ -1,5 +1,6 @@
 /* streamgraph.h -- the StreamGraph a bundle's flint_main builds through the API calls of
- * include/flint/flint.h (implemented in streamgraph.c), and what the compiler reads.
+ * include/flint/flint.h (implemented in streamgraph.c and streamgraph_window.c), and what
+ * the compiler reads.
  * Client process only, one thread. */
 #ifndef FL_STREAMGRAPH_H
 #define FL_STREAMGRAPH_H

@@ -1,72 +1,18 @@
-/* job_master.c -- see job_master.h. Everything after fl_jm_start runs on the JobMaster's
- * own thread; other threads reach it through fl_jm_cancel / fl_jm_deliver (mails). */
-#include "job_master.h"
-#include "checkpoint_coordinator.h"
-#include "job_state.h"
+/* job_master.c -- see job_master.h: the JobMaster's life cycle, job states, slots, failures,
+ * restarts and cancellation, the messages of TaskExecutors and the checkpoint coordinator's
+ * callbacks. The status it publishes is built in job_status.c, the task deployment
+ * descriptors in deployment.c; the shared layout is in job_master_internal.h. Everything
+ * after fl_jm_start runs on the JobMaster's own thread; other threads reach it through
+ * fl_jm_cancel / fl_jm_deliver (mails). */
+#include "job_master_internal.h"
 #include "log.h"
-#include "pbarena.h"
 #include "plan.h"
-#include "restart.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
-#define MAX_GROUPS 16
 #define CANCEL_TIMEOUT_MS 30000
-#define PUBLISH_EVERY_MS 500 /* metrics */
-#define PUBLISH_TASKS_MS 20  /* task states: a burst of updates is one publication */
-
-typedef struct exec {
-    int state;
-    int slot;                   /* index into jm->slots */
-    uint64_t rin, rout, bin, bout, bp_ms, idle_ms, busy_ms;
-    int64_t start_ms, end_ms;
-} exec;
-
-typedef struct vert {
-    Fl__Pb__JobVertex *jv;
-    int group;
-    exec *x;
-} vert;
-
-struct fl_jm {
-    fl_endpoint *ep;
-    fl_jm_deps deps;
-    Fl__Pb__JobGraph *g;
-    fl_conf *conf;
-    char id[40];
-    vert *v;
-    int nv;
-    char groups[MAX_GROUPS][128];
-    int ngroups, group_size[MAX_GROUPS], group_base[MAX_GROUPS], nslots_needed;
-    fl_slot_grant *slots;
-    int nslots;
-    bool waiting_slots;
-    bool slots_lost;            /* a TaskManager with our slots is gone: ask anew */
-
-    int state;
-    int attempt;
-    fl_restart *restart;
-    char root_cause[2048];
-    int64_t created_ms, end_ms, running_since_ms, state_ts[FL_JOB_FAILED + 1];
-    int64_t last_publish_ms;
-    bool publish_pending;
-    int64_t publish_due_ms;
-    json_t *plan;
-    struct event *slot_timer, *restart_timer, *cancel_timer, *publish_timer;
-    Fl__Pb__ConfigEntry **conf_entries; /* jm->conf as deployment configuration */
-    size_t nconf;
-    fl_cc *cc;                          /* the checkpoint coordinator */
-    fl_cc_task *cc_tasks;
-    const Fl__Pb__CheckpointMetadata *restore; /* state the current attempt starts from */
-    const char *restore_dir;
-    json_t *savepoints;                 /* trigger id -> {status, location | failure} */
-    uint64_t stop_token;                /* stop-with-savepoint in progress */
-    bool stopping;                      /* cancelled after a stop: ends FINISHED */
-};
 
 static void collect_conf(void *arg, const char *key, const char *value)
 {
@@ -79,166 +25,7 @@ static void collect_conf(void *arg, const char *key, const char *value)
     jm->conf_entries[jm->nconf++] = e;
 }
 
-void fl_job_status_free(fl_job_status *st)
-{
-    if (!st)
-        return;
-    json_decref(st->details);
-    json_decref(st->overview);
-    free(st);
-}
-
-void fl_job_status_drop(void *st)
-{
-    fl_job_status_free(st);
-}
-
-static void timer_in(struct event *ev, int64_t ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(ev, &tv);
-}
-
-/* ---- status for the Dispatcher ---------------------------------------------------- */
-
-static const char *vertex_status(const vert *vx)
-{
-    int c[FL_TASK_NSTATES] = {0}, n = vx->jv->parallelism;
-    for (int i = 0; i < n; i++)
-        c[vx->x[i].state]++;
-    if (c[FL_TASK_FINISHED] == n)
-        return "FINISHED";
-    if (c[FL_TASK_FAILED])
-        return "FAILED";
-    if (c[FL_TASK_CANCELING])
-        return "CANCELING";
-    if (c[FL_TASK_CANCELED] == n)
-        return "CANCELED";
-    if (c[FL_TASK_RUNNING])
-        return "RUNNING";
-    if (c[FL_TASK_INITIALIZING])
-        return "INITIALIZING";
-    if (c[FL_TASK_DEPLOYING])
-        return "DEPLOYING";
-    if (c[FL_TASK_SCHEDULED])
-        return "SCHEDULED";
-    return "CREATED";
-}
-
-static json_t *task_counts(const int *c)
-{
-    json_t *o = json_object();
-    for (int s = 0; s < FL_TASK_NSTATES; s++)
-        json_object_set_new(o, fl_task_state_name(s), json_integer(c[s]));
-    json_object_set_new(o, "RECONCILING", json_integer(0));
-    return o;
-}
-
-static void publish(fl_jm *jm)
-{
-    int64_t now = fl_now_ms();
-    int64_t start = jm->state_ts[FL_JOB_CREATED];
-    int64_t end = fl_job_state_is_terminal(jm->state) ? jm->end_ms : -1;
-    int total_counts[FL_TASK_NSTATES] = {0}, ntasks = 0;
-    json_t *vertices = json_array();
-    for (int vi = 0; vi < jm->nv; vi++) {
-        vert *vx = &jm->v[vi];
-        int c[FL_TASK_NSTATES] = {0};
-        uint64_t rin = 0, rout = 0, bin = 0, bout = 0, bp = 0, idle = 0, busy = 0;
-        int64_t vstart = -1, vend = -1;
-        bool all_done = true;
-        for (int i = 0; i < vx->jv->parallelism; i++) {
-            exec *x = &vx->x[i];
-            c[x->state]++;
-            total_counts[x->state]++;
-            ntasks++;
-            rin += x->rin, rout += x->rout, bin += x->bin, bout += x->bout;
-            bp += x->bp_ms, idle += x->idle_ms, busy += x->busy_ms;
-            if (x->start_ms && (vstart < 0 || x->start_ms < vstart))
-                vstart = x->start_ms;
-            if (!fl_task_state_is_terminal(x->state))
-                all_done = false;
-            else if (x->end_ms > vend)
-                vend = x->end_ms;
-        }
-        if (!all_done)
-            vend = -1;
-        json_t *metrics = json_pack(
-            "{s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:I, s:I}", "read-bytes", (json_int_t)bin,
-            "read-bytes-complete", all_done, "write-bytes", (json_int_t)bout,
-            "write-bytes-complete", all_done, "read-records", (json_int_t)rin,
-            "read-records-complete", all_done, "write-records", (json_int_t)rout,
-            "write-records-complete", all_done, "accumulated-backpressured-time", (json_int_t)bp,
-            "accumulated-idle-time", (json_int_t)idle, "accumulated-busy-time", (json_int_t)busy);
-        char vid[16];
-        snprintf(vid, sizeof vid, "%d", vx->jv->id);
-        json_array_append_new(
-            vertices,
-            json_pack("{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:o, s:o}", "id", vid, "name",
-                      vx->jv->name,
-                      "maxParallelism", vx->jv->max_parallelism, "parallelism",
-                      vx->jv->parallelism, "status", vertex_status(vx), "start-time",
-                      (json_int_t)vstart, "end-time", (json_int_t)vend, "duration",
-                      (json_int_t)(vstart < 0 ? -1 : (vend < 0 ? now : vend) - vstart), "tasks",
-                      task_counts(c), "metrics", metrics));
-    }
-    json_t *timestamps = json_object();
-    for (int s = 0; s <= FL_JOB_FAILED; s++)
-        json_object_set_new(timestamps, fl_job_state_name(s), json_integer(jm->state_ts[s]));
-    int64_t duration = (end > 0 ? end : now) - start;
-    json_t *details = json_pack(
-        "{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:O, s:i}", "jid", jm->id,
-        "name", jm->g->name, "isStoppable", 0, "state", fl_job_state_name(jm->state),
-        "start-time", (json_int_t)start, "end-time", (json_int_t)end, "duration",
-        (json_int_t)duration, "now", (json_int_t)now, "timestamps", timestamps, "vertices",
-        vertices, "status-counts", task_counts(total_counts), "plan", jm->plan, "attempt",
-        jm->attempt);
-    if (jm->root_cause[0])
-        json_object_set_new(details, "root-exception", json_string(jm->root_cause));
-    json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));
-    json_object_set_new(details, "checkpoints-config", fl_cc_config_json(jm->cc));
-    json_object_set(details, "savepoints", jm->savepoints);
-    json_t *tasks = json_pack("{s:i}", "total", ntasks);
-    static const char *lower[] = {"created",  "scheduled", "deploying", "initializing", "running",
-                                  "finished", "canceling", "canceled",  "failed"};
-    for (int s = 0; s < FL_TASK_NSTATES; s++)
-        json_object_set_new(tasks, lower[s], json_integer(total_counts[s]));
-    json_object_set_new(tasks, "reconciling", json_integer(0));
-    json_t *overview =
-        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "jid", jm->id, "name", jm->g->name,
-                  "state", fl_job_state_name(jm->state), "start-time", (json_int_t)start,
-                  "end-time", (json_int_t)end, "duration", (json_int_t)duration,
-                  "last-modification", (json_int_t)now, "tasks", tasks);
-    fl_job_status *st = fl_xcalloc(1, sizeof *st);
-    snprintf(st->job_id, sizeof st->job_id, "%s", jm->id);
-    st->state = jm->state;
-    st->details = details;
-    st->overview = overview;
-    jm->last_publish_ms = fl_mono_ms();
-    jm->publish_pending = false;
-    fl_endpoint_post(jm->deps.dispatcher, jm->deps.on_status, st, fl_job_status_drop);
-}
-
-/* Publishes at most every `every` ms: PUBLISH_EVERY_MS for metric-only changes,
- * PUBLISH_TASKS_MS for task states (REST shows a restarted job RUNNING at once). */
-static void publish_soon(fl_jm *jm, int every)
-{
-    int64_t now = fl_mono_ms(), due = jm->last_publish_ms + every;
-    if (jm->publish_pending && jm->publish_due_ms <= due)
-        return;
-    if (due <= now) {
-        publish(jm);
-        return;
-    }
-    jm->publish_pending = true;
-    jm->publish_due_ms = due;
-    timer_in(jm->publish_timer, due - now);
-}
-
-static void on_publish_timer(evutil_socket_t fd, short what, void *arg)
-{
-    publish(arg);
-}
+/* ---- job state -------------------------------------------------------------------- */
 
 static void set_state(fl_jm *jm, int state)
 {
@@ -260,169 +47,7 @@ static void set_state(fl_jm *jm, int state)
         fl_rm_release_slots(jm->deps.rm, jm->id);
         jm->waiting_slots = false;
     }
-    publish(jm);
-}
-
-/* ---- deployment ------------------------------------------------------------------- */
-
-static bool is_pointwise(int partitioner)
-{
-    return partitioner == FL__PB__PARTITIONER__PART_FORWARD ||
-           partitioner == FL__PB__PARTITIONER__PART_RESCALE;
-}
-
-/* Subpartitions of producer j of an edge with P producers and C consumers. */
-static int producer_subpartitions(bool pointwise, int P, int C, int j)
-{
-    if (!pointwise)
-        return C;
-    if (P >= C)
-        return 1;
-    int n = 0;
-    for (int i = 0; i < C; i++)
-        n += (int)((int64_t)i * P / C) == j;
-    return n;
-}
-
-static void partition_id(char *out, size_t len, const fl_jm *jm, int vertex, int subtask,
-                         int output)
-{
-    snprintf(out, len, "%s/%d/%d/%d/%d", jm->id, jm->attempt, vertex, subtask, output);
-}
-
-static Fl__Pb__SubtaskLocation *location(fl_arena *a, const fl_jm *jm, int vertex, int subtask)
-{
-    const fl_slot_grant *s = &jm->slots[jm->v[vertex].x[subtask].slot];
-    Fl__Pb__SubtaskLocation *l = fl_arena_alloc(a, sizeof *l);
-    fl__pb__subtask_location__init(l);
-    l->resource_id = fl_arena_str(a, s->resource_id);
-    l->host = fl_arena_str(a, s->host);
-    l->data_port = (uint32_t)s->data_port;
-    return l;
-}
-
-static Fl__Pb__InputGateDescriptor *gate_desc(fl_arena *a, const fl_jm *jm,
-                                              const Fl__Pb__VertexInput *in, int consumer,
-                                              int C)
-{
-    const Fl__Pb__JobVertex *src = jm->g->vertices[in->source_vertex];
-    const Fl__Pb__VertexOutput *o = src->outputs[in->source_output];
-    int P = src->parallelism;
-    bool pw = is_pointwise(o->partitioner);
-    Fl__Pb__InputGateDescriptor *gd = fl_arena_alloc(a, sizeof *gd);
-    fl__pb__input_gate_descriptor__init(gd);
-    gd->input_index = in->input_index;
-    gd->source_vertex = in->source_vertex;
-    gd->source_output = in->source_output;
-    gd->producer_parallelism = P;
-    gd->partition_ids = fl_arena_alloc(a, (size_t)P * sizeof *gd->partition_ids);
-    gd->producers = fl_arena_alloc(a, (size_t)P * sizeof *gd->producers);
-    gd->subpartitions = fl_arena_alloc(a, (size_t)P * sizeof *gd->subpartitions);
-    char pid[256];
-    for (int j = 0; j < P; j++) {
-        int sub;
-        if (!pw) {
-            sub = consumer;
-        } else if (P >= C) {
-            if ((int)((int64_t)j * C / P) != consumer)
-                continue;
-            sub = 0;
-        } else {
-            if ((int)((int64_t)consumer * P / C) != j)
-                continue;
-            int first = 0;
-            while ((int)((int64_t)first * P / C) != j)
-                first++;
-            sub = consumer - first;
-        }
-        partition_id(pid, sizeof pid, jm, in->source_vertex, j, in->source_output);
-        gd->partition_ids[gd->n_partition_ids++] = fl_arena_str(a, pid);
-        gd->producers[gd->n_producers++] = location(a, jm, in->source_vertex, j);
-        gd->subpartitions[gd->n_subpartitions++] = sub;
-    }
-    return gd;
-}
-
-static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char *error);
-static void task_failed(fl_jm *jm, int vi, int i, const char *cause);
-
-static void deploy(fl_jm *jm, int vi, int i)
-{
-    fl_arena a = {0};
-    vert *vx = &jm->v[vi];
-    exec *x = &vx->x[i];
-    const fl_slot_grant *slot = &jm->slots[x->slot];
-    Fl__Pb__TaskDeploymentDescriptor tdd = FL__PB__TASK_DEPLOYMENT_DESCRIPTOR__INIT;
-    tdd.job_id = jm->id;
-    tdd.job_name = jm->g->name;
-    tdd.attempt = jm->attempt;
-    tdd.vertex = vx->jv;
-    tdd.subtask = i;
-    tdd.slot_index = slot->slot_index;
-    tdd.allocation_id = (char *)slot->allocation_id;
-    tdd.bundle_sha256 = jm->g->bundle_sha256;
-    tdd.bundle_name = jm->g->bundle_name;
-    tdd.buffer_timeout_ms = jm->g->buffer_timeout_ms;
-    /* the job's effective configuration: the cluster's plus its -D settings */
-    tdd.n_config = jm->nconf;
-    tdd.config = jm->conf_entries;
-    tdd.n_gates = vx->jv->n_inputs;
-    tdd.gates = fl_arena_alloc(&a, (tdd.n_gates + 1) * sizeof *tdd.gates);
-    for (size_t k = 0; k < vx->jv->n_inputs; k++)
-        tdd.gates[k] = gate_desc(&a, jm, vx->jv->inputs[k], i, vx->jv->parallelism);
-    size_t no = vx->jv->n_outputs;
-    tdd.n_output_partition_ids = tdd.n_output_consumers = no;
-    tdd.output_partition_ids = fl_arena_alloc(&a, (no + 1) * sizeof(char *));
-    tdd.output_consumers = fl_arena_alloc(&a, (no + 1) * sizeof(int32_t));
-    char pid[256];
-    for (size_t k = 0; k < no; k++) {
-        const Fl__Pb__VertexOutput *o = vx->jv->outputs[k];
-        partition_id(pid, sizeof pid, jm, vi, i, (int)k);
-        tdd.output_partition_ids[k] = fl_arena_str(&a, pid);
-        tdd.output_consumers[k] = producer_subpartitions(
-            is_pointwise(o->partitioner), vx->jv->parallelism,
-            jm->g->vertices[o->target_vertex]->parallelism, i);
-    }
-    if (jm->restore)
-        tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);
-    if (tdd.restore)
-        tdd.restore->failover = jm->attempt > 0;
-    Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
-    st.tdd = &tdd;
-    x->state = FL_TASK_DEPLOYING;
-    x->start_ms = fl_now_ms();
-    x->end_ms = 0;
-    /* the reply tells which task: attempt, vertex and subtask packed into the pointer */
-    uintptr_t tag = ((uintptr_t)(jm->attempt & 0xffff) << 40) | ((uintptr_t)vi << 20) | (uintptr_t)i;
-    fl_rpc_call(jm->deps.rpc, slot->conn, FL_RPC_SUBMIT_TASK, &st.base,
-                fl_conf_get_duration_ms(jm->conf, "rpc.ask-timeout"), jm->ep, on_deploy_reply,
-                (void *)tag);
-    fl_arena_free(&a);
-}
-
-static void deploy_all(fl_jm *jm)
-{
-    fl_info("Deploying job %s (%s), attempt %d, to %d slots", jm->g->name, jm->id, jm->attempt,
-            jm->nslots);
-    for (int vi = 0; vi < jm->nv; vi++)
-        for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
-            deploy(jm, vi, i);
-    publish(jm);
-}
-
-static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
-{
-    fl_jm *jm = ctx;
-    uintptr_t tag = (uintptr_t)arg;
-    int attempt = (int)(tag >> 40), vi = (int)((tag >> 20) & 0xfffff), i = (int)(tag & 0xfffff);
-    Fl__Pb__Ack *ack = reply ? (Fl__Pb__Ack *)reply->pb : NULL;
-    if (attempt == (jm->attempt & 0xffff) && (!ack || !ack->ok)) {
-        char cause[1200];
-        snprintf(cause, sizeof cause, "Could not deploy the task: %s",
-                 ack ? ack->error : error);
-        task_failed(jm, vi, i, cause);
-    }
-    fl_rpc_msg_free(reply);
+    fl_jm_publish(jm);
 }
 
 /* ---- slots ------------------------------------------------------------------------ */
@@ -454,7 +79,7 @@ static void on_slots_granted(void *ctx, fl_slot_grant *slots, int n)
     jm->slots = slots;
     jm->nslots = n;
     jm->slots_lost = false;
-    deploy_all(jm);
+    fl_jm_deploy_all(jm);
 }
 
 /* ---- failures, restarts, cancellation --------------------------------------------- */
@@ -514,9 +139,9 @@ static void restart_now(fl_jm *jm)
         /* ask again: spare slots or new TaskManagers serve the job as soon as they exist */
         fl_rm_release_slots(jm->deps.rm, jm->id);
         request_slots(jm);
-        publish(jm);
+        fl_jm_publish(jm);
     } else {
-        deploy_all(jm);
+        fl_jm_deploy_all(jm);
     }
 }
 
@@ -567,7 +192,7 @@ static void fail_job(fl_jm *jm, const char *cause)
     check_terminal(jm);
 }
 
-static void task_failed(fl_jm *jm, int vi, int i, const char *cause)
+void fl_jm_task_failed(fl_jm *jm, int vi, int i, const char *cause)
 {
     vert *vx = &jm->v[vi];
     exec *x = &vx->x[i];
@@ -632,13 +257,13 @@ static void on_slots_lost(void *ctx, const char *resource_id, const char *why)
                 continue;
             if (!failed_now && jm->state == FL_JOB_RUNNING) {
                 failed_now = true;
-                task_failed(jm, vi, i, why);
+                fl_jm_task_failed(jm, vi, i, why);
             } else {
                 x->state = x->state == FL_TASK_CANCELING ? FL_TASK_CANCELED : FL_TASK_FAILED;
             }
         }
     check_terminal(jm);
-    publish_soon(jm, PUBLISH_TASKS_MS);
+    fl_jm_publish_soon(jm, PUBLISH_TASKS_MS);
 }
 
 /* ---- messages from TaskExecutors -------------------------------------------------- */
@@ -671,7 +296,7 @@ static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
     if (fl_task_state_is_terminal(x->state))
         return; /* a late report of a task we already gave up on */
     if (u->state == FL_TASK_FAILED) {
-        task_failed(jm, u->vertex, u->subtask, u->error[0] ? u->error : "task failed");
+        fl_jm_task_failed(jm, u->vertex, u->subtask, u->error[0] ? u->error : "task failed");
         return;
     }
     x->state = u->state;
@@ -697,7 +322,7 @@ static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
     } else {
         check_terminal(jm);
     }
-    publish_soon(jm, PUBLISH_TASKS_MS);
+    fl_jm_publish_soon(jm, PUBLISH_TASKS_MS);
 }
 
 static void run_deliver(void *ctx, void *arg)
@@ -718,7 +343,7 @@ static void run_deliver(void *ctx, void *arg)
             if (x)
                 take_metrics(x, r->metrics[k]);
         }
-        publish_soon(jm, PUBLISH_EVERY_MS);
+        fl_jm_publish_soon(jm, PUBLISH_EVERY_MS);
     }
     fl_rpc_msg_free(msg);
 }
@@ -794,7 +419,7 @@ static void cc_fail(void *arg, const char *why)
 
 static void cc_changed(void *arg)
 {
-    publish_soon(arg, PUBLISH_TASKS_MS);
+    fl_jm_publish_soon(arg, PUBLISH_TASKS_MS);
 }
 
 static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const char *error)
@@ -815,7 +440,7 @@ static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const
         cancel_tasks(jm);
         check_terminal(jm);
     }
-    publish(jm);
+    fl_jm_publish(jm);
 }
 
 typedef struct savepoint_mail {
@@ -903,7 +528,7 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
     jm->slot_timer = evtimer_new(base, on_slot_timeout, jm);
     jm->restart_timer = evtimer_new(base, on_restart_timer, jm);
     jm->cancel_timer = evtimer_new(base, on_cancel_timeout, jm);
-    jm->publish_timer = evtimer_new(base, on_publish_timer, jm);
+    jm->publish_timer = evtimer_new(base, fl_jm_on_publish_timer, jm);
     jm->state = FL_JOB_CREATED;
     jm->created_ms = jm->state_ts[FL_JOB_CREATED] = fl_now_ms();
     jm->savepoints = json_object();
@@ -939,7 +564,7 @@ static void start_mail(void *ctx, void *arg)
     }
     set_state(jm, FL_JOB_RUNNING);
     request_slots(jm);
-    publish(jm);
+    fl_jm_publish(jm);
 }
 
 int fl_jm_start(fl_jm *jm, fl_err *err)

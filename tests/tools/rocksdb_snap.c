@@ -1,4 +1,4 @@
-/* rocksdb_snap.c -- drives the RocksDB keyed backend (taskmanager/state/rocksdb_backend.c)
+/* rocksdb_snap.c -- drives the RocksDB keyed backend (taskmanager/state/rocksdb_*.c)
  * through checkpoints of a large state, for bench/rocksdb_checkpoint.sh (issue 6, point 13).
  *
  *   flint-rocksdb_snap --dir D [--mb 1024] [--value 1000] [--change 1] [--restore]

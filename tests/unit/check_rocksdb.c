@@ -1,9 +1,9 @@
 /* check_rocksdb.c -- unit tests of the RocksDB keyed state backend
- * (taskmanager/state/rocksdb_backend.c): value access with namespaces, append, many keys,
- * full and incremental snapshots restored at the same and at another parallelism, damaged
- * snapshot files, and handles of the hashmap backend. Expected values are computed here
- * from the keys the test inserted (key groups through keygroup.h), never read back from
- * the backend under test. */
+ * (taskmanager/state/rocksdb_backend.c, rocksdb_snapshot.c): value access with namespaces,
+ * append, many keys, full and incremental snapshots restored at the same and at another
+ * parallelism, damaged snapshot files, and handles of the hashmap backend. Expected values
+ * are computed here from the keys the test inserted (key groups through keygroup.h), never
+ * read back from the backend under test. */
 #include "checkpoint.pb-c.h"
 #include "keygroup.h"
 #include "log.h"

@@ -1,0 +1,77 @@
+/* checkpoint_internal.h -- the checkpoint coordinator's layout (pending and completed
+ * checkpoints, the statistics REST shows, the restore point), shared by
+ * checkpoint_coordinator.c (triggering, acknowledgements, completion, retention, REST) and
+ * checkpoint_restore.c (the _metadata files and restoring from them); nobody outside
+ * jobmanager/checkpoint_*.c includes this. JobMaster thread only.
+ */
+#ifndef FL_CHECKPOINT_INTERNAL_H
+#define FL_CHECKPOINT_INTERNAL_H
+
+#include "checkpoint_coordinator.h"
+
+#define HISTORY 10
+
+typedef struct pending {
+    struct pending *next;
+    struct fl_cc *cc;
+    int64_t id, ts, start_mono, last_ack_ms;
+    bool savepoint;
+    uint64_t token;
+    char dir[1024];
+    fl_cc_task *tasks;
+    int ntasks, acked;
+    fl_rpc_msg **acks;        /* per task, kept until completion */
+    struct event *timeout;
+    uint64_t size;
+    int64_t alignment_ms;
+} pending;
+
+typedef struct completed {
+    struct completed *next;   /* newest first */
+    int64_t id, ts;
+    bool savepoint;
+    char dir[1024];
+    Fl__Pb__CheckpointMetadata *meta;
+} completed;
+
+typedef struct hist {
+    int64_t id, trigger_ts, ack_ts, duration, alignment;
+    uint64_t size;
+    const char *status;       /* IN_PROGRESS, COMPLETED, FAILED */
+    bool savepoint;
+    int nsub, nacked;
+    char path[1100];
+    char failure[256];
+} hist;
+
+struct fl_cc {
+    fl_cc_env env;
+    bool enabled, exactly_once, unaligned, incremental;
+    int64_t interval, timeout, min_pause;
+    int max_concurrent, tolerable, retained;
+    char base[1024], shared[1100], savepoint_dir[1024], job_id[40];
+    int64_t next_id, last_completion_mono;
+    int npending, failures_in_row;
+    pending *pending;
+    completed *done;
+    struct event *timer;
+    bool running;
+    /* statistics */
+    int64_t total, ncompleted, nfailed, restored_count;
+    hist history[HISTORY];
+    int nhist;
+    hist latest_completed, latest_failed, latest_savepoint;
+    bool has_completed, has_failed, has_savepoint;
+    int64_t restored_id, restored_ts;
+    char restored_path[1100];
+    /* the restore point */
+    Fl__Pb__CheckpointMetadata *restore_meta;
+    char restore_dir[1024];
+    bool restore_from_savepoint;
+};
+
+/* checkpoint_restore.c: writes dir/_metadata atomically (write, fsync, rename) with a magic
+ * number, version and CRC. */
+int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, fl_err *err);
+
+#endif

@@ -1,0 +1,84 @@
+/* rocksdb_internal.h -- the RocksDB keyed backend's layout, shared by rocksdb_backend.c (the
+ * DB, its options and merge operator, state access, life cycle) and rocksdb_snapshot.c
+ * (snapshots, incremental SST bookkeeping, restore); nobody outside
+ * taskmanager/state/rocksdb_*.c includes this. The key layout and the threads are described
+ * at the top of rocksdb_backend.c, the snapshot files at the top of rocksdb_snapshot.c.
+ */
+#ifndef FL_ROCKSDB_INTERNAL_H
+#define FL_ROCKSDB_INTERNAL_H
+
+#include <rocksdb/c.h>
+#include <stddef.h> /* keyed.h uses size_t */
+
+#include "state/keyed.h"
+
+typedef struct rdb_backend rdb_backend;
+
+struct fl_kstate {
+    rdb_backend *b;
+    char *name;
+    rocksdb_column_family_handle_t *cf;  /* NULL when creating it failed (b->failed) */
+    rocksdb_pinnableslice_t *pin;        /* the value get() returned last */
+};
+
+/* An SST of an incremental snapshot: its name in the DB and where it lives in storage. */
+typedef struct rdb_sst {
+    char *name; /* "000012.sst" */
+    char *rel;  /* "../shared/PREFIX-<instance>-<checkpoint>-000012.sst" */
+    uint64_t size;
+} rdb_sst;
+
+/* The SSTs one incremental checkpoint lists, sorted by name. */
+typedef struct rdb_sst_set {
+    int64_t id;
+    rdb_sst *v;
+    size_t n;
+} rdb_sst_set;
+
+struct rdb_backend {
+    fl_kbackend base; /* first */
+    char *dir;        /* ours: db/, snap-*, restore-* */
+    char *dbdir;
+    char inst[17];    /* random hex naming our shared files */
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_writeoptions_t *wo;
+    rocksdb_readoptions_t *ro;
+    rocksdb_column_family_handle_t *default_cf;
+    fl_kstate **states;
+    int nstates;
+    uint8_t *kbuf;    /* the encoded key of the current access */
+    size_t kcap;
+    uint64_t nsnap;
+    rdb_sst_set confirmed;  /* SSTs of the latest completed incremental checkpoint */
+    rdb_sst_set *pending;   /* incremental snapshots not yet known complete */
+    size_t npending;
+    bool failed;            /* an access failed: the interface has no error path there, so */
+    fl_err fail;            /* the error is kept and fails the next snapshot */
+};
+
+/* rocksdb_backend.c */
+/* The one place RocksDB's `char **errptr` becomes ours: 0 when e is NULL, else -1 with
+ * "what: message" in err (e is freed). */
+int fl_rdb_status(char *e, fl_err *err, const char *what);
+/* Options for our DB and for reading snapshots: the merge operator (owned by the options,
+ * shared with the column families created from them), quiet info log. */
+rocksdb_options_t *fl_rdb_make_options(bool create);
+/* The state called name (created on first use); its cf is NULL when creating the column
+ * family failed (b->fail says why). */
+fl_kstate *fl_rdb_state(fl_kbackend *kb, const char *name);
+
+/* rocksdb_snapshot.c: the fl_kbackend_ops of snapshots and restore (see state/keyed.h) */
+/* Frees the SSTs of set and empties it. */
+void fl_rdb_sst_set_clear(rdb_sst_set *set);
+/* The checkpoint completed: its SSTs are safe to reference from now on. A completed id
+ * that listed none of ours (a savepoint, a full checkpoint) may have let storage drop the
+ * older shared files, so nothing is referenced until the next incremental one completes. */
+void fl_rdb_notify_complete(fl_kbackend *kb, int64_t id);
+fl_kb_snapshot *fl_rdb_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_err *err);
+int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err);
+void fl_rdb_snapshot_free(fl_kb_snapshot *snap);
+int fl_rdb_restore(fl_kbackend *kb, const char *dir, const uint8_t *const *handles,
+                   const size_t *lens, size_t n, fl_err *err);
+
+#endif
