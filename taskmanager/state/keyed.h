@@ -12,6 +12,7 @@
 #define FL_KEYED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"

@@ -8,7 +8,6 @@
 #define FL_ROCKSDB_INTERNAL_H
 
 #include <rocksdb/c.h>
-#include <stddef.h> /* keyed.h uses size_t */
 
 #include "state/keyed.h"
 
