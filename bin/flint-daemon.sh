@@ -68,11 +68,20 @@ unlock_pid_file() {
     exec 200>&-
 }
 
-# True when pid $1 exists and is not a zombie.
+# True when pid $1 exists, is a process (a recycled pid can be another program's thread:
+# kill -0 and /proc accept thread ids too, and a signal to one hits its whole process) and
+# is not a zombie.
 is_alive() {
-    local p="$1" stat
+    local p="$1" stat line
     [[ "$p" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$p" 2>/dev/null || return 1
+    if [ -r "/proc/$p/status" ]; then
+        while read -r line; do
+            case "$line" in
+                Tgid:*) [ "${line##*[[:space:]]}" = "$p" ] || return 1; break ;;
+            esac
+        done <"/proc/$p/status" 2>/dev/null
+    fi
     if [ -r "/proc/$p/stat" ]; then
         read -r stat <"/proc/$p/stat" 2>/dev/null || return 1
         stat="${stat##*) }"

@@ -12,8 +12,10 @@
  *            checkpoint are committed (idempotent) and leftover in-progress files, whose
  *            records are replayed, are deleted. When a failed job restarts from a checkpoint
  *            older than the newest one that completed (the newest was damaged), the part
- *            files committed after the restored checkpoint are deleted too: their records
- *            are replayed. (A job started with flint run -s leaves what is there, as Flink.)
+ *            files this subtask wrote after the restored checkpoint (numbered from the
+ *            checkpoint's next part on and modified after it: never another run's files)
+ *            are deleted too: their records are replayed. (A job started with flint run -s
+ *            leaves what is there, as Flink.)
  *   discard  nothing
  *   custom   the bundle's fl_sink_fn
  *
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OUT_BUF (64 * 1024)
@@ -59,9 +62,10 @@ typedef struct pending_part {
 } pending_part;
 
 /* The other state item: the subtask's first part that can hold records after the
- * checkpoint. */
+ * checkpoint, and when the checkpoint was taken (wall clock, ns). */
 typedef struct part_mark {
     int32_t subtask, first_after;
+    int64_t snap_ns;
 } part_mark;
 
 static int file_start_part(fl_op *op);
@@ -241,7 +245,10 @@ static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
      * parts after the checkpoint begin (an open, still empty part is one of them) */
     for (int i = 0; i < s->npending; i++)
         fl_items_add(items, &s->pending[i], sizeof(pending_part));
-    part_mark m = {s->subtask, s->fd >= 0 ? s->next_part - 1 : s->next_part};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    part_mark m = {s->subtask, s->fd >= 0 ? s->next_part - 1 : s->next_part,
+                   (int64_t)now.tv_sec * 1000000000 + now.tv_nsec};
     fl_items_add(items, &m, sizeof m);
 }
 
@@ -263,9 +270,10 @@ static int part_index(const char *name, int subtask)
     return (int)n;
 }
 
-/* Deletes this subtask's in-progress parts, and on a failover its parts from first_after
- * on in any form (-1: none): their records come again. */
-static int drop_parts_after(fl_op *op, int first_after, fl_err *err)
+/* Deletes this subtask's in-progress parts and, on a failover (m not NULL), its parts
+ * numbered from m->first_after on, in any form, that were written after m's checkpoint:
+ * their records come again. */
+static int drop_parts_after(fl_op *op, const part_mark *m, fl_err *err)
 {
     text_out *s = op->state;
     DIR *d = opendir(s->dir);
@@ -279,18 +287,23 @@ static int drop_parts_after(fl_op *op, int first_after, fl_err *err)
         int n = part_index(de->d_name, s->subtask);
         size_t len = strlen(de->d_name);
         bool inprogress = len > 11 && !strcmp(de->d_name + len - 11, ".inprogress");
-        if (n < 0 || !(inprogress || (first_after >= 0 && n >= first_after)))
+        if (n < 0 || !(inprogress || (m && n >= m->first_after)))
             continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", s->dir, de->d_name);
+        struct stat st;
+        if (!inprogress && (stat(path, &st) < 0 ||
+                            (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec <=
+                                m->snap_ns))
+            continue; /* older than the checkpoint: not this run's replayed records */
         if (unlink(path) == 0 && !inprogress)
             dropped++;
     }
     closedir(d);
     if (dropped)
-        fl_info("%s: deleted %d part files from after the restored checkpoint (part-%d-%d "
+        fl_info("%s: deleted %d part files written after the restored checkpoint (part-%d-%d "
                 "on): their records are written again.", op->ctx.name, dropped, s->subtask,
-                first_after);
+                m->first_after);
     return 0;
 }
 
@@ -312,14 +325,17 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
 {
     text_out *s = op->state;
     const Fl__Pb__TaskRestore *r = op->ctx.task->tdd->restore;
-    int first_after = -1;
+    part_mark mark;
+    bool failover_mark = false;
     for (size_t i = 0; i < n; i++) {
         pending_part p;
         if (items[i].len == sizeof(part_mark)) {
             part_mark m;
             memcpy(&m, items[i].data, sizeof m);
-            if (m.subtask == s->subtask && r && r->failover)
-                first_after = m.first_after;
+            if (m.subtask == s->subtask && r && r->failover && m.first_after >= 0) {
+                mark = m;
+                failover_mark = true;
+            }
             continue;
         }
         if (items[i].len != sizeof p) {
@@ -337,7 +353,7 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
         }
     }
     /* this subtask's in-progress parts hold records after the checkpoint: replayed now */
-    return drop_parts_after(op, first_after, err);
+    return drop_parts_after(op, failover_mark ? &mark : NULL, err);
 }
 
 static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)

@@ -152,8 +152,13 @@ out_of() {
 
 # True when pid $1 is a live Flint daemon (not a zombie, not a recycled pid of another program).
 is_flint_pid() {
-    local stat
+    local stat line tgid=
     [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+    # a process, not a thread that reuses a dead daemon's pid (kill -9 would hit its process)
+    while read -r line; do
+        case "$line" in Tgid:*) tgid=${line##*[[:space:]]}; break ;; esac
+    done <"/proc/$1/status" 2>/dev/null
+    [ "$tgid" = "$1" ] || return 1
     read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
     stat="${stat##*) }"
     [ "${stat%% *}" != Z ] && grep -aq flint "/proc/$1/cmdline" 2>/dev/null
