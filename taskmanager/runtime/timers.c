@@ -1,7 +1,12 @@
-/* timers.c -- see timers.h. Two binary min-heaps (one per domain) of timers by time, and
- * the set of live timers in an fl_hmap (for "once per key and timestamp" and deletion).
- * A deleted timer stays in its heap and is skipped when it surfaces; while no timer was
- * deleted, the top of a heap is known to be live without a lookup. */
+/* timers.c -- see timers.h. Per domain, the timers sit in buckets, one per timestamp,
+ * kept sorted by time; a bucket is a FIFO in registration order, so timers pop by time
+ * and, within a time, in the order they came (as Flink's queue orders them). Operators
+ * register many timers for few distinct times (every key's window ends at the same
+ * instants), so a registration is a search among few buckets and a pop reads the next
+ * node of the first one: sequential memory, unlike a heap of every timer. The set of live
+ * timers is an fl_hmap (for "once per key and timestamp" and deletion). A deleted timer
+ * stays in its bucket and is skipped when it surfaces; while no timer was deleted, the
+ * next one is known to be live without a lookup. */
 #include "timers.h"
 #include "hmap.h"
 #include "keygroup.h"
@@ -10,27 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct heap_node {
-    int64_t time;
-    uint64_t seq;    /* FIFO among equal times */
-    uint8_t *id;     /* the timer's identity bytes (see make_id) */
+typedef struct tnode {
+    uint8_t *id; /* the timer's identity bytes (see make_id) */
     uint32_t idlen;
     int kg;
-} heap_node;
+} tnode;
 
-typedef struct heap {
-    heap_node *v;
-    uint32_t n, cap;
-} heap;
+typedef struct bucket {
+    int64_t time;
+    tnode *v;               /* v[head..n): still queued */
+    uint32_t head, n, cap;
+} bucket;
+
+typedef struct queue {
+    bucket *b;              /* b[first..n): by time, none empty but possibly b[first] */
+    uint32_t first, n, cap;
+} queue;
 
 struct fl_timers {
-    heap h[2];
+    queue q[2];
     fl_hmap *live;
-    uint64_t seq;
     uint8_t *scratch;
     uint32_t scap;
-    heap_node popped; /* owns the id handed out by the last pop */
-    uint64_t stale;   /* heap nodes left by deletions and not yet skipped */
+    tnode popped;   /* owns the id handed out by the last pop */
+    uint64_t stale; /* nodes left by deletions and not yet skipped */
 };
 
 /* identity: domain u8, time i64, klen u32, key, ns */
@@ -54,43 +62,74 @@ static uint8_t *make_id(fl_timers *ts, int domain, int64_t time, const void *key
     return p;
 }
 
-static bool before(const heap_node *a, const heap_node *b)
+/* The bucket of time, created in its place when missing. */
+static bucket *bucket_of(queue *q, int64_t time)
 {
-    return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+    uint32_t lo = q->first, hi = q->n;
+    if (hi > lo && q->b[hi - 1].time < time) { /* the common case: a later time */
+        lo = hi;
+    } else {
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (q->b[mid].time < time)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < q->n && q->b[lo].time == time)
+            return &q->b[lo];
+    }
+    if (lo == q->first && q->first > 0) { /* before all: reuse a slot in front */
+        q->first--;
+        lo = q->first;
+    } else {
+        if (q->n == q->cap) {
+            if (q->first > 0) { /* slide down over the emptied front */
+                memmove(q->b, q->b + q->first, (q->n - q->first) * sizeof *q->b);
+                lo -= q->first;
+                q->n -= q->first;
+                q->first = 0;
+            } else {
+                q->cap = q->cap ? q->cap * 2 : 16;
+                q->b = fl_xrealloc(q->b, q->cap * sizeof *q->b);
+            }
+        }
+        memmove(q->b + lo + 1, q->b + lo, (q->n - lo) * sizeof *q->b);
+        q->n++;
+    }
+    q->b[lo] = (bucket){.time = time};
+    return &q->b[lo];
 }
 
-static void heap_push(heap *h, heap_node x)
+static void bucket_push(bucket *b, tnode x)
 {
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->v = fl_xrealloc(h->v, h->cap * sizeof *h->v);
+    if (b->n == b->cap) {
+        if (b->head > 0 && b->head >= b->n / 2) { /* reuse the popped front */
+            memmove(b->v, b->v + b->head, (b->n - b->head) * sizeof *b->v);
+            b->n -= b->head;
+            b->head = 0;
+        } else {
+            b->cap = b->cap ? b->cap * 2 : 8;
+            b->v = fl_xrealloc(b->v, b->cap * sizeof *b->v);
+        }
     }
-    uint32_t i = h->n++;
-    while (i && before(&x, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = x;
+    b->v[b->n++] = x;
 }
 
-static heap_node heap_pop(heap *h)
+/* The next queued node (its bucket in *bp), or NULL; empty buckets are dropped. */
+static tnode *peek(queue *q, bucket **bp)
 {
-    heap_node top = h->v[0], x = h->v[--h->n];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!before(&h->v[c], &x))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
+    while (q->first < q->n) {
+        bucket *b = &q->b[q->first];
+        if (b->head < b->n) {
+            *bp = b;
+            return &b->v[b->head];
+        }
+        free(b->v);
+        q->first++;
     }
-    if (h->n)
-        h->v[i] = x;
-    return top;
+    q->first = q->n = 0;
+    return NULL;
 }
 
 fl_timers *fl_timers_new(void)
@@ -105,9 +144,13 @@ void fl_timers_free(fl_timers *ts)
     if (!ts)
         return;
     for (int d = 0; d < 2; d++) {
-        for (uint32_t i = 0; i < ts->h[d].n; i++)
-            free(ts->h[d].v[i].id);
-        free(ts->h[d].v);
+        queue *q = &ts->q[d];
+        for (uint32_t i = q->first; i < q->n; i++) {
+            for (uint32_t k = q->b[i].head; k < q->b[i].n; k++)
+                free(q->b[i].v[k].id);
+            free(q->b[i].v);
+        }
+        free(q->b);
     }
     free(ts->popped.id);
     fl_hmap_free(ts->live);
@@ -126,9 +169,9 @@ void fl_timers_register(fl_timers *ts, int domain, int64_t time, const void *key
     if (!created)
         return;
     e->tag = kg;
-    heap_node x = {time, ts->seq++, fl_xmalloc(idlen), idlen, kg};
+    tnode x = {fl_xmalloc(idlen), idlen, kg};
     memcpy(x.id, id, idlen);
-    heap_push(&ts->h[domain], x);
+    bucket_push(bucket_of(&ts->q[domain], time), x);
 }
 
 void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, uint32_t klen,
@@ -143,33 +186,34 @@ void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, 
     }
 }
 
-/* Drops deleted timers from the top of the heap. */
-static void skip_dead(fl_timers *ts, int domain)
+/* The next live timer of domain (its bucket in *bp), deleted ones dropped on the way. */
+static tnode *next_live(fl_timers *ts, int domain, bucket **bp)
 {
-    heap *h = &ts->h[domain];
-    while (h->n && ts->stale) {
-        heap_node *top = &h->v[0];
-        if (fl_hmap_find(ts->live, fl_murmur3_32(top->id, top->idlen, 17), top->id, top->idlen))
-            return;
-        heap_node dead = heap_pop(h);
-        free(dead.id);
+    tnode *x;
+    while ((x = peek(&ts->q[domain], bp)) && ts->stale) {
+        if (fl_hmap_find(ts->live, fl_murmur3_32(x->id, x->idlen, 17), x->id, x->idlen))
+            break;
+        free(x->id);
+        (*bp)->head++;
         ts->stale--;
     }
+    return x;
 }
 
 int64_t fl_timers_next(fl_timers *ts, int domain)
 {
-    skip_dead(ts, domain);
-    return ts->h[domain].n ? ts->h[domain].v[0].time : INT64_MAX;
+    bucket *b;
+    return next_live(ts, domain, &b) ? b->time : INT64_MAX;
 }
 
 bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
 {
-    skip_dead(ts, domain);
-    heap *h = &ts->h[domain];
-    if (!h->n || h->v[0].time > limit)
+    bucket *b;
+    tnode *n = next_live(ts, domain, &b);
+    if (!n || b->time > limit)
         return false;
-    heap_node x = heap_pop(h);
+    tnode x = *n;
+    b->head++;
     fl_hentry *e = fl_hmap_find(ts->live, fl_murmur3_32(x.id, x.idlen, 17), x.id, x.idlen);
     if (e)
         fl_hmap_remove(ts->live, e);
@@ -178,7 +222,7 @@ bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
     uint32_t klen;
     memcpy(&klen, x.id + 9, 4);
     out->domain = domain;
-    out->time = x.time;
+    out->time = b->time;
     out->klen = klen;
     out->key = x.id + 13;
     out->ns = x.id + 13 + klen;

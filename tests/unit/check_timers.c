@@ -126,6 +126,45 @@ START_TEST(test_register_again_after_delete_fires_once)
 }
 END_TEST
 
+/* Timers pop by time and, within a time, in registration order (Flink's queue order),
+ * whatever order the times were registered in. */
+START_TEST(test_order_by_time_then_registration)
+{
+    fl_timers *ts = fl_timers_new();
+    int64_t times[] = {50, 20, 50, 10, 20, 50, 5, 10, 70, 20};
+    int n = (int)(sizeof times / sizeof times[0]);
+    char key[16];
+    uint32_t klen;
+    for (int i = 0; i < n; i++) {
+        key_of(i, key, &klen);
+        fl_timers_register(ts, FL_TIMER_EVENT, times[i], key, klen, 0, "", 0);
+    }
+    /* the expected order, computed here: stable sort of the indices by time */
+    int order[16];
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && times[order[k - 1]] > times[order[k]]; k--) {
+            int t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    fl_timer t;
+    for (int i = 0; i < n; i++) {
+        ck_assert(fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
+        ck_assert_int_eq(t.time, times[order[i]]);
+        ck_assert_int_eq(atoi((const char *)t.key + 3), order[i]);
+        if (i == 2) /* registered while popping: after the queued ones of its time */
+            fl_timers_register(ts, FL_TIMER_EVENT, 70, "key99", 5, 0, "", 0);
+    }
+    ck_assert(fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
+    ck_assert_int_eq(t.time, 70);
+    ck_assert_int_eq(atoi((const char *)t.key + 3), 99);
+    ck_assert(!fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
+    fl_timers_free(ts);
+}
+END_TEST
+
 /* A snapshot restores the live timers of the key groups asked for, deleted ones not. */
 START_TEST(test_snapshot_restores_live_timers_per_key_group)
 {
@@ -170,6 +209,7 @@ static Suite *timers_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_random_register_delete_pop);
     tcase_add_test(tc, test_register_again_after_delete_fires_once);
+    tcase_add_test(tc, test_order_by_time_then_registration);
     tcase_add_test(tc, test_snapshot_restores_live_timers_per_key_group);
     suite_add_tcase(s, tc);
     return s;
