@@ -44,13 +44,21 @@ static void key_of(int k, char *buf, uint32_t *len)
     *len = (uint32_t)snprintf(buf, 16, "key%d", k);
 }
 
+/* The key index of a popped timer (its key bytes are not NUL-terminated). */
+static int key_index(const fl_timer *t)
+{
+    char buf[16] = {0};
+    memcpy(buf, t->key, t->klen < sizeof buf - 1 ? t->klen : sizeof buf - 1);
+    return atoi(buf + 3);
+}
+
 /* Pops every timer of domain d up to limit and checks each against the reference. */
 static void pop_until(fl_timers *ts, int d, int64_t limit)
 {
     fl_timer t;
     int64_t last = INT64_MIN;
     while (fl_timers_pop(ts, d, limit, &t)) {
-        int k = atoi((const char *)t.key + 3);
+        int k = key_index(&t);
         ck_assert_int_eq(t.domain, d);
         ck_assert_int_le(t.time, limit);
         ck_assert_int_ge(t.time, last);
@@ -153,13 +161,13 @@ START_TEST(test_order_by_time_then_registration)
     for (int i = 0; i < n; i++) {
         ck_assert(fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
         ck_assert_int_eq(t.time, times[order[i]]);
-        ck_assert_int_eq(atoi((const char *)t.key + 3), order[i]);
+        ck_assert_int_eq(key_index(&t), order[i]);
         if (i == 2) /* registered while popping: after the queued ones of its time */
             fl_timers_register(ts, FL_TIMER_EVENT, 70, "key99", 5, 0, "", 0);
     }
     ck_assert(fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
     ck_assert_int_eq(t.time, 70);
-    ck_assert_int_eq(atoi((const char *)t.key + 3), 99);
+    ck_assert_int_eq(key_index(&t), 99);
     ck_assert(!fl_timers_pop(ts, FL_TIMER_EVENT, 100, &t));
     fl_timers_free(ts);
 }
@@ -185,7 +193,7 @@ START_TEST(test_snapshot_restores_live_timers_per_key_group)
     fl_timer t;
     int n = 0;
     while (fl_timers_pop(r, FL_TIMER_EVENT, INT64_MAX, &t)) {
-        int k = atoi((const char *)t.key + 3);
+        int k = key_index(&t);
         ck_assert_int_eq(t.time, k);
         ck_assert(k % 4 == 1 || k % 4 == 2);
         ck_assert(k % 5 != 0);
