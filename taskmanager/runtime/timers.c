@@ -16,8 +16,9 @@
 #include <string.h>
 
 typedef struct tnode {
-    uint8_t *id; /* the timer's identity bytes (see make_id) */
+    uint8_t *id;   /* the timer's identity bytes (see make_id) */
     uint32_t idlen;
+    uint32_t hash; /* of id, in the live set */
     int kg;
 } tnode;
 
@@ -169,7 +170,7 @@ void fl_timers_register(fl_timers *ts, int domain, int64_t time, const void *key
     if (!created)
         return;
     e->tag = kg;
-    tnode x = {fl_xmalloc(idlen), idlen, kg};
+    tnode x = {fl_xmalloc(idlen), idlen, h, kg};
     memcpy(x.id, id, idlen);
     bucket_push(bucket_of(&ts->q[domain], time), x);
 }
@@ -191,7 +192,7 @@ static tnode *next_live(fl_timers *ts, int domain, bucket **bp)
 {
     tnode *x;
     while ((x = peek(&ts->q[domain], bp)) && ts->stale) {
-        if (fl_hmap_find(ts->live, fl_murmur3_32(x->id, x->idlen, 17), x->id, x->idlen))
+        if (fl_hmap_find(ts->live, x->hash, x->id, x->idlen))
             break;
         free(x->id);
         (*bp)->head++;
@@ -214,7 +215,13 @@ bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
         return false;
     tnode x = *n;
     b->head++;
-    fl_hentry *e = fl_hmap_find(ts->live, fl_murmur3_32(x.id, x.idlen, 17), x.id, x.idlen);
+    /* the next timers' live-set lookups start loading now: their cache misses overlap
+     * this one's and its firing's */
+    if (b->head + 2 < b->n)
+        fl_hmap_prefetch(ts->live, b->v[b->head + 2].hash, 0);
+    if (b->head + 1 < b->n)
+        fl_hmap_prefetch(ts->live, b->v[b->head + 1].hash, 1);
+    fl_hentry *e = fl_hmap_find(ts->live, x.hash, x.id, x.idlen);
     if (e)
         fl_hmap_remove(ts->live, e);
     free(ts->popped.id);
