@@ -91,6 +91,9 @@ struct fl_op {
      * the minimum of their inputs'). Default: fire event timers, then forward. */
     void (*process_watermark)(fl_op *op, int64_t wm);
     void (*on_timer)(fl_op *op, const fl_timer *t);      /* a timer of op->timers fired */
+    /* optional: timer t fires soon, its state lookup may start loading (step as
+     * fl_hmap_prefetch) */
+    void (*prefetch_timer)(fl_op *op, const fl_timer *t, int step);
     void (*periodic)(fl_op *op, int64_t now_ms);         /* every auto-watermark interval */
     fl_timers *timers;        /* keyed operators with timers */
     int64_t watermark;        /* current watermark (FL_NO_WATERMARK before the first) */

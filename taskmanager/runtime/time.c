@@ -58,6 +58,12 @@ void fl_op_fire_timers(fl_op *op, int domain, int64_t limit)
     fl_timer t;
     fl_kbackend *kb = op->ctx.kb;
     while (!fl_task_should_stop(op->ctx.task) && fl_timers_pop(op->timers, domain, limit, &t)) {
+        fl_timer next;
+        if (op->prefetch_timer) /* the next two timers' state: misses overlap this firing */
+            for (int step = 0; step < 2; step++)
+                if (fl_timers_peek(op->timers, domain, (uint32_t)(1 - step), &next) &&
+                    next.time <= limit)
+                    op->prefetch_timer(op, &next, step);
         if (kb)
             fl_kbackend_set_key(kb, t.key, t.klen);
         op->ctx.ts = t.time;

@@ -207,6 +207,31 @@ int64_t fl_timers_next(fl_timers *ts, int domain)
     return next_live(ts, domain, &b) ? b->time : INT64_MAX;
 }
 
+static void timer_of(const tnode *x, int domain, int64_t time, fl_timer *out)
+{
+    uint32_t klen;
+    memcpy(&klen, x->id + 9, 4);
+    out->domain = domain;
+    out->time = time;
+    out->klen = klen;
+    out->key = x->id + 13;
+    out->ns = x->id + 13 + klen;
+    out->nslen = x->idlen - 13 - klen;
+    out->kg = x->kg;
+}
+
+bool fl_timers_peek(fl_timers *ts, int domain, uint32_t k, fl_timer *out)
+{
+    const queue *q = &ts->q[domain];
+    if (q->first >= q->n)
+        return false;
+    const bucket *b = &q->b[q->first];
+    if (b->head + k >= b->n)
+        return false;
+    timer_of(&b->v[b->head + k], domain, b->time, out);
+    return true;
+}
+
 bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
 {
     bucket *b;
@@ -226,15 +251,7 @@ bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
         fl_hmap_remove(ts->live, e);
     free(ts->popped.id);
     ts->popped = x;
-    uint32_t klen;
-    memcpy(&klen, x.id + 9, 4);
-    out->domain = domain;
-    out->time = b->time;
-    out->klen = klen;
-    out->key = x.id + 13;
-    out->ns = x.id + 13 + klen;
-    out->nslen = x.idlen - 13 - klen;
-    out->kg = x.kg;
+    timer_of(&x, domain, b->time, out);
     return true;
 }
 

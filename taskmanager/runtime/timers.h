@@ -36,6 +36,9 @@ void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, 
 /* The earliest live timer of domain with time <= limit, removed and returned in *out (its
  * key and namespace stay valid until the next pop). false when there is none. */
 bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out);
+/* The k-th timer after the next pop of domain (0: the one the next pop returns, unless it
+ * was deleted), for prefetch hints; false when there is none queued at that time. */
+bool fl_timers_peek(fl_timers *ts, int domain, uint32_t k, fl_timer *out);
 /* The earliest live timer's time of domain, or INT64_MAX. */
 int64_t fl_timers_next(fl_timers *ts, int domain);
 /* Live timers, for snapshots and tests. */

@@ -412,6 +412,19 @@ out:
     op->ctx.kb->key = NULL;
 }
 
+/* The contents of timer t's window start loading (non-merging windows). */
+static void window_prefetch_timer(fl_op *op, const fl_timer *t, int step)
+{
+    wop *w = op->state;
+    fl_kbackend *kb = op->ctx.kb;
+    if (t->nslen != NS_LEN)
+        return;
+    fl_kbackend saved = *kb;
+    fl_kbackend_set_key(kb, t->key, t->klen);
+    kb->ops->prefetch(w->contents, t->ns, NS_LEN, step);
+    *kb = saved;
+}
+
 static void window_on_timer(fl_op *op, const fl_timer *t)
 {
     wop *w = op->state;
@@ -686,6 +699,8 @@ int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
         op->timers = fl_timers_new();
     op->process = window_process;
     op->on_timer = window_on_timer;
+    if (!w->merging && op->ctx.kb->ops->prefetch)
+        op->prefetch_timer = window_prefetch_timer;
     op->process_watermark = fl_op_default_watermark;
     return 0;
 }
