@@ -15,12 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ID_INLINE 48
+
+/* A queued timer: its identity bytes (see make_id) inside when short, else allocated. */
 typedef struct tnode {
-    uint8_t *id;   /* the timer's identity bytes (see make_id) */
     uint32_t idlen;
-    uint32_t hash; /* of id, in the live set */
+    uint32_t hash; /* of the identity, in the live set */
     int kg;
+    union {
+        uint8_t *p;
+        uint8_t inl[ID_INLINE];
+    } id;
 } tnode;
+
+static inline const uint8_t *tnode_id(const tnode *x)
+{
+    return x->idlen <= ID_INLINE ? x->id.inl : x->id.p;
+}
+
+static void tnode_free(tnode *x)
+{
+    if (x->idlen > ID_INLINE)
+        free(x->id.p);
+    x->idlen = 0;
+}
 
 typedef struct bucket {
     int64_t time;
@@ -31,6 +49,8 @@ typedef struct bucket {
 typedef struct queue {
     bucket *b;              /* b[first..n): by time, none empty but possibly b[first] */
     uint32_t first, n, cap;
+    tnode *spare;           /* an emptied bucket's array, for the next new bucket */
+    uint32_t spare_cap;
 } queue;
 
 struct fl_timers {
@@ -38,7 +58,7 @@ struct fl_timers {
     fl_hmap *live;
     uint8_t *scratch;
     uint32_t scap;
-    tnode popped;   /* owns the id handed out by the last pop */
+    tnode popped;   /* holds the identity the last pop handed out */
     uint64_t stale; /* nodes left by deletions and not yet skipped */
 };
 
@@ -98,7 +118,9 @@ static bucket *bucket_of(queue *q, int64_t time)
         memmove(q->b + lo + 1, q->b + lo, (q->n - lo) * sizeof *q->b);
         q->n++;
     }
-    q->b[lo] = (bucket){.time = time};
+    q->b[lo] = (bucket){.time = time, .v = q->spare, .cap = q->spare_cap};
+    q->spare = NULL;
+    q->spare_cap = 0;
     return &q->b[lo];
 }
 
@@ -126,7 +148,13 @@ static tnode *peek(queue *q, bucket **bp)
             *bp = b;
             return &b->v[b->head];
         }
-        free(b->v);
+        if (b->cap > q->spare_cap) { /* kept for the next bucket: large frees are slow */
+            free(q->spare);
+            q->spare = b->v;
+            q->spare_cap = b->cap;
+        } else {
+            free(b->v);
+        }
         q->first++;
     }
     q->first = q->n = 0;
@@ -148,12 +176,13 @@ void fl_timers_free(fl_timers *ts)
         queue *q = &ts->q[d];
         for (uint32_t i = q->first; i < q->n; i++) {
             for (uint32_t k = q->b[i].head; k < q->b[i].n; k++)
-                free(q->b[i].v[k].id);
+                tnode_free(&q->b[i].v[k]);
             free(q->b[i].v);
         }
         free(q->b);
+        free(q->spare);
     }
-    free(ts->popped.id);
+    tnode_free(&ts->popped);
     fl_hmap_free(ts->live);
     free(ts->scratch);
     free(ts);
@@ -170,8 +199,10 @@ void fl_timers_register(fl_timers *ts, int domain, int64_t time, const void *key
     if (!created)
         return;
     e->tag = kg;
-    tnode x = {fl_xmalloc(idlen), idlen, h, kg};
-    memcpy(x.id, id, idlen);
+    tnode x = {.idlen = idlen, .hash = h, .kg = kg};
+    if (idlen > ID_INLINE)
+        x.id.p = fl_xmalloc(idlen);
+    memcpy(idlen > ID_INLINE ? x.id.p : x.id.inl, id, idlen);
     bucket_push(bucket_of(&ts->q[domain], time), x);
 }
 
@@ -192,9 +223,9 @@ static tnode *next_live(fl_timers *ts, int domain, bucket **bp)
 {
     tnode *x;
     while ((x = peek(&ts->q[domain], bp)) && ts->stale) {
-        if (fl_hmap_find(ts->live, x->hash, x->id, x->idlen))
+        if (fl_hmap_find(ts->live, x->hash, tnode_id(x), x->idlen))
             break;
-        free(x->id);
+        tnode_free(x);
         (*bp)->head++;
         ts->stale--;
     }
@@ -209,13 +240,14 @@ int64_t fl_timers_next(fl_timers *ts, int domain)
 
 static void timer_of(const tnode *x, int domain, int64_t time, fl_timer *out)
 {
+    const uint8_t *id = tnode_id(x);
     uint32_t klen;
-    memcpy(&klen, x->id + 9, 4);
+    memcpy(&klen, id + 9, 4);
     out->domain = domain;
     out->time = time;
     out->klen = klen;
-    out->key = x->id + 13;
-    out->ns = x->id + 13 + klen;
+    out->key = id + 13;
+    out->ns = id + 13 + klen;
     out->nslen = x->idlen - 13 - klen;
     out->kg = x->kg;
 }
@@ -246,12 +278,12 @@ bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
         fl_hmap_prefetch(ts->live, b->v[b->head + 2].hash, 0);
     if (b->head + 1 < b->n)
         fl_hmap_prefetch(ts->live, b->v[b->head + 1].hash, 1);
-    fl_hentry *e = fl_hmap_find(ts->live, x.hash, x.id, x.idlen);
+    fl_hentry *e = fl_hmap_find(ts->live, x.hash, tnode_id(&x), x.idlen);
     if (e)
         fl_hmap_remove(ts->live, e);
-    free(ts->popped.id);
+    tnode_free(&ts->popped);
     ts->popped = x;
-    timer_of(&x, domain, b->time, out);
+    timer_of(&ts->popped, domain, b->time, out); /* its key and ns: in ts->popped */
     return true;
 }
 
