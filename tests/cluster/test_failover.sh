@@ -18,9 +18,9 @@
 #     very late) with pipeline.auto-watermark-interval 0: a TaskManager killed after the
 #     second completed checkpoint, a new one started; the committed output (main and late/)
 #     equals ref/clicks_window_ref.py's, which is the output of a run without failure
-#     (test_windows.sh). Watermarks are not part of a checkpoint (nor are they in Flink): a
-#     very late click right after the restored source position could be judged differently
-#     than without the failure; with these inputs none is.
+#     (test_windows.sh). The watermark assigner's position is part of the checkpoint (in
+#     Flink it is not), so a very late click right after the restored source position is
+#     judged late exactly as without the failure.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
