@@ -19,6 +19,7 @@
 #include "checkpoint.pb-c.h"
 #include "keygroup.h"
 #include "log.h"
+#include "state_values.h"
 #include "state/keyed.h"
 #include "util.h"
 
@@ -40,18 +41,6 @@ static uint64_t next_rand(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
-}
-
-/* Value of key i at version ver: pseudo-random bytes (incompressible), reproducible. */
-static void value_of(uint64_t i, uint32_t ver, uint8_t *out, uint32_t len)
-{
-    uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)ver << 56);
-    for (uint32_t k = 0; k < len; k += 8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        memcpy(out + k, &x, len - k < 8 ? len - k : 8);
-    }
 }
 
 typedef struct figures {
