@@ -37,6 +37,7 @@
  * Lines that are empty are skipped; a malformed line (not three fields, a bad timestamp, a
  * field longer than 1024 bytes) fails the job with the line in the message.
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -77,38 +78,6 @@ uint32_t ck_format_result(const fl_rec *in, char *buf, uint32_t cap);
 uint32_t ck_format_click(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* A decimal integer filling [p, p + n) exactly (an optional '-', digits, no overflow). */
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "user,url,timestamp_ms" -> struct ck_click */
 void ck_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -128,7 +97,7 @@ void ck_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         goto bad;
     size_t ulen = (size_t)(c1 - line), rlen = (size_t)(c2 - c1 - 1);
     if (ulen > CK_MAX_FIELD || rlen > CK_MAX_FIELD ||
-        parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &c.ts) < 0)
+        fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &c.ts) < 0)
         goto bad;
     memcpy(&cfg, fl_ctx_config(ctx, &cfg_len), sizeof cfg);
     c.user_len = (uint16_t)ulen;
@@ -222,7 +191,7 @@ uint32_t ck_format_result(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&r, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%lld,%lld,%lld", (int)klen, r.key, (long long)r.start,
                      (long long)r.end, (long long)r.count);
-    return fmt_len(n, cap);
+    return fl_fmt_len(n, cap);
 }
 
 /* A late click as its input line: "user,url,timestamp_ms" */
@@ -233,24 +202,7 @@ uint32_t ck_format_click(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&c, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%.*s,%lld", (int)c.user_len, c.text, (int)c.url_len,
                      c.text + c.user_len, (long long)c.ts);
-    return fmt_len(n, cap);
-}
-
-/* The value of --name as an integer, or dflt; -1 (after a message) when malformed. */
-static int flag_i64(int argc, char **argv, const char *name, int64_t dflt, int64_t min,
-                    int64_t *out)
-{
-    const char *v = fl_arg(argc, argv, name, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (parse_i64(v, strlen(v), out) < 0 || *out < min) {
-        fprintf(stderr, "clicks_window: --%s must be an integer >= %lld, not '%s'\n", name,
-                (long long)min, v);
-        return -1;
-    }
-    return 0;
+    return fl_fmt_len(n, cap);
 }
 
 static void ck_sink(fl_stream *s, const char *dir, const char *sub, fl_format_fn fmt,
@@ -283,12 +235,12 @@ int flint_main(fl_env *env, int argc, char **argv)
                         "[--lateness-ms N]\n");
         return 1;
     }
-    if (flag_i64(argc, argv, "size-ms", 10000, 1, &size) < 0 ||
-        flag_i64(argc, argv, "slide-ms", 5000, 1, &slide) < 0 ||
-        flag_i64(argc, argv, "gap-ms", 5000, 1, &gap) < 0 ||
-        flag_i64(argc, argv, "offset-ms", 0, INT64_MIN, &offset) < 0 ||
-        flag_i64(argc, argv, "out-of-orderness-ms", 5000, 0, &ooo) < 0 ||
-        flag_i64(argc, argv, "lateness-ms", 0, 0, &lateness) < 0)
+    if (fl_arg_i64(argc, argv, "clicks_window", "size-ms", 10000, 1, &size) < 0 ||
+        fl_arg_i64(argc, argv, "clicks_window", "slide-ms", 5000, 1, &slide) < 0 ||
+        fl_arg_i64(argc, argv, "clicks_window", "gap-ms", 5000, 1, &gap) < 0 ||
+        fl_arg_i64(argc, argv, "clicks_window", "offset-ms", 0, INT64_MIN, &offset) < 0 ||
+        fl_arg_i64(argc, argv, "clicks_window", "out-of-orderness-ms", 5000, 0, &ooo) < 0 ||
+        fl_arg_i64(argc, argv, "clicks_window", "lateness-ms", 0, 0, &lateness) < 0)
         return 1;
     if (strcmp(key, "user") != 0 && strcmp(key, "url") != 0) {
         fprintf(stderr, "clicks_window: --key must be user or url, not '%s'\n", key);

@@ -21,6 +21,7 @@
  * [small_ts, small_ts + 60 s], so a late or reordered record never yields an alert the
  * walkthrough's definition would not.
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -60,37 +61,6 @@ void fr_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t fr_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "account,amount_cents,timestamp_ms" */
 void fr_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -108,8 +78,8 @@ void fr_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         goto bad;
     size_t alen = (size_t)(c1 - line);
     if (alen == 0 || alen > FR_MAX_ACCOUNT ||
-        parse_i64(c1 + 1, (size_t)(c2 - c1 - 1), &t.cents) < 0 ||
-        parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &t.ts) < 0)
+        fl_parse_i64(c1 + 1, (size_t)(c2 - c1 - 1), &t.cents) < 0 ||
+        fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &t.ts) < 0)
         goto bad;
     memset(t.account, 0, sizeof t.account);
     memcpy(t.account, line, alen);
@@ -204,7 +174,7 @@ uint32_t fr_format(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&a, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%lld,%lld", (int)klen, a.account, (long long)a.small_ts,
                      (long long)a.large_ts);
-    return fmt_len(n, cap);
+    return fl_fmt_len(n, cap);
 }
 
 int flint_main(fl_env *env, int argc, char **argv)
@@ -218,7 +188,7 @@ int flint_main(fl_env *env, int argc, char **argv)
         fprintf(stderr, "Usage: fraud --input FILE [--output DIR] [--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (parse_i64(ooo_arg, strlen(ooo_arg), &ooo) < 0 || ooo < 0) {
+    if (fl_parse_i64(ooo_arg, strlen(ooo_arg), &ooo) < 0 || ooo < 0) {
         fprintf(stderr, "fraud: --out-of-orderness-ms must be an integer >= 0, not '%s'\n",
                 ooo_arg);
         return 1;

@@ -19,6 +19,7 @@
  * result; it is there because a Flink job on event time assigns timestamps right after the
  * source, and the 5 s default bound is the tutorial's usual one.
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -54,37 +55,6 @@ void lf_process(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 uint32_t lf_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "user,ip,status,timestamp_ms" */
 void lf_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -106,7 +76,7 @@ void lf_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         p = c + 1;
     }
     if (memchr(f[3], ',', len[3]) || len[0] == 0 || len[0] > LF_MAX_USER ||
-        parse_i64(f[3], len[3], &l.ts) < 0)
+        fl_parse_i64(f[3], len[3], &l.ts) < 0)
         goto bad;
     if (len[2] == 4 && memcmp(f[2], "fail", 4) == 0)
         l.failed = 1;
@@ -182,7 +152,7 @@ uint32_t lf_format(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&a, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%lld,%lld,%lld", (int)klen, a.user, (long long)a.ts[0],
                      (long long)a.ts[1], (long long)a.ts[2]);
-    return fmt_len(n, cap);
+    return fl_fmt_len(n, cap);
 }
 
 int flint_main(fl_env *env, int argc, char **argv)
@@ -196,7 +166,7 @@ int flint_main(fl_env *env, int argc, char **argv)
         fprintf(stderr, "Usage: login_fail --input FILE [--output DIR] [--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (parse_i64(ooo_arg, strlen(ooo_arg), &ooo) < 0 || ooo < 0) {
+    if (fl_parse_i64(ooo_arg, strlen(ooo_arg), &ooo) < 0 || ooo < 0) {
         fprintf(stderr, "login_fail: --out-of-orderness-ms must be an integer >= 0, not '%s'\n",
                 ooo_arg);
         return 1;

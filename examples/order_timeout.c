@@ -25,6 +25,7 @@
  * is kept waiting for a create that will not come, and outputs nothing. The tutorial's CEP
  * version (create followed by pay within 15 minutes) outputs the same for in-bound data.
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -72,37 +73,6 @@ void ot_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t ot_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "order_id,create|pay,timestamp_ms" */
 void ot_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -119,7 +89,7 @@ void ot_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     if (!c2 || memchr(c2 + 1, ',', n - (size_t)(c2 + 1 - line)))
         goto bad;
     size_t idlen = (size_t)(c1 - line), evlen = (size_t)(c2 - c1 - 1);
-    if (idlen == 0 || idlen > OT_MAX_ID || parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &e.ts) < 0)
+    if (idlen == 0 || idlen > OT_MAX_ID || fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &e.ts) < 0)
         goto bad;
     if (evlen == 6 && memcmp(c1 + 1, "create", 6) == 0)
         e.pay = 0;
@@ -251,23 +221,7 @@ uint32_t ot_format(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&r, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%s,%lld", (int)klen, r.id, r.paid ? "paid" : "timeout",
                      (long long)r.ts);
-    return fmt_len(n, cap);
-}
-
-static int flag_i64(int argc, char **argv, const char *name, int64_t dflt, int64_t min,
-                    int64_t *out)
-{
-    const char *v = fl_arg(argc, argv, name, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (parse_i64(v, strlen(v), out) < 0 || *out < min) {
-        fprintf(stderr, "order_timeout: --%s must be an integer >= %lld, not '%s'\n", name,
-                (long long)min, v);
-        return -1;
-    }
-    return 0;
+    return fl_fmt_len(n, cap);
 }
 
 int flint_main(fl_env *env, int argc, char **argv)
@@ -282,8 +236,8 @@ int flint_main(fl_env *env, int argc, char **argv)
                         "[--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (flag_i64(argc, argv, "timeout-ms", 15 * 60 * 1000, 0, &cfg.timeout_ms) < 0 ||
-        flag_i64(argc, argv, "out-of-orderness-ms", 5000, 0, &ooo) < 0)
+    if (fl_arg_i64(argc, argv, "order_timeout", "timeout-ms", 15 * 60 * 1000, 0, &cfg.timeout_ms) < 0 ||
+        fl_arg_i64(argc, argv, "order_timeout", "out-of-orderness-ms", 5000, 0, &ooo) < 0)
         return 1;
 
     fl_stream *s = fl_set_parallelism(fl_name(fl_read_text_file(env, input), "file-input"), 1);

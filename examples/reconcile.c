@@ -24,6 +24,7 @@
  * it), whatever side is still waiting goes to the side output. Both watermarks use a
  * bounded out-of-orderness of --out-of-orderness-ms (default 5 s).
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -67,37 +68,6 @@ void rc_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t rc_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "order_id,field,timestamp_ms" into e; 0, 1 for an empty line, -1 when malformed. */
 static int rc_parse(const fl_rec *in, struct rc_event *e, size_t *n_out)
 {
@@ -115,7 +85,7 @@ static int rc_parse(const fl_rec *in, struct rc_event *e, size_t *n_out)
         return -1;
     size_t idlen = (size_t)(c1 - line), flen = (size_t)(c2 - c1 - 1);
     if (idlen == 0 || idlen > RC_MAX_ID || flen > RC_MAX_FIELD ||
-        parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &e->ts) < 0)
+        fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &e->ts) < 0)
         return -1;
     memset(e->id, 0, sizeof e->id);
     memset(e->field, 0, sizeof e->field);
@@ -257,23 +227,7 @@ uint32_t rc_format(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&m, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%lld,%lld", (int)klen, m.id, (long long)m.order_ts,
                      (long long)m.receipt_ts);
-    return fmt_len(n, cap);
-}
-
-static int flag_i64(int argc, char **argv, const char *name, int64_t dflt, int64_t min,
-                    int64_t *out)
-{
-    const char *v = fl_arg(argc, argv, name, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (parse_i64(v, strlen(v), out) < 0 || *out < min) {
-        fprintf(stderr, "reconcile: --%s must be an integer >= %lld, not '%s'\n", name,
-                (long long)min, v);
-        return -1;
-    }
-    return 0;
+    return fl_fmt_len(n, cap);
 }
 
 /* file-input -> parse -> watermarks, all at parallelism 1, keyed by order id. */
@@ -305,8 +259,8 @@ int flint_main(fl_env *env, int argc, char **argv)
                         "[--wait-ms N] [--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (flag_i64(argc, argv, "wait-ms", 5000, 0, &cfg.wait_ms) < 0 ||
-        flag_i64(argc, argv, "out-of-orderness-ms", 5000, 0, &ooo) < 0)
+    if (fl_arg_i64(argc, argv, "reconcile", "wait-ms", 5000, 0, &cfg.wait_ms) < 0 ||
+        fl_arg_i64(argc, argv, "reconcile", "out-of-orderness-ms", 5000, 0, &ooo) < 0)
         return 1;
 
     fl_stream *pays = rc_input(env, orders, rc_parse_order, "orders", ooo);

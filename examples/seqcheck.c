@@ -32,6 +32,7 @@
  *
  * Build: make (cc -shared -fPIC -Iinclude examples/seqcheck.c -o seqcheck.so).
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <errno.h>
@@ -202,32 +203,18 @@ void sc_throttle(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     fl_emit(out, in->data, in->len);
 }
 
-static int64_t arg_i64(int argc, char **argv, const char *name, const char *dflt, int64_t min)
-{
-    const char *s = fl_arg(argc, argv, name, dflt);
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min) {
-        fprintf(stderr, "seqcheck: --%s wants an integer >= %lld, got '%s'\n", name,
-                (long long)min, s);
-        return -1;
-    }
-    return v;
-}
-
 int flint_main(fl_env *env, int argc, char **argv)
 {
     const char *output = fl_arg(argc, argv, "output", NULL);
     struct sc_cfg c;
 
     memset(&c, 0, sizeof c);
-    if ((c.keys = arg_i64(argc, argv, "keys", "64", 1)) < 0 ||
-        (c.per_key = arg_i64(argc, argv, "per-key", "10000", 1)) < 0 ||
-        (c.rate = arg_i64(argc, argv, "rate", "0", 0)) < 0 ||
-        (c.fail_attempts = arg_i64(argc, argv, "fail-attempts", "0", 0)) < 0 ||
-        (c.fail_after = arg_i64(argc, argv, "fail-after", "100000", 1)) < 0 ||
-        (c.delay_us = arg_i64(argc, argv, "sink-delay-us", "0", 0)) < 0)
+    if (fl_arg_i64(argc, argv, "seqcheck", "keys", 64, 1, &c.keys) < 0 ||
+        fl_arg_i64(argc, argv, "seqcheck", "per-key", 10000, 1, &c.per_key) < 0 ||
+        fl_arg_i64(argc, argv, "seqcheck", "rate", 0, 0, &c.rate) < 0 ||
+        fl_arg_i64(argc, argv, "seqcheck", "fail-attempts", 0, 0, &c.fail_attempts) < 0 ||
+        fl_arg_i64(argc, argv, "seqcheck", "fail-after", 100000, 1, &c.fail_after) < 0 ||
+        fl_arg_i64(argc, argv, "seqcheck", "sink-delay-us", 0, 0, &c.delay_us) < 0)
         return 1;
     if (c.keys > INT64_MAX / c.per_key) {
         fprintf(stderr, "seqcheck: --keys times --per-key overflows\n");

@@ -21,6 +21,7 @@
  *     pending any more, and the next rise starts a new timer.
  * (The book's TempIncreaseAlertFunction, on event time instead of processing time.)
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -63,50 +64,6 @@ void tr_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t tr_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
-/* A decimal number filling [p, p + n) exactly. */
-static int parse_f64(const char *p, size_t n, double *out)
-{
-    char tmp[64], *end;
-
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, p, n);
-    tmp[n] = '\0';
-    *out = strtod(tmp, &end);
-    return end == tmp + n ? 0 : -1;
-}
-
 /* "sensor,temperature,timestamp_ms" */
 void tr_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -123,8 +80,8 @@ void tr_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     if (!c2 || memchr(c2 + 1, ',', n - (size_t)(c2 + 1 - line)))
         goto bad;
     size_t slen = (size_t)(c1 - line);
-    if (slen == 0 || slen > TR_MAX_SENSOR || parse_f64(c1 + 1, (size_t)(c2 - c1 - 1), &r.temp) < 0 ||
-        parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &r.ts) < 0)
+    if (slen == 0 || slen > TR_MAX_SENSOR || fl_parse_f64(c1 + 1, (size_t)(c2 - c1 - 1), &r.temp) < 0 ||
+        fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &r.ts) < 0)
         goto bad;
     memset(r.sensor, 0, sizeof r.sensor);
     memcpy(r.sensor, line, slen);
@@ -223,23 +180,7 @@ uint32_t tr_format(const fl_rec *in, char *buf, uint32_t cap)
 
     memcpy(&a, in->data, in->len);
     int n = snprintf(buf, cap, "%.*s,%lld", (int)klen, a.sensor, (long long)a.ts);
-    return fmt_len(n, cap);
-}
-
-static int flag_i64(int argc, char **argv, const char *name, int64_t dflt, int64_t min,
-                    int64_t *out)
-{
-    const char *v = fl_arg(argc, argv, name, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (parse_i64(v, strlen(v), out) < 0 || *out < min) {
-        fprintf(stderr, "temp_rise: --%s must be an integer >= %lld, not '%s'\n", name,
-                (long long)min, v);
-        return -1;
-    }
-    return 0;
+    return fl_fmt_len(n, cap);
 }
 
 int flint_main(fl_env *env, int argc, char **argv)
@@ -254,8 +195,8 @@ int flint_main(fl_env *env, int argc, char **argv)
                         "[--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (flag_i64(argc, argv, "interval-ms", 1000, 0, &cfg.interval_ms) < 0 ||
-        flag_i64(argc, argv, "out-of-orderness-ms", 5000, 0, &ooo) < 0)
+    if (fl_arg_i64(argc, argv, "temp_rise", "interval-ms", 1000, 0, &cfg.interval_ms) < 0 ||
+        fl_arg_i64(argc, argv, "temp_rise", "out-of-orderness-ms", 5000, 0, &ooo) < 0)
         return 1;
 
     fl_stream *s = fl_set_parallelism(fl_name(fl_read_text_file(env, input), "file-input"), 1);

@@ -27,6 +27,7 @@
  * lateness), as in the tutorial. The 5 s default out-of-orderness covers the disorder of
  * real click logs; the UserBehavior data set itself is in ascending order.
  */
+#include <flint/codec.h>
 #include <flint/flint.h>
 
 #include <stdio.h>
@@ -71,37 +72,6 @@ void tn_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t tn_format(const fl_rec *in, char *buf, uint32_t cap);
 int flint_main(fl_env *env, int argc, char **argv);
 
-/* What snprintf wrote into a buffer of cap bytes, as a format function returns it. */
-static uint32_t fmt_len(int n, uint32_t cap)
-{
-    if (n < 0 || cap == 0)
-        return 0;
-    return (uint32_t)n < cap ? (uint32_t)n : cap - 1;
-}
-
-static int parse_i64(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t v = 0;
-
-    if (n && p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n || n - i > 19)
-        return -1;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* "userId,itemId,categoryId,behavior,timestamp_s" -> a view, for pv rows only */
 void tn_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
@@ -123,9 +93,9 @@ void tn_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         len[i] = (size_t)(c - p);
         p = c + 1;
     }
-    if (memchr(f[4], ',', len[4]) || parse_i64(f[0], len[0], &user) < 0 ||
-        parse_i64(f[1], len[1], &v.item) < 0 || parse_i64(f[2], len[2], &category) < 0 ||
-        parse_i64(f[4], len[4], &secs) < 0 || secs > INT64_MAX / 1000 || secs < INT64_MIN / 1000)
+    if (memchr(f[4], ',', len[4]) || fl_parse_i64(f[0], len[0], &user) < 0 ||
+        fl_parse_i64(f[1], len[1], &v.item) < 0 || fl_parse_i64(f[2], len[2], &category) < 0 ||
+        fl_parse_i64(f[4], len[4], &secs) < 0 || secs > INT64_MAX / 1000 || secs < INT64_MIN / 1000)
         goto bad;
     if (len[3] != 2 || memcmp(f[3], "pv", 2) != 0)
         return;
@@ -269,23 +239,7 @@ uint32_t tn_format(const fl_rec *in, char *buf, uint32_t cap)
     memcpy(&r, in->data, sizeof r);
     int n = snprintf(buf, cap, "%lld,%lld,%lld,%lld", (long long)r.window_end, (long long)r.rank,
                      (long long)r.item, (long long)r.count);
-    return fmt_len(n, cap);
-}
-
-static int flag_i64(int argc, char **argv, const char *name, int64_t dflt, int64_t min,
-                    int64_t *out)
-{
-    const char *v = fl_arg(argc, argv, name, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (parse_i64(v, strlen(v), out) < 0 || *out < min) {
-        fprintf(stderr, "topn: --%s must be an integer >= %lld, not '%s'\n", name,
-                (long long)min, v);
-        return -1;
-    }
-    return 0;
+    return fl_fmt_len(n, cap);
 }
 
 int flint_main(fl_env *env, int argc, char **argv)
@@ -300,10 +254,10 @@ int flint_main(fl_env *env, int argc, char **argv)
                         "[--slide-min N] [--n N] [--out-of-orderness-ms N]\n");
         return 1;
     }
-    if (flag_i64(argc, argv, "size-min", 60, 1, &size_min) < 0 ||
-        flag_i64(argc, argv, "slide-min", 5, 1, &slide_min) < 0 ||
-        flag_i64(argc, argv, "n", 3, 1, &cfg.n) < 0 ||
-        flag_i64(argc, argv, "out-of-orderness-ms", 5000, 0, &ooo) < 0)
+    if (fl_arg_i64(argc, argv, "topn", "size-min", 60, 1, &size_min) < 0 ||
+        fl_arg_i64(argc, argv, "topn", "slide-min", 5, 1, &slide_min) < 0 ||
+        fl_arg_i64(argc, argv, "topn", "n", 3, 1, &cfg.n) < 0 ||
+        fl_arg_i64(argc, argv, "topn", "out-of-orderness-ms", 5000, 0, &ooo) < 0)
         return 1;
     if (size_min > INT64_MAX / 60000 || slide_min > INT64_MAX / 60000) {
         fprintf(stderr, "topn: window too large\n");

@@ -17,7 +17,8 @@
  *     several subtasks of a job may run in the same TaskManager process.
  *
  * Records are bytes plus an event timestamp (fl_rec). Fixed-size C structs travel as they
- * are (memcpy is the serializer); fl_codec.h helps with strings and variable fields.
+ * are (memcpy is the serializer); flint/codec.h helps with strings and variable fields
+ * and with parsing text lines and flags.
  *
  * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
  * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
