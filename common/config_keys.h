@@ -104,6 +104,14 @@ FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
        "How often TaskManagers report task metrics to the JobManager.")
 FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL,
        "How often watermarks are emitted; 0 emits one after every record (deterministic).")
+FL_KEY("testing.source.gate-file", FL_CT_STRING, NULL, NULL,
+       "Test hook: while this file exists, a source subtask does not finish at the end of "
+       "its input (it stays idle and keeps taking part in checkpoints) and emits at most "
+       "testing.source.gate-rate records/s. Fault tests use it so that a job cannot end "
+       "before its fault is injected, however fast the machine.")
+FL_KEY("testing.source.gate-rate", FL_CT_INT, "0", NULL,
+       "Test hook: records/s per source subtask while testing.source.gate-file exists "
+       "(0: unthrottled).")
 FL_KEY("execution.checkpointing.mode", FL_CT_ENUM, "EXACTLY_ONCE", "EXACTLY_ONCE|AT_LEAST_ONCE",
        "EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not (records may be seen twice).")
 FL_KEY("execution.checkpointing.timeout", FL_CT_DURATION, "10 min", NULL,

@@ -18,6 +18,7 @@ typedef struct view {
     fl_subpart_reader reader; /* first: the subpartition calls back through it */
     struct view *next;        /* conn's views (network thread) */
     struct view *work_next;   /* under work_lock */
+    struct view *ready_next;  /* a scan's list of new views with data (network thread) */
     bool in_work;             /* under work_lock */
     netconn *conn;
     uint64_t receiver_id;

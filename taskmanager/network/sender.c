@@ -206,12 +206,14 @@ void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiv
         fl_sender_pump(ready);
 }
 
-/* Serves remote requests whose partition has appeared; fails expired ones. */
+/* Serves remote requests whose partition has appeared; fails expired ones. Every view
+ * served that has data already is pumped once the registry lock is released: they are
+ * chained through ready_next, however many there are (a bounded array here once dropped
+ * every view past the 64th, and their consumers waited forever). */
 void fl_sender_scan_pendings(fl_netenv *net, bool expire)
 {
     int64_t now = fl_mono_ms();
-    view *ready[64];
-    int nready = 0;
+    view *ready = NULL, **tail = &ready;
     pthread_mutex_lock(&net->reg_lock);
     for (pending **pp = &net->pendings; *pp;) {
         pending *r = *pp;
@@ -221,8 +223,11 @@ void fl_sender_scan_pendings(fl_netenv *net, bool expire)
             done = false; /* local requests attach at registration */
         } else {
             done = serve_request(net, r->conn, r->receiver_id, r->id, r->sub, r->credit, &v);
-            if (v && nready < (int)FL_ARRAY_LEN(ready))
-                ready[nready++] = v;
+            if (v) {
+                v->ready_next = NULL;
+                *tail = v;
+                tail = &v->ready_next;
+            }
         }
         if (!done && expire && now >= r->deadline) {
             char why[400];
@@ -244,6 +249,9 @@ void fl_sender_scan_pendings(fl_netenv *net, bool expire)
         }
     }
     pthread_mutex_unlock(&net->reg_lock);
-    for (int i = 0; i < nready; i++)
-        fl_sender_pump(ready[i]);
+    while (ready) {
+        view *v = ready;
+        ready = v->ready_next; /* before the pump, which may free v */
+        fl_sender_pump(v);
+    }
 }

@@ -24,6 +24,7 @@ void fl_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts)
         return;
     }
     fl_rec r = {data, len, ts};
+    out->emitted++;
     for (int i = 0; i < out->nchained; i++)
         out->chained[i]->process(out->chained[i], &r);
     for (int i = 0; i < out->nwriters; i++)

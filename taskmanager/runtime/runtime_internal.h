@@ -30,6 +30,7 @@ typedef struct fl_writer fl_writer;
 
 struct fl_out {
     int64_t ts;               /* timestamp of the record being processed (fl_emit keeps it) */
+    uint64_t emitted;         /* records emitted through this output */
     fl_op **chained;          /* operators fed by direct calls */
     int nchained;
     fl_writer **writers;      /* network outputs */
@@ -153,6 +154,7 @@ struct fl_task {
     fl_gate **gates;
     int ngates;
     int *gate_input;          /* input index (0/1) of each gate */
+    struct pollfd *pfd;       /* wait_input's poll set: the mailbox and every gate */
     int64_t **chan_wm;        /* per gate, per channel: last watermark */
     uint8_t **chan_state;     /* per gate, per channel: 0 active, 1 idle, 2 finished */
     int64_t input_wm[2];      /* combined watermark forwarded to the head, per input */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void fl_task_fail(fl_task *t, const char *fmt, ...)
 {
@@ -158,6 +159,7 @@ static int build(fl_task *t, fl_err *err)
     t->ngates = (int)d->n_gates;
     t->gates = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gates);
     t->gate_input = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->gate_input);
+    t->pfd = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->pfd);
     t->chan_wm = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_wm);
     t->chan_state = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->chan_state);
     t->barrier_seen = fl_xcalloc((size_t)t->ngates + 1, sizeof *t->barrier_seen);
@@ -251,10 +253,10 @@ static void run_mails(fl_task *t)
 /* Sleeps until a gate or the mailbox has something, at most timeout_ms (-1: no limit). */
 static void wait_input(fl_task *t, int timeout_ms)
 {
-    struct pollfd pfd[65];
+    struct pollfd *pfd = t->pfd;
     int n = 0;
     pfd[n++] = (struct pollfd){fl_mailbox_fd(t->mb), POLLIN, 0};
-    for (int g = 0; g < t->ngates && n < 65; g++)
+    for (int g = 0; g < t->ngates; g++)
         if (!fl_gate_is_finished(t->gates[g]))
             pfd[n++] = (struct pollfd){fl_gate_fd(t->gates[g]), POLLIN, 0};
     int64_t t0 = fl_mono_ns();
@@ -262,14 +264,83 @@ static void wait_input(fl_task *t, int timeout_ms)
     FL_METRIC_ADD(&t->metrics, idle_ns, (uint64_t)(fl_mono_ns() - t0));
 }
 
+/* The source gate, a test hook (testing.source.gate-file): while the file exists the source
+ * emits at most gate-rate records/s and does not finish at the end of its input; it stays
+ * idle, handling mail (checkpoints, cancellation), until the file is gone. A fault test
+ * thereby holds its job running until the fault is in, on a machine of any speed. The file
+ * is looked at every 20 ms at most, and only when the key is set. */
+typedef struct source_gate {
+    const char *file;   /* NULL: no gate */
+    int64_t rate;       /* records/s while closed, 0 = unthrottled */
+    int64_t t0_ns;      /* the throttle's start */
+    int64_t checked_ms; /* when the file was last looked at */
+    bool closed;
+} source_gate;
+
+static bool gate_closed(source_gate *g)
+{
+    if (!g->file || !g->closed)
+        return false;
+    int64_t now = fl_mono_ms();
+    if (now - g->checked_ms >= 20) {
+        g->checked_ms = now;
+        g->closed = access(g->file, F_OK) == 0;
+        if (!g->closed)
+            fl_info("source gate %s removed: the sources run free", g->file);
+    }
+    return g->closed;
+}
+
+/* ms to wait before the source may emit more under the gate's rate (0: go on). */
+static int gate_throttle_ms(source_gate *g, const fl_op *src)
+{
+    if (!g->rate || !gate_closed(g))
+        return 0;
+    int64_t elapsed_ns = fl_mono_ns() - g->t0_ns;
+    int64_t ahead = (int64_t)src->out.emitted - elapsed_ns / 1000 * g->rate / 1000000;
+    if (ahead <= 0)
+        return 0;
+    int64_t ms = ahead * 1000 / g->rate + 1;
+    return ms > 10 ? 10 : (int)ms;
+}
+
 static void run_source(fl_task *t)
 {
     fl_op *src = &t->ops[0];
     unsigned calls = 0;
+    source_gate gate = {0};
+    gate.file = fl_conf_get_str(t->conf, "testing.source.gate-file");
+    if (gate.file && *gate.file) {
+        gate.rate = fl_conf_get_int(t->conf, "testing.source.gate-rate");
+        gate.t0_ns = fl_mono_ns();
+        gate.checked_ms = INT64_MIN / 2;
+        gate.closed = true;
+        gate_closed(&gate);
+    } else {
+        gate.file = NULL;
+    }
+    bool ended = false;
     while (!fl_task_should_stop(t)) {
-        int st = src->source(src);
-        if (st == FL_SOURCE_END)
+        int hold = gate_throttle_ms(&gate, src);
+        if (hold > 0 || (ended && gate_closed(&gate))) {
+            flush_outputs(t);
+            int due = time_work(t);
+            if (hold <= 0)
+                hold = 10;
+            wait_input(t, due < hold ? due : hold);
+            run_mails(t);
+            continue;
+        }
+        if (ended)
             break;
+        int st = src->source(src);
+        if (st == FL_SOURCE_END) {
+            if (gate_closed(&gate)) {
+                ended = true; /* held at its end while the gate is closed */
+                continue;
+            }
+            break;
+        }
         if (st == FL_SOURCE_IDLE) {
             flush_outputs(t);
             int due = time_work(t);
@@ -605,6 +676,7 @@ void fl_task_free(fl_task *t)
     fl_task_checkpoint_free(t);
     free(t->gates);
     free(t->gate_input);
+    free(t->pfd);
     free(t->chan_wm);
     free(t->chan_state);
     for (int k = 0; k < t->nparts; k++)

@@ -27,6 +27,11 @@
 #   soft_fail MSG / finish   a failed check that lets the test go on / the end of such a
 #                       test (fails when any check failed)
 #   assert_eq A B WHAT  as in test_jobs.sh
+#   gate_args RATE      GATE: the -D options that hold a job's sources on the gate file
+#                       $TEST_DIR/gate (testing.source.gate-file) at RATE records/s per
+#                       source subtask: while the file exists no source finishes, so a job
+#                       is certainly running when a fault is injected, on any machine
+#   gate_close / gate_open   create / remove the gate file
 set -u
 
 REF="$FLINT_HOME/tests/cluster/ref"
@@ -36,6 +41,20 @@ WC_CHECK="$TEST_DIR/wc_check"
 
 cc -std=gnu11 -O2 -Wall -Wextra -o "$WC_CHECK" "$FLINT_HOME/tests/cluster/wc_check.c" ||
     fail "cannot build tests/cluster/wc_check.c"
+
+GATE_FILE="$TEST_DIR/gate"
+GATE=()
+gate_args() {
+    GATE=(-D "testing.source.gate-file=$GATE_FILE" -D "testing.source.gate-rate=$1")
+}
+
+gate_close() {
+    : >"$GATE_FILE" || fail "cannot create the gate file $GATE_FILE"
+}
+
+gate_open() {
+    rm -f -- "$GATE_FILE"
+}
 
 assert_eq() {
     [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"

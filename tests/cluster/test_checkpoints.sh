@@ -19,8 +19,10 @@
 #     restored job): the same;
 #   * AT_LEAST_ONCE mode, one kill: every count 1..N present (no loss); repeats allowed and
 #     reported.
-# The hashmap texts are 8 copies of 16 MB of ref/gen_text.py (so the job lasts about 2 s
-# here); their counts are 8 times those of one copy.
+# The hashmap texts are 4 copies of 4 MB of ref/gen_text.py; their counts are 4 times those
+# of one copy. Every job's sources are held on a gate file (testing.source.gate-file) at
+# 20,000 lines/s per subtask until its last kill is done, so it cannot finish before a kill
+# whatever the machine's speed; then the gate opens and the job runs to its end.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -43,11 +45,11 @@ for _ in 1 2 3; do tm_start; done
 BASE="$TEST_DIR/base.txt"
 BIG="$TEST_DIR/big.txt"
 SMALL="$TEST_DIR/small.txt"
-COPIES=8
-py "$REF/gen_text.py" --seed 9 --bytes $((16 << 20)) "$BASE" || fail "gen_text.py failed"
+COPIES=4
+py "$REF/gen_text.py" --seed 9 --bytes $((4 << 20)) "$BASE" || fail "gen_text.py failed"
 py "$REF/word_counts.py" "$BASE" >"$TEST_DIR/base.counts" || fail "word_counts.py failed"
 for _ in $(seq $COPIES); do cat -- "$BASE"; done >"$BIG"
-py "$REF/gen_text.py" --seed 10 --bytes $((24 << 20)) "$SMALL" || fail "gen_text.py failed"
+py "$REF/gen_text.py" --seed 10 --bytes $((8 << 20)) "$SMALL" || fail "gen_text.py failed"
 py "$REF/word_counts.py" "$SMALL" >"$TEST_DIR/small.counts" || fail "word_counts.py failed"
 wait_for "overview_is 3 3" 5 || fail "cluster not at 3 TaskManagers / 3 slots: $(overview_str)"
 step "cluster up; texts: $(stat -c %s "$BIG") bytes ($COPIES copies of one), $(stat -c %s "$SMALL") bytes"
@@ -58,7 +60,8 @@ wc_run() {
     local check=exact
     out="$TEST_DIR/$name.out"
     [ "$mode" = AT_LEAST_ONCE ] && check=atleast
-    submit "$name" run -d -p 3 -D "execution.checkpointing.interval=200 ms" \
+    gate_close
+    submit "$name" run -d -p 3 "${GATE[@]}" -D "execution.checkpointing.interval=200 ms" \
         -D "execution.checkpointing.mode=$mode" -D "state.checkpoints.dir=$CKDIR" \
         -D "state.backend.type=$backend" "${RESTART[@]}" \
         "$EX/wordcount.so" --input "$text" --output "$out"
@@ -81,6 +84,7 @@ wc_run() {
         step "$name: RUNNING again $(($(now_ms) - KILL_MS)) ms after the kill"
         target=$(($(ck "$j" counts.completed) + 2))
     done
+    gate_open
     wait_state "$j" FINISHED 120
     ids=$(restored_ids "$j")
     assert_eq "$(wc -w <<<"$ids")" "$kills" "$name: restores in the JobManager's log ($ids)"
@@ -98,6 +102,7 @@ $res"
 }
 
 # ---------------------------------------------------------------------------------------
+gate_args 20000
 wc_run hashmap hashmap EXACTLY_ONCE 1 "$BIG" "$TEST_DIR/base.counts" $COPIES
 wc_run rocksdb rocksdb EXACTLY_ONCE 1 "$SMALL" "$TEST_DIR/small.counts" 1
 wc_run two-kills hashmap EXACTLY_ONCE 2 "$BIG" "$TEST_DIR/base.counts" $COPIES

@@ -58,9 +58,9 @@ step "start a JobManager and 2 TaskManagers (2 slots each); generate the text"
 for _ in 1 2; do tm_start; done
 BASE="$TEST_DIR/base.txt"
 BIG="$TEST_DIR/big.txt"
-COPIES=8
+COPIES=4
 COUNTS="$TEST_DIR/base.counts"
-py "$REF/gen_text.py" --seed 9 --bytes $((16 << 20)) "$BASE" || fail "gen_text.py failed"
+py "$REF/gen_text.py" --seed 9 --bytes $((4 << 20)) "$BASE" || fail "gen_text.py failed"
 py "$REF/word_counts.py" "$BASE" >"$COUNTS" || fail "word_counts.py failed"
 for _ in $(seq $COPIES); do cat -- "$BASE"; done >"$BIG"
 wait_for "overview_is 2 4" 5 || fail "cluster not at 2 TaskManagers / 4 slots: $(overview_str)"
@@ -87,7 +87,11 @@ all_slots_free() {
 
 # ---------------------------------------------------------------------------------------
 step "wordcount -p 2, flint stop --savepointPath mid-run"
-submit wc-stop run -d -p 2 "${CKPT[@]}" "$EX/wordcount.so" --input "$BIG" --output "$TEST_DIR/wc1"
+# every job a fault or a savepoint hits holds its sources on the gate (checkpoint_lib.sh)
+# until then: it cannot have finished, however fast the machine
+gate_args 20000
+gate_close
+submit wc-stop run -d -p 2 "${CKPT[@]}" "${GATE[@]}" "$EX/wordcount.so" --input "$BIG" --output "$TEST_DIR/wc1"
 J=$JOB_ID
 wait_completed "$J" 2 30
 "$FLINT" stop --savepointPath "$SPDIR" "$J" >"$TEST_DIR/wc-sp.stdout" 2>"$TEST_DIR/wc-sp.stderr" ||
@@ -96,6 +100,7 @@ SP_WC=$(savepoint_path wc-sp)
 [ -n "$SP_WC" ] && [ -f "$SP_WC/_metadata" ] ||
     fail "flint stop: no 'Savepoint completed. Path: file:DIR' with DIR/_metadata: $(cat "$TEST_DIR/wc-sp.stdout")"
 wait_state "$J" FINISHED 10
+gate_open
 wait_for all_slots_free 10 || fail "slots not free after flint stop: $(overview_str)"
 pending=$(hidden_files "$TEST_DIR/wc1" | grep -c '\.pending$')
 part_args r1 "$TEST_DIR/wc1"
@@ -125,7 +130,8 @@ rm -rf -- "$TEST_DIR/wc1"
 SP=
 seq_savepoint() {
     local name=$1 backend=$2 j
-    submit "$name" run -d -p 2 "${CKPT[@]}" -D "state.backend.type=$backend" \
+    gate_close
+    submit "$name" run -d -p 2 "${CKPT[@]}" "${GATE[@]}" -D "state.backend.type=$backend" \
         "$EX/seqcheck.so" --keys $KEYS --per-key $PER_KEY --rate 250000 --output "$TEST_DIR/$name"
     j=$JOB_ID
     wait_completed "$j" 3 30
@@ -138,6 +144,7 @@ seq_savepoint() {
     assert_eq "$(ck "$j" latest.savepoint.external_path)" "file:$SP" "$name: latest.savepoint.external_path"
     "$FLINT" cancel "$j" >/dev/null 2>&1 || fail "$name: flint cancel failed"
     wait_state "$j" CANCELED 10
+    gate_open
     wait_for all_slots_free 10 || fail "slots not free after cancelling $name: $(overview_str)"
     step "$name: savepoint $SP taken while RUNNING, job cancelled"
 }
@@ -273,7 +280,8 @@ mkdir -p "$TEST_DIR/wc-damaged"
 OLD_PART="$TEST_DIR/wc-damaged/part-1-7"
 echo "earlier-run,1" >"$OLD_PART"
 touch -d '1 hour ago' "$OLD_PART"
-submit wc-damaged run -d -p 3 "${CKPT[@]}" -D state.checkpoints.num-retained=2 \
+gate_close
+submit wc-damaged run -d -p 3 "${CKPT[@]}" "${GATE[@]}" -D state.checkpoints.num-retained=2 \
     "$EX/wordcount.so" --input "$BIG" --output "$TEST_DIR/wc-damaged"
 J=$JOB_ID
 wait_completed "$J" 3 30
@@ -308,6 +316,8 @@ EOF
 tm_kill
 kill -CONT "$JM"
 tm_start
+wait_restored "$J" 1 30
+gate_open
 wait_state "$J" FINISHED 60
 log=$(grep "$J" "$(jm_log)")
 ids=$(restored_ids "$J")
@@ -336,7 +346,8 @@ wait_for "overview_is 2 4" 10 || fail "not back at 2 TaskManagers / 4 slots: $(o
 step "seqcheck with tolerable-failed-checkpoints 2: the checkpoint directory becomes unwritable"
 # checkpoints every second: the failures come one second apart, time to see the job RUNNING
 # with failed checkpoints counted
-submit seq-unwritable run -d -p 2 -D "execution.checkpointing.interval=1 s" \
+gate_close
+submit seq-unwritable run -d -p 2 "${GATE[@]}" -D "execution.checkpointing.interval=1 s" \
     -D "state.checkpoints.dir=$CKDIR" -D execution.checkpointing.tolerable-failed-checkpoints=2 \
     -D restart-strategy.type=none "$EX/seqcheck.so" --keys $KEYS --per-key 100000 \
     --rate 100000 --output "$TEST_DIR/seq-unwritable"
@@ -368,6 +379,7 @@ s=$(job_state "$J")
 summary="after $(($(now_ms) - t0)) ms: state $s, counts $(ck "$J" counts)"
 if [ "$(id -u)" = 0 ]; then chattr -i "$LOCKED"; else chmod 755 "$LOCKED"; fi
 trap cleanup EXIT
+gate_open
 if [ "$s" = FAILED ] && [ "$running_with_failures" = 1 ] &&
     grep -q "Exceeded checkpoint tolerable failure threshold" <<<"$(rest GET "/jobs/$J/exceptions")"; then
     step "$how on the checkpoint directory: failed checkpoints counted while RUNNING, then the job FAILED: $(rest GET "/jobs/$J/exceptions" | json_get root-exception | head -c 160)"

@@ -16,6 +16,8 @@
 #     new one started; the job restores (the in-flight data replayed), finishes, and the
 #     committed output holds every (key, seq) exactly once, no VIOLATION, and each key's
 #     FINAL count is N.
+# Both jobs hold their source on the gate file (checkpoint_lib.sh) until the fault is in:
+# neither can finish before, however fast the machine.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -57,8 +59,10 @@ print(" ".join("%d:%d:%d" % (c["id"], c["end_to_end_duration"], c["state_size"])
 }
 
 # ---------------------------------------------------------------------------------------
+gate_args 0
 step "aligned: the first checkpoint under backpressure"
-submit aligned run -d -p 2 "${CKPT[@]}" "${JOB[@]}" --output "$TEST_DIR/aligned"
+gate_close
+submit aligned run -d -p 2 "${CKPT[@]}" "${GATE[@]}" "${JOB[@]}" --output "$TEST_DIR/aligned"
 J=$JOB_ID
 t0=$(now_ms)
 wait_completed "$J" 1 30
@@ -74,7 +78,7 @@ step "aligned checkpoint 1: $A_MS ms, $A_SIZE bytes; the source backpressured $b
 step "unaligned: checkpoints under backpressure, then a TaskManager killed"
 wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 4 ]" 10 || fail "slots not free: $(overview_str)"
 OUT="$TEST_DIR/unaligned"
-submit unaligned run -d -p 2 "${CKPT[@]}" -D execution.checkpointing.unaligned.enabled=true \
+submit unaligned run -d -p 2 "${CKPT[@]}" "${GATE[@]}" -D execution.checkpointing.unaligned.enabled=true \
     "${JOB[@]}" --output "$OUT"
 J=$JOB_ID
 t0=$(now_ms)
@@ -102,6 +106,8 @@ median=$(tr ' ' '\n' <<<"$UNALIGNED" | cut -d: -f2 | sort -n | awk '{ a[NR] = $1
 [ "$median" -le $((A_MS * 2 / 3)) ] ||
     soft_fail "unaligned checkpoints under backpressure: median $median ms ($UNALIGNED), not under two thirds of the aligned one's $A_MS ms"
 
+wait_restored "$J" 1 30
+gate_open
 wait_state "$J" FINISHED 90
 ids=$(restored_ids "$J")
 assert_eq "$(wc -w <<<"$ids")" 1 "unaligned: restores in the JobManager's log ($ids)"

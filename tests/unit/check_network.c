@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "log.h"
 #include "network/network.h"
+#include "network/netenv_internal.h"
 #include "network/network_internal.h"
 #include "util.h"
 
@@ -402,6 +403,105 @@ START_TEST(test_credit_never_exceeded)
 }
 END_TEST
 
+/* ---- many requests served at once ---------------------------------------------------
+ * 10,000 remote channels request subpartitions of a partition that does not exist yet;
+ * while the producer's network thread is held, the partition appears and every
+ * subpartition gets a record and its end: the next scan serves 10,000 requests that all
+ * have data at once. Each channel must deliver its record and END_OF_PARTITION. */
+
+#define MANY 10000
+
+static sem_t hold_sem;
+
+static void hold_network(void *ctx, void *arg)
+{
+    sem_wait(&hold_sem);
+}
+
+static int count_pendings(fl_netenv *net)
+{
+    int n = 0;
+    pthread_mutex_lock(&net->reg_lock);
+    for (pending *r = net->pendings; r; r = r->next)
+        n++;
+    pthread_mutex_unlock(&net->reg_lock);
+    return n;
+}
+
+START_TEST(test_many_pending_requests_served_at_once)
+{
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "24000", NULL);
+    fl_conf_set(conf, "taskmanager.network.memory.buffers-per-channel", "2", NULL);
+    fl_conf_set(conf, "taskmanager.network.memory.floating-buffers-per-gate", "0", NULL);
+    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
+    ck_assert(prod && cons);
+    int pport, cport;
+    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
+    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
+
+    fl_gate *g = fl_gate_new(cons, MANY, "wide gate", NULL);
+    for (int c = 0; c < MANY; c++)
+        fl_gate_set_channel(g, c, "j/many/0", c, "127.0.0.1", pport);
+    ck_assert_msg(fl_gate_start(g, &err) == 0, "%s", err.msg);
+    int64_t deadline = fl_mono_ms() + 20000;
+    while (count_pendings(prod) < MANY && fl_mono_ms() < deadline)
+        usleep(10000);
+    ck_assert_int_eq(count_pendings(prod), MANY);
+
+    /* hold the producer's network thread while every subpartition fills */
+    sem_init(&hold_sem, 0, 0);
+    ck_assert_int_eq(fl_endpoint_post(prod->ep, hold_network, NULL, NULL), 0);
+    fl_partition *p = fl_partition_new(prod, "j/many/0", MANY, -1, NULL, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    for (int c = 0; c < MANY; c++) {
+        uint32_t v = (uint32_t)c * 2654435761u;
+        ck_assert_int_eq(fl_partition_emit(p, c, &v, sizeof v, NULL, 0), 0);
+    }
+    ck_assert_int_eq(fl_partition_finish(p), 0);
+    ck_assert_int_eq(count_pendings(prod), MANY); /* none served yet */
+    sem_post(&hold_sem);
+
+    /* every channel: its one record, then its end */
+    uint8_t *got = calloc(MANY, 1);
+    int records = 0, ends = 0;
+    fl_input in;
+    while (ends < MANY) {
+        int r = read_wait(g, &in);
+        ck_assert_msg(r == 1, "after %d records and %d ends of %d channels: %s", records, ends,
+                      MANY, r < 0 ? fl_gate_error(g) : "nothing more arrived in 5 s");
+        ck_assert_int_lt(in.channel, MANY);
+        if (in.kind == FL_IN_RECORD) {
+            uint32_t v, want = (uint32_t)in.channel * 2654435761u;
+            ck_assert_uint_eq(in.len, sizeof v);
+            memcpy(&v, in.data, sizeof v);
+            ck_assert_uint_eq(v, want);
+            ck_assert_int_eq(got[in.channel], 0);
+            got[in.channel] = 1;
+            records++;
+        } else {
+            ck_assert_int_eq(in.event_type, FL_EV_END_OF_PARTITION);
+            ck_assert_int_eq(got[in.channel], 1);
+            got[in.channel] = 2;
+            ends++;
+        }
+    }
+    ck_assert_int_eq(records, MANY);
+    ck_assert(fl_gate_is_finished(g));
+    free(got);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    fl_netenv_free(cons);
+    fl_netenv_free(prod);
+    fl_conf_free(conf);
+    sem_destroy(&hold_sem);
+}
+END_TEST
+
 static Suite *network_suite(void)
 {
     Suite *s = suite_create("network");
@@ -415,6 +515,7 @@ static Suite *network_suite(void)
     tcase_add_test(tc, test_insufficient_buffers_message);
     tcase_add_test(tc, test_request_timeout);
     tcase_add_test(tc, test_credit_never_exceeded);
+    tcase_add_test(tc, test_many_pending_requests_served_at_once);
     suite_add_tcase(s, tc);
     return s;
 }
