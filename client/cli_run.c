@@ -78,6 +78,9 @@ static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
                                  : (int)fl_conf_get_int(cli->conf, "parallelism.default");
     fl_env *env =
         fl_sg_env_new(par, fl_conf_get_duration_ms(cli->conf, "execution.buffer-timeout"));
+    int64_t maxp = fl_conf_get_int(cli->conf, "pipeline.max-parallelism");
+    if (maxp > 0)
+        fl_env_set_max_parallelism(env, (int)FL_MIN(maxp, INT32_MAX));
     int rc = b->main(env, o->argc, o->argv);
     if (rc != 0 && !env->error[0])
         snprintf(env->error, sizeof env->error, "flint_main returned %d", rc);

@@ -24,6 +24,16 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+/* Flink's default max parallelism for an operator of parallelism p (computeDefault...):
+ * 1.5 p rounded up to a power of two, within 128..32768. */
+static int derived_max_parallelism(int p)
+{
+    int64_t want = (int64_t)p + p / 2, m = 1;
+    while (m < want)
+        m <<= 1;
+    return (int)(m < 128 ? 128 : m > FL_MAX_MAX_PARALLELISM ? FL_MAX_MAX_PARALLELISM : m);
+}
+
 typedef struct cnode {
     int par;
     int vertex;    /* index of its JobVertex */
@@ -66,9 +76,12 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         cn[i].par = nd->parallelism > 0 ? nd->parallelism
                   : nd->non_parallel     ? 1
                                          : fl_env_parallelism(env);
-        if (cn[i].par > env->max_parallelism) {
+        int maxp = nd->max_parallelism > 0 ? nd->max_parallelism
+                 : env->max_parallelism > 0 ? env->max_parallelism
+                                            : FL_MAX_MAX_PARALLELISM;
+        if (cn[i].par > maxp) {
             fl_err_set(err, "the parallelism %d of '%s' exceeds the max parallelism %d",
-                       cn[i].par, nd->name, env->max_parallelism);
+                       cn[i].par, nd->name, maxp);
             goto out;
         }
         if (!is_source(nd->kind) && nd->ninputs == 0) {
@@ -115,7 +128,7 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
     fl__pb__job_graph__init(g);
     g->job_id = fl_arena_str(&a, job_id);
     g->name = fl_arena_str(&a, env->job_name);
-    g->max_parallelism = env->max_parallelism;
+    g->max_parallelism = env->max_parallelism > 0 ? env->max_parallelism : 0; /* 0: per vertex */
     g->buffer_timeout_ms = env->buffer_timeout_ms;
     g->n_vertices = (size_t)nv;
     g->vertices = fl_arena_alloc(&a, (size_t)nv * sizeof *g->vertices);
@@ -123,7 +136,6 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         Fl__Pb__JobVertex *jv = g->vertices[v] = fl_arena_alloc(&a, sizeof *jv);
         fl__pb__job_vertex__init(jv);
         jv->id = v;
-        jv->max_parallelism = env->max_parallelism;
         jv->n_chain = (size_t)nops[v];
         jv->chain = fl_arena_alloc(&a, (size_t)nops[v] * sizeof *jv->chain);
         /* at most one output or input per edge: size generously */
@@ -209,6 +221,12 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
             jv->parallelism = cn[i].par;
             jv->slot_sharing_group = fl_arena_str(&a, nd->slot_group);
         }
+        /* the vertex's key groups: the head's setting, else any chained operator's, else
+         * the job's, else derived from the parallelism */
+        if (nd->max_parallelism > 0 && (cn[i].op_index == 0 || !jv->max_parallelism_configured)) {
+            jv->max_parallelism = nd->max_parallelism;
+            jv->max_parallelism_configured = true;
+        }
     }
     /* edges: chained ones link operators, the others become vertex outputs/inputs */
     for (int i = 0; i < n; i++) {
@@ -262,6 +280,12 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
     }
     for (int v = 0; v < nv; v++) {
         Fl__Pb__JobVertex *jv = g->vertices[v];
+        if (!jv->max_parallelism_configured && env->max_parallelism > 0) {
+            jv->max_parallelism = env->max_parallelism;
+            jv->max_parallelism_configured = true;
+        } else if (!jv->max_parallelism_configured) {
+            jv->max_parallelism = derived_max_parallelism(jv->parallelism);
+        }
         size_t len = 0;
         for (size_t k = 0; k < jv->n_chain; k++)
             len += strlen(jv->chain[k]->name) + 4;

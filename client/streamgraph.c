@@ -33,7 +33,7 @@ fl_env *fl_sg_env_new(int default_parallelism, int64_t buffer_timeout_ms)
     fl_env *env = fl_xcalloc(1, sizeof *env);
     env->default_parallelism = default_parallelism > 0 ? default_parallelism : 1;
     env->job_parallelism = -1;
-    env->max_parallelism = 128;
+    env->max_parallelism = -1;
     env->buffer_timeout_ms = buffer_timeout_ms;
     env->chaining = true;
     return env;
@@ -110,6 +110,7 @@ static sg_node *add_node(fl_env *env, int kind, const char *name)
     n->id = env->n++;
     n->kind = kind;
     n->parallelism = -1;
+    n->max_parallelism = -1;
     snprintf(n->name, sizeof n->name, "%s", name);
     snprintf(n->slot_group, sizeof n->slot_group, "default");
     return n;
@@ -198,8 +199,9 @@ int fl_env_parallelism(const fl_env *env)
 
 void fl_env_set_max_parallelism(fl_env *env, int max_parallelism)
 {
-    if (max_parallelism < 1 || max_parallelism > 32768)
-        fl_sg_error(env, "max parallelism must be in 1..32768, not %d", max_parallelism);
+    if (max_parallelism < 1 || max_parallelism > FL_MAX_MAX_PARALLELISM)
+        fl_sg_error(env, "max parallelism must be in 1..%d, not %d", FL_MAX_MAX_PARALLELISM,
+                    max_parallelism);
     else
         env->max_parallelism = max_parallelism;
 }
@@ -492,6 +494,17 @@ fl_stream *fl_set_parallelism(fl_stream *s, int parallelism)
         fl_sg_error(s->env, "the parallelism of non parallel operator '%s' must be 1", n->name);
     else
         n->parallelism = parallelism;
+    return s;
+}
+
+fl_stream *fl_set_max_parallelism(fl_stream *s, int max_parallelism)
+{
+    sg_node *n = node_of(s);
+    if (max_parallelism < 1 || max_parallelism > FL_MAX_MAX_PARALLELISM)
+        fl_sg_error(s->env, "max parallelism of %s must be in 1..%d, not %d", n->name,
+                    FL_MAX_MAX_PARALLELISM, max_parallelism);
+    else
+        n->max_parallelism = max_parallelism;
     return s;
 }
 

@@ -64,6 +64,7 @@ typedef struct sg_node {
     char bcast_state[SG_NAME];
     int64_t lower_ms, upper_ms;
     int parallelism;       /* -1: not set */
+    int max_parallelism;   /* -1: not set */
     bool non_parallel;     /* sources that always run with parallelism 1 */
     bool chaining_disabled, new_chain;
     char slot_group[SG_NAME];
@@ -78,7 +79,8 @@ struct fl_env {
     int nstreams, capstreams;
     int default_parallelism;  /* parallelism.default or flint run -p */
     int job_parallelism;      /* fl_env_set_parallelism, -1 when not set */
-    int max_parallelism;
+    int max_parallelism;      /* job level: fl_env_set_max_parallelism or
+                                 pipeline.max-parallelism; -1 when not set */
     int64_t buffer_timeout_ms;
     bool chaining;
     bool executed;

@@ -58,6 +58,12 @@ FL_KEY("taskmanager.network.memory.buffers-per-channel", FL_CT_INT, "2", NULL,
        "Exclusive buffers of each remote input channel (its initial credit).")
 FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", NULL,
        "Floating buffers an input gate lends to the channels with the largest backlog.")
+FL_KEY("taskmanager.network.memory.read-buffer.required-per-gate.max", FL_CT_INT, "256", NULL,
+       "Most buffers an input gate requires. A gate whose remote channels would need more "
+       "exclusive buffers (channels x buffers-per-channel) gets none: it requires this many "
+       "floating buffers instead, lent to the channels whose senders announce a backlog, so "
+       "an all-to-all job at any parallelism runs within a fixed budget (Flink 1.17's key; "
+       "its streaming default is unbounded).")
 FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
        "How long a partition request waits for its producer before failing.")
 FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
@@ -102,6 +108,10 @@ FL_KEY("execution.checkpointing.interval", FL_CT_DURATION, NULL, NULL,
        "Checkpoint interval; checkpointing is off when unset.")
 FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
        "How often TaskManagers report task metrics to the JobManager.")
+FL_KEY("pipeline.max-parallelism", FL_CT_INT, "-1", NULL,
+       "Key groups of a job's keyed state, the largest parallelism it can be rescaled to "
+       "(1..32768); -1 derives it per operator: 1.5 x parallelism rounded up to a power of "
+       "two, at least 128.")
 FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL,
        "How often watermarks are emitted; 0 emits one after every record (deterministic).")
 FL_KEY("testing.source.gate-file", FL_CT_STRING, NULL, NULL,

@@ -13,6 +13,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <flint/flint.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +118,7 @@ int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl
             const Fl__Pb__OperatorSubtaskState *st = os->subtasks[s];
             has_state |= st->n_keyed || st->n_operator_state || st->timers.len || st->n_broadcast;
         }
-        const Fl__Pb__JobVertex *found = NULL;
+        Fl__Pb__JobVertex *found = NULL; /* the JobMaster's own graph: adjusted below */
         for (size_t v = 0; v < g->n_vertices && !found; v++)
             for (size_t c = 0; c < g->vertices[v]->n_chain; c++)
                 if (!strcmp(g->vertices[v]->chain[c]->uid, os->uid))
@@ -128,6 +130,16 @@ int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl
                        path, os->name, os->uid);
             fl__pb__checkpoint_metadata__free_unpacked(m, NULL);
             return -1;
+        }
+        /* a derived max parallelism gives way to the savepoint's key groups (as Flink's
+         * does): the state keeps the key-group count it was written with */
+        if (found && has_state && os->max_parallelism != found->max_parallelism &&
+            !found->max_parallelism_configured && os->max_parallelism >= found->parallelism &&
+            os->max_parallelism >= 1 && os->max_parallelism <= FL_MAX_MAX_PARALLELISM) {
+            fl_info("Savepoint %s: operator '%s' keeps the savepoint's max parallelism %d "
+                    "(the job derived %d)", path, os->name, os->max_parallelism,
+                    found->max_parallelism);
+            found->max_parallelism = os->max_parallelism;
         }
         if (found && has_state && os->max_parallelism != found->max_parallelism) {
             fl_err_set(err, "Failed to rollback to savepoint %s: the max parallelism %d of "

@@ -118,7 +118,8 @@ static void deploy(fl_jm *jm, int vi, int i)
     for (size_t k = 0; k < vx->jv->n_inputs; k++)
         tdd.gates[k] = gate_desc(&a, jm, vx->jv->inputs[k], i, vx->jv->parallelism);
     size_t no = vx->jv->n_outputs;
-    tdd.n_output_partition_ids = tdd.n_output_consumers = no;
+    tdd.n_output_partition_ids = tdd.n_output_consumers = tdd.n_output_max_parallelism = no;
+    tdd.output_max_parallelism = fl_arena_alloc(&a, (no + 1) * sizeof(int32_t));
     tdd.output_partition_ids = fl_arena_alloc(&a, (no + 1) * sizeof(char *));
     tdd.output_consumers = fl_arena_alloc(&a, (no + 1) * sizeof(int32_t));
     char pid[256];
@@ -129,6 +130,7 @@ static void deploy(fl_jm *jm, int vi, int i)
         tdd.output_consumers[k] = producer_subpartitions(
             is_pointwise(o->partitioner), vx->jv->parallelism,
             jm->g->vertices[o->target_vertex]->parallelism, i);
+        tdd.output_max_parallelism[k] = jm->g->vertices[o->target_vertex]->max_parallelism;
     }
     if (jm->restore)
         tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);

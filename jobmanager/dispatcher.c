@@ -8,6 +8,8 @@
 #include "util.h"
 #include "version.h"
 
+#include <flint/flint.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -339,14 +341,15 @@ static int validate_graph(const Fl__Pb__JobGraph *g, fl_err *err)
         fl_err_set(err, "the job graph has no vertices (or too many)");
         return -1;
     }
-    if (g->max_parallelism < 1 || g->max_parallelism > 32768) {
+    if (g->max_parallelism < 0 || g->max_parallelism > FL_MAX_MAX_PARALLELISM) {
         fl_err_set(err, "invalid max parallelism %d", g->max_parallelism);
         return -1;
     }
     for (size_t v = 0; v < g->n_vertices; v++) {
         const Fl__Pb__JobVertex *jv = g->vertices[v];
-        if (jv->id != (int)v || jv->parallelism < 1 || jv->parallelism > g->max_parallelism ||
-            jv->n_chain == 0) {
+        if (jv->id != (int)v || jv->max_parallelism < 1 ||
+            jv->max_parallelism > FL_MAX_MAX_PARALLELISM || jv->parallelism < 1 ||
+            jv->parallelism > jv->max_parallelism || jv->n_chain == 0) {
             fl_err_set(err, "vertex %zu is malformed (id, parallelism 1..max or empty chain)", v);
             return -1;
         }

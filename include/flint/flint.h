@@ -93,7 +93,12 @@ typedef int (*fl_source_fn)(fl_ctx *ctx, fl_out *out);
 void fl_env_set_parallelism(fl_env *env, int parallelism);
 /* The parallelism operators get when nothing more specific is set. */
 int fl_env_parallelism(const fl_env *env);
-void fl_env_set_max_parallelism(fl_env *env, int max_parallelism); /* default 128 */
+/* The number of key groups of keyed state: the largest parallelism a job's keyed operators
+ * can ever be rescaled to (1..32768). Not set: pipeline.max-parallelism, else derived from
+ * each operator's parallelism as Flink does (1.5 x parallelism rounded up to a power of
+ * two, at least 128), and a job restored from a savepoint keeps the savepoint's. */
+#define FL_MAX_MAX_PARALLELISM 32768
+void fl_env_set_max_parallelism(fl_env *env, int max_parallelism);
 /* execution.buffer-timeout for this job: 0 flushes every record, -1 only full buffers. */
 void fl_env_set_buffer_timeout(fl_env *env, int64_t ms);
 void fl_env_disable_operator_chaining(fl_env *env);
@@ -181,6 +186,8 @@ fl_stream *fl_add_sink(fl_stream *in, fl_sink_fn fn);
 fl_stream *fl_name(fl_stream *s, const char *name);
 fl_stream *fl_uid(fl_stream *s, const char *uid);
 fl_stream *fl_set_parallelism(fl_stream *s, int parallelism);
+/* This operator's max parallelism (key groups), over the job's (Flink's setMaxParallelism). */
+fl_stream *fl_set_max_parallelism(fl_stream *s, int max_parallelism);
 fl_stream *fl_disable_chaining(fl_stream *s);
 fl_stream *fl_start_new_chain(fl_stream *s);
 fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);

@@ -233,6 +233,22 @@ static void float_recycle(fl_buf_owner *owner, fl_buf *b)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Gate lock held: borrows floating buffers while the sender has more queued than c can
+ * take. Credit never exceeds the sender's reported backlog (plus the exclusive buffers), so
+ * a floating buffer is never parked as credit at a sender with nothing to send: it comes
+ * back with data, is read and floats again. */
+static void borrow_floating(fl_gate *g, fl_chan *c)
+{
+    while (c->backlog > c->nfree && g->float_free) {
+        fl_buf *f = g->float_free;
+        g->float_free = f->next;
+        g->nfloat_free--;
+        credit_buffer(g, c, f);
+    }
+    c->waiting_floating = c->backlog > c->nfree;
+    maybe_announce(g, c);
+}
+
 int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
                     void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg)
 {
@@ -277,27 +293,34 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
         c->eop_received = true;
     fl_bufq_push(&c->received, b);
     c->backlog = backlog;
-    /* Borrow floating buffers while the sender has more queued than we can take. */
-    while (c->backlog > c->nfree && g->float_free) {
-        fl_buf *f = g->float_free;
-        g->float_free = f->next;
-        g->nfloat_free--;
-        credit_buffer(g, c, f);
-    }
-    c->waiting_floating = c->backlog > c->nfree;
-    maybe_announce(g, c);
+    borrow_floating(g, c);
     mark_ready(g, c);
     pthread_mutex_unlock(&g->lock);
     return 0;
 }
 
+void fl_gate_backlog(fl_chan *c, int backlog)
+{
+    fl_gate *g = c->gate;
+    pthread_mutex_lock(&g->lock);
+    c->backlog = backlog;
+    borrow_floating(g, c);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* At most this much credit per ADD_CREDIT frame (the sender refuses more as implausible);
+ * the rest goes out with the next one. */
+#define CREDIT_PER_FRAME 1024
+
 int fl_gate_take_credit(fl_chan *c)
 {
     fl_gate *g = c->gate;
     pthread_mutex_lock(&g->lock);
-    int k = c->eop ? 0 : c->unannounced;
+    int k = c->eop ? 0 : FL_MIN(c->unannounced, CREDIT_PER_FRAME);
     c->announced += k;
     c->unannounced -= k;
+    if (c->unannounced > 0 && !c->eop)
+        fl_netenv_queue_credit(g->net, c); /* the rest in the next frame */
     pthread_mutex_unlock(&g->lock);
     return k;
 }
@@ -363,9 +386,15 @@ int fl_gate_start(fl_gate *g, fl_err *err)
         return -1;
     }
     if (nremote) {
-        g->lpool = fl_lpool_new(fl_netenv_pool(g->net), nremote * bpc,
-                                nremote * bpc + fl_netenv_floating_per_gate(g->net), g->name,
-                                err);
+        /* A wide gate (more exclusive buffers than read-buffer.required-per-gate.max)
+         * gets no exclusive buffers: it requires that many floating ones, lent by backlog
+         * (Flink 1.17's rule). */
+        int64_t excl = (int64_t)nremote * bpc, cap = fl_netenv_gate_max_required(g->net);
+        int required = (int)FL_MIN(excl, cap);
+        if (excl > cap)
+            bpc = 0;
+        g->lpool = fl_lpool_new(fl_netenv_pool(g->net), required,
+                                required + fl_netenv_floating_per_gate(g->net), g->name, err);
         if (!g->lpool)
             return -1;
         fl_buf *b;
@@ -384,6 +413,7 @@ int fl_gate_start(fl_gate *g, fl_err *err)
             }
         }
         while ((b = fl_lpool_try_get(g->lpool))) {
+            g->lpool_owner = b->owner;
             b->owner = &g->float_owner;
             b->next = g->float_free;
             g->float_free = b;

@@ -30,8 +30,8 @@
 
 /* ---- frames ----------------------------------------------------------------------- */
 
-static void send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void *payload,
-                       uint32_t len)
+void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void *payload,
+                          uint32_t len)
 {
     fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
     fl_frame_append(bufferevent_get_output(nc->bev), &h, payload);
@@ -39,7 +39,7 @@ static void send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void
 
 void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg)
 {
-    send_frame(nc, FL_NET_ERROR, receiver, msg, (uint32_t)FL_MIN(strlen(msg), 1000));
+    fl_netenv_send_frame(nc, FL_NET_ERROR, receiver, msg, (uint32_t)FL_MIN(strlen(msg), 1000));
 }
 
 /* ---- registry (any thread) -------------------------------------------------------- */
@@ -57,6 +57,11 @@ int fl_netenv_buffers_per_channel(const fl_netenv *net)
 int fl_netenv_floating_per_gate(const fl_netenv *net)
 {
     return net->floating;
+}
+
+int fl_netenv_gate_max_required(const fl_netenv *net)
+{
+    return net->gate_max_required;
 }
 
 int64_t fl_netenv_buffers_total(fl_netenv *net)
@@ -274,7 +279,7 @@ static void do_cancel_remote(void *ctx, void *arg)
     cancel_req *r = arg;
     for (netconn *nc = net->conns; nc; nc = nc->next)
         if (nc == r->conn)
-            send_frame(nc, FL_NET_CANCEL, r->receiver_id, NULL, 0);
+            fl_netenv_send_frame(nc, FL_NET_CANCEL, r->receiver_id, NULL, 0);
     free(r);
 }
 
@@ -426,6 +431,21 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
             v->credit += (int)add;
             fl_sender_pump(v);
         }
+        return 0;
+    }
+    case FL_NET_BACKLOG: {
+        if (!nc->key[0] || h->len != 4)
+            break;
+        uint32_t backlog = rd32(small);
+        if (backlog > (1u << 24)) {
+            snprintf(why, whylen, "implausible backlog %u", backlog);
+            return -1;
+        }
+        pthread_mutex_lock(&net->rcv_lock);
+        recv_slot *s = find_slot(net, h->corr);
+        if (s && s->conn == nc)
+            fl_gate_backlog(s->c, (int)backlog);
+        pthread_mutex_unlock(&net->rcv_lock);
         return 0;
     }
     case FL_NET_CANCEL: {
@@ -598,7 +618,7 @@ static void do_request_remote(void *ctx, void *arg)
         d[8] = (uint8_t)(idlen >> 8);
         d[9] = (uint8_t)idlen;
         memcpy(d + 10, r->id, idlen);
-        send_frame(nc, FL_NET_PARTITION_REQUEST, r->receiver_id, d, 10 + idlen);
+        fl_netenv_send_frame(nc, FL_NET_PARTITION_REQUEST, r->receiver_id, d, 10 + idlen);
     }
     pthread_mutex_unlock(&net->rcv_lock);
     free(r);
@@ -635,7 +655,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
             if (k > 0) {
                 uint8_t d[4];
                 be32(d, (uint32_t)k);
-                send_frame(nc, FL_NET_ADD_CREDIT, ids[i], d, 4);
+                fl_netenv_send_frame(nc, FL_NET_ADD_CREDIT, ids[i], d, 4);
             }
             pthread_mutex_unlock(&net->rcv_lock);
         }
@@ -673,6 +693,8 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
     net->pool = pool;
     net->bpc = (int)FL_MAX(1, fl_conf_get_int(conf, "taskmanager.network.memory.buffers-per-channel"));
     net->floating = (int)FL_MAX(0, fl_conf_get_int(conf, "taskmanager.network.memory.floating-buffers-per-gate"));
+    net->gate_max_required = (int)FL_MIN(INT32_MAX, FL_MAX(1, fl_conf_get_int(
+        conf, "taskmanager.network.memory.read-buffer.required-per-gate.max")));
     net->request_timeout_ms = fl_conf_get_duration_ms(conf, "taskmanager.network.request-backoff.max");
     net->max_frame = fl_netpool_segment_size(pool) + FL_NET_BUFFER_HDR;
     pthread_mutex_init(&net->reg_lock, NULL);

@@ -25,6 +25,7 @@ typedef struct view {
     fl_partition *part;
     fl_subpart *sp;
     int credit;
+    int told_backlog;         /* the backlog the consumer heard last */
     uint32_t seq;
     bool failed;              /* under sp->lock */
     char fail_msg[256];       /* under sp->lock */
@@ -61,7 +62,7 @@ struct fl_netenv {
     fl_endpoint *ep;
     struct evconnlistener *listener;
     fl_netpool *pool;
-    int bpc, floating;
+    int bpc, floating, gate_max_required;
     int64_t request_timeout_ms;
     uint32_t max_frame;
     struct event *tick;
@@ -106,6 +107,9 @@ static inline uint32_t rd32(const uint8_t *d)
 /* netenv.c */
 /* Registry lock held: the registered partition with this id, or NULL. */
 fl_partition *fl_netenv_find_part(fl_netenv *net, const char *id);
+/* Queues a frame on nc. */
+void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const void *payload,
+                          uint32_t len);
 /* Queues an ERROR frame for receiver (0: the whole connection) on nc. */
 void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg);
 

@@ -22,6 +22,7 @@ enum {
     FL_NET_ADD_CREDIT = 1002,        /* u32 credit */
     FL_NET_ERROR = 1003,             /* message text; receiver 0 = the whole connection */
     FL_NET_CANCEL = 1004,            /* consumer lets go of the subpartition */
+    FL_NET_BACKLOG = 1005,           /* u32 backlog: data waits, the sender has no credit */
 };
 #define FL_NET_BUFFER_HDR 12
 #define FL_NET_MAX_CONTROL 2048
@@ -78,6 +79,8 @@ fl_buf *fl_subpart_poll_priority(fl_subpart *sp, int *backlog);
 /* Next buffer of sp for its reader (NULL when none); *backlog = buffers still queued.
  * Marks the subpartition consumed when it hands out END_OF_PARTITION. Takes sp->lock. */
 fl_buf *fl_subpart_poll(fl_subpart *sp, int *backlog);
+/* Buffers queued in sp (the partly filled one not counted). Takes sp->lock. */
+int fl_subpart_backlog(fl_subpart *sp);
 /* Attaches r as the only reader; -1 (with why) when taken or released. Sets *has_data. */
 int fl_subpart_attach(fl_subpart *sp, fl_subpart_reader *r, bool *has_data, char *why,
                       size_t whylen);
@@ -94,6 +97,8 @@ void fl_netenv_unregister(fl_netenv *net, fl_partition *p);
 fl_netpool *fl_netenv_pool(fl_netenv *net);
 int fl_netenv_buffers_per_channel(const fl_netenv *net);
 int fl_netenv_floating_per_gate(const fl_netenv *net);
+/* taskmanager.network.memory.read-buffer.required-per-gate.max */
+int fl_netenv_gate_max_required(const fl_netenv *net);
 
 struct fl_chan;
 /* Attaches local channel c to its subpartition now, or when the producer registers. */
@@ -166,6 +171,9 @@ void fl_gate_fail(struct fl_gate *g, const char *fmt, ...) __attribute__((format
  * fill copies len payload bytes into the buffer. Takes the gate lock. */
 int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
                     void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg);
+/* The sender of c has `backlog` buffers queued and no credit (a BACKLOG frame): c borrows
+ * floating buffers for them. Takes the gate lock. */
+void fl_gate_backlog(fl_chan *c, int backlog);
 /* Moves c's unannounced credit to announced and returns it (gate lock taken). */
 int fl_gate_take_credit(fl_chan *c);
 /* Publishes a local channel's attachment (under the registry lock). */

@@ -31,10 +31,12 @@ fl_partition *fl_partition_new(fl_netenv *net, const char *id, int nsubs,
     }
     char owner[FL_NET_ID_MAX + 32];
     snprintf(owner, sizeof owner, "result partition %s", id);
+    /* Required: one buffer being filled per subpartition and one in flight. Beyond that at
+     * most floating-buffers-per-gate more: pools never grow or shrink, so a pool that took
+     * n * buffers-per-channel (as Flink's elastic pools may) would starve the required
+     * buffers of tasks deployed after it (2 x 32 slots at -p 64 failed so). */
     fl_lpool *pool = fl_lpool_new(fl_netenv_pool(net), nsubs + 1,
-                                  nsubs * fl_netenv_buffers_per_channel(net) +
-                                      fl_netenv_floating_per_gate(net),
-                                  owner, err);
+                                  nsubs + 1 + fl_netenv_floating_per_gate(net), owner, err);
     if (!pool)
         return NULL;
     /* While blocked, the producer holds at most one partly filled buffer per subpartition;
@@ -357,6 +359,14 @@ fl_buf *fl_subpart_poll(fl_subpart *sp, int *backlog)
     if (eop)
         fl_partition_sub_consumed(sp->part);
     return b;
+}
+
+int fl_subpart_backlog(fl_subpart *sp)
+{
+    pthread_mutex_lock(&sp->lock);
+    int n = sp->queue.n;
+    pthread_mutex_unlock(&sp->lock);
+    return n;
 }
 
 fl_buf *fl_subpart_poll_priority(fl_subpart *sp, int *backlog)

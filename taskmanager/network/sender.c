@@ -83,6 +83,23 @@ static void send_buffer(view *v, fl_buf *b, int backlog)
     hdr[FL_FRAME_HDR_LEN + 10] = hdr[FL_FRAME_HDR_LEN + 11] = 0;
     evbuffer_add(out, hdr, sizeof hdr);
     evbuffer_add_reference(out, b->data, b->len, recycle_sent, b);
+    v->told_backlog = backlog;
+}
+
+/* Out of credit with data queued, and the consumer believes nothing waits: tell it. A gate
+ * without exclusive buffers (a wide one, see fl_gate_start) gives credit only against a
+ * backlog it heard of; the last buffer's backlog or this frame is how it hears. */
+static void announce_backlog(view *v)
+{
+    if (v->credit > 0 || v->told_backlog > 0)
+        return;
+    int n = fl_subpart_backlog(v->sp);
+    if (n <= 0)
+        return;
+    uint8_t d[4];
+    be32(d, (uint32_t)n);
+    fl_netenv_send_frame(v->conn, FL_NET_BACKLOG, v->receiver_id, d, 4);
+    v->told_backlog = n;
 }
 
 /* Sends what v's credit allows (priority events need none). */
@@ -107,7 +124,11 @@ void fl_sender_pump(view *v)
             break;
         send_buffer(v, b, backlog);
     }
-    while (v->credit > 0) {
+    for (;;) {
+        if (v->credit <= 0) {
+            announce_backlog(v);
+            return;
+        }
         if (evbuffer_get_length(out) > OUT_HIGH) {
             nc->stalled = true;
             return;

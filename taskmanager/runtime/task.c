@@ -92,7 +92,13 @@ static int build(fl_task *t, fl_err *err)
         w->task = t;
         w->partitioner = o->partitioner;
         w->nsub = d->output_consumers[k];
-        w->max_parallelism = t->max_parallelism;
+        /* keys are grouped by the consumer's key groups */
+        w->max_parallelism = k < (int)d->n_output_max_parallelism ? d->output_max_parallelism[k]
+                                                                  : t->max_parallelism;
+        if (w->max_parallelism < 1) {
+            fl_err_set(err, "output %d: bad max parallelism %d", k, w->max_parallelism);
+            return -1;
+        }
         w->rr = (uint32_t)t->subtask; /* start round robin at a different place per producer */
         w->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(t->subtask + 1) * 0xbf58476d1ce4e5b9ULL;
         if (w->nsub < 1) {

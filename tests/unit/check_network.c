@@ -406,8 +406,8 @@ END_TEST
 /* ---- many requests served at once ---------------------------------------------------
  * 10,000 remote channels request subpartitions of a partition that does not exist yet;
  * while the producer's network thread is held, the partition appears and every
- * subpartition gets a record and its end: the next scan serves 10,000 requests that all
- * have data at once. Each channel must deliver its record and END_OF_PARTITION. */
+ * subpartition gets a record: the next scan serves 10,000 requests that all have data at
+ * once. Each channel must deliver its record and END_OF_PARTITION. */
 
 #define MANY 10000
 
@@ -416,6 +416,12 @@ static sem_t hold_sem;
 static void hold_network(void *ctx, void *arg)
 {
     sem_wait(&hold_sem);
+}
+
+static void *finish_partition(void *p)
+{
+    ck_assert_int_eq(fl_partition_finish(p), 0);
+    return NULL;
 }
 
 static int count_pendings(fl_netenv *net)
@@ -428,10 +434,12 @@ static int count_pendings(fl_netenv *net)
     return n;
 }
 
-START_TEST(test_many_pending_requests_served_at_once)
+static void many_requests(int nchan, const char *gate_max)
 {
     fl_conf *conf = fl_conf_new();
     fl_err err;
+    fl_conf_set(conf, "taskmanager.network.memory.read-buffer.required-per-gate.max", gate_max,
+                NULL);
     fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
     fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "24000", NULL);
     fl_conf_set(conf, "taskmanager.network.memory.buffers-per-channel", "2", NULL);
@@ -444,37 +452,40 @@ START_TEST(test_many_pending_requests_served_at_once)
     ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
     ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
 
-    fl_gate *g = fl_gate_new(cons, MANY, "wide gate", NULL);
-    for (int c = 0; c < MANY; c++)
+    fl_gate *g = fl_gate_new(cons, nchan, "wide gate", NULL);
+    for (int c = 0; c < nchan; c++)
         fl_gate_set_channel(g, c, "j/many/0", c, "127.0.0.1", pport);
     ck_assert_msg(fl_gate_start(g, &err) == 0, "%s", err.msg);
     int64_t deadline = fl_mono_ms() + 20000;
-    while (count_pendings(prod) < MANY && fl_mono_ms() < deadline)
+    while (count_pendings(prod) < nchan && fl_mono_ms() < deadline)
         usleep(10000);
-    ck_assert_int_eq(count_pendings(prod), MANY);
+    ck_assert_int_eq(count_pendings(prod), nchan);
 
     /* hold the producer's network thread while every subpartition fills */
     sem_init(&hold_sem, 0, 0);
     ck_assert_int_eq(fl_endpoint_post(prod->ep, hold_network, NULL, NULL), 0);
-    fl_partition *p = fl_partition_new(prod, "j/many/0", MANY, -1, NULL, &err);
+    fl_partition *p = fl_partition_new(prod, "j/many/0", nchan, -1, NULL, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
-    for (int c = 0; c < MANY; c++) {
+    for (int c = 0; c < nchan; c++) {
         uint32_t v = (uint32_t)c * 2654435761u;
         ck_assert_int_eq(fl_partition_emit(p, c, &v, sizeof v, NULL, 0), 0);
     }
-    ck_assert_int_eq(fl_partition_finish(p), 0);
-    ck_assert_int_eq(count_pendings(prod), MANY); /* none served yet */
+    fl_partition_flush(p); /* a buffer queued in every subpartition */
+    ck_assert_int_eq(count_pendings(prod), nchan); /* none served yet */
     sem_post(&hold_sem);
+    /* the ends take more buffers, which come back as the consumer reads: another thread */
+    pthread_t fin;
+    pthread_create(&fin, NULL, finish_partition, p);
 
     /* every channel: its one record, then its end */
-    uint8_t *got = calloc(MANY, 1);
+    uint8_t *got = calloc(nchan, 1);
     int records = 0, ends = 0;
     fl_input in;
-    while (ends < MANY) {
+    while (ends < nchan) {
         int r = read_wait(g, &in);
         ck_assert_msg(r == 1, "after %d records and %d ends of %d channels: %s", records, ends,
-                      MANY, r < 0 ? fl_gate_error(g) : "nothing more arrived in 5 s");
-        ck_assert_int_lt(in.channel, MANY);
+                      nchan, r < 0 ? fl_gate_error(g) : "nothing more arrived in 5 s");
+        ck_assert_int_lt(in.channel, nchan);
         if (in.kind == FL_IN_RECORD) {
             uint32_t v, want = (uint32_t)in.channel * 2654435761u;
             ck_assert_uint_eq(in.len, sizeof v);
@@ -490,8 +501,9 @@ START_TEST(test_many_pending_requests_served_at_once)
             ends++;
         }
     }
-    ck_assert_int_eq(records, MANY);
+    ck_assert_int_eq(records, nchan);
     ck_assert(fl_gate_is_finished(g));
+    pthread_join(fin, NULL);
     free(got);
     fl_partition_release(p);
     fl_gate_free(g);
@@ -500,7 +512,21 @@ START_TEST(test_many_pending_requests_served_at_once)
     fl_conf_free(conf);
     sem_destroy(&hold_sem);
 }
+
+
+START_TEST(test_many_pending_requests_served_at_once)
+{
+    many_requests(MANY, "1000000"); /* 10,000 channels with exclusive buffers */
+}
 END_TEST
+
+/* The same through a wide gate: no exclusive buffers, 64 floating ones lent by backlog. */
+START_TEST(test_wide_gate_floating_only)
+{
+    many_requests(3000, "64");
+}
+END_TEST
+
 
 static Suite *network_suite(void)
 {
@@ -516,6 +542,7 @@ static Suite *network_suite(void)
     tcase_add_test(tc, test_request_timeout);
     tcase_add_test(tc, test_credit_never_exceeded);
     tcase_add_test(tc, test_many_pending_requests_served_at_once);
+    tcase_add_test(tc, test_wide_gate_floating_only);
     suite_add_tcase(s, tc);
     return s;
 }
