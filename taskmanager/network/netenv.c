@@ -678,6 +678,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     fl_sender_scan_pendings(arg, true);
+    fl_sender_check_stuck(arg);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */

@@ -26,6 +26,7 @@ typedef struct view {
     fl_subpart *sp;
     int credit;
     int told_backlog;         /* the backlog the consumer heard last */
+    bool suspect;             /* looked stuck at the last check (fl_sender_check_stuck) */
     uint32_t seq;
     bool failed;              /* under sp->lock */
     char fail_msg[256];       /* under sp->lock */
@@ -82,6 +83,8 @@ struct fl_netenv {
     uint32_t nslots;
 
     netconn *conns;            /* network thread */
+    int64_t stuck_check_ms;    /* network thread: the last fl_sender_check_stuck */
+    _Atomic int stuck_found;   /* views it had to serve (bugs; tests read it) */
 };
 
 static inline void wake_work(fl_netenv *net)
@@ -125,5 +128,11 @@ void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiv
                                     const uint8_t *d, uint32_t len);
 /* Serves remote requests whose partition has appeared; fails expired ones (expire). */
 void fl_sender_scan_pendings(fl_netenv *net, bool expire);
+/* The sender's invariant, checked about once a second: a view with data queued either has
+ * credit and is being served (in the work list, or its connection is stalled), or has no
+ * credit and its consumer knows of the backlog. A view seen breaking it twice in a row is
+ * a bug (a view nobody will pump: its consumer would wait forever): logged with the
+ * partition, subpartition and consumer, and served. */
+void fl_sender_check_stuck(fl_netenv *net);
 
 #endif

@@ -8,6 +8,7 @@
  * it shares with netenv.c are in netenv_internal.h.
  */
 #include "frame.h"
+#include "log.h"
 #include "netenv_internal.h"
 #include "util.h"
 
@@ -225,6 +226,37 @@ void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiv
     pthread_mutex_unlock(&net->reg_lock);
     if (ready)
         fl_sender_pump(ready);
+}
+
+void fl_sender_check_stuck(fl_netenv *net)
+{
+    int64_t now = fl_mono_ms();
+    if (now - net->stuck_check_ms < 1000)
+        return;
+    net->stuck_check_ms = now;
+    for (netconn *nc = net->conns; nc; nc = nc->next) {
+        for (view *v = nc->views, *next; v; v = next) {
+            next = v->next;
+            int queued = fl_subpart_backlog(v->sp);
+            pthread_mutex_lock(&net->work_lock);
+            bool in_work = v->in_work;
+            pthread_mutex_unlock(&net->work_lock);
+            bool stuck = queued > 0 && !in_work && !nc->stalled &&
+                         (v->credit > 0 || v->told_backlog == 0);
+            if (!stuck || !v->suspect) {
+                v->suspect = stuck;
+                continue;
+            }
+            fl_error("BUG: channel stuck: subpartition %d of partition %s has %d buffers "
+                     "queued for consumer %llu at %s with credit %d (told backlog %d), but "
+                     "nobody serves it; serving it now",
+                     v->sp->index, v->part->id, queued, (unsigned long long)v->receiver_id,
+                     nc->peer, v->credit, v->told_backlog);
+            v->suspect = false;
+            net->stuck_found++;
+            fl_sender_pump(v); /* may free v */
+        }
+    }
 }
 
 /* Serves remote requests whose partition has appeared; fails expired ones. Every view
