@@ -14,8 +14,9 @@ FL_KEY("rest.address", FL_CT_STRING, "localhost", NULL, "Host clients reach the 
 FL_KEY("rest.bind-address", FL_CT_STRING, "localhost", NULL,
        "Local address the REST server binds to.")
 FL_KEY("rest.port", FL_CT_INT, "8081", NULL, "Port of the REST server and web dashboard.")
-FL_KEY("taskmanager.host", FL_CT_STRING, "localhost", NULL,
-       "Address other daemons use to reach this TaskManager.")
+FL_KEY("taskmanager.host", FL_CT_STRING, NULL, NULL,
+       "Address other daemons use to reach this TaskManager; default the local address of "
+       "its route to the JobManager.")
 FL_KEY("taskmanager.bind-host", FL_CT_STRING, "localhost", NULL,
        "Local address the TaskManager's RPC and data servers bind to.")
 FL_KEY("taskmanager.rpc.port", FL_CT_INT, "0", NULL, "TaskManager RPC port; 0 picks a free one.")

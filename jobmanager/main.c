@@ -50,10 +50,12 @@ int main(int argc, char **argv)
     if (fl_rm_start(rm, &err) < 0 || fl_dispatcher_start(disp, &err) < 0 ||
         fl_rpc_start(rpc, &err) < 0)
         goto fail;
-    fl_info("JobManager started in %lld ms: RPC at %s:%d (flint://%s:%d/jobmanager), REST at "
-            "http://%s:%d",
+    fl_info("JobManager started in %lld ms: RPC bound to %s:%d, advertised as "
+            "flint://%s:%d/jobmanager (jobmanager.rpc.address); REST bound to %s:%d, "
+            "advertised as http://%s:%d (rest.address)",
             (long long)(fl_mono_ms() - t0), fl_conf_get_str(conf, "jobmanager.bind-host"),
             rpc_port, fl_conf_get_str(conf, "jobmanager.rpc.address"), rpc_port,
+            fl_conf_get_str(conf, "rest.bind-address"), fl_dispatcher_rest_port(disp),
             fl_conf_get_str(conf, "rest.address"), fl_dispatcher_rest_port(disp));
 
     fl_daemon_wait();

@@ -2,6 +2,7 @@
  * the ResourceManager's thread. */
 #include "resource_manager.h"
 #include "log.h"
+#include "netaddr.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -193,6 +194,23 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
         resp.accepted = false;
         resp.reason = "invalid registration (resource id, host, ports or slot count)";
         fl_warn("Refusing registration from %s: %s", msg->peer, resp.reason);
+        fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    char peer_host[64];
+    fl_peer_host(msg->peer, peer_host, sizeof peer_host);
+    if (fl_host_is_loopback(r->host) && !fl_host_is_loopback(peer_host)) {
+        char reason[600];
+        snprintf(reason, sizeof reason,
+                 "TaskManager %s advertises the loopback address '%s' but connects from %s: "
+                 "TaskManagers on other hosts could not reach it. Set taskmanager.host to an "
+                 "address they reach, or leave it unset (the address of the route to the "
+                 "JobManager is used)",
+                 r->resource_id, r->host, peer_host);
+        resp.accepted = false;
+        resp.reason = reason;
+        fl_warn("Refusing registration: %s", reason);
         fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
         fl_rpc_msg_free(msg);
         return;

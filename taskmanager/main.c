@@ -2,6 +2,7 @@
  * The main thread starts them, waits for a stop signal and tears down in reverse. */
 #include "daemon.h"
 #include "log.h"
+#include "netaddr.h"
 #include "network/netenv.h"
 #include "rpc.h"
 #include "task_executor.h"
@@ -9,6 +10,28 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+/* The address other daemons reach this TaskManager at: taskmanager.host, else the local
+ * address of the route to the JobManager (Flink's rule). *how says which. */
+static int advertised_host(const fl_conf *conf, char *out, size_t len, const char **how,
+                           fl_err *err)
+{
+    const char *host = fl_conf_get_str(conf, "taskmanager.host");
+    if (host && *host) {
+        snprintf(out, len, "%s", host);
+        *how = "taskmanager.host";
+        return 0;
+    }
+    const char *jm = fl_conf_get_str(conf, "jobmanager.rpc.address");
+    int port = (int)fl_conf_get_int(conf, "jobmanager.rpc.port");
+    if (fl_route_address(jm, port, out, len, err) < 0) {
+        fl_err_prefix(err, "taskmanager.host is not set and the address of the route to the "
+                           "JobManager (jobmanager.rpc.address %s) cannot be found", jm);
+        return -1;
+    }
+    *how = "the local address of the route to the JobManager";
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -23,7 +46,10 @@ int main(int argc, char **argv)
     if (fl_daemon_init("taskmanager", argc, argv, &conf) < 0)
         return 1;
     const char *bind = fl_conf_get_str(conf, "taskmanager.bind-host");
-    const char *host = fl_conf_get_str(conf, "taskmanager.host");
+    char host[256];
+    const char *how = "";
+    if (advertised_host(conf, host, sizeof host, &how, &err) < 0)
+        goto fail;
     if (fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots") < 1) {
         fl_err_set(&err, "taskmanager.numberOfTaskSlots must be at least 1");
         goto fail;
@@ -46,7 +72,7 @@ int main(int argc, char **argv)
     } else {
         char rnd[7];
         fl_random_hex(rnd, 3);
-        snprintf(resource_id, sizeof resource_id, "%s:%d-%s", host, rpc_port, rnd);
+        snprintf(resource_id, sizeof resource_id, "%.100s:%d-%s", host, rpc_port, rnd);
     }
     fl_te_addr addr = {resource_id, host, rpc_port, data_port};
     te = fl_te_new(conf, rpc, net, &addr);
@@ -56,8 +82,15 @@ int main(int argc, char **argv)
     }
     if (fl_netenv_start(net, &err) < 0 || fl_te_start(te, &err) < 0 || fl_rpc_start(rpc, &err) < 0)
         goto fail;
-    fl_info("TaskManager %s started: RPC at %s:%d, data port %d, %lld slots", resource_id, bind,
-            rpc_port, data_port, (long long)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots"));
+    fl_info("TaskManager %s started: RPC bound to %s:%d, data bound to %s:%d, %lld slots; "
+            "advertising %s:%d (RPC) and %s:%d (data), from %s", resource_id, bind, rpc_port,
+            bind, data_port, (long long)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots"),
+            host, rpc_port, host, data_port, how);
+    if (fl_host_is_loopback(host) &&
+        !fl_host_is_loopback(fl_conf_get_str(conf, "jobmanager.rpc.address")))
+        fl_warn("TaskManager %s advertises the loopback address %s (%s) but its JobManager is "
+                "at %s: TaskManagers on other hosts cannot reach it",
+                resource_id, host, how, fl_conf_get_str(conf, "jobmanager.rpc.address"));
 
     fl_daemon_wait();
     fl_te_shutdown(te);
