@@ -9,7 +9,8 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
-           librocksdb-dev libjansson-dev check pkg-config zookeeper curl python3
+           librocksdb-dev libjansson-dev check pkg-config zookeeper curl python3 \
+           iproute2 nftables
 PKGS    := libevent libevent_pthreads libprotobuf-c jansson
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.

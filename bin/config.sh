@@ -9,12 +9,16 @@
 #   FLINT_PID_DIR   default /tmp
 #
 # Relative directories given by the caller are made absolute, so that daemons, which keep
-# them, and ssh'd commands, which run from $FLINT_HOME, see the same ones.
+# them, and ssh'd commands, which run from $FLINT_HOME, see the same ones. A "{host}" in
+# FLINT_LOG_DIR or FLINT_PID_DIR stands for the host a daemon runs on (its name in
+# conf/workers or conf/masters when started by start-cluster.sh, else this machine's name):
+# hosts that share a file system (NFS, or a test's network namespaces) keep their own.
 # Unless the sourcing script sets flint_skip_build_check=1 (stopping needs no binaries), a
 # missing build ends the script with a hint to run make.
 #
 # Helpers for the other scripts: flint_is_local_host HOST, flint_read_hosts FILE (conf/workers,
-# conf/masters), flint_conf_value KEY [DEFAULT], flint_run_on HOST CMD... (ssh).
+# conf/masters), flint_conf_value KEY [DEFAULT], flint_run_on HOST CMD... (ssh, or the
+# command of env.remote-exec), flint_on_host HOST CMD... (here or there).
 
 flint_config_sh=$(readlink -f -- "${BASH_SOURCE[0]}")
 FLINT_HOME=$(cd -- "$(dirname -- "$flint_config_sh")/.." && pwd -P)
@@ -27,19 +31,20 @@ flint_abs_path() {
     esac
 }
 
-FLINT_CONF_DIR=$(flint_abs_path "${FLINT_CONF_DIR:-$FLINT_HOME/conf}")
-FLINT_LOG_DIR=$(flint_abs_path "${FLINT_LOG_DIR:-$FLINT_HOME/log}")
-FLINT_PID_DIR=$(flint_abs_path "${FLINT_PID_DIR:-/tmp}")
-export FLINT_HOME FLINT_BIN_DIR FLINT_CONF_DIR FLINT_LOG_DIR FLINT_PID_DIR
-
 # Who and where, for pid and log file names (Flink's FLINK_IDENT_STRING and $HOSTNAME).
 # $USER is not set everywhere (containers, cron); id -un always answers.
 FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$(id -un)}}"
 FLINT_HOSTNAME="${HOSTNAME:-$(hostname)}"
 export FLINT_IDENT_STRING
 
-# Options for ssh to remote workers and masters (Flink's env.ssh.opts).
-FLINT_SSH_OPTS="${FLINT_SSH_OPTS:-}"
+# The directory templates as given ({host} kept), for commands run on other hosts.
+FLINT_LOG_DIR_TEMPLATE=$(flint_abs_path "${FLINT_LOG_DIR_TEMPLATE:-${FLINT_LOG_DIR:-$FLINT_HOME/log}}")
+FLINT_PID_DIR_TEMPLATE=$(flint_abs_path "${FLINT_PID_DIR_TEMPLATE:-${FLINT_PID_DIR:-/tmp}}")
+FLINT_CONF_DIR=$(flint_abs_path "${FLINT_CONF_DIR:-$FLINT_HOME/conf}")
+FLINT_LOG_DIR=${FLINT_LOG_DIR_TEMPLATE//\{host\}/$FLINT_HOSTNAME}
+FLINT_PID_DIR=${FLINT_PID_DIR_TEMPLATE//\{host\}/$FLINT_HOSTNAME}
+export FLINT_HOME FLINT_BIN_DIR FLINT_CONF_DIR FLINT_LOG_DIR FLINT_PID_DIR
+
 
 flint_require_built() {
     local b
@@ -95,16 +100,50 @@ flint_conf_value() {
     printf '%s\n' "${value:-${2:-}}"
 }
 
-# Runs a command from $FLINT_HOME on another host over ssh, with the same install path and
-# the same FLINT_CONF_DIR, FLINT_LOG_DIR and FLINT_PID_DIR:  flint_run_on HOST bin/x.sh args...
+# Runs a command from $FLINT_HOME on another host, with the same install path and the same
+# FLINT_CONF_DIR, FLINT_LOG_DIR and FLINT_PID_DIR ({host} replaced by HOST):
+#   flint_run_on HOST bin/x.sh args...
+# Over ssh with env.ssh.opts (Flink's key; FLINT_SSH_OPTS overrides it), or, when
+# env.remote-exec is set (FLINT_REMOTE_EXEC overrides it), through that command with {host}
+# replaced by HOST and the command line appended as `bash -c LINE` (a test runs its hosts
+# with `ip netns exec flint-{host}`; a container set-up could use `docker exec {host}`).
 flint_run_on() {
-    local host="$1" cmd ssh_opts=()
+    local host="$1" cmd ssh_opts=() exec_cmd=() remote w i
     shift
-    read -r -a ssh_opts <<<"$FLINT_SSH_OPTS"
     cmd="cd $(printf '%q' "$FLINT_HOME") && FLINT_CONF_DIR=$(printf '%q' "$FLINT_CONF_DIR")"
-    cmd+=" FLINT_LOG_DIR=$(printf '%q' "$FLINT_LOG_DIR") FLINT_PID_DIR=$(printf '%q' "$FLINT_PID_DIR")"
+    cmd+=" FLINT_LOG_DIR=$(printf '%q' "${FLINT_LOG_DIR_TEMPLATE//\{host\}/$host}")"
+    cmd+=" FLINT_PID_DIR=$(printf '%q' "${FLINT_PID_DIR_TEMPLATE//\{host\}/$host}")"
+    remote="${FLINT_REMOTE_EXEC-$(flint_conf_value env.remote-exec)}"
+    if [ -n "$remote" ]; then
+        # hosts that share a kernel share its name: the log files take the host's name
+        cmd+=" HOSTNAME=$(printf '%q' "$host") $(printf '%q ' "$@")"
+        read -r -a exec_cmd <<<"$remote"
+        for i in "${!exec_cmd[@]}"; do
+            w=${exec_cmd[i]}
+            exec_cmd[i]=${w//\{host\}/$host}
+        done
+        "${exec_cmd[@]}" bash -c "$cmd" </dev/null
+        return
+    fi
     cmd+=" $(printf '%q ' "$@")"
+    read -r -a ssh_opts <<<"${FLINT_SSH_OPTS-$(flint_conf_value env.ssh.opts)}"
     ssh -n ${ssh_opts[@]+"${ssh_opts[@]}"} -- "$host" "$cmd"
+}
+
+# Runs CMD... for HOST: here when HOST is this machine (with its {host} directories), else
+# with flint_run_on.
+flint_on_host() {
+    local host="$1"
+    shift
+    if flint_is_local_host "$host"; then
+        (
+            FLINT_LOG_DIR=${FLINT_LOG_DIR_TEMPLATE//\{host\}/$host}
+            FLINT_PID_DIR=${FLINT_PID_DIR_TEMPLATE//\{host\}/$host}
+            "$FLINT_HOME/$1" "${@:2}"
+        )
+    else
+        flint_run_on "$host" "$@"
+    fi
 }
 
 if [ "${flint_skip_build_check:-0}" != 1 ]; then

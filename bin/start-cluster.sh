@@ -2,9 +2,10 @@
 # start-cluster.sh -- starts a Flint cluster (Flink's bin/start-cluster.sh): the JobManager
 # (the host of conf/masters; all of them with high-availability: zookeeper), then one
 # TaskManager per line of conf/workers. A host that is this machine (localhost, 127.x, its
-# own name) is started here; any other over ssh, from the same install path and with the
-# same FLINT_CONF_DIR, FLINT_LOG_DIR and FLINT_PID_DIR (ssh options: FLINT_SSH_OPTS).
-# Exits 1 when a daemon could not be started.
+# own name) is started here; any other over ssh (env.ssh.opts), or through the command of
+# env.remote-exec, from the same install path and with the same FLINT_CONF_DIR,
+# FLINT_LOG_DIR and FLINT_PID_DIR ({host} in them replaced by the host's name; see
+# config.sh). Exits 1 when a daemon could not be started.
 set -u
 
 bin=$(dirname -- "$(readlink -f -- "$0")")
@@ -17,11 +18,7 @@ failed=0
 start_on() {
     local host="$1"
     shift
-    if flint_is_local_host "$host"; then
-        "$bin/$1" "${@:2}" || failed=1
-    else
-        flint_run_on "$host" "bin/$1" "${@:2}" || failed=1
-    fi
+    flint_on_host "$host" "bin/$1" "${@:2}" || failed=1
 }
 
 masters=()
@@ -60,7 +57,7 @@ fi
 remote_pids=()
 for host in ${FLINT_HOSTS[@]+"${FLINT_HOSTS[@]}"}; do
     if flint_is_local_host "$host"; then
-        "$bin/taskmanager.sh" start || failed=1
+        flint_on_host "$host" bin/taskmanager.sh start || failed=1
     else
         flint_run_on "$host" bin/taskmanager.sh start &
         remote_pids+=($!)

@@ -18,7 +18,7 @@ stop_all_on() {
         if flint_is_local_host "$host"; then
             [ "$local_done" = 1 ] && continue
             local_done=1
-            "$bin/$script" stop-all
+            flint_on_host "$host" "bin/$script" stop-all
         else
             case "$seen" in *" $host "*) continue ;; esac
             seen+="$host "

@@ -26,6 +26,13 @@ FL_KEY("taskmanager.numberOfTaskSlots", FL_CT_INT, "1", NULL,
        "Slots each TaskManager offers; a slot runs one parallel pipeline of a job.")
 FL_KEY("taskmanager.resource-id", FL_CT_STRING, NULL, NULL,
        "Fixed resource id for this TaskManager; default host:port-random.")
+FL_KEY("env.ssh.opts", FL_CT_STRING, NULL, NULL,
+       "Options of the ssh with which bin/start-cluster.sh and stop-cluster.sh reach the hosts "
+       "of conf/masters and conf/workers (FLINT_SSH_OPTS overrides it).")
+FL_KEY("env.remote-exec", FL_CT_STRING, NULL, NULL,
+       "A command the cluster scripts use instead of ssh to run a command on a host; {host} "
+       "is replaced by the host's name and the command line appended (bash -c LINE), e.g. "
+       "'ip netns exec flint-{host}' (FLINT_REMOTE_EXEC overrides it).")
 FL_KEY("parallelism.default", FL_CT_INT, "1", NULL,
        "Parallelism of jobs that set none (flint run -p overrides it).")
 FL_KEY("heartbeat.interval", FL_CT_DURATION, "10 s", NULL,

@@ -2,7 +2,8 @@
 # run-cluster.sh -- runs every tests/cluster/test_*.sh (make cluster calls it). Each test
 # starts real daemons through bin/ on loopback ports of its own, under `timeout 300`.
 # The tests' own progress lines stream through; after each comes "PASS name (Ns)" or
-# "FAIL name". Exits 1 if any failed. Arguments, when given, name the tests to run (test_foundation or a path).
+# "FAIL name", or "SKIP name" for a test that exits 77 because this machine cannot run it
+# (it prints why). Exits 1 if any failed. Arguments, when given, name the tests to run (test_foundation or a path).
 set -u
 
 here=$(cd -- "$(dirname -- "$0")" && pwd -P)
@@ -23,6 +24,7 @@ if [ ! -e "${tests[0]}" ]; then
 fi
 
 failed=()
+skipped=()
 for t in "${tests[@]}"; do
     name=$(basename -- "$t" .sh)
     start=$(date +%s%N)
@@ -33,6 +35,9 @@ for t in "${tests[@]}"; do
     secs="$((secs / 1000)).$((secs % 1000 / 100))"
     if [ "$rc" = 0 ]; then
         echo "PASS $name (${secs}s)"
+    elif [ "$rc" = 77 ]; then
+        echo "SKIP $name (it said why above)"
+        skipped+=("$name")
     else
         [ "$rc" = 124 ] && echo "  (timed out after 300 s)"
         echo "FAIL $name"
@@ -40,8 +45,11 @@ for t in "${tests[@]}"; do
     fi
 done
 
+if [ "${#skipped[@]}" -gt 0 ]; then
+    echo "${#skipped[@]} of ${#tests[@]} cluster tests SKIPPED: ${skipped[*]}"
+fi
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "${#failed[@]} of ${#tests[@]} cluster tests failed: ${failed[*]}"
     exit 1
 fi
-echo "All ${#tests[@]} cluster tests passed."
+echo "All $((${#tests[@]} - ${#skipped[@]})) cluster tests that ran passed."

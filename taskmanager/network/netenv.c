@@ -347,8 +347,13 @@ static void close_conn(fl_netenv *net, netconn *nc, const char *why)
         fl_partition_unref(p);
     }
     /* Consumer side: channels reading through this connection fail their tasks. */
-    snprintf(msg, sizeof msg, "Connection to TaskManager at %s (%s) lost: %s", nc->key, nc->peer,
-             why);
+    if (nc->key[0] && !nc->connected)
+        snprintf(msg, sizeof msg,
+                 "Cannot connect to TaskManager at %s, the data address it advertises "
+                 "(taskmanager.host, or its route to the JobManager): %s", nc->key, why);
+    else
+        snprintf(msg, sizeof msg, "Connection to TaskManager at %s (%s) lost: %s", nc->key,
+                 nc->peer, why);
     pthread_mutex_lock(&net->rcv_lock);
     for (uint32_t i = 0; i < net->nslots; i++) {
         if (net->slots[i].c && net->slots[i].conn == nc) {
@@ -520,6 +525,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         bufferevent_set_timeouts(bev, NULL, NULL);
+        nc->connected = true;
         return;
     }
     const char *why = (what & BEV_EVENT_EOF)     ? "connection closed by peer"

@@ -40,6 +40,7 @@ struct netconn {
     char key[300];            /* "host:port" of client connections, "" for accepted ones */
     view *views;              /* accepted connections: the subpartitions read through it */
     bool stalled;             /* output above OUT_HIGH */
+    bool connected;           /* client connections: the connect completed */
 };
 
 typedef struct pending {

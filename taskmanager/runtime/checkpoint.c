@@ -51,6 +51,7 @@ typedef struct ckpt_job {
     fl_endpoint *owner;
     fl_mail_fn on_ack;
     char error[600];
+    char tm[160];             /* "TaskManager <resource id>": declines name where they failed */
     fl_items channel;         /* unaligned: in-flight data, stored with the first operator */
 } ckpt_job;
 
@@ -274,8 +275,10 @@ static void post_decline(fl_task *t, int64_t id, const char *why)
     a.checkpoint_id = id;
     a.vertex = t->tdd->vertex->id;
     a.subtask = t->subtask;
+    char reason[800];
+    snprintf(reason, sizeof reason, "on TaskManager %.120s: %s", t->env.resource_id, why);
     a.declined = true;
-    a.reason = (char *)why;
+    a.reason = reason;
     post_ack(t->env.owner, t->env.on_ack, &a);
 }
 
@@ -358,9 +361,11 @@ static void write_job(void *ctx, void *arg)
     a.checkpoint_id = j->id;
     a.vertex = j->vertex;
     a.subtask = j->subtask;
+    char reason[800];
     if (failed) {
+        snprintf(reason, sizeof reason, "%s: %s", j->tm, j->error);
         a.declined = true;
-        a.reason = j->error;
+        a.reason = reason;
     } else {
         a.n_operators = (size_t)j->nops;
         a.operators = ops;
@@ -386,6 +391,7 @@ static ckpt_job *take_snapshot(fl_task *t, const fl_ckpt_request *r, fl_err *err
 {
     ckpt_job *j = fl_xcalloc(1, sizeof *j);
     snprintf(j->job_id, sizeof j->job_id, "%s", t->tdd->job_id);
+    snprintf(j->tm, sizeof j->tm, "on TaskManager %.120s", t->env.resource_id);
     j->attempt = t->tdd->attempt;
     j->vertex = t->tdd->vertex->id;
     j->subtask = t->subtask;

@@ -91,7 +91,12 @@ JOB_ID=
 submit() {
     local name=$1 out
     shift
-    "$FLINT" "$@" >"$TEST_DIR/$name.stdout" 2>"$TEST_DIR/$name.stderr"
+    # the CLI, or the multi-host tests' flint (hosts.sh: from inside the JobManager's host)
+    if declare -F flint >/dev/null; then
+        flint "$@" >"$TEST_DIR/$name.stdout" 2>"$TEST_DIR/$name.stderr"
+    else
+        "$FLINT" "$@" >"$TEST_DIR/$name.stdout" 2>"$TEST_DIR/$name.stderr"
+    fi
     local rc=$?
     out=$(cat "$TEST_DIR/$name.stdout" "$TEST_DIR/$name.stderr")
     JOB_ID=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]\{32\}\)$/\1/p' \

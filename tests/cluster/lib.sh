@@ -70,6 +70,13 @@ conf_set() {
     mv -f -- "$file.tmp" "$file"
 }
 
+# conf_unset KEY [CONF_DIR]: removes KEY from flint-conf.yaml (its default applies).
+conf_unset() {
+    local file="${2:-$FLINT_CONF_DIR}/flint-conf.yaml" re="^[[:space:]]*${1//./\\.}[[:space:]]*:"
+    grep -v -- "$re" "$file" >"$file.tmp"
+    mv -f -- "$file.tmp" "$file"
+}
+
 # rest GET /overview: the response body (empty when the server does not answer).
 rest() {
     curl -s --max-time 3 -X "$1" "http://127.0.0.1:$REST_PORT$2"
@@ -180,16 +187,18 @@ conf_set rest.port "$REST_PORT"
 echo localhost >"$FLINT_CONF_DIR/workers"
 echo "127.0.0.1:$REST_PORT" >"$FLINT_CONF_DIR/masters"
 
-# Everything a test started is stopped, whatever way the test ends.
+# Everything a test started is stopped, whatever way the test ends; then the functions
+# named in CLEANUP_HOOKS run (hosts.sh removes its network namespaces so).
+CLEANUP_HOOKS=()
 cleanup() {
     local rc=$? pids p f
     trap - EXIT INT TERM
-    pids=$(cat "$FLINT_PID_DIR"/*.pid 2>/dev/null)
+    pids=$(cat "$TEST_DIR"/pid/*.pid "$TEST_DIR"/pid/*/*.pid 2>/dev/null)
     for p in $pids; do
         is_flint_pid "$p" && kill -CONT "$p" 2>/dev/null # a SIGSTOPped one must see SIGTERM
     done
     if [ "$rc" != 0 ]; then
-        for f in "$FLINT_LOG_DIR"/*; do
+        for f in "$TEST_DIR"/log/* "$TEST_DIR"/log/*/*; do
             [ -f "$f" ] || continue
             echo "----- $(basename -- "$f") (last 60 lines) -----" >&2
             tail -n 60 -- "$f" >&2
@@ -197,8 +206,11 @@ cleanup() {
     fi
     FLINT_STOP_TIMEOUT=3 "$BIN/taskmanager.sh" stop-all >/dev/null 2>&1
     FLINT_STOP_TIMEOUT=3 "$BIN/jobmanager.sh" stop-all >/dev/null 2>&1
-    for p in $pids $(cat "$FLINT_PID_DIR"/*.pid 2>/dev/null); do
+    for p in $pids $(cat "$TEST_DIR"/pid/*.pid "$TEST_DIR"/pid/*/*.pid 2>/dev/null); do
         is_flint_pid "$p" && kill -9 "$p" 2>/dev/null
+    done
+    for f in ${CLEANUP_HOOKS[@]+"${CLEANUP_HOOKS[@]}"}; do
+        "$f"
     done
     rm -rf -- "$TEST_DIR"
     exit "$rc"
