@@ -2,6 +2,7 @@
 #   make deps   install the Debian packages Flint needs (no-op when present)
 #   make        build daemons, CLI, examples        make test   deps + build + all tests
 #   make asan   unit tests under ASan+UBSan         make demo   local cluster, one job
+#   make test-faults   the whole multi-host fault suite (tests/cluster/test_nemesis.sh)
 #   make clean
 # New .c files are picked up by wildcard: a file belongs to the folder's target.
 
@@ -48,7 +49,7 @@ EX_SO       := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(EX_SRC))
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit cluster asan demo clean bench
+.PHONY: all deps test unit cluster asan demo clean bench test-faults
 .SECONDARY:
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS)
 
@@ -110,6 +111,11 @@ test:
 	@$(MAKE) --no-print-directory -j2 all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory cluster
+
+# The whole fault suite on network-namespace hosts (every nemesis, seqcheck and WordCount):
+# longer than make test's part of it; CI need not run it.
+test-faults: all
+	@NEMESIS_FULL=1 tests/run-cluster.sh test_nemesis
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)

@@ -518,12 +518,31 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
 }
 
+/* Every data connection: no Nagle; and a peer that stops answering is found within
+ * heartbeat.timeout, as the JobManager finds a silent TaskManager: unacknowledged data for
+ * that long (TCP_USER_TIMEOUT), or keepalive probes every heartbeat.interval going
+ * unanswered on an idle connection, close it and fail its channels. Without this a
+ * partition between two TaskManagers (with heartbeats to the JobManager still flowing)
+ * left a connection waiting for the kernel's 15 minutes of retransmissions. */
+static void tune_socket(fl_netenv *net, evutil_socket_t fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int idle = (int)FL_MAX(1, net->hb_interval_ms / 1000);
+    int cnt = (int)FL_MAX(1, (net->hb_timeout_ms - net->hb_interval_ms) / 1000 / idle);
+    unsigned int user_timeout = (unsigned int)FL_MIN(net->hb_timeout_ms, UINT32_MAX);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     netconn *nc = arg;
     if (what & BEV_EVENT_CONNECTED) {
-        int one = 1;
-        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        tune_socket(nc->net, bufferevent_getfd(bev));
         bufferevent_set_timeouts(bev, NULL, NULL);
         nc->connected = true;
         return;
@@ -561,8 +580,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     fl_netenv *net = arg;
     char peer[64];
     fl_sockaddr_str(sa, peer, sizeof peer);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tune_socket(arg, fd);
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (bev)
@@ -703,6 +721,8 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
     net->gate_max_required = (int)FL_MIN(INT32_MAX, FL_MAX(1, fl_conf_get_int(
         conf, "taskmanager.network.memory.read-buffer.required-per-gate.max")));
     net->request_timeout_ms = fl_conf_get_duration_ms(conf, "taskmanager.network.request-backoff.max");
+    net->hb_interval_ms = FL_MAX(1000, fl_conf_get_duration_ms(conf, "heartbeat.interval"));
+    net->hb_timeout_ms = FL_MAX(net->hb_interval_ms, fl_conf_get_duration_ms(conf, "heartbeat.timeout"));
     net->max_frame = fl_netpool_segment_size(pool) + FL_NET_BUFFER_HDR;
     pthread_mutex_init(&net->reg_lock, NULL);
     pthread_mutex_init(&net->work_lock, NULL);

@@ -66,6 +66,7 @@ struct fl_netenv {
     fl_netpool *pool;
     int bpc, floating, gate_max_required;
     int64_t request_timeout_ms;
+    int64_t hb_interval_ms, hb_timeout_ms; /* dead data connections are found within these */
     uint32_t max_frame;
     struct event *tick;
 
