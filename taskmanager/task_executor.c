@@ -7,7 +7,9 @@
 #include "network/network.h"
 #include "runtime/runtime.h"
 #include "sha256.h"
+#include "state/keyed.h"
 #include "util.h"
+#include "workdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +76,7 @@ struct fl_te {
     te_task *tasks;
     bundle_entry *bundles;
     char blob_dir[4096];
+    int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
 };
 
 static void cancel_all_tasks(fl_te *te, const char *why);
@@ -663,9 +666,18 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     te->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, te);
     te->metrics_timer = event_new(base, -1, EV_PERSIST, on_metrics_tick, te);
     te->net = net;
-    snprintf(te->blob_dir, sizeof te->blob_dir, "/tmp/flint-tm-blobs-XXXXXX");
-    if (!mkdtemp(te->blob_dir)) {
-        fl_error("cannot create a bundle cache directory under /tmp: %s", strerror(errno));
+    /* what TaskManagers killed with -9 left behind, then our own bundle cache (locked while
+     * we live, so that the next TaskManager to start after us removes it if we cannot) */
+    const char *blob_parent = fl_conf_get_str(conf, "blob.storage.directory");
+    if (!blob_parent || !*blob_parent)
+        blob_parent = "/tmp";
+    fl_workdir_reap(blob_parent, "flint-tm-blobs-");
+    fl_kbackend_rocksdb_reap(fl_conf_get_str(conf, "io.tmp.dirs"));
+    fl_err werr;
+    te->blob_lock = fl_workdir_new(blob_parent, "flint-tm-blobs-", te->blob_dir,
+                                   sizeof te->blob_dir, &werr);
+    if (te->blob_lock < 0) {
+        fl_error("cannot create a bundle cache directory: %s", werr.msg);
         te->blob_dir[0] = '\0';
     }
     fl_rpc_route(rpc, FL_RPC_HEARTBEAT_REQUEST, te->ep, on_heartbeat_request);
@@ -742,6 +754,8 @@ void fl_te_free(fl_te *te)
         if (fl_remove_tree(te->blob_dir) != 0)
             fl_warn("could not remove %s", te->blob_dir);
     }
+    if (te->blob_lock >= 0)
+        close(te->blob_lock);
     event_free(te->retry_timer);
     event_free(te->watchdog);
     event_free(te->metrics_timer);

@@ -79,6 +79,9 @@ struct fl_kbackend {
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last);
 /* rocksdb: one RocksDB per operator instance in a fresh directory under tmp_dir
  * (io.tmp.dirs), a column family per state, keys prefixed by their key group. */
+/* Removes the RocksDB directories under tmp_dir whose TaskManager is gone (kill -9);
+ * returns how many. */
+int fl_kbackend_rocksdb_reap(const char *tmp_dir);
 fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
                                      const char *tmp_dir, const char *name, fl_err *err);
 void fl_kbackend_free(fl_kbackend *b);

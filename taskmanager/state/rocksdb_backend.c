@@ -16,12 +16,14 @@
 #include "log.h"
 #include "rocksdb_internal.h"
 #include "util.h"
+#include "workdir.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RDB_MERGE_NAME "flint.append"
 
@@ -290,6 +292,8 @@ static void rdb_free(fl_kbackend *kb)
     free(b->pending);
     if (b->dir && fl_remove_tree(b->dir) < 0)
         fl_warn("cannot remove RocksDB directory %s: %s", b->dir, strerror(errno));
+    if (b->lock_fd >= 0)
+        close(b->lock_fd);
     free(b->dir);
     free(b->dbdir);
     free(b->kbuf);
@@ -310,6 +314,11 @@ static const fl_kbackend_ops rdb_ops = {
     .notify_complete = fl_rdb_notify_complete,
     .get_mut = NULL, /* values live in RocksDB: read, modify, put */
 };
+
+int fl_kbackend_rocksdb_reap(const char *tmp_dir)
+{
+    return tmp_dir && *tmp_dir ? fl_workdir_reap(tmp_dir, FL_ROCKSDB_DIR_PREFIX) : 0;
+}
 
 fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
                                      const char *tmp_dir, const char *name, fl_err *err)
@@ -336,19 +345,19 @@ fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_l
     clean[n] = '\0';
 
     rdb_backend *b = fl_xcalloc(1, sizeof *b);
+    b->lock_fd = -1;
     b->base.ops = &rdb_ops;
     b->base.max_parallelism = max_parallelism;
     b->base.kg_first = kg_first;
     b->base.kg_last = kg_last;
     b->confirmed.id = INT64_MIN;
     fl_random_hex(b->inst, 8);
-    b->dir = fl_xasprintf("%s/flint-rocksdb-%s-XXXXXX", tmp_dir, clean);
-    if (!mkdtemp(b->dir)) {
-        fl_err_set(err, "cannot create a directory %s: %s", b->dir, strerror(errno));
-        free(b->dir);
-        b->dir = NULL;
+    char dir[4200], prefix[160];
+    snprintf(prefix, sizeof prefix, FL_ROCKSDB_DIR_PREFIX "%s-", clean);
+    b->lock_fd = fl_workdir_new(tmp_dir, prefix, dir, sizeof dir, err);
+    if (b->lock_fd < 0)
         goto out_free;
-    }
+    b->dir = fl_xstrdup(dir);
     b->dbdir = fl_xasprintf("%s/db", b->dir);
     /* the task thread makes every get and put: no per-call perf counters on it (RocksDB
      * keeps them in thread-locals, a quarter of the cost of a get and put here) */

@@ -34,9 +34,13 @@ typedef struct rdb_sst_set {
     size_t n;
 } rdb_sst_set;
 
+/* The name of every instance's directory under io.tmp.dirs begins so. */
+#define FL_ROCKSDB_DIR_PREFIX "flint-rocksdb-"
+
 struct rdb_backend {
     fl_kbackend base; /* first */
-    char *dir;        /* ours: db/, snap-*, restore-* */
+    char *dir;        /* ours: db/, snap-*, restore-* (common/workdir.h) */
+    int lock_fd;      /* held while dir is ours: a TaskManager reaps it once we are gone */
     char *dbdir;
     char inst[17];    /* random hex naming our shared files */
     rocksdb_t *db;
