@@ -14,6 +14,13 @@
 #                                    Runtime: N ms"); output in $BENCH_TMP/NAME.log
 #   tm_cpu_ms                        CPU time (user+sys) of all TaskManagers so far, in ms
 #   median                           the median of the numbers on stdin
+#   bench_hosts_cluster_start TMS SLOTS
+#                                    as root with ip(8): the same cluster on separate hosts,
+#                                    network namespaces on a bridge (the JobManager on one,
+#                                    a TaskManager on each of TMS others, started through
+#                                    bin/start-cluster.sh and env.remote-exec); returns 1
+#                                    when this machine cannot; REST and flint run go through
+#                                    the JobManager's host from then on
 #
 # BENCH_TMP is a temp dir (conf, logs, pids, scratch), removed at exit with the cluster.
 BENCH_HOME=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -22,6 +29,9 @@ export FLINT_CONF_DIR="$BENCH_TMP/conf" FLINT_LOG_DIR="$BENCH_TMP/log" FLINT_PID
 mkdir -p "$FLINT_CONF_DIR" "$FLINT_LOG_DIR" "$FLINT_PID_DIR"
 FLINT="$BENCH_HOME/build/bin/flint"
 BENCH_REST_PORT=
+BENCH_REST_HOST=127.0.0.1
+BENCH_NS=          # set by bench_hosts_cluster_start
+BENCH_ON_JM=()     # prefix of commands run on the JobManager's host
 
 bench_now_ms() {
     local t
@@ -45,6 +55,7 @@ bench_cleanup() {
     trap - EXIT INT TERM
     FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1
     FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1
+    bench_hosts_stop
     if [ "$rc" != 0 ]; then
         for f in "$FLINT_LOG_DIR"/*.log; do
             [ -f "$f" ] || continue
@@ -60,7 +71,59 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bench_rest() {
-    curl -s --max-time 3 "http://127.0.0.1:$BENCH_REST_PORT$1"
+    ${BENCH_ON_JM[@]+"${BENCH_ON_JM[@]}"} curl -s --max-time 3 "http://$BENCH_REST_HOST:$BENCH_REST_PORT$1"
+}
+
+bench_hosts_stop() {
+    local p ns
+    [ -n "$BENCH_NS" ] || return 0
+    for p in $(cat "$BENCH_TMP"/pid/*/*.pid 2>/dev/null); do
+        kill -9 "$p" 2>/dev/null
+    done
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$BENCH_NS-"); do
+        ip netns del "$ns"
+    done
+    BENCH_NS=
+    BENCH_ON_JM=()
+    BENCH_REST_HOST=127.0.0.1
+}
+
+bench_hosts_cluster_start() {
+    local tms=$1 slots=$2 i net="10.215.$(($$ % 250 + 1))"
+    [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 || return 1
+    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1 || true
+    FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1 || true
+    bench_hosts_stop
+    BENCH_NS="flint-bench-$$"
+    ip netns add "$BENCH_NS-sw" && ip -n "$BENCH_NS-sw" link add br0 type bridge &&
+        ip -n "$BENCH_NS-sw" link set br0 up || return 1
+    for ((i = 1; i <= tms + 1; i++)); do
+        ip netns add "$BENCH_NS-h$i" || return 1
+        ip -n "$BENCH_NS-h$i" link set lo up
+        ip link add "fb$$h$i" type veth peer name "fb$$s$i" || return 1
+        ip link set "fb$$h$i" netns "$BENCH_NS-h$i"
+        ip link set "fb$$s$i" netns "$BENCH_NS-sw"
+        ip -n "$BENCH_NS-sw" link set "fb$$s$i" master br0
+        ip -n "$BENCH_NS-sw" link set "fb$$s$i" up
+        ip -n "$BENCH_NS-h$i" addr add "$net.$i/24" dev "fb$$h$i"
+        ip -n "$BENCH_NS-h$i" link set "fb$$h$i" up
+    done
+    BENCH_REST_PORT=$(bench_free_port)
+    BENCH_REST_HOST="$net.1"
+    {
+        grep -Ev '^[[:space:]]*(jobmanager\.rpc\.address|jobmanager\.rpc\.port|jobmanager\.bind-host|taskmanager\.host|taskmanager\.bind-host|rest\.address|rest\.bind-address|rest\.port|taskmanager\.numberOfTaskSlots)[[:space:]]*:' \
+            "$BENCH_HOME/conf/flint-conf.yaml"
+        printf '%s\n' "jobmanager.rpc.address: $net.1" "jobmanager.rpc.port: $(bench_free_port)" \
+            "jobmanager.bind-host: 0.0.0.0" "taskmanager.bind-host: 0.0.0.0" \
+            "rest.address: $net.1" "rest.bind-address: 0.0.0.0" "rest.port: $BENCH_REST_PORT" \
+            "taskmanager.numberOfTaskSlots: $slots" "env.remote-exec: ip netns exec $BENCH_NS-{host}"
+    } >"$FLINT_CONF_DIR/flint-conf.yaml"
+    echo "h1:$BENCH_REST_PORT" >"$FLINT_CONF_DIR/masters"
+    for ((i = 2; i <= tms + 1; i++)); do echo "h$i"; done >"$FLINT_CONF_DIR/workers"
+    FLINT_LOG_DIR="$BENCH_TMP/log/{host}" FLINT_PID_DIR="$BENCH_TMP/pid/{host}" \
+        "$BENCH_HOME/bin/start-cluster.sh" >/dev/null || return 1
+    BENCH_ON_JM=(ip netns exec "$BENCH_NS-h1")
+    bench_wait_slots $((tms * slots))
 }
 
 bench_cluster_start() {
@@ -120,7 +183,8 @@ bench_run() {
     local name=$1 t0 rc=0
     shift
     t0=$(bench_now_ms)
-    "$FLINT" run "$@" >"$BENCH_TMP/$name.log" 2>&1 || rc=$?
+    ${BENCH_ON_JM[@]+"${BENCH_ON_JM[@]}"} "$FLINT" -m "$BENCH_REST_HOST:$BENCH_REST_PORT" run "$@" \
+        >"$BENCH_TMP/$name.log" 2>&1 || rc=$?
     RUN_WALL_MS=$(($(bench_now_ms) - t0))
     if [ "$rc" != 0 ]; then
         echo "bench: flint run $* failed (exit $rc):" >&2
@@ -133,7 +197,7 @@ bench_run() {
 tm_cpu_ms() {
     local p ticks=0 hz
     hz=$(getconf CLK_TCK)
-    for p in $(cat "$FLINT_PID_DIR"/flint-*-taskmanager.pid 2>/dev/null); do
+    for p in $(cat "$BENCH_TMP"/pid/flint-*-taskmanager.pid "$BENCH_TMP"/pid/*/flint-*-taskmanager.pid 2>/dev/null); do
         [ -r "/proc/$p/stat" ] || continue
         # fields after the ")" of the command: utime is the 12th, stime the 13th
         ticks=$((ticks + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + 0 }')))

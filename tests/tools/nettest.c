@@ -45,6 +45,7 @@ typedef struct rec_hdr {
 static struct {
     int port, producers, consumers, size;
     char host[256];
+    char bind[64];          /* --bind: the address produce and raw-recv listen on */
     long long records, bytes;
     double rate, consume_rate;
     long long timeout_ms;
@@ -52,7 +53,8 @@ static struct {
     int keyed;
     const char *dyn[16];
     int ndyn;
-} opt = {.producers = 1, .consumers = 1, .size = 100, .records = 1000000, .timeout_ms = 100};
+} opt = {.producers = 1, .consumers = 1, .size = 100, .records = 1000000, .timeout_ms = 100,
+         .host = "127.0.0.1", .bind = "127.0.0.1"};
 
 static fl_netenv *net;
 
@@ -347,7 +349,7 @@ static int run_raw_recv(void)
 {
     int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, opt.bind, &sa.sin_addr);
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 1) < 0) {
         perror("raw-recv");
@@ -376,7 +378,7 @@ static int run_raw_send(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    inet_pton(AF_INET, opt.host, &sa.sin_addr);
     if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
         perror("raw-send");
         return 2;
@@ -415,6 +417,8 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--port"))
             opt.port = atoi(v);
+        else if (!strcmp(a, "--bind"))
+            snprintf(opt.bind, sizeof opt.bind, "%s", v);
         else if (!strcmp(a, "--connect")) {
             if (fl_parse_host_port(v, opt.host, sizeof opt.host, &opt.port, &err) < 0) {
                 fprintf(stderr, "nettest: %s\n", err.msg);
@@ -466,7 +470,7 @@ int main(int argc, char **argv)
         }
     net = fl_netenv_new(conf, &err);
     int bound;
-    if (!net || fl_netenv_listen(net, "127.0.0.1", !strcmp(mode, "produce") ? opt.port : 0,
+    if (!net || fl_netenv_listen(net, opt.bind, !strcmp(mode, "produce") ? opt.port : 0,
                                  &bound, &err) < 0 ||
         fl_netenv_start(net, &err) < 0) {
         fprintf(stderr, "nettest: %s\n", err.msg);
