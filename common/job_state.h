@@ -4,6 +4,8 @@
 #define FL_JOB_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* Task: DEPLOYING -> INITIALIZING -> RUNNING -> FINISHED | CANCELED | FAILED. */
 enum fl_task_state {
@@ -49,6 +51,15 @@ static inline const char *fl_job_state_name(int s)
     static const char *names[] = {"CREATED",    "RUNNING",  "FAILING",  "RESTARTING",
                                   "CANCELLING", "FINISHED", "CANCELED", "FAILED"};
     return s >= 0 && s <= FL_JOB_FAILED ? names[s] : "UNKNOWN";
+}
+
+/* The id of the result partition that subtask `subtask` of vertex `vertex` writes for its
+ * output `output` in attempt `attempt` of job `job` (registered by the producer, requested
+ * by its consumers: both compute it). */
+static inline void fl_partition_id(char *out, size_t len, const char *job, int attempt,
+                                   int vertex, int subtask, int output)
+{
+    snprintf(out, len, "%s/%d/%d/%d/%d", job, attempt, vertex, subtask, output);
 }
 
 static inline bool fl_job_state_is_terminal(int s)

@@ -6,10 +6,14 @@
  */
 #include "job_master_internal.h"
 #include "log.h"
+#include "hmap.h"
+#include "keygroup.h"
 #include "pbarena.h"
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* ---- deployment ------------------------------------------------------------------- */
 
@@ -32,21 +36,95 @@ static int producer_subpartitions(bool pointwise, int P, int C, int j)
     return n;
 }
 
-static void partition_id(char *out, size_t len, const fl_jm *jm, int vertex, int subtask,
-                         int output)
+/* ---- the attempt's hosts and producer tables --------------------------------------- */
+
+/* The TaskManagers of the granted slots, each once: host_of_slot and a slot of each host
+ * (its connection). O(slots). */
+static void index_hosts(fl_jm *jm)
 {
-    snprintf(out, len, "%s/%d/%d/%d/%d", jm->id, jm->attempt, vertex, subtask, output);
+    fl_deploy *d = &jm->dep;
+    fl_hmap *m = fl_hmap_new();
+    free(d->host_of_slot);
+    free(d->slot_of_host);
+    d->host_of_slot = fl_xcalloc((size_t)jm->nslots + 1, sizeof *d->host_of_slot);
+    d->slot_of_host = fl_xcalloc((size_t)jm->nslots + 1, sizeof *d->slot_of_host);
+    d->nhosts = 0;
+    for (int s = 0; s < jm->nslots; s++) {
+        const char *rid = jm->slots[s].resource_id;
+        uint32_t len = (uint32_t)strlen(rid);
+        bool created;
+        fl_hentry *e = fl_hmap_upsert(m, fl_key_hash(rid, len), rid, len, &created);
+        int h;
+        if (created) {
+            h = d->nhosts++;
+            d->slot_of_host[h] = s;
+            fl_hmap_set(e, &h, sizeof h);
+        } else {
+            memcpy(&h, fl_hentry_val(e), sizeof h);
+        }
+        d->host_of_slot[s] = h;
+    }
+    fl_hmap_free(m);
 }
 
-static Fl__Pb__SubtaskLocation *location(fl_arena *a, const fl_jm *jm, int vertex, int subtask)
+void fl_jm_deploy_reset(fl_jm *jm)
 {
-    const fl_slot_grant *s = &jm->slots[jm->v[vertex].x[subtask].slot];
-    Fl__Pb__SubtaskLocation *l = fl_arena_alloc(a, sizeof *l);
-    fl__pb__subtask_location__init(l);
-    l->resource_id = fl_arena_str(a, s->resource_id);
-    l->host = fl_arena_str(a, s->host);
-    l->data_port = (uint32_t)s->data_port;
-    return l;
+    fl_deploy *d = &jm->dep;
+    for (int v = 0; d->tables && v < jm->nv; v++)
+        free(d->tables[v].data);
+    free(d->tables);
+    free(d->sent);
+    d->tables = NULL;
+    d->sent = NULL;
+    d->attempt = -1;
+}
+
+void fl_jm_deploy_free(fl_jm *jm)
+{
+    fl_jm_deploy_reset(jm);
+    free(jm->dep.host_of_slot);
+    free(jm->dep.slot_of_host);
+}
+
+int fl_jm_hosts(fl_jm *jm, const int **slot_of_host)
+{
+    if (!jm->dep.host_of_slot)
+        index_hosts(jm);
+    *slot_of_host = jm->dep.slot_of_host;
+    return jm->dep.nhosts;
+}
+
+/* Vertex v's producer table of this attempt, packed once. */
+static const ProtobufCBinaryData *producer_table(fl_jm *jm, int v)
+{
+    fl_deploy *d = &jm->dep;
+    ProtobufCBinaryData *t = &d->tables[v];
+    if (t->data)
+        return t;
+    fl_arena a = {0};
+    Fl__Pb__ProducerTable pt = FL__PB__PRODUCER_TABLE__INIT;
+    pt.vertex = v;
+    pt.attempt = jm->attempt;
+    pt.n_hosts = (size_t)d->nhosts;
+    pt.hosts = fl_arena_alloc(&a, ((size_t)d->nhosts + 1) * sizeof *pt.hosts);
+    for (int h = 0; h < d->nhosts; h++) {
+        const fl_slot_grant *s = &jm->slots[d->slot_of_host[h]];
+        Fl__Pb__SubtaskLocation *l = pt.hosts[h] = fl_arena_alloc(&a, sizeof *l);
+        fl__pb__subtask_location__init(l);
+        l->resource_id = (char *)s->resource_id;
+        l->host = (char *)s->host;
+        l->data_port = (uint32_t)s->data_port;
+    }
+    int P = jm->v[v].jv->parallelism;
+    pt.n_host_of = (size_t)P;
+    pt.host_of = fl_arena_alloc(&a, (size_t)P * sizeof *pt.host_of);
+    for (int j = 0; j < P; j++)
+        pt.host_of[j] = d->host_of_slot[jm->v[v].x[j].slot];
+    t->len = protobuf_c_message_get_packed_size(&pt.base);
+    t->data = fl_xmalloc(t->len + 1);
+    protobuf_c_message_pack(&pt.base, t->data);
+    fl_arena_free(&a);
+    return t;
 }
 
 static Fl__Pb__InputGateDescriptor *gate_desc(fl_arena *a, const fl_jm *jm,
@@ -56,42 +134,36 @@ static Fl__Pb__InputGateDescriptor *gate_desc(fl_arena *a, const fl_jm *jm,
     const Fl__Pb__JobVertex *src = jm->g->vertices[in->source_vertex];
     const Fl__Pb__VertexOutput *o = src->outputs[in->source_output];
     int P = src->parallelism;
-    bool pw = is_pointwise(o->partitioner);
     Fl__Pb__InputGateDescriptor *gd = fl_arena_alloc(a, sizeof *gd);
     fl__pb__input_gate_descriptor__init(gd);
     gd->input_index = in->input_index;
     gd->source_vertex = in->source_vertex;
     gd->source_output = in->source_output;
     gd->producer_parallelism = P;
-    gd->partition_ids = fl_arena_alloc(a, (size_t)P * sizeof *gd->partition_ids);
-    gd->producers = fl_arena_alloc(a, (size_t)P * sizeof *gd->producers);
-    gd->subpartitions = fl_arena_alloc(a, (size_t)P * sizeof *gd->subpartitions);
-    char pid[256];
-    for (int j = 0; j < P; j++) {
-        int sub;
-        if (!pw) {
-            sub = consumer;
-        } else if (P >= C) {
-            if ((int)((int64_t)j * C / P) != consumer)
-                continue;
-            sub = 0;
-        } else {
-            if ((int)((int64_t)consumer * P / C) != j)
-                continue;
-            int first = 0;
-            while ((int)((int64_t)first * P / C) != j)
-                first++;
-            sub = consumer - first;
-        }
-        partition_id(pid, sizeof pid, jm, in->source_vertex, j, in->source_output);
-        gd->partition_ids[gd->n_partition_ids++] = fl_arena_str(a, pid);
-        gd->producers[gd->n_producers++] = location(a, jm, in->source_vertex, j);
-        gd->subpartitions[gd->n_subpartitions++] = sub;
+    if (!is_pointwise(o->partitioner)) {
+        gd->first_producer = 0; /* all of them, each our subpartition */
+        gd->producer_count = P;
+        gd->subpartition = consumer;
+    } else if (P >= C) {
+        /* the producers j with j * C / P == consumer, each with one subpartition */
+        int first = (int)(((int64_t)consumer * P + C - 1) / C), last = first;
+        while (last < P && (int)((int64_t)last * C / P) == consumer)
+            last++;
+        gd->first_producer = first;
+        gd->producer_count = last - first;
+        gd->subpartition = 0;
+    } else {
+        int j = (int)((int64_t)consumer * P / C);
+        int first = (int)(((int64_t)j * C + P - 1) / P); /* j's first consumer */
+        gd->first_producer = j;
+        gd->producer_count = 1;
+        gd->subpartition = consumer - first;
     }
     return gd;
 }
 
 static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char *error);
+static void deploy_more(fl_jm *jm);
 
 static void deploy(fl_jm *jm, int vi, int i)
 {
@@ -115,8 +187,18 @@ static void deploy(fl_jm *jm, int vi, int i)
     tdd.config = jm->conf_entries;
     tdd.n_gates = vx->jv->n_inputs;
     tdd.gates = fl_arena_alloc(&a, (tdd.n_gates + 1) * sizeof *tdd.gates);
-    for (size_t k = 0; k < vx->jv->n_inputs; k++)
+    tdd.producer_tables = fl_arena_alloc(&a, (tdd.n_gates + 1) * sizeof *tdd.producer_tables);
+    int host = jm->dep.host_of_slot[x->slot];
+    for (size_t k = 0; k < vx->jv->n_inputs; k++) {
         tdd.gates[k] = gate_desc(&a, jm, vx->jv->inputs[k], i, vx->jv->parallelism);
+        /* the producers' table, unless this TaskManager has it already */
+        int src = vx->jv->inputs[k]->source_vertex;
+        uint8_t *sent = &jm->dep.sent[(size_t)host * (size_t)jm->nv + (size_t)src];
+        if (!*sent) {
+            *sent = 1;
+            tdd.producer_tables[tdd.n_producer_tables++] = *producer_table(jm, src);
+        }
+    }
     size_t no = vx->jv->n_outputs;
     tdd.n_output_partition_ids = tdd.n_output_consumers = tdd.n_output_max_parallelism = no;
     tdd.output_max_parallelism = fl_arena_alloc(&a, (no + 1) * sizeof(int32_t));
@@ -125,7 +207,7 @@ static void deploy(fl_jm *jm, int vi, int i)
     char pid[256];
     for (size_t k = 0; k < no; k++) {
         const Fl__Pb__VertexOutput *o = vx->jv->outputs[k];
-        partition_id(pid, sizeof pid, jm, vi, i, (int)k);
+        fl_partition_id(pid, sizeof pid, jm->id, jm->attempt, vi, i, (int)k);
         tdd.output_partition_ids[k] = fl_arena_str(&a, pid);
         tdd.output_consumers[k] = producer_subpartitions(
             is_pointwise(o->partitioner), vx->jv->parallelism,
@@ -138,7 +220,7 @@ static void deploy(fl_jm *jm, int vi, int i)
         tdd.restore->failover = jm->attempt > 0;
     Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
     st.tdd = &tdd;
-    x->state = FL_TASK_DEPLOYING;
+    fl_jm_set_exec_state(jm, x, FL_TASK_DEPLOYING);
     x->start_ms = fl_now_ms();
     x->end_ms = 0;
     /* the reply tells which task: attempt, vertex and subtask packed into the pointer */
@@ -149,14 +231,43 @@ static void deploy(fl_jm *jm, int vi, int i)
     fl_arena_free(&a);
 }
 
+/* Deploys subtasks while fewer than DEPLOY_WINDOW deployments await their answer; each
+ * answer lets one more go. The JobMaster's loop is never held for long (task updates and
+ * acknowledgements get their turn between answers) and the RPC service never queues more
+ * than a window of them ahead of the ResourceManager's heartbeats: a job of 20,000
+ * subtasks on 1,000 TaskManagers delayed heartbeats by seconds when all went at once. */
+static void deploy_more(fl_jm *jm)
+{
+    fl_deploy *d = &jm->dep;
+    if (d->attempt != jm->attempt || jm->state != FL_JOB_RUNNING)
+        return;
+    bool any = false;
+    while (d->inflight < DEPLOY_WINDOW && d->next_v < jm->nv) {
+        d->inflight++;
+        any = true;
+        deploy(jm, d->next_v, d->next_i);
+        if (++d->next_i == jm->v[d->next_v].jv->parallelism) {
+            d->next_i = 0;
+            d->next_v++;
+        }
+    }
+    if (any)
+        fl_jm_publish_soon(jm, PUBLISH_TASKS_MS);
+}
+
 void fl_jm_deploy_all(fl_jm *jm)
 {
     fl_info("Deploying job %s (%s), attempt %d, to %d slots", jm->g->name, jm->id, jm->attempt,
             jm->nslots);
-    for (int vi = 0; vi < jm->nv; vi++)
-        for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
-            deploy(jm, vi, i);
-    fl_jm_publish(jm);
+    fl_jm_deploy_reset(jm);
+    index_hosts(jm);
+    fl_deploy *d = &jm->dep;
+    d->attempt = jm->attempt;
+    d->next_v = d->next_i = 0;
+    d->sent = fl_xcalloc((size_t)d->nhosts * (size_t)jm->nv + 1, 1);
+    d->tables = fl_xcalloc((size_t)jm->nv + 1, sizeof *d->tables);
+    d->inflight = 0;
+    deploy_more(jm);
 }
 
 static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
@@ -172,4 +283,8 @@ static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char 
         fl_jm_task_failed(jm, vi, i, cause);
     }
     fl_rpc_msg_free(reply);
+    if (attempt == (jm->dep.attempt & 0xffff) && jm->dep.inflight > 0) {
+        jm->dep.inflight--;
+        deploy_more(jm);
+    }
 }

@@ -60,7 +60,7 @@ static void request_slots(fl_jm *jm)
     jm->waiting_slots = true;
     for (int vi = 0; vi < jm->nv; vi++)
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
-            jm->v[vi].x[i].state = FL_TASK_SCHEDULED;
+            fl_jm_set_exec_state(jm, &jm->v[vi].x[i], FL_TASK_SCHEDULED);
     fl_rm_request_slots(jm->deps.rm, jm->id, jm->nslots_needed, jm->ep, on_slots_granted,
                         on_slots_lost);
     timer_in(jm->slot_timer, fl_conf_get_duration_ms(jm->conf, "slot.request.timeout"));
@@ -84,38 +84,40 @@ static void on_slots_granted(void *ctx, fl_slot_grant *slots, int n)
 
 /* ---- failures, restarts, cancellation --------------------------------------------- */
 
+void fl_jm_set_exec_state(fl_jm *jm, exec *x, int state)
+{
+    jm->nstate[x->state]--;
+    jm->nstate[state]++;
+    x->state = state;
+}
+
 static void cancel_tasks(fl_jm *jm)
 {
-    /* one CancelJobTasks per TaskManager connection */
-    for (int s = 0; s < jm->nslots; s++) {
-        bool seen = false;
-        for (int t = 0; t < s; t++)
-            seen |= jm->slots[t].conn == jm->slots[s].conn;
-        if (seen)
-            continue;
+    /* one CancelJobTasks per TaskManager */
+    const int *slot_of_host;
+    int nhosts = jm->nslots ? fl_jm_hosts(jm, &slot_of_host) : 0;
+    for (int h = 0; h < nhosts; h++) {
         Fl__Pb__CancelJobTasks c = FL__PB__CANCEL_JOB_TASKS__INIT;
         c.job_id = jm->id;
         c.attempt = jm->attempt;
-        fl_rpc_send(jm->deps.rpc, jm->slots[s].conn, FL_RPC_CANCEL_JOB_TASKS, &c.base);
+        fl_rpc_send(jm->deps.rpc, jm->slots[slot_of_host[h]].conn, FL_RPC_CANCEL_JOB_TASKS,
+                    &c.base);
     }
     for (int vi = 0; vi < jm->nv; vi++)
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++) {
             exec *x = &jm->v[vi].x[i];
             if (x->state == FL_TASK_CREATED || x->state == FL_TASK_SCHEDULED)
-                x->state = FL_TASK_CANCELED;
+                fl_jm_set_exec_state(jm, x, FL_TASK_CANCELED);
             else if (!fl_task_state_is_terminal(x->state))
-                x->state = FL_TASK_CANCELING;
+                fl_jm_set_exec_state(jm, x, FL_TASK_CANCELING);
         }
     timer_in(jm->cancel_timer, CANCEL_TIMEOUT_MS);
 }
 
 static bool all_terminal(const fl_jm *jm)
 {
-    for (int vi = 0; vi < jm->nv; vi++)
-        for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
-            if (!fl_task_state_is_terminal(jm->v[vi].x[i].state))
-                return false;
-    return true;
+    return jm->nstate[FL_TASK_FINISHED] + jm->nstate[FL_TASK_CANCELED] +
+               jm->nstate[FL_TASK_FAILED] == jm->ntasks;
 }
 
 static void restart_now(fl_jm *jm)
@@ -134,6 +136,8 @@ static void restart_now(fl_jm *jm)
             memset(x, 0, sizeof *x);
             x->slot = jm->group_base[jm->v[vi].group] + i;
         }
+    memset(jm->nstate, 0, sizeof jm->nstate);
+    jm->nstate[FL_TASK_CREATED] = jm->ntasks;
     set_state(jm, FL_JOB_RUNNING);
     if (jm->slots_lost) {
         /* ask again: spare slots or new TaskManagers serve the job as soon as they exist */
@@ -198,7 +202,7 @@ void fl_jm_task_failed(fl_jm *jm, int vi, int i, const char *cause)
     exec *x = &vx->x[i];
     if (fl_task_state_is_terminal(x->state))
         return;
-    x->state = FL_TASK_FAILED;
+    fl_jm_set_exec_state(jm, x, FL_TASK_FAILED);
     x->end_ms = fl_now_ms();
     char where[2400];
     const char *tm = x->slot < jm->nslots ? jm->slots[x->slot].resource_id : "?";
@@ -232,7 +236,7 @@ static void on_cancel_timeout(evutil_socket_t fd, short what, void *arg)
     for (int vi = 0; vi < jm->nv; vi++)
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
             if (!fl_task_state_is_terminal(jm->v[vi].x[i].state))
-                jm->v[vi].x[i].state = FL_TASK_CANCELED;
+                fl_jm_set_exec_state(jm, &jm->v[vi].x[i], FL_TASK_CANCELED);
     jm->slots_lost = true;
     check_terminal(jm);
 }
@@ -259,7 +263,8 @@ static void on_slots_lost(void *ctx, const char *resource_id, const char *why)
                 failed_now = true;
                 fl_jm_task_failed(jm, vi, i, why);
             } else {
-                x->state = x->state == FL_TASK_CANCELING ? FL_TASK_CANCELED : FL_TASK_FAILED;
+                fl_jm_set_exec_state(jm, x, x->state == FL_TASK_CANCELING ? FL_TASK_CANCELED
+                                                                          : FL_TASK_FAILED);
             }
         }
     check_terminal(jm);
@@ -299,23 +304,17 @@ static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
         fl_jm_task_failed(jm, u->vertex, u->subtask, u->error[0] ? u->error : "task failed");
         return;
     }
-    x->state = u->state;
+    fl_jm_set_exec_state(jm, x, u->state);
     if (fl_task_state_is_terminal(u->state))
         x->end_ms = fl_now_ms();
-    if (jm->state == FL_JOB_RUNNING && u->state == FL_TASK_RUNNING) {
+    if (jm->state == FL_JOB_RUNNING && u->state == FL_TASK_RUNNING &&
+        jm->nstate[FL_TASK_RUNNING] + jm->nstate[FL_TASK_FINISHED] == jm->ntasks) {
         const fl_cc_task *tasks;
         if (cc_tasks(jm, &tasks) > 0)
             fl_cc_start(jm->cc); /* every task runs: checkpoints may begin */
     }
     if (jm->state == FL_JOB_RUNNING) {
-        bool done = true;
-        for (int vi = 0; vi < jm->nv && done; vi++)
-            for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
-                if (jm->v[vi].x[i].state != FL_TASK_FINISHED) {
-                    done = false;
-                    break;
-                }
-        if (done) {
+        if (jm->nstate[FL_TASK_FINISHED] == jm->ntasks) {
             set_state(jm, FL_JOB_FINISHED);
             return;
         }
@@ -513,7 +512,10 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
         if (vx->jv->parallelism > jm->group_size[gi])
             jm->group_size[gi] = vx->jv->parallelism;
         vx->x = fl_xcalloc((size_t)vx->jv->parallelism, sizeof *vx->x);
+        jm->ntasks += vx->jv->parallelism;
     }
+    jm->nstate[FL_TASK_CREATED] = jm->ntasks;
+    jm->dep.attempt = -1;
     for (int gi = 0; gi < jm->ngroups; gi++) {
         jm->group_base[gi] = jm->nslots_needed;
         jm->nslots_needed += jm->group_size[gi];
@@ -597,6 +599,7 @@ void fl_jm_free(fl_jm *jm)
         free(jm->v[vi].x);
     free(jm->v);
     free(jm->slots);
+    fl_jm_deploy_free(jm);
     fl_restart_free(jm->restart);
     json_decref(jm->plan);
     json_decref(jm->savepoints);

@@ -17,6 +17,7 @@
 #define MAX_GROUPS 16
 #define PUBLISH_EVERY_MS 500 /* metrics */
 #define PUBLISH_TASKS_MS 20  /* task states: a burst of updates is one publication */
+#define DEPLOY_WINDOW 64     /* deployments awaiting their answer at most */
 
 typedef struct exec {
     int state;
@@ -31,6 +32,19 @@ typedef struct vert {
     exec *x;
 } vert;
 
+/* The deployment of an attempt (deployment.c): the TaskManagers of its slots, each once,
+ * and which producer tables each has been sent. */
+typedef struct fl_deploy {
+    int attempt;          /* the attempt deployed; -1 none */
+    int next_v, next_i;   /* the next subtask to deploy */
+    int inflight;         /* deployments not answered yet */
+    int nhosts;
+    int *host_of_slot;    /* per slot: its TaskManager's index */
+    int *slot_of_host;    /* per TaskManager: one of its slots (for its connection) */
+    uint8_t *sent;        /* nhosts x nv: the TaskManager has the vertex's producer table */
+    ProtobufCBinaryData *tables; /* per vertex: its packed ProducerTable, made on first use */
+} fl_deploy;
+
 struct fl_jm {
     fl_endpoint *ep;
     fl_jm_deps deps;
@@ -43,6 +57,9 @@ struct fl_jm {
     int ngroups, group_size[MAX_GROUPS], group_base[MAX_GROUPS], nslots_needed;
     fl_slot_grant *slots;
     int nslots;
+    fl_deploy dep;
+    int ntasks;                 /* subtasks of all vertices */
+    int nstate[FL_TASK_NSTATES]; /* how many are in each state: no scan per update */
     bool waiting_slots;
     bool slots_lost;            /* a TaskManager with our slots is gone: ask anew */
 
@@ -83,10 +100,18 @@ void fl_jm_publish_soon(fl_jm *jm, int every);
 void fl_jm_on_publish_timer(evutil_socket_t fd, short what, void *arg);
 
 /* deployment.c: the attempt's task deployment descriptors */
-/* Deploys every subtask of the attempt to its granted slot, then publishes. */
+/* Deploys every subtask of the attempt to its granted slot, at most DEPLOY_WINDOW of them
+ * awaiting their answer, publishing as it goes. */
 void fl_jm_deploy_all(fl_jm *jm);
+/* Forgets the attempt's producer tables (a new attempt sends them anew) / and the hosts. */
+void fl_jm_deploy_reset(fl_jm *jm);
+void fl_jm_deploy_free(fl_jm *jm);
+/* The TaskManagers of the granted slots, each once: their number, and one slot of each. */
+int fl_jm_hosts(fl_jm *jm, const int **slot_of_host);
 
 /* job_master.c */
+/* Every change of a subtask's state goes through here (the per-state counts). */
+void fl_jm_set_exec_state(fl_jm *jm, exec *x, int state);
 /* Subtask i of vertex vi failed with cause: marks it FAILED, then fails the job when it
  * runs, else checks whether every task has stopped. */
 void fl_jm_task_failed(fl_jm *jm, int vi, int i, const char *cause);

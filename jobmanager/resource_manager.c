@@ -49,7 +49,12 @@ struct fl_rm {
     tm_entry *tms;
     fl_endpoint *watch_ep;
     fl_cluster_view_fn watch_fn;
+    struct event *publish_timer;
+    int64_t last_publish_ms;      /* mono */
+    bool publish_pending;
 };
+
+#define PUBLISH_MIN_MS 100 /* one view per this much at most: a storm is one publication */
 
 void fl_cluster_view_free(fl_cluster_view *v)
 {
@@ -80,6 +85,8 @@ static void drop_view_mail(void *arg)
 
 static void publish(fl_rm *rm)
 {
+    rm->publish_pending = false;
+    rm->last_publish_ms = fl_mono_ms();
     if (!rm->watch_ep)
         return;
     fl_cluster_view *v = fl_xcalloc(1, sizeof *v);
@@ -105,6 +112,28 @@ static void publish(fl_rm *rm)
     m->fn = rm->watch_fn;
     m->view = v;
     fl_endpoint_post(rm->watch_ep, run_view_mail, m, drop_view_mail);
+}
+
+static void on_publish_timer(evutil_socket_t fd, short what, void *arg)
+{
+    publish(arg);
+}
+
+/* Publishes now, or PUBLISH_MIN_MS after the last publication: the view copies every
+ * TaskManager, and 1,000 of them answering heartbeats (or registering) each made one, which
+ * held the ResourceManager for a good part of every heartbeat interval. */
+static void publish_soon(fl_rm *rm)
+{
+    if (rm->publish_pending)
+        return;
+    int64_t wait = rm->last_publish_ms + PUBLISH_MIN_MS - fl_mono_ms();
+    if (wait <= 0) {
+        publish(rm);
+        return;
+    }
+    rm->publish_pending = true;
+    struct timeval tv = {wait / 1000, (wait % 1000) * 1000};
+    evtimer_add(rm->publish_timer, &tv);
 }
 
 static tm_entry *find_tm(fl_rm *rm, const char *resource_id)
@@ -165,7 +194,7 @@ static void remove_tm(fl_rm *rm, tm_entry *t, const char *why)
         }
     free(t->slots);
     free(t);
-    publish(rm);
+    publish_soon(rm);
 }
 
 /* The TaskManager's own view of its slots counts only when it (re-)registers: after that
@@ -250,7 +279,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
     fl_rpc_msg_free(msg);
     serve_leases(rm);
-    publish(rm);
+    publish_soon(rm);
 }
 
 static void send_disconnect(fl_rm *rm, fl_conn_id conn, const char *resource_id, const char *why)
@@ -273,7 +302,7 @@ static void on_heartbeat_response(void *ctx, fl_rpc_msg *msg)
     } else {
         t->last_heard_mono = fl_mono_ms();
         t->last_heartbeat_ms = fl_now_ms();
-        publish(rm);
+        publish_soon(rm);
     }
     fl_rpc_msg_free(msg);
 }
@@ -348,6 +377,7 @@ fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc)
     rm->hb_timeout_ms = fl_conf_get_duration_ms(conf, "heartbeat.timeout");
     rm->spread = fl_conf_get_bool(conf, "cluster.evenly-spread-out-slots");
     rm->hb_timer = event_new(fl_endpoint_base(rm->ep), -1, EV_PERSIST, on_heartbeat_tick, rm);
+    rm->publish_timer = evtimer_new(fl_endpoint_base(rm->ep), on_publish_timer, rm);
     fl_rpc_route(rpc, FL_RPC_REGISTER_TASK_MANAGER, rm->ep, on_register);
     fl_rpc_route(rpc, FL_RPC_HEARTBEAT_RESPONSE, rm->ep, on_heartbeat_response);
     fl_rpc_route(rpc, FL_RPC_DISCONNECT, rm->ep, on_disconnect);
@@ -363,7 +393,7 @@ void fl_rm_watch(fl_rm *rm, fl_endpoint *ep, fl_cluster_view_fn fn)
 
 static void publish_mail(void *ctx, void *arg)
 {
-    publish(ctx);
+    publish_soon(ctx);
 }
 
 int fl_rm_start(fl_rm *rm, fl_err *err)
@@ -469,7 +499,7 @@ static void serve_leases(fl_rm *rm)
     }
     free(order);
     free(lorder);
-    publish(rm);
+    publish_soon(rm);
 }
 
 typedef struct request_mail {
@@ -562,6 +592,7 @@ void fl_rm_free(fl_rm *rm)
         return;
     fl_endpoint_stop(rm->ep);
     event_free(rm->hb_timer);
+    event_free(rm->publish_timer);
     while (rm->tms) {
         tm_entry *t = rm->tms;
         rm->tms = t->next;

@@ -39,7 +39,17 @@ typedef struct te_task {
     fl_rpc_msg *msg;      /* the SubmitTask until the task takes it */
     fl_task *task;        /* once started */
     bundle_entry *bundle;
+    fl_ptable **tables;   /* per gate, until the task takes them */
+    int ntables;
 } te_task;
+
+/* A producer table this TaskManager was sent (once per job attempt and vertex). */
+typedef struct te_ptable {
+    struct te_ptable *next;
+    char job_id[40];
+    int attempt, vertex;
+    fl_ptable *t;
+} te_ptable;
 
 enum te_state { TE_DISCONNECTED, TE_CONNECTING, TE_REGISTERING, TE_REGISTERED, TE_STOPPING };
 
@@ -75,6 +85,7 @@ struct fl_te {
     char tmp_dir[1024];       /* io.tmp.dirs */
     te_task *tasks;
     bundle_entry *bundles;
+    te_ptable *ptables;        /* producer tables of the jobs with tasks here */
     char blob_dir[4096];
     int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
 };
@@ -276,6 +287,66 @@ static void send_state(fl_te *te, te_task *x, int state, const char *error)
     fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_STATE_UPDATE, &u.base);
 }
 
+/* ---- producer tables ---------------------------------------------------------------- */
+
+/* Drops the tables of job_id (NULL: all) of attempts below `below` (INT32_MAX: all). */
+static void drop_ptables(fl_te *te, const char *job_id, int below)
+{
+    for (te_ptable **pp = &te->ptables; *pp;) {
+        te_ptable *p = *pp;
+        if ((!job_id || !strcmp(p->job_id, job_id)) && p->attempt < below) {
+            *pp = p->next;
+            fl_ptable_unref(p->t);
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static te_ptable *find_ptable(fl_te *te, const char *job_id, int attempt, int vertex)
+{
+    for (te_ptable *p = te->ptables; p; p = p->next)
+        if (p->attempt == attempt && p->vertex == vertex && !strcmp(p->job_id, job_id))
+            return p;
+    return NULL;
+}
+
+/* Keeps the tables a deployment brings (older attempts of the job go); -1 with why. */
+static int take_ptables(fl_te *te, const Fl__Pb__TaskDeploymentDescriptor *d, char *why,
+                        size_t len)
+{
+    for (size_t k = 0; k < d->n_producer_tables; k++) {
+        fl_ptable *t = fl_ptable_new(d->producer_tables[k].data, d->producer_tables[k].len);
+        if (!t || t->pb->attempt != d->attempt) {
+            fl_ptable_unref(t);
+            snprintf(why, len, "malformed producer table in the deployment of %s", d->job_id);
+            return -1;
+        }
+        drop_ptables(te, d->job_id, d->attempt);
+        te_ptable *p = find_ptable(te, d->job_id, d->attempt, t->pb->vertex);
+        if (!p) {
+            p = fl_xcalloc(1, sizeof *p);
+            snprintf(p->job_id, sizeof p->job_id, "%s", d->job_id);
+            p->attempt = d->attempt;
+            p->vertex = t->pb->vertex;
+            p->next = te->ptables;
+            te->ptables = p;
+        } else {
+            fl_ptable_unref(p->t);
+        }
+        p->t = t;
+    }
+    return 0;
+}
+
+static void free_tables(fl_ptable **tables, size_t n)
+{
+    for (size_t g = 0; g < n; g++)
+        fl_ptable_unref(tables[g]);
+    free(tables);
+}
+
 static void remove_task(fl_te *te, te_task *x)
 {
     for (te_task **pp = &te->tasks; *pp; pp = &(*pp)->next)
@@ -285,6 +356,13 @@ static void remove_task(fl_te *te, te_task *x)
         }
     fl_task_free(x->task); /* joins: the task posted its last report already */
     fl_rpc_msg_free(x->msg);
+    if (x->tables)
+        free_tables(x->tables, (size_t)x->ntables);
+    bool job_here = false;
+    for (te_task *y = te->tasks; y && !job_here; y = y->next)
+        job_here = !strcmp(y->job_id, x->job_id);
+    if (!job_here)
+        drop_ptables(te, x->job_id, INT32_MAX); /* the job is done here */
     if (x->bundle && --x->bundle->refs == 0 && x->bundle->state == B_READY) {
         fl_bundle_close(&x->bundle->bundle);
         x->bundle->state = B_FETCHING; /* reloaded from the cache file next time */
@@ -423,7 +501,8 @@ static void start_task(fl_te *te, te_task *x)
                        te->io, on_ckpt_ack, te->tmp_dir};
     fl_rpc_msg *msg = x->msg;
     x->msg = NULL;
-    x->task = fl_task_new(&env, msg, &x->bundle->bundle);
+    x->task = fl_task_new(&env, msg, &x->bundle->bundle, x->tables);
+    x->tables = NULL; /* the task's now */
     fl_err err;
     if (fl_task_start(x->task, &err) < 0) {
         send_state(te, x, FL_TASK_FAILED, err.msg);
@@ -540,9 +619,30 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
         fl_rpc_msg_free(msg);
         return;
     }
+    /* the producer tables first: later deployments here rely on them even if this fails */
+    if (take_ptables(te, d, why, sizeof why) < 0) {
+        reply_ack(te, msg, false, why);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    fl_ptable **tables = fl_xcalloc(d->n_gates + 1, sizeof *tables);
+    for (size_t g = 0; g < d->n_gates; g++) {
+        te_ptable *p = find_ptable(te, d->job_id, d->attempt, d->gates[g]->source_vertex);
+        if (!p) {
+            free_tables(tables, g);
+            snprintf(why, sizeof why, "no producer table of vertex %d for input %zu",
+                     d->gates[g]->source_vertex, g);
+            reply_ack(te, msg, false, why);
+            fl_rpc_msg_free(msg);
+            return;
+        }
+        fl_ptable_ref(p->t);
+        tables[g] = p->t;
+    }
     if (d->slot_index < 0 || d->slot_index >= te->nslots) {
         snprintf(why, sizeof why, "TaskManager %s has no slot %d", te->resource_id,
                  d->slot_index);
+        free_tables(tables, d->n_gates);
         reply_ack(te, msg, false, why);
         fl_rpc_msg_free(msg);
         return;
@@ -552,6 +652,7 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
                             strcmp(slot->allocation_id, d->allocation_id))) {
         snprintf(why, sizeof why, "slot %d of TaskManager %s belongs to job %s",
                  d->slot_index, te->resource_id, slot->job_id);
+        free_tables(tables, d->n_gates);
         reply_ack(te, msg, false, why);
         fl_rpc_msg_free(msg);
         return;
@@ -565,6 +666,8 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     x->subtask = d->subtask;
     x->slot = d->slot_index;
     x->msg = msg;
+    x->tables = tables;
+    x->ntables = (int)d->n_gates;
     x->bundle = get_bundle(te, d->bundle_sha256.data);
     x->bundle->refs++;
     x->next = te->tasks;
@@ -625,6 +728,7 @@ static void cancel_all_tasks(fl_te *te, const char *why)
     if (te->tasks)
         fl_warn("Cancelling all tasks: %s", why);
     cancel_tasks_of(te, NULL, -1, why);
+    drop_ptables(te, NULL, INT32_MAX);
 }
 
 static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
@@ -632,6 +736,7 @@ static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
     cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
+    drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
     fl_rpc_msg_free(msg);
 }
 
@@ -761,6 +866,7 @@ void fl_te_free(fl_te *te)
     event_free(te->metrics_timer);
     fl_endpoint_free(te->ep);
     fl_endpoint_free(te->io);
+    drop_ptables(te, NULL, INT32_MAX);
     free(te->slots);
     free(te);
 }

@@ -6,6 +6,7 @@
 #ifndef FL_RUNTIME_H
 #define FL_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "bundle.h"
@@ -54,8 +55,22 @@ typedef struct fl_ckpt_request {
 void fl_task_trigger_checkpoint(fl_task *t, const fl_ckpt_request *r);
 void fl_task_notify_checkpoint(fl_task *t, int64_t id, bool aborted);
 
-/* Takes msg (a SubmitTask) and uses its descriptor; bundle must outlive the task. */
-fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle);
+/* Where the subtasks of a producing vertex run (a fl.pb.ProducerTable, sent to this
+ * TaskManager once per job attempt): shared by the tasks that read the vertex, immutable,
+ * reference counted (any thread). */
+typedef struct fl_ptable {
+    _Atomic int refs;
+    Fl__Pb__ProducerTable *pb;
+} fl_ptable;
+/* One reference; NULL when data does not decode or does not hold together. */
+fl_ptable *fl_ptable_new(const uint8_t *data, size_t len);
+void fl_ptable_ref(fl_ptable *t);
+void fl_ptable_unref(fl_ptable *t); /* NULL is a no-op */
+
+/* Takes msg (a SubmitTask) and uses its descriptor; bundle must outlive the task. tables[g]
+ * is the producer table of the source of gate g (its reference is the task's). */
+fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle,
+                     fl_ptable **tables);
 /* Starts the thread (DEPLOYING -> INITIALIZING -> RUNNING -> ...). */
 int fl_task_start(fl_task *t, fl_err *err);
 /* Any thread: asks the task to stop; it reports CANCELED (or its failure) when done. */

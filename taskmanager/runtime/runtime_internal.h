@@ -155,6 +155,7 @@ struct fl_task {
     int ngates;
     int *gate_input;          /* input index (0/1) of each gate */
     struct pollfd *pfd;       /* wait_input's poll set: the mailbox and every gate */
+    fl_ptable **ptables;      /* per gate: where its producers run (references) */
     int64_t **chan_wm;        /* per gate, per channel: last watermark */
     uint8_t **chan_state;     /* per gate, per channel: 0 active, 1 idle, 2 finished */
     int64_t input_wm[2];      /* combined watermark forwarded to the head, per input */

@@ -173,9 +173,10 @@ static int build(fl_task *t, fl_err *err)
     t->input_wm[0] = t->input_wm[1] = FL_NO_WATERMARK;
     for (int g = 0; g < t->ngates; g++) {
         const Fl__Pb__InputGateDescriptor *gd = d->gates[g];
-        int n = (int)gd->n_partition_ids;
-        if (n < 1 || gd->n_producers != gd->n_partition_ids ||
-            gd->n_subpartitions != gd->n_partition_ids || gd->input_index < 0 ||
+        const Fl__Pb__ProducerTable *pt = t->ptables && t->ptables[g] ? t->ptables[g]->pb : NULL;
+        int n = gd->producer_count;
+        if (n < 1 || !pt || pt->vertex != gd->source_vertex || gd->first_producer < 0 ||
+            (size_t)gd->first_producer + (size_t)n > pt->n_host_of || gd->input_index < 0 ||
             gd->input_index > 1 || (gd->input_index == 1 && !t->ops[0].process2)) {
             fl_err_set(err, "deployment descriptor: malformed input gate %d", g);
             return -1;
@@ -191,10 +192,14 @@ static int build(fl_task *t, fl_err *err)
         snprintf(name, sizeof name, "input %d of %s", g, t->name);
         t->gates[g] = fl_gate_new(t->env.net, n, name, &t->metrics);
         for (int c = 0; c < n; c++) {
-            const Fl__Pb__SubtaskLocation *loc = gd->producers[c];
+            int j = gd->first_producer + c;
+            const Fl__Pb__SubtaskLocation *loc = pt->hosts[pt->host_of[j]];
             bool local = strcmp(loc->resource_id, t->env.resource_id) == 0;
-            fl_gate_set_channel(t->gates[g], c, gd->partition_ids[c], gd->subpartitions[c],
-                                local ? NULL : loc->host, (int)loc->data_port);
+            char pid[256];
+            fl_partition_id(pid, sizeof pid, d->job_id, d->attempt, gd->source_vertex, j,
+                            gd->source_output);
+            fl_gate_set_channel(t->gates[g], c, pid, gd->subpartition, local ? NULL : loc->host,
+                                (int)loc->data_port);
         }
         if (fl_gate_start(t->gates[g], err) < 0)
             return -1;
@@ -589,9 +594,42 @@ out:;
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
-fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle)
+/* ---- producer tables -------------------------------------------------------------- */
+
+fl_ptable *fl_ptable_new(const uint8_t *data, size_t len)
+{
+    Fl__Pb__ProducerTable *pb = fl__pb__producer_table__unpack(NULL, len, data);
+    if (!pb)
+        return NULL;
+    for (size_t j = 0; j < pb->n_host_of; j++)
+        if (pb->host_of[j] < 0 || (size_t)pb->host_of[j] >= pb->n_hosts) {
+            fl__pb__producer_table__free_unpacked(pb, NULL);
+            return NULL;
+        }
+    fl_ptable *t = fl_xcalloc(1, sizeof *t);
+    atomic_init(&t->refs, 1);
+    t->pb = pb;
+    return t;
+}
+
+void fl_ptable_ref(fl_ptable *t)
+{
+    atomic_fetch_add(&t->refs, 1);
+}
+
+void fl_ptable_unref(fl_ptable *t)
+{
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1) {
+        fl__pb__producer_table__free_unpacked(t->pb, NULL);
+        free(t);
+    }
+}
+
+fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *bundle,
+                     fl_ptable **tables)
 {
     fl_task *t = fl_xcalloc(1, sizeof *t);
+    t->ptables = tables;
     t->env = *env;
     t->msg = msg;
     t->tdd = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
@@ -683,6 +721,9 @@ void fl_task_free(fl_task *t)
     free(t->gates);
     free(t->gate_input);
     free(t->pfd);
+    for (size_t g = 0; t->ptables && g < t->tdd->n_gates; g++)
+        fl_ptable_unref(t->ptables[g]);
+    free(t->ptables);
     free(t->chan_wm);
     free(t->chan_state);
     for (int k = 0; k < t->nparts; k++)
