@@ -287,6 +287,18 @@ static void on_cancel(void *ctx, fl_rpc_msg *msg)
 static void on_trigger(void *ctx, fl_rpc_msg *msg)
 {
     Fl__Pb__TriggerCheckpoint *tr = (Fl__Pb__TriggerCheckpoint *)msg->pb;
+    /* every TaskManager with a source task gets the trigger: acknowledge once per checkpoint */
+    static char last_job[40];
+    static int64_t last_id = -1;
+    static int last_attempt = -1;
+    if (!strcmp(last_job, tr->job_id) && last_attempt == tr->attempt &&
+        tr->checkpoint_id <= last_id) {
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    snprintf(last_job, sizeof last_job, "%s", tr->job_id);
+    last_attempt = tr->attempt;
+    last_id = tr->checkpoint_id;
     for (int k = 0; k < sim.ntms; k++) {
         sim_tm *t = &sim.tms[k];
         for (int i = 0; i < t->ntasks; i++) {
