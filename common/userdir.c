@@ -43,12 +43,13 @@ int fl_private_dir(const char *dir, const char *what, fl_err *err)
             close(fd);
             return rc;
         }
-        if (errno == ELOOP) {
+        struct stat st;
+        if ((errno == ELOOP || errno == ENOTDIR) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
             fl_err_set(err, "%s %s is a symbolic link: refusing to follow it (use the "
                             "directory it points to, or remove it)", what, dir);
             return -1;
         }
-        if (errno == ENOTDIR) {
+        if (errno == ENOTDIR || errno == ELOOP) {
             fl_err_set(err, "%s %s exists and is not a directory", what, dir);
             return -1;
         }

@@ -369,9 +369,9 @@ void fl_rest_error(struct evhttp_request *req, int status, const char *fmt, ...)
 static int parse_origins(fl_rest *rest, const char *list, fl_err *err)
 {
     int n = 0;
-    for (const char *s = list; s && *s;) {
-        size_t len = strcspn(s, ",");
-        const char *e = s + len;
+    for (const char *seg = list; seg && *seg;) {
+        size_t len = strcspn(seg, ",");
+        const char *s = seg, *e = seg + len;
         while (s < e && (*s == ' ' || *s == '\t'))
             s++;
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '/'))
@@ -396,9 +396,9 @@ static int parse_origins(fl_rest *rest, const char *list, fl_err *err)
                 rest->origins[rest->norigins++] = fl_xasprintf("%.*s", (int)olen, s);
             n++;
         }
-        s += len;
-        if (*s == ',')
-            s++;
+        seg += len;
+        if (*seg == ',')
+            seg++;
     }
     return 0;
 }
