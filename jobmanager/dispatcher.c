@@ -689,8 +689,8 @@ static void on_blob_request(void *ctx, fl_rpc_msg *msg)
 }
 
 /* The blob store: blob.storage.directory (the user's own, writable by no one else: the
- * TaskManagers load what is in it), else a fresh directory in the per-user directory,
- * removed at shutdown. Also finds the default checkpoint directory (userdir.h). */
+ * TaskManagers run the bundles it serves), else a fresh directory in the per-user
+ * directory, removed at shutdown. Also finds the default checkpoint directory (userdir.h). */
 static int make_local_dirs(fl_dispatcher *d, fl_err *err)
 {
     const char *dir = fl_conf_get_str(d->conf, "blob.storage.directory");
