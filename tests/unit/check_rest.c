@@ -381,11 +381,13 @@ START_TEST(test_concurrent_bodies_bounded)
         pump(&s, 20);
     }
     ck_assert_uint_le(fl_rest_body_bytes(s.rest), 128u << 10);
+    /* refused: answered 413, or closed with its answer lost to the reset of a body still
+     * being sent (status 0) */
     int refused = 0, done = 0;
     for (int i = 0; i < N; i++) {
         client_send(&s, fd[i], body, 1);
         st[i] = client_read(&s, fd[i], out, sizeof out);
-        refused += st[i] == 413;
+        refused += st[i] == 413 || st[i] == 0;
         done += st[i] == 200;
         close(fd[i]);
     }
