@@ -32,8 +32,13 @@ flint_abs_path() {
 
 FLINT_CONF_DIR=$(flint_abs_path "${FLINT_CONF_DIR:-$FLINT_HOME/conf}")
 FLINT_LOG_DIR=$(flint_abs_path "${FLINT_LOG_DIR:-$FLINT_HOME/log}")
-FLINT_USER_DIR="${TMPDIR:-/tmp}/flint-$(id -un)"
-case "$FLINT_USER_DIR" in /*) ;; *) FLINT_USER_DIR="/tmp/flint-$(id -un)" ;; esac
+# the directory the daemons keep their defaults in (common/userdir.h), named after the
+# effective user as they name it; a relative TMPDIR is ignored, as they ignore it
+flint_whoami=$(id -un)
+case "${TMPDIR:-}" in
+    /*) FLINT_USER_DIR="$TMPDIR/flint-$flint_whoami" ;;
+    *) FLINT_USER_DIR="/tmp/flint-$flint_whoami" ;;
+esac
 FLINT_PID_DIR=$(flint_abs_path "${FLINT_PID_DIR:-$FLINT_USER_DIR}")
 export FLINT_HOME FLINT_BIN_DIR FLINT_CONF_DIR FLINT_LOG_DIR FLINT_PID_DIR
 
@@ -69,7 +74,7 @@ flint_private_dir() {
 
 # Who and where, for pid and log file names (Flink's FLINK_IDENT_STRING and $HOSTNAME).
 # $USER is not set everywhere (containers, cron); id -un always answers.
-FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$(id -un)}}"
+FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$flint_whoami}}"
 FLINT_HOSTNAME="${HOSTNAME:-$(hostname)}"
 export FLINT_IDENT_STRING
 
