@@ -6,7 +6,8 @@
 #   FLINT_BIN_DIR   $FLINT_HOME/build/bin: flint-jobmanager, flint-taskmanager, flint
 #   FLINT_CONF_DIR  default $FLINT_HOME/conf   (flint-conf.yaml, workers, masters)
 #   FLINT_LOG_DIR   default $FLINT_HOME/log
-#   FLINT_PID_DIR   default /tmp
+#   FLINT_PID_DIR   default ${TMPDIR:-/tmp}/flint-$(id -un): the user's private directory,
+#                   created 0700 (the daemons keep their default directories there too)
 #
 # Relative directories given by the caller are made absolute, so that daemons, which keep
 # them, and ssh'd commands, which run from $FLINT_HOME, see the same ones. A "{host}" in
@@ -18,7 +19,9 @@
 #
 # Helpers for the other scripts: flint_is_local_host HOST, flint_read_hosts FILE (conf/workers,
 # conf/masters), flint_conf_value KEY [DEFAULT], flint_run_on HOST CMD... (ssh, or the
-# command of env.remote-exec), flint_on_host HOST CMD... (here or there).
+# command of env.remote-exec), flint_on_host HOST CMD... (here or there),
+# flint_private_dir DIR WHAT (the pid directory's rule, common/userdir.h's: a real
+# directory, not a symlink, of this user, writable by no one else; created 0700 when new).
 
 flint_config_sh=$(readlink -f -- "${BASH_SOURCE[0]}")
 FLINT_HOME=$(cd -- "$(dirname -- "$flint_config_sh")/.." && pwd -P)
@@ -31,15 +34,53 @@ flint_abs_path() {
     esac
 }
 
+# the directory the daemons keep their defaults in (common/userdir.h), named after the
+# effective user as they name it; a relative TMPDIR is ignored, as they ignore it
+flint_whoami=$(id -un)
+case "${TMPDIR:-}" in
+    /*) FLINT_USER_DIR="$TMPDIR/flint-$flint_whoami" ;;
+    *) FLINT_USER_DIR="/tmp/flint-$flint_whoami" ;;
+esac
+
+# flint_private_dir DIR WHAT: makes sure DIR is a directory Flint may keep its pid files (or
+# other private files) in: created with mode 0700 when it does not exist (its parent must),
+# else a real directory -- not a symlink -- owned by this user and writable by no one else.
+# Prints why not (naming WHAT) and returns 1 otherwise.
+flint_private_dir() {
+    local dir="$1" what="$2" owner mode
+    if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
+        # mkdir fails on anything created meanwhile (a symlink included): checked below
+        (umask 077 && mkdir -- "$dir") 2>/dev/null
+    fi
+    if [ -L "$dir" ]; then
+        echo "[ERROR] $what $dir is a symbolic link: refusing to follow it (use the directory it points to, or remove it)." >&2
+        return 1
+    fi
+    if [ ! -d "$dir" ]; then
+        echo "[ERROR] $what $dir is not a directory (or cannot be created)." >&2
+        return 1
+    fi
+    owner=$(stat -c %u -- "$dir") && mode=$(stat -c %a -- "$dir") || return 1
+    if [ "$owner" != "$(id -u)" ]; then
+        echo "[ERROR] $what $dir belongs to uid $owner, not to this user ($(id -un), uid $(id -u)): refusing to use it." >&2
+        return 1
+    fi
+    if [ $((8#$mode & 8#022)) != 0 ]; then
+        echo "[ERROR] $what $dir is writable by others (mode $mode): refusing to use it (chmod go-w it)." >&2
+        return 1
+    fi
+    return 0
+}
+
 # Who and where, for pid and log file names (Flink's FLINK_IDENT_STRING and $HOSTNAME).
 # $USER is not set everywhere (containers, cron); id -un always answers.
-FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$(id -un)}}"
+FLINT_IDENT_STRING="${FLINT_IDENT_STRING:-${USER:-$flint_whoami}}"
 FLINT_HOSTNAME="${HOSTNAME:-$(hostname)}"
 export FLINT_IDENT_STRING
 
 # The directory templates as given ({host} kept), for commands run on other hosts.
 FLINT_LOG_DIR_TEMPLATE=$(flint_abs_path "${FLINT_LOG_DIR_TEMPLATE:-${FLINT_LOG_DIR:-$FLINT_HOME/log}}")
-FLINT_PID_DIR_TEMPLATE=$(flint_abs_path "${FLINT_PID_DIR_TEMPLATE:-${FLINT_PID_DIR:-/tmp}}")
+FLINT_PID_DIR_TEMPLATE=$(flint_abs_path "${FLINT_PID_DIR_TEMPLATE:-${FLINT_PID_DIR:-$FLINT_USER_DIR}}")
 FLINT_CONF_DIR=$(flint_abs_path "${FLINT_CONF_DIR:-$FLINT_HOME/conf}")
 FLINT_LOG_DIR=${FLINT_LOG_DIR_TEMPLATE//\{host\}/$FLINT_HOSTNAME}
 FLINT_PID_DIR=${FLINT_PID_DIR_TEMPLATE//\{host\}/$FLINT_HOSTNAME}

@@ -7,7 +7,11 @@
 # The pid file $FLINT_PID_DIR/flint-$USER-<daemon>.pid holds one pid per line, oldest first.
 # It is changed only under flock (when flock exists) and replaced atomically, so concurrent
 # starts and stops on one host do not lose each other's lines. Pids that no longer run are
-# dropped silently whenever the file is rewritten.
+# dropped silently whenever the file is rewritten. FLINT_PID_DIR must be the user's private
+# directory (flint_private_dir in config.sh: no symlink, the user's, writable by no one
+# else), and neither the pid file nor its temporary file is ever opened through a symlink:
+# the lock refuses a pid file that is not a regular file, the temporary file is created
+# new (noclobber, O_EXCL).
 #
 # Instance N of a daemon (N = the number of live instances, skipping a number whose log a
 # live instance still writes) logs to $FLINT_LOG_DIR/flint-$USER-<daemon>-N-$HOSTNAME.log (the
@@ -46,16 +50,31 @@ BINARY="$FLINT_BIN_DIR/flint-$DAEMON"
 PID_FILE="$FLINT_PID_DIR/flint-$FLINT_IDENT_STRING-$DAEMON.pid"
 STOP_TIMEOUT_S="${FLINT_STOP_TIMEOUT:-10}"
 
-mkdir -p -- "$FLINT_PID_DIR" || exit 1
+if [ ! -e "$FLINT_PID_DIR" ] && [ ! -L "$FLINT_PID_DIR" ]; then
+    mkdir -p -- "$(dirname -- "$FLINT_PID_DIR")" || exit 1
+fi
+flint_private_dir "$FLINT_PID_DIR" "The pid directory (FLINT_PID_DIR)" || exit 1
 
 HAVE_FLOCK=0
 command -v flock >/dev/null 2>&1 && HAVE_FLOCK=1
 
 # Takes the lock on the pid file (creating it). A previous holder may have replaced or
 # removed the file while we waited; then the lock we got guards nothing and we take it again.
+# The pid file is never opened through a symlink (the lock would create or append to what
+# it points to); the directory is private, so nothing can be planted between this test and
+# the open.
+check_pid_file() {
+    if [ -L "$PID_FILE" ] || { [ -e "$PID_FILE" ] && [ ! -f "$PID_FILE" ]; }; then
+        echo "[ERROR] The pid file $PID_FILE is a symbolic link or not a regular file: refusing to open it." >&2
+        exit 1
+    fi
+}
+
 lock_pid_file() {
+    check_pid_file
     [ "$HAVE_FLOCK" = 1 ] || return 0
     while :; do
+        check_pid_file
         exec 200>>"$PID_FILE" || exit 1
         flock 200
         [ "$PID_FILE" -ef /dev/fd/200 ] && return 0
@@ -113,13 +132,17 @@ read_live_pids() {
     done <"$PID_FILE"
 }
 
-# Replaces the pid file with the given pids (removes it when there are none).
+# Replaces the pid file with the given pids (removes it when there are none). The temporary
+# file is created new (noclobber: O_EXCL, so never through a symlink); mv replaces a link
+# itself, never what it points to.
 write_pids() {
+    local tmp="$PID_FILE.tmp.$$"
     if [ $# -eq 0 ]; then
         rm -f -- "$PID_FILE"
         return 0
     fi
-    printf '%s\n' "$@" >"$PID_FILE.tmp.$$" && mv -f -- "$PID_FILE.tmp.$$" "$PID_FILE"
+    rm -f -- "$tmp"
+    (set -C && printf '%s\n' "$@" >"$tmp") && mv -f -- "$tmp" "$PID_FILE"
 }
 
 log_prefix() {

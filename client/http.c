@@ -69,10 +69,12 @@ int fl_http_request(const char *host, int port, const char *method, const char *
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Accept", "application/json");
     evhttp_add_header(h, "Connection", "close");
-    if (body) {
+    /* A state-changing request names its media type even without a body: the JobManager
+     * refuses one that does not (a browser cannot send it cross-origin unasked). */
+    if (body || type != EVHTTP_REQ_GET)
         evhttp_add_header(h, "Content-Type", content_type ? content_type : "application/json");
+    if (body)
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-    }
     if (evhttp_make_request(conn, req, type, path) < 0) {
         fl_err_set(err, "cannot send the request to %s", hostport);
         goto out;

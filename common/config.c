@@ -1,5 +1,10 @@
 /* config.c -- see config.h. Loading happens on the main thread before any other starts;
- * afterwards a configuration is only read. */
+ * afterwards a configuration is only read.
+ *
+ * Entries live in an array in insertion order with an open-addressing index of their
+ * positions beside it (FNV-1a of the key), so setting and finding a key are O(1) and a file
+ * of n lines loads in O(n). The key table is searched the same way, through an index built
+ * once (pthread_once) on first use. */
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -8,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +21,7 @@
 #include <unistd.h>
 
 static const fl_conf_key known_keys[] = {
-#define FL_KEY(name, type, dflt, choices, doc) {name, type, dflt, choices, doc},
+#define FL_KEY(name, type, dflt, choices, range, doc) {name, type, dflt, choices, range, doc},
 #include "config_keys.h"
 #undef FL_KEY
 };
@@ -28,7 +34,12 @@ typedef struct conf_entry {
 struct fl_conf {
     conf_entry *v;
     size_t n, cap;
+    uint32_t *idx;   /* idx_cap slots: entry position + 1, 0 = empty */
+    size_t idx_cap;  /* a power of two, at least twice n (or 0 before the first entry) */
 };
+
+/* Unknown keys of one load warned about one by one; the rest are counted in one line. */
+#define UNKNOWN_WARN_MAX 20
 
 static char conf_dir[4096] = "conf";
 
@@ -37,12 +48,44 @@ const char *fl_conf_dir(void)
     return conf_dir;
 }
 
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The key table's index: slots hold the position + 1, linear probing. */
+#define KEY_INDEX_CAP 256
+static uint16_t key_index[KEY_INDEX_CAP];
+static pthread_once_t key_index_once = PTHREAD_ONCE_INIT;
+
+static void build_key_index(void)
+{
+    _Static_assert(FL_ARRAY_LEN(known_keys) * 2 <= KEY_INDEX_CAP, "grow KEY_INDEX_CAP");
+    for (size_t i = 0; i < FL_ARRAY_LEN(known_keys); i++) {
+        size_t slot = hash_key(known_keys[i].name) & (KEY_INDEX_CAP - 1);
+        while (key_index[slot])
+            slot = (slot + 1) & (KEY_INDEX_CAP - 1);
+        key_index[slot] = (uint16_t)(i + 1);
+    }
+}
+
 const fl_conf_key *fl_conf_key_find(const char *name)
 {
-    for (size_t i = 0; i < FL_ARRAY_LEN(known_keys); i++)
-        if (strcmp(known_keys[i].name, name) == 0)
-            return &known_keys[i];
+    pthread_once(&key_index_once, build_key_index);
+    for (size_t slot = hash_key(name) & (KEY_INDEX_CAP - 1); key_index[slot];
+         slot = (slot + 1) & (KEY_INDEX_CAP - 1))
+        if (strcmp(known_keys[key_index[slot] - 1].name, name) == 0)
+            return &known_keys[key_index[slot] - 1];
     return NULL;
+}
+
+const fl_conf_key *fl_conf_keys(size_t *n)
+{
+    *n = FL_ARRAY_LEN(known_keys);
+    return known_keys;
 }
 
 bool fl_conf_key_is_secret(const char *name)
@@ -68,23 +111,66 @@ void fl_conf_free(fl_conf *conf)
         free(conf->v[i].value);
     }
     free(conf->v);
+    free(conf->idx);
     free(conf);
 }
 
-fl_conf *fl_conf_copy(const fl_conf *conf)
+/* The index slot of key: the one holding it, or the empty one where it would go. */
+static size_t entry_slot(const fl_conf *conf, const char *key)
 {
-    fl_conf *c = fl_conf_new();
-    for (size_t i = 0; i < conf->n; i++)
-        fl_conf_set(c, conf->v[i].key, conf->v[i].value, NULL);
-    return c;
+    size_t mask = conf->idx_cap - 1, slot = hash_key(key) & mask;
+    while (conf->idx[slot] && strcmp(conf->v[conf->idx[slot] - 1].key, key) != 0)
+        slot = (slot + 1) & mask;
+    return slot;
 }
 
 static conf_entry *find_entry(const fl_conf *conf, const char *key)
 {
+    if (!conf->idx_cap)
+        return NULL;
+    uint32_t pos = conf->idx[entry_slot(conf, key)];
+    return pos ? &conf->v[pos - 1] : NULL;
+}
+
+/* Rebuilds the index at twice the room (keeps it at most half full). */
+static void grow_index(fl_conf *conf)
+{
+    free(conf->idx);
+    conf->idx_cap = conf->idx_cap ? conf->idx_cap * 2 : 64;
+    conf->idx = fl_xcalloc(conf->idx_cap, sizeof *conf->idx);
     for (size_t i = 0; i < conf->n; i++)
-        if (strcmp(conf->v[i].key, key) == 0)
-            return &conf->v[i];
-    return NULL;
+        conf->idx[entry_slot(conf, conf->v[i].key)] = (uint32_t)(i + 1);
+}
+
+/* Stores key = value (replacing an earlier value), unchecked. */
+static void put(fl_conf *conf, const char *key, const char *value)
+{
+    conf_entry *e = find_entry(conf, key);
+    if (e) {
+        free(e->value);
+        e->value = fl_xstrdup(value);
+        return;
+    }
+    if (conf->n == conf->cap) {
+        conf->cap = conf->cap ? conf->cap * 2 : 32;
+        conf->v = fl_xrealloc(conf->v, conf->cap * sizeof *conf->v);
+    }
+    if ((conf->n + 1) * 2 > conf->idx_cap)
+        grow_index(conf);
+    conf->v[conf->n].key = fl_xstrdup(key);
+    conf->v[conf->n].value = fl_xstrdup(value);
+    conf->idx[entry_slot(conf, key)] = (uint32_t)(conf->n + 1);
+    conf->n++;
+}
+
+/* The values were checked when they were set: copied as they are, without a second round
+ * of checks and warnings. */
+fl_conf *fl_conf_copy(const fl_conf *conf)
+{
+    fl_conf *c = fl_conf_new();
+    for (size_t i = 0; i < conf->n; i++)
+        put(c, conf->v[i].key, conf->v[i].value);
+    return c;
 }
 
 /* ---- value parsers ---------------------------------------------------------------- */
@@ -223,6 +309,19 @@ int fl_parse_timeout_ms(const char *s, int64_t *out)
     return fl_parse_duration_ms(s, out);
 }
 
+/* Flink's long-seconds keys (jobstore.expiration-time): a bare number is seconds. */
+int fl_parse_seconds_ms(const char *s, int64_t *out)
+{
+    int64_t v;
+    if (fl_parse_int(s, &v) == 0) {
+        if (v < 0 || v > INT64_MAX / 1000)
+            return -1;
+        *out = v * 1000;
+        return 0;
+    }
+    return fl_parse_duration_ms(s, out);
+}
+
 /* Flink's MemorySize units (binary multiples); a bare number is bytes. */
 int fl_parse_bytes(const char *s, int64_t *out)
 {
@@ -261,84 +360,171 @@ static int parse_enum(const char *choices, const char *s)
     return -1;
 }
 
-int fl_conf_check_value(const fl_conf_key *k, const char *value, fl_err *err)
+/* The bounds of k: its own range, or its type's when the table gives none (config.h). */
+static const char *range_of(const fl_conf_key *k)
 {
-    int64_t i;
-    bool b;
-    double d;
+    if (k->range)
+        return k->range;
+    switch (k->type) {
+    case FL_CT_INT:
+        return "-2147483648..2147483647";
+    case FL_CT_DURATION:
+    case FL_CT_SECONDS:
+    case FL_CT_TIMEOUT:
+        return "0 ms..365 d";
+    case FL_CT_MEMORY:
+        return "0..1 tb";
+    case FL_CT_STRING:
+        return "0..4096";
+    default:
+        return NULL;
+    }
+}
+
+/* Parses s in k's form: integers, durations (ms) and sizes (bytes) into *iv, doubles into
+ * *dv, a string's length into *iv. 0 or -1. */
+static int parse_typed(const fl_conf_key *k, const char *s, int64_t *iv, double *dv)
+{
     switch (k->type) {
     case FL_CT_STRING:
+        *iv = (int64_t)strlen(s);
         return 0;
     case FL_CT_INT:
-        if (fl_parse_int(value, &i) == 0 && i >= INT32_MIN && i <= INT32_MAX)
-            return 0;
-        fl_err_set(err, "expected an integer");
+        return fl_parse_int(s, iv);
+    case FL_CT_DURATION:
+        return fl_parse_duration_ms(s, iv);
+    case FL_CT_SECONDS:
+        return fl_parse_seconds_ms(s, iv);
+    case FL_CT_TIMEOUT:
+        return fl_parse_timeout_ms(s, iv);
+    case FL_CT_MEMORY:
+        return fl_parse_bytes(s, iv);
+    case FL_CT_DOUBLE:
+        return fl_parse_double(s, dv);
+    default:
         return -1;
+    }
+}
+
+/* Splits range "lo..hi" into its two ends (caller's buffers). 0 or -1 (a bug in the table). */
+static int split_range(const char *range, char *lo, char *hi, size_t len)
+{
+    const char *dots = strstr(range, "..");
+    if (!dots || (size_t)(dots - range) >= len || strlen(dots + 2) >= len)
+        return -1;
+    memcpy(lo, range, (size_t)(dots - range));
+    lo[dots - range] = '\0';
+    snprintf(hi, len, "%s", dots + 2);
+    return 0;
+}
+
+/* The expected form of k's values, with its range when it has one. */
+static void expected_form(const fl_conf_key *k, const char *lo, const char *hi, fl_err *err)
+{
+    switch (k->type) {
+    case FL_CT_STRING:
+        fl_err_set(err, "expected %s to %s bytes", lo, hi);
+        break;
+    case FL_CT_INT:
+        fl_err_set(err, "expected an integer from %s to %s", lo, hi);
+        break;
+    case FL_CT_BOOL:
+        fl_err_set(err, "expected true or false");
+        break;
+    case FL_CT_DURATION:
+        fl_err_set(err, "expected a duration from %s to %s, such as 500 ms, 10 s or 1 min", lo,
+                   hi);
+        break;
+    case FL_CT_SECONDS:
+        fl_err_set(err, "expected a duration from %s to %s, such as 3600 (seconds) or 1 h", lo,
+                   hi);
+        break;
+    case FL_CT_TIMEOUT:
+        fl_err_set(err, "expected a duration from %s to %s such as 100 ms, or -1 to disable", lo,
+                   hi);
+        break;
+    case FL_CT_MEMORY:
+        fl_err_set(err, "expected a memory size from %s to %s, such as 32kb, 64 mb or 1gb", lo,
+                   hi);
+        break;
+    case FL_CT_DOUBLE:
+        if (*lo)
+            fl_err_set(err, "expected a number from %s to %s, such as 0.1", lo, hi);
+        else
+            fl_err_set(err, "expected a number such as 0.1");
+        break;
+    case FL_CT_ENUM:
+        fl_err_set(err, "expected one of %s", k->choices);
+        break;
+    }
+}
+
+int fl_conf_check_value(const fl_conf_key *k, const char *value, fl_err *err)
+{
+    char lo_s[64] = "", hi_s[64] = "";
+    int64_t v = 0, lo = 0, hi = 0;
+    double dv = 0, dlo = 0, dhi = 0;
+    const char *range = range_of(k);
+    bool b;
+
+    /* a string's range is of lengths: its ends are integers */
+    const fl_conf_key len_key = {k->name, FL_CT_INT, NULL, NULL, NULL, NULL};
+    const fl_conf_key *rk = k->type == FL_CT_STRING ? &len_key : k;
+    if (range && (split_range(range, lo_s, hi_s, sizeof lo_s) < 0 ||
+                  parse_typed(rk, lo_s, &lo, &dlo) < 0 || parse_typed(rk, hi_s, &hi, &dhi) < 0)) {
+        fl_err_set(err, "BUG: the range '%s' of key '%s' in config_keys.h is malformed", range,
+                   k->name);
+        return -1;
+    }
+    if (k->type == FL_CT_STRING && !range)
+        return 0;
+    switch (k->type) {
     case FL_CT_BOOL:
         if (fl_parse_bool(value, &b) == 0)
             return 0;
-        fl_err_set(err, "expected true or false");
-        return -1;
-    case FL_CT_DURATION:
-        if (fl_parse_duration_ms(value, &i) == 0)
-            return 0;
-        fl_err_set(err, "expected a duration such as 500 ms, 10 s or 1 min");
-        return -1;
-    case FL_CT_TIMEOUT:
-        if (fl_parse_timeout_ms(value, &i) == 0)
-            return 0;
-        fl_err_set(err, "expected a duration such as 100 ms, or -1 to disable");
-        return -1;
-    case FL_CT_MEMORY:
-        if (fl_parse_bytes(value, &i) == 0)
-            return 0;
-        fl_err_set(err, "expected a memory size such as 32kb, 64 mb or 1gb");
-        return -1;
-    case FL_CT_DOUBLE:
-        if (fl_parse_double(value, &d) == 0)
-            return 0;
-        fl_err_set(err, "expected a number such as 0.1");
-        return -1;
+        break;
     case FL_CT_ENUM:
         if (parse_enum(k->choices, value) >= 0)
             return 0;
-        fl_err_set(err, "expected one of %s", k->choices);
-        return -1;
+        break;
+    case FL_CT_DOUBLE:
+        if (parse_typed(k, value, &v, &dv) == 0 && (!range || (dv >= dlo && dv <= dhi)))
+            return 0;
+        break;
+    case FL_CT_TIMEOUT:
+        if (parse_typed(k, value, &v, &dv) == 0 && (v == -1 || (v >= lo && v <= hi)))
+            return 0;
+        break;
+    default:
+        if (parse_typed(k, value, &v, &dv) == 0 && v >= lo && v <= hi)
+            return 0;
+        break;
     }
+    expected_form(k, lo_s, hi_s, err);
     return -1;
 }
 
 /* ---- setting ---------------------------------------------------------------------- */
 
-static void put(fl_conf *conf, const char *key, const char *value)
-{
-    conf_entry *e = find_entry(conf, key);
-    if (e) {
-        free(e->value);
-        e->value = fl_xstrdup(value);
-        return;
-    }
-    if (conf->n == conf->cap) {
-        conf->cap = conf->cap ? conf->cap * 2 : 32;
-        conf->v = fl_xrealloc(conf->v, conf->cap * sizeof *conf->v);
-    }
-    conf->v[conf->n].key = fl_xstrdup(key);
-    conf->v[conf->n].value = fl_xstrdup(value);
-    conf->n++;
-}
-
-/* Checks and stores one pair; `where` names the origin for messages ("file:line" or "-D"). */
+/* Checks and stores one pair; `where` names the origin for messages ("file:line" or "-D").
+ * *unknown (NULL: warn always) counts the unknown keys of one load: the first
+ * UNKNOWN_WARN_MAX are warned about, the caller sums up the rest. */
 static int set_checked(fl_conf *conf, const char *key, const char *value, const char *where,
-                       fl_err *err)
+                       int *unknown, fl_err *err)
 {
     const fl_conf_key *k = fl_conf_key_find(key);
     if (!k) {
-        fl_warn("%s: unknown configuration key '%s' (ignored by Flint)", where, key);
+        if (!unknown || ++*unknown <= UNKNOWN_WARN_MAX)
+            fl_warn("%s: unknown configuration key '%.200s' (ignored by Flint)", where, key);
     } else {
         fl_err why;
         if (fl_conf_check_value(k, value, &why) < 0) {
+            /* a long value is shown by its start: the message must keep the range */
             if (fl_conf_key_is_secret(key))
                 fl_err_set(err, "%s: invalid value for key '%s': %s", where, key, why.msg);
+            else if (strlen(value) > 80)
+                fl_err_set(err, "%s: invalid value '%.60s...' (%zu bytes) for key '%s': %s",
+                           where, value, strlen(value), key, why.msg);
             else
                 fl_err_set(err, "%s: invalid value '%s' for key '%s': %s", where, value, key,
                            why.msg);
@@ -351,7 +537,7 @@ static int set_checked(fl_conf *conf, const char *key, const char *value, const 
 
 int fl_conf_set(fl_conf *conf, const char *key, const char *value, fl_err *err)
 {
-    return set_checked(conf, key, value, "configuration", err);
+    return set_checked(conf, key, value, "configuration", NULL, err);
 }
 
 /* Trims in place; returns the start. */
@@ -379,7 +565,7 @@ static char *unquote(char *s)
 int fl_conf_load_string(fl_conf *conf, const char *text, const char *origin, fl_err *err)
 {
     char *copy = fl_xstrdup(text), *save = NULL, *line;
-    int lineno = 0, rc = 0;
+    int lineno = 0, rc = 0, unknown = 0;
     char where[4200];
     /* strtok_r would skip empty lines and so miscount; split by hand. */
     for (line = copy; line; line = save) {
@@ -415,11 +601,14 @@ int fl_conf_load_string(fl_conf *conf, const char *text, const char *origin, fl_
             rc = -1;
             break;
         }
-        if (set_checked(conf, key, value, where, err) < 0) {
+        if (set_checked(conf, key, value, where, &unknown, err) < 0) {
             rc = -1;
             break;
         }
     }
+    if (unknown > UNKNOWN_WARN_MAX)
+        fl_warn("%s: %d more unknown configuration keys (ignored by Flint; only the first %d "
+                "are named)", origin, unknown - UNKNOWN_WARN_MAX, UNKNOWN_WARN_MAX);
     free(copy);
     return rc;
 }
@@ -453,7 +642,7 @@ int fl_conf_set_dynamic(fl_conf *conf, const char *kv, fl_err *err)
     memcpy(key, kv, n);
     key[n] = '\0';
     snprintf(where, sizeof where, "-D %s", key);
-    return set_checked(conf, key, eq + 1, where, err);
+    return set_checked(conf, key, eq + 1, where, NULL, err);
 }
 
 static void log_prop(void *arg, const char *key, const char *value)
@@ -549,7 +738,9 @@ int64_t fl_conf_get_duration_ms(const fl_conf *conf, const char *key)
     const fl_conf_key *k;
     const char *v = raw(conf, key, &k);
     int64_t out = 0;
-    if (v)
+    if (v && k->type == FL_CT_SECONDS)
+        fl_parse_seconds_ms(v, &out);
+    else if (v)
         fl_parse_timeout_ms(v, &out); /* a superset of the duration form */
     return out;
 }

@@ -2,14 +2,18 @@
  *
  * The file is flat `key: value` lines; `#` starts a comment; blank lines are ignored; the
  * last duplicate wins. `-D key=value` on the command line overrides the file. Values of
- * known keys (config_keys.h) are checked when they are set: a malformed one is an error
- * naming file, line, key and the expected form. Unknown keys only warn. A loaded
- * configuration is read-only and may be read from any thread.
+ * known keys (config_keys.h) are checked when they are set, form and range: a malformed or
+ * out-of-range one is an error naming file, line, key and the expected form with its range
+ * ("expected an integer from 1 to 65535"). Unknown keys only warn (the first few of a file
+ * each, then one line with the count). Loading is linear in the number of lines (a hash
+ * index over the entries). A loaded configuration is read-only and may be read from any
+ * thread.
  */
 #ifndef FL_CONFIG_H
 #define FL_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -19,23 +23,38 @@ typedef enum {
     FL_CT_INT,
     FL_CT_BOOL,
     FL_CT_DURATION, /* stored in milliseconds */
+    FL_CT_SECONDS,  /* a duration whose bare number is seconds (Flink's long-seconds keys) */
     FL_CT_TIMEOUT,  /* a duration, or -1 for "disabled" (execution.buffer-timeout) */
     FL_CT_MEMORY,   /* stored in bytes */
     FL_CT_DOUBLE,
     FL_CT_ENUM,
 } fl_conf_type;
 
+/* Slots one TaskManager may offer: what the JobManager's ResourceManager accepts in a
+ * registration, and so the range of taskmanager.numberOfTaskSlots. */
+#define FL_MAX_TM_SLOTS 4096
+
+#define FL_STR_(x) #x
+#define FL_STR(x) FL_STR_(x)
+
 typedef struct fl_conf_key {
     const char *name;
     fl_conf_type type;
     const char *dflt;
     const char *choices;
+    /* "lo..hi", both ends allowed, written in the key's own form ("1..65535", "1 ms..1 d",
+     * "1 mb..1 gb", "0..1"); for strings the length in bytes. NULL: the type's own bounds
+     * (an int fits 32 bits; a duration at most 365 d; a memory size at most 1 tb; a string
+     * at most 4096 bytes). FL_CT_TIMEOUT always accepts -1 besides. */
+    const char *range;
     const char *doc;
 } fl_conf_key;
 
 typedef struct fl_conf fl_conf;
 
 const fl_conf_key *fl_conf_key_find(const char *name);
+/* The whole table, in config_keys.h order (*n entries). */
+const fl_conf_key *fl_conf_keys(size_t *n);
 /* Keys whose values must never be logged or shown (contain password, secret, ...). */
 bool fl_conf_key_is_secret(const char *name);
 
@@ -79,9 +98,12 @@ int fl_parse_bool(const char *s, bool *out);
 int fl_parse_duration_ms(const char *s, int64_t *out);
 /* A duration, or -1 (disabled). */
 int fl_parse_timeout_ms(const char *s, int64_t *out);
+/* A duration whose bare number means seconds ("3600" is 1 h; "10 min" as usual). */
+int fl_parse_seconds_ms(const char *s, int64_t *out);
 int fl_parse_bytes(const char *s, int64_t *out);
 int fl_parse_double(const char *s, double *out);
-/* Checks value against the key's type; on failure fills err with the expected form. */
+/* Checks value against the key's type and range; on failure fills err with the expected
+ * form and range. */
 int fl_conf_check_value(const fl_conf_key *k, const char *value, fl_err *err);
 
 #endif

@@ -1,158 +1,192 @@
-/* config_keys.h -- every configuration key Flint knows, with Flink's name, type and default.
+/* config_keys.h -- every configuration key Flint knows, with Flink's name, type, default and
+ * the range of values it accepts.
  *
- * X-macro table: FL_KEY(name, type, default, choices, doc). A key used anywhere in the code
- * must be listed here; a key in a file that is not listed draws a warning at start-up. The
- * default NULL means "unset" (the getters return their documented fallbacks). choices is
- * "a|b|c" for FL_CT_ENUM and NULL otherwise.
+ * X-macro table: FL_KEY(name, type, default, choices, range, doc). A key used anywhere in the
+ * code must be listed here; a key in a file that is not listed draws a warning at start-up.
+ * The default NULL means "unset" (the getters return their documented fallbacks). choices is
+ * "a|b|c" for FL_CT_ENUM and NULL otherwise. range is "lo..hi" (both allowed) in the key's
+ * own form, the length in bytes for strings, NULL for booleans and enums (config.h): the one
+ * place a bound is written, checked when a value is set (file, -D, a job's -D at
+ * submission), so code reading a value can rely on it. A range says what the code can
+ * carry: ports fit 16 bits, slots what the JobManager accepts (FL_MAX_TM_SLOTS), a frame size
+ * its 32-bit length field and the slot report of the largest TaskManager, durations leave
+ * `now + d` far from overflow.
  */
-FL_KEY("jobmanager.rpc.address", FL_CT_STRING, "localhost", NULL,
+FL_KEY("jobmanager.rpc.address", FL_CT_STRING, "localhost", NULL, "1..255",
        "Host the JobManager's RPC endpoint is reached at (TaskManagers and the CLI use it).")
-FL_KEY("jobmanager.rpc.port", FL_CT_INT, "6123", NULL, "The JobManager's RPC port.")
-FL_KEY("jobmanager.bind-host", FL_CT_STRING, "localhost", NULL,
+FL_KEY("jobmanager.rpc.port", FL_CT_INT, "6123", NULL, "1..65535", "The JobManager's RPC port.")
+FL_KEY("jobmanager.bind-host", FL_CT_STRING, "localhost", NULL, "1..255",
        "Local address the JobManager's RPC server binds to (0.0.0.0 for all interfaces).")
-FL_KEY("rest.address", FL_CT_STRING, "localhost", NULL, "Host clients reach the REST server at.")
-FL_KEY("rest.bind-address", FL_CT_STRING, "localhost", NULL,
+FL_KEY("rest.address", FL_CT_STRING, "localhost", NULL, "1..255",
+       "Host clients reach the REST server at.")
+FL_KEY("rest.bind-address", FL_CT_STRING, "localhost", NULL, "1..255",
        "Local address the REST server binds to.")
-FL_KEY("rest.port", FL_CT_INT, "8081", NULL, "Port of the REST server and web dashboard.")
-FL_KEY("taskmanager.host", FL_CT_STRING, NULL, NULL,
+FL_KEY("rest.port", FL_CT_INT, "8081", NULL, "1..65535",
+       "Port of the REST server and web dashboard.")
+FL_KEY("rest.server.max-content-length", FL_CT_MEMORY, "100 mb", NULL, "1 kb..1 gb",
+       "Largest request body the REST server accepts (a job submission carries the bundle); "
+       "a larger one is answered 413 as soon as its Content-Length (or its data) says so.")
+FL_KEY("rest.server.max-concurrent-content-length", FL_CT_MEMORY, "256 mb", NULL,
+       "1 kb..64 gb",
+       "Memory all request bodies being received at once may take; a body that would exceed "
+       "it is answered 413. At least rest.server.max-content-length.")
+FL_KEY("web.access-control-allow-origin", FL_CT_STRING, NULL, NULL, "1..4096",
+       "Origins (comma-separated, e.g. https://ops.example.com) whose web pages may call the "
+       "REST API: their Origin is echoed in Access-Control-Allow-Origin. Unset: no CORS "
+       "header, and a state-changing request from another origin is refused. * allows any.")
+FL_KEY("jobmanager.job-name.max-length", FL_CT_INT, "1024", NULL, "16..1048576",
+       "Longest job name (bytes) a submission may carry; a longer one is refused with 400.")
+FL_KEY("taskmanager.host", FL_CT_STRING, NULL, NULL, "1..255",
        "Address other daemons use to reach this TaskManager; default the local address of "
        "its route to the JobManager.")
-FL_KEY("taskmanager.bind-host", FL_CT_STRING, "localhost", NULL,
+FL_KEY("taskmanager.bind-host", FL_CT_STRING, "localhost", NULL, "1..255",
        "Local address the TaskManager's RPC and data servers bind to.")
-FL_KEY("taskmanager.rpc.port", FL_CT_INT, "0", NULL, "TaskManager RPC port; 0 picks a free one.")
-FL_KEY("taskmanager.data.port", FL_CT_INT, "0", NULL,
+FL_KEY("taskmanager.rpc.port", FL_CT_INT, "0", NULL, "0..65535",
+       "TaskManager RPC port; 0 picks a free one.")
+FL_KEY("taskmanager.data.port", FL_CT_INT, "0", NULL, "0..65535",
        "TaskManager data (shuffle) port; 0 picks a free one.")
-FL_KEY("taskmanager.numberOfTaskSlots", FL_CT_INT, "1", NULL,
+FL_KEY("taskmanager.numberOfTaskSlots", FL_CT_INT, "1", NULL, "1.." FL_STR(FL_MAX_TM_SLOTS),
        "Slots each TaskManager offers; a slot runs one parallel pipeline of a job.")
-FL_KEY("taskmanager.resource-id", FL_CT_STRING, NULL, NULL,
+FL_KEY("taskmanager.resource-id", FL_CT_STRING, NULL, NULL, "1..127",
        "Fixed resource id for this TaskManager; default host:port-random.")
-FL_KEY("env.ssh.opts", FL_CT_STRING, NULL, NULL,
+FL_KEY("env.ssh.opts", FL_CT_STRING, NULL, NULL, "1..4096",
        "Options of the ssh with which bin/start-cluster.sh and stop-cluster.sh reach the hosts "
        "of conf/masters and conf/workers (FLINT_SSH_OPTS overrides it).")
-FL_KEY("env.remote-exec", FL_CT_STRING, NULL, NULL,
+FL_KEY("env.remote-exec", FL_CT_STRING, NULL, NULL, "1..4096",
        "A command the cluster scripts use instead of ssh to run a command on a host; {host} "
        "is replaced by the host's name and the command line appended (bash -c LINE), e.g. "
        "'ip netns exec flint-{host}' (FLINT_REMOTE_EXEC overrides it).")
-FL_KEY("parallelism.default", FL_CT_INT, "1", NULL,
+FL_KEY("parallelism.default", FL_CT_INT, "1", NULL, "1..32768",
        "Parallelism of jobs that set none (flint run -p overrides it).")
-FL_KEY("heartbeat.interval", FL_CT_DURATION, "10 s", NULL,
+FL_KEY("heartbeat.interval", FL_CT_DURATION, "10 s", NULL, "1 ms..365 d",
        "How often the JobManager and TaskManagers exchange heartbeats.")
-FL_KEY("heartbeat.timeout", FL_CT_DURATION, "50 s", NULL,
+FL_KEY("heartbeat.timeout", FL_CT_DURATION, "50 s", NULL, "1 ms..365 d",
        "A peer not heard from for this long is considered lost.")
-FL_KEY("cluster.registration.initial-timeout", FL_CT_DURATION, "100 ms", NULL,
+FL_KEY("cluster.registration.initial-timeout", FL_CT_DURATION, "100 ms", NULL, "1 ms..1 d",
        "First retry delay of a TaskManager (re-)registering with the JobManager.")
-FL_KEY("cluster.registration.max-timeout", FL_CT_DURATION, "30 s", NULL,
+FL_KEY("cluster.registration.max-timeout", FL_CT_DURATION, "30 s", NULL, "1 ms..365 d",
        "Largest retry delay of the registration backoff.")
-FL_KEY("rpc.frame.max-size", FL_CT_MEMORY, "16 mb", NULL,
+FL_KEY("rpc.frame.max-size", FL_CT_MEMORY, "16 mb", NULL, "1 mb..1 gb",
        "Largest RPC frame accepted; a larger one closes the connection.")
-FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL,
+FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL, "1 ms..365 d",
        "Deadline of an RPC request awaiting its response (Flink: akka.ask.timeout).")
-FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "Dashboard refresh interval.")
-FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR",
+FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "1 ms..365 d",
+       "Dashboard refresh interval.")
+FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR", NULL,
        "Least severe level written to the daemon logs.")
-FL_KEY("taskmanager.memory.process.size", FL_CT_MEMORY, "1728m", NULL,
+FL_KEY("taskmanager.memory.process.size", FL_CT_MEMORY, "1728m", NULL, "1 mb..1 tb",
        "Memory budget of a TaskManager; network memory is a fraction of it.")
-FL_KEY("taskmanager.memory.segment-size", FL_CT_MEMORY, "32kb", NULL,
+FL_KEY("taskmanager.memory.segment-size", FL_CT_MEMORY, "32kb", NULL, "4 kb..64 mb",
        "Size of one network buffer (memory segment).")
-FL_KEY("taskmanager.memory.network.fraction", FL_CT_DOUBLE, "0.1", NULL,
+FL_KEY("taskmanager.memory.network.fraction", FL_CT_DOUBLE, "0.1", NULL, "0..1",
        "Share of taskmanager.memory.process.size used for network buffers.")
-FL_KEY("taskmanager.memory.network.min", FL_CT_MEMORY, "64mb", NULL,
+FL_KEY("taskmanager.memory.network.min", FL_CT_MEMORY, "64mb", NULL, "1 mb..1 tb",
        "Lower bound of the network memory.")
-FL_KEY("taskmanager.memory.network.max", FL_CT_MEMORY, "1gb", NULL,
+FL_KEY("taskmanager.memory.network.max", FL_CT_MEMORY, "1gb", NULL, "1 mb..1 tb",
        "Upper bound of the network memory.")
-FL_KEY("taskmanager.network.numberOfBuffers", FL_CT_INT, NULL, NULL,
+FL_KEY("taskmanager.network.numberOfBuffers", FL_CT_INT, NULL, NULL, "1..16777216",
        "Plain number of network buffers; overrides the memory.network.* keys when set.")
-FL_KEY("taskmanager.network.memory.buffers-per-channel", FL_CT_INT, "2", NULL,
+FL_KEY("taskmanager.network.memory.buffers-per-channel", FL_CT_INT, "2", NULL, "0..1024",
        "Exclusive buffers of each remote input channel (its initial credit).")
-FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", NULL,
+FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", NULL, "0..16384",
        "Floating buffers an input gate lends to the channels with the largest backlog.")
 FL_KEY("taskmanager.network.memory.read-buffer.required-per-gate.max", FL_CT_INT, "256", NULL,
+       "1..16777216",
        "Most buffers an input gate requires. A gate whose remote channels would need more "
        "exclusive buffers (channels x buffers-per-channel) gets none: it requires this many "
        "floating buffers instead, lent to the channels whose senders announce a backlog, so "
        "an all-to-all job at any parallelism runs within a fixed budget (Flink 1.17's key; "
        "its streaming default is unbounded).")
-FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
+FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL, "1 ms..365 d",
        "How long a partition request waits for its producer before failing.")
-FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
+FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL, "0 ms..1 h",
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")
-FL_KEY("high-availability", FL_CT_ENUM, "NONE", "NONE|zookeeper",
+FL_KEY("high-availability", FL_CT_ENUM, "NONE", "NONE|zookeeper", NULL,
        "High-availability mode: NONE, or zookeeper (leader election through ZooKeeper).")
-FL_KEY("slot.request.timeout", FL_CT_DURATION, "5 min", NULL,
+FL_KEY("slot.request.timeout", FL_CT_DURATION, "5 min", NULL, "1 ms..365 d",
        "How long a job waits for the slots it needs before it fails.")
-FL_KEY("cluster.evenly-spread-out-slots", FL_CT_BOOL, "false", NULL,
+FL_KEY("jobstore.max-capacity", FL_CT_INT, "1000", NULL, "1..1000000",
+       "Completed (finished, failed, cancelled) jobs the JobManager keeps for the REST API; "
+       "the oldest beyond it are dropped.")
+FL_KEY("jobstore.expiration-time", FL_CT_SECONDS, "3600", NULL, "1 s..365 d",
+       "How long a completed job is kept (a bare number is seconds, as in Flink).")
+FL_KEY("cluster.evenly-spread-out-slots", FL_CT_BOOL, "false", NULL, NULL,
        "Spread a job's slots over all TaskManagers instead of filling one after the other.")
-FL_KEY("blob.storage.directory", FL_CT_STRING, NULL, NULL,
-       "Where the JobManager stores submitted bundles and TaskManagers cache them; default a "
-       "directory under /tmp.")
+FL_KEY("blob.storage.directory", FL_CT_STRING, NULL, NULL, "1..1024",
+       "Where the JobManager stores submitted bundles; it must be the user's own and writable "
+       "by no one else. Default: a fresh directory in the per-user directory "
+       "${TMPDIR:-/tmp}/flint-<user>/, removed at shutdown.")
 FL_KEY("restart-strategy.type", FL_CT_ENUM, NULL, "none|off|disable|fixed-delay|fixeddelay|"
-       "exponential-delay|exponentialdelay|failure-rate|failurerate",
+       "exponential-delay|exponentialdelay|failure-rate|failurerate", NULL,
        "How a failed job restarts: none, fixed-delay, exponential-delay or failure-rate. "
        "Default: none without checkpointing, exponential-delay with it.")
-FL_KEY("restart-strategy.fixed-delay.attempts", FL_CT_INT, "1", NULL,
+FL_KEY("restart-strategy.fixed-delay.attempts", FL_CT_INT, "1", NULL, "0..2147483647",
        "fixed-delay: restarts before the job fails.")
-FL_KEY("restart-strategy.fixed-delay.delay", FL_CT_DURATION, "1 s", NULL,
+FL_KEY("restart-strategy.fixed-delay.delay", FL_CT_DURATION, "1 s", NULL, "0 ms..365 d",
        "fixed-delay: wait before each restart.")
 FL_KEY("restart-strategy.exponential-delay.initial-backoff", FL_CT_DURATION, "1 s", NULL,
-       "exponential-delay: first wait.")
+       "1 ms..365 d", "exponential-delay: first wait.")
 FL_KEY("restart-strategy.exponential-delay.max-backoff", FL_CT_DURATION, "1 min", NULL,
-       "exponential-delay: longest wait.")
+       "1 ms..365 d", "exponential-delay: longest wait.")
 FL_KEY("restart-strategy.exponential-delay.backoff-multiplier", FL_CT_DOUBLE, "1.5", NULL,
-       "exponential-delay: factor between waits.")
-FL_KEY("restart-strategy.exponential-delay.reset-backoff-threshold", FL_CT_DURATION, "1 h",
-       NULL, "exponential-delay: a job running this long without failure starts over.")
-FL_KEY("restart-strategy.exponential-delay.jitter-factor", FL_CT_DOUBLE, "0.1", NULL,
+       "1..1000", "exponential-delay: factor between waits.")
+FL_KEY("restart-strategy.exponential-delay.reset-backoff-threshold", FL_CT_DURATION, "1 h", NULL,
+       "1 ms..365 d", "exponential-delay: a job running this long without failure starts over.")
+FL_KEY("restart-strategy.exponential-delay.jitter-factor", FL_CT_DOUBLE, "0.1", NULL, "0..1",
        "exponential-delay: random share added to or taken from each wait.")
 FL_KEY("restart-strategy.exponential-delay.attempts-before-reset-backoff", FL_CT_INT,
-       "2147483647", NULL, "exponential-delay: restarts before the job fails.")
-FL_KEY("restart-strategy.failure-rate.max-failures-per-interval", FL_CT_INT, "1", NULL,
+       "2147483647", NULL, "0..2147483647", "exponential-delay: restarts before the job fails.")
+FL_KEY("restart-strategy.failure-rate.max-failures-per-interval", FL_CT_INT, "1", NULL, "1..100000",
        "failure-rate: failures tolerated within one interval.")
 FL_KEY("restart-strategy.failure-rate.failure-rate-interval", FL_CT_DURATION, "1 min", NULL,
-       "failure-rate: the interval.")
-FL_KEY("restart-strategy.failure-rate.delay", FL_CT_DURATION, "1 s", NULL,
+       "1 ms..365 d", "failure-rate: the interval.")
+FL_KEY("restart-strategy.failure-rate.delay", FL_CT_DURATION, "1 s", NULL, "0 ms..365 d",
        "failure-rate: wait before each restart.")
-FL_KEY("execution.checkpointing.interval", FL_CT_DURATION, NULL, NULL,
+FL_KEY("execution.checkpointing.interval", FL_CT_DURATION, NULL, NULL, "10 ms..365 d",
        "Checkpoint interval; checkpointing is off when unset.")
-FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL,
+FL_KEY("metrics.report-interval", FL_CT_DURATION, "1 s", NULL, "1 ms..365 d",
        "How often TaskManagers report task metrics to the JobManager.")
-FL_KEY("pipeline.max-parallelism", FL_CT_INT, "-1", NULL,
+FL_KEY("pipeline.max-parallelism", FL_CT_INT, "-1", NULL, "-1..32768",
        "Key groups of a job's keyed state, the largest parallelism it can be rescaled to "
        "(1..32768); -1 derives it per operator: 1.5 x parallelism rounded up to a power of "
        "two, at least 128.")
-FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL,
+FL_KEY("pipeline.auto-watermark-interval", FL_CT_DURATION, "200 ms", NULL, "0 ms..365 d",
        "How often watermarks are emitted; 0 emits one after every record (deterministic).")
-FL_KEY("testing.source.gate-file", FL_CT_STRING, NULL, NULL,
+FL_KEY("testing.source.gate-file", FL_CT_STRING, NULL, NULL, "1..4096",
        "Test hook: while this file exists, a source subtask does not finish at the end of "
        "its input (it stays idle and keeps taking part in checkpoints) and emits at most "
        "testing.source.gate-rate records/s. Fault tests use it so that a job cannot end "
        "before its fault is injected, however fast the machine.")
-FL_KEY("testing.source.gate-rate", FL_CT_INT, "0", NULL,
+FL_KEY("testing.source.gate-rate", FL_CT_INT, "0", NULL, "0..1000000000",
        "Test hook: records/s per source subtask while testing.source.gate-file exists "
        "(0: unthrottled).")
 FL_KEY("execution.checkpointing.mode", FL_CT_ENUM, "EXACTLY_ONCE", "EXACTLY_ONCE|AT_LEAST_ONCE",
+       NULL,
        "EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not (records may be seen twice).")
-FL_KEY("execution.checkpointing.timeout", FL_CT_DURATION, "10 min", NULL,
+FL_KEY("execution.checkpointing.timeout", FL_CT_DURATION, "10 min", NULL, "1 ms..365 d",
        "A checkpoint not complete after this long is aborted.")
-FL_KEY("execution.checkpointing.min-pause", FL_CT_DURATION, "0 ms", NULL,
+FL_KEY("execution.checkpointing.min-pause", FL_CT_DURATION, "0 ms", NULL, "0 ms..365 d",
        "Least time between the end of one checkpoint and the start of the next.")
-FL_KEY("execution.checkpointing.max-concurrent-checkpoints", FL_CT_INT, "1", NULL,
+FL_KEY("execution.checkpointing.max-concurrent-checkpoints", FL_CT_INT, "1", NULL, "1..1000",
        "Checkpoints that may be in progress at once.")
 FL_KEY("execution.checkpointing.tolerable-failed-checkpoints", FL_CT_INT, "0", NULL,
-       "Failed checkpoints in a row tolerated before the job fails over.")
-FL_KEY("execution.checkpointing.unaligned.enabled", FL_CT_BOOL, "false", NULL,
+       "0..2147483647", "Failed checkpoints in a row tolerated before the job fails over.")
+FL_KEY("execution.checkpointing.unaligned.enabled", FL_CT_BOOL, "false", NULL, NULL,
        "Unaligned checkpoints: barriers overtake in-flight data, which is stored with them.")
 FL_KEY("execution.checkpointing.aligned-checkpoint-timeout", FL_CT_DURATION, "0 ms", NULL,
+       "0 ms..365 d",
        "With unaligned checkpoints: start aligned, switch to unaligned after this long.")
-FL_KEY("state.backend.type", FL_CT_ENUM, "hashmap", "hashmap|rocksdb",
+FL_KEY("state.backend.type", FL_CT_ENUM, "hashmap", "hashmap|rocksdb", NULL,
        "Where keyed state lives: hashmap (in memory) or rocksdb (on local disk).")
-FL_KEY("state.backend.incremental", FL_CT_BOOL, "false", NULL,
+FL_KEY("state.backend.incremental", FL_CT_BOOL, "false", NULL, NULL,
        "rocksdb: upload only new SST files at each checkpoint.")
-FL_KEY("state.checkpoints.dir", FL_CT_STRING, NULL, NULL,
-       "Checkpoint storage: a directory or file:// URI (chk-N/, shared/, taskowned/ per job).")
-FL_KEY("state.checkpoints.num-retained", FL_CT_INT, "1", NULL,
+FL_KEY("state.checkpoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
+       "Checkpoint storage: a directory or file:// URI (chk-N/, shared/, taskowned/ per job). "
+       "Default: ${TMPDIR:-/tmp}/flint-<user>/checkpoints (created 0700).")
+FL_KEY("state.checkpoints.num-retained", FL_CT_INT, "1", NULL, "1..10000",
        "Completed checkpoints kept; older ones are deleted.")
-FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL,
+FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default directory of savepoints.")
-FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL,
+FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL, "1..1023",
        "Local working directory of TaskManagers (RocksDB instances live here).")

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "rest.h"
 #include "sha256.h"
+#include "userdir.h"
 #include "util.h"
 #include "version.h"
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 typedef struct job_entry {
@@ -28,6 +30,7 @@ typedef struct job_entry {
     json_t *details;    /* latest status from the JobMaster */
     json_t *overview;
     int64_t submitted_ms;
+    int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
 } job_entry;
 
 struct fl_dispatcher {
@@ -39,9 +42,24 @@ struct fl_dispatcher {
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
     job_entry *jobs;       /* newest first */
+    int ncompleted;        /* jobs in a terminal state on the list (the job store) */
+    int max_completed;     /* jobstore.max-capacity */
+    int64_t expire_ms;     /* jobstore.expiration-time */
+    struct event *expire_timer;
+    size_t max_name;       /* jobmanager.job-name.max-length */
     char blob_dir[4096];
-    bool own_blob_dir;     /* created by us under /tmp: removed at shutdown */
+    bool own_blob_dir;     /* created by us in the per-user directory: removed at shutdown */
+    /* ${TMPDIR:-/tmp}/flint-<user>/checkpoints when state.checkpoints.dir is not set here */
+    char ckpt_default[4096];
 };
+
+/* The savepoint directory a request may name, after file://: it must fit the JobManager's
+ * directory buffers and, with the checkpoint's shared directory, one checkpoint barrier
+ * (harden-control's SAVEPOINT_DIR_MAX says the same: FL_CKPT_DIR_MAX - 40). */
+#define SAVEPOINT_TARGET_MAX 440
+/* A savepoint to restore from (flint run -s) and a bundle's file name. */
+#define RESTORE_PATH_MAX 1000
+#define BUNDLE_NAME_MAX 255
 
 void fl_dispatcher_on_cluster_view(void *ctx, fl_cluster_view *view)
 {
@@ -201,11 +219,12 @@ static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_r
 static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
     job_entry *j = job_param(ctx, req, p);
-    char mode[32];
     if (!j)
         return;
-    if (fl_rest_query(req, "mode", mode, sizeof mode) && strcmp(mode, "cancel") != 0) {
-        fl_rest_error(req, 400, "Unsupported mode '%s' (only mode=cancel).", mode);
+    /* Flink's default mode is cancel; anything but cancel is refused, never defaulted */
+    const char *mode = fl_rest_query(p, "mode");
+    if (mode && strcmp(mode, "cancel") != 0) {
+        fl_rest_error(req, 400, "Unsupported mode '%.64s' (only mode=cancel).", mode);
         return;
     }
     if (!j->jm || fl_job_state_is_terminal(j->state)) {
@@ -235,6 +254,33 @@ static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const 
         fl_rest_error(req, 404, "Checkpointing is not enabled for job %s.", j->id);
     else
         fl_rest_reply_json(req, 200, json_incref(c));
+}
+
+/* A path a request names (a savepoint's directory, one to restore from) is a sane string:
+ * no NUL inside (len is its length as sent), no control character, at most max bytes after
+ * an optional file://. Where it may point is the security issue's (roots); this keeps every
+ * buffer and message it reaches whole. 0, or -1 with why. */
+static int check_path(const char *path, size_t len, size_t max, char *why, size_t whylen)
+{
+    if (strlen(path) != len) {
+        snprintf(why, whylen, "it holds a NUL character");
+        return -1;
+    }
+    if (!strncmp(path, "file://", 7)) {
+        path += 7;
+        len -= 7;
+    }
+    if (len == 0 || len > max) {
+        snprintf(why, whylen, "it must be 1 to %zu bytes long, not %zu", max, len);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) {
+            snprintf(why, whylen, "it holds a control character (0x%02x)",
+                     (unsigned char)path[i]);
+            return -1;
+        }
+    return 0;
 }
 
 /* The JSON body of a request, or NULL (answered with 400). Empty body: {}. */
@@ -269,9 +315,22 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
         json_decref(body);
         return;
     }
-    const char *dir = json_string_value(json_object_get(body, stop ? "targetDirectory"
-                                                                   : "target-directory"));
-    bool cancel = json_is_true(json_object_get(body, "cancel-job"));
+    const char *field = stop ? "targetDirectory" : "target-directory";
+    json_t *jdir = json_object_get(body, field), *jcancel = json_object_get(body, "cancel-job");
+    const char *dir = json_string_value(jdir);
+    char why[160];
+    if ((jdir && !json_is_null(jdir) && !dir) || (jcancel && !json_is_boolean(jcancel))) {
+        fl_rest_error(req, 400, "%s must be a string and cancel-job true or false.", field);
+        json_decref(body);
+        return;
+    }
+    if (dir && json_string_length(jdir) > 0 && /* "": the default directory */
+        check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why, sizeof why) < 0) {
+        fl_rest_error(req, 400, "Invalid %s: %s.", field, why);
+        json_decref(body);
+        return;
+    }
+    bool cancel = json_is_true(jcancel);
     uint64_t token;
     char hex[17];
     fl_random_hex(hex, 8);
@@ -309,6 +368,52 @@ static void get_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_p
         fl_rest_error(req, 404, "No savepoint %s for job %s.", tid, j->id);
 }
 
+/* ---- the job store: completed jobs, bounded ------------------------------------------ */
+
+static void job_entry_remove(fl_dispatcher *d, job_entry *j)
+{
+    job_entry **pp = &d->jobs;
+    while (*pp != j)
+        pp = &(*pp)->next;
+    *pp = j->next;
+    if (j->ended_mono)
+        d->ncompleted--;
+    fl_jm_free(j->jm);
+    json_decref(j->details);
+    json_decref(j->overview);
+    free(j);
+}
+
+/* Drops the completed jobs beyond jobstore.max-capacity (those that ended first) and those
+ * that ended more than jobstore.expiration-time ago (Flink's job store, in memory). */
+static void jobstore_trim(fl_dispatcher *d)
+{
+    int64_t now = fl_mono_ms();
+    for (job_entry *j = d->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->ended_mono && now - j->ended_mono >= d->expire_ms) {
+            fl_info("Job %s (%s) expired from the job store (jobstore.expiration-time)", j->id,
+                    fl_job_state_name(j->state));
+            job_entry_remove(d, j);
+        }
+    }
+    while (d->ncompleted > d->max_completed) {
+        job_entry *oldest = NULL;
+        for (job_entry *j = d->jobs; j; j = j->next)
+            if (j->ended_mono && (!oldest || j->ended_mono < oldest->ended_mono))
+                oldest = j;
+        fl_info("Job %s (%s) dropped from the job store: more than %d completed jobs "
+                "(jobstore.max-capacity)", oldest->id, fl_job_state_name(oldest->state),
+                d->max_completed);
+        job_entry_remove(d, oldest);
+    }
+}
+
+static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
+{
+    jobstore_trim(arg);
+}
+
 /* JobMaster -> Dispatcher status (mail on this thread). */
 static void on_job_status(void *ctx, void *arg)
 {
@@ -325,6 +430,11 @@ static void on_job_status(void *ctx, void *arg)
         if (fl_job_state_is_terminal(j->state) && j->jm) {
             fl_jm_free(j->jm); /* its thread has nothing left to do */
             j->jm = NULL;
+        }
+        if (fl_job_state_is_terminal(j->state) && !j->ended_mono) {
+            j->ended_mono = fl_mono_ms();
+            d->ncompleted++;
+            jobstore_trim(d);
         }
     }
     fl_job_status_free(st);
@@ -390,6 +500,39 @@ static int validate_graph(const Fl__Pb__JobGraph *g, fl_err *err)
     return 0;
 }
 
+/* The graph's names and paths that the JobManager keeps, shows and logs are bounded: the job
+ * name by jobmanager.job-name.max-length (a job store of huge names made GET /jobs/overview
+ * take seconds), the bundle's name and the savepoint to restore from by fixed limits; none
+ * may hold a control character. */
+static int check_strings(const fl_dispatcher *d, const Fl__Pb__JobGraph *g, fl_err *err)
+{
+    char why[160];
+    size_t n = strlen(g->name);
+    if (n > d->max_name) {
+        fl_err_set(err, "The job name is %zu bytes long; at most %zu are accepted "
+                        "(jobmanager.job-name.max-length).", n, d->max_name);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)g->name[i] < 0x20 || g->name[i] == 0x7f) {
+            fl_err_set(err, "The job name holds a control character (0x%02x).",
+                       (unsigned char)g->name[i]);
+            return -1;
+        }
+    if (g->bundle_name && *g->bundle_name &&
+        check_path(g->bundle_name, strlen(g->bundle_name), BUNDLE_NAME_MAX, why, sizeof why) < 0) {
+        fl_err_set(err, "Invalid bundle name: %s.", why);
+        return -1;
+    }
+    if (g->savepoint_path && *g->savepoint_path &&
+        check_path(g->savepoint_path, strlen(g->savepoint_path), RESTORE_PATH_MAX, why,
+                   sizeof why) < 0) {
+        fl_err_set(err, "Invalid savepoint path to restore from: %s.", why);
+        return -1;
+    }
+    return 0;
+}
+
 /* Writes the bundle to the blob store under its hash (once). */
 static int store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t digest[32],
                       fl_err *err)
@@ -435,15 +578,21 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
     fl_err err;
     Fl__Pb__SubmitJob *sub =
         fl__pb__submit_job__unpack(NULL, n, n ? evbuffer_pullup(body, (ssize_t)n) : (uint8_t *)"");
+    evbuffer_drain(body, n); /* unpacked: the body's memory goes at once, not after the reply */
     if (!sub) {
         fl_rest_error(req, 400, "The request body is not a job submission (SubmitJob protobuf).");
         return;
     }
     uint8_t digest[32];
     fl_conf *job_conf = NULL;
+    /* rpc.frame.max-size is at least 1 mb (config_keys.h): no underflow */
     size_t max_bundle = (size_t)fl_conf_get_bytes(d->conf, "rpc.frame.max-size") - 1024;
     if (validate_graph(sub->graph, &err) < 0) {
         fl_rest_error(req, 400, "Invalid job graph: %s", err.msg);
+        goto out;
+    }
+    if (check_strings(d, sub->graph, &err) < 0) {
+        fl_rest_error(req, 400, "%s", err.msg);
         goto out;
     }
     if (sub->bundle.len == 0 || sub->bundle.len > max_bundle) {
@@ -463,6 +612,13 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
             fl_rest_error(req, 400, "Invalid job configuration: %s", err.msg);
             goto out;
         }
+    /* the default checkpoint storage is the private per-user one, named in the job's
+     * configuration so that every part of the job (and REST) sees the same */
+    if (!fl_conf_contains(job_conf, "state.checkpoints.dir") && d->ckpt_default[0] &&
+        fl_conf_set(job_conf, "state.checkpoints.dir", d->ckpt_default, &err) < 0) {
+        fl_rest_error(req, 500, "The default checkpoint directory is unusable: %s", err.msg);
+        goto out;
+    }
     if (store_blob(d, sub->bundle.data, sub->bundle.len, digest, &err) < 0) {
         fl_rest_error(req, 500, "%s", err.msg);
         goto out;
@@ -535,23 +691,30 @@ static void on_blob_request(void *ctx, fl_rpc_msg *msg)
     fl_rpc_msg_free(msg);
 }
 
-static int make_blob_dir(fl_dispatcher *d, fl_err *err)
+/* The blob store: blob.storage.directory (the user's own, writable by no one else: the
+ * TaskManagers run the bundles it serves), else a fresh directory in the per-user
+ * directory, removed at shutdown. Also finds the default checkpoint directory (userdir.h). */
+static int make_local_dirs(fl_dispatcher *d, fl_err *err)
 {
     const char *dir = fl_conf_get_str(d->conf, "blob.storage.directory");
+    char base[4096];
     if (dir && *dir) {
         snprintf(d->blob_dir, sizeof d->blob_dir, "%s", dir);
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            fl_err_set(err, "cannot create blob.storage.directory %s: %s", dir, strerror(errno));
+        if (fl_private_dir(dir, "blob.storage.directory", err) < 0)
+            return -1;
+    } else {
+        if (fl_user_dir(NULL, base, sizeof base, err) < 0)
+            return -1;
+        snprintf(d->blob_dir, sizeof d->blob_dir, "%.4070s/blobs-XXXXXX", base);
+        if (!mkdtemp(d->blob_dir)) { /* O_EXCL-like: a fresh name, 0700 */
+            fl_err_set(err, "cannot create a blob directory in %s: %s", base, strerror(errno));
             return -1;
         }
-        return 0;
+        d->own_blob_dir = true;
     }
-    snprintf(d->blob_dir, sizeof d->blob_dir, "/tmp/flint-blobs-XXXXXX");
-    if (!mkdtemp(d->blob_dir)) {
-        fl_err_set(err, "cannot create a blob directory under /tmp: %s", strerror(errno));
+    if (!fl_conf_contains(d->conf, "state.checkpoints.dir") &&
+        fl_user_dir("checkpoints", d->ckpt_default, sizeof d->ckpt_default, err) < 0)
         return -1;
-    }
-    d->own_blob_dir = true;
     return 0;
 }
 
@@ -561,14 +724,25 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     d->conf = conf;
     d->rm = rm;
     d->rpc = rpc;
-    if (make_blob_dir(d, err) < 0)
+    if (make_local_dirs(d, err) < 0)
         goto fail;
     d->ep = fl_endpoint_new("dispatcher");
     if (!d->ep)
         goto fail;
-    d->rest = fl_rest_new(fl_endpoint_base(d->ep), d, 512u << 20);
-    if (!d->rest)
+    fl_rest_opts opts;
+    if (fl_rest_opts_from_conf(conf, &opts, err) < 0)
         goto fail;
+    d->rest = fl_rest_new(fl_endpoint_base(d->ep), d, &opts);
+    if (!d->rest) {
+        fl_err_set(err, "cannot create the REST server");
+        goto fail;
+    }
+    d->max_name = (size_t)fl_conf_get_int(conf, "jobmanager.job-name.max-length");
+    d->max_completed = (int)fl_conf_get_int(conf, "jobstore.max-capacity");
+    d->expire_ms = fl_conf_get_duration_ms(conf, "jobstore.expiration-time");
+    d->expire_timer = event_new(fl_endpoint_base(d->ep), -1, EV_PERSIST, on_expire_timer, d);
+    struct timeval sweep = {d->expire_ms >= 2000 ? 1 : 0, d->expire_ms >= 2000 ? 0 : 100000};
+    event_add(d->expire_timer, &sweep);
     fl_rest_route(d->rest, "GET", "/overview", get_overview);
     fl_rest_route(d->rest, "GET", "/config", get_config);
     fl_rest_route(d->rest, "GET", "/jobmanager/config", get_jm_config);
@@ -576,7 +750,8 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "GET", "/taskmanagers/:taskmanagerid", get_taskmanager);
     fl_rest_route(d->rest, "GET", "/jobs", get_jobs);
     fl_rest_route(d->rest, "GET", "/jobs/overview", get_jobs_overview);
-    fl_rest_route(d->rest, "POST", "/jobs", post_job);
+    /* the CLI uploads a SubmitJob protobuf: its own media type, on this route only */
+    fl_rest_route_body(d->rest, "POST", "/jobs", "application/x-protobuf", post_job);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid", get_job);
     fl_rest_route(d->rest, "PATCH", "/jobs/:jobid", patch_job);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/exceptions", get_job_exceptions);
@@ -590,8 +765,10 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
-                       (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0)
+                       (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
+        fl_err_prefix(err, "REST server (rest.port)");
         goto fail;
+    }
     fl_rm_watch(rm, d->ep, fl_dispatcher_on_cluster_view);
     return d;
 fail:
@@ -628,14 +805,10 @@ void fl_dispatcher_free(fl_dispatcher *d)
     if (!d)
         return;
     fl_dispatcher_stop(d);
-    while (d->jobs) {
-        job_entry *j = d->jobs;
-        d->jobs = j->next;
-        fl_jm_free(j->jm);
-        json_decref(j->details);
-        json_decref(j->overview);
-        free(j);
-    }
+    while (d->jobs)
+        job_entry_remove(d, d->jobs);
+    if (d->expire_timer)
+        event_free(d->expire_timer);
     if (d->own_blob_dir) {
         if (fl_remove_tree(d->blob_dir) != 0)
             fl_warn("could not remove the blob directory %s", d->blob_dir);

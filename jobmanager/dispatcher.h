@@ -4,10 +4,13 @@
  * asks other endpoints anything while a request waits: the ResourceManager pushes cluster
  * snapshots to it (fl_rm_watch) and each JobMaster pushes its job's status, so every REST
  * answer is built from state this thread owns. A submitted job's bundle is stored under
- * its SHA-256 in blob.storage.directory (a client never names a server path), a JobMaster
- * thread is started for it, and TaskManagers fetch the bundle with a BlobRequest. Job
- * messages from TaskManagers (state updates, metrics) are routed here and handed on to the
- * job's JobMaster.
+ * its SHA-256 in blob.storage.directory (a client never names a server path; default: a
+ * fresh directory in the private per-user directory, userdir.h), a JobMaster thread is
+ * started for it, and TaskManagers fetch the bundle with a BlobRequest. Job messages from
+ * TaskManagers (state updates, metrics) are routed here and handed on to the job's
+ * JobMaster. A submission's names and paths are bounded (jobmanager.job-name.max-length);
+ * completed jobs stay in the job store per jobstore.max-capacity and
+ * jobstore.expiration-time. What every request must be is rest.h's.
  */
 #ifndef FL_DISPATCHER_H
 #define FL_DISPATCHER_H

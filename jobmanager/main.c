@@ -7,6 +7,7 @@
 #include "rpc.h"
 #include "util.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,6 +23,10 @@ int main(int argc, char **argv)
 
     if (fl_daemon_init("jobmanager", argc, argv, &conf) < 0)
         return 1;
+    /* A large REST body (rest_budget.c) must give its memory back when it is gone: blocks of
+     * 1 MiB and more get mappings of their own, and glibc's dynamic thresholds, which after
+     * one such block would keep heaps of twice its size, are off. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (fl_conf_get_duration_ms(conf, "heartbeat.timeout") <
         fl_conf_get_duration_ms(conf, "heartbeat.interval")) {
         fl_err_set(&err, "heartbeat.timeout (%lld ms) must not be smaller than "
@@ -42,11 +47,9 @@ int main(int argc, char **argv)
         fl_err_set(&err, "cannot create the ResourceManager");
         goto fail;
     }
-    disp = fl_dispatcher_new(conf, rm, rpc, &err);
-    if (!disp) {
-        fl_err_prefix(&err, "REST server (rest.port)");
+    disp = fl_dispatcher_new(conf, rm, rpc, &err); /* its errors name their keys */
+    if (!disp)
         goto fail;
-    }
     if (fl_rm_start(rm, &err) < 0 || fl_dispatcher_start(disp, &err) < 0 ||
         fl_rpc_start(rpc, &err) < 0)
         goto fail;

@@ -2,13 +2,16 @@
  * parsers, -D overrides, start-up loading, defaults and secret masking.
  *
  * Every expected number is written out here (1 gb is 1073741824), never computed by the
- * parser under test. Tests that read the log redirect it to a temporary file.
+ * parser under test. Tests that read the log redirect it to a temporary file. The ranges of
+ * config_keys.h are checked key by key (each end taken, one past it refused), and loading is
+ * checked to be linear by comparing the CPU time of 10,000 and 100,000 keys.
  */
 #include <check.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -205,13 +208,18 @@ START_TEST(test_quoted_values)
                          "jobmanager.rpc.address: 'single quoted'\n"
                          "rest.port: \"9096\"\n"
                          "rest.address: \"unbalanced'\n"
-                         "taskmanager.bind-host: \"\"\n");
+                         "my.empty: \"\"\n");
     ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "tm quoted");
     ck_assert_str_eq(fl_conf_get_str(c, "jobmanager.rpc.address"), "single quoted");
     ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9096);
     ck_assert_str_eq(fl_conf_get_str(c, "rest.address"), "\"unbalanced'");
-    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.bind-host"), "");
+    ck_assert_str_eq(visited_value(c, "my.empty", false), "");
     fl_conf_free(c);
+    /* an empty host is no host: refused with the key's range */
+    fl_err err;
+    load_fail("taskmanager.bind-host: \"\"\n", "q.yaml", &err);
+    ck_assert_has(err.msg, "taskmanager.bind-host");
+    ck_assert_has(err.msg, "1 to 255 bytes");
 }
 END_TEST
 
@@ -326,12 +334,17 @@ END_TEST
 
 START_TEST(test_int_range_limits_accepted)
 {
-    fl_conf *c = load_ok("rest.port: 2147483647\nparallelism.default: -2147483648\n"
-                         "jobmanager.rpc.port: +17\ntaskmanager.rpc.port: 007\n");
-    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 2147483647LL);
-    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), -2147483648LL);
+    /* the ends of each key's range are accepted, in every integer spelling */
+    fl_conf *c = load_ok("rest.port: 65535\nparallelism.default: 1\n"
+                         "jobmanager.rpc.port: +17\ntaskmanager.rpc.port: 007\n"
+                         "taskmanager.data.port: 0\n"
+                         "restart-strategy.fixed-delay.attempts: 2147483647\n");
+    ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 65535);
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 1);
     ck_assert_int_eq(fl_conf_get_int(c, "jobmanager.rpc.port"), 17);
     ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.rpc.port"), 7);
+    ck_assert_int_eq(fl_conf_get_int(c, "taskmanager.data.port"), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "restart-strategy.fixed-delay.attempts"), 2147483647LL);
     fl_conf_free(c);
 }
 END_TEST
@@ -406,7 +419,7 @@ START_TEST(test_bool_forms)
             ck_assert_msg(v == cases[i].v, "fl_parse_bool(\"%s\") gave %d", cases[i].s, v);
     }
     /* The key-level check names the expected form. */
-    fl_conf_key k = {"test.flag", FL_CT_BOOL, "false", NULL, "a test flag"};
+    fl_conf_key k = {"test.flag", FL_CT_BOOL, "false", NULL, NULL, "a test flag"};
     fl_err err = {{0}};
     ck_assert_int_eq(fl_conf_check_value(&k, "true", &err), 0);
     ck_assert_int_eq(fl_conf_check_value(&k, "maybe", &err), -1);
@@ -565,8 +578,8 @@ END_TEST
 
 START_TEST(test_memory_key)
 {
-    fl_conf *c = load_ok("rpc.frame.max-size: 32kb\n");
-    ck_assert_int_eq(fl_conf_get_bytes(c, "rpc.frame.max-size"), 32768);
+    fl_conf *c = load_ok("rpc.frame.max-size: 32mb\n");
+    ck_assert_int_eq(fl_conf_get_bytes(c, "rpc.frame.max-size"), 33554432);
     fl_conf_free(c);
 
     fl_err err;
@@ -741,10 +754,12 @@ START_TEST(test_dynamic_override_beats_file)
     fl_err err = {{0}};
     ck_assert_int_eq(fl_conf_set_dynamic(c, "rest.port=9999", &err), 0);
     ck_assert_int_eq(fl_conf_set_dynamic(c, "my.key=a=b", &err), 0);
-    ck_assert_int_eq(fl_conf_set_dynamic(c, "taskmanager.host=", &err), 0);
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "my.empty=", &err), 0);
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "taskmanager.host=", &err), -1); /* no host */
     ck_assert_int_eq(fl_conf_get_int(c, "rest.port"), 9999);
     ck_assert_str_eq(visited_value(c, "my.key", false), "a=b"); /* split at the first '=' */
-    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "");
+    ck_assert_str_eq(visited_value(c, "my.empty", false), "");
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.host"), "from-file");
     fl_conf_free(c);
 }
 END_TEST
@@ -999,6 +1014,326 @@ START_TEST(test_many_keys)
 }
 END_TEST
 
+/* ---- ranges (issue 20: values that wrap, negative or zero where they must not be) -------- */
+
+/* One value of one key, in a file: refused (naming file, line, key and the range) or taken. */
+typedef struct range_case {
+    const char *key, *value;
+    const char *range_text; /* expected in the message; NULL: the value is accepted */
+} range_case;
+
+static const range_case range_cases[] = {
+    /* ports: 16 bits; 0 ("any free port") only where the daemon picks one */
+    {"rest.port", "70000", "from 1 to 65535"},
+    {"rest.port", "65536", "from 1 to 65535"},
+    {"rest.port", "0", "from 1 to 65535"},
+    {"rest.port", "-1", "from 1 to 65535"},
+    {"rest.port", "65535", NULL},
+    {"jobmanager.rpc.port", "0", "from 1 to 65535"},
+    {"jobmanager.rpc.port", "4464", NULL},
+    {"taskmanager.rpc.port", "0", NULL},
+    {"taskmanager.rpc.port", "65536", "from 0 to 65535"},
+    {"taskmanager.data.port", "-7", "from 0 to 65535"},
+    {"taskmanager.data.port", "0", NULL},
+    /* slots: what the JobManager accepts in a registration */
+    {"taskmanager.numberOfTaskSlots", "4097", "from 1 to 4096"},
+    {"taskmanager.numberOfTaskSlots", "200000", "from 1 to 4096"},
+    {"taskmanager.numberOfTaskSlots", "0", "from 1 to 4096"},
+    {"taskmanager.numberOfTaskSlots", "4096", NULL},
+    {"parallelism.default", "0", "from 1 to 32768"},
+    {"parallelism.default", "-3", "from 1 to 32768"},
+    {"parallelism.default", "32769", "from 1 to 32768"},
+    /* sizes that fit their use: a frame length is 32 bits, the bundle limit is size - 1 kb */
+    {"rpc.frame.max-size", "8gb", "from 1 mb to 1 gb"},
+    {"rpc.frame.max-size", "4 gb", "from 1 mb to 1 gb"},
+    {"rpc.frame.max-size", "0", "from 1 mb to 1 gb"},
+    {"rpc.frame.max-size", "1023", "from 1 mb to 1 gb"},
+    {"rpc.frame.max-size", "1 gb", NULL},
+    {"taskmanager.memory.segment-size", "1 kb", "from 4 kb to 64 mb"},
+    {"taskmanager.memory.segment-size", "1 gb", "from 4 kb to 64 mb"},
+    {"taskmanager.memory.network.fraction", "1.5", "from 0 to 1"},
+    {"taskmanager.memory.network.fraction", "-0.1", "from 0 to 1"},
+    {"taskmanager.network.numberOfBuffers", "0", "from 1 to 16777216"},
+    {"rest.server.max-content-length", "0", "from 1 kb to 1 gb"},
+    {"rest.server.max-content-length", "2 gb", "from 1 kb to 1 gb"},
+    /* durations: no zero where a timer would spin, nothing that overflows now + d */
+    {"heartbeat.interval", "0", "from 1 ms to 365 d"},
+    {"heartbeat.timeout", "9223372036854775807", "from 1 ms to 365 d"},
+    {"heartbeat.timeout", "106751991 d", "from 1 ms to 365 d"},
+    {"heartbeat.timeout", "366 d", "from 1 ms to 365 d"},
+    {"heartbeat.timeout", "365 d", NULL},
+    {"slot.request.timeout", "0 s", "from 1 ms to 365 d"},
+    {"execution.checkpointing.interval", "1 ms", "from 10 ms to 365 d"},
+    {"execution.checkpointing.interval", "10 ms", NULL},
+    {"execution.buffer-timeout", "-1", NULL},
+    {"execution.buffer-timeout", "-2", "from 0 ms to 1 h"},
+    {"execution.buffer-timeout", "2 h", "from 0 ms to 1 h"},
+    {"pipeline.auto-watermark-interval", "0", NULL},
+    /* counts the code allocates by or loops over */
+    {"restart-strategy.failure-rate.max-failures-per-interval", "2147483647",
+     "from 1 to 100000"},
+    {"restart-strategy.failure-rate.max-failures-per-interval", "0", "from 1 to 100000"},
+    {"execution.checkpointing.max-concurrent-checkpoints", "0", "from 1 to 1000"},
+    {"state.checkpoints.num-retained", "0", "from 1 to 10000"},
+    {"restart-strategy.fixed-delay.attempts", "-1", "from 0 to 2147483647"},
+    {"restart-strategy.exponential-delay.backoff-multiplier", "0.5", "from 1 to 1000"},
+    {"restart-strategy.exponential-delay.jitter-factor", "2", "from 0 to 1"},
+    {"jobstore.max-capacity", "0", "from 1 to 1000000"},
+    {"jobstore.expiration-time", "0", "from 1 s to 365 d"},
+    {"jobmanager.job-name.max-length", "8", "from 16 to 1048576"},
+};
+
+START_TEST(test_value_out_of_range_names_key_file_line_range)
+{
+    for (size_t i = 0; i < sizeof range_cases / sizeof range_cases[0]; i++) {
+        const range_case *rc = &range_cases[i];
+        char text[512];
+        snprintf(text, sizeof text, "# ranges\n%s: %s\n", rc->key, rc->value);
+        fl_conf *c = fl_conf_new();
+        fl_err err = {{0}};
+        int rv = fl_conf_load_string(c, text, "r.yaml", &err);
+        if (!rc->range_text) {
+            ck_assert_msg(rv == 0, "%s: %s refused: %s", rc->key, rc->value, err.msg);
+        } else {
+            ck_assert_msg(rv == -1, "%s: %s accepted", rc->key, rc->value);
+            ck_assert_has(err.msg, "r.yaml:2:");    /* file and line */
+            ck_assert_has(err.msg, rc->key);        /* key */
+            ck_assert_has(err.msg, rc->range_text); /* range */
+            ck_assert(!fl_conf_contains(c, rc->key));
+        }
+        fl_conf_free(c);
+    }
+}
+END_TEST
+
+START_TEST(test_range_applies_to_D_and_set)
+{
+    /* -D at start-up and a job's -D at submission (fl_conf_set) are checked the same way */
+    fl_conf *c = fl_conf_new();
+    fl_err err = {{0}};
+    ck_assert_int_eq(fl_conf_set_dynamic(c, "rest.port=70000", &err), -1);
+    ck_assert_has(err.msg, "-D rest.port");
+    ck_assert_has(err.msg, "from 1 to 65535");
+    ck_assert_int_eq(fl_conf_set(c, "parallelism.default", "0", &err), -1);
+    ck_assert_has(err.msg, "from 1 to 32768");
+    ck_assert_int_eq(fl_conf_set(c, "parallelism.default", "7", &err), 0);
+    ck_assert_int_eq(fl_conf_get_int(c, "parallelism.default"), 7);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_string_lengths)
+{
+    /* a resource id the ResourceManager would refuse (>= 128 bytes) or a working directory the
+     * TaskExecutor would truncate (>= 1024) is refused at start, not retried forever */
+    char text[4096], id[200];
+    memset(id, 'r', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    snprintf(text, sizeof text, "taskmanager.resource-id: %s\n", id);
+    fl_err err;
+    load_fail(text, "s.yaml", &err);
+    ck_assert_has(err.msg, "taskmanager.resource-id");
+    ck_assert_has(err.msg, "1 to 127 bytes");
+    char dir[1100] = "/";
+    memset(dir + 1, 'd', sizeof dir - 2);
+    dir[sizeof dir - 1] = '\0';
+    snprintf(text, sizeof text, "io.tmp.dirs: %s\n", dir);
+    load_fail(text, "s.yaml", &err);
+    ck_assert_has(err.msg, "1 to 1023 bytes");
+    load_fail("jobmanager.rpc.address: \"\"\n", "s.yaml", &err);
+    ck_assert_has(err.msg, "jobmanager.rpc.address");
+    fl_conf *c = load_ok("taskmanager.resource-id: tm-1\n");
+    ck_assert_str_eq(fl_conf_get_str(c, "taskmanager.resource-id"), "tm-1");
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_seconds_key_as_in_flink)
+{
+    /* jobstore.expiration-time is seconds in Flink: a bare 3600 is an hour, units work too */
+    fl_conf *c = fl_conf_new();
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "jobstore.expiration-time"), 3600000);
+    fl_conf_free(c);
+    c = load_ok("jobstore.expiration-time: 90\n");
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "jobstore.expiration-time"), 90000);
+    fl_conf_free(c);
+    c = load_ok("jobstore.expiration-time: 2 min\n");
+    ck_assert_int_eq(fl_conf_get_duration_ms(c, "jobstore.expiration-time"), 120000);
+    fl_conf_free(c);
+    int64_t v = 0;
+    ck_assert_int_eq(fl_parse_seconds_ms("-5", &v), -1);
+    ck_assert_int_eq(fl_parse_seconds_ms("9223372036854775807", &v), -1); /* * 1000 overflows */
+    ck_assert_int_eq(fl_parse_seconds_ms("9223372036854775", &v), 0);
+    ck_assert_int_eq(v, 9223372036854775000LL);
+}
+END_TEST
+
+/* Each key's range is well formed, contains its default, and its ends are exactly the ends:
+ * the last value inside is taken, the first one outside refused. */
+START_TEST(test_every_key_range_consistent)
+{
+    size_t n;
+    const fl_conf_key *keys = fl_conf_keys(&n);
+    ck_assert_int_ge(n, 60);
+    for (size_t i = 0; i < n; i++) {
+        const fl_conf_key *k = &keys[i];
+        fl_err err = {{0}};
+        if (k->type == FL_CT_BOOL || k->type == FL_CT_ENUM) {
+            ck_assert_msg(k->range == NULL, "%s: a range on a bool or enum", k->name);
+            continue;
+        }
+        ck_assert_msg(k->range != NULL, "%s has no range in config_keys.h", k->name);
+        if (k->dflt)
+            ck_assert_msg(fl_conf_check_value(k, k->dflt, &err) == 0, "default of %s: %s",
+                          k->name, err.msg);
+        const char *dots = strstr(k->range, "..");
+        ck_assert_msg(dots != NULL, "%s: range '%s'", k->name, k->range);
+        char lo[64], hi[64], out[64];
+        snprintf(lo, sizeof lo, "%.*s", (int)(dots - k->range), k->range);
+        snprintf(hi, sizeof hi, "%s", dots + 2);
+        if (k->type == FL_CT_STRING) {
+            long l = atol(lo), h = atol(hi);
+            ck_assert_msg(l >= 0 && l <= h && h <= 1 << 20, "%s: range %s", k->name, k->range);
+            char *s = malloc((size_t)h + 2);
+            memset(s, 'x', (size_t)h + 1);
+            s[h] = '\0';
+            ck_assert_msg(fl_conf_check_value(k, s, &err) == 0, "%s: %ld bytes", k->name, h);
+            s[h] = 'x';
+            s[h + 1] = '\0';
+            ck_assert_msg(fl_conf_check_value(k, s, &err) == -1, "%s: %ld bytes", k->name, h + 1);
+            if (l > 0) {
+                s[l - 1] = '\0';
+                ck_assert_msg(fl_conf_check_value(k, s, &err) == -1, "%s: %ld bytes", k->name,
+                              l - 1);
+            }
+            free(s);
+            continue;
+        }
+        ck_assert_msg(fl_conf_check_value(k, lo, &err) == 0, "%s: low end %s: %s", k->name, lo,
+                      err.msg);
+        ck_assert_msg(fl_conf_check_value(k, hi, &err) == 0, "%s: high end %s: %s", k->name, hi,
+                      err.msg);
+        if (k->type == FL_CT_DOUBLE) {
+            double l = atof(lo), h = atof(hi);
+            ck_assert_msg(l <= h, "%s: range %s", k->name, k->range);
+            snprintf(out, sizeof out, "%.6f", h + 0.001);
+            ck_assert_msg(fl_conf_check_value(k, out, &err) == -1, "%s: %s", k->name, out);
+            snprintf(out, sizeof out, "%.6f", l - 0.001);
+            ck_assert_msg(fl_conf_check_value(k, out, &err) == -1, "%s: %s", k->name, out);
+            continue;
+        }
+        /* integers, durations (ms), sizes (bytes): one past each end in the smallest unit */
+        int64_t l, h;
+        if (k->type == FL_CT_INT) {
+            ck_assert_int_eq(fl_parse_int(lo, &l), 0);
+            ck_assert_int_eq(fl_parse_int(hi, &h), 0);
+        } else if (k->type == FL_CT_MEMORY) {
+            ck_assert_int_eq(fl_parse_bytes(lo, &l), 0);
+            ck_assert_int_eq(fl_parse_bytes(hi, &h), 0);
+        } else {
+            ck_assert_int_eq(fl_parse_duration_ms(lo, &l), 0);
+            ck_assert_int_eq(fl_parse_duration_ms(hi, &h), 0);
+        }
+        ck_assert_msg(l <= h, "%s: range %s", k->name, k->range);
+        const char *unit = k->type == FL_CT_INT ? "" : k->type == FL_CT_MEMORY ? " b" : " ms";
+        snprintf(out, sizeof out, "%lld%s", (long long)h + 1, unit);
+        ck_assert_msg(fl_conf_check_value(k, out, &err) == -1, "%s: %s taken", k->name, out);
+        ck_assert_has(err.msg, hi);
+        if (l > 0 || k->type == FL_CT_INT) {
+            snprintf(out, sizeof out, "%lld%s", (long long)l - 1, unit);
+            if (!(k->type == FL_CT_TIMEOUT && l - 1 == -1))
+                ck_assert_msg(fl_conf_check_value(k, out, &err) == -1, "%s: %s taken", k->name,
+                              out);
+        }
+    }
+}
+END_TEST
+
+/* ---- loading is linear ----------------------------------------------------------------- */
+
+/* CPU time of this process (the test's forked child): other processes do not count. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A file of n distinct keys, loaded; the CPU seconds it took (best of `runs`). */
+static double time_load(int n, int runs)
+{
+    size_t cap = (size_t)n * 40 + 1;
+    char *text = malloc(cap), *p = text;
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "custom.key%07d: value %d\n", i, i);
+    double best = 1e9;
+    for (int r = 0; r < runs; r++) {
+        fl_conf *c = fl_conf_new();
+        fl_err err = {{0}};
+        double t0 = cpu_seconds();
+        ck_assert_int_eq(fl_conf_load_string(c, text, "big.yaml", &err), 0);
+        double t = cpu_seconds() - t0;
+        best = t < best ? t : best;
+        char key[32];
+        snprintf(key, sizeof key, "custom.key%07d", n - 1);
+        ck_assert(fl_conf_contains(c, key));
+        ck_assert(!fl_conf_contains(c, "custom.key"));
+        fl_conf_free(c);
+    }
+    free(text);
+    return best;
+}
+
+START_TEST(test_load_is_linear)
+{
+    /* 10x the keys must cost about 10x, not 100x (quadratic: 100,000 keys took 15.8 s).
+     * CPU time of this process, best of three: independent of the machine's speed and load */
+    double t10k = time_load(10000, 3), t100k = time_load(100000, 3);
+    double ratio = t100k / (t10k > 1e-4 ? t10k : 1e-4);
+    fprintf(stderr, "config load: 10,000 keys %.1f ms, 100,000 keys %.1f ms (x%.1f)\n",
+            t10k * 1e3, t100k * 1e3, ratio);
+    ck_assert_msg(ratio < 30, "10,000 keys: %.3f s, 100,000 keys: %.3f s: x%.1f, not linear",
+                  t10k, t100k, ratio);
+}
+END_TEST
+
+START_TEST(test_unknown_key_warnings_bounded)
+{
+    /* a file of 100 unknown keys draws 20 lines naming them and one with the count, not 100 */
+    char text[8192] = "";
+    for (int i = 0; i < 100; i++) {
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof text - n, "unknown.key%03d: v\n", i);
+    }
+    fl_conf *c = load_ok(text);
+    char *log = tu_log_text();
+    ck_assert_int_eq(tu_count(log, "unknown configuration key '"), 20);
+    ck_assert_has(log, "unknown.key019");
+    ck_assert_lacks(log, "unknown.key020");
+    ck_assert_has(log, "80 more unknown configuration keys");
+    ck_assert(fl_conf_contains(c, "unknown.key099"));
+    free(log);
+    fl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_copy_does_not_warn_again)
+{
+    /* the Dispatcher copies the configuration for every job: no warnings per submission */
+    fl_conf *c = load_ok("my.unknown: 1\n");
+    char *log = tu_log_text();
+    int before = tu_count(log, "unknown configuration key");
+    free(log);
+    fl_conf *copy = fl_conf_copy(c);
+    log = tu_log_text();
+    ck_assert_int_eq(tu_count(log, "unknown configuration key"), before);
+    free(log);
+    ck_assert(fl_conf_contains(copy, "my.unknown"));
+    fl_conf_free(copy);
+    fl_conf_free(c);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1065,6 +1400,23 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_startup_bad_D_fails);
     tcase_add_test(tc, test_startup_explicit_dir_without_file_fails);
     tcase_add_test(tc, test_startup_log_masks_secrets);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ranges");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_value_out_of_range_names_key_file_line_range);
+    tcase_add_test(tc, test_range_applies_to_D_and_set);
+    tcase_add_test(tc, test_string_lengths);
+    tcase_add_test(tc, test_seconds_key_as_in_flink);
+    tcase_add_test(tc, test_every_key_range_consistent);
+    tcase_add_test(tc, test_unknown_key_warnings_bounded);
+    tcase_add_test(tc, test_copy_does_not_warn_again);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("scale");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_load_is_linear);
     suite_add_tcase(s, tc);
     return s;
 }
