@@ -9,13 +9,14 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
-           librocksdb-dev libjansson-dev check pkg-config zookeeper curl python3
-PKGS    := libevent libevent_pthreads libprotobuf-c jansson
+           librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3
+PKGS    := libevent libevent_pthreads libprotobuf-c jansson libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+           -Wvla
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
              -Iinclude -Icommon -Ijobmanager -Itaskmanager -I$(BUILD)/gen -I. $(PKG_CFLAGS)
