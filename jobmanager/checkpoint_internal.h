@@ -8,8 +8,14 @@
 #define FL_CHECKPOINT_INTERNAL_H
 
 #include "checkpoint_coordinator.h"
+#include "path.h"
 
 #define HISTORY 10
+/* Longest state.checkpoints.dir and savepoint target directory: what the coordinator adds
+ * ("/<job id>/chk-<id>", "/<job id>/shared", "/savepoint-<6>-<12>") stays within
+ * FL_CKPT_DIR_MAX (path.h), so both directories fit one barrier. */
+#define CHECKPOINTS_DIR_MAX (FL_CKPT_DIR_MAX - 60)
+#define SAVEPOINT_DIR_MAX (FL_CKPT_DIR_MAX - 40)
 
 typedef struct pending {
     struct pending *next;
