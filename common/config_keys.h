@@ -39,6 +39,24 @@ FL_KEY("rpc.frame.max-size", FL_CT_MEMORY, "16 mb", NULL,
        "Largest RPC frame accepted; a larger one closes the connection.")
 FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL,
        "Deadline of an RPC request awaiting its response (Flink: akka.ask.timeout).")
+FL_KEY("rpc.server.max-connections", FL_CT_INT, "1024", NULL,
+       "Connections an RPC port (the JobManager's, each TaskManager's) holds at once; more are "
+       "closed as soon as they are accepted.")
+FL_KEY("rpc.server.handshake-timeout", FL_CT_DURATION, "10 s", NULL,
+       "An accepted RPC connection must prove the cluster secret and register within this, "
+       "else it is closed.")
+FL_KEY("rpc.server.read-timeout", FL_CT_DURATION, "30 s", NULL,
+       "A frame begun on an RPC connection must arrive whole within this, else the connection "
+       "is closed.")
+FL_KEY("rpc.server.handshake.max-frame-size", FL_CT_MEMORY, "64 kb", NULL,
+       "Largest frame an RPC connection may send before it registered (at least 1 kb).")
+FL_KEY("rpc.server.max-buffered-memory", FL_CT_MEMORY, "128 mb", NULL,
+       "Memory that partial frames of all connections of an RPC port may take; a frame that "
+       "would exceed it closes its connection.")
+FL_KEY("security.cluster.secret-file", FL_CT_STRING, NULL, NULL,
+       "A file holding the cluster secret (16 bytes to 64 KiB, e.g. head -c 32 /dev/urandom | "
+       "base64). When set, every RPC and data connection between the daemons proves it "
+       "(challenge and HMAC-SHA256) before anything else; unset: no proof.")
 FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "Dashboard refresh interval.")
 FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR",
        "Least severe level written to the daemon logs.")
@@ -60,6 +78,18 @@ FL_KEY("taskmanager.network.memory.floating-buffers-per-gate", FL_CT_INT, "8", N
        "Floating buffers an input gate lends to the channels with the largest backlog.")
 FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL,
        "How long a partition request waits for its producer before failing.")
+FL_KEY("taskmanager.network.server.max-connections", FL_CT_INT, "1024", NULL,
+       "Connections a TaskManager's data port holds at once; more are closed as soon as they "
+       "are accepted.")
+FL_KEY("taskmanager.network.server.handshake-timeout", FL_CT_DURATION, "10 s", NULL,
+       "An accepted data connection must prove the cluster secret and request a partition "
+       "within this, else it is closed.")
+FL_KEY("taskmanager.network.server.read-timeout", FL_CT_DURATION, "30 s", NULL,
+       "A frame begun on a data connection must arrive whole within this, else the connection "
+       "is closed.")
+FL_KEY("taskmanager.network.server.max-buffered-memory", FL_CT_MEMORY, "64 mb", NULL,
+       "Memory that partial frames of all data connections of a TaskManager may take (one "
+       "connection's frame is at most a network buffer); more closes the connection.")
 FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL,
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")

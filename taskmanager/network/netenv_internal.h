@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include "auth.h"
+#include "connlimit.h"
 #include "mailbox.h"
 #include "network_internal.h"
 
@@ -37,6 +39,9 @@ struct netconn {
     char key[300];            /* "host:port" of client connections, "" for accepted ones */
     view *views;              /* accepted connections: the subpartitions read through it */
     bool stalled;             /* output above OUT_HIGH */
+    bool authing;             /* the cluster-secret handshake is under way (auth.h) */
+    fl_auth auth;
+    fl_conn_guard g;          /* its share of the data port's bounds (connlimit.h) */
 };
 
 typedef struct pending {
@@ -80,6 +85,10 @@ struct fl_netenv {
     uint32_t nslots;
 
     netconn *conns;            /* network thread */
+    fl_connlimit cl;           /* the data port's bounds (network thread) */
+    fl_secret secret;          /* cluster secret: every connection proves it */
+    struct event *sweep;       /* closes connections that overstay their deadlines */
+    fl_ratelimit rl_close;     /* "closing data connection" lines */
 };
 
 static inline void wake_work(fl_netenv *net)

@@ -130,6 +130,10 @@ static void a_on_heartbeat(void *ctx, fl_rpc_msg *m)
         }
     }
     tu_unlock_signal(&W.sync);
+    /* "admit-me": as the ResourceManager admits a TaskManager it registered, before its
+     * answer goes out */
+    if (m && !strcmp(((const Fl__Pb__HeartbeatRequest *)m->pb)->registration_id, "admit-me"))
+        fl_rpc_admit(W.a.rpc, m->conn);
     for (int i = 0; i < nanswer; i++) {
         echo_reply(answer[i]);
         fl_rpc_msg_free(answer[i]);
@@ -229,8 +233,8 @@ static void world_setup(void)
     W.a.rpc = fl_rpc_new("rpc-a", MAX_FRAME);
     ck_assert_ptr_nonnull(W.a.rpc);
     ck_assert_msg(fl_rpc_listen(W.a.rpc, "127.0.0.1", 0, &W.a.port, &err) == 0, "%s", err.msg);
-    fl_rpc_route(W.a.rpc, FL_RPC_HEARTBEAT_REQUEST, W.a.ep, a_on_heartbeat);
-    fl_rpc_route(W.a.rpc, FL_RPC_DISCONNECT, W.a_other, a_on_disconnect);
+    fl_rpc_route_open(W.a.rpc, FL_RPC_HEARTBEAT_REQUEST, W.a.ep, a_on_heartbeat);
+    fl_rpc_route_open(W.a.rpc, FL_RPC_DISCONNECT, W.a_other, a_on_disconnect);
     fl_rpc_watch(W.a.rpc, W.a.ep, a_watch);
 
     W.b.rpc = fl_rpc_new("rpc-b", MAX_FRAME);
@@ -399,6 +403,29 @@ static size_t raw_frame(uint8_t *out, uint8_t flags, uint16_t type, uint32_t len
     if (payload_len)
         memcpy(out + 16, payload, payload_len);
     return 16 + payload_len;
+}
+
+/* Reads A's echo of a HeartbeatRequest call: a HEARTBEAT_RESPONSE with corr and the
+ * registration id reg. */
+static void raw_expect_echo(int fd, uint64_t want_corr, const char *reg)
+{
+    uint8_t hdr[16], pb[128];
+    ck_assert_msg(raw_read_exact(fd, hdr, 16, 2000), "no answer to a valid raw call");
+    ck_assert_uint_eq(hdr[0], 0xF1);
+    ck_assert_uint_eq(hdr[1] & FL_FRAME_F_RESPONSE, FL_FRAME_F_RESPONSE);
+    ck_assert_uint_eq((unsigned)(hdr[2] << 8 | hdr[3]), FL_RPC_HEARTBEAT_RESPONSE);
+    uint64_t corr = 0;
+    for (int i = 0; i < 8; i++)
+        corr = corr << 8 | hdr[8 + i];
+    ck_assert_uint_eq(corr, want_corr);
+    uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+    ck_assert_uint_lt(len, sizeof pb);
+    ck_assert(raw_read_exact(fd, pb, len, 2000));
+    Fl__Pb__HeartbeatResponse *resp = fl__pb__heartbeat_response__unpack(NULL, len, pb);
+    ck_assert_ptr_nonnull(resp);
+    ck_assert_str_eq(resp->registration_id, reg);
+    ck_assert_str_eq(resp->resource_id, "A");
+    fl__pb__heartbeat_response__free_unpacked(resp, NULL);
 }
 
 /* HeartbeatRequest{registration_id = s} in protobuf wire form: field 1, wire type 2. */
@@ -683,6 +710,11 @@ START_TEST(test_raw_valid_frames_are_served)
     size_t n = raw_frame(frame, 0, FL_RPC_HEARTBEAT_REQUEST, (uint32_t)pn, 0, pb, pn);
     raw_send(fd, frame, n);
     ck_assert(TU_WAIT_FOR(&W.sync, find_arecv("abc") >= 0, 2000));
+    /* Admitted (answered after A admitted it): responses are read from it from now on. */
+    pn = pb_heartbeat_request(pb, "admit-me");
+    n = raw_frame(frame, 0, FL_RPC_HEARTBEAT_REQUEST, (uint32_t)pn, 76, pb, pn);
+    raw_send(fd, frame, n);
+    raw_expect_echo(fd, 76, "admit-me");
     /* A response to a call nobody made is dropped quietly. */
     n = raw_frame(frame, FL_FRAME_F_RESPONSE, FL_RPC_ACK, 0, 424242, NULL, 0);
     raw_send(fd, frame, n);
@@ -690,23 +722,7 @@ START_TEST(test_raw_valid_frames_are_served)
     pn = pb_heartbeat_request(pb, "abc2");
     n = raw_frame(frame, 0, FL_RPC_HEARTBEAT_REQUEST, (uint32_t)pn, 77, pb, pn);
     raw_send(fd, frame, n);
-    uint8_t hdr[16];
-    ck_assert_msg(raw_read_exact(fd, hdr, 16, 2000), "no answer to a valid raw call");
-    ck_assert_uint_eq(hdr[0], 0xF1);
-    ck_assert_uint_eq(hdr[1] & FL_FRAME_F_RESPONSE, FL_FRAME_F_RESPONSE);
-    ck_assert_uint_eq((unsigned)(hdr[2] << 8 | hdr[3]), FL_RPC_HEARTBEAT_RESPONSE);
-    uint64_t corr = 0;
-    for (int i = 0; i < 8; i++)
-        corr = corr << 8 | hdr[8 + i];
-    ck_assert_uint_eq(corr, 77);
-    uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
-    ck_assert_uint_lt(len, sizeof pb);
-    ck_assert(raw_read_exact(fd, pb, len, 2000));
-    Fl__Pb__HeartbeatResponse *resp = fl__pb__heartbeat_response__unpack(NULL, len, pb);
-    ck_assert_ptr_nonnull(resp);
-    ck_assert_str_eq(resp->registration_id, "abc2");
-    ck_assert_str_eq(resp->resource_id, "A");
-    fl__pb__heartbeat_response__free_unpacked(resp, NULL);
+    raw_expect_echo(fd, 77, "abc2");
     ck_assert_int_eq(W.a_down, 0);
     close(fd);
 }
