@@ -24,17 +24,30 @@ int main(int argc, char **argv)
         return 1;
     const char *bind = fl_conf_get_str(conf, "taskmanager.bind-host");
     const char *host = fl_conf_get_str(conf, "taskmanager.host");
-    if (fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots") < 1) {
-        fl_err_set(&err, "taskmanager.numberOfTaskSlots must be at least 1");
+    int64_t nslots = fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots");
+    if (nslots < 1 || nslots > FL_MAX_TM_SLOTS) {
+        fl_err_set(&err, "taskmanager.numberOfTaskSlots must be 1 to %d (what the JobManager "
+                         "accepts), not %lld", FL_MAX_TM_SLOTS, (long long)nslots);
         goto fail;
     }
+    fl_secret secret;
+    if (fl_secret_load(conf, &secret, &err) < 0)
+        goto fail;
+    fl_connlimit_conf limits;
+    fl_connlimit_conf_rpc(conf, &limits);
     rpc = fl_rpc_new("rpc", (uint32_t)fl_conf_get_bytes(conf, "rpc.frame.max-size"));
+    if (rpc) {
+        fl_rpc_set_limits(rpc, &limits);
+        fl_rpc_set_secret(rpc, &secret);
+    }
     if (!rpc || fl_rpc_listen(rpc, bind, (int)fl_conf_get_int(conf, "taskmanager.rpc.port"),
                               &rpc_port, &err) < 0) {
         fl_err_prefix(&err, "RPC server (taskmanager.rpc.port)");
         goto fail;
     }
     net = fl_netenv_new(conf, &err);
+    if (net)
+        fl_netenv_set_secret(net, &secret);
     if (!net || fl_netenv_listen(net, bind, (int)fl_conf_get_int(conf, "taskmanager.data.port"),
                                  &data_port, &err) < 0) {
         fl_err_prefix(&err, "data server (taskmanager.data.port)");
@@ -57,7 +70,10 @@ int main(int argc, char **argv)
     if (fl_netenv_start(net, &err) < 0 || fl_te_start(te, &err) < 0 || fl_rpc_start(rpc, &err) < 0)
         goto fail;
     fl_info("TaskManager %s started: RPC at %s:%d, data port %d, %lld slots", resource_id, bind,
-            rpc_port, data_port, (long long)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots"));
+            rpc_port, data_port, (long long)nslots);
+    if (secret.set)
+        fl_info("Every RPC and data connection proves the cluster secret "
+                "(security.cluster.secret-file).");
 
     fl_daemon_wait();
     fl_te_shutdown(te);
