@@ -123,10 +123,13 @@ static void put_frame(struct evbuffer *out, uint16_t type, const uint8_t *payloa
         evbuffer_add(out, buf, FL_FRAME_HDR_LEN + len);
         return;
     }
-    /* A socket bufferevent freezes its output's front; nothing of it has been sent. */
-    evbuffer_unfreeze(out, 1);
-    evbuffer_prepend(out, buf, FL_FRAME_HDR_LEN + len);
-    evbuffer_freeze(out, 1);
+    /* A socket bufferevent freezes its output's front (the prepend then fails): nothing of
+     * it has been sent, so thaw it for this and freeze it again. */
+    if (evbuffer_prepend(out, buf, FL_FRAME_HDR_LEN + len) < 0) {
+        evbuffer_unfreeze(out, 1);
+        evbuffer_prepend(out, buf, FL_FRAME_HDR_LEN + len);
+        evbuffer_freeze(out, 1);
+    }
 }
 
 void fl_auth_accept(fl_auth *a, const fl_secret *s, struct evbuffer *out)

@@ -64,10 +64,12 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(cl->listener);
 }
 
-static void on_accept_error(struct evconnlistener *l, void *arg)
+void fl_connlimit_accept_error(fl_connlimit *cl)
 {
-    fl_connlimit *cl = arg;
+    struct evconnlistener *l = cl->listener;
     int e = EVUTIL_SOCKET_ERROR();
+    if (!l)
+        return;
     if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
         /* the listening socket stays readable: retrying at once would spin */
         evconnlistener_disable(l);
@@ -84,10 +86,10 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
               cl->c.port, strerror(e));
 }
 
-void fl_connlimit_watch(fl_connlimit *cl, struct evconnlistener *l)
+void fl_connlimit_watch(fl_connlimit *cl, struct evconnlistener *l, evconnlistener_errorcb cb)
 {
     cl->listener = l;
-    evconnlistener_set_error_cb(l, on_accept_error);
+    evconnlistener_set_error_cb(l, cb);
 }
 
 bool fl_connlimit_accept(fl_connlimit *cl, fl_conn_guard *g, const char *peer)

@@ -20,8 +20,14 @@
 #include "config.h"
 #include "log.h"
 
+/* listen(2) backlog of a server port (the kernel caps it at net.core.somaxconn): a burst of
+ * connections waits in the kernel to be accepted (and refused at once when the port is
+ * full) instead of having its handshakes dropped and retried seconds later. */
+#define FL_LISTEN_BACKLOG 4096
+
+#include <event2/listener.h>
+
 struct evbuffer;
-struct evconnlistener;
 struct event;
 
 typedef struct fl_connlimit_conf {
@@ -60,9 +66,12 @@ typedef struct fl_conn_guard {
 } fl_conn_guard;
 
 void fl_connlimit_init(fl_connlimit *cl, const fl_connlimit_conf *c);
-/* Takes over the listener's accept errors: on EMFILE, ENFILE, ENOBUFS or ENOMEM it stops
- * accepting for 250 ms (logged once per 10 s) rather than retrying at once. */
-void fl_connlimit_watch(fl_connlimit *cl, struct evconnlistener *l);
+/* Installs cb as the listener's accept-error callback (it receives the listener's own
+ * argument; it calls fl_connlimit_accept_error with this fl_connlimit). */
+void fl_connlimit_watch(fl_connlimit *cl, struct evconnlistener *l, evconnlistener_errorcb cb);
+/* accept(2) on the watched listener failed: on EMFILE, ENFILE, ENOBUFS or ENOMEM accepting
+ * stops for 250 ms (logged once per 10 s) rather than being retried at once, which spins. */
+void fl_connlimit_accept_error(fl_connlimit *cl);
 /* A connection was accepted: true when it may stay (g is counted), false when the port holds
  * max_conns already (the caller closes it at once; logged once per 10 s). */
 bool fl_connlimit_accept(fl_connlimit *cl, fl_conn_guard *g, const char *peer);

@@ -68,7 +68,7 @@ int fl_path_check_inside(const char *root, const char *path, fl_err *err)
     size_t n = strlen(rroot);
     if (strncmp(rpath, rroot, n) != 0 || (rpath[n] != '/' && !(n == 1 && rroot[0] == '/')) ||
         (n == 1 && rpath[1] == '\0')) {
-        fl_err_set(err, "%s resolves to %s, outside %s", path, rpath, rroot);
+        fl_err_set(err, "it resolves to %s, outside %s", rpath, rroot);
         return -1;
     }
     return 0;

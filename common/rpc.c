@@ -481,6 +481,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, true, NULL);
 }
 
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    fl_connlimit_accept_error(&((fl_rpc *)arg)->cl);
+}
+
 /* Every second: connections that overstayed their handshake or a partial frame go. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -764,14 +769,14 @@ int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port,
     rpc->listener = evconnlistener_new_bind(fl_endpoint_base(rpc->ep), on_accept, rpc,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                                 LEV_OPT_CLOSE_ON_EXEC,
-                                            128, (struct sockaddr *)&ss, sslen);
+                                            FL_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (!rpc->listener) {
         char addr[64];
         fl_sockaddr_str((struct sockaddr *)&ss, addr, sizeof addr);
         fl_err_set(err, "cannot listen on %s: %s", addr, strerror(errno));
         return -1;
     }
-    fl_connlimit_watch(&rpc->cl, rpc->listener);
+    fl_connlimit_watch(&rpc->cl, rpc->listener, on_accept_error);
     if (bound_port) {
         struct sockaddr_storage got;
         socklen_t len = sizeof got;

@@ -66,8 +66,8 @@ static int check_handles(const Fl__Pb__CheckpointMetadata *m, const char *dir, f
                         bool shared = !strncmp(rel, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED));
                         snprintf(full, sizeof full, "%s/%s", dir, rel);
                         if (fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
-                            fl_err_prefix(err, "%s/_metadata names a state file outside the "
-                                               "checkpoint", dir);
+                            fl_err_prefix(err, "%s/_metadata names the state file '%s' "
+                                               "outside the checkpoint", dir, rel);
                             return -1;
                         }
                     }

@@ -603,6 +603,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
 }
 
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    fl_connlimit_accept_error(&((fl_netenv *)arg)->cl);
+}
+
 /* Every second: connections that overstayed their handshake or a partial frame go. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -787,12 +792,12 @@ int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound
     net->listener = evconnlistener_new_bind(fl_endpoint_base(net->ep), on_accept, net,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                                 LEV_OPT_CLOSE_ON_EXEC,
-                                            128, (struct sockaddr *)&ss, sslen);
+                                            FL_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (!net->listener) {
         fl_err_set(err, "cannot listen on %s:%d: %s", bind_host, port, strerror(errno));
         return -1;
     }
-    fl_connlimit_watch(&net->cl, net->listener);
+    fl_connlimit_watch(&net->cl, net->listener, on_accept_error);
     struct sockaddr_storage got;
     socklen_t len = sizeof got;
     getsockname(evconnlistener_get_fd(net->listener), (struct sockaddr *)&got, &len);
