@@ -1,8 +1,9 @@
 # Flint build. GNU make + pkg-config; everything lands under build/.
 #   make deps   install the Debian packages Flint needs (no-op when present)
 #   make        build daemons, CLI, examples        make test   deps + build + all tests
-#   make asan   unit tests under ASan+UBSan         make demo   local cluster, one job
-#   make clean
+#   make demo   local cluster, one job              make clean
+#   make asan   unit tests, then test_jobs and test_abuse_rpc against the daemons, all built
+#               with ASan+UBSan into build/asan
 # New .c files are picked up by wildcard: a file belongs to the folder's target.
 
 BUILD   ?= build
@@ -117,10 +118,13 @@ unit: $(UNIT_BINS)
 cluster: all
 	@tests/run-cluster.sh
 
+# Unit tests, then ASAN_CLUSTER cluster tests against daemons built with the sanitizers.
+ASAN_CLUSTER ?= test_jobs test_abuse_rpc
 asan:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j2 BUILD=build/asan OPT=-O1 \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all unit
+	@tests/asan-cluster.sh build/asan $(ASAN_CLUSTER)
 
 bench: all
 	@bench/run.sh
