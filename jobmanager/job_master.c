@@ -519,6 +519,11 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
         vx->jv = g->vertices[vi];
         const char *grp = vx->jv->slot_sharing_group[0] ? vx->jv->slot_sharing_group : "default";
         int gi;
+        if (strlen(grp) >= sizeof jm->groups[0]) { /* a shortened name is another group */
+            fl_err_set(err, "the slot sharing group of vertex %d is longer than %zu bytes", vi,
+                       sizeof jm->groups[0] - 1);
+            goto fail;
+        }
         for (gi = 0; gi < jm->ngroups && strcmp(jm->groups[gi], grp); gi++)
             ;
         if (gi == jm->ngroups) {

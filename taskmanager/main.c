@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -29,6 +30,21 @@ int main(int argc, char **argv)
         fl_err_set(&err, "taskmanager.numberOfTaskSlots must be 1 to %d (what the JobManager "
                          "accepts), not %lld", FL_MAX_TM_SLOTS, (long long)nslots);
         goto fail;
+    }
+    /* addresses and directories are never truncated: a shortened one is another */
+    static const struct {
+        const char *key;
+        size_t max;
+    } lens[] = {{"taskmanager.host", 255}, {"taskmanager.bind-host", 255},
+                {"jobmanager.rpc.address", 255}, {"taskmanager.resource-id", 100},
+                {"io.tmp.dirs", 900}};
+    for (size_t i = 0; i < FL_ARRAY_LEN(lens); i++) {
+        const char *v = fl_conf_get_str(conf, lens[i].key);
+        if (v && strlen(v) > lens[i].max) {
+            fl_err_set(&err, "%s must be at most %zu bytes, not %zu", lens[i].key, lens[i].max,
+                       strlen(v));
+            goto fail;
+        }
     }
     fl_secret secret;
     if (fl_secret_load(conf, &secret, &err) < 0)
@@ -59,7 +75,7 @@ int main(int argc, char **argv)
     } else {
         char rnd[7];
         fl_random_hex(rnd, 3);
-        snprintf(resource_id, sizeof resource_id, "%s:%d-%s", host, rpc_port, rnd);
+        snprintf(resource_id, sizeof resource_id, "%.100s:%d-%s", host, rpc_port, rnd);
     }
     fl_te_addr addr = {resource_id, host, rpc_port, data_port};
     te = fl_te_new(conf, rpc, net, &addr);
