@@ -414,23 +414,6 @@ void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
         cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
 }
 
-/* The first state handle path of a that is not a plain relative one (fl_path_is_handle). */
-static const char *bad_handle(const Fl__Pb__AcknowledgeCheckpoint *a)
-{
-    for (size_t o = 0; o < a->n_operators; o++) {
-        const Fl__Pb__OperatorSubtaskState *st = a->operators[o];
-        for (int w = 0; w < 2; w++) {
-            size_t n = w ? st->n_broadcast : st->n_keyed;
-            Fl__Pb__KeyedStateHandle **hs = w ? st->broadcast : st->keyed;
-            for (size_t k = 0; k < n; k++)
-                for (size_t f = 0; f < hs[k]->n_files; f++)
-                    if (!fl_path_is_handle(hs[k]->files[f]->path))
-                        return hs[k]->files[f]->path;
-        }
-    }
-    return NULL;
-}
-
 void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
 {
     Fl__Pb__AcknowledgeCheckpoint *a = (Fl__Pb__AcknowledgeCheckpoint *)msg->pb;
@@ -458,13 +441,14 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
         fl_rpc_msg_free(msg);
         return;
     }
-    const char *bad = a->declined ? NULL : bad_handle(a);
+    fl_err err;
+    bool bad = !a->declined &&
+               fl_cc_check_handles(a->operators, a->n_operators, p->dir, &err) < 0;
     if (a->declined || bad) {
         char why[700];
         if (bad)
-            snprintf(why, sizeof why, "task %d.%d acknowledged a state handle path that is not "
-                                      "a relative one inside the checkpoint: '%.300s'",
-                     a->vertex, a->subtask, bad);
+            snprintf(why, sizeof why, "task %d.%d acknowledged an invalid state handle: %.600s",
+                     a->vertex, a->subtask, err.msg);
         else
             snprintf(why, sizeof why, "declined by task %d.%d: %.500s", a->vertex, a->subtask,
                      a->reason);

@@ -41,37 +41,47 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
     return rc;
 }
 
+int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
+                        const char *dir, fl_err *err)
+{
+    char parent[1100], full[2200];
+    snprintf(parent, sizeof parent, "%s/..", dir);
+    for (size_t s = 0; s < n; s++) {
+        const Fl__Pb__OperatorSubtaskState *st = states[s];
+        for (int w = 0; w < 2; w++) {
+            size_t nh = w ? st->n_broadcast : st->n_keyed;
+            Fl__Pb__KeyedStateHandle **hs = w ? st->broadcast : st->keyed;
+            for (size_t k = 0; k < nh; k++)
+                for (size_t f = 0; f < hs[k]->n_files; f++) {
+                    const char *rel = hs[k]->files[f]->path;
+                    if (!fl_path_is_handle(rel)) {
+                        fl_err_set(err, "the state file '%.300s' is not a relative path "
+                                        "inside the checkpoint", rel);
+                        return -1;
+                    }
+                    bool shared = !strncmp(rel, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED));
+                    snprintf(full, sizeof full, "%s/%s", dir, rel);
+                    if (fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
+                        fl_err_prefix(err, "the state file '%s' lies outside the checkpoint",
+                                      rel);
+                        return -1;
+                    }
+                }
+        }
+    }
+    return 0;
+}
+
 /* Every state file a _metadata names must lie in its checkpoint's directory, or for
  * "../shared/" files in the job's directory above it, with all symlinks resolved: nothing
  * outside is ever handed to a TaskManager to read. */
 static int check_handles(const Fl__Pb__CheckpointMetadata *m, const char *dir, fl_err *err)
 {
-    char parent[1100], full[2200];
-    snprintf(parent, sizeof parent, "%s/..", dir);
     for (size_t o = 0; o < m->n_operators; o++)
-        for (size_t s = 0; s < m->operators[o]->n_subtasks; s++) {
-            const Fl__Pb__OperatorSubtaskState *st = m->operators[o]->subtasks[s];
-            for (int w = 0; w < 2; w++) {
-                size_t n = w ? st->n_broadcast : st->n_keyed;
-                Fl__Pb__KeyedStateHandle **hs = w ? st->broadcast : st->keyed;
-                for (size_t k = 0; k < n; k++)
-                    for (size_t f = 0; f < hs[k]->n_files; f++) {
-                        const char *rel = hs[k]->files[f]->path;
-                        if (!fl_path_is_handle(rel)) {
-                            fl_err_set(err, "%s/_metadata names the state file '%.300s', which "
-                                            "is not a relative path inside the checkpoint",
-                                       dir, rel);
-                            return -1;
-                        }
-                        bool shared = !strncmp(rel, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED));
-                        snprintf(full, sizeof full, "%s/%s", dir, rel);
-                        if (fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
-                            fl_err_prefix(err, "%s/_metadata names the state file '%s' "
-                                               "outside the checkpoint", dir, rel);
-                            return -1;
-                        }
-                    }
-            }
+        if (fl_cc_check_handles(m->operators[o]->subtasks, m->operators[o]->n_subtasks, dir,
+                                err) < 0) {
+            fl_err_prefix(err, "%s/_metadata", dir);
+            return -1;
         }
     return 0;
 }
