@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -12,6 +13,7 @@
 
 #define LOG_EVERY_S 10
 #define ACCEPT_PAUSE_MS 250
+#define TRIM_AFTER (1u << 20)
 
 void fl_connlimit_conf_rpc(const fl_conf *conf, fl_connlimit_conf *c)
 {
@@ -157,10 +159,23 @@ bool fl_connlimit_expired(fl_connlimit *cl, const fl_conn_guard *g, const char *
 
 void fl_connlimit_release(fl_connlimit *cl, fl_conn_guard *g)
 {
+    bool large = g->reserved >= TRIM_AFTER;
     if (g->counted)
         cl->nconns--;
     cl->buffered -= g->reserved;
     memset(g, 0, sizeof *g);
+    cl->trim_pending |= large;
+}
+
+void fl_connlimit_tick(fl_connlimit *cl)
+{
+    /* connections dropped with large frames half read (refused, timed out, gone): their
+     * buffers are freed by now (libevent finalizes a bufferevent after the loop turn that
+     * freed it); give the memory back to the system, so a flood leaves no fat daemon */
+    if (cl->trim_pending) {
+        cl->trim_pending = false;
+        malloc_trim(0);
+    }
 }
 
 void fl_connlimit_free(fl_connlimit *cl)

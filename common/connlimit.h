@@ -53,6 +53,7 @@ typedef struct fl_connlimit {
     uint64_t buffered;           /* bytes reserved by partial frames */
     struct evconnlistener *listener;
     struct event *resume;        /* re-enables accepting after a descriptor shortage */
+    bool trim_pending;           /* a large partial frame was dropped: trim at the tick */
     fl_ratelimit rl_full, rl_memory, rl_accept, rl_expired;
 } fl_connlimit;
 
@@ -86,6 +87,9 @@ bool fl_connlimit_expired(fl_connlimit *cl, const fl_conn_guard *g, const char *
                           int64_t now_ms, char *why, size_t whylen);
 /* The connection is gone: returns its share. */
 void fl_connlimit_release(fl_connlimit *cl, fl_conn_guard *g);
+/* Once per sweep (a second): when a connection holding a partial frame of 1 MiB or more was
+ * released since the last tick, returns freed memory to the system (malloc_trim). */
+void fl_connlimit_tick(fl_connlimit *cl);
 /* Frees the resume timer (the listener is the caller's). */
 void fl_connlimit_free(fl_connlimit *cl);
 

@@ -21,13 +21,19 @@ static __thread char thread_name[32] = "main";
 
 static const char *level_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
 
+/* libevent's warnings repeat per event when something fails at every turn of a loop (an
+ * accept(2) out of descriptors on a listener without an error callback): five a 10 s. */
 static void libevent_log(int severity, const char *msg)
 {
+    static fl_ratelimit rl;
     int level = severity == EVENT_LOG_DEBUG ? FL_LOG_DEBUG
               : severity == EVENT_LOG_MSG   ? FL_LOG_INFO
               : severity == EVENT_LOG_WARN  ? FL_LOG_WARN
                                             : FL_LOG_ERROR;
-    fl_log(level, "libevent: %s", msg);
+    if (level <= FL_LOG_INFO)
+        fl_log(level, "libevent: %s", msg);
+    else
+        fl_log_rl(&rl, 5, level, 10, "libevent: %s", msg);
 }
 
 void fl_log_init(int min_level)

@@ -492,6 +492,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     fl_rpc *rpc = arg;
     int64_t now = fl_mono_ms();
     char why[300];
+    fl_connlimit_tick(&rpc->cl);
     for (rconn *c = rpc->conns, *next; c; c = next) {
         next = c->next;
         if (fl_connlimit_expired(&rpc->cl, &c->g, c->peer, now, why, sizeof why))

@@ -614,6 +614,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     fl_netenv *net = arg;
     int64_t now = fl_mono_ms();
     char why[300];
+    fl_connlimit_tick(&net->cl);
     for (netconn *nc = net->conns, *next; nc; nc = next) {
         next = nc->next;
         if (fl_connlimit_expired(&net->cl, &nc->g, nc->peer, now, why, sizeof why))
