@@ -1,23 +1,25 @@
 # Flint build. GNU make + pkg-config; everything lands under build/.
 #   make deps   install the Debian packages Flint needs (no-op when present)
 #   make        build daemons, CLI, examples        make test   deps + build + all tests
-#   make asan   unit tests under ASan+UBSan         make demo   local cluster, one job
+#   make demo   local cluster, one job              make clean
+#   make asan   unit tests, then test_jobs and test_abuse_rpc against the daemons, all built
+#               with ASan+UBSan into build/asan
 #   make test-faults   the whole multi-host fault suite (tests/cluster/test_nemesis.sh)
-#   make clean
 # New .c files are picked up by wildcard: a file belongs to the folder's target.
 
 BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
-           librocksdb-dev libjansson-dev check pkg-config zookeeper curl python3 \
+           librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables
-PKGS    := libevent libevent_pthreads libprotobuf-c jansson
+PKGS    := libevent libevent_pthreads libprotobuf-c jansson libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+           -Wvla
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
              -Iinclude -Icommon -Ijobmanager -Itaskmanager -I$(BUILD)/gen -I. $(PKG_CFLAGS)
@@ -123,10 +125,13 @@ unit: $(UNIT_BINS)
 cluster: all
 	@tests/run-cluster.sh
 
+# Unit tests, then ASAN_CLUSTER cluster tests against daemons built with the sanitizers.
+ASAN_CLUSTER ?= test_jobs test_abuse_rpc
 asan:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j2 BUILD=build/asan OPT=-O1 \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all unit
+	@tests/asan-cluster.sh build/asan $(ASAN_CLUSTER)
 
 bench: all
 	@bench/run.sh

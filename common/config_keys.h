@@ -70,6 +70,24 @@ FL_KEY("rpc.frame.max-size", FL_CT_MEMORY, "16 mb", NULL, "1 mb..1 gb",
        "Largest RPC frame accepted; a larger one closes the connection.")
 FL_KEY("rpc.ask-timeout", FL_CT_DURATION, "10 s", NULL, "1 ms..365 d",
        "Deadline of an RPC request awaiting its response (Flink: akka.ask.timeout).")
+FL_KEY("rpc.server.max-connections", FL_CT_INT, "16384", NULL, "1..65536",
+       "Connections an RPC port (the JobManager's, each TaskManager's) holds at once; more are "
+       "closed as soon as they are accepted. The JobManager's holds one per TaskManager.")
+FL_KEY("rpc.server.handshake-timeout", FL_CT_DURATION, "10 s", NULL, "1 ms..1 d",
+       "An accepted RPC connection must prove the cluster secret and register within this, "
+       "else it is closed.")
+FL_KEY("rpc.server.read-timeout", FL_CT_DURATION, "30 s", NULL, "1 ms..1 d",
+       "A frame begun on an RPC connection must arrive whole within this, else the connection "
+       "is closed.")
+FL_KEY("rpc.server.handshake.max-frame-size", FL_CT_MEMORY, "64 kb", NULL, "1 kb..1 mb",
+       "Largest frame an RPC connection may send before it registered (at least 1 kb).")
+FL_KEY("rpc.server.max-buffered-memory", FL_CT_MEMORY, "128 mb", NULL, "1 mb..64 gb",
+       "Memory that partial frames of all connections of an RPC port may take; a frame that "
+       "would exceed it closes its connection.")
+FL_KEY("security.cluster.secret-file", FL_CT_STRING, NULL, NULL, "1..1024",
+       "A file holding the cluster secret (16 bytes to 64 KiB, e.g. head -c 32 /dev/urandom | "
+       "base64). When set, every RPC and data connection between the daemons proves it "
+       "(challenge and HMAC-SHA256) before anything else; unset: no proof.")
 FL_KEY("web.refresh-interval", FL_CT_DURATION, "3 s", NULL, "1 ms..365 d",
        "Dashboard refresh interval.")
 FL_KEY("log.level", FL_CT_ENUM, "INFO", "DEBUG|INFO|WARN|ERROR", NULL,
@@ -99,6 +117,20 @@ FL_KEY("taskmanager.network.memory.read-buffer.required-per-gate.max", FL_CT_INT
        "its streaming default is unbounded).")
 FL_KEY("taskmanager.network.request-backoff.max", FL_CT_DURATION, "10 s", NULL, "1 ms..365 d",
        "How long a partition request waits for its producer before failing.")
+FL_KEY("taskmanager.network.server.max-connections", FL_CT_INT, "16384", NULL, "1..65536",
+       "Connections a TaskManager's data port holds at once; more are closed as soon as they "
+       "are accepted (one per other TaskManager its producers serve).")
+FL_KEY("taskmanager.network.server.handshake-timeout", FL_CT_DURATION, "10 s", NULL,
+       "1 ms..1 d",
+       "An accepted data connection must prove the cluster secret and request a partition "
+       "within this, else it is closed.")
+FL_KEY("taskmanager.network.server.read-timeout", FL_CT_DURATION, "30 s", NULL, "1 ms..1 d",
+       "A frame begun on a data connection must arrive whole within this, else the connection "
+       "is closed.")
+FL_KEY("taskmanager.network.server.max-buffered-memory", FL_CT_MEMORY, "64 mb", NULL,
+       "1 mb..64 gb",
+       "Memory that partial frames of all data connections of a TaskManager may take (one "
+       "connection's frame is at most a network buffer); more closes the connection.")
 FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL, "0 ms..1 h",
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")

@@ -21,13 +21,19 @@ static __thread char thread_name[32] = "main";
 
 static const char *level_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
 
+/* libevent's warnings repeat per event when something fails at every turn of a loop (an
+ * accept(2) out of descriptors on a listener without an error callback): five a 10 s. */
 static void libevent_log(int severity, const char *msg)
 {
+    static fl_ratelimit rl;
     int level = severity == EVENT_LOG_DEBUG ? FL_LOG_DEBUG
               : severity == EVENT_LOG_MSG   ? FL_LOG_INFO
               : severity == EVENT_LOG_WARN  ? FL_LOG_WARN
                                             : FL_LOG_ERROR;
-    fl_log(level, "libevent: %s", msg);
+    if (level <= FL_LOG_INFO)
+        fl_log(level, "libevent: %s", msg);
+    else
+        fl_log_rl(&rl, 5, level, 10, "libevent: %s", msg);
 }
 
 void fl_log_init(int min_level)
@@ -61,7 +67,7 @@ int fl_log_to_file(const char *path)
     return 0;
 }
 
-void fl_log_write(int level, const char *fmt, ...)
+static void log_writev(int level, const char *suffix, const char *fmt, va_list ap)
 {
     char line[2048];
     struct timeval tv;
@@ -73,17 +79,56 @@ void fl_log_write(int level, const char *fmt, ...)
     size_t n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ",%03d %s [%s] ", (int)(tv.tv_usec / 1000),
                           level_names[level < 0 ? 0 : level > 3 ? 3 : level], thread_name);
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-    va_end(ap);
+    size_t room = sizeof line - n - 1 - strlen(suffix);
+    int m = vsnprintf(line + n, room, fmt, ap);
     if (m < 0)
         m = 0;
-    n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    n += (size_t)m < room ? (size_t)m : room - 1;
+    memcpy(line + n, suffix, strlen(suffix));
+    n += strlen(suffix);
     line[n++] = '\n';
     ssize_t w = write(log_fd, line, n);
     (void)w;
     errno = saved;
+}
+
+void fl_log_write(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_writev(level, "", fmt, ap);
+    va_end(ap);
+}
+
+void fl_log_write_rl(int level, uint64_t suppressed, int interval_s, const char *fmt, ...)
+{
+    char suffix[96] = "";
+    if (suppressed)
+        snprintf(suffix, sizeof suffix, " (%llu similar lines suppressed in the last %d s)",
+                 (unsigned long long)suppressed, interval_s);
+    va_list ap;
+    va_start(ap, fmt);
+    log_writev(level, suffix, fmt, ap);
+    va_end(ap);
+}
+
+bool fl_ratelimit_pass(fl_ratelimit *rl, int64_t interval_ms, uint32_t burst,
+                       uint64_t *suppressed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
+    int64_t start = atomic_load_explicit(&rl->window_ms, memory_order_relaxed);
+    /* a new window: whoever moves it on resets the count (a race costs a line or two) */
+    if ((start == 0 || now - start >= interval_ms) &&
+        atomic_compare_exchange_strong(&rl->window_ms, &start, now))
+        atomic_store_explicit(&rl->in_window, 0, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&rl->in_window, 1, memory_order_relaxed) >= burst) {
+        atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+        return false;
+    }
+    *suppressed = atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
+    return true;
 }
 
 void fl_err_setv(fl_err *err, const char *fmt, va_list ap)

@@ -49,6 +49,7 @@ const char *fl_rpc_type_name(uint16_t type)
 
 typedef struct route {
     uint16_t type;
+    bool open; /* also from accepted connections not admitted yet */
     fl_endpoint *ep;
     fl_rpc_handler fn;
 } route;
@@ -59,7 +60,12 @@ typedef struct rconn {
     fl_conn_id id;
     struct bufferevent *bev;
     char peer[64];
-    bool up;
+    bool up;               /* reported up to its owner (after the secret handshake) */
+    bool accepted;         /* by our listener (else opened by us: trusted) */
+    bool admitted;         /* accepted, and its owner knows who it is (fl_rpc_admit) */
+    bool authing;          /* the cluster-secret handshake is under way */
+    fl_auth auth;
+    fl_conn_guard g;       /* its share of the port's bounds */
     fl_endpoint *owner_ep; /* told when the connection comes up and goes down */
     fl_rpc_conn_fn owner_fn;
 } rconn;
@@ -79,6 +85,10 @@ typedef struct pending {
 struct fl_rpc {
     fl_endpoint *ep;
     uint32_t max_frame;
+    fl_connlimit cl;            /* the port's bounds (rpc thread after start) */
+    fl_secret secret;
+    struct event *sweep;        /* closes connections that overstay their deadlines */
+    fl_ratelimit rl_close;      /* "closing RPC connection" lines */
     struct evconnlistener *listener;
     route routes[64];
     size_t nroutes;
@@ -189,10 +199,11 @@ static void finish_pending(pending *p, fl_rpc_msg *reply, const char *error)
     free(p);
 }
 
-static pending *unlink_pending(fl_rpc *rpc, uint64_t corr)
+/* The pending call corr made on conn (a response from another connection matches nothing). */
+static pending *unlink_pending(fl_rpc *rpc, uint64_t corr, fl_conn_id conn)
 {
     for (pending **pp = &rpc->pendings; *pp; pp = &(*pp)->next) {
-        if ((*pp)->corr == corr) {
+        if ((*pp)->corr == corr && (*pp)->conn == conn) {
             pending *p = *pp;
             *pp = p->next;
             return p;
@@ -220,6 +231,7 @@ static void close_conn(fl_rpc *rpc, rconn *c, const char *why)
         }
     }
     bufferevent_free(c->bev);
+    fl_connlimit_release(&rpc->cl, &c->g);
     char msg[256];
     snprintf(msg, sizeof msg, "connection to %s closed: %s", c->peer, why);
     for (pending **pp = &rpc->pendings; *pp;) {
@@ -231,8 +243,17 @@ static void close_conn(fl_rpc *rpc, rconn *c, const char *why)
             pp = &p->next;
         }
     }
-    notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, false, why);
+    if (c->up || !c->accepted) /* an accepted one was never reported before it came up */
+        notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, false, why);
     free(c);
+}
+
+/* Closes c after bad input, with a log line (at most 5 per 10 s: a flood costs a few). */
+static void refuse_conn(fl_rpc *rpc, rconn *c, const char *why)
+{
+    fl_log_rl(&rpc->rl_close, 5, FL_LOG_WARN, 10, "closing RPC connection with %s: %s", c->peer,
+              why);
+    close_conn(rpc, c, why);
 }
 
 static const route *find_route(const fl_rpc *rpc, uint16_t type)
@@ -254,8 +275,14 @@ static int handle_frame(fl_rpc *rpc, rconn *c, const fl_frame_hdr *h, struct evb
         snprintf(why, whylen, "unknown message type %u", h->type);
         return -1;
     }
+    bool trusted = !c->accepted || c->admitted;
+    if ((h->flags & FL_FRAME_F_RESPONSE) && !trusted) {
+        snprintf(why, whylen, "a response (%s) from a connection that has not registered",
+                 fl_rpc_type_name(h->type));
+        return -1;
+    }
     if (h->flags & FL_FRAME_F_RESPONSE) {
-        p = unlink_pending(rpc, h->corr);
+        p = unlink_pending(rpc, h->corr, c->id);
         if (!p) { /* a late answer to a call that timed out */
             fl_debug("dropping late %s from %s (correlation id %llu)", fl_rpc_type_name(h->type),
                      c->peer, (unsigned long long)h->corr);
@@ -264,6 +291,10 @@ static int handle_frame(fl_rpc *rpc, rconn *c, const fl_frame_hdr *h, struct evb
         }
     } else if (!(r = find_route(rpc, h->type))) {
         snprintf(why, whylen, "unexpected message type %s", fl_rpc_type_name(h->type));
+        return -1;
+    } else if (!r->open && !trusted) {
+        snprintf(why, whylen, "%s from a connection that has not registered",
+                 fl_rpc_type_name(h->type));
         return -1;
     }
     const uint8_t *payload = h->len ? evbuffer_pullup(in, h->len) : (const uint8_t *)"";
@@ -294,6 +325,15 @@ static int handle_frame(fl_rpc *rpc, rconn *c, const fl_frame_hdr *h, struct evb
     return 0;
 }
 
+/* The cluster-secret handshake is done: the connection is what it claims, report it up. */
+static void auth_done(fl_rpc *rpc, rconn *c)
+{
+    c->authing = false;
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    c->up = true;
+    notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, true, NULL);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     rconn *c = arg;
@@ -302,33 +342,67 @@ static void on_read(struct bufferevent *bev, void *arg)
     fl_frame_hdr h;
     fl_err err;
     char why[300];
-    for (;;) {
-        int rc = fl_frame_next(in, rpc->max_frame, &h, &err);
+    bool progressed = false;
+    if (c->authing) {
+        int rc = fl_auth_step(&c->auth, in, bufferevent_get_output(bev), why, sizeof why);
+        if (rc < 0)
+            goto refuse;
         if (rc == 0)
-            return;
+            goto track;
+        auth_done(rpc, c);
+    }
+    /* a connection that has not registered sends small frames only */
+    uint32_t max = !c->accepted || c->admitted ? rpc->max_frame
+                                                : FL_MIN(rpc->max_frame, rpc->cl.c.handshake_frame);
+    for (;;) {
+        int rc = fl_frame_next(in, max, &h, &err);
+        if (rc == 0)
+            goto track;
         if (rc < 0) {
             snprintf(why, sizeof why, "%.290s", err.msg);
-            break;
+            goto refuse;
+        }
+        if (fl_auth_is_handshake_type(h.type) && !c->accepted && !rpc->secret.set) {
+            snprintf(why, sizeof why, "the peer requires the cluster secret, but "
+                                      "security.cluster.secret-file is not set here");
+            goto refuse;
         }
         if (handle_frame(rpc, c, &h, in, why, sizeof why) < 0)
-            break;
+            goto refuse;
+        progressed = true;
     }
-    fl_warn("closing RPC connection with %s: %s", c->peer, why);
-    close_conn(rpc, c, why);
+track:
+    if (fl_connlimit_track(&rpc->cl, &c->g, in, progressed, why, sizeof why) == 0)
+        return;
+refuse:
+    refuse_conn(rpc, c, why);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     rconn *c = arg;
+    fl_rpc *rpc = c->rpc;
     if (what & BEV_EVENT_CONNECTED) {
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (rpc->secret.set) {
+            /* up once both sides proved the secret; the acceptor speaks first */
+            struct timeval tv = {rpc->cl.c.handshake_ms / 1000,
+                                 (rpc->cl.c.handshake_ms % 1000) * 1000};
+            bufferevent_set_timeouts(bev, &tv, NULL);
+            fl_auth_connect(&c->auth, &rpc->secret);
+            c->authing = true;
+            return;
+        }
         bufferevent_set_timeouts(bev, NULL, NULL);
         c->up = true;
         notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, true, NULL);
         return;
     }
     const char *why = (what & BEV_EVENT_EOF)       ? "closed by peer"
+                    : c->authing && (what & BEV_EVENT_TIMEOUT)
+                        ? "no cluster-secret handshake from the peer (is "
+                          "security.cluster.secret-file set on every daemon?)"
                     : (what & BEV_EVENT_TIMEOUT)   ? "connect timed out"
                     : EVUTIL_SOCKET_ERROR() != 0   ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                                    : "error";
@@ -336,7 +410,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     snprintf(buf, sizeof buf, "%s", why);
     if (!c->up)
         fl_debug("connecting to %s failed: %s", c->peer, buf);
-    close_conn(c->rpc, c, buf);
+    if (c->authing)
+        fl_log_rl(&rpc->rl_close, 5, FL_LOG_WARN, 10, "closing RPC connection with %s during "
+                  "the cluster-secret handshake: %s", c->peer, buf);
+    close_conn(rpc, c, buf);
 }
 
 static rconn *add_conn(fl_rpc *rpc, struct bufferevent *bev, const char *peer, fl_endpoint *ep,
@@ -377,18 +454,50 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     fl_rpc *rpc = arg;
     char peer[64];
+    fl_conn_guard g;
     fl_sockaddr_str(sa, peer, sizeof peer);
+    if (!fl_connlimit_accept(&rpc->cl, &g, peer)) {
+        evutil_closesocket(fd);
+        return;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
+        fl_connlimit_release(&rpc->cl, &g);
         evutil_closesocket(fd);
         return;
     }
     rconn *c = add_conn(rpc, bev, peer, rpc->watch_ep, rpc->watch_fn);
+    c->accepted = true;
+    c->g = g;
+    if (rpc->secret.set) {
+        fl_auth_accept(&c->auth, &rpc->secret, bufferevent_get_output(bev));
+        c->authing = true; /* reported up once the peer proved the secret */
+        return;
+    }
     c->up = true;
     notify_conn(c->owner_ep, c->owner_fn, c->id, c->peer, true, NULL);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    fl_connlimit_accept_error(&((fl_rpc *)arg)->cl);
+}
+
+/* Every second: connections that overstayed their handshake or a partial frame go. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    fl_rpc *rpc = arg;
+    int64_t now = fl_mono_ms();
+    char why[300];
+    fl_connlimit_tick(&rpc->cl);
+    for (rconn *c = rpc->conns, *next; c; c = next) {
+        next = c->next;
+        if (fl_connlimit_expired(&rpc->cl, &c->g, c->peer, now, why, sizeof why))
+            close_conn(rpc, c, why);
+    }
 }
 
 /* ---- requests from other threads -------------------------------------------------- */
@@ -417,7 +526,7 @@ static void on_call_timeout(evutil_socket_t fd, short what, void *arg)
     pending *p = arg;
     fl_rpc *rpc = p->rpc;
     char msg[128];
-    unlink_pending(rpc, p->corr);
+    unlink_pending(rpc, p->corr, p->conn);
     snprintf(msg, sizeof msg, "request timed out after %lld ms", (long long)p->timeout_ms);
     finish_pending(p, NULL, msg);
 }
@@ -594,6 +703,25 @@ static void do_close(void *ctx, void *arg)
     free(id);
 }
 
+static void do_admit(void *ctx, void *arg)
+{
+    fl_rpc *rpc = ctx;
+    fl_conn_id *id = arg;
+    rconn *c = find_conn(rpc, *id);
+    if (c) {
+        c->admitted = true;
+        c->g.established = true;
+    }
+    free(id);
+}
+
+void fl_rpc_admit(fl_rpc *rpc, fl_conn_id conn)
+{
+    fl_conn_id *id = fl_xmalloc(sizeof *id);
+    *id = conn;
+    fl_endpoint_post(rpc->ep, do_admit, id, free);
+}
+
 void fl_rpc_close(fl_rpc *rpc, fl_conn_id conn)
 {
     fl_conn_id *id = fl_xmalloc(sizeof *id);
@@ -612,9 +740,25 @@ fl_rpc *fl_rpc_new(const char *name, uint32_t max_frame)
         return NULL;
     }
     rpc->max_frame = max_frame;
+    fl_connlimit_conf lc;
+    fl_connlimit_conf_default(&lc, "RPC");
+    fl_connlimit_init(&rpc->cl, &lc);
+    rpc->sweep = event_new(fl_endpoint_base(rpc->ep), -1, EV_PERSIST, on_sweep, rpc);
+    struct timeval tv = {1, 0};
+    event_add(rpc->sweep, &tv);
     atomic_init(&rpc->next_conn, 1);
     atomic_init(&rpc->next_corr, 1);
     return rpc;
+}
+
+void fl_rpc_set_limits(fl_rpc *rpc, const fl_connlimit_conf *limits)
+{
+    fl_connlimit_init(&rpc->cl, limits);
+}
+
+void fl_rpc_set_secret(fl_rpc *rpc, const fl_secret *secret)
+{
+    rpc->secret = *secret;
 }
 
 int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port, fl_err *err)
@@ -626,13 +770,14 @@ int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port,
     rpc->listener = evconnlistener_new_bind(fl_endpoint_base(rpc->ep), on_accept, rpc,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                                 LEV_OPT_CLOSE_ON_EXEC,
-                                            128, (struct sockaddr *)&ss, sslen);
+                                            FL_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (!rpc->listener) {
         char addr[64];
         fl_sockaddr_str((struct sockaddr *)&ss, addr, sizeof addr);
         fl_err_set(err, "cannot listen on %s: %s", addr, strerror(errno));
         return -1;
     }
+    fl_connlimit_watch(&rpc->cl, rpc->listener, on_accept_error);
     if (bound_port) {
         struct sockaddr_storage got;
         socklen_t len = sizeof got;
@@ -643,13 +788,23 @@ int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port,
     return 0;
 }
 
-void fl_rpc_route(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn)
+static void add_route(fl_rpc *rpc, uint16_t type, bool open, fl_endpoint *ep, fl_rpc_handler fn)
 {
     if (rpc->nroutes == FL_ARRAY_LEN(rpc->routes) || !fl_rpc_type_descriptor(type)) {
         fl_error("BUG: cannot route RPC type %u", type);
         abort();
     }
-    rpc->routes[rpc->nroutes++] = (route){type, ep, fn};
+    rpc->routes[rpc->nroutes++] = (route){type, open, ep, fn};
+}
+
+void fl_rpc_route(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn)
+{
+    add_route(rpc, type, false, ep, fn);
+}
+
+void fl_rpc_route_open(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn)
+{
+    add_route(rpc, type, true, ep, fn);
 }
 
 void fl_rpc_watch(fl_rpc *rpc, fl_endpoint *ep, fl_rpc_conn_fn fn)
@@ -669,7 +824,10 @@ static void do_shutdown(void *ctx, void *arg)
     if (rpc->listener) {
         evconnlistener_free(rpc->listener);
         rpc->listener = NULL;
+        rpc->cl.listener = NULL;
     }
+    if (rpc->sweep)
+        event_del(rpc->sweep);
     while (rpc->conns) {
         rconn *c = rpc->conns;
         c->owner_ep = NULL; /* shutting down: nobody to tell */
@@ -713,6 +871,9 @@ void fl_rpc_free(fl_rpc *rpc)
         event_free(p->timer);
         free(p);
     }
+    if (rpc->sweep)
+        event_free(rpc->sweep);
+    fl_connlimit_free(&rpc->cl);
     fl_endpoint_free(rpc->ep);
     free(rpc);
 }

@@ -9,9 +9,20 @@
  * simply dropped.
  *
  * A frame that is too large, has a bad magic byte, an unknown or unrouted type, or a
- * payload that does not decode closes that connection with one log line naming the peer;
- * every other connection is untouched. Requests made with fl_rpc_call get their response
- * (matched by correlation id) or an error when the deadline passes or the connection dies.
+ * payload that does not decode closes that connection with one log line naming the peer
+ * (rate-limited: a flood costs a few lines); every other connection is untouched. Requests
+ * made with fl_rpc_call get their response (matched by correlation id and connection) or
+ * an error when the deadline passes or the connection dies.
+ *
+ * Trust. A connection this service opened (fl_rpc_connect) is trusted from the start. An
+ * accepted one is not: it may send only the types routed with fl_rpc_route_open (a
+ * TaskManager's registration) until its owner admits it (fl_rpc_admit, once it knows who is
+ * at the other end); any other message from it closes it, as does staying unadmitted beyond
+ * rpc.server.handshake-timeout. Before admission its frames may not exceed
+ * rpc.server.handshake.max-frame-size. With a cluster secret (fl_rpc_set_secret, auth.h)
+ * every connection, accepted or opened, first passes the secret handshake; only then is it
+ * reported up to its owner and are its frames read. The port's bounds (fl_rpc_set_limits,
+ * connlimit.h) cap connections, partial-frame memory and stalled frames.
  */
 #ifndef FL_RPC_H
 #define FL_RPC_H
@@ -21,6 +32,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "auth.h"
+#include "connlimit.h"
+#include "config.h" /* FL_MAX_TM_SLOTS: slots one TaskManager may offer */
 #include "err.h"
 #include "mailbox.h"
 #include "rpc.pb-c.h"
@@ -63,9 +77,17 @@ typedef void (*fl_rpc_reply_fn)(void *ctx, void *arg, fl_rpc_msg *reply, const c
 /* name: the thread name; max_frame: largest accepted frame payload (rpc.frame.max-size). */
 fl_rpc *fl_rpc_new(const char *name, uint32_t max_frame);
 
+/* Set-up, before fl_rpc_listen and fl_rpc_start: the port's bounds (default: none to speak
+ * of) and the cluster secret (default: no handshake). */
+void fl_rpc_set_limits(fl_rpc *rpc, const fl_connlimit_conf *limits);
+void fl_rpc_set_secret(fl_rpc *rpc, const fl_secret *secret);
 /* Set-up, before fl_rpc_start. */
 int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port, fl_err *err);
+/* Messages of type go to fn on ep: from connections this service opened and from admitted
+ * ones (see "Trust" above). */
 void fl_rpc_route(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn);
+/* The same, and from accepted connections not admitted yet (registration). */
+void fl_rpc_route_open(fl_rpc *rpc, uint16_t type, fl_endpoint *ep, fl_rpc_handler fn);
 /* Watches incoming connections (accepted ones); outgoing ones report to their connector. */
 void fl_rpc_watch(fl_rpc *rpc, fl_endpoint *ep, fl_rpc_conn_fn fn);
 int fl_rpc_start(fl_rpc *rpc, fl_err *err);
@@ -86,6 +108,10 @@ int fl_rpc_reply(fl_rpc *rpc, const fl_rpc_msg *req, uint16_t type, const Protob
 void fl_rpc_call(fl_rpc *rpc, fl_conn_id conn, uint16_t type, const ProtobufCMessage *msg,
                  int64_t timeout_ms, fl_endpoint *ep, fl_rpc_reply_fn fn, void *arg);
 void fl_rpc_close(fl_rpc *rpc, fl_conn_id conn);
+/* Any thread: the accepted connection conn is a known peer now (a registered TaskManager):
+ * every routed type is delivered from it, no handshake deadline applies and frames up to
+ * the service's max_frame are read. Takes effect before anything sent after this call. */
+void fl_rpc_admit(fl_rpc *rpc, fl_conn_id conn);
 
 /* Resolves host (name or literal) for an IPv4/IPv6 TCP socket. 0 or -1 with err. */
 struct sockaddr_storage;

@@ -1,82 +1,59 @@
-/* sha256.c -- see sha256.h. A straightforward implementation of the standard. */
+/* sha256.c -- see sha256.h. libcrypto's EVP interface; its failures (out of memory inside
+ * OpenSSL) abort, as fl_xmalloc does: there is no sensible way on without a digest. */
 #include "sha256.h"
 
-#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void block(uint32_t h[8], const uint8_t *p)
+static void crypto_failed(const char *what)
 {
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        hh = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+    fprintf(stderr, "flint: libcrypto %s failed\n", what);
+    abort();
 }
 
-void fl_sha256(const void *data, size_t len, uint8_t out[32])
+void fl_sha256(const void *data, size_t len, uint8_t out[FL_SHA256_LEN])
 {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const uint8_t *p = data;
-    size_t n = len;
-    while (n >= 64) {
-        block(h, p);
-        p += 64;
-        n -= 64;
-    }
-    uint8_t tail[128] = {0};
-    memcpy(tail, p, n);
-    tail[n] = 0x80;
-    size_t tl = n < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    block(h, tail);
-    if (tl == 128)
-        block(h, tail + 64);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
-    }
+    unsigned int n = 0;
+    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != FL_SHA256_LEN)
+        crypto_failed("EVP_Digest(SHA-256)");
 }
 
-void fl_sha256_hex(const uint8_t d[32], char out[65])
+void fl_sha256_hex(const uint8_t digest[FL_SHA256_LEN], char out[65])
 {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
+    for (int i = 0; i < FL_SHA256_LEN; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[64] = '\0';
+}
+
+void fl_hmac_sha256(const uint8_t *key, size_t keylen, const void *const *parts,
+                    const size_t *lens, size_t n, uint8_t out[FL_SHA256_LEN])
+{
+    size_t outlen = 0;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    if (!ctx || !EVP_MAC_init(ctx, key, keylen, params))
+        crypto_failed("EVP_MAC_init(HMAC-SHA256)");
+    for (size_t i = 0; i < n; i++)
+        if (!EVP_MAC_update(ctx, parts[i], lens[i]))
+            crypto_failed("EVP_MAC_update");
+    if (!EVP_MAC_final(ctx, out, &outlen, FL_SHA256_LEN) || outlen != FL_SHA256_LEN)
+        crypto_failed("EVP_MAC_final");
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+}
+
+bool fl_digest_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
 }

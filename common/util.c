@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,17 +241,58 @@ int fl_mkdirs(const char *dir, fl_err *err)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Removes name in dfd and, when it is a directory (never a symlink), all below it. */
+static int remove_at(int dfd, const char *name, int depth)
 {
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+    if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if ((errno != EISDIR && errno != EPERM) || depth > 128)
+        return -1;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            remove_at(dirfd(d), de->d_name, depth + 1) < 0)
+            rc = -1;
+    closedir(d);
+    if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        rc = -1;
+    return rc;
 }
 
 int fl_remove_tree(const char *path)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0)
+    char parent[4200];
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= sizeof parent || (n == 1 && path[0] == '/'))
+        return -1;
+    memcpy(parent, path, n);
+    parent[n] = '\0';
+    char *slash = strrchr(parent, '/'), *name = parent;
+    const char *dir = ".";
+    if (slash) {
+        *slash = '\0';
+        dir = slash == parent ? "/" : parent;
+        name = slash + 1;
+    }
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return -1;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
         return errno == ENOENT ? 0 : -1;
-    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = remove_at(dfd, name, 0);
+    close(dfd);
+    return rc;
 }
 
 uint32_t fl_crc32(const void *data, size_t len)

@@ -41,7 +41,9 @@ int fl_read_file(const char *path, char **out, size_t *len, fl_err *err);
 int fl_write_file(const char *path, const void *data, size_t len, bool atomic, fl_err *err);
 /* mkdir -p. */
 int fl_mkdirs(const char *dir, fl_err *err);
-/* rm -rf (no-op when missing). */
+/* rm -rf (no-op when missing) that never follows a symlink: directories are opened with
+ * O_NOFOLLOW from their parent and entries removed with unlinkat, so a symlink in the tree
+ * (or path itself being one) is removed, never what it points to. */
 int fl_remove_tree(const char *path);
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32), for checksummed files. */

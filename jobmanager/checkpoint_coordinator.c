@@ -5,6 +5,7 @@
 #include "checkpoint_internal.h"
 #include "job_state.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -150,23 +151,26 @@ static bool references(const Fl__Pb__CheckpointMetadata *m, const char *path)
 
 static void delete_checkpoint(fl_cc *cc, completed *c)
 {
-    /* shared files (incremental) stay while a retained checkpoint references them */
+    fl_err err;
+    /* shared files (incremental) stay while a retained checkpoint references them; the
+     * handles were checked when acknowledged (fl_path_is_handle) and the walk to the file
+     * follows no symlink */
     for (size_t o = 0; c->meta && o < c->meta->n_operators; o++)
         for (size_t s = 0; s < c->meta->operators[o]->n_subtasks; s++) {
             const Fl__Pb__OperatorSubtaskState *st = c->meta->operators[o]->subtasks[s];
             for (size_t k = 0; k < st->n_keyed; k++)
                 for (size_t f = 0; f < st->keyed[k]->n_files; f++) {
                     const char *path = st->keyed[k]->files[f]->path;
-                    if (strncmp(path, "../shared/", 10))
+                    if (strncmp(path, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED)) ||
+                        !fl_path_is_handle(path))
                         continue;
                     bool used = false;
                     for (completed *x = cc->done; x && !used; x = x->next)
                         used = x != c && x->meta && references(x->meta, path);
-                    if (!used) {
-                        char full[2200];
-                        snprintf(full, sizeof full, "%s/%s", c->dir, path);
-                        unlink(full);
-                    }
+                    /* "../shared/NAME" of chk-N/ is shared/NAME of the job's directory */
+                    if (!used && fl_path_unlink_below(cc->base, path + 3, &err) < 0)
+                        fl_warn("Checkpoint %lld of job %s: %s", (long long)c->id, cc->job_id,
+                                err.msg);
                 }
         }
     fl_remove_tree(c->dir);
@@ -320,6 +324,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         char rnd[13];
         fl_random_hex(rnd, 6);
         snprintf(p->dir, sizeof p->dir, "%s/savepoint-%.6s-%s", sdir, cc->job_id, rnd);
+        /* (sdir is at most SAVEPOINT_DIR_MAX: the directory fits a barrier) */
     } else {
         snprintf(p->dir, sizeof p->dir, "%.990s/chk-%lld", cc->base, (long long)id);
     }
@@ -343,8 +348,8 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     /* the trigger goes to the source tasks, grouped per TaskManager */
     int nsent = 0, nsrc = 0;
     int *idx = fl_xmalloc(((size_t)p->ntasks + 1) * sizeof *idx);
-    int32_t *vs = fl_xmalloc(((size_t)p->ntasks + 1) * sizeof *vs);
-    int32_t *ss = fl_xmalloc(((size_t)p->ntasks + 1) * sizeof *ss);
+    int32_t *vs = fl_xcalloc((size_t)p->ntasks + 1, sizeof *vs);
+    int32_t *ss = fl_xcalloc((size_t)p->ntasks + 1, sizeof *ss);
     for (int i = 0; i < p->ntasks; i++)
         if (is_source(cc->env.g, p->tasks[i].vertex))
             idx[nsrc++] = i;
@@ -415,9 +420,14 @@ void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
                                "set state.savepoints.dir.");
         return;
     }
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", strncmp(d, "file://", 7) ? d : d + 7);
-    if (trigger(cc, true, buf, token, &err) < 0)
+    const char *sdir = strncmp(d, "file://", 7) ? d : d + 7;
+    if (strlen(sdir) > SAVEPOINT_DIR_MAX || !*sdir) {
+        snprintf(err.msg, sizeof err.msg, "The savepoint directory must be 1 to %d bytes long, "
+                                          "not %zu.", SAVEPOINT_DIR_MAX, strlen(sdir));
+        cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
+        return;
+    }
+    if (trigger(cc, true, sdir, token, &err) < 0)
         cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
 }
 
@@ -431,44 +441,60 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
         fl_rpc_msg_free(msg);
         return;
     }
-    if (a->declined) {
-        char why[600];
-        snprintf(why, sizeof why, "declined by task %d.%d: %.500s", a->vertex, a->subtask,
-                 a->reason);
+    /* the tasks are in (vertex, subtask) order (the JobMaster lists them so): a binary
+     * search, not a scan per acknowledgement (O(subtasks^2) a checkpoint at 20,000) */
+    int i = 0, hi = p->ntasks;
+    while (i < hi) {
+        int mid = i + (hi - i) / 2;
+        const fl_cc_task *t = &p->tasks[mid];
+        if (t->vertex < a->vertex || (t->vertex == a->vertex && t->subtask < a->subtask))
+            i = mid + 1;
+        else
+            hi = mid;
+    }
+    if (i == p->ntasks || p->tasks[i].vertex != a->vertex || p->tasks[i].subtask != a->subtask) {
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    if (p->tasks[i].conn != msg->conn) {
+        /* only the TaskManager running the task speaks for it */
+        fl_warn_every(10, "Checkpoint %lld of job %s: refusing the %s of task %d.%d from %s: "
+                      "that task runs on another TaskManager",
+                      (long long)p->id, cc->job_id, a->declined ? "decline" : "acknowledgement",
+                      a->vertex, a->subtask, msg->peer);
+        fl_rpc_msg_free(msg);
+        return;
+    }
+    fl_err err;
+    bool bad = !a->declined &&
+               fl_cc_check_handles(a->operators, a->n_operators, p->dir, &err) < 0;
+    if (a->declined || bad) {
+        char why[700];
+        if (bad)
+            snprintf(why, sizeof why, "task %d.%d acknowledged an invalid state handle: %.600s",
+                     a->vertex, a->subtask, err.msg);
+        else
+            snprintf(why, sizeof why, "declined by task %d.%d: %.500s", a->vertex, a->subtask,
+                     a->reason);
         fl_rpc_msg_free(msg);
         abort_pending(cc, p, why, true);
         return;
     }
-    /* the tasks are in (vertex, subtask) order (the JobMaster lists them so): a binary
-     * search, not a scan per acknowledgement (O(subtasks^2) a checkpoint at 20,000) */
-    int lo = 0, hi = p->ntasks;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        const fl_cc_task *t = &p->tasks[mid];
-        if (t->vertex < a->vertex || (t->vertex == a->vertex && t->subtask < a->subtask))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (int i = lo; i < p->ntasks && i == lo; i++) {
-        if (p->tasks[i].vertex != a->vertex || p->tasks[i].subtask != a->subtask)
-            break;
-        if (p->acks[i])
-            break; /* duplicate */
-        p->acks[i] = msg;
-        p->acked++;
-        p->size += a->state_size;
-        p->last_ack_ms = fl_now_ms();
-        if ((int64_t)a->alignment_ms > p->alignment_ms)
-            p->alignment_ms = (int64_t)a->alignment_ms;
-        hist *h = history_find(cc, p->id);
-        if (h)
-            h->nacked = p->acked;
-        if (p->acked == p->ntasks)
-            complete(cc, p);
+    if (p->acks[i]) { /* duplicate */
+        fl_rpc_msg_free(msg);
         return;
     }
-    fl_rpc_msg_free(msg);
+    p->acks[i] = msg;
+    p->acked++;
+    p->size += a->state_size;
+    p->last_ack_ms = fl_now_ms();
+    if ((int64_t)a->alignment_ms > p->alignment_ms)
+        p->alignment_ms = (int64_t)a->alignment_ms;
+    hist *h = history_find(cc, p->id);
+    if (h)
+        h->nacked = p->acked;
+    if (p->acked == p->ntasks)
+        complete(cc, p);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -497,20 +523,34 @@ fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
         dir = "/tmp/flint-checkpoints";
     if (!strncmp(dir, "file://", 7))
         dir += 7;
+    /* a barrier carries chk-N/ and shared/: both must fit (path.h) */
+    if (strlen(dir) > CHECKPOINTS_DIR_MAX) {
+        fl_err_set(err, "state.checkpoints.dir must be at most %d bytes long, not %zu",
+                   CHECKPOINTS_DIR_MAX, strlen(dir));
+        goto fail;
+    }
     snprintf(cc->base, sizeof cc->base, "%s/%s", dir, cc->job_id);
     snprintf(cc->shared, sizeof cc->shared, "%s/shared", cc->base);
     const char *sp = fl_conf_get_str(conf, "state.savepoints.dir");
-    if (sp && *sp)
-        snprintf(cc->savepoint_dir, sizeof cc->savepoint_dir, "%s",
-                 strncmp(sp, "file://", 7) ? sp : sp + 7);
+    if (sp && *sp) {
+        sp = strncmp(sp, "file://", 7) ? sp : sp + 7;
+        if (strlen(sp) > SAVEPOINT_DIR_MAX) {
+            fl_err_set(err, "state.savepoints.dir must be at most %d bytes long, not %zu",
+                       SAVEPOINT_DIR_MAX, strlen(sp));
+            goto fail;
+        }
+        snprintf(cc->savepoint_dir, sizeof cc->savepoint_dir, "%s", sp);
+    }
     cc->next_id = 1;
     cc->timer = event_new(env->base, -1, EV_PERSIST, on_tick, cc);
     if (cc->enabled) {
         struct timeval tv = {cc->interval / 1000, (cc->interval % 1000) * 1000};
         event_add(cc->timer, &tv);
     }
-    (void)err;
     return cc;
+fail:
+    free(cc);
+    return NULL;
 }
 
 bool fl_cc_enabled(const fl_cc *cc)

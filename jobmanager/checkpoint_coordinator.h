@@ -27,6 +27,11 @@
 
 #include "checkpoint.pb-c.h"
 #include "jobgraph.pb-c.h"
+#include "path.h"
+
+/* The longest savepoint directory a request may name (after file://): with the checkpoint's
+ * shared directory it must fit one checkpoint barrier. */
+#define SAVEPOINT_DIR_MAX (FL_CKPT_DIR_MAX - 40)
 
 typedef struct fl_cc fl_cc;
 

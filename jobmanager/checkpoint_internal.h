@@ -8,8 +8,13 @@
 #define FL_CHECKPOINT_INTERNAL_H
 
 #include "checkpoint_coordinator.h"
+#include "path.h"
 
 #define HISTORY 10
+/* Longest state.checkpoints.dir and savepoint target directory: what the coordinator adds
+ * ("/<job id>/chk-<id>", "/<job id>/shared", "/savepoint-<6>-<12>") stays within
+ * FL_CKPT_DIR_MAX (path.h), so both directories fit one barrier. */
+#define CHECKPOINTS_DIR_MAX (FL_CKPT_DIR_MAX - 60)
 
 typedef struct pending {
     struct pending *next;
@@ -73,5 +78,10 @@ struct fl_cc {
 /* checkpoint_restore.c: writes dir/_metadata atomically (write, fsync, rename) with a magic
  * number, version and CRC. */
 int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, fl_err *err);
+/* checkpoint_restore.c: 0 when every state file of the n states is a handle name
+ * (fl_path_is_handle) that resolves, symlinks followed, inside dir (shared files inside the
+ * directory above it); -1 with err naming the first that does not. */
+int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
+                        const char *dir, fl_err *err);
 
 #endif

@@ -43,6 +43,51 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
     return rc;
 }
 
+int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
+                        const char *dir, fl_err *err)
+{
+    char parent[1100], full[2200];
+    snprintf(parent, sizeof parent, "%s/..", dir);
+    for (size_t s = 0; s < n; s++) {
+        const Fl__Pb__OperatorSubtaskState *st = states[s];
+        for (int w = 0; w < 2; w++) {
+            size_t nh = w ? st->n_broadcast : st->n_keyed;
+            Fl__Pb__KeyedStateHandle **hs = w ? st->broadcast : st->keyed;
+            for (size_t k = 0; k < nh; k++)
+                for (size_t f = 0; f < hs[k]->n_files; f++) {
+                    const char *rel = hs[k]->files[f]->path;
+                    if (!fl_path_is_handle(rel)) {
+                        fl_err_set(err, "the state file '%.300s' is not a relative path "
+                                        "inside the checkpoint", rel);
+                        return -1;
+                    }
+                    bool shared = !strncmp(rel, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED));
+                    snprintf(full, sizeof full, "%s/%s", dir, rel);
+                    if (fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
+                        fl_err_prefix(err, "the state file '%s' lies outside the checkpoint",
+                                      rel);
+                        return -1;
+                    }
+                }
+        }
+    }
+    return 0;
+}
+
+/* Every state file a _metadata names must lie in its checkpoint's directory, or for
+ * "../shared/" files in the job's directory above it, with all symlinks resolved: nothing
+ * outside is ever handed to a TaskManager to read. */
+static int check_handles(const Fl__Pb__CheckpointMetadata *m, const char *dir, fl_err *err)
+{
+    for (size_t o = 0; o < m->n_operators; o++)
+        if (fl_cc_check_handles(m->operators[o]->subtasks, m->operators[o]->n_subtasks, dir,
+                                err) < 0) {
+            fl_err_prefix(err, "%s/_metadata", dir);
+            return -1;
+        }
+    return 0;
+}
+
 Fl__Pb__CheckpointMetadata *fl_cc_load_metadata(const char *dir, fl_err *err)
 {
     char path[1100], *data;
@@ -68,6 +113,10 @@ Fl__Pb__CheckpointMetadata *fl_cc_load_metadata(const char *dir, fl_err *err)
         fl_err_set(err, "%s does not decode", path);
     }
     free(data);
+    if (m && check_handles(m, dir, err) < 0) {
+        fl__pb__checkpoint_metadata__free_unpacked(m, NULL);
+        m = NULL;
+    }
     return m;
 }
 
@@ -105,8 +154,14 @@ const Fl__Pb__CheckpointMetadata *fl_cc_restore_point(fl_cc *cc, const char **di
 int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl_err *err)
 {
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s", strncmp(path, "file:", 5) ? path
-                                    : !strncmp(path, "file://", 7) ? path + 7 : path + 5);
+    const char *d = strncmp(path, "file:", 5) ? path : !strncmp(path, "file://", 7) ? path + 7
+                                                                                     : path + 5;
+    if (strlen(d) > SAVEPOINT_DIR_MAX + 40 || !*d) {
+        fl_err_set(err, "the savepoint path must be 1 to %d bytes long, not %zu",
+                   SAVEPOINT_DIR_MAX + 40, strlen(d));
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s", d);
     Fl__Pb__CheckpointMetadata *m = fl_cc_load_metadata(dir, err);
     if (!m)
         return -1;

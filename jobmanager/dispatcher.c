@@ -1,5 +1,6 @@
 /* dispatcher.c -- see dispatcher.h. Everything after start runs on the dispatcher thread. */
 #include "dispatcher.h"
+#include "checkpoint_coordinator.h"
 #include "job_master.h"
 #include "job_state.h"
 #include "log.h"
@@ -54,9 +55,9 @@ struct fl_dispatcher {
 };
 
 /* The savepoint directory a request may name, after file://: it must fit the JobManager's
- * directory buffers and, with the checkpoint's shared directory, one checkpoint barrier
- * (harden-control's SAVEPOINT_DIR_MAX says the same: FL_CKPT_DIR_MAX - 40). */
-#define SAVEPOINT_TARGET_MAX 440
+ * directory buffers and, with the checkpoint's shared directory, one checkpoint barrier:
+ * the coordinator's bound. */
+#define SAVEPOINT_TARGET_MAX SAVEPOINT_DIR_MAX
 /* A savepoint to restore from (flint run -s) and a bundle's file name. */
 #define RESTORE_PATH_MAX 1000
 #define BUNDLE_NAME_MAX 255

@@ -292,10 +292,23 @@ static exec *find_exec(fl_jm *jm, int attempt, int vi, int i)
     return &jm->v[vi].x[i];
 }
 
-static void on_task_update(fl_jm *jm, Fl__Pb__TaskStateUpdate *u)
+/* True when msg came from the connection of the TaskManager that holds x's slot. */
+static bool from_holder(const fl_jm *jm, const exec *x, const fl_rpc_msg *msg, int vi, int i)
 {
+    if (x->slot < jm->nslots && jm->slots[x->slot].conn == msg->conn)
+        return true;
+    fl_warn_every(10, "Job %s (%s): refusing %s for task %d.%d from %s: that task runs on "
+                  "TaskManager %s", jm->g->name, jm->id, fl_rpc_type_name(msg->type), vi, i,
+                  msg->peer, x->slot < jm->nslots ? jm->slots[x->slot].resource_id : "(none)");
+    return false;
+}
+
+static void on_task_update(fl_jm *jm, const fl_rpc_msg *msg)
+{
+    Fl__Pb__TaskStateUpdate *u = (Fl__Pb__TaskStateUpdate *)msg->pb;
     exec *x = find_exec(jm, u->attempt, u->vertex, u->subtask);
-    if (!x || u->state < 0 || u->state >= FL_TASK_NSTATES)
+    if (!x || u->state < 0 || u->state >= FL_TASK_NSTATES ||
+        !from_holder(jm, x, msg, u->vertex, u->subtask))
         return;
     take_metrics(x, u->metrics);
     if (fl_task_state_is_terminal(x->state))
@@ -333,13 +346,13 @@ static void run_deliver(void *ctx, void *arg)
         return;
     }
     if (msg->type == FL_RPC_TASK_STATE_UPDATE) {
-        on_task_update(jm, (Fl__Pb__TaskStateUpdate *)msg->pb);
+        on_task_update(jm, msg);
     } else if (msg->type == FL_RPC_TASK_METRICS_REPORT) {
         Fl__Pb__TaskMetricsReport *r = (Fl__Pb__TaskMetricsReport *)msg->pb;
         size_t n = FL_MIN(r->n_vertex, FL_MIN(r->n_subtask, r->n_metrics));
         for (size_t k = 0; k < n; k++) {
             exec *x = find_exec(jm, r->attempt, r->vertex[k], r->subtask[k]);
-            if (x)
+            if (x && r->metrics[k] && from_holder(jm, x, msg, r->vertex[k], r->subtask[k]))
                 take_metrics(x, r->metrics[k]);
         }
         fl_jm_publish_soon(jm, PUBLISH_EVERY_MS);
@@ -445,8 +458,15 @@ static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const
 typedef struct savepoint_mail {
     uint64_t token;
     bool stop;
-    char dir[1024];
+    char *dir; /* as the request gave it: the coordinator judges its length */
 } savepoint_mail;
+
+static void drop_savepoint_mail(void *arg)
+{
+    savepoint_mail *m = arg;
+    free(m->dir);
+    free(m);
+}
 
 static void run_savepoint(void *ctx, void *arg)
 {
@@ -462,7 +482,7 @@ static void run_savepoint(void *ctx, void *arg)
         cc_savepoint_done(jm, m->token, NULL, "the job is not running");
     else
         fl_cc_trigger_savepoint(jm->cc, m->dir, m->token);
-    free(m);
+    drop_savepoint_mail(m);
 }
 
 void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop)
@@ -470,8 +490,8 @@ void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool st
     savepoint_mail *m = fl_xcalloc(1, sizeof *m);
     m->token = token;
     m->stop = stop;
-    snprintf(m->dir, sizeof m->dir, "%s", dir ? dir : "");
-    fl_endpoint_post(jm->ep, run_savepoint, m, free);
+    m->dir = fl_xstrdup(dir ? dir : "");
+    fl_endpoint_post(jm->ep, run_savepoint, m, drop_savepoint_mail);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -498,6 +518,11 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
         vx->jv = g->vertices[vi];
         const char *grp = vx->jv->slot_sharing_group[0] ? vx->jv->slot_sharing_group : "default";
         int gi;
+        if (strlen(grp) >= sizeof jm->groups[0]) { /* a shortened name is another group */
+            fl_err_set(err, "the slot sharing group of vertex %d is longer than %zu bytes", vi,
+                       sizeof jm->groups[0] - 1);
+            goto fail;
+        }
         for (gi = 0; gi < jm->ngroups && strcmp(jm->groups[gi], grp); gi++)
             ;
         if (gi == jm->ngroups) {

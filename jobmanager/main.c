@@ -35,7 +35,16 @@ int main(int argc, char **argv)
                    (long long)fl_conf_get_duration_ms(conf, "heartbeat.interval"));
         goto fail;
     }
+    fl_secret secret;
+    if (fl_secret_load(conf, &secret, &err) < 0)
+        goto fail;
+    fl_connlimit_conf limits;
+    fl_connlimit_conf_rpc(conf, &limits);
     rpc = fl_rpc_new("rpc", (uint32_t)fl_conf_get_bytes(conf, "rpc.frame.max-size"));
+    if (rpc) {
+        fl_rpc_set_limits(rpc, &limits);
+        fl_rpc_set_secret(rpc, &secret);
+    }
     if (!rpc || fl_rpc_listen(rpc, fl_conf_get_str(conf, "jobmanager.bind-host"),
                               (int)fl_conf_get_int(conf, "jobmanager.rpc.port"), &rpc_port,
                               &err) < 0) {
@@ -60,6 +69,8 @@ int main(int argc, char **argv)
             rpc_port, fl_conf_get_str(conf, "jobmanager.rpc.address"), rpc_port,
             fl_conf_get_str(conf, "rest.bind-address"), fl_dispatcher_rest_port(disp),
             fl_conf_get_str(conf, "rest.address"), fl_dispatcher_rest_port(disp));
+    if (secret.set)
+        fl_info("Every RPC connection proves the cluster secret (security.cluster.secret-file).");
 
     fl_daemon_wait();
     rc = 0;

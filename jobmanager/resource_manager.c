@@ -210,47 +210,84 @@ static void apply_slot_report(tm_entry *t, Fl__Pb__SlotStatus **slots, size_t n)
     }
 }
 
+static tm_entry *find_tm_by_conn(fl_rm *rm, fl_conn_id conn)
+{
+    for (tm_entry *t = rm->tms; t; t = t->next)
+        if (t->conn == conn)
+            return t;
+    return NULL;
+}
+
+/* A loopback address is reachable only on its own host: from a TaskManager that connects
+ * from elsewhere it would send every other TaskManager to itself. */
+static bool advertises_loopback_from_afar(const char *host, const char *peer)
+{
+    char peer_host[64];
+    fl_peer_host(peer, peer_host, sizeof peer_host);
+    return fl_host_is_loopback(host) && !fl_host_is_loopback(peer_host);
+}
+
+/* Why a registration cannot be accepted, or NULL. why is the caller's buffer. */
+static const char *check_registration(fl_rm *rm, const fl_rpc_msg *msg, char *why, size_t len)
+{
+    const Fl__Pb__RegisterTaskManager *r = (const Fl__Pb__RegisterTaskManager *)msg->pb;
+    if (!r->resource_id[0] || strlen(r->resource_id) >= sizeof rm->tms->resource_id)
+        snprintf(why, len, "the resource id must be 1 to %zu bytes",
+                 sizeof rm->tms->resource_id - 1);
+    else if (!r->host[0] || strlen(r->host) >= sizeof rm->tms->host)
+        snprintf(why, len, "the host must be 1 to %zu bytes", sizeof rm->tms->host - 1);
+    else if (r->num_slots == 0 || r->num_slots > FL_MAX_TM_SLOTS)
+        snprintf(why, len, "%u slots: a TaskManager offers 1 to %d "
+                           "(taskmanager.numberOfTaskSlots)", r->num_slots, FL_MAX_TM_SLOTS);
+    else if (r->rpc_port == 0 || r->rpc_port > 65535 || r->data_port == 0 ||
+             r->data_port > 65535)
+        snprintf(why, len, "invalid ports (RPC %u, data %u)", r->rpc_port, r->data_port);
+    else if (advertises_loopback_from_afar(r->host, msg->peer))
+        snprintf(why, len, "TaskManager %s advertises the loopback address '%s' but connects "
+                           "from %s: TaskManagers on other hosts could not reach it. Set "
+                           "taskmanager.host to an address they reach, or leave it unset (the "
+                           "address of the route to the JobManager is used)",
+                 r->resource_id, r->host, msg->peer);
+    else
+        return NULL;
+    return why;
+}
+
 static void on_register(void *ctx, fl_rpc_msg *msg)
 {
     fl_rm *rm = ctx;
     Fl__Pb__RegisterTaskManager *r = (Fl__Pb__RegisterTaskManager *)msg->pb;
     Fl__Pb__RegistrationResponse resp = FL__PB__REGISTRATION_RESPONSE__INIT;
-    char regid[33];
+    char regid[33], why[700];
 
-    if (!r->resource_id[0] || strlen(r->resource_id) >= sizeof rm->tms->resource_id ||
-        strlen(r->host) >= sizeof rm->tms->host || r->num_slots == 0 || r->num_slots > 4096 ||
-        r->rpc_port > 65535 || r->data_port > 65535) {
+    resp.reason = (char *)check_registration(rm, msg, why, sizeof why);
+    tm_entry *t = resp.reason ? NULL : find_tm(rm, r->resource_id);
+    tm_entry *same_conn = resp.reason ? NULL : find_tm_by_conn(rm, msg->conn);
+    if (!resp.reason && t && t->conn != msg->conn) {
+        /* Never evict a live TaskManager on someone's word: the id's owner keeps it until
+         * its connection closes or its heartbeats stop; then the newcomer may retry. */
+        snprintf(why, sizeof why, "resource id %s is registered by a live TaskManager "
+                                  "(flint://%s:%d/taskmanager); it stays registered until its "
+                                  "connection closes or its heartbeat times out",
+                 t->resource_id, t->host, t->rpc_port);
+        resp.reason = why;
+    } else if (!resp.reason && same_conn && same_conn != t) {
+        snprintf(why, sizeof why, "this connection registered TaskManager %s already",
+                 same_conn->resource_id);
+        resp.reason = why;
+    }
+    if (resp.reason) {
         resp.accepted = false;
-        resp.reason = "invalid registration (resource id, host, ports or slot count)";
-        fl_warn("Refusing registration from %s: %s", msg->peer, resp.reason);
+        fl_warn_every(10, "Refusing the registration of TaskManager %.128s from %s: %s",
+                      r->resource_id, msg->peer, resp.reason);
         fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
         fl_rpc_msg_free(msg);
         return;
     }
-    char peer_host[64];
-    fl_peer_host(msg->peer, peer_host, sizeof peer_host);
-    if (fl_host_is_loopback(r->host) && !fl_host_is_loopback(peer_host)) {
-        char reason[600];
-        snprintf(reason, sizeof reason,
-                 "TaskManager %s advertises the loopback address '%s' but connects from %s: "
-                 "TaskManagers on other hosts could not reach it. Set taskmanager.host to an "
-                 "address they reach, or leave it unset (the address of the route to the "
-                 "JobManager is used)",
-                 r->resource_id, r->host, peer_host);
-        resp.accepted = false;
-        resp.reason = reason;
-        fl_warn("Refusing registration: %s", reason);
-        fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
-        fl_rpc_msg_free(msg);
-        return;
-    }
-    tm_entry *t = find_tm(rm, r->resource_id);
     if (t) {
-        /* The same process again (it lost us and came back): replace the old record. */
+        /* The same connection registers again: replace the old record. */
         fl_info("TaskManager %s re-registers; replacing its previous registration",
                 r->resource_id);
-        if (t->conn != msg->conn)
-            fl_rpc_close(rm->rpc, t->conn);
         remove_tm(rm, t, "TaskManager re-registered");
     }
     t = fl_xcalloc(1, sizeof *t);
@@ -272,6 +309,8 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
             "data port %u) at ResourceManager",
             t->resource_id, t->host, r->rpc_port, r->num_slots, r->data_port);
 
+    /* before the reply: whatever the TaskManager sends after it is read as a peer's */
+    fl_rpc_admit(rm->rpc, msg->conn);
     resp.accepted = true;
     resp.registration_id = regid;
     resp.heartbeat_interval_ms = (uint64_t)rm->hb_interval_ms;
@@ -296,8 +335,8 @@ static void on_heartbeat_response(void *ctx, fl_rpc_msg *msg)
     Fl__Pb__HeartbeatResponse *h = (Fl__Pb__HeartbeatResponse *)msg->pb;
     tm_entry *t = find_tm(rm, h->resource_id);
     if (!t || strcmp(t->registration_id, h->registration_id) != 0 || t->conn != msg->conn) {
-        fl_info("Heartbeat from unknown TaskManager %s (%s); asking it to register again",
-                h->resource_id, msg->peer);
+        fl_log_every(FL_LOG_INFO, 10, "Heartbeat from unknown TaskManager %.128s (%s); asking "
+                     "it to register again", h->resource_id, msg->peer);
         send_disconnect(rm, msg->conn, h->resource_id, "unknown TaskManager: register again");
     } else {
         t->last_heard_mono = fl_mono_ms();
@@ -378,7 +417,7 @@ fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc)
     rm->spread = fl_conf_get_bool(conf, "cluster.evenly-spread-out-slots");
     rm->hb_timer = event_new(fl_endpoint_base(rm->ep), -1, EV_PERSIST, on_heartbeat_tick, rm);
     rm->publish_timer = evtimer_new(fl_endpoint_base(rm->ep), on_publish_timer, rm);
-    fl_rpc_route(rpc, FL_RPC_REGISTER_TASK_MANAGER, rm->ep, on_register);
+    fl_rpc_route_open(rpc, FL_RPC_REGISTER_TASK_MANAGER, rm->ep, on_register);
     fl_rpc_route(rpc, FL_RPC_HEARTBEAT_RESPONSE, rm->ep, on_heartbeat_response);
     fl_rpc_route(rpc, FL_RPC_DISCONNECT, rm->ep, on_disconnect);
     fl_rpc_watch(rpc, rm->ep, on_conn);

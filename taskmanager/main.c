@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The address other daemons reach this TaskManager at: taskmanager.host, else the local
  * address of the route to the JobManager (Flink's rule). *how says which. */
@@ -46,21 +47,49 @@ int main(int argc, char **argv)
     if (fl_daemon_init("taskmanager", argc, argv, &conf) < 0)
         return 1;
     const char *bind = fl_conf_get_str(conf, "taskmanager.bind-host");
+    int64_t nslots = fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots");
+    if (nslots < 1 || nslots > FL_MAX_TM_SLOTS) {
+        fl_err_set(&err, "taskmanager.numberOfTaskSlots must be 1 to %d (what the JobManager "
+                         "accepts), not %lld", FL_MAX_TM_SLOTS, (long long)nslots);
+        goto fail;
+    }
+    /* addresses and directories are never truncated: a shortened one is another */
+    static const struct {
+        const char *key;
+        size_t max;
+    } lens[] = {{"taskmanager.host", 255}, {"taskmanager.bind-host", 255},
+                {"jobmanager.rpc.address", 255}, {"taskmanager.resource-id", 100},
+                {"io.tmp.dirs", 900}};
+    for (size_t i = 0; i < FL_ARRAY_LEN(lens); i++) {
+        const char *v = fl_conf_get_str(conf, lens[i].key);
+        if (v && strlen(v) > lens[i].max) {
+            fl_err_set(&err, "%s must be at most %zu bytes, not %zu", lens[i].key, lens[i].max,
+                       strlen(v));
+            goto fail;
+        }
+    }
     char host[256];
     const char *how = "";
     if (advertised_host(conf, host, sizeof host, &how, &err) < 0)
         goto fail;
-    if (fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots") < 1) {
-        fl_err_set(&err, "taskmanager.numberOfTaskSlots must be at least 1");
+    fl_secret secret;
+    if (fl_secret_load(conf, &secret, &err) < 0)
         goto fail;
-    }
+    fl_connlimit_conf limits;
+    fl_connlimit_conf_rpc(conf, &limits);
     rpc = fl_rpc_new("rpc", (uint32_t)fl_conf_get_bytes(conf, "rpc.frame.max-size"));
+    if (rpc) {
+        fl_rpc_set_limits(rpc, &limits);
+        fl_rpc_set_secret(rpc, &secret);
+    }
     if (!rpc || fl_rpc_listen(rpc, bind, (int)fl_conf_get_int(conf, "taskmanager.rpc.port"),
                               &rpc_port, &err) < 0) {
         fl_err_prefix(&err, "RPC server (taskmanager.rpc.port)");
         goto fail;
     }
     net = fl_netenv_new(conf, &err);
+    if (net)
+        fl_netenv_set_secret(net, &secret);
     if (!net || fl_netenv_listen(net, bind, (int)fl_conf_get_int(conf, "taskmanager.data.port"),
                                  &data_port, &err) < 0) {
         fl_err_prefix(&err, "data server (taskmanager.data.port)");
@@ -84,13 +113,15 @@ int main(int argc, char **argv)
         goto fail;
     fl_info("TaskManager %s started: RPC bound to %s:%d, data bound to %s:%d, %lld slots; "
             "advertising %s:%d (RPC) and %s:%d (data), from %s", resource_id, bind, rpc_port,
-            bind, data_port, (long long)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots"),
-            host, rpc_port, host, data_port, how);
+            bind, data_port, (long long)nslots, host, rpc_port, host, data_port, how);
     if (fl_host_is_loopback(host) &&
         !fl_host_is_loopback(fl_conf_get_str(conf, "jobmanager.rpc.address")))
         fl_warn("TaskManager %s advertises the loopback address %s (%s) but its JobManager is "
                 "at %s: TaskManagers on other hosts cannot reach it",
                 resource_id, host, how, fl_conf_get_str(conf, "jobmanager.rpc.address"));
+    if (secret.set)
+        fl_info("Every RPC and data connection proves the cluster secret "
+                "(security.cluster.secret-file).");
 
     fl_daemon_wait();
     fl_te_shutdown(te);

@@ -5,6 +5,7 @@
 #include "job_state.h"
 #include "log.h"
 #include "network/network.h"
+#include "path.h"
 #include "runtime/runtime.h"
 #include "sha256.h"
 #include "state/keyed.h"
@@ -69,6 +70,8 @@ struct fl_te {
     int jm_port;
     int nslots;
     te_slot *slots;
+    Fl__Pb__SlotStatus *slot_status;  /* the slot report, sized once by the slot count */
+    Fl__Pb__SlotStatus **slot_ptrs;
 
     enum te_state state;
     fl_conn_id conn;
@@ -109,8 +112,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     connect_rm(arg);
 }
 
-static void fill_slots(fl_te *te, Fl__Pb__SlotStatus *st, Fl__Pb__SlotStatus **ptrs)
+/* The slot report, in te->slot_status (heap: a large slot count would not fit a stack). */
+static void fill_slots(fl_te *te)
 {
+    Fl__Pb__SlotStatus *st = te->slot_status, **ptrs = te->slot_ptrs;
     for (int i = 0; i < te->nslots; i++) {
         fl__pb__slot_status__init(&st[i]);
         st[i].index = (uint32_t)i;
@@ -167,17 +172,14 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
         }
         te->conn = conn;
         te->state = TE_REGISTERING;
+        /* no slot report: jobs do not survive a JobManager restart (no HA yet), and a
+         * registration must stay small (rpc.server.handshake.max-frame-size) */
         Fl__Pb__RegisterTaskManager req = FL__PB__REGISTER_TASK_MANAGER__INIT;
-        Fl__Pb__SlotStatus st[te->nslots];
-        Fl__Pb__SlotStatus *ptrs[te->nslots];
-        fill_slots(te, st, ptrs);
         req.resource_id = te->resource_id;
         req.host = te->host;
         req.rpc_port = (uint32_t)te->rpc_port;
         req.data_port = (uint32_t)te->data_port;
         req.num_slots = (uint32_t)te->nslots;
-        req.n_slots = (size_t)te->nslots;
-        req.slots = ptrs;
         fl_rpc_call(te->rpc, conn, FL_RPC_REGISTER_TASK_MANAGER, &req.base, te->ask_timeout_ms,
                     te->ep, on_registration, (void *)(uintptr_t)conn);
         return;
@@ -212,13 +214,11 @@ static void on_heartbeat_request(void *ctx, fl_rpc_msg *msg)
         strcmp(h->registration_id, te->registration_id) == 0) {
         te->last_rm_heard = fl_mono_ms();
         Fl__Pb__HeartbeatResponse resp = FL__PB__HEARTBEAT_RESPONSE__INIT;
-        Fl__Pb__SlotStatus st[te->nslots];
-        Fl__Pb__SlotStatus *ptrs[te->nslots];
-        fill_slots(te, st, ptrs);
+        fill_slots(te);
         resp.resource_id = te->resource_id;
         resp.registration_id = te->registration_id;
         resp.n_slots = (size_t)te->nslots;
-        resp.slots = ptrs;
+        resp.slots = te->slot_ptrs;
         fl_rpc_send(te->rpc, msg->conn, FL_RPC_HEARTBEAT_RESPONSE, &resp.base);
     }
     fl_rpc_msg_free(msg);
@@ -406,9 +406,11 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
             n += !strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task;
         if (!n)
             continue;
+        /* once a second per job attempt: the heap, not a stack array sized by the job */
         Fl__Pb__TaskMetricsReport rep = FL__PB__TASK_METRICS_REPORT__INIT;
-        int32_t vs[n], ss[n];
-        Fl__Pb__TaskMetrics ms[n], *mp[n];
+        int32_t *vs = fl_xcalloc((size_t)n, sizeof *vs), *ss = fl_xcalloc((size_t)n, sizeof *ss);
+        Fl__Pb__TaskMetrics *ms = fl_xcalloc((size_t)n, sizeof *ms);
+        Fl__Pb__TaskMetrics **mp = fl_xcalloc((size_t)n, sizeof *mp);
         int k = 0;
         for (te_task *y = x; y; y = y->next)
             if (!strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task) {
@@ -425,6 +427,10 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         rep.subtask = ss;
         rep.metrics = mp;
         fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_METRICS_REPORT, &rep.base);
+        free(vs);
+        free(ss);
+        free(ms);
+        free(mp);
     }
 }
 
@@ -443,6 +449,18 @@ static void on_ckpt_ack(void *ctx, void *arg)
     fl_ckpt_ack_free(a);
 }
 
+/* True when msg came on the connection of the JobManager we registered with: commands from
+ * anyone else are refused (the RPC service closes accepted connections that send them;
+ * this is the second line). */
+static bool from_jobmanager(fl_te *te, const fl_rpc_msg *msg)
+{
+    if (te->state == TE_REGISTERED && msg->conn == te->conn)
+        return true;
+    fl_warn_every(10, "Refusing %s from %s: not the JobManager this TaskManager is "
+                  "registered with", fl_rpc_type_name(msg->type), msg->peer);
+    return false;
+}
+
 static te_task *find_task(fl_te *te, const char *job, int attempt, int vertex, int subtask)
 {
     for (te_task *x = te->tasks; x; x = x->next)
@@ -457,16 +475,28 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__TriggerCheckpoint *t = (Fl__Pb__TriggerCheckpoint *)msg->pb;
     fl_ckpt_request r = {0};
+    char why[200] = "";
+    if (!from_jobmanager(te, msg)) {
+        fl_rpc_msg_free(msg);
+        return;
+    }
     r.id = t->checkpoint_id;
     r.ts = t->timestamp;
     r.savepoint = t->savepoint;
     r.exactly_once = t->exactly_once;
     r.unaligned = t->unaligned;
+    /* never truncated: a shortened path is another directory */
+    if (strlen(t->dir) >= FL_CKPT_DIR_MAX || strlen(t->shared_dir) >= FL_CKPT_DIR_MAX ||
+        r.id <= 0)
+        snprintf(why, sizeof why, "invalid checkpoint %lld or directory paths (at most %d "
+                                  "bytes each, got %zu and %zu)", (long long)r.id,
+                 FL_CKPT_DIR_MAX - 1, strlen(t->dir), strlen(t->shared_dir));
     snprintf(r.dir, sizeof r.dir, "%s", t->dir);
     snprintf(r.shared_dir, sizeof r.shared_dir, "%s", t->shared_dir);
     size_t n = FL_MIN(t->n_vertex, t->n_subtask);
     for (size_t i = 0; i < n; i++) {
-        te_task *x = find_task(te, t->job_id, t->attempt, t->vertex[i], t->subtask[i]);
+        te_task *x = why[0] ? NULL
+                            : find_task(te, t->job_id, t->attempt, t->vertex[i], t->subtask[i]);
         if (x) {
             fl_task_trigger_checkpoint(x->task, &r);
         } else {
@@ -478,7 +508,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
             a.vertex = t->vertex[i];
             a.subtask = t->subtask[i];
             a.declined = true;
-            a.reason = "the task is not running";
+            a.reason = why[0] ? why : "the task is not running";
             fl_rpc_send(te->rpc, msg->conn, FL_RPC_ACKNOWLEDGE_CHECKPOINT, &a.base);
         }
     }
@@ -489,6 +519,10 @@ static void on_notify_checkpoint(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__NotifyCheckpoint *n = (Fl__Pb__NotifyCheckpoint *)msg->pb;
+    if (!from_jobmanager(te, msg)) {
+        fl_rpc_msg_free(msg);
+        return;
+    }
     for (te_task *x = te->tasks; x; x = x->next)
         if (x->task && !strcmp(x->job_id, n->job_id) && x->attempt == n->attempt)
             fl_task_notify_checkpoint(x->task, n->checkpoint_id, n->aborted);
@@ -611,8 +645,14 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__TaskDeploymentDescriptor *d = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
     char why[300];
+    if (!from_jobmanager(te, msg)) {
+        reply_ack(te, msg, false, "not the JobManager this TaskManager is registered with");
+        fl_rpc_msg_free(msg);
+        return;
+    }
     if (!d || !d->vertex || d->bundle_sha256.len != 32 || !d->job_id[0] ||
-        strlen(d->job_id) >= sizeof te->slots[0].job_id || d->subtask < 0 ||
+        strlen(d->job_id) >= sizeof te->slots[0].job_id ||
+        strlen(d->allocation_id) >= sizeof te->slots[0].allocation_id || d->subtask < 0 ||
         d->subtask >= d->vertex->parallelism || d->vertex->max_parallelism < 1 ||
         d->vertex->parallelism > d->vertex->max_parallelism) {
         reply_ack(te, msg, false, "malformed task deployment descriptor");
@@ -735,8 +775,10 @@ static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
-    cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
-    drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
+    if (from_jobmanager(te, msg)) {
+        cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
+        drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
+    }
     fl_rpc_msg_free(msg);
 }
 
@@ -759,6 +801,8 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     te->jm_port = (int)fl_conf_get_int(conf, "jobmanager.rpc.port");
     te->nslots = (int)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots");
     te->slots = fl_xcalloc((size_t)te->nslots, sizeof *te->slots);
+    te->slot_status = fl_xcalloc((size_t)te->nslots, sizeof *te->slot_status);
+    te->slot_ptrs = fl_xcalloc((size_t)te->nslots, sizeof *te->slot_ptrs);
     te->backoff_initial_ms =
         FL_MAX(1, fl_conf_get_duration_ms(conf, "cluster.registration.initial-timeout"));
     te->backoff_max_ms = FL_MAX(te->backoff_initial_ms,
@@ -868,5 +912,7 @@ void fl_te_free(fl_te *te)
     fl_endpoint_free(te->io);
     drop_ptables(te, NULL, INT32_MAX);
     free(te->slots);
+    free(te->slot_status);
+    free(te->slot_ptrs);
     free(te);
 }

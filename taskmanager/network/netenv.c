@@ -374,6 +374,7 @@ static void close_conn(fl_netenv *net, netconn *nc, const char *why)
     }
     pthread_mutex_unlock(&net->reg_lock);
     bufferevent_free(nc->bev);
+    fl_connlimit_release(&net->cl, &nc->g);
     free(nc);
 }
 
@@ -423,6 +424,7 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
     case FL_NET_PARTITION_REQUEST:
         if (nc->key[0])
             break;
+        nc->g.established = true; /* a consumer: no handshake deadline any more */
         fl_sender_on_partition_request(net, nc, h->corr, small, h->len);
         return 0;
     case FL_NET_ADD_CREDIT: {
@@ -480,6 +482,15 @@ static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, stru
     return -1;
 }
 
+/* The cluster-secret handshake of nc is done; a connector may send what it queued. */
+static void auth_done(netconn *nc)
+{
+    nc->authing = false;
+    bufferevent_set_timeouts(nc->bev, NULL, NULL);
+    if (nc->key[0])
+        bufferevent_enable(nc->bev, EV_WRITE);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     netconn *nc = arg;
@@ -488,19 +499,41 @@ static void on_read(struct bufferevent *bev, void *arg)
     fl_frame_hdr h;
     fl_err err;
     char why[600];
-    for (;;) {
-        int rc = fl_frame_next(in, net->max_frame, &h, &err);
+    bool progressed = false;
+    if (nc->authing) {
+        int rc = fl_auth_step(&nc->auth, in, bufferevent_get_output(bev), why, sizeof why);
+        if (rc < 0)
+            goto refuse;
         if (rc == 0)
-            return;
+            goto track;
+        auth_done(nc);
+    }
+    /* a consumer sends control frames only: a larger one is refused at its header */
+    uint32_t max = nc->key[0] ? net->max_frame : FL_NET_MAX_CONTROL;
+    for (;;) {
+        int rc = fl_frame_next(in, max, &h, &err);
+        if (rc == 0)
+            goto track;
         if (rc < 0) {
             snprintf(why, sizeof why, "%.500s", err.msg);
-            break;
+            goto refuse;
+        }
+        if (fl_auth_is_handshake_type(h.type) && !net->secret.set) {
+            snprintf(why, sizeof why, "the peer requires the cluster secret, but "
+                                      "security.cluster.secret-file is not set here");
+            goto refuse;
         }
         if (handle_frame(net, nc, &h, in, why, sizeof why) < 0)
-            break;
+            goto refuse;
+        progressed = true;
     }
-    fl_warn("closing data connection with %s: %s", nc->peer, why);
-    if (!nc->key[0])
+track:
+    if (fl_connlimit_track(&net->cl, &nc->g, in, progressed, why, sizeof why) == 0)
+        return;
+refuse:
+    fl_log_rl(&net->rl_close, 5, FL_LOG_WARN, 10, "closing data connection with %s: %s",
+              nc->peer, why);
+    if (!nc->key[0] && !nc->authing)
         fl_netenv_send_error(nc, 0, why);
     close_conn(net, nc, why);
 }
@@ -545,9 +578,22 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         tune_socket(nc->net, bufferevent_getfd(bev));
         bufferevent_set_timeouts(bev, NULL, NULL);
         nc->connected = true;
+        if (nc->net->secret.set) {
+            /* hold what is queued (partition requests) until the challenge came: the
+             * response goes ahead of it (auth.h) */
+            int64_t ms = nc->net->cl.c.handshake_ms;
+            struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+            bufferevent_disable(bev, EV_WRITE);
+            bufferevent_set_timeouts(bev, &tv, NULL);
+            fl_auth_connect(&nc->auth, &nc->net->secret);
+            nc->authing = true;
+        }
         return;
     }
     const char *why = (what & BEV_EVENT_EOF)     ? "connection closed by peer"
+                    : nc->authing && (what & BEV_EVENT_TIMEOUT)
+                        ? "no cluster-secret handshake from the peer (is "
+                          "security.cluster.secret-file set on every TaskManager?)"
                     : (what & BEV_EVENT_TIMEOUT) ? "connect timed out"
                     : EVUTIL_SOCKET_ERROR()      ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                                  : "connection error";
@@ -579,14 +625,45 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     fl_netenv *net = arg;
     char peer[64];
+    fl_conn_guard g;
     fl_sockaddr_str(sa, peer, sizeof peer);
-    tune_socket(arg, fd);
+    if (!fl_connlimit_accept(&net->cl, &g, peer)) {
+        evutil_closesocket(fd);
+        return;
+    }
+    tune_socket(net, fd);
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev)
-        add_conn(net, bev, peer, "");
-    else
+    if (!bev) {
+        fl_connlimit_release(&net->cl, &g);
         evutil_closesocket(fd);
+        return;
+    }
+    netconn *nc = add_conn(net, bev, peer, "");
+    nc->g = g;
+    if (net->secret.set) {
+        fl_auth_accept(&nc->auth, &net->secret, bufferevent_get_output(bev));
+        nc->authing = true;
+    }
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    fl_connlimit_accept_error(&((fl_netenv *)arg)->cl);
+}
+
+/* Every second: connections that overstayed their handshake or a partial frame go. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    fl_netenv *net = arg;
+    int64_t now = fl_mono_ms();
+    char why[300];
+    fl_connlimit_tick(&net->cl);
+    for (netconn *nc = net->conns, *next; nc; nc = next) {
+        next = nc->next;
+        if (fl_connlimit_expired(&net->cl, &nc->g, nc->peer, now, why, sizeof why))
+            close_conn(net, nc, why);
+    }
 }
 
 static netconn *client_conn(fl_netenv *net, const char *host, int port, char *why, size_t wl)
@@ -735,12 +812,24 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
         return NULL;
     }
     struct event_base *base = fl_endpoint_base(net->ep);
+    fl_connlimit_conf lc;
+    fl_connlimit_conf_data(conf, &lc);
+    lc.handshake_frame = FL_NET_MAX_CONTROL;
+    fl_connlimit_init(&net->cl, &lc);
+    net->sweep = event_new(base, -1, EV_PERSIST, on_sweep, net);
+    struct timeval sweep_tv = {1, 0};
+    event_add(net->sweep, &sweep_tv);
     net->work_ev = event_new(base, net->work_efd, EV_READ | EV_PERSIST, on_work, net);
     net->tick = event_new(base, -1, EV_PERSIST, on_tick, net);
     event_add(net->work_ev, NULL);
     struct timeval tv = {0, 100000};
     event_add(net->tick, &tv);
     return net;
+}
+
+void fl_netenv_set_secret(fl_netenv *net, const fl_secret *secret)
+{
+    net->secret = *secret;
 }
 
 int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port,
@@ -753,11 +842,12 @@ int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound
     net->listener = evconnlistener_new_bind(fl_endpoint_base(net->ep), on_accept, net,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                                 LEV_OPT_CLOSE_ON_EXEC,
-                                            128, (struct sockaddr *)&ss, sslen);
+                                            FL_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
     if (!net->listener) {
         fl_err_set(err, "cannot listen on %s:%d: %s", bind_host, port, strerror(errno));
         return -1;
     }
+    fl_connlimit_watch(&net->cl, net->listener, on_accept_error);
     struct sockaddr_storage got;
     socklen_t len = sizeof got;
     getsockname(evconnlistener_get_fd(net->listener), (struct sockaddr *)&got, &len);
@@ -778,7 +868,10 @@ static void do_shutdown(void *ctx, void *arg)
     if (net->listener) {
         evconnlistener_free(net->listener);
         net->listener = NULL;
+        net->cl.listener = NULL;
     }
+    if (net->sweep)
+        event_del(net->sweep);
     while (net->conns)
         close_conn(net, net->conns, "TaskManager shutting down");
 }
@@ -802,6 +895,9 @@ void fl_netenv_free(fl_netenv *net)
         event_free(net->work_ev);
     if (net->tick)
         event_free(net->tick);
+    if (net->sweep)
+        event_free(net->sweep);
+    fl_connlimit_free(&net->cl);
     fl_endpoint_free(net->ep);
     if (net->work_efd >= 0)
         close(net->work_efd);

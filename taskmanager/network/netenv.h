@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 #include "err.h"
 
@@ -15,6 +16,9 @@ typedef struct fl_netenv fl_netenv;
 
 /* Sizes the buffer pool from conf (see buffer.h) and creates the network thread. */
 fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err);
+/* Before fl_netenv_start: every data connection, accepted or opened, proves the cluster
+ * secret first (auth.h). The port's bounds come from taskmanager.network.server.*. */
+void fl_netenv_set_secret(fl_netenv *net, const fl_secret *secret);
 int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port,
                      fl_err *err);
 int fl_netenv_start(fl_netenv *net, fl_err *err);

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include "auth.h"
+#include "connlimit.h"
 #include "mailbox.h"
 #include "network_internal.h"
 
@@ -41,6 +43,9 @@ struct netconn {
     view *views;              /* accepted connections: the subpartitions read through it */
     bool stalled;             /* output above OUT_HIGH */
     bool connected;           /* client connections: the connect completed */
+    bool authing;             /* the cluster-secret handshake is under way (auth.h) */
+    fl_auth auth;
+    fl_conn_guard g;          /* its share of the data port's bounds (connlimit.h) */
 };
 
 typedef struct pending {
@@ -87,6 +92,10 @@ struct fl_netenv {
     netconn *conns;            /* network thread */
     int64_t stuck_check_ms;    /* network thread: the last fl_sender_check_stuck */
     _Atomic int stuck_found;   /* views it had to serve (bugs; tests read it) */
+    fl_connlimit cl;           /* the data port's bounds (network thread) */
+    fl_secret secret;          /* cluster secret: every connection proves it */
+    struct event *sweep;       /* closes connections that overstay their deadlines */
+    fl_ratelimit rl_close;     /* "closing data connection" lines */
 };
 
 static inline void wake_work(fl_netenv *net)

@@ -31,7 +31,7 @@
 
 /* One operator's part, carried to the I/O thread. */
 typedef struct op_snap {
-    char uid[256];
+    char *uid;                 /* the operator's uid, copied (any length) */
     const fl_kbackend_ops *kops;
     fl_kb_snapshot *keyed;
     const fl_kbackend_ops *bops;
@@ -109,13 +109,17 @@ fl_kbackend *fl_task_new_backend(fl_task *t, fl_op *op, fl_err *err)
 /* ---- barriers --------------------------------------------------------------------- */
 
 /* payload: i64 id, i64 ts, u8 flags (1 savepoint, 2 exactly once, 4 unaligned), u16 len + dir,
- * u16 len + shared dir */
-static uint32_t encode_barrier(const fl_ckpt_request *r, uint8_t *out)
+ * u16 len + shared dir. The length, or 0 when the two directories do not fit cap bytes
+ * (the JobManager keeps them within FL_CKPT_DIR_MAX each; this is the last line). */
+static uint32_t encode_barrier(const fl_ckpt_request *r, uint8_t *out, size_t cap)
 {
     uint8_t *p = out;
     uint8_t flags = (uint8_t)((r->savepoint ? 1 : 0) | (r->exactly_once ? 2 : 0) |
                               (r->unaligned ? 4 : 0));
-    uint16_t n1 = (uint16_t)strlen(r->dir), n2 = (uint16_t)strlen(r->shared_dir);
+    size_t l1 = strnlen(r->dir, sizeof r->dir), l2 = strnlen(r->shared_dir, sizeof r->shared_dir);
+    if (21 + l1 + l2 > cap)
+        return 0;
+    uint16_t n1 = (uint16_t)l1, n2 = (uint16_t)l2;
     memcpy(p, &r->id, 8);
     memcpy(p + 8, &r->ts, 8);
     p[16] = flags;
@@ -247,6 +251,7 @@ static void free_job(ckpt_job *j)
             o->bops->snapshot_free(o->bcast);
         fl_items_clear(&o->items);
         free(o->timers);
+        free(o->uid);
     }
     free(j->ops);
     fl_items_clear(&j->channel);
@@ -407,7 +412,7 @@ static ckpt_job *take_snapshot(fl_task *t, const fl_ckpt_request *r, fl_err *err
     for (int i = 0; i < t->nops; i++) {
         fl_op *op = &t->ops[i];
         op_snap *o = &j->ops[i];
-        snprintf(o->uid, sizeof o->uid, "%s", op->spec->uid);
+        o->uid = fl_xstrdup(op->spec->uid);
         char prefix[300];
         snprintf(prefix, sizeof prefix, "v%d-s%d-op%d", j->vertex, j->subtask, i);
         fl_snapshot_ctx sc = {r->dir, r->shared_dir, prefix, r->id,
@@ -446,14 +451,19 @@ static void post_job(fl_task *t, ckpt_job *j)
 void fl_task_checkpoint(fl_task *t, const fl_ckpt_request *r)
 {
     fl_err err;
+    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
+    uint32_t plen = encode_barrier(r, payload, sizeof payload);
+    if (!plen) { /* before the snapshot: nothing of it has happened */
+        t->last_checkpoint = FL_MAX(t->last_checkpoint, r->id);
+        post_decline(t, r->id, "the checkpoint directories are too long for a barrier");
+        return;
+    }
     ckpt_job *j = take_snapshot(t, r, &err);
     if (!j) {
         post_decline(t, r->id, err.msg);
         return;
     }
     /* the barrier goes on right after the snapshot, ahead of later records */
-    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
-    uint32_t plen = encode_barrier(r, payload);
     for (int k = 0; k < t->nwriters; k++)
         fl_writer_event(&t->writers[k], FL_EV_BARRIER, payload, plen);
     post_job(t, j);
@@ -529,14 +539,17 @@ static void unaligned_start(fl_task *t, const fl_ckpt_request *r)
         free_job(t->ua_job);
         t->ua_job = NULL;
     }
-    ckpt_job *j = take_snapshot(t, &ur, &err);
+    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
+    uint32_t plen = encode_barrier(&ur, payload, sizeof payload);
+    ckpt_job *j = plen ? take_snapshot(t, &ur, &err) : NULL;
     if (!j) {
-        post_decline(t, r->id, err.msg);
+        if (!plen)
+            t->last_checkpoint = FL_MAX(t->last_checkpoint, r->id);
+        post_decline(t, r->id, plen ? err.msg : "the checkpoint directories are too long for a "
+                                                "barrier");
         unblock_all(t);
         return;
     }
-    uint8_t payload[FL_EVENT_MAX_PAYLOAD];
-    uint32_t plen = encode_barrier(&ur, payload);
     for (int k = 0; k < t->nwriters; k++) {
         capture_arg c = {j, (uint32_t)k, 0, {0}};
         if (fl_partition_emit_priority(t->writers[k].part, FL_EV_BARRIER, payload, plen,

@@ -350,13 +350,18 @@ static int sock_open(fl_task *t, fl_op *op, fl_err *err)
 {
     char hp[300], host[256];
     int port;
-    size_t n = FL_MIN(op->spec->params.len, sizeof hp - 1);
-    memcpy(hp, op->spec->params.data, n);
-    hp[n] = '\0';
+    size_t n = op->spec->params.len;
     sock_state *s = fl_xcalloc(1, sizeof *s);
     s->fd = -1;
     op->state = s;
     op->release = sock_release;
+    if (n == 0 || n >= sizeof hp || memchr(op->spec->params.data, '\0', n)) {
+        fl_err_set(err, "socket source: the address must be host:port of 1 to %zu bytes",
+                   sizeof hp - 1); /* never truncated: a shortened address is another one */
+        return -1;
+    }
+    memcpy(hp, op->spec->params.data, n);
+    hp[n] = '\0';
     snprintf(s->peer, sizeof s->peer, "%s", hp);
     struct sockaddr_storage ss;
     int sslen;

@@ -5,6 +5,7 @@
 #include "hmap.h"
 #include "checkpoint.pb-c.h"
 #include "keygroup.h"
+#include "path.h"
 #include "state/keyed.h"
 #include "util.h"
 
@@ -378,8 +379,8 @@ static int hm_restore(fl_kbackend *kb, const char *dir, const uint8_t *const *ha
         } else if (h->kg_last >= kb->kg_first && h->kg_first <= kb->kg_last) {
             for (size_t f = 0; f < h->n_files && rc == 0; f++) {
                 char path[4200];
-                if (strstr(h->files[f]->path, "..") && strncmp(h->files[f]->path, "../shared/", 10)) {
-                    fl_err_set(err, "bad state file path %s", h->files[f]->path);
+                if (!fl_path_is_handle(h->files[f]->path) || strlen(dir) > 2048) {
+                    fl_err_set(err, "bad state file path %.600s", h->files[f]->path);
                     rc = -1;
                     break;
                 }

@@ -21,6 +21,7 @@
  * that DB read-only and copies the entries of our key groups into our DB.
  */
 #include "checkpoint.pb-c.h"
+#include "path.h"
 #include "rocksdb_internal.h"
 #include "util.h"
 
@@ -405,7 +406,8 @@ static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, cons
 {
     for (size_t i = 0; i < h->n_files; i++) {
         const char *rel = h->files[i]->path;
-        const char *name = db_file_name(rel);
+        const char *name = fl_path_is_handle(rel) && strlen(cdir) <= 2048 ? db_file_name(rel)
+                                                                          : NULL;
         if (!name) {
             fl_err_set(err, "bad RocksDB state file path '%s' in a keyed state handle", rel);
             return -1;

@@ -69,7 +69,7 @@ step "wordcount -p 6 over h2 h3 h4 in $(($(now_ms) - t0)) ms: $res"
 step "a TaskManager on h4 with taskmanager.host: localhost"
 host_daemon 4 taskmanager.sh start -D taskmanager.host=localhost >/dev/null ||
     fail "taskmanager.sh start on h4 failed"
-wait_for "grep -q 'Refusing registration: TaskManager localhost:[0-9]*-[0-9a-f]* advertises the loopback address' '$(host_log 1 jobmanager 0)'" 10 ||
+wait_for "grep -q 'Refusing the registration of TaskManager localhost:[0-9]*-[0-9a-f]* from .*advertises the loopback address' '$(host_log 1 jobmanager 0)'" 10 ||
     fail "the JobManager did not refuse the loopback TaskManager"
 wait_for "grep -qi 'refused the registration: .*set taskmanager.host' '$(host_log 4 taskmanager 1)'" 10 ||
     fail "the loopback TaskManager does not log the refusal"
