@@ -476,8 +476,11 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
         else
             snprintf(why, sizeof why, "declined by task %d.%d: %.500s", a->vertex, a->subtask,
                      a->reason);
+        /* a task that finished while the trigger was on its way: the next checkpoint knows
+         * it finished; nothing failed, so it does not count against the tolerable ones */
+        bool counts = bad || !a->task_not_running;
         fl_rpc_msg_free(msg);
-        abort_pending(cc, p, why, true);
+        abort_pending(cc, p, why, counts);
         return;
     }
     if (p->acks[i]) { /* duplicate */

@@ -509,6 +509,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
             a.subtask = t->subtask[i];
             a.declined = true;
             a.reason = why[0] ? why : "the task is not running";
+            a.task_not_running = !why[0];
             fl_rpc_send(te->rpc, msg->conn, FL_RPC_ACKNOWLEDGE_CHECKPOINT, &a.base);
         }
     }

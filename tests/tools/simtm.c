@@ -4,6 +4,7 @@
  * subtasks per vertex).
  *
  *   flint-simtm --jm HOST:PORT [--tms N] [--slots S] [--finish-after-ms T] [--report-ms R]
+ *               [--not-running-at C]
  *
  * Each simulated TaskManager has its own RPC connection (as a real one does), registers,
  * answers heartbeats with its slot report, and accepts task deployments: a task is a no-op
@@ -11,7 +12,9 @@
  * 0); a cancellation makes it CANCELED. A checkpoint trigger (which only the TaskManagers
  * of source tasks receive: the barriers of a real job would reach the rest) makes every
  * simulated TaskManager acknowledge it for each of its running tasks of that job and attempt
- * (all of them live in this process). Nothing is deployed anywhere: no bundle is fetched,
+ * (all of them live in this process); at checkpoint C (--not-running-at) one task declines
+ * instead, as a task that finished while the trigger was on its way does ("the task is not
+ * running"). Nothing is deployed anywhere: no bundle is fetched,
  * no data flows.
  *
  * stdout, one line each: "registered N in MS ms" once all are registered, then every R ms
@@ -22,7 +25,6 @@
  * heartbeats (so that a storm of deployments here does not delay them: what is measured is
  * the JobManager's punctuality), one for the RPC sockets (fl_rpc).
  */
-#include "daemon.h"
 #include "job_state.h"
 #include "log.h"
 #include "rpc.h"
@@ -62,6 +64,7 @@ static struct {
     int jm_port;
     int ntms, nslots;
     int64_t finish_after, report_ms;
+    int64_t not_running_at; /* the checkpoint at which one task declines as not running */
     fl_rpc *rpc;
     fl_endpoint *ep;
     fl_endpoint *hb_ep;   /* heartbeats */
@@ -299,6 +302,7 @@ static void on_trigger(void *ctx, fl_rpc_msg *msg)
     snprintf(last_job, sizeof last_job, "%s", tr->job_id);
     last_attempt = tr->attempt;
     last_id = tr->checkpoint_id;
+    bool declined = false;
     for (int k = 0; k < sim.ntms; k++) {
         sim_tm *t = &sim.tms[k];
         for (int i = 0; i < t->ntasks; i++) {
@@ -312,6 +316,12 @@ static void on_trigger(void *ctx, fl_rpc_msg *msg)
             a.checkpoint_id = tr->checkpoint_id;
             a.vertex = x->vertex;
             a.subtask = x->subtask;
+            if (tr->checkpoint_id == sim.not_running_at && !declined) {
+                declined = true;
+                a.declined = true;
+                a.task_not_running = true;
+                a.reason = "the task is not running";
+            }
             fl_rpc_send(sim.rpc, t->conn, FL_RPC_ACKNOWLEDGE_CHECKPOINT, &a.base);
         }
     }
@@ -388,6 +398,8 @@ int main(int argc, char **argv)
             sim.finish_after = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--report-ms"))
             sim.report_ms = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--not-running-at"))
+            sim.not_running_at = atoll(argv[i + 1]);
     }
     if (!jm || sim.ntms < 1 || sim.nslots < 1 ||
         fl_parse_host_port(jm, sim.jm_host, sizeof sim.jm_host, &sim.jm_port, &err) < 0) {
@@ -430,7 +442,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fl_endpoint_post(sim.ep, start, NULL, NULL);
-    fl_daemon_wait();
+    int sig;
+    sigwait(&set, &sig);
     fl_rpc_stop(sim.rpc);
     fl_endpoint_stop(sim.ep);
     fl_endpoint_stop(sim.hb_ep);
