@@ -261,6 +261,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     char regid[33], why[700];
 
     resp.reason = (char *)check_registration(rm, msg, why, sizeof why);
+    resp.permanent = resp.reason != NULL; /* what it is, not who else is there */
     tm_entry *t = resp.reason ? NULL : find_tm(rm, r->resource_id);
     tm_entry *same_conn = resp.reason ? NULL : find_tm_by_conn(rm, msg->conn);
     if (!resp.reason && t && t->conn != msg->conn) {

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 
     fl_daemon_wait();
     fl_te_shutdown(te);
-    rc = 0;
+    rc = fl_te_refused(te) ? 2 : 0;
     goto out;
 fail:
     fprintf(stderr, "flint-taskmanager: %s\n", err.msg);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,6 +92,7 @@ struct fl_te {
     te_ptable *ptables;        /* producer tables of the jobs with tasks here */
     char blob_dir[4096];
     int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
+    bool refused;              /* the ResourceManager refused us for good */
 };
 
 static void cancel_all_tasks(fl_te *te, const char *why);
@@ -140,7 +142,13 @@ static void on_registration(void *ctx, void *arg, fl_rpc_msg *reply, const char 
         return;
     }
     Fl__Pb__RegistrationResponse *r = (Fl__Pb__RegistrationResponse *)reply->pb;
-    if (!r->accepted) {
+    if (!r->accepted && r->permanent) {
+        /* its configuration: no retry can help. Stop (exit status 2), saying why. */
+        fl_error("ResourceManager %s:%d refused the registration for good: %s. Stopping.",
+                 te->jm_host, te->jm_port, r->reason);
+        te->refused = true;
+        kill(getpid(), SIGTERM);
+    } else if (!r->accepted) {
         fl_warn("ResourceManager %s:%d refused the registration: %s", te->jm_host, te->jm_port,
                 r->reason);
         fl_rpc_close(te->rpc, conn);
@@ -916,4 +924,9 @@ void fl_te_free(fl_te *te)
     free(te->slot_status);
     free(te->slot_ptrs);
     free(te);
+}
+
+bool fl_te_refused(const fl_te *te)
+{
+    return te->refused;
 }

@@ -31,6 +31,9 @@ typedef struct fl_te_addr {
 /* Routes its RPC types on rpc (call before fl_rpc_start). Tasks use net. */
 fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_addr *addr);
 int fl_te_start(fl_te *te, fl_err *err);
+/* True when the ResourceManager refused this TaskManager for good (its configuration): it
+ * sent itself SIGTERM and the daemon should exit with status 2. */
+bool fl_te_refused(const fl_te *te);
 /* Tells the ResourceManager we are leaving (best effort), then stops the thread. */
 void fl_te_shutdown(fl_te *te);
 void fl_te_free(fl_te *te);

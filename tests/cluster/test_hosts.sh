@@ -9,7 +9,7 @@
 #     /taskmanagers shows and its log says; none advertises a loopback address;
 #   * WordCount at -p 6 across the three hosts (a keyed shuffle over veth), exact output;
 #   * a TaskManager with taskmanager.host: localhost on h4 is refused, with a message naming
-#     the key on both sides;
+#     the key on both sides, and stops (exit status 2: retrying cannot help);
 #   * a TaskManager advertising an address nobody has (taskmanager.host on h4 set to an
 #     unused address of the subnet): a job whose shuffle needs it fails, naming the
 #     address, instead of hanging;
@@ -67,15 +67,20 @@ step "wordcount -p 6 over h2 h3 h4 in $(($(now_ms) - t0)) ms: $res"
 
 # ---------------------------------------------------------------------------------------
 step "a TaskManager on h4 with taskmanager.host: localhost"
-host_daemon 4 taskmanager.sh start -D taskmanager.host=localhost >/dev/null ||
-    fail "taskmanager.sh start on h4 failed"
+# (taskmanager.sh start may already see it exit: refused, it stops by itself)
+host_daemon 4 taskmanager.sh start -D taskmanager.host=localhost >"$TEST_DIR/loop.out" 2>&1
+LOOP_RC=$?
 wait_for "grep -q 'Refusing the registration of TaskManager localhost:[0-9]*-[0-9a-f]* from .*advertises the loopback address' '$(host_log 1 jobmanager 0)'" 10 ||
     fail "the JobManager did not refuse the loopback TaskManager"
-wait_for "grep -qi 'refused the registration: .*set taskmanager.host' '$(host_log 4 taskmanager 1)'" 10 ||
+wait_for "grep -qi 'refused the registration.*set taskmanager.host' '$(host_log 4 taskmanager 1)'" 10 ||
     fail "the loopback TaskManager does not log the refusal"
 assert_eq "$(overview_str)" "taskmanagers=3 slots-total=6" "the overview with the refused TaskManager"
-step "refused on both sides: $(grep -m1 -o "advertises the loopback address.*connects from [0-9.]*" "$(host_log 1 jobmanager 0)")"
-host_daemon 4 taskmanager.sh stop >/dev/null || fail "cannot stop the refused TaskManager"
+# refused for what it is, it stops by itself (no retry can help): exit status 2
+wait_for "grep -q 'refused the registration for good: .*Stopping' '$(host_log 4 taskmanager 1)'" 10 ||
+    fail "the refused TaskManager did not say why it stopped"
+wait_for "[ \$(for p in \$(cat '$TEST_DIR/pid/h4/flint-$FLINT_USER-taskmanager.pid'); do is_flint_pid \$p && echo \$p; done | wc -l) -le 1 ]" 10 ||
+    fail "the refused TaskManager still runs on h4"
+step "refused on both sides, and it stopped (taskmanager.sh start: exit $LOOP_RC): $(grep -m1 -o "advertises the loopback address.*connects from [0-9.]*" "$(host_log 1 jobmanager 0)")"
 
 # ---------------------------------------------------------------------------------------
 step "a TaskManager on h4 advertising an address nobody has"
