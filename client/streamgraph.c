@@ -292,9 +292,13 @@ fl_stream *fl_read_text_file(fl_env *env, const char *path)
 fl_stream *fl_socket_text_stream(fl_env *env, const char *host, int port)
 {
     char hp[300];
-    int n = snprintf(hp, sizeof hp, "%s:%d", host, port);
+    int n = snprintf(hp, sizeof hp, "%s:%d", host ? host : "", port);
+    if (!host || !*host || n < 0 || (size_t)n >= sizeof hp || port < 1 || port > 65535)
+        fl_sg_error(env, "fl_socket_text_stream: the host must be 1 to %zu characters and the "
+                         "port 1 to 65535", sizeof hp - 8);
     return add_source(env, FL__PB__OP_KIND__SRC_SOCKET, "Source: Socket Stream", hp,
-                      (uint32_t)n, true);
+                      (uint32_t)(n < 0 ? 0 : (size_t)n >= sizeof hp ? sizeof hp - 1 : (size_t)n),
+                      true);
 }
 
 fl_stream *fl_generate_sequence(fl_env *env, int64_t from, int64_t to)

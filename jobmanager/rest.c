@@ -3,6 +3,7 @@
 #include "rest.h"
 #include "config.h"
 #include "log.h"
+#include "connlimit.h"
 #include "rest_budget.h"
 #include "rpc.h"
 #include "util.h"
@@ -36,7 +37,20 @@ struct fl_rest {
     bool cors_any;               /* web.access-control-allow-origin: * */
     int norigins;
     char *origins[MAX_ORIGINS];  /* the listed origins, without a trailing '/' */
+    fl_connlimit cl;             /* only its pause on a descriptor shortage */
 };
+
+/* The REST server of this process (one per JobManager): the listener's error callback gets
+ * evhttp's argument, not ours. */
+static fl_rest *the_rest;
+
+/* accept(2) failed (EMFILE under a connection flood): pause accepting rather than retry at
+ * once, which spins at 100 % CPU and floods the log. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    if (the_rest)
+        fl_connlimit_accept_error(&the_rest->cl);
+}
 
 static const char *method_name(enum evhttp_cmd_type t)
 {
@@ -434,6 +448,9 @@ fl_rest *fl_rest_new(struct event_base *base, void *ctx, const fl_rest_opts *opt
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, on_request, rest);
     rest->budget = fl_rest_budget_new(base, rest->http, opts->max_body, opts->max_body_total);
+    fl_connlimit_conf c = {.port = "REST", .prefix = "rest.", .max_conns = 1 << 30};
+    fl_connlimit_init(&rest->cl, &c);
+    the_rest = rest;
     return rest;
 }
 
@@ -453,6 +470,7 @@ int fl_rest_listen(fl_rest *rest, const char *host, int port, int *bound_port, f
         fl_err_set(err, "cannot bind the REST server to %s", addr);
         return -1;
     }
+    fl_connlimit_watch(&rest->cl, evhttp_bound_socket_get_listener(bs), on_accept_error);
     if (bound_port) {
         struct sockaddr_storage got;
         socklen_t len = sizeof got;
@@ -494,6 +512,9 @@ void fl_rest_free(fl_rest *rest)
         return;
     if (rest->http)
         evhttp_free(rest->http); /* closes the connections: the budget hears of each */
+    fl_connlimit_free(&rest->cl);
+    if (the_rest == rest)
+        the_rest = NULL;
     fl_rest_budget_free(rest->budget);
     for (int i = 0; i < rest->norigins; i++)
         free(rest->origins[i]);
