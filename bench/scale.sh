@@ -25,7 +25,9 @@ bench_build
 
 # ---- (a) real TaskManagers -------------------------------------------------------------
 TEXT=$(bench_text 16)
-bench_cluster_start "$TMS" "$SLOTS" "taskmanager.memory.process.size=512m"
+# small memory: 512 MB processes, 8 KB network buffers (8,192 of them in the 64 MB minimum)
+bench_cluster_start "$TMS" "$SLOTS" "taskmanager.memory.process.size=512m" \
+    "taskmanager.memory.segment-size=8kb"
 bench_run wide -p $((TMS * SLOTS)) "$BENCH_HOME/build/examples/wordcount.so" --input "$TEXT" \
     --output "$BENCH_TMP/wc-wide"
 WIDE_MS=$RUN_JOB_MS
