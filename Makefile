@@ -12,8 +12,8 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables
-PKGS    := libevent libevent_pthreads libprotobuf-c jansson libcrypto
+           iproute2 nftables openssl
+PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))

@@ -1,5 +1,6 @@
 /* cli.c -- helpers the `flint` actions share (REST calls with JSON answers). */
 #include "cli.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,15 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
 {
     fl_http_resp resp;
     fl_err err;
-    if (fl_http_request(cli->host, cli->port, method, path, ctype, body, len, 30, &resp, &err) < 0) {
+    if (!cli->tls_made) {
+        cli->tls_made = true;
+        if (fl_tls_new(cli->conf, FL_TLS_REST_CLIENT, &cli->tls, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return NULL;
+        }
+    }
+    if (fl_http_request(cli->host, cli->port, cli->tls, method, path, ctype, body, len, 30,
+                        &resp, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return NULL;
     }

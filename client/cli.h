@@ -15,6 +15,8 @@ typedef struct fl_cli {
     char **argv;
     int ndyn;       /* the -D key=value pairs given, for the job's configuration */
     char **dyn;
+    struct fl_tls *tls; /* security.ssl.rest.*: made at the first request */
+    bool tls_made;
 } fl_cli;
 
 /* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the

@@ -1,5 +1,6 @@
 /* http.c -- see http.h. One event_base per request; the CLI is single-threaded. */
 #include "http.h"
+#include "tls.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -36,9 +37,9 @@ static void on_done(struct evhttp_request *req, void *arg)
     st->resp->len = n;
 }
 
-int fl_http_request(const char *host, int port, const char *method, const char *path,
-                    const char *content_type, const void *body, size_t len, int timeout_s,
-                    fl_http_resp *resp, fl_err *err)
+int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *method,
+                    const char *path, const char *content_type, const void *body, size_t len,
+                    int timeout_s, fl_http_resp *resp, fl_err *err)
 {
     static const struct {
         const char *name;
@@ -56,7 +57,11 @@ int fl_http_request(const char *host, int port, const char *method, const char *
     int rc = -1;
     struct event_base *base = event_base_new();
     st.base = base;
-    struct evhttp_connection *conn = evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
+    struct bufferevent *bev = base && tls ? fl_tls_connect_bev(tls, base) : NULL;
+    struct evhttp_connection *conn =
+        !base || (tls && !bev) ? NULL
+        : bev ? evhttp_connection_base_bufferevent_new(base, NULL, bev, host, (ev_uint16_t)port)
+              : evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
     if (!base || !conn) {
         fl_err_set(err, "cannot create an HTTP connection to %s:%d", host, port);
         goto out;
@@ -81,8 +86,13 @@ int fl_http_request(const char *host, int port, const char *method, const char *
     }
     event_base_dispatch(base);
     if (!st.done || !resp->body) {
-        fl_err_set(err, "could not reach the JobManager's REST endpoint at http://%s: %s",
-                   hostport, st.error[0] ? st.error : "no answer");
+        char why[300];
+        const char *tls_why = tls ? fl_tls_error(evhttp_connection_get_bufferevent(conn), why,
+                                                 sizeof why)
+                                  : NULL;
+        fl_err_set(err, "could not reach the JobManager's REST endpoint at %s://%s: %s",
+                   tls ? "https" : "http", hostport,
+                   tls_why ? tls_why : st.error[0] ? st.error : "no answer");
         goto out;
     }
     rc = 0;

@@ -6,6 +6,7 @@
  * endpoint; default rest.address:rest.port), -D key=value, -h/--help, -v/--version.
  */
 #include "cli.h"
+#include "tls.h"
 #include "log.h"
 #include "util.h"
 #include "version.h"
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
     cli.ndyn = ndyn;
     cli.dyn = dyn;
     int rc = act->run(&cli);
+    fl_tls_free(cli.tls);
     fl_conf_free(cli.conf);
     free(rest);
     free(dyn);

@@ -84,6 +84,33 @@ FL_KEY("rpc.server.handshake.max-frame-size", FL_CT_MEMORY, "64 kb", NULL, "1 kb
 FL_KEY("rpc.server.max-buffered-memory", FL_CT_MEMORY, "128 mb", NULL, "1 mb..64 gb",
        "Memory that partial frames of all connections of an RPC port may take; a frame that "
        "would exceed it closes its connection.")
+FL_KEY("security.ssl.internal.enabled", FL_CT_BOOL, "false", NULL, NULL,
+       "TLS with mutual authentication on every RPC and data connection between the daemons "
+       "(both sides present a certificate of the cluster's CA).")
+FL_KEY("security.ssl.internal.key", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM private key of this daemon for internal TLS.")
+FL_KEY("security.ssl.internal.cert", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM certificate (chain) of this daemon for internal TLS.")
+FL_KEY("security.ssl.internal.trust-certificates", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM file of the CA certificate(s) a peer's certificate must be signed by (internal).")
+FL_KEY("security.ssl.rest.enabled", FL_CT_BOOL, "false", NULL, NULL,
+       "TLS on the REST port (and the CLI speaks it).")
+FL_KEY("security.ssl.rest.authentication-enabled", FL_CT_BOOL, "false", NULL, NULL,
+       "REST clients must present a certificate signed by security.ssl.rest.trust-certificates.")
+FL_KEY("security.ssl.rest.key", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM private key of the REST server (and of the CLI, with authentication-enabled).")
+FL_KEY("security.ssl.rest.cert", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM certificate of the REST server (and of the CLI, with authentication-enabled).")
+FL_KEY("security.ssl.rest.trust-certificates", FL_CT_STRING, NULL, NULL, "1..4096",
+       "PEM CA certificate(s): the CLI verifies the server with them, the server its clients "
+       "(authentication-enabled).")
+FL_KEY("security.ssl.protocol", FL_CT_ENUM, "TLSv1.2", "TLSv1.2|TLSv1.3", NULL,
+       "Lowest TLS version: TLSv1.2 (1.2 and 1.3) or TLSv1.3 (1.3 only).")
+FL_KEY("security.ssl.algorithms", FL_CT_STRING,
+       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+       "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+       NULL, "1..4096",
+       "TLS 1.2 cipher suites (an OpenSSL list); the default keeps forward-secret AEAD ones.")
 FL_KEY("security.cluster.secret-file", FL_CT_STRING, NULL, NULL, "1..1024",
        "A file holding the cluster secret (16 bytes to 64 KiB, e.g. head -c 32 /dev/urandom | "
        "base64). When set, every RPC and data connection between the daemons proves it "

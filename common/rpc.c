@@ -1,5 +1,6 @@
 /* rpc.c -- see rpc.h. Everything below "rpc thread" runs on the service's own endpoint. */
 #include "rpc.h"
+#include "tls.h"
 #include "frame.h"
 #include "log.h"
 #include "util.h"
@@ -87,6 +88,7 @@ struct fl_rpc {
     uint32_t max_frame;
     fl_connlimit cl;            /* the port's bounds (rpc thread after start) */
     fl_secret secret;
+    fl_tls *tls;                /* internal TLS (tls.h), NULL when off; not ours */
     struct event *sweep;        /* closes connections that overstay their deadlines */
     fl_ratelimit rl_close;      /* "closing RPC connection" lines */
     struct evconnlistener *listener;
@@ -406,8 +408,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
                     : (what & BEV_EVENT_TIMEOUT)   ? "connect timed out"
                     : EVUTIL_SOCKET_ERROR() != 0   ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                                    : "error";
-    char buf[200];
-    snprintf(buf, sizeof buf, "%s", why);
+    char buf[400], tls[300];
+    const char *tls_why = (what & BEV_EVENT_ERROR) ? fl_tls_error(bev, tls, sizeof tls) : NULL;
+    snprintf(buf, sizeof buf, "%s", tls_why ? tls_why : why);
+    if (tls_why) /* a peer without a certificate of the cluster's CA, or not speaking TLS */
+        fl_log_rl(&rpc->rl_close, 5, FL_LOG_WARN, 10, "refusing the RPC connection %s %s: %s",
+                  c->accepted ? "from" : "to", c->peer, tls_why);
     if (!c->up)
         fl_debug("connecting to %s failed: %s", c->peer, buf);
     if (c->authing)
@@ -463,7 +469,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct bufferevent *bev =
-        bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+        rpc->tls ? fl_tls_accept_bev(rpc->tls, evconnlistener_get_base(l), fd)
+                 : bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         fl_connlimit_release(&rpc->cl, &g);
         evutil_closesocket(fd);
@@ -627,7 +634,8 @@ static void do_connect(void *ctx, void *arg)
         return;
     }
     struct bufferevent *bev =
-        bufferevent_socket_new(fl_endpoint_base(rpc->ep), -1, BEV_OPT_CLOSE_ON_FREE);
+        rpc->tls ? fl_tls_connect_bev(rpc->tls, fl_endpoint_base(rpc->ep))
+                 : bufferevent_socket_new(fl_endpoint_base(rpc->ep), -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         notify_conn(r->ep, r->fn, atomic_fetch_add(&rpc->next_conn, 1), r->peer, false,
                     "cannot create a socket");
@@ -759,6 +767,11 @@ void fl_rpc_set_limits(fl_rpc *rpc, const fl_connlimit_conf *limits)
 void fl_rpc_set_secret(fl_rpc *rpc, const fl_secret *secret)
 {
     rpc->secret = *secret;
+}
+
+void fl_rpc_set_tls(fl_rpc *rpc, fl_tls *tls)
+{
+    rpc->tls = tls;
 }
 
 int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port, fl_err *err)

@@ -81,6 +81,10 @@ fl_rpc *fl_rpc_new(const char *name, uint32_t max_frame);
  * of) and the cluster secret (default: no handshake). */
 void fl_rpc_set_limits(fl_rpc *rpc, const fl_connlimit_conf *limits);
 void fl_rpc_set_secret(fl_rpc *rpc, const fl_secret *secret);
+/* Internal TLS on every connection (tls.h; NULL: plain TCP). The context must outlive the
+ * service; set before fl_rpc_start. */
+struct fl_tls;
+void fl_rpc_set_tls(fl_rpc *rpc, struct fl_tls *tls);
 /* Set-up, before fl_rpc_start. */
 int fl_rpc_listen(fl_rpc *rpc, const char *bind_host, int port, int *bound_port, fl_err *err);
 /* Messages of type go to fn on ep: from connections this service opened and from admitted

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "rest.h"
 #include "sha256.h"
+#include "tls.h"
 #include "userdir.h"
 #include "util.h"
 #include "version.h"
@@ -40,6 +41,7 @@ struct fl_dispatcher {
     fl_rm *rm;
     fl_rpc *rpc;
     fl_rest *rest;
+    fl_tls *rest_tls;      /* security.ssl.rest.*: NULL for plain HTTP */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
     job_entry *jobs;       /* newest first */
@@ -731,8 +733,10 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     if (!d->ep)
         goto fail;
     fl_rest_opts opts;
-    if (fl_rest_opts_from_conf(conf, &opts, err) < 0)
+    if (fl_rest_opts_from_conf(conf, &opts, err) < 0 ||
+        fl_tls_new(conf, FL_TLS_REST_SERVER, &d->rest_tls, err) < 0)
         goto fail;
+    opts.tls = d->rest_tls;
     d->rest = fl_rest_new(fl_endpoint_base(d->ep), d, &opts);
     if (!d->rest) {
         fl_err_set(err, "cannot create the REST server");
@@ -815,6 +819,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
     fl_rest_free(d->rest);
+    fl_tls_free(d->rest_tls);
     fl_cluster_view_free(d->view);
     fl_endpoint_free(d->ep);
     free(d);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "resource_manager.h"
 #include "rpc.h"
+#include "tls.h"
 #include "util.h"
 
 #include <malloc.h>
@@ -18,6 +19,7 @@ int main(int argc, char **argv)
     fl_rpc *rpc = NULL;
     fl_rm *rm = NULL;
     fl_dispatcher *disp = NULL;
+    fl_tls *tls = NULL;
     int rc = 1, rpc_port;
     int64_t t0 = fl_mono_ms();
 
@@ -36,7 +38,8 @@ int main(int argc, char **argv)
         goto fail;
     }
     fl_secret secret;
-    if (fl_secret_load(conf, &secret, &err) < 0)
+    if (fl_secret_load(conf, &secret, &err) < 0 ||
+        fl_tls_new(conf, FL_TLS_INTERNAL, &tls, &err) < 0)
         goto fail;
     fl_connlimit_conf limits;
     fl_connlimit_conf_rpc(conf, &limits);
@@ -44,6 +47,7 @@ int main(int argc, char **argv)
     if (rpc) {
         fl_rpc_set_limits(rpc, &limits);
         fl_rpc_set_secret(rpc, &secret);
+        fl_rpc_set_tls(rpc, tls);
     }
     if (!rpc || fl_rpc_listen(rpc, fl_conf_get_str(conf, "jobmanager.bind-host"),
                               (int)fl_conf_get_int(conf, "jobmanager.rpc.port"), &rpc_port,
@@ -87,6 +91,7 @@ out:
     fl_dispatcher_free(disp);
     fl_rm_free(rm);
     fl_rpc_free(rpc);
+    fl_tls_free(tls);
     fl_conf_free(conf);
     if (rc == 0)
         fl_info("JobManager stopped.");

@@ -423,6 +423,7 @@ int fl_rest_opts_from_conf(const fl_conf *conf, fl_rest_opts *opts, fl_err *err)
     opts->max_body_total =
         (size_t)fl_conf_get_bytes(conf, "rest.server.max-concurrent-content-length");
     opts->cors_origins = fl_conf_get_str(conf, "web.access-control-allow-origin");
+    opts->tls = NULL; /* the caller owns a TLS context and sets it */
     if (opts->max_body_total < opts->max_body) {
         fl_err_set(err, "rest.server.max-concurrent-content-length (%zu bytes) must be at least "
                         "rest.server.max-content-length (%zu bytes)",
@@ -447,7 +448,8 @@ fl_rest *fl_rest_new(struct event_base *base, void *ctx, const fl_rest_opts *opt
     evhttp_set_max_headers_size(rest->http, 64 * 1024);
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, on_request, rest);
-    rest->budget = fl_rest_budget_new(base, rest->http, opts->max_body, opts->max_body_total);
+    rest->budget = fl_rest_budget_new(base, rest->http, opts->max_body, opts->max_body_total,
+                                      opts->tls);
     fl_connlimit_conf c = {.port = "REST", .prefix = "rest.", .max_conns = 1 << 30};
     fl_connlimit_init(&rest->cl, &c);
     the_rest = rest;

@@ -52,6 +52,8 @@ typedef struct fl_rest_opts {
     size_t max_body;         /* rest.server.max-content-length */
     size_t max_body_total;   /* rest.server.max-concurrent-content-length */
     const char *cors_origins; /* web.access-control-allow-origin (copied); NULL: CORS off */
+    struct fl_tls *tls;       /* security.ssl.rest.* (common/tls.h), NULL: plain HTTP; the
+                                 context outlives the server */
 } fl_rest_opts;
 
 typedef struct fl_rest fl_rest;

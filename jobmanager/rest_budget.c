@@ -13,6 +13,7 @@
  * connection through evhttp_connection_get_bufferevent.
  */
 #include "rest_budget.h"
+#include "tls.h"
 #include "log.h"
 #include "util.h"
 
@@ -49,6 +50,7 @@ struct fl_rest_budget {
     budget_conn *conns;
     struct event *trim_timer;
     bool logged_full;
+    struct fl_tls *tls;       /* TLS connections (NULL: plain) */
 };
 
 static void release(budget_conn *c)
@@ -147,7 +149,13 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     fl_rest_budget *b = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = b->tls ? fl_tls_accept_bev(b->tls, base, -1)
+                                     : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev && b->tls) {
+        /* never let evhttp fall back to a plain connection on a TLS port */
+        fl_error("REST: cannot make a TLS connection (out of memory?)");
+        return NULL;
+    }
     if (!bev)
         return NULL; /* evhttp makes its own: not counted */
     budget_conn *c = fl_xcalloc(1, sizeof *c);
@@ -174,12 +182,13 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 }
 
 fl_rest_budget *fl_rest_budget_new(struct event_base *base, struct evhttp *http,
-                                   size_t max_body, size_t max_total)
+                                   size_t max_body, size_t max_total, struct fl_tls *tls)
 {
     fl_rest_budget *b = fl_xcalloc(1, sizeof *b);
     b->base = base;
     b->max_body = max_body;
     b->max_total = max_total;
+    b->tls = tls;
     b->trim_timer = evtimer_new(base, on_trim, b);
     evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
     evhttp_set_bevcb(http, make_bev, b);

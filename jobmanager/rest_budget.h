@@ -24,8 +24,11 @@ struct evhttp_request;
 typedef struct fl_rest_budget fl_rest_budget;
 
 /* Watches every connection http accepts from now on (through evhttp_set_bevcb). */
+/* tls: the REST server's TLS context (common/tls.h), NULL for plain HTTP: the budget makes
+ * every connection's bufferevent, so it makes TLS ones too. */
+struct fl_tls;
 fl_rest_budget *fl_rest_budget_new(struct event_base *base, struct evhttp *http,
-                                   size_t max_body, size_t max_total);
+                                   size_t max_body, size_t max_total, struct fl_tls *tls);
 /* req was answered: its connection's bytes no longer count. */
 void fl_rest_budget_request_done(fl_rest_budget *b, struct evhttp_request *req);
 /* Bytes counted right now. */

@@ -5,6 +5,7 @@
 #include "netaddr.h"
 #include "network/netenv.h"
 #include "rpc.h"
+#include "tls.h"
 #include "task_executor.h"
 #include "util.h"
 
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     fl_rpc *rpc = NULL;
     fl_netenv *net = NULL;
     fl_te *te = NULL;
+    fl_tls *tls = NULL;
     int rc = 1, rpc_port, data_port;
     char resource_id[128];
 
@@ -73,7 +75,8 @@ int main(int argc, char **argv)
     if (advertised_host(conf, host, sizeof host, &how, &err) < 0)
         goto fail;
     fl_secret secret;
-    if (fl_secret_load(conf, &secret, &err) < 0)
+    if (fl_secret_load(conf, &secret, &err) < 0 ||
+        fl_tls_new(conf, FL_TLS_INTERNAL, &tls, &err) < 0)
         goto fail;
     fl_connlimit_conf limits;
     fl_connlimit_conf_rpc(conf, &limits);
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
     if (rpc) {
         fl_rpc_set_limits(rpc, &limits);
         fl_rpc_set_secret(rpc, &secret);
+        fl_rpc_set_tls(rpc, tls);
     }
     if (!rpc || fl_rpc_listen(rpc, bind, (int)fl_conf_get_int(conf, "taskmanager.rpc.port"),
                               &rpc_port, &err) < 0) {
@@ -88,8 +92,10 @@ int main(int argc, char **argv)
         goto fail;
     }
     net = fl_netenv_new(conf, &err);
-    if (net)
+    if (net) {
         fl_netenv_set_secret(net, &secret);
+        fl_netenv_set_tls(net, tls);
+    }
     if (!net || fl_netenv_listen(net, bind, (int)fl_conf_get_int(conf, "taskmanager.data.port"),
                                  &data_port, &err) < 0) {
         fl_err_prefix(&err, "data server (taskmanager.data.port)");
@@ -136,6 +142,7 @@ out:
     fl_te_free(te);
     fl_rpc_free(rpc);
     fl_netenv_free(net);
+    fl_tls_free(tls);
     fl_conf_free(conf);
     if (rc == 0)
         fl_info("TaskManager stopped.");

@@ -10,6 +10,7 @@
  */
 #include "frame.h"
 #include "log.h"
+#include "tls.h"
 #include "mailbox.h"
 #include "netenv_internal.h"
 #include "rpc.h"
@@ -597,8 +598,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
                     : (what & BEV_EVENT_TIMEOUT) ? "connect timed out"
                     : EVUTIL_SOCKET_ERROR()      ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                                  : "connection error";
-    char buf[200];
-    snprintf(buf, sizeof buf, "%s", why);
+    char buf[400], tls[300];
+    const char *tls_why = (what & BEV_EVENT_ERROR) ? fl_tls_error(bev, tls, sizeof tls) : NULL;
+    snprintf(buf, sizeof buf, "%s", tls_why ? tls_why : why);
+    if (tls_why) /* a peer without a certificate of the cluster's CA, or not speaking TLS */
+        fl_log_rl(&nc->net->rl_close, 5, FL_LOG_WARN, 10, "refusing the data connection %s %s: %s",
+                  nc->key[0] ? "to" : "from", nc->key[0] ? nc->key : nc->peer, tls_why);
     close_conn(nc->net, nc, buf);
 }
 
@@ -633,7 +638,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     tune_socket(net, fd);
     struct bufferevent *bev =
-        bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+        net->tls ? fl_tls_accept_bev(net->tls, evconnlistener_get_base(l), fd)
+                 : bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         fl_connlimit_release(&net->cl, &g);
         evutil_closesocket(fd);
@@ -681,7 +687,8 @@ static netconn *client_conn(fl_netenv *net, const char *host, int port, char *wh
         return NULL;
     }
     struct bufferevent *bev =
-        bufferevent_socket_new(fl_endpoint_base(net->ep), -1, BEV_OPT_CLOSE_ON_FREE);
+        net->tls ? fl_tls_connect_bev(net->tls, fl_endpoint_base(net->ep))
+                 : bufferevent_socket_new(fl_endpoint_base(net->ep), -1, BEV_OPT_CLOSE_ON_FREE);
     char peer[64];
     fl_sockaddr_str((struct sockaddr *)&ss, peer, sizeof peer);
     netconn *nc = add_conn(net, bev, peer, key);
@@ -830,6 +837,11 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
 void fl_netenv_set_secret(fl_netenv *net, const fl_secret *secret)
 {
     net->secret = *secret;
+}
+
+void fl_netenv_set_tls(fl_netenv *net, struct fl_tls *tls)
+{
+    net->tls = tls;
 }
 
 int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port,

@@ -18,6 +18,10 @@ typedef struct fl_netenv fl_netenv;
 fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err);
 /* Before fl_netenv_start: every data connection, accepted or opened, proves the cluster
  * secret first (auth.h). The port's bounds come from taskmanager.network.server.*. */
+/* Internal TLS on every data connection (common/tls.h; NULL: plain TCP); the context must
+ * outlive the network stack. Before fl_netenv_start. */
+struct fl_tls;
+void fl_netenv_set_tls(fl_netenv *net, struct fl_tls *tls);
 void fl_netenv_set_secret(fl_netenv *net, const fl_secret *secret);
 int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound_port,
                      fl_err *err);

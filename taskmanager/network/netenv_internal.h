@@ -94,6 +94,7 @@ struct fl_netenv {
     _Atomic int stuck_found;   /* views it had to serve (bugs; tests read it) */
     fl_connlimit cl;           /* the data port's bounds (network thread) */
     fl_secret secret;          /* cluster secret: every connection proves it */
+    struct fl_tls *tls;        /* internal TLS (common/tls.h), NULL when off; not ours */
     struct event *sweep;       /* closes connections that overstay their deadlines */
     fl_ratelimit rl_close;     /* "closing data connection" lines */
 };
