@@ -1,9 +1,39 @@
 /* cli.c -- helpers the `flint` actions share (REST calls with JSON answers). */
 #include "cli.h"
 #include "tls.h"
+#include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The bearer token: FLINT_REST_TOKEN, else the first line of security.rest.auth.token-file. */
+static int load_token(fl_cli *cli, fl_err *err)
+{
+    const char *env = getenv("FLINT_REST_TOKEN");
+    if (env && *env) {
+        cli->token = fl_xstrdup(env);
+        return 0;
+    }
+    const char *path = fl_conf_get_str(cli->conf, "security.rest.auth.token-file");
+    if (!path || !*path)
+        return 0;
+    FILE *f = fopen(path, "re");
+    char line[1024];
+    if (!f || !fgets(line, sizeof line, f)) {
+        fl_err_set(err, "cannot read security.rest.auth.token-file %s: %s", path,
+                   f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    cli->token = fl_xstrdup(line);
+    memset(line, 0, sizeof line);
+    return 0;
+}
 
 json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
                     const void *body, size_t len, int *status)
@@ -12,13 +42,14 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
     fl_err err;
     if (!cli->tls_made) {
         cli->tls_made = true;
-        if (fl_tls_new(cli->conf, FL_TLS_REST_CLIENT, &cli->tls, &err) < 0) {
+        if (fl_tls_new(cli->conf, FL_TLS_REST_CLIENT, &cli->tls, &err) < 0 ||
+            load_token(cli, &err) < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return NULL;
         }
     }
-    if (fl_http_request(cli->host, cli->port, cli->tls, method, path, ctype, body, len, 30,
-                        &resp, &err) < 0) {
+    if (fl_http_request(cli->host, cli->port, cli->tls, cli->token, method, path, ctype, body,
+                        len, 30, &resp, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return NULL;
     }

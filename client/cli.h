@@ -17,6 +17,7 @@ typedef struct fl_cli {
     char **dyn;
     struct fl_tls *tls; /* security.ssl.rest.*: made at the first request */
     bool tls_made;
+    char *token;        /* FLINT_REST_TOKEN or security.rest.auth.token-file, when given */
 } fl_cli;
 
 /* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the

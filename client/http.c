@@ -37,9 +37,10 @@ static void on_done(struct evhttp_request *req, void *arg)
     st->resp->len = n;
 }
 
-int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *method,
-                    const char *path, const char *content_type, const void *body, size_t len,
-                    int timeout_s, fl_http_resp *resp, fl_err *err)
+int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *token,
+                    const char *method, const char *path, const char *content_type,
+                    const void *body, size_t len, int timeout_s, fl_http_resp *resp,
+                    fl_err *err)
 {
     static const struct {
         const char *name;
@@ -74,6 +75,12 @@ int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Accept", "application/json");
     evhttp_add_header(h, "Connection", "close");
+    if (token) {
+        char auth[1100];
+        snprintf(auth, sizeof auth, "Bearer %.1000s", token);
+        evhttp_add_header(h, "Authorization", auth);
+        memset(auth, 0, sizeof auth);
+    }
     /* A state-changing request names its media type even without a body: the JobManager
      * refuses one that does not (a browser cannot send it cross-origin unasked). */
     if (body || type != EVHTTP_REQ_GET)

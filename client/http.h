@@ -13,11 +13,12 @@ typedef struct fl_http_resp {
 } fl_http_resp;
 
 /* method: "GET", "POST", "PATCH"...; body may be NULL; tls: the REST client's TLS context
- * (common/tls.h; NULL: plain HTTP). Returns 0 when an HTTP answer came (whatever its
+ * (common/tls.h; NULL: plain HTTP); token: a bearer token to send, or NULL. Returns 0 when an HTTP answer came (whatever its
  * status), -1 with err when the server could not be reached in timeout_s. */
 struct fl_tls;
-int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *method,
-                    const char *path, const char *content_type, const void *body, size_t len,
-                    int timeout_s, fl_http_resp *resp, fl_err *err);
+int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *token,
+                    const char *method, const char *path, const char *content_type,
+                    const void *body, size_t len, int timeout_s, fl_http_resp *resp,
+                    fl_err *err);
 
 #endif

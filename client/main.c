@@ -175,6 +175,7 @@ int main(int argc, char **argv)
     cli.dyn = dyn;
     int rc = act->run(&cli);
     fl_tls_free(cli.tls);
+    free(cli.token);
     fl_conf_free(cli.conf);
     free(rest);
     free(dyn);

@@ -111,6 +111,11 @@ FL_KEY("security.ssl.algorithms", FL_CT_STRING,
        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
        NULL, "1..4096",
        "TLS 1.2 cipher suites (an OpenSSL list); the default keeps forward-secret AEAD ones.")
+FL_KEY("security.rest.auth.tokens", FL_CT_STRING, NULL, NULL, "1..4096",
+       "A file of REST bearer tokens with roles, a line 'ROLE TOKEN' each (read: GET; submit: "
+       "and POST /jobs; admin: everything). Unset: REST is open, as in Flink.")
+FL_KEY("security.rest.auth.token-file", FL_CT_STRING, NULL, NULL, "1..4096",
+       "The CLI's bearer token, in a file of its own (FLINT_REST_TOKEN overrides it).")
 FL_KEY("security.cluster.secret-file", FL_CT_STRING, NULL, NULL, "1..1024",
        "A file holding the cluster secret (16 bytes to 64 KiB, e.g. head -c 32 /dev/urandom | "
        "base64). When set, every RPC and data connection between the daemons proves it "

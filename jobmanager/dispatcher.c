@@ -6,6 +6,8 @@
 #include "log.h"
 #include "rest.h"
 #include "sha256.h"
+#include "netaddr.h"
+#include "rest_auth.h"
 #include "tls.h"
 #include "userdir.h"
 #include "util.h"
@@ -42,6 +44,7 @@ struct fl_dispatcher {
     fl_rpc *rpc;
     fl_rest *rest;
     fl_tls *rest_tls;      /* security.ssl.rest.*: NULL for plain HTTP */
+    fl_rest_auth *auth;    /* security.rest.auth.tokens: NULL when REST is open */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
     job_entry *jobs;       /* newest first */
@@ -734,9 +737,18 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
         goto fail;
     fl_rest_opts opts;
     if (fl_rest_opts_from_conf(conf, &opts, err) < 0 ||
-        fl_tls_new(conf, FL_TLS_REST_SERVER, &d->rest_tls, err) < 0)
+        fl_tls_new(conf, FL_TLS_REST_SERVER, &d->rest_tls, err) < 0 ||
+        fl_rest_auth_load(conf, &d->auth, err) < 0)
         goto fail;
     opts.tls = d->rest_tls;
+    opts.auth = d->auth;
+    const char *bind = fl_conf_get_str(conf, "rest.bind-address");
+    if (!fl_host_is_loopback(bind) && (!d->rest_tls || !d->auth))
+        fl_warn("REST listens on %s, beyond this machine, %s%s%s: anyone who reaches port %lld "
+                "can %s (set security.ssl.rest.* and security.rest.auth.tokens)",
+                bind, d->rest_tls ? "" : "without TLS", !d->rest_tls && !d->auth ? " and " : "",
+                d->auth ? "" : "without tokens", (long long)fl_conf_get_int(conf, "rest.port"),
+                d->auth ? "read what it sends" : "submit, cancel and savepoint jobs");
     d->rest = fl_rest_new(fl_endpoint_base(d->ep), d, &opts);
     if (!d->rest) {
         fl_err_set(err, "cannot create the REST server");
@@ -820,6 +832,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
     }
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
+    fl_rest_auth_free(d->auth);
     fl_cluster_view_free(d->view);
     fl_endpoint_free(d->ep);
     free(d);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "connlimit.h"
+#include "rest_auth.h"
 #include "rest_budget.h"
 #include "rpc.h"
 #include "util.h"
@@ -38,7 +39,9 @@ struct fl_rest {
     int norigins;
     char *origins[MAX_ORIGINS];  /* the listed origins, without a trailing '/' */
     fl_connlimit cl;             /* only its pause on a descriptor shortage */
+    const fl_rest_auth *auth;    /* bearer tokens, NULL: open */
 };
+
 
 /* The REST server of this process (one per JobManager): the listener's error callback gets
  * evhttp's argument, not ours. */
@@ -72,6 +75,17 @@ static bool changes_state(const char *method)
 {
     return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
            !strcmp(method, "DELETE");
+}
+
+/* The role a request needs: reading for GET, submitting for POST /jobs, admin for every
+ * other change (cancel, stop, savepoints, rescaling). */
+static enum fl_rest_role role_needed(const char *method, const char *pattern)
+{
+    if (!changes_state(method))
+        return FL_ROLE_READ;
+    if (!strcmp(method, "POST") && !strcmp(pattern, "/jobs"))
+        return FL_ROLE_SUBMIT;
+    return FL_ROLE_ADMIN;
 }
 
 static const char *reason(int status)
@@ -310,6 +324,23 @@ static void on_request(struct evhttp_request *req, void *arg)
             fl_rest_error(req, 404, "Not found: %.200s", path);
         goto done;
     }
+    if (rest->auth) {
+        enum fl_rest_role need = role_needed(method, rest->routes[route].pattern);
+        enum fl_rest_role role = fl_rest_auth_role(rest->auth, evhttp_find_header(in, "Authorization"));
+        if (role == FL_ROLE_NONE) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                              "Bearer realm=\"flint\"");
+            fl_rest_error(req, 401, "Missing or unknown bearer token (security.rest.auth.tokens): "
+                                    "%s %.200s needs the role %s.",
+                          method, path, fl_rest_role_name(need));
+            goto done;
+        }
+        if (role < need) {
+            fl_rest_error(req, 403, "The token's role %s may not %s %.200s: that needs %s.",
+                          fl_rest_role_name(role), method, path, fl_rest_role_name(need));
+            goto done;
+        }
+    }
     match(rest->routes[route].pattern, path, &p);
     if (parse_query(uri ? evhttp_uri_get_query(uri) : NULL, &p, why, sizeof why) < 0) {
         fl_rest_error(req, 400, "Malformed query string: %s.", why);
@@ -424,6 +455,7 @@ int fl_rest_opts_from_conf(const fl_conf *conf, fl_rest_opts *opts, fl_err *err)
         (size_t)fl_conf_get_bytes(conf, "rest.server.max-concurrent-content-length");
     opts->cors_origins = fl_conf_get_str(conf, "web.access-control-allow-origin");
     opts->tls = NULL; /* the caller owns a TLS context and sets it */
+    opts->auth = NULL; /* and the tokens */
     if (opts->max_body_total < opts->max_body) {
         fl_err_set(err, "rest.server.max-concurrent-content-length (%zu bytes) must be at least "
                         "rest.server.max-content-length (%zu bytes)",
@@ -452,6 +484,7 @@ fl_rest *fl_rest_new(struct event_base *base, void *ctx, const fl_rest_opts *opt
                                       opts->tls);
     fl_connlimit_conf c = {.port = "REST", .prefix = "rest.", .max_conns = 1 << 30};
     fl_connlimit_init(&rest->cl, &c);
+    rest->auth = opts->auth;
     the_rest = rest;
     return rest;
 }

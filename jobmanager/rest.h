@@ -54,6 +54,8 @@ typedef struct fl_rest_opts {
     const char *cors_origins; /* web.access-control-allow-origin (copied); NULL: CORS off */
     struct fl_tls *tls;       /* security.ssl.rest.* (common/tls.h), NULL: plain HTTP; the
                                  context outlives the server */
+    const struct fl_rest_auth *auth; /* security.rest.auth.tokens (rest_auth.h), NULL: open;
+                                        outlives the server */
 } fl_rest_opts;
 
 typedef struct fl_rest fl_rest;

@@ -50,7 +50,7 @@ static void srv_start(srv *s, size_t max_body, size_t max_total, const char *ori
 {
     memset(s, 0, sizeof *s);
     s->base = event_base_new();
-    fl_rest_opts o = {max_body, max_total, origins, NULL};
+    fl_rest_opts o = {max_body, max_total, origins, NULL, NULL};
     s->rest = fl_rest_new(s->base, s, &o);
     ck_assert_ptr_nonnull(s->rest);
     fl_rest_route(s->rest, "GET", "/things", h_echo);
