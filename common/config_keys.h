@@ -250,6 +250,10 @@ FL_KEY("state.checkpoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default: ${TMPDIR:-/tmp}/flint-<user>/checkpoints (created 0700).")
 FL_KEY("state.checkpoints.num-retained", FL_CT_INT, "1", NULL, "1..10000",
        "Completed checkpoints kept; older ones are deleted.")
+FL_KEY("state.savepoints.allowed-dirs", FL_CT_STRING, NULL, NULL, "1..4096",
+       "Directories (separated by ';') a savepoint request may name besides "
+       "state.savepoints.dir; with either set, a named target must lie under one of them "
+       "(resolved: no '..', no symlink out).")
 FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default directory of savepoints.")
 FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL, "1..1023",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* True when s[0..n) is one plain file name. */
@@ -69,6 +70,58 @@ int fl_path_check_inside(const char *root, const char *path, fl_err *err)
     if (strncmp(rpath, rroot, n) != 0 || (rpath[n] != '/' && !(n == 1 && rroot[0] == '/')) ||
         (n == 1 && rpath[1] == '\0')) {
         fl_err_set(err, "it resolves to %s, outside %s", rpath, rroot);
+        return -1;
+    }
+    return 0;
+}
+
+int fl_path_check_below(const char *root, const char *path, fl_err *err)
+{
+    char rroot[PATH_MAX], head[PATH_MAX], rhead[PATH_MAX];
+    if (path[0] != '/') {
+        fl_err_set(err, "%s is not an absolute path", path);
+        return -1;
+    }
+    if (!realpath(root, rroot)) {
+        fl_err_set(err, "cannot resolve %s: %s", root, strerror(errno));
+        return -1;
+    }
+    size_t len = strlen(path);
+    if (len >= sizeof head) {
+        fl_err_set(err, "%.100s... is too long", path);
+        return -1;
+    }
+    memcpy(head, path, len + 1);
+    /* the tail that does not exist yet: plain names only */
+    const char *tail = "";
+    struct stat st;
+    while (lstat(head, &st) < 0) {
+        char *slash = strrchr(head, '/');
+        if (errno != ENOENT || !slash || slash == head) {
+            fl_err_set(err, "cannot resolve %s: %s", path, strerror(errno));
+            return -1;
+        }
+        tail = path + (slash - head) + 1;
+        *slash = '\0';
+    }
+    if (*tail && !plain_names(tail)) {
+        fl_err_set(err, "%s names '.' or '..'", path);
+        return -1;
+    }
+    if (!realpath(head, rhead)) {
+        fl_err_set(err, "cannot resolve %s: %s", head, strerror(errno));
+        return -1;
+    }
+    if (stat(rhead, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        fl_err_set(err, "%s is not a directory", rhead);
+        return -1;
+    }
+    size_t n = strlen(rroot);
+    bool below = !strncmp(rhead, rroot, n) && (rhead[n] == '\0' || rhead[n] == '/' ||
+                                               (n == 1 && rroot[0] == '/'));
+    if (!below) {
+        fl_err_set(err, "it resolves to %s%s%s, outside %s", rhead, *tail ? "/" : "", tail,
+                   rroot);
         return -1;
     }
     return 0;

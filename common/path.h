@@ -36,6 +36,12 @@ bool fl_path_is_handle(const char *rel);
  * when root cannot be resolved). */
 int fl_path_check_inside(const char *root, const char *path, fl_err *err);
 
+/* 0 when path (absolute) is root or lies below it once the part of it that exists is
+ * resolved (every symlink followed) and the rest is made of plain names (no "." or ".."),
+ * and is a directory where it exists: where a request may have a savepoint written. -1 with
+ * err otherwise. */
+int fl_path_check_below(const char *root, const char *path, fl_err *err);
+
 /* Removes root/rel (rel made of plain names) without following any symlink below root:
  * each directory is opened with O_NOFOLLOW from the one before, the last name is unlinked
  * itself (a symlink, never its target). A missing file is success. */

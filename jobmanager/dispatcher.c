@@ -7,6 +7,7 @@
 #include "rest.h"
 #include "sha256.h"
 #include "netaddr.h"
+#include "path.h"
 #include "rest_auth.h"
 #include "tls.h"
 #include "userdir.h"
@@ -306,6 +307,43 @@ static json_t *json_body(struct evhttp_request *req)
     return j;
 }
 
+/* A savepoint directory a request names must lie under state.savepoints.dir or one of
+ * state.savepoints.allowed-dirs of the cluster's configuration (never a job's own, which its
+ * submitter chose), resolved: no "..", no symlink out, a directory where it exists. With
+ * neither set, any absolute path, as in Flink. */
+static int confine_target(fl_dispatcher *d, const char *target, fl_err *err)
+{
+    const char *dir = !strncmp(target, "file://", 7) ? target + 7
+                    : !strncmp(target, "file:", 5)   ? target + 5
+                                                     : target;
+    const char *spdir = fl_conf_get_str(d->conf, "state.savepoints.dir");
+    const char *allowed = fl_conf_get_str(d->conf, "state.savepoints.allowed-dirs");
+    if ((!spdir || !*spdir) && (!allowed || !*allowed)) {
+        if (dir[0] != '/') {
+            fl_err_set(err, "it is not an absolute path");
+            return -1;
+        }
+        return 0;
+    }
+    char roots[4200];
+    snprintf(roots, sizeof roots, "%s;%s", spdir ? spdir : "", allowed ? allowed : "");
+    fl_err e;
+    e.msg[0] = '\0';
+    char *save = NULL;
+    for (char *r = strtok_r(roots, ";,", &save); r; r = strtok_r(NULL, ";,", &save)) {
+        while (*r == ' ')
+            r++;
+        if (!strncmp(r, "file://", 7))
+            r += 7;
+        if (*r && fl_path_check_below(r, dir, &e) == 0)
+            return 0;
+    }
+    fl_err_set(err, "savepoints go under state.savepoints.dir or a directory of "
+                    "state.savepoints.allowed-dirs (%s)",
+               e.msg[0] ? e.msg : "none of them exists");
+    return -1;
+}
+
 static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
                              const fl_rest_params *p, bool stop)
 {
@@ -333,6 +371,12 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     if (dir && json_string_length(jdir) > 0 && /* "": the default directory */
         check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why, sizeof why) < 0) {
         fl_rest_error(req, 400, "Invalid %s: %s.", field, why);
+        json_decref(body);
+        return;
+    }
+    fl_err perr;
+    if (dir && json_string_length(jdir) > 0 && confine_target(d, dir, &perr) < 0) {
+        fl_rest_error(req, 403, "%s %.200s refused: %s.", field, dir, perr.msg);
         json_decref(body);
         return;
     }

@@ -6,6 +6,8 @@
 #     job) but not cancel or take a savepoint (403); admin may do everything;
 #   * the CLI with a token file (security.rest.auth.token-file) works too;
 #   * no token appears in the JobManager's log or in /jobmanager/config;
+#   * savepoint targets must lie under state.savepoints.allowed-dirs: '..', a symlink out,
+#     another directory and a relative path are refused (403), nothing is created;
 #   * a JobManager whose REST listens beyond this machine without TLS or tokens warns.
 set -u
 # shellcheck source=tests/cluster/lib.sh
@@ -21,6 +23,10 @@ TOKENS="$TEST_DIR/tokens"
 printf '# role token\nread %s\nsubmit %s\n\nadmin %s\n' "$T_READ" "$T_SUBMIT" "$T_ADMIN" >"$TOKENS"
 chmod 600 "$TOKENS"
 conf_set security.rest.auth.tokens "$TOKENS"
+# savepoints only under $TEST_DIR/sp (issue 15 point 3)
+mkdir -p "$TEST_DIR/sp"
+ln -s /tmp "$TEST_DIR/sp/out"
+conf_set state.savepoints.allowed-dirs "$TEST_DIR/sp"
 
 # code TOKEN METHOD PATH [BODY]: the HTTP status (token "" = none); the body in $TEST_DIR/body
 code() {
@@ -74,7 +80,12 @@ expect 403 "$T_SUBMIT" POST "/jobs/$J/savepoints" "{\"target-directory\": \"$TES
 grep -q "may not POST" "$TEST_DIR/body" || fail "the 403 does not say why: $(cat "$TEST_DIR/body")"
 expect 403 "$T_READ" PATCH "/jobs/$J?mode=cancel"
 expect 403 "$T_SUBMIT" PATCH "/jobs/$J?mode=cancel"
-expect 202 "$T_ADMIN" POST "/jobs/$J/savepoints" "{\"target-directory\": \"$TEST_DIR/sp\"}"
+for bad in "$TEST_DIR/sp/../evil" "$TEST_DIR/sp/out/evil" /etc/flint-evil "$TEST_DIR/elsewhere" relative/dir; do
+    expect 403 "$T_ADMIN" POST "/jobs/$J/savepoints" "{\"target-directory\": \"$bad\"}"
+    grep -q "refused" "$TEST_DIR/body" || fail "the refusal of $bad does not say why: $(cat "$TEST_DIR/body")"
+done
+[ ! -e /tmp/evil ] && [ ! -e /etc/flint-evil ] || fail "a refused savepoint directory was created"
+expect 202 "$T_ADMIN" POST "/jobs/$J/savepoints" "{\"target-directory\": \"$TEST_DIR/sp/a/b\"}"
 # the CLI with a token file
 echo "$T_ADMIN" >"$TEST_DIR/admin.token"
 chmod 600 "$TEST_DIR/admin.token"
@@ -82,7 +93,7 @@ chmod 600 "$TEST_DIR/admin.token"
     fail "flint cancel with an admin token file failed: $(cat "$TEST_DIR/cancel.out")"
 wait_state "$J" CANCELED 20
 gate_open
-step "savepoints and cancel need admin (403 for the others); the CLI cancels with a token file"
+step "savepoints and cancel need admin (403 for the others); savepoint targets only under state.savepoints.allowed-dirs (.., a symlink out, elsewhere, relative: 403); the CLI cancels with a token file"
 
 # no token in the log or the configuration the REST API shows
 for t in "$T_READ" "$T_SUBMIT" "$T_ADMIN"; do
