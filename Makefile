@@ -12,7 +12,7 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables openssl
+           iproute2 nftables openssl clang libclang-rt-14-dev
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
@@ -51,7 +51,7 @@ EX_SO       := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(EX_SRC))
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit cluster asan demo clean bench test-faults
+.PHONY: all deps test unit cluster asan demo clean bench test-faults fuzz fuzz-bins fuzz-smoke
 .SECONDARY:
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS)
 
@@ -107,12 +107,33 @@ $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $<
 
-# One command: installs what is missing, builds, runs unit then cluster tests.
+# One command: installs what is missing, builds, runs unit then cluster tests, then every
+# fuzz target for a few seconds (a regression in a decoder is caught).
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j2 all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory cluster
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) against the library built with clang, ASan and
+# UBSan into build/fuzz; corpora in tests/fuzz/corpus/<target>/ (seeds; what a run finds goes
+# to build/fuzz/corpus). make fuzz runs each for FUZZ_SECONDS (60); fuzz-smoke for 5.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-bins
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-bins
+	@tests/fuzz/run.sh 5 $(FUZZ_BINS)
+fuzz-bins: $(FUZZ_BINS)
+$(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(LIBFLINT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $< $(LIBFLINT) $(LDLIBS_ALL)
 
 # The whole fault suite on network-namespace hosts (every nemesis, seqcheck and WordCount):
 # longer than make test's part of it; CI need not run it.

@@ -11,6 +11,11 @@
 #include "path.h"
 
 #define HISTORY 10
+/* _metadata: "FLCK", u16 version, 2 bytes padding, u32 CRC-32 of the rest (host order),
+ * then the packed fl.pb.CheckpointMetadata */
+#define META_MAGIC "FLCK"
+#define META_VERSION 1
+#define META_HDR 12
 /* Longest state.checkpoints.dir and savepoint target directory: what the coordinator adds
  * ("/<job id>/chk-<id>", "/<job id>/shared", "/savepoint-<6>-<12>") stays within
  * FL_CKPT_DIR_MAX (path.h), so both directories fit one barrier. */

@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define META_MAGIC "FLCK"
-#define META_VERSION 1
-#define META_HDR 12
 
 /* ---- metadata files --------------------------------------------------------------- */
 
