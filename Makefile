@@ -107,6 +107,13 @@ $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $<
 
+# The Nexmark queries: one bundle per examples/nexmark/q*.c, sharing its headers.
+NEX_SO      := $(patsubst examples/nexmark/%.c,$(BUILD)/examples/nexmark/%.so,$(wildcard examples/nexmark/*.c))
+all: $(NEX_SO)
+$(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark/*.h) $(wildcard include/flint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
+
 # One command: installs what is missing, builds, runs unit then cluster tests.
 test:
 	@$(MAKE) --no-print-directory deps
