@@ -102,6 +102,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBFLINT)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
 
+# The Nexmark queries: one bundle per examples/nexmark/q*.c, sharing its headers.
+NEX_SO      := $(patsubst examples/nexmark/%.c,$(BUILD)/examples/nexmark/%.so,$(wildcard examples/nexmark/*.c))
+all: $(NEX_SO)
+$(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark/*.h) $(wildcard include/flint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
+
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
 	@mkdir -p $(dir $@)
