@@ -1,17 +1,66 @@
-/* cli.c -- helpers the `flint` actions share (REST calls with JSON answers). */
+/* cli.c -- helpers the `flint` actions share (REST calls with JSON answers, to the leading
+ * JobManager). */
 #include "cli.h"
+#include "leader_retrieval.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+/* The leader's REST endpoint, from ZooKeeper. */
+static int resolve_leader(fl_cli *cli, fl_err *err)
+{
+    fl_leader_info li;
+    if (fl_leader_lookup(cli->conf, &li, err) < 0 ||
+        fl_http_parse_url(li.rest_url, cli->host, sizeof cli->host, &cli->port, err) < 0)
+        return -1;
+    cli->resolved = true;
+    return 0;
+}
 
 json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
                     const void *body, size_t len, int *status)
 {
     fl_http_resp resp;
     fl_err err;
-    if (fl_http_request(cli->host, cli->port, method, path, ctype, body, len, 30, &resp, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
+    int retries = cli->follow_leader ? (int)fl_conf_get_int(
+                                           cli->conf,
+                                           "high-availability.zookeeper.client.max-retry-attempts")
+                                     : 0;
+    int64_t wait_ms = fl_conf_get_duration_ms(cli->conf,
+                                              "high-availability.zookeeper.client.retry-wait");
+    for (int attempt = 0, redirects = 0;;) {
+        if (cli->follow_leader && !cli->resolved && resolve_leader(cli, &err) < 0) {
+            fprintf(stderr, "Cannot find the leading JobManager: %s\n", err.msg);
+            return NULL;
+        }
+        int rc = fl_http_request(cli->host, cli->port, method, path, ctype, body, len, 30,
+                                 &resp, &err);
+        if (rc == 0 && resp.status == 307 && resp.location[0] && redirects < 3) {
+            /* a standby names the leader */
+            free(resp.body);
+            redirects++;
+            if (fl_http_parse_url(resp.location, cli->host, sizeof cli->host, &cli->port,
+                                  &err) < 0) {
+                fprintf(stderr, "A JobManager redirected to %s: %s\n", resp.location, err.msg);
+                return NULL;
+            }
+            continue;
+        }
+        if ((rc < 0 || resp.status == 503) && attempt < retries) {
+            /* the leader may have changed: ask ZooKeeper again after a while */
+            if (rc == 0)
+                free(resp.body);
+            attempt++;
+            cli->resolved = false;
+            usleep((useconds_t)(wait_ms * 1000));
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return NULL;
+        }
+        break;
     }
     json_error_t jerr;
     json_t *j = json_loadb(resp.body, resp.len, 0, &jerr);

@@ -34,6 +34,26 @@ static void on_done(struct evhttp_request *req, void *arg)
     evbuffer_remove(in, st->resp->body, n);
     st->resp->body[n] = '\0';
     st->resp->len = n;
+    const char *loc = evhttp_find_header(evhttp_request_get_input_headers(req), "Location");
+    if (loc && strlen(loc) < sizeof st->resp->location)
+        snprintf(st->resp->location, sizeof st->resp->location, "%s", loc);
+}
+
+int fl_http_parse_url(const char *url, char *host, size_t hostlen, int *port, fl_err *err)
+{
+    char hp[300];
+    if (strncmp(url, "http://", 7) != 0) {
+        fl_err_set(err, "'%.200s' is not an http:// URL", url);
+        return -1;
+    }
+    size_t n = strcspn(url + 7, "/?");
+    if (n == 0 || n >= sizeof hp) {
+        fl_err_set(err, "'%.200s' has no host:port", url);
+        return -1;
+    }
+    memcpy(hp, url + 7, n);
+    hp[n] = '\0';
+    return fl_parse_host_port(hp, host, hostlen, port, err);
 }
 
 int fl_http_request(const char *host, int port, const char *method, const char *path,
