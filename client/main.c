@@ -85,6 +85,9 @@ static int getconf(fl_cli *cli)
         return 1;
     }
     const char *v = fl_conf_get_str(cli->conf, cli->argv[0]);
+    /* the effective mode, whichever of its two keys says it */
+    if (!strcmp(cli->argv[0], "high-availability.type"))
+        v = fl_ha_enabled(cli->conf) ? "zookeeper" : "NONE";
     printf("%s\n", v ? v : "");
     return 0;
 }

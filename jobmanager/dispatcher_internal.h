@@ -52,6 +52,7 @@ struct fl_dispatcher {
     /* leadership (dispatcher_leader.c) */
     fl_ha *ha;             /* NULL without high availability */
     fl_leader_term *term;  /* while this JobManager leads */
+    bool suspended;        /* ... and cannot reach ZooKeeper */
     bool have_leader;      /* who leads, as ZooKeeper says (a standby's redirects) */
     fl_leader_info leader;
     char self_rest[300];   /* our own REST URL */

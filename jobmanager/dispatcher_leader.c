@@ -13,7 +13,9 @@
  *
  * While it does not lead, REST answers every request but /overview, /config and
  * /jobmanager/config with a redirect to the leader (307, Location and a JSON error saying
- * where it is), or 503 while none is known: never with job state that may be stale.
+ * where it is), or 503 while none is known: never with job state that may be stale. While
+ * its leadership is suspended it answers them 503 too: it cannot tell whether another
+ * JobManager leads by now.
  */
 #include "dispatcher_internal.h"
 #include "job_state.h"
@@ -44,9 +46,15 @@ static bool standby_gate(void *ctx, struct evhttp_request *req, const char *meth
                          const char *path)
 {
     fl_dispatcher *d = ctx;
-    if (fl_disp_is_leader(d) || !strcmp(path, "/overview") || !strcmp(path, "/config") ||
-        !strcmp(path, "/jobmanager/config"))
+    if (!strcmp(path, "/overview") || !strcmp(path, "/config") ||
+        !strcmp(path, "/jobmanager/config") || (fl_disp_is_leader(d) && !d->suspended))
         return false;
+    if (fl_disp_is_leader(d)) {
+        fl_rest_error(req, 503, "This JobManager's leadership is suspended: ZooKeeper is "
+                                "unreachable, and another JobManager may lead by now; retry "
+                                "shortly.");
+        return true;
+    }
     if (!leader_is_other(d)) {
         fl_rest_error(req, 503, "This JobManager does not lead the cluster and no leader is "
                                 "known yet (a leader is being elected); retry shortly.");
@@ -65,6 +73,9 @@ void fl_disp_overview_ha(fl_dispatcher *d, json_t *o)
 {
     json_object_set_new(o, "ha-mode", json_string(d->ha ? "zookeeper" : "NONE"));
     json_object_set_new(o, "leader", json_boolean(fl_disp_is_leader(d)));
+    json_object_set_new(o, "leadership", json_string(!fl_disp_is_leader(d) ? "STANDBY"
+                                                     : d->suspended         ? "SUSPENDED"
+                                                                            : "ACTIVE"));
     if (d->ha)
         json_object_set_new(o, "leader-address",
                             d->have_leader ? json_string(d->leader.rest_url) : json_null());
@@ -224,6 +235,7 @@ static void on_granted(void *ctx, fl_leader_term *term, fl_ha_recovery *rec)
     fl_dispatcher *d = ctx;
     fl_leader_term_unref(d->term);
     d->term = term;
+    d->suspended = false;
     fl_rm_grant(d->rm, term); /* before anything can reach it: TaskManagers come after */
     for (int i = rec->nresults - 1; i >= 0; i--) /* oldest first: the newest lead the list */
         result_entry(d, rec->results[i]);
@@ -236,10 +248,12 @@ static void on_granted(void *ctx, fl_leader_term *term, fl_ha_recovery *rec)
 static void on_suspended(void *ctx, fl_leader_term *term, bool suspended)
 {
     fl_dispatcher *d = ctx;
-    if (term == d->term && !suspended)
-        for (job_entry *j = d->jobs; j; j = j->next)
+    if (term == d->term) {
+        d->suspended = suspended;
+        for (job_entry *j = d->jobs; j && !suspended; j = j->next)
             if (j->jm)
                 fl_jm_resume(j->jm);
+    }
     fl_leader_term_unref(term);
 }
 
