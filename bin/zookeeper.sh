@@ -7,7 +7,8 @@
 #   zookeeper.sh stop-all
 #
 # The server is the Debian package's (make deps installs it; ZOOKEEPER_CLASSPATH names
-# another jar) run by java (JAVA, ZOOKEEPER_JAVA_OPTS). Peer N's configuration is zoo.cfg
+# another jar) run by java (JAVA, ZOOKEEPER_JAVA_OPTS; its log level ZOOKEEPER_LOG_LEVEL,
+# default warn, into the .out file). Peer N's configuration is zoo.cfg
 # with its own data directory: <dataDir>/N when zoo.cfg lists several servers (so that
 # several peers fit one host), else <dataDir>; its myid file is written there, and a client
 # port on its server.N line (";port") is its own. Default dataDir:
@@ -41,7 +42,12 @@ bin=$(dirname -- "$(readlink -f -- "$0")")
 ZOO_CFG="$FLINT_CONF_DIR/zoo.cfg"
 JAVA="${JAVA:-java}"
 ZK_CP="${ZOOKEEPER_CLASSPATH:-/usr/share/java/zookeeper.jar}"
+# its log lines (to the .out file) through slf4j-simple when the system has it
+if [ -z "${ZOOKEEPER_CLASSPATH:-}" ] && [ -f /usr/share/java/slf4j-simple.jar ]; then
+    ZK_CP="$ZK_CP:/usr/share/java/slf4j-simple.jar"
+fi
 ZK_OPTS="${ZOOKEEPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
+ZK_LOG_LEVEL="${ZOOKEEPER_LOG_LEVEL:-warn}"
 START_TIMEOUT_S="${FLINT_ZK_START_TIMEOUT:-20}"
 
 pid_file() {
@@ -130,7 +136,12 @@ fi
 data=$(cfg_value dataDir "$FLINT_USER_DIR/zookeeper")
 [ "$servers" -gt 1 ] && data="$data/$PEER"
 own_port=
-[[ "$line" == *";"* ]] && own_port=${line##*;} && own_port=${own_port##*:}
+own_addr=
+if [[ "$line" == *";"* ]]; then # server.N=host:peer:election;[address:]client-port
+    own_port=${line##*;}
+    [[ "$own_port" == *:* ]] && own_addr=${own_port%:*}
+    own_port=${own_port##*:}
+fi
 mkdir -p -- "$data" "$FLINT_LOG_DIR" || exit 1
 if [ ! -e "$FLINT_PID_DIR" ]; then
     mkdir -p -- "$(dirname -- "$FLINT_PID_DIR")" || exit 1
@@ -140,11 +151,15 @@ echo "$PEER" >"$data/myid"
 peer_cfg="$data/zoo-peer-$PEER.cfg"
 {
     grep -vE '^[[:space:]]*dataDir[[:space:]]*=' "$ZOO_CFG" |
-        if [ -n "$own_port" ]; then grep -vE '^[[:space:]]*clientPort[[:space:]]*='; else cat; fi
+        if [ -n "$own_port" ]; then
+            grep -vE '^[[:space:]]*clientPort(Address)?[[:space:]]*='
+        else
+            cat
+        fi
     echo "dataDir=$data"
 } >"$peer_cfg"
 port=${own_port:-$(cfg_value clientPort 2181)}
-addr=$(cfg_value clientPortAddress 127.0.0.1)
+addr=${own_addr:-$(cfg_value clientPortAddress 127.0.0.1)}
 [ "$addr" = 0.0.0.0 ] && addr=127.0.0.1
 
 old=$(cat -- "$(pid_file "$PEER")" 2>/dev/null)
@@ -154,6 +169,7 @@ if is_zk "$old"; then
 fi
 # shellcheck disable=SC2206 # the options are words on purpose
 java_cmd=("$JAVA" $ZK_OPTS -cp "$ZK_CP" "-Dzookeeper.log.dir=$FLINT_LOG_DIR"
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=$ZK_LOG_LEVEL" -Dorg.slf4j.simpleLogger.showDateTime=true
     org.apache.zookeeper.server.quorum.QuorumPeerMain "$peer_cfg")
 
 if [ "$CMD" = start-foreground ]; then

@@ -48,7 +48,6 @@ zk_start() {
         echo "initLimit=40"
         echo "syncLimit=20"
         echo "dataDir=$ZK_DIR/data"
-        echo "clientPortAddress=127.0.0.1"
         echo "admin.enableServer=false"
         echo "4lw.commands.whitelist=ruok,srvr,stat"
         for i in $(seq "$n"); do
@@ -56,8 +55,9 @@ zk_start() {
             # one server runs alone (no server line); a quorum's each name their client port
             if [ "$n" = 1 ]; then
                 echo "clientPort=${ZK_CLIENT[i]}"
+                echo "clientPortAddress=127.0.0.1"
             else
-                echo "server.$i=127.0.0.1:$(free_port):$(free_port);${ZK_CLIENT[i]}"
+                echo "server.$i=127.0.0.1:$(free_port):$(free_port);127.0.0.1:${ZK_CLIENT[i]}"
             fi
         done
     } >"$ZK_DIR/conf/zoo.cfg"
