@@ -120,6 +120,8 @@ int fl_cks_next_id(fl_ha *ha, fl_leader_term *term, const char *job_id, int64_t 
         fl_zk_txn_free(txn);
         if (rc == FL_ZK_BADVERSION || rc == FL_ZK_EXISTS)
             continue; /* changed meanwhile: read it again */
+        if (rc == FL_ZK_NONODE)
+            fl_err_prefix(err, "this JobManager no longer leads the cluster");
         if (rc < 0)
             return rc;
         *id = v;
