@@ -305,7 +305,9 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     t->data_port = (int)r->data_port;
     t->nslots = (int)r->num_slots;
     t->slots = fl_xcalloc((size_t)t->nslots, sizeof *t->slots);
-    (void)apply_slot_report; /* jobs do not survive a JobManager restart (no HA yet) */
+    /* every slot is free: a TaskManager registers only once the tasks of its previous
+     * JobManager stopped, and a new leader redeploys every job it recovers */
+    (void)apply_slot_report;
     t->conn = msg->conn;
     t->last_heard_mono = fl_mono_ms();
     t->last_heartbeat_ms = t->registered_ms = fl_now_ms();

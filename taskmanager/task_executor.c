@@ -194,8 +194,9 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
         }
         te->conn = conn;
         te->state = TE_REGISTERING;
-        /* no slot report: jobs do not survive a JobManager restart (no HA yet), and a
-         * registration must stay small (rpc.server.handshake.max-frame-size) */
+        /* no slot report: the tasks of the previous JobManager stopped before this
+         * registration (connect_rm waits for them), a new leader redeploys what it
+         * recovers, and a registration must stay small (rpc.server.handshake.max-frame-size) */
         Fl__Pb__RegisterTaskManager req = FL__PB__REGISTER_TASK_MANAGER__INIT;
         req.resource_id = te->resource_id;
         req.host = te->host;

@@ -46,7 +46,19 @@ other=$R1
 [ "$LEADER_PORT" = "$R1" ] && other=$R2
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$other/jobs/overview")
 assert_eq "$code" 307 "the standby's answer to GET /jobs/overview"
-step "leader on REST $LEADER_PORT; the standby redirects (307) to it"
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$other/jobs/overview")
+assert_eq "$loc" "http://127.0.0.1:$LEADER_PORT/jobs/overview" "the standby's Location"
+ha_entry() { # ha_entry PORT KEY: the value of KEY in /jobmanager/config
+    curl -s "http://127.0.0.1:$1/jobmanager/config" | py -c '
+import json, sys
+print([e["value"] for e in json.load(sys.stdin) if e["key"] == sys.argv[1]][0])' "$2"
+}
+assert_eq "$(ha_entry "$LEADER_PORT" high-availability.type)" zookeeper "the leader's HA mode"
+assert_eq "$(ha_entry "$LEADER_PORT" high-availability.leader)" true "the leader's config"
+assert_eq "$(ha_entry "$other" high-availability.leader)" false "the standby's config"
+assert_eq "$(curl -s "http://127.0.0.1:$other/overview" | json_get leader-address)" \
+    "http://127.0.0.1:$LEADER_PORT" "the standby's /overview"
+step "leader on REST $LEADER_PORT; the standby redirects (307) to it; /overview and /jobmanager/config say who leads"
 
 TEXT="$TEST_DIR/text.txt"
 py "$REF/gen_text.py" --seed 21 --bytes $((1 << 20)) "$TEXT" || fail "gen_text.py failed"
@@ -124,6 +136,9 @@ newlog=$(grep -l "Published this JobManager as the leader: .*REST http://127.0.0
 grep -q "Recovered 0 job(s)" "$newlog" || fail "the last leader recovered jobs that had ended: $(grep Recovered "$newlog")"
 list=$("$FLINT" list -a 2>&1) || fail "flint list -a (no -m) failed: $list"
 grep -q "$SEQ : Sequence Check (FINISHED)" <<<"$list" || fail "flint list -a does not show $SEQ FINISHED: $list"
-step "kill -9 of the leader after the jobs ended: the next one shows both FINISHED (job result store) and ran neither; flint list -a finds it through ZooKeeper"
+jm_start "$old" # a standby again: flint -m pointed at it is redirected to the leader
+list=$("$FLINT" -m "127.0.0.1:$old" list -a 2>&1) || fail "flint -m <standby> list -a failed: $list"
+grep -q "$WC : WordCount (FINISHED)" <<<"$list" || fail "flint -m <standby> list -a does not show $WC FINISHED: $list"
+step "kill -9 of the leader after the jobs ended: the next one shows both FINISHED (job result store) and ran neither; flint list -a finds it through ZooKeeper, or through a standby (-m)"
 echo "  takeovers (kill -9 -> every task running, session timeout 2 s): ${TAKEOVERS[*]} ms"
 step "done"
