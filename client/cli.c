@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The leader's REST endpoint, from ZooKeeper. */
@@ -34,8 +35,11 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
             fprintf(stderr, "Cannot find the leading JobManager: %s\n", err.msg);
             return NULL;
         }
-        int rc = fl_http_request(cli->host, cli->port, method, path, ctype, body, len, 30,
-                                 &resp, &err);
+        /* a paused leader would hold a request for its whole deadline: following the
+         * leader, a read gives up sooner and asks ZooKeeper again */
+        int timeout_s = cli->follow_leader && !strcmp(method, "GET") ? 5 : 30;
+        int rc = fl_http_request(cli->host, cli->port, method, path, ctype, body, len,
+                                 timeout_s, &resp, &err);
         if (rc == 0 && resp.status == 307 && resp.location[0] && redirects < 3) {
             /* a standby names the leader */
             free(resp.body);

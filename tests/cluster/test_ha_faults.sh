@@ -11,7 +11,9 @@
 #   - SIGTERM of the (new) leader, as jobmanager.sh stop sends: it gives its leadership up
 #     at once (its session closed: no timeout to wait for), a standby leads and runs the job
 #     again (the time is printed).
-# Then the gate opens: the output has no duplicate and no gap, and every slot is free.
+# Then the gate opens: the output has no duplicate and no gap, and every slot is free; the
+# job was submitted by an attached `flint run` without -m, which followed the leader through
+# both faults and reports the job's end.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -42,12 +44,16 @@ KEYS=16
 PER_KEY=30000
 gate_args 5000
 gate_close
-submit seq run -d -p 2 -D "execution.checkpointing.interval=200 ms" \
+# attached (no -d, no -m): the CLI follows the leader through both faults to the job's end
+"$FLINT" run -p 2 -D "execution.checkpointing.interval=200 ms" \
     -D "state.checkpoints.dir=$TEST_DIR/ck" -D restart-strategy.type=fixed-delay \
     -D restart-strategy.fixed-delay.attempts=20 -D "restart-strategy.fixed-delay.delay=200 ms" \
     "${GATE[@]}" "$EX/seqcheck.so" --keys $KEYS --per-key $PER_KEY --rate 100000 \
-    --output "$TEST_DIR/seq.out"
-J=$JOB_ID
+    --output "$TEST_DIR/seq.out" >"$TEST_DIR/run.stdout" 2>"$TEST_DIR/run.stderr" &
+CLI_PID=$!
+wait_for "grep -q 'Job has been submitted with JobID' '$TEST_DIR/run.stdout'" 20 ||
+    fail "flint run: $(cat "$TEST_DIR/run.stdout" "$TEST_DIR/run.stderr")"
+J=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]\{32\}\)$/\1/p' "$TEST_DIR/run.stdout")
 wait_for "all_tasks_running $J" 20 || fail "the job does not run"
 wait_completed "$J" 2 20
 
@@ -90,6 +96,9 @@ step "SIGTERM of the leader (REST $old): REST $LEADER_PORT leads, every task run
 
 gate_open
 wait_state "$J" FINISHED 90
+wait "$CLI_PID" || fail "the attached flint run exited $?: $(cat "$TEST_DIR/run.stdout" "$TEST_DIR/run.stderr")"
+grep -q "Job with JobID $J has finished." "$TEST_DIR/run.stdout" ||
+    fail "the attached flint run did not see the end: $(cat "$TEST_DIR/run.stdout")"
 seq_verify seq "$TEST_DIR/seq.out" $KEYS $PER_KEY
 [ "$SEQ_OK" = 1 ] || fail "seqcheck: $SEQ_RES"
 wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 15 ||
