@@ -23,7 +23,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
              -Iinclude -Icommon -Ijobmanager -Itaskmanager -I$(BUILD)/gen -I. $(PKG_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -ldl -lm -pthread
+LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -lzookeeper_mt -ldl -lm -pthread
 # Protobuf-generated sources are exempt from our stricter prototype warnings.
 GEN_CFLAGS = $(filter-out -Wmissing-prototypes -Wshadow,$(ALL_CFLAGS))
 
@@ -33,7 +33,7 @@ GEN_H       := $(GEN_C:.c=.h)
 GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 
 COMMON_SRC  := $(wildcard common/*.c)
-JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c))
+JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c jobmanager/ha/*.c))
 TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c))
 CLI_SRC     := $(filter-out client/main.c,$(wildcard client/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

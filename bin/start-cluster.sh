@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start-cluster.sh -- starts a Flint cluster (Flink's bin/start-cluster.sh): the JobManager
-# (the host of conf/masters; all of them with high-availability: zookeeper), then one
+# (the host of conf/masters; all of them with high-availability.type: zookeeper), then one
 # TaskManager per line of conf/workers. A host that is this machine (localhost, 127.x, its
 # own name) is started here; any other over ssh (env.ssh.opts), or through the command of
 # env.remote-exec, from the same install path and with the same FLINT_CONF_DIR,
@@ -28,7 +28,8 @@ if flint_read_hosts "$FLINT_CONF_DIR/masters"; then
     master_ports=(${FLINT_HOST_PORTS[@]+"${FLINT_HOST_PORTS[@]}"})
 fi
 
-ha=$(flint_conf_value high-availability NONE)
+# the effective mode: high-availability.type, else the older high-availability
+ha=$(flint_conf_value high-availability.type NONE)
 if [ "${ha,,}" = zookeeper ]; then
     if [ "${#masters[@]}" -eq 0 ]; then
         echo "No masters in $FLINT_CONF_DIR/masters: high-availability needs at least one." >&2
@@ -36,9 +37,14 @@ if [ "${ha,,}" = zookeeper ]; then
     fi
     echo "Starting HA cluster with ${#masters[@]} masters."
     for i in "${!masters[@]}"; do
-        # As Flink does with its web UI port: the masters file's port is the REST port.
+        # As Flink does with its web UI port: the masters file's port is the REST port; a
+        # master on another host advertises that host (each publishes its own addresses in
+        # ZooKeeper; their RPC ports are high-availability.jobmanager.port, any free one).
         args=()
         [ -n "${master_ports[i]}" ] && args=(-D "rest.port=${master_ports[i]}")
+        if ! flint_is_local_host "${masters[i]}"; then
+            args+=(-D "jobmanager.rpc.address=${masters[i]}" -D "rest.address=${masters[i]}")
+        fi
         start_on "${masters[i]}" jobmanager.sh start ${args[@]+"${args[@]}"}
     done
 else

@@ -1,5 +1,7 @@
-/* cli.c -- helpers the `flint` actions share (REST calls with JSON answers). */
+/* cli.c -- helpers the `flint` actions share (REST calls with JSON answers, to the leading
+ * JobManager). */
 #include "cli.h"
+#include "leader_retrieval.h"
 #include "tls.h"
 #include "util.h"
 
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The bearer token: FLINT_REST_TOKEN, else the first line of security.rest.auth.token-file. */
 static int load_token(fl_cli *cli, fl_err *err)
@@ -35,6 +38,17 @@ static int load_token(fl_cli *cli, fl_err *err)
     return 0;
 }
 
+/* The leader's REST endpoint, from ZooKeeper. */
+static int resolve_leader(fl_cli *cli, fl_err *err)
+{
+    fl_leader_info li;
+    if (fl_leader_lookup(cli->conf, &li, err) < 0 ||
+        fl_http_parse_url(li.rest_url, cli->host, sizeof cli->host, &cli->port, err) < 0)
+        return -1;
+    cli->resolved = true;
+    return 0;
+}
+
 json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
                     const void *body, size_t len, int *status)
 {
@@ -48,10 +62,47 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
             return NULL;
         }
     }
-    if (fl_http_request(cli->host, cli->port, cli->tls, cli->token, method, path, ctype, body,
-                        len, 30, &resp, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
+    int retries = cli->follow_leader ? (int)fl_conf_get_int(
+                                           cli->conf,
+                                           "high-availability.zookeeper.client.max-retry-attempts")
+                                     : 0;
+    int64_t wait_ms = fl_conf_get_duration_ms(cli->conf,
+                                              "high-availability.zookeeper.client.retry-wait");
+    for (int attempt = 0, redirects = 0;;) {
+        if (cli->follow_leader && !cli->resolved && resolve_leader(cli, &err) < 0) {
+            fprintf(stderr, "Cannot find the leading JobManager: %s\n", err.msg);
+            return NULL;
+        }
+        /* a paused leader would hold a request for its whole deadline: following the
+         * leader, a read gives up sooner and asks ZooKeeper again */
+        int timeout_s = cli->follow_leader && !strcmp(method, "GET") ? 5 : 30;
+        int rc = fl_http_request(cli->host, cli->port, cli->tls, cli->token, method, path, ctype, body, len,
+                                 timeout_s, &resp, &err);
+        if (rc == 0 && resp.status == 307 && resp.location[0] && redirects < 3) {
+            /* a standby names the leader */
+            free(resp.body);
+            redirects++;
+            if (fl_http_parse_url(resp.location, cli->host, sizeof cli->host, &cli->port,
+                                  &err) < 0) {
+                fprintf(stderr, "A JobManager redirected to %s: %s\n", resp.location, err.msg);
+                return NULL;
+            }
+            continue;
+        }
+        if ((rc < 0 || resp.status == 503) && attempt < retries) {
+            /* the leader may have changed: ask ZooKeeper again after a while */
+            if (rc == 0)
+                free(resp.body);
+            attempt++;
+            cli->resolved = false;
+            usleep((useconds_t)(wait_ms * 1000));
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return NULL;
+        }
+        break;
     }
     json_error_t jerr;
     json_t *j = json_loadb(resp.body, resp.len, 0, &jerr);

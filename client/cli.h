@@ -18,10 +18,17 @@ typedef struct fl_cli {
     struct fl_tls *tls; /* security.ssl.rest.*: made at the first request */
     bool tls_made;
     char *token;        /* FLINT_REST_TOKEN or security.rest.auth.token-file, when given */
+    /* high availability without -m: the leader is found through ZooKeeper, and found
+     * again when it does not answer (or a standby redirects) */
+    bool follow_leader;
+    bool resolved;
 } fl_cli;
 
 /* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the
- * caller's) and the status, or NULL after printing why on stderr. */
+ * caller's) and the status, or NULL after printing why on stderr. A standby's redirect
+ * (307) is followed; with high availability (follow_leader) a JobManager that does not
+ * answer, or answers 503 while a leader is elected, is retried on the leader ZooKeeper
+ * names, every retry-wait, up to max-retry-attempts times. */
 json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const char *ctype,
                     const void *body, size_t len, int *status);
 /* The first message of a {"errors":[...]} body, or a generic text. */

@@ -35,6 +35,29 @@ static void on_done(struct evhttp_request *req, void *arg)
     evbuffer_remove(in, st->resp->body, n);
     st->resp->body[n] = '\0';
     st->resp->len = n;
+    const char *loc = evhttp_find_header(evhttp_request_get_input_headers(req), "Location");
+    if (loc && strlen(loc) < sizeof st->resp->location)
+        snprintf(st->resp->location, sizeof st->resp->location, "%s", loc);
+}
+
+int fl_http_parse_url(const char *url, char *host, size_t hostlen, int *port, fl_err *err)
+{
+    char hp[300];
+    /* the scheme follows the client's own security.ssl.rest.* settings */
+    size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
+    if (!skip) {
+        fl_err_set(err, "'%.200s' is not an http:// or https:// URL", url);
+        return -1;
+    }
+    url += skip;
+    size_t n = strcspn(url, "/?");
+    if (n == 0 || n >= sizeof hp) {
+        fl_err_set(err, "'%.200s' has no host:port", url);
+        return -1;
+    }
+    memcpy(hp, url, n);
+    hp[n] = '\0';
+    return fl_parse_host_port(hp, host, hostlen, port, err);
 }
 
 int fl_http_request(const char *host, int port, struct fl_tls *tls, const char *token,

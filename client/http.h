@@ -10,7 +10,11 @@ typedef struct fl_http_resp {
     int status;
     char *body; /* NUL-terminated; the caller's to free */
     size_t len;
+    char location[512]; /* the Location header of a redirect, or "" */
 } fl_http_resp;
+
+/* Splits "http[s]://host:port[/path]" into host and port: 0, or -1 with err. */
+int fl_http_parse_url(const char *url, char *host, size_t hostlen, int *port, fl_err *err);
 
 /* method: "GET", "POST", "PATCH"...; body may be NULL; tls: the REST client's TLS context
  * (common/tls.h; NULL: plain HTTP); token: a bearer token to send, or NULL. Returns 0 when an HTTP answer came (whatever its

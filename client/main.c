@@ -3,13 +3,15 @@
  *   flint [OPTIONS] ACTION [ACTION OPTIONS] [ARGUMENTS]
  *
  * Global options may stand before or after the action: -m host:port (the JobManager's REST
- * endpoint; default rest.address:rest.port), -D key=value, -h/--help, -v/--version.
+ * endpoint; default rest.address:rest.port, or with high availability the leader that
+ * ZooKeeper names), -D key=value, -h/--help, -v/--version.
  */
 #include "cli.h"
 #include "tls.h"
 #include "log.h"
 #include "util.h"
 #include "version.h"
+#include "zk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +59,9 @@ static void usage(FILE *out)
     for (size_t i = 0; i < FL_ARRAY_LEN(actions); i++)
         fprintf(out, "%s\n", actions[i].help);
     fprintf(out, "Options for every action:\n"
-                 "     -m,--jobmanager <host:port>   Address of the JobManager's REST endpoint.\n"
+                 "     -m,--jobmanager <host:port>   Address of the JobManager's REST endpoint\n"
+                 "                                   (default: the leader ZooKeeper names, with\n"
+                 "                                   high availability).\n"
                  "     -D <property=value>           Overrides a configuration property.\n"
                  "     -h,--help                     Shows this help.\n"
                  "     -v,--version                  Shows Flint's version.\n");
@@ -82,6 +86,9 @@ static int getconf(fl_cli *cli)
         return 1;
     }
     const char *v = fl_conf_get_str(cli->conf, cli->argv[0]);
+    /* the effective mode, whichever of its two keys says it */
+    if (!strcmp(cli->argv[0], "high-availability.type"))
+        v = fl_ha_enabled(cli->conf) ? "zookeeper" : "NONE";
     printf("%s\n", v ? v : "");
     return 0;
 }
@@ -165,6 +172,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "Invalid -m value: %s\n", err.msg);
             return 1;
         }
+    } else if (fl_ha_enabled(cli.conf) && strcmp(action_name, "info") &&
+               strcmp(action_name, "getconf")) {
+        cli.follow_leader = true; /* the leader, as ZooKeeper names it (found when needed) */
     } else {
         snprintf(cli.host, sizeof cli.host, "%s", fl_conf_get_str(cli.conf, "rest.address"));
         cli.port = (int)fl_conf_get_int(cli.conf, "rest.port");

@@ -166,8 +166,37 @@ FL_KEY("taskmanager.network.server.max-buffered-memory", FL_CT_MEMORY, "64 mb", 
 FL_KEY("execution.buffer-timeout", FL_CT_TIMEOUT, "100 ms", NULL, "0 ms..1 h",
        "Longest a partly filled buffer waits before it is sent; 0 sends after every record, "
        "-1 only full buffers.")
+FL_KEY("high-availability.type", FL_CT_ENUM, "NONE", "NONE|zookeeper", NULL,
+       "High-availability mode: NONE, or zookeeper (JobManagers elect a leader through "
+       "ZooKeeper; jobs and checkpoints survive the leader). Overrides high-availability.")
 FL_KEY("high-availability", FL_CT_ENUM, "NONE", "NONE|zookeeper", NULL,
-       "High-availability mode: NONE, or zookeeper (leader election through ZooKeeper).")
+       "The older name of high-availability.type (used when that is not set).")
+FL_KEY("high-availability.zookeeper.quorum", FL_CT_STRING, NULL, NULL, "1..4096",
+       "The ZooKeeper servers, host:port[,host:port...]; required with high availability.")
+FL_KEY("high-availability.zookeeper.path.root", FL_CT_STRING, "/flint", NULL, "1..200",
+       "The ZooKeeper node under which Flint clusters keep their data.")
+FL_KEY("high-availability.cluster-id", FL_CT_STRING, "/default", NULL, "1..200",
+       "This cluster's name below path.root (and below storageDir); clusters sharing a "
+       "ZooKeeper need different ones.")
+FL_KEY("high-availability.storageDir", FL_CT_STRING, NULL, NULL, "1..900",
+       "A directory every JobManager reaches (NFS) for submitted job graphs and bundles and "
+       "finished jobs' results; ZooKeeper holds pointers to them. Required with high "
+       "availability.")
+FL_KEY("high-availability.zookeeper.client.session-timeout", FL_CT_DURATION, "60 s", NULL,
+       "1 s..1 h",
+       "A JobManager that ZooKeeper has not heard from for this long loses its leadership to "
+       "a standby (the server bounds it by its minSessionTimeout and maxSessionTimeout).")
+FL_KEY("high-availability.zookeeper.client.connection-timeout", FL_CT_DURATION, "15 s", NULL,
+       "100 ms..1 h",
+       "How long the CLI waits to reach the ZooKeeper quorum before giving up, and a daemon "
+       "before it logs that it cannot (it keeps trying).")
+FL_KEY("high-availability.zookeeper.client.retry-wait", FL_CT_DURATION, "5 s", NULL,
+       "1 ms..1 h", "Wait between two attempts of the CLI to find the leader or reach it.")
+FL_KEY("high-availability.zookeeper.client.max-retry-attempts", FL_CT_INT, "3", NULL, "0..1000",
+       "Attempts the CLI makes to find the leader or reach it after the first one failed.")
+FL_KEY("high-availability.jobmanager.port", FL_CT_INT, "0", NULL, "0..65535",
+       "With high availability: the JobManager's RPC port (0: any free one; TaskManagers find "
+       "it through ZooKeeper), instead of jobmanager.rpc.port.")
 FL_KEY("slot.request.timeout", FL_CT_DURATION, "5 min", NULL, "1 ms..365 d",
        "How long a job waits for the slots it needs before it fails.")
 FL_KEY("jobstore.max-capacity", FL_CT_INT, "1000", NULL, "1..1000000",

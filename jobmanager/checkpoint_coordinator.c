@@ -3,6 +3,7 @@
  * _metadata files and restoring from them are in checkpoint_restore.c; the shared layout is
  * in checkpoint_internal.h. JobMaster thread only. */
 #include "checkpoint_internal.h"
+#include "ha/ha.h"
 #include "job_state.h"
 #include "log.h"
 #include "path.h"
@@ -66,6 +67,7 @@ static void send_notify(fl_cc *cc, pending *p, bool aborted)
         n.attempt = cc->env.attempt(cc->env.jm);
         n.checkpoint_id = p->id;
         n.aborted = aborted;
+        n.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
         fl_rpc_send(cc->env.rpc, p->tasks[idx[i]].conn, FL_RPC_NOTIFY_CHECKPOINT, &n.base);
     }
     free(idx);
@@ -73,6 +75,7 @@ static void send_notify(fl_cc *cc, pending *p, bool aborted)
 
 static void free_pending(pending *p)
 {
+    fl__pb__checkpoint_metadata__free_unpacked(p->meta, NULL);
     for (int i = 0; i < p->ntasks; i++)
         fl_rpc_msg_free(p->acks[i]);
     free(p->acks);
@@ -197,6 +200,8 @@ static void retain(fl_cc *cc)
 
 /* ---- completing ------------------------------------------------------------------- */
 
+static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool notify);
+
 static void complete(fl_cc *cc, pending *p)
 {
     fl_err err;
@@ -256,6 +261,31 @@ static void complete(fl_cc *cc, pending *p)
         abort_pending(cc, p, err.msg, true);
         return;
     }
+    if (!cc->store) {
+        finish(cc, p, copy, true);
+        return;
+    }
+    /* high availability: recorded in ZooKeeper (with the pointers of the checkpoints it
+     * subsumes removed) before any task hears of it; a timeout no longer applies */
+    p->recording = true;
+    p->meta = copy;
+    if (p->timeout)
+        evtimer_del(p->timeout);
+    int64_t *drop = fl_xcalloc((size_t)cc->retained + 1, sizeof *drop);
+    int ndrop = 0, kept = 1;
+    for (completed *c = cc->done; c && !p->savepoint; c = c->next)
+        if (!c->savepoint && ++kept > cc->retained) {
+            drop = fl_xrealloc(drop, (size_t)(ndrop + 1) * sizeof *drop);
+            drop[ndrop++] = c->id;
+        }
+    fl_ha_job_record(cc->store, p->id, p->dir, p->savepoint, drop, ndrop);
+    free(drop);
+}
+
+/* A checkpoint is complete (and, with high availability, recorded): it joins the completed
+ * ones, its tasks hear of it (notify: its attempt still runs), older ones go. */
+static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool notify)
+{
     unlink_pending(cc, p);
     int64_t duration = fl_mono_ms() - p->start_mono;
     fl_info("Completed checkpoint %lld for job %s (%llu bytes, %lld ms)%s.", (long long)p->id,
@@ -269,7 +299,8 @@ static void complete(fl_cc *cc, pending *p)
     c->meta = copy;
     c->next = cc->done;
     cc->done = c;
-    send_notify(cc, p, false);
+    if (notify)
+        send_notify(cc, p, false);
     hist *h = history_find(cc, p->id);
     if (h) {
         h->status = "COMPLETED";
@@ -304,7 +335,8 @@ static bool is_source(const Fl__Pb__JobGraph *g, int vertex)
     return g->vertices[vertex]->n_inputs == 0;
 }
 
-static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, fl_err *err)
+static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, int64_t id,
+                   fl_err *err)
 {
     const fl_cc_task *tasks;
     int n = cc->env.tasks(cc->env.jm, &tasks);
@@ -312,7 +344,8 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         fl_err_set(err, "the job is not running (not all its tasks are)");
         return -1;
     }
-    int64_t id = cc->next_id++;
+    if (id >= cc->next_id)
+        cc->next_id = id + 1;
     pending *p = fl_xcalloc(1, sizeof *p);
     p->cc = cc;
     p->id = id;
@@ -373,6 +406,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         t.vertex = vs;
         t.subtask = ss;
         t.exactly_once = cc->exactly_once;
+        t.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
         /* savepoints are always aligned: they must be restorable at another parallelism */
         t.unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
                       fl_conf_get_duration_ms(cc->env.conf,
@@ -398,16 +432,97 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     return 0;
 }
 
+/* Whether a periodic checkpoint may start now. */
+static bool may_trigger(const fl_cc *cc)
+{
+    if (!cc->running || cc->npending >= cc->max_concurrent ||
+        !fl_leader_term_is_active(cc->env.term))
+        return false;
+    return !cc->last_completion_mono ||
+           fl_mono_ms() - cc->last_completion_mono >= cc->min_pause;
+}
+
+/* With a store: asks it for an id for r (answered in order by fl_cc_on_id). */
+static void ask_id(fl_cc *cc, id_request *r)
+{
+    r->next = NULL;
+    *cc->ids_tail = r;
+    cc->ids_tail = &r->next;
+    fl_ha_job_next_id(cc->store, cc->next_id);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     fl_cc *cc = arg;
     fl_err err;
-    if (!cc->running || cc->npending >= cc->max_concurrent)
+    if (!may_trigger(cc))
         return;
-    if (cc->last_completion_mono && fl_mono_ms() - cc->last_completion_mono < cc->min_pause)
+    if (cc->store) {
+        for (id_request *r = cc->ids; r; r = r->next)
+            if (!r->savepoint)
+                return; /* one asked for already */
+        ask_id(cc, fl_xcalloc(1, sizeof(id_request)));
         return;
-    if (trigger(cc, false, NULL, 0, &err) < 0)
+    }
+    if (trigger(cc, false, NULL, 0, cc->next_id, &err) < 0)
         fl_debug("checkpoint not triggered: %s", err.msg);
+}
+
+void fl_cc_on_id(void *arg, int64_t id, const char *why)
+{
+    fl_cc *cc = arg;
+    fl_err err;
+    id_request *r = cc->ids;
+    if (!r)
+        return;
+    cc->ids = r->next;
+    if (!cc->ids)
+        cc->ids_tail = &cc->ids;
+    if (id < 0) {
+        if (r->savepoint)
+            cc->env.savepoint_done(cc->env.jm, r->token, NULL, why);
+        else
+            fl_debug("Job %s: no checkpoint id: %s", cc->job_id, why);
+    } else if (r->savepoint) {
+        if (trigger(cc, true, r->dir, r->token, id, &err) < 0)
+            cc->env.savepoint_done(cc->env.jm, r->token, NULL, err.msg);
+    } else if (may_trigger(cc) && trigger(cc, false, NULL, 0, id, &err) < 0) {
+        fl_debug("checkpoint not triggered: %s", err.msg);
+    }
+    free(r);
+}
+
+void fl_cc_on_recorded(void *arg, int64_t id, int status, const char *why)
+{
+    fl_cc *cc = arg;
+    pending *p;
+    for (p = cc->pending; p && !(p->id == id && p->recording); p = p->next)
+        ;
+    if (!p)
+        return;
+    if (status == 0) {
+        Fl__Pb__CheckpointMetadata *meta = p->meta;
+        p->meta = NULL;
+        finish(cc, p, meta, !p->orphan);
+        return;
+    }
+    /* not recorded: no task may commit it, and its files stay (a transaction lost with
+     * the connection may have recorded it after all; a new leader would restore it) */
+    fl_warn("Checkpoint %lld of job %s is not recorded in ZooKeeper: %s; it does not complete "
+            "here", (long long)id, cc->job_id, why);
+    unlink_pending(cc, p);
+    hist *h = history_find(cc, p->id);
+    if (h) {
+        h->status = "FAILED";
+        snprintf(h->failure, sizeof h->failure, "not recorded: %.200s", why);
+        cc->latest_failed = *h;
+        cc->has_failed = true;
+    }
+    cc->nfailed++;
+    if (p->savepoint && cc->env.savepoint_done)
+        cc->env.savepoint_done(cc->env.jm, p->token, NULL, why);
+    free_pending(p);
+    cc->env.changed(cc->env.jm);
 }
 
 void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
@@ -427,7 +542,15 @@ void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
         cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
         return;
     }
-    if (trigger(cc, true, sdir, token, &err) < 0)
+    if (cc->store) {
+        id_request *r = fl_xcalloc(1, sizeof *r);
+        r->savepoint = true;
+        r->token = token;
+        snprintf(r->dir, sizeof r->dir, "%s", sdir);
+        ask_id(cc, r);
+        return;
+    }
+    if (trigger(cc, true, sdir, token, cc->next_id, &err) < 0)
         cc->env.savepoint_done(cc->env.jm, token, NULL, err.msg);
 }
 
@@ -437,7 +560,7 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
     pending *p;
     for (p = cc->pending; p && p->id != a->checkpoint_id; p = p->next)
         ;
-    if (!p || a->attempt != cc->env.attempt(cc->env.jm)) {
+    if (!p || p->recording || a->attempt != cc->env.attempt(cc->env.jm)) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -545,6 +668,7 @@ fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
         snprintf(cc->savepoint_dir, sizeof cc->savepoint_dir, "%s", sp);
     }
     cc->next_id = 1;
+    cc->ids_tail = &cc->ids;
     cc->timer = event_new(env->base, -1, EV_PERSIST, on_tick, cc);
     if (cc->enabled) {
         struct timeval tv = {cc->interval / 1000, (cc->interval % 1000) * 1000};
@@ -569,8 +693,47 @@ void fl_cc_start(fl_cc *cc)
 void fl_cc_stop(fl_cc *cc)
 {
     cc->running = false;
-    while (cc->pending)
-        abort_pending(cc, cc->pending, "the job attempt ended", false);
+    /* those being recorded finish recording (they may be in ZooKeeper already) */
+    for (pending *p = cc->pending, *next; p; p = next) {
+        next = p->next;
+        if (p->recording)
+            p->orphan = true;
+        else
+            abort_pending(cc, p, "the job attempt ended", false);
+    }
+}
+
+void fl_cc_set_store(fl_cc *cc, fl_ha_job *hj)
+{
+    cc->store = hj;
+}
+
+void fl_cc_recover(fl_cc *cc, const fl_ha_checkpoint *ck, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fl_err err;
+        completed *c = fl_xcalloc(1, sizeof *c);
+        c->id = ck[i].id;
+        snprintf(c->dir, sizeof c->dir, "%s", ck[i].dir);
+        c->meta = fl_cc_load_metadata(c->dir, &err);
+        if (!c->meta)
+            fl_warn("Job %s: retained checkpoint %lld cannot be read: %s", cc->job_id,
+                    (long long)c->id, err.msg);
+        else
+            c->ts = c->meta->timestamp;
+        c->next = cc->done;
+        cc->done = c;
+        if (c->id >= cc->next_id)
+            cc->next_id = c->id + 1;
+    }
+}
+
+int fl_cc_retained(const fl_cc *cc)
+{
+    int n = 0;
+    for (const completed *c = cc->done; c; c = c->next)
+        n += !c->savepoint;
+    return n;
 }
 
 void fl_cc_free(fl_cc *cc)
@@ -589,6 +752,11 @@ void fl_cc_free(fl_cc *cc)
         free(c);
     }
     fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
+    while (cc->ids) {
+        id_request *r = cc->ids;
+        cc->ids = r->next;
+        free(r);
+    }
     event_free(cc->timer);
     free(cc);
 }

@@ -14,6 +14,13 @@
  * and computes each new task's share of the state: keyed state by key group, operator state
  * round robin -- at any parallelism up to the max parallelism.
  *
+ * Leadership (jobmanager/ha/ha.h): triggers and notifications carry the term's leader
+ * session id, and no checkpoint is triggered while the term is not active. With high
+ * availability (fl_cc_set_store) checkpoint ids come from ZooKeeper's counter, and a
+ * completed checkpoint is recorded there after its _metadata is durable and before any task
+ * hears that it completed: a sink commits only what a new leader would restore. A
+ * checkpoint whose recording fails (leadership lost) is neither notified nor deleted.
+ *
  * Runs on the JobMaster's thread.
  */
 #ifndef FL_CHECKPOINT_COORDINATOR_H
@@ -34,6 +41,9 @@
 #define SAVEPOINT_DIR_MAX (FL_CKPT_DIR_MAX - 40)
 
 typedef struct fl_cc fl_cc;
+typedef struct fl_ha_job fl_ha_job;
+typedef struct fl_ha_checkpoint fl_ha_checkpoint;
+typedef struct fl_leader_term fl_leader_term;
 
 /* A running task as the coordinator needs to know it. */
 typedef struct fl_cc_task {
@@ -57,11 +67,22 @@ typedef struct fl_cc_env {
     void (*savepoint_done)(void *jm, uint64_t token, const char *path, const char *error);
     /* Something REST shows changed. */
     void (*changed)(void *jm);
+    /* The leadership the JobMaster acts for: its session id goes with every command. */
+    const fl_leader_term *term;
 } fl_cc_env;
 
 fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err);
 void fl_cc_free(fl_cc *cc);
 bool fl_cc_enabled(const fl_cc *cc);
+/* With high availability: ids and completed checkpoints go through hj (not taken). */
+void fl_cc_set_store(fl_cc *cc, fl_ha_job *hj);
+/* A new leader's job: its retained checkpoints as the store names them (oldest first). */
+void fl_cc_recover(fl_cc *cc, const fl_ha_checkpoint *c, int n);
+/* Completed checkpoints kept (savepoints not counted). */
+int fl_cc_retained(const fl_cc *cc);
+/* The store's answers (fl_ha_job_callbacks; arg is the fl_cc). */
+void fl_cc_on_id(void *cc, int64_t id, const char *why);
+void fl_cc_on_recorded(void *cc, int64_t id, int status, const char *why);
 /* All tasks of an attempt are running: periodic checkpoints (re)start. */
 void fl_cc_start(fl_cc *cc);
 /* The attempt is over (failing, cancelled, finished): pending checkpoints are aborted. */

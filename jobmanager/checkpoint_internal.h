@@ -34,7 +34,18 @@ typedef struct pending {
     struct event *timeout;
     uint64_t size;
     int64_t alignment_ms;
+    bool recording;           /* complete: being recorded in the store */
+    bool orphan;              /* its attempt ended while it was being recorded */
+    Fl__Pb__CheckpointMetadata *meta; /* while recording */
 } pending;
+
+/* A checkpoint id asked of the store, and what it is for. */
+typedef struct id_request {
+    struct id_request *next;
+    bool savepoint;
+    uint64_t token;
+    char dir[1024];
+} id_request;
 
 typedef struct completed {
     struct completed *next;   /* newest first */
@@ -74,6 +85,9 @@ struct fl_cc {
     bool has_completed, has_failed, has_savepoint;
     int64_t restored_id, restored_ts;
     char restored_path[1100];
+    /* high availability: the store, and the id requests it has not answered (in order) */
+    fl_ha_job *store;
+    id_request *ids, **ids_tail;
     /* the restore point */
     Fl__Pb__CheckpointMetadata *restore_meta;
     char restore_dir[1024];

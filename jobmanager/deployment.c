@@ -5,6 +5,7 @@
  * granted and on each restart; a failed submission fails the task. JobMaster thread only.
  */
 #include "job_master_internal.h"
+#include "ha/ha.h"
 #include "log.h"
 #include "hmap.h"
 #include "keygroup.h"
@@ -217,9 +218,10 @@ static void deploy(fl_jm *jm, int vi, int i)
     if (jm->restore)
         tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);
     if (tdd.restore)
-        tdd.restore->failover = jm->attempt > 0;
+        tdd.restore->failover = jm->attempt > 0 || jm->recovered;
     Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
     st.tdd = &tdd;
+    st.leader_session_id = (char *)fl_leader_term_session(jm->deps.term);
     fl_jm_set_exec_state(jm, x, FL_TASK_DEPLOYING);
     x->start_ms = fl_now_ms();
     x->end_ms = 0;
@@ -241,6 +243,11 @@ static void deploy_more(fl_jm *jm)
     fl_deploy *d = &jm->dep;
     if (d->attempt != jm->attempt || jm->state != FL_JOB_RUNNING)
         return;
+    if (!fl_leader_term_is_active(jm->deps.term)) {
+        jm->deploy_held = true; /* ZooKeeper unreachable: fl_jm_deploy_resume goes on */
+        return;
+    }
+    jm->deploy_held = false;
     bool any = false;
     while (d->inflight < DEPLOY_WINDOW && d->next_v < jm->nv) {
         d->inflight++;
@@ -287,4 +294,9 @@ static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char 
         jm->dep.inflight--;
         deploy_more(jm);
     }
+}
+
+void fl_jm_deploy_resume(fl_jm *jm)
+{
+    deploy_more(jm);
 }

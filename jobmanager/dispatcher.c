@@ -1,10 +1,12 @@
-/* dispatcher.c -- see dispatcher.h. Everything after start runs on the dispatcher thread. */
-#include "dispatcher.h"
+/* dispatcher.c -- see dispatcher.h: the REST API, submissions, the job store and the
+ * messages of TaskManagers. What changes with leadership is dispatcher_leader.c's; the
+ * shared layout is dispatcher_internal.h. Everything after start runs on the dispatcher
+ * thread. */
+#include "dispatcher_internal.h"
 #include "checkpoint_coordinator.h"
 #include "job_master.h"
 #include "job_state.h"
 #include "log.h"
-#include "rest.h"
 #include "sha256.h"
 #include "netaddr.h"
 #include "path.h"
@@ -26,39 +28,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-
-typedef struct job_entry {
-    struct job_entry *next;
-    char id[40];
-    int state;
-    fl_jm *jm;          /* NULL once the job ended and its JobMaster stopped */
-    json_t *details;    /* latest status from the JobMaster */
-    json_t *overview;
-    int64_t submitted_ms;
-    int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
-} job_entry;
-
-struct fl_dispatcher {
-    fl_endpoint *ep;
-    const fl_conf *conf;
-    fl_rm *rm;
-    fl_rpc *rpc;
-    fl_rest *rest;
-    fl_tls *rest_tls;      /* security.ssl.rest.*: NULL for plain HTTP */
-    fl_rest_auth *auth;    /* security.rest.auth.tokens: NULL when REST is open */
-    int rest_port;
-    fl_cluster_view *view; /* latest snapshot from the ResourceManager */
-    job_entry *jobs;       /* newest first */
-    int ncompleted;        /* jobs in a terminal state on the list (the job store) */
-    int max_completed;     /* jobstore.max-capacity */
-    int64_t expire_ms;     /* jobstore.expiration-time */
-    struct event *expire_timer;
-    size_t max_name;       /* jobmanager.job-name.max-length */
-    char blob_dir[4096];
-    bool own_blob_dir;     /* created by us in the per-user directory: removed at shutdown */
-    /* ${TMPDIR:-/tmp}/flint-<user>/checkpoints when state.checkpoints.dir is not set here */
-    char ckpt_default[4096];
-};
 
 /* The savepoint directory a request may name, after file://: it must fit the JobManager's
  * directory buffers and, with the checkpoint's shared directory, one checkpoint barrier:
@@ -88,6 +57,12 @@ static void get_overview(void *ctx, struct evhttp_request *req, const fl_rest_pa
 {
     fl_dispatcher *d = ctx;
     int total, avail;
+    if (!fl_disp_is_leader(d)) { /* a standby shows no cluster state: it has none */
+        json_t *o = json_pack("{s:s}", "flint-version", FL_VERSION);
+        fl_disp_overview_ha(d, o);
+        fl_rest_reply_json(req, 200, o);
+        return;
+    }
     count_slots(d, &total, &avail);
     json_t *o = json_object();
     json_object_set_new(o, "taskmanagers", json_integer(d->view ? d->view->n : 0));
@@ -105,6 +80,7 @@ static void get_overview(void *ctx, struct evhttp_request *req, const fl_rest_pa
     json_object_set_new(o, "jobs-cancelled", json_integer(cancelled));
     json_object_set_new(o, "jobs-failed", json_integer(failed));
     json_object_set_new(o, "flint-version", json_string(FL_VERSION));
+    fl_disp_overview_ha(d, o);
     fl_rest_reply_json(req, 200, o);
 }
 
@@ -160,12 +136,13 @@ static void get_jm_config(void *ctx, struct evhttp_request *req, const fl_rest_p
     fl_dispatcher *d = ctx;
     json_t *arr = json_array();
     fl_conf_foreach(d->conf, true, add_kv, arr);
+    fl_disp_config_ha(d, arr);
     fl_rest_reply_json(req, 200, arr);
 }
 
 /* ---- jobs ------------------------------------------------------------------------- */
 
-static job_entry *find_job(fl_dispatcher *d, const char *id)
+job_entry *fl_disp_find_job(fl_dispatcher *d, const char *id)
 {
     for (job_entry *j = d->jobs; j; j = j->next)
         if (strcmp(j->id, id) == 0)
@@ -196,7 +173,7 @@ static void get_jobs_overview(void *ctx, struct evhttp_request *req, const fl_re
 static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const fl_rest_params *p)
 {
     const char *id = fl_rest_param(p, "jobid");
-    job_entry *j = find_job(d, id);
+    job_entry *j = fl_disp_find_job(d, id);
     if (!j || !j->details) {
         fl_rest_error(req, 404, "Job %s not found", id);
         return NULL;
@@ -420,7 +397,7 @@ static void get_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_p
 
 /* ---- the job store: completed jobs, bounded ------------------------------------------ */
 
-static void job_entry_remove(fl_dispatcher *d, job_entry *j)
+void fl_disp_remove_job(fl_dispatcher *d, job_entry *j)
 {
     job_entry **pp = &d->jobs;
     while (*pp != j)
@@ -444,7 +421,7 @@ static void jobstore_trim(fl_dispatcher *d)
         if (j->ended_mono && now - j->ended_mono >= d->expire_ms) {
             fl_info("Job %s (%s) expired from the job store (jobstore.expiration-time)", j->id,
                     fl_job_state_name(j->state));
-            job_entry_remove(d, j);
+            fl_disp_remove_job(d, j);
         }
     }
     while (d->ncompleted > d->max_completed) {
@@ -455,7 +432,7 @@ static void jobstore_trim(fl_dispatcher *d)
         fl_info("Job %s (%s) dropped from the job store: more than %d completed jobs "
                 "(jobstore.max-capacity)", oldest->id, fl_job_state_name(oldest->state),
                 d->max_completed);
-        job_entry_remove(d, oldest);
+        fl_disp_remove_job(d, oldest);
     }
 }
 
@@ -464,27 +441,44 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
     jobstore_trim(arg);
 }
 
+job_entry *fl_disp_add_job(fl_dispatcher *d, const char *id)
+{
+    job_entry *j = fl_xcalloc(1, sizeof *j);
+    snprintf(j->id, sizeof j->id, "%s", id);
+    j->state = FL_JOB_CREATED;
+    j->submitted_ms = fl_now_ms();
+    j->next = d->jobs;
+    d->jobs = j;
+    return j;
+}
+
+void fl_disp_job_terminal(fl_dispatcher *d, job_entry *j)
+{
+    if (j->ended_mono)
+        return;
+    j->ended_mono = fl_mono_ms();
+    d->ncompleted++;
+    jobstore_trim(d);
+}
+
 /* JobMaster -> Dispatcher status (mail on this thread). */
-static void on_job_status(void *ctx, void *arg)
+void fl_disp_on_job_status(void *ctx, void *arg)
 {
     fl_dispatcher *d = ctx;
     fl_job_status *st = arg;
-    job_entry *j = find_job(d, st->job_id);
-    if (j) {
+    job_entry *j = fl_disp_find_job(d, st->job_id);
+    if (j && j->jm && j->jm_serial == st->serial) { /* not a stale one */
         json_decref(j->details);
         json_decref(j->overview);
         j->details = st->details;
         j->overview = st->overview;
         st->details = st->overview = NULL;
         j->state = st->state;
-        if (fl_job_state_is_terminal(j->state) && j->jm) {
+        if (fl_job_state_is_terminal(j->state)) {
             fl_jm_free(j->jm); /* its thread has nothing left to do */
             j->jm = NULL;
-        }
-        if (fl_job_state_is_terminal(j->state) && !j->ended_mono) {
-            j->ended_mono = fl_mono_ms();
-            d->ncompleted++;
-            jobstore_trim(d);
+            fl_disp_job_ended(d, j);
+            fl_disp_job_terminal(d, j); /* may remove j */
         }
     }
     fl_job_status_free(st);
@@ -584,8 +578,8 @@ static int check_strings(const fl_dispatcher *d, const Fl__Pb__JobGraph *g, fl_e
 }
 
 /* Writes the bundle to the blob store under its hash (once). */
-static int store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t digest[32],
-                      fl_err *err)
+int fl_disp_store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t digest[32],
+                       fl_err *err)
 {
     char hex[65], path[4200], tmp[4300];
     fl_sha256(data, len, digest);
@@ -620,6 +614,33 @@ static int store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t
     return 0;
 }
 
+fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err)
+{
+    fl_conf *job_conf = fl_conf_copy(d->conf);
+    for (size_t i = 0; i < g->n_config; i++)
+        if (fl_conf_set(job_conf, g->config[i]->key, g->config[i]->value, err) < 0)
+            goto fail;
+    /* the default checkpoint storage is the private per-user one, named in the job's
+     * configuration so that every part of the job (and REST) sees the same; and in its
+     * graph, so that a new leader uses it too */
+    if (!fl_conf_contains(job_conf, "state.checkpoints.dir") && d->ckpt_default[0]) {
+        if (fl_conf_set(job_conf, "state.checkpoints.dir", d->ckpt_default, err) < 0) {
+            fl_err_prefix(err, "the default checkpoint directory is unusable");
+            goto fail;
+        }
+        Fl__Pb__ConfigEntry *e = fl_xmalloc(sizeof *e);
+        fl__pb__config_entry__init(e);
+        e->key = fl_xstrdup("state.checkpoints.dir");
+        e->value = fl_xstrdup(d->ckpt_default);
+        g->config = fl_xrealloc(g->config, (g->n_config + 1) * sizeof *g->config);
+        g->config[g->n_config++] = e;
+    }
+    return job_conf;
+fail:
+    fl_conf_free(job_conf);
+    return NULL;
+}
+
 static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
     fl_dispatcher *d = ctx;
@@ -651,35 +672,37 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
                       max_bundle, sub->bundle.len);
         goto out;
     }
-    if (find_job(d, sub->graph->job_id)) {
+    if (fl_disp_find_job(d, sub->graph->job_id)) {
         fl_rest_error(req, 409, "Job %s was already submitted.", sub->graph->job_id);
         goto out;
     }
-    job_conf = fl_conf_copy(d->conf);
-    for (size_t i = 0; i < sub->graph->n_config; i++)
-        if (fl_conf_set(job_conf, sub->graph->config[i]->key, sub->graph->config[i]->value,
-                        &err) < 0) {
-            fl_rest_error(req, 400, "Invalid job configuration: %s", err.msg);
-            goto out;
-        }
-    /* the default checkpoint storage is the private per-user one, named in the job's
-     * configuration so that every part of the job (and REST) sees the same */
-    if (!fl_conf_contains(job_conf, "state.checkpoints.dir") && d->ckpt_default[0] &&
-        fl_conf_set(job_conf, "state.checkpoints.dir", d->ckpt_default, &err) < 0) {
-        fl_rest_error(req, 500, "The default checkpoint directory is unusable: %s", err.msg);
+    job_conf = fl_disp_job_conf(d, sub->graph, &err);
+    if (!job_conf) {
+        fl_rest_error(req, 400, "Invalid job configuration: %s", err.msg);
         goto out;
     }
-    if (store_blob(d, sub->bundle.data, sub->bundle.len, digest, &err) < 0) {
+    if (fl_disp_store_blob(d, sub->bundle.data, sub->bundle.len, digest, &err) < 0) {
         fl_rest_error(req, 500, "%s", err.msg);
         goto out;
     }
     /* The JobMaster takes the graph; the bundle stays in the blob store. */
     Fl__Pb__JobGraph *g = sub->graph;
-    sub->graph = NULL;
     g->bundle_sha256.data = fl_xmalloc(32);
     memcpy(g->bundle_sha256.data, digest, 32);
     g->bundle_sha256.len = 32;
-    fl_jm_deps deps = {d->rpc, d->rm, d->ep, on_job_status};
+    /* with high availability the job is recorded (files synced, then the pointer) before
+     * it runs: a new leader runs every job it was told about, and no other */
+    int64_t now = fl_now_ms();
+    if (d->ha) {
+        int rc = fl_ha_store_job(d->ha, d->term, g, sub->bundle.data, sub->bundle.len, now,
+                                 &err);
+        if (rc < 0) {
+            fl_rest_error(req, rc == FL_ZK_EXISTS ? 409 : rc == -1 ? 500 : 503, "%s", err.msg);
+            goto out;
+        }
+    }
+    sub->graph = NULL;
+    fl_jm_deps deps = {d->rpc, d->rm, d->ep, fl_disp_on_job_status, d->term, d->ha};
     fl_jm *jm = fl_jm_new(&deps, g, job_conf, &err);
     job_conf = NULL;
     if (!jm || fl_jm_start(jm, &err) < 0) {
@@ -687,13 +710,10 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
         fl_rest_error(req, 500, "Cannot start the job: %s", err.msg);
         goto out;
     }
-    job_entry *j = fl_xcalloc(1, sizeof *j);
-    snprintf(j->id, sizeof j->id, "%s", g->job_id);
+    job_entry *j = fl_disp_add_job(d, g->job_id);
     j->jm = jm;
-    j->state = FL_JOB_CREATED;
-    j->submitted_ms = fl_now_ms();
-    j->next = d->jobs;
-    d->jobs = j;
+    j->jm_serial = fl_jm_serial(jm);
+    j->submitted_ms = now;
     char hex[65];
     fl_sha256_hex(digest, hex);
     fl_info("Received job %s (%s), bundle %s (%zu bytes, sha256 %.16s...)", g->name, g->job_id,
@@ -714,7 +734,7 @@ static void on_job_msg(void *ctx, fl_rpc_msg *msg)
                      : msg->type == FL_RPC_ACKNOWLEDGE_CHECKPOINT
                          ? ((Fl__Pb__AcknowledgeCheckpoint *)msg->pb)->job_id
                          : ((Fl__Pb__TaskMetricsReport *)msg->pb)->job_id;
-    job_entry *j = find_job(d, id);
+    job_entry *j = fl_disp_find_job(d, id);
     if (j && j->jm)
         fl_jm_deliver(j->jm, msg);
     else
@@ -768,7 +788,8 @@ static int make_local_dirs(fl_dispatcher *d, fl_err *err)
     return 0;
 }
 
-fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_err *err)
+fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_ha *ha,
+                                 fl_leader_term *term, fl_err *err)
 {
     fl_dispatcher *d = fl_xcalloc(1, sizeof *d);
     d->conf = conf;
@@ -831,6 +852,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
         goto fail;
     }
     fl_rm_watch(rm, d->ep, fl_dispatcher_on_cluster_view);
+    fl_disp_leadership_init(d, ha, term);
     return d;
 fail:
     fl_dispatcher_free(d);
@@ -867,7 +889,9 @@ void fl_dispatcher_free(fl_dispatcher *d)
         return;
     fl_dispatcher_stop(d);
     while (d->jobs)
-        job_entry_remove(d, d->jobs);
+        fl_disp_remove_job(d, d->jobs);
+    fl_disp_free_retired(d);
+    fl_leader_term_unref(d->term);
     if (d->expire_timer)
         event_free(d->expire_timer);
     if (d->own_blob_dir) {

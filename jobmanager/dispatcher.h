@@ -11,6 +11,10 @@
  * JobMaster. A submission's names and paths are bounded (jobmanager.job-name.max-length);
  * completed jobs stay in the job store per jobstore.max-capacity and
  * jobstore.expiration-time. What every request must be is rest.h's.
+ *
+ * With high availability only the leader's Dispatcher serves jobs: it runs the jobs the
+ * HA services recover, records each submission before running it and each result when a
+ * job ends; a standby redirects to the leader (dispatcher_leader.c).
  */
 #ifndef FL_DISPATCHER_H
 #define FL_DISPATCHER_H
@@ -21,8 +25,13 @@
 
 typedef struct fl_dispatcher fl_dispatcher;
 
-/* Routes its RPC types on rpc (before fl_rpc_start). */
-fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_err *err);
+typedef struct fl_ha fl_ha;
+typedef struct fl_leader_term fl_leader_term;
+
+/* Routes its RPC types on rpc (before fl_rpc_start). Without high availability (ha NULL) it
+ * leads with term from the start; with it, it listens to ha (dispatcher_leader.c). */
+fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl_ha *ha,
+                                 fl_leader_term *term, fl_err *err);
 fl_endpoint *fl_dispatcher_endpoint(fl_dispatcher *d);
 int fl_dispatcher_rest_port(const fl_dispatcher *d);
 int fl_dispatcher_start(fl_dispatcher *d, fl_err *err);

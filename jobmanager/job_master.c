@@ -5,14 +5,18 @@
  * after fl_jm_start runs on the JobMaster's own thread; other threads reach it through
  * fl_jm_cancel / fl_jm_deliver (mails). */
 #include "job_master_internal.h"
+#include "ha/ha.h"
 #include "log.h"
 #include "plan.h"
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CANCEL_TIMEOUT_MS 30000
+
+static atomic_uint_fast64_t next_serial;
 
 static void collect_conf(void *arg, const char *key, const char *value)
 {
@@ -61,8 +65,8 @@ static void request_slots(fl_jm *jm)
     for (int vi = 0; vi < jm->nv; vi++)
         for (int i = 0; i < jm->v[vi].jv->parallelism; i++)
             fl_jm_set_exec_state(jm, &jm->v[vi].x[i], FL_TASK_SCHEDULED);
-    fl_rm_request_slots(jm->deps.rm, jm->id, jm->nslots_needed, jm->ep, on_slots_granted,
-                        on_slots_lost);
+    fl_rm_request_slots(jm->deps.rm, jm->deps.term, jm->id, jm->nslots_needed, jm->ep,
+                        on_slots_granted, on_slots_lost);
     timer_in(jm->slot_timer, fl_conf_get_duration_ms(jm->conf, "slot.request.timeout"));
 }
 
@@ -100,6 +104,7 @@ static void cancel_tasks(fl_jm *jm)
         Fl__Pb__CancelJobTasks c = FL__PB__CANCEL_JOB_TASKS__INIT;
         c.job_id = jm->id;
         c.attempt = jm->attempt;
+        c.leader_session_id = (char *)fl_leader_term_session(jm->deps.term);
         fl_rpc_send(jm->deps.rpc, jm->slots[slot_of_host[h]].conn, FL_RPC_CANCEL_JOB_TASKS,
                     &c.base);
     }
@@ -500,6 +505,8 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
 {
     fl_jm *jm = fl_xcalloc(1, sizeof *jm);
     jm->deps = *deps;
+    fl_leader_term_ref(deps->term);
+    jm->serial = atomic_fetch_add(&next_serial, 1) + 1;
     jm->g = g;
     jm->conf = job_conf;
     snprintf(jm->id, sizeof jm->id, "%s", g->job_id);
@@ -508,6 +515,7 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
     jm->ep = fl_endpoint_new(name);
     if (!jm->ep) {
         fl_err_set(err, "cannot create the JobMaster thread");
+        fl_leader_term_unref(deps->term);
         free(jm);
         return NULL;
     }
@@ -559,11 +567,17 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
     jm->state = FL_JOB_CREATED;
     jm->created_ms = jm->state_ts[FL_JOB_CREATED] = fl_now_ms();
     jm->savepoints = json_object();
-    fl_cc_env cenv = {deps->rpc, base, g, job_conf, jm, cc_tasks, cc_attempt, cc_fail,
-                      cc_savepoint_done, cc_changed};
+    fl_cc_env cenv = {deps->rpc, base,       g,          job_conf,         jm,
+                      cc_tasks,  cc_attempt, cc_fail,    cc_savepoint_done, cc_changed,
+                      deps->term};
     jm->cc = fl_cc_new(&cenv, err);
     if (!jm->cc)
         goto fail;
+    if (deps->ha) {
+        fl_ha_job_callbacks cb = {jm->ep, jm->cc, fl_cc_on_id, fl_cc_on_recorded};
+        jm->hj = fl_ha_job_open(deps->ha, deps->term, jm->id, &cb);
+        fl_cc_set_store(jm->cc, jm->hj);
+    }
     return jm;
 fail:
     fl_jm_free(jm);
@@ -589,9 +603,58 @@ static void start_mail(void *ctx, void *arg)
         jm->restore_dir = dir;
         fl_info("Job %s (%s) starts from savepoint %s.", jm->g->name, jm->id, dir);
     }
+    if (jm->recovered && fl_cc_retained(jm->cc) > 0) {
+        /* a new leader: the latest retained checkpoint that reads back, as after a failure;
+         * never from scratch (the sinks committed what its checkpoints hold) */
+        const char *dir = NULL;
+        jm->restore = fl_cc_restore_point(jm->cc, &dir);
+        jm->restore_dir = dir;
+        if (!jm->restore || jm->restore->savepoint) { /* none read back */
+            snprintf(jm->root_cause, sizeof jm->root_cause,
+                     "None of the %d retained checkpoints of job %s can be read (the "
+                     "JobManager's log names each file and why); the job is not started "
+                     "from scratch, which would repeat its committed output.",
+                     fl_cc_retained(jm->cc), jm->id);
+            fl_error("Job %s (%s) cannot be recovered: %s", jm->g->name, jm->id,
+                     jm->root_cause);
+            set_state(jm, FL_JOB_FAILED);
+            return;
+        }
+        fl_info("Job %s (%s) restores from checkpoint %lld (%s) (recovered by a new leader).",
+                jm->g->name, jm->id, (long long)jm->restore->checkpoint_id, dir);
+    } else if (jm->recovered) {
+        fl_info("Job %s (%s) recovered by a new leader: it has no completed checkpoint, so it "
+                "starts %s.", jm->g->name, jm->id,
+                jm->restore ? "from its savepoint again" : "from the beginning");
+    }
     set_state(jm, FL_JOB_RUNNING);
     request_slots(jm);
     fl_jm_publish(jm);
+}
+
+void fl_jm_recover(fl_jm *jm, const fl_ha_checkpoint *ckpts, int n, int64_t submitted_ms)
+{
+    jm->recovered = true;
+    fl_cc_recover(jm->cc, ckpts, n);
+    if (submitted_ms > 0)
+        jm->created_ms = jm->state_ts[FL_JOB_CREATED] = submitted_ms;
+}
+
+static void run_resume(void *ctx, void *arg)
+{
+    fl_jm *jm = ctx;
+    if (jm->deploy_held)
+        fl_jm_deploy_resume(jm);
+}
+
+void fl_jm_resume(fl_jm *jm)
+{
+    fl_endpoint_post(jm->ep, run_resume, NULL, NULL);
+}
+
+uint64_t fl_jm_serial(const fl_jm *jm)
+{
+    return jm->serial;
 }
 
 int fl_jm_start(fl_jm *jm, fl_err *err)
@@ -619,7 +682,9 @@ void fl_jm_free(fl_jm *jm)
         event_free(jm->cancel_timer);
         event_free(jm->publish_timer);
     }
+    fl_ha_job_close(jm->hj); /* no answer reaches the endpoint after this */
     fl_endpoint_free(jm->ep);
+    fl_leader_term_unref(jm->deps.term);
     for (int vi = 0; vi < jm->nv; vi++)
         free(jm->v[vi].x);
     free(jm->v);

@@ -48,6 +48,10 @@ typedef struct fl_deploy {
 struct fl_jm {
     fl_endpoint *ep;
     fl_jm_deps deps;
+    uint64_t serial;
+    bool recovered;             /* recovered by a new leader: restores as after a failure */
+    bool deploy_held;           /* deployment waits for the term to be active again */
+    struct fl_ha_job *hj;       /* the checkpoint store (high availability), or NULL */
     Fl__Pb__JobGraph *g;
     fl_conf *conf;
     char id[40];
@@ -103,6 +107,8 @@ void fl_jm_on_publish_timer(evutil_socket_t fd, short what, void *arg);
 /* Deploys every subtask of the attempt to its granted slot, at most DEPLOY_WINDOW of them
  * awaiting their answer, publishing as it goes. */
 void fl_jm_deploy_all(fl_jm *jm);
+/* The term is active again: deploys what waited for it. */
+void fl_jm_deploy_resume(fl_jm *jm);
 /* Forgets the attempt's producer tables (a new attempt sends them anew) / and the hosts. */
 void fl_jm_deploy_reset(fl_jm *jm);
 void fl_jm_deploy_free(fl_jm *jm);

@@ -139,6 +139,7 @@ void fl_jm_publish(fl_jm *jm)
     fl_job_status *st = fl_xcalloc(1, sizeof *st);
     snprintf(st->job_id, sizeof st->job_id, "%s", jm->id);
     st->state = jm->state;
+    st->serial = jm->serial;
     st->details = details;
     st->overview = overview;
     jm->last_publish_ms = fl_mono_ms();

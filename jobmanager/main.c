@@ -1,7 +1,9 @@
-/* main.c -- the jobmanager daemon: RPC service, ResourceManager, Dispatcher (REST).
- * The main thread only starts the endpoints, waits for a stop signal and tears down. */
+/* main.c -- the jobmanager daemon: RPC service, ResourceManager, Dispatcher (REST) and, with
+ * high availability, the HA services (jobmanager/ha/). The main thread only starts the
+ * endpoints, waits for a stop signal and tears down. */
 #include "daemon.h"
 #include "dispatcher.h"
+#include "ha/ha.h"
 #include "log.h"
 #include "resource_manager.h"
 #include "rpc.h"
@@ -20,6 +22,8 @@ int main(int argc, char **argv)
     fl_rm *rm = NULL;
     fl_dispatcher *disp = NULL;
     fl_tls *tls = NULL;
+    fl_ha *ha = NULL;
+    fl_leader_term *term = NULL;
     int rc = 1, rpc_port;
     int64_t t0 = fl_mono_ms();
 
@@ -41,6 +45,17 @@ int main(int argc, char **argv)
     if (fl_secret_load(conf, &secret, &err) < 0 ||
         fl_tls_new(conf, FL_TLS_INTERNAL, &tls, &err) < 0)
         goto fail;
+    /* with high availability: the ZooKeeper quorum, the storage directory, the paths; the
+     * RPC port is high-availability.jobmanager.port (TaskManagers find it in ZooKeeper) */
+    const char *port_key = "jobmanager.rpc.port";
+    if (fl_ha_enabled(conf)) {
+        ha = fl_ha_new(conf, &err); /* its errors name their keys */
+        if (!ha)
+            goto fail;
+        port_key = "high-availability.jobmanager.port";
+    } else {
+        term = fl_leader_term_new(""); /* the only JobManager leads, for good */
+    }
     fl_connlimit_conf limits;
     fl_connlimit_conf_rpc(conf, &limits);
     rpc = fl_rpc_new("rpc", (uint32_t)fl_conf_get_bytes(conf, "rpc.frame.max-size"));
@@ -50,9 +65,8 @@ int main(int argc, char **argv)
         fl_rpc_set_tls(rpc, tls);
     }
     if (!rpc || fl_rpc_listen(rpc, fl_conf_get_str(conf, "jobmanager.bind-host"),
-                              (int)fl_conf_get_int(conf, "jobmanager.rpc.port"), &rpc_port,
-                              &err) < 0) {
-        fl_err_prefix(&err, "RPC server (jobmanager.rpc.port)");
+                              (int)fl_conf_get_int(conf, port_key), &rpc_port, &err) < 0) {
+        fl_err_prefix(&err, "RPC server (%s)", port_key);
         goto fail;
     }
     rm = fl_rm_new(conf, rpc);
@@ -60,7 +74,9 @@ int main(int argc, char **argv)
         fl_err_set(&err, "cannot create the ResourceManager");
         goto fail;
     }
-    disp = fl_dispatcher_new(conf, rm, rpc, &err); /* its errors name their keys */
+    if (term)
+        fl_rm_grant(rm, term);
+    disp = fl_dispatcher_new(conf, rm, rpc, ha, term, &err); /* its errors name their keys */
     if (!disp)
         goto fail;
     if (fl_rm_start(rm, &err) < 0 || fl_dispatcher_start(disp, &err) < 0 ||
@@ -68,13 +84,24 @@ int main(int argc, char **argv)
         goto fail;
     fl_info("JobManager started in %lld ms: RPC bound to %s:%d, advertised as "
             "flint://%s:%d/jobmanager (jobmanager.rpc.address); REST bound to %s:%d, "
-            "advertised as http://%s:%d (rest.address)",
+            "advertised as %s://%s:%d (rest.address)",
             (long long)(fl_mono_ms() - t0), fl_conf_get_str(conf, "jobmanager.bind-host"),
             rpc_port, fl_conf_get_str(conf, "jobmanager.rpc.address"), rpc_port,
             fl_conf_get_str(conf, "rest.bind-address"), fl_dispatcher_rest_port(disp),
+            fl_conf_get_bool(conf, "security.ssl.rest.enabled") ? "https" : "http",
             fl_conf_get_str(conf, "rest.address"), fl_dispatcher_rest_port(disp));
     if (secret.set)
         fl_info("Every RPC connection proves the cluster secret (security.cluster.secret-file).");
+    if (ha) {
+        fl_leader_info self = {.rpc_port = rpc_port};
+        snprintf(self.rpc_host, sizeof self.rpc_host, "%s",
+                 fl_conf_get_str(conf, "jobmanager.rpc.address"));
+        snprintf(self.rest_url, sizeof self.rest_url, "%s://%s:%d",
+                 fl_conf_get_bool(conf, "security.ssl.rest.enabled") ? "https" : "http",
+                 fl_conf_get_str(conf, "rest.address"), fl_dispatcher_rest_port(disp));
+        if (fl_ha_start(ha, &self, &err) < 0)
+            goto fail;
+    }
 
     fl_daemon_wait();
     rc = 0;
@@ -88,8 +115,12 @@ out:
     fl_rpc_stop(rpc);
     fl_dispatcher_stop(disp);
     fl_rm_stop(rm);
+    /* the session goes last, and at once: a standby takes over without a timeout */
+    fl_ha_stop(ha);
     fl_dispatcher_free(disp);
     fl_rm_free(rm);
+    fl_ha_free(ha);
+    fl_leader_term_unref(term);
     fl_rpc_free(rpc);
     fl_tls_free(tls);
     fl_conf_free(conf);

@@ -1,6 +1,7 @@
 /* resource_manager.c -- see resource_manager.h. All functions but the life cycle run on
  * the ResourceManager's thread. */
 #include "resource_manager.h"
+#include "ha/ha.h"
 #include "log.h"
 #include "netaddr.h"
 #include "util.h"
@@ -41,6 +42,7 @@ typedef struct lease {
 
 struct fl_rm {
     fl_endpoint *ep;
+    fl_leader_term *term;   /* while leading: its session id fences what we send */
     lease *leases;
     bool spread;
     fl_rpc *rpc;
@@ -260,8 +262,14 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     Fl__Pb__RegistrationResponse resp = FL__PB__REGISTRATION_RESPONSE__INIT;
     char regid[33], why[700];
 
-    resp.reason = (char *)check_registration(rm, msg, why, sizeof why);
-    resp.permanent = resp.reason != NULL; /* what it is, not who else is there */
+    if (!rm->term) {
+        snprintf(why, sizeof why, "this JobManager does not lead the cluster (high "
+                                  "availability): register with the leader ZooKeeper names");
+        resp.reason = why;
+    } else {
+        resp.reason = (char *)check_registration(rm, msg, why, sizeof why);
+        resp.permanent = resp.reason != NULL; /* what it is, not who else is there */
+    }
     tm_entry *t = resp.reason ? NULL : find_tm(rm, r->resource_id);
     tm_entry *same_conn = resp.reason ? NULL : find_tm_by_conn(rm, msg->conn);
     if (!resp.reason && t && t->conn != msg->conn) {
@@ -298,7 +306,9 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     t->data_port = (int)r->data_port;
     t->nslots = (int)r->num_slots;
     t->slots = fl_xcalloc((size_t)t->nslots, sizeof *t->slots);
-    (void)apply_slot_report; /* jobs do not survive a JobManager restart (no HA yet) */
+    /* every slot is free: a TaskManager registers only once the tasks of its previous
+     * JobManager stopped, and a new leader redeploys every job it recovers */
+    (void)apply_slot_report;
     t->conn = msg->conn;
     t->last_heard_mono = fl_mono_ms();
     t->last_heartbeat_ms = t->registered_ms = fl_now_ms();
@@ -316,6 +326,7 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     resp.registration_id = regid;
     resp.heartbeat_interval_ms = (uint64_t)rm->hb_interval_ms;
     resp.heartbeat_timeout_ms = (uint64_t)rm->hb_timeout_ms;
+    resp.leader_session_id = (char *)fl_leader_term_session(rm->term);
     fl_rpc_reply(rm->rpc, msg, FL_RPC_REGISTRATION_RESPONSE, &resp.base);
     fl_rpc_msg_free(msg);
     serve_leases(rm);
@@ -327,6 +338,7 @@ static void send_disconnect(fl_rm *rm, fl_conn_id conn, const char *resource_id,
     Fl__Pb__Disconnect d = FL__PB__DISCONNECT__INIT;
     d.resource_id = (char *)resource_id;
     d.reason = (char *)why;
+    d.leader_session_id = rm->term ? (char *)fl_leader_term_session(rm->term) : "";
     fl_rpc_send(rm->rpc, conn, FL_RPC_DISCONNECT, &d.base);
 }
 
@@ -400,6 +412,7 @@ static void on_heartbeat_tick(evutil_socket_t fd, short what, void *arg)
         }
         Fl__Pb__HeartbeatRequest req = FL__PB__HEARTBEAT_REQUEST__INIT;
         req.registration_id = t->registration_id;
+        req.leader_session_id = (char *)fl_leader_term_session(rm->term);
         fl_rpc_send(rm->rpc, t->conn, FL_RPC_HEARTBEAT_REQUEST, &req.base);
     }
 }
@@ -543,6 +556,7 @@ static void serve_leases(fl_rm *rm)
 }
 
 typedef struct request_mail {
+    const fl_leader_term *term;
     char job_id[40];
     int n;
     fl_endpoint *ep;
@@ -574,6 +588,12 @@ static void do_request(void *ctx, void *arg)
 {
     fl_rm *rm = ctx;
     request_mail *r = arg;
+    if (!rm->term || r->term != rm->term) {
+        fl_debug("Dropping the slot request of job %s: it comes from another leadership",
+                 r->job_id);
+        free(r);
+        return;
+    }
     lease *l = find_lease(rm, r->job_id);
     if (!l) {
         l = fl_xcalloc(1, sizeof *l);
@@ -590,10 +610,11 @@ static void do_request(void *ctx, void *arg)
     serve_leases(rm);
 }
 
-void fl_rm_request_slots(fl_rm *rm, const char *job_id, int n, fl_endpoint *ep,
-                         fl_slots_granted_fn granted, fl_slots_lost_fn lost)
+void fl_rm_request_slots(fl_rm *rm, const fl_leader_term *term, const char *job_id, int n,
+                         fl_endpoint *ep, fl_slots_granted_fn granted, fl_slots_lost_fn lost)
 {
     request_mail *r = fl_xcalloc(1, sizeof *r);
+    r->term = term;
     snprintf(r->job_id, sizeof r->job_id, "%s", job_id);
     r->n = n;
     r->ep = ep;
@@ -615,6 +636,70 @@ void fl_rm_release_slots(fl_rm *rm, const char *job_id)
     fl_endpoint_post(rm->ep, do_release, fl_xstrdup(job_id), free);
 }
 
+/* ---- leadership -------------------------------------------------------------------- */
+
+static void lead_mail(void *ctx, void *arg)
+{
+    fl_rm *rm = ctx;
+    fl_leader_term_unref(rm->term);
+    rm->term = arg;
+    fl_info("The ResourceManager leads with session %s: accepting TaskManagers",
+            fl_leader_term_session(rm->term));
+}
+
+static void drop_term(void *arg)
+{
+    fl_leader_term_unref(arg);
+}
+
+void fl_rm_grant(fl_rm *rm, fl_leader_term *term)
+{
+    fl_endpoint_post(rm->ep, lead_mail, fl_leader_term_ref(term), drop_term);
+}
+
+typedef struct revoke_mail {
+    fl_endpoint *ep;
+    fl_mail_fn done;
+} revoke_mail;
+
+static void revoke_mail_run(void *ctx, void *arg)
+{
+    fl_rm *rm = ctx;
+    revoke_mail *m = arg;
+    int ntm = 0;
+    while (rm->leases) {
+        lease *l = rm->leases;
+        rm->leases = l->next;
+        free(l);
+    }
+    /* the TaskManagers learn of the new leader through ZooKeeper; closing their
+     * connections only makes those that have not yet stop our tasks sooner */
+    while (rm->tms) {
+        tm_entry *t = rm->tms;
+        rm->tms = t->next;
+        fl_rpc_close(rm->rpc, t->conn);
+        free(t->slots);
+        free(t);
+        ntm++;
+    }
+    if (rm->term)
+        fl_info("The ResourceManager no longer leads (session %s): forgot %d TaskManagers",
+                fl_leader_term_session(rm->term), ntm);
+    fl_leader_term_unref(rm->term);
+    rm->term = NULL;
+    publish_soon(rm);
+    fl_endpoint_post(m->ep, m->done, NULL, NULL);
+    free(m);
+}
+
+void fl_rm_revoke(fl_rm *rm, fl_endpoint *ep, fl_mail_fn done)
+{
+    revoke_mail *m = fl_xmalloc(sizeof *m);
+    m->ep = ep;
+    m->done = done;
+    fl_endpoint_post(rm->ep, revoke_mail_run, m, free);
+}
+
 fl_endpoint *fl_rm_endpoint(fl_rm *rm)
 {
     return rm->ep;
@@ -633,6 +718,7 @@ void fl_rm_free(fl_rm *rm)
     fl_endpoint_stop(rm->ep);
     event_free(rm->hb_timer);
     event_free(rm->publish_timer);
+    fl_leader_term_unref(rm->term);
     while (rm->tms) {
         tm_entry *t = rm->tms;
         rm->tms = t->next;

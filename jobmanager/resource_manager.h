@@ -6,6 +6,12 @@
  * sends heartbeat requests every heartbeat.interval and removes a TaskManager that has not
  * answered for heartbeat.timeout, or whose connection closed. After every change it hands
  * a fresh read-only snapshot (fl_cluster_view) to whoever watches it (the Dispatcher).
+ *
+ * Leadership (jobmanager/ha/ha.h): only while it holds a term does it accept TaskManagers;
+ * its registration answers, heartbeat requests and disconnects carry the term's leader
+ * session id, the fencing token TaskManagers check. Revoked, it forgets every TaskManager
+ * (closing their connections) and every slot request, and refuses registrations with the
+ * reason. Without high availability it is granted one term before it starts.
  */
 #ifndef FL_RESOURCE_MANAGER_H
 #define FL_RESOURCE_MANAGER_H
@@ -15,6 +21,8 @@
 #include "config.h"
 #include "mailbox.h"
 #include "rpc.h"
+
+typedef struct fl_leader_term fl_leader_term;
 
 typedef struct fl_tm_view {
     char resource_id[128];
@@ -56,9 +64,11 @@ typedef void (*fl_slots_granted_fn)(void *ctx, fl_slot_grant *slots, int n);
 typedef void (*fl_slots_lost_fn)(void *ctx, const char *resource_id, const char *why);
 
 /* Any thread. Asks for n slots for job_id: granted as soon as n are free (now, or when
- * TaskManagers register). One request per job; a new one replaces a waiting one. */
-void fl_rm_request_slots(fl_rm *rm, const char *job_id, int n, fl_endpoint *ep,
-                         fl_slots_granted_fn granted, fl_slots_lost_fn lost);
+ * TaskManagers register). One request per job; a new one replaces a waiting one. A request
+ * of another term than the ResourceManager's (a JobMaster that lost its leadership) is
+ * dropped. */
+void fl_rm_request_slots(fl_rm *rm, const fl_leader_term *term, const char *job_id, int n,
+                         fl_endpoint *ep, fl_slots_granted_fn granted, fl_slots_lost_fn lost);
 /* Any thread. Withdraws the job's waiting request and frees every slot it holds. */
 void fl_rm_release_slots(fl_rm *rm, const char *job_id);
 
@@ -67,6 +77,11 @@ fl_rm *fl_rm_new(const fl_conf *conf, fl_rpc *rpc);
 /* Snapshots go to fn on ep's thread after each change. Before fl_rm_start. */
 void fl_rm_watch(fl_rm *rm, fl_endpoint *ep, fl_cluster_view_fn fn);
 int fl_rm_start(fl_rm *rm, fl_err *err);
+/* Any thread: lead with term (a reference is kept) from now on. */
+void fl_rm_grant(fl_rm *rm, fl_leader_term *term);
+/* Any thread: stop leading; done(ctx of ep, NULL) runs on ep once every TaskManager and
+ * request is forgotten (no slot grant or loss reaches a JobMaster after it). */
+void fl_rm_revoke(fl_rm *rm, fl_endpoint *ep, fl_mail_fn done);
 fl_endpoint *fl_rm_endpoint(fl_rm *rm);
 void fl_rm_stop(fl_rm *rm);
 void fl_rm_free(fl_rm *rm);

@@ -40,6 +40,7 @@ struct fl_rest {
     char *origins[MAX_ORIGINS];  /* the listed origins, without a trailing '/' */
     fl_connlimit cl;             /* only its pause on a descriptor shortage */
     const fl_rest_auth *auth;    /* bearer tokens, NULL: open */
+    fl_rest_gate gate;           /* may answer a routed request itself (a standby) */
 };
 
 
@@ -95,6 +96,7 @@ static const char *reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 307: return "Temporary Redirect";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -361,6 +363,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             goto done;
         }
     }
+    if (rest->gate && rest->gate(rest->ctx, req, method, path))
+        goto done;
     rest->routes[route].fn(rest->ctx, req, &p);
 done:
     fl_rest_budget_request_done(rest->budget, req);
@@ -534,6 +538,11 @@ void fl_rest_route_body(fl_rest *rest, const char *method, const char *pattern,
 void fl_rest_route(fl_rest *rest, const char *method, const char *pattern, fl_rest_handler fn)
 {
     fl_rest_route_body(rest, method, pattern, "application/json", fn);
+}
+
+void fl_rest_set_gate(fl_rest *rest, fl_rest_gate gate)
+{
+    rest->gate = gate;
 }
 
 size_t fl_rest_body_bytes(const fl_rest *rest)

@@ -24,6 +24,7 @@
 #define FL_REST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -72,6 +73,11 @@ void fl_rest_route(fl_rest *rest, const char *method, const char *pattern, fl_re
 void fl_rest_route_body(fl_rest *rest, const char *method, const char *pattern,
                         const char *media_type, fl_rest_handler fn);
 void fl_rest_free(fl_rest *rest);
+/* A request that passed every check and matched a route goes to gate first; when it
+ * returns true it has answered (a standby JobManager redirects to the leader so). */
+typedef bool (*fl_rest_gate)(void *ctx, struct evhttp_request *req, const char *method,
+                             const char *path);
+void fl_rest_set_gate(fl_rest *rest, fl_rest_gate gate);
 
 const char *fl_rest_param(const fl_rest_params *p, const char *name);
 /* Value of a query-string parameter (decoded, validated), or NULL when absent. */

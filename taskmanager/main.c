@@ -8,13 +8,15 @@
 #include "tls.h"
 #include "task_executor.h"
 #include "util.h"
+#include "zk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The address other daemons reach this TaskManager at: taskmanager.host, else the local
- * address of the route to the JobManager (Flink's rule). *how says which. */
+ * address of the route to the JobManager (Flink's rule); with high availability, where the
+ * JobManager is known only later, the route to the first ZooKeeper server. *how says which. */
 static int advertised_host(const fl_conf *conf, char *out, size_t len, const char **how,
                            fl_err *err)
 {
@@ -26,12 +28,24 @@ static int advertised_host(const fl_conf *conf, char *out, size_t len, const cha
     }
     const char *jm = fl_conf_get_str(conf, "jobmanager.rpc.address");
     int port = (int)fl_conf_get_int(conf, "jobmanager.rpc.port");
+    char zk_host[256];
+    *how = "the local address of the route to the JobManager";
+    if (fl_ha_enabled(conf)) {
+        fl_zk_conf zc;
+        char first[300];
+        if (fl_zk_conf_load(conf, &zc, err) < 0)
+            return -1;
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(zc.quorum, ","), zc.quorum);
+        if (fl_parse_host_port(first, zk_host, sizeof zk_host, &port, err) < 0)
+            return -1;
+        jm = zk_host;
+        *how = "the local address of the route to ZooKeeper (high availability)";
+    }
     if (fl_route_address(jm, port, out, len, err) < 0) {
-        fl_err_prefix(err, "taskmanager.host is not set and the address of the route to the "
-                           "JobManager (jobmanager.rpc.address %s) cannot be found", jm);
+        fl_err_prefix(err, "taskmanager.host is not set and the address of the route to %s "
+                           "cannot be found", jm);
         return -1;
     }
-    *how = "the local address of the route to the JobManager";
     return 0;
 }
 
@@ -120,7 +134,7 @@ int main(int argc, char **argv)
     fl_info("TaskManager %s started: RPC bound to %s:%d, data bound to %s:%d, %lld slots; "
             "advertising %s:%d (RPC) and %s:%d (data), from %s", resource_id, bind, rpc_port,
             bind, data_port, (long long)nslots, host, rpc_port, host, data_port, how);
-    if (fl_host_is_loopback(host) &&
+    if (fl_host_is_loopback(host) && !fl_ha_enabled(conf) &&
         !fl_host_is_loopback(fl_conf_get_str(conf, "jobmanager.rpc.address")))
         fl_warn("TaskManager %s advertises the loopback address %s (%s) but its JobManager is "
                 "at %s: TaskManagers on other hosts cannot reach it",

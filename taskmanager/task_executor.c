@@ -3,6 +3,7 @@
 #include "task_executor.h"
 #include "bundle.h"
 #include "job_state.h"
+#include "leader_retrieval.h"
 #include "log.h"
 #include "network/network.h"
 #include "path.h"
@@ -77,6 +78,14 @@ struct fl_te {
     enum te_state state;
     fl_conn_id conn;
     char registration_id[40];
+    /* the leader: with high availability as ZooKeeper names it (lr), else the configured
+     * JobManager; its session id (the fencing token) as its registration answer gave it */
+    fl_leader_retrieval *lr;
+    bool have_leader;
+    char expected_session[FL_SESSION_ID_LEN + 1]; /* ZooKeeper's; "" without HA */
+    char leader_session[FL_SESSION_ID_LEN + 1];   /* the registered leader's */
+    bool retarget;             /* a new leader came while connecting: go there next */
+    int64_t idle_wait_since;   /* mono ms: registration waits for cancelled tasks to stop */
     int64_t backoff_ms, backoff_initial_ms, backoff_max_ms, ask_timeout_ms;
     int64_t hb_timeout_ms;     /* from the ResourceManager's answer */
     int64_t last_rm_heard;     /* mono ms */
@@ -113,6 +122,11 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     connect_rm(arg);
 }
+
+/* How long a (re-)registration waits for the tasks it cancelled to stop, so that the
+ * leader it registers with finds every slot free; a task stuck longer does not keep its
+ * TaskManager out of the cluster. */
+#define IDLE_WAIT_MAX_MS 10000
 
 /* The slot report, in te->slot_status (heap: a large slot count would not fit a stack). */
 static void fill_slots(fl_te *te)
@@ -152,16 +166,24 @@ static void on_registration(void *ctx, void *arg, fl_rpc_msg *reply, const char 
         fl_warn("ResourceManager %s:%d refused the registration: %s", te->jm_host, te->jm_port,
                 r->reason);
         fl_rpc_close(te->rpc, conn);
+    } else if (strlen(r->leader_session_id) != FL_SESSION_ID_LEN ||
+               (te->expected_session[0] &&
+                strcmp(r->leader_session_id, te->expected_session) != 0)) {
+        fl_warn("ResourceManager %s:%d accepted us as leader session '%.40s', but ZooKeeper "
+                "names session %s as the leader: not registering with it", te->jm_host,
+                te->jm_port, r->leader_session_id, te->expected_session);
+        fl_rpc_close(te->rpc, conn);
     } else {
+        snprintf(te->leader_session, sizeof te->leader_session, "%s", r->leader_session_id);
         te->state = TE_REGISTERED;
         snprintf(te->registration_id, sizeof te->registration_id, "%s", r->registration_id);
         te->hb_timeout_ms = r->heartbeat_timeout_ms ? (int64_t)r->heartbeat_timeout_ms : 50000;
         te->last_rm_heard = fl_mono_ms();
         te->backoff_ms = te->backoff_initial_ms;
         fl_info("Successful registration at resource manager flint://%s:%d/resourcemanager "
-                "under registration id %s%s (%lld ms after start).",
+                "under registration id %s%s, leader session %s (%lld ms after start).",
                 te->jm_host, te->jm_port, r->registration_id,
-                te->ever_registered ? " (re-registered)" : "",
+                te->ever_registered ? " (re-registered)" : "", te->leader_session,
                 (long long)(fl_mono_ms() - te->started_mono));
         te->ever_registered = true;
     }
@@ -174,14 +196,15 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
     if (te->state == TE_STOPPING)
         return;
     if (up) {
-        if (te->state != TE_CONNECTING) { /* stale */
+        if (te->state != TE_CONNECTING || te->retarget) { /* stale, or the leader changed */
             fl_rpc_close(te->rpc, conn);
             return;
         }
         te->conn = conn;
         te->state = TE_REGISTERING;
-        /* no slot report: jobs do not survive a JobManager restart (no HA yet), and a
-         * registration must stay small (rpc.server.handshake.max-frame-size) */
+        /* no slot report: the tasks of the previous JobManager stopped before this
+         * registration (connect_rm waits for them), a new leader redeploys what it
+         * recovers, and a registration must stay small (rpc.server.handshake.max-frame-size) */
         Fl__Pb__RegisterTaskManager req = FL__PB__REGISTER_TASK_MANAGER__INIT;
         req.resource_id = te->resource_id;
         req.host = te->host;
@@ -202,7 +225,15 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
             fl_debug("Could not reach ResourceManager %s: %s; retrying in %lld ms", peer, why,
                      (long long)te->backoff_ms);
         te->conn = 0;
-        schedule_retry(te);
+        te->leader_session[0] = '\0';
+        if (te->retarget) { /* straight to the new leader */
+            te->retarget = false;
+            te->backoff_ms = te->backoff_initial_ms;
+            te->state = TE_DISCONNECTED;
+            connect_rm(te);
+        } else {
+            schedule_retry(te);
+        }
     }
 }
 
@@ -210,6 +241,27 @@ static void connect_rm(fl_te *te)
 {
     if (te->state == TE_STOPPING)
         return;
+    te->state = TE_DISCONNECTED;
+    if (te->lr && !te->have_leader)
+        return; /* on_leader connects once ZooKeeper names one */
+    if (te->tasks) {
+        /* the tasks cancelled when the JobManager went are still stopping: the next leader
+         * should find their slots free (remove_task comes back here) */
+        int64_t now = fl_mono_ms();
+        if (!te->idle_wait_since)
+            te->idle_wait_since = now;
+        if (now - te->idle_wait_since < IDLE_WAIT_MAX_MS) {
+            struct timeval tv = {0, 200 * 1000};
+            evtimer_add(te->retry_timer, &tv);
+            return;
+        }
+        int n = 0;
+        for (te_task *x = te->tasks; x; x = x->next)
+            n++;
+        fl_warn("%d task(s) did not stop within %d ms of their cancellation; registering "
+                "anyway", n, IDLE_WAIT_MAX_MS);
+    }
+    te->idle_wait_since = 0;
     te->state = TE_CONNECTING;
     fl_rpc_connect(te->rpc, te->jm_host, te->jm_port, te->ask_timeout_ms, te->ep, on_rm_conn);
 }
@@ -219,7 +271,8 @@ static void on_heartbeat_request(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__HeartbeatRequest *h = (Fl__Pb__HeartbeatRequest *)msg->pb;
     if (te->state == TE_REGISTERED && msg->conn == te->conn &&
-        strcmp(h->registration_id, te->registration_id) == 0) {
+        strcmp(h->registration_id, te->registration_id) == 0 &&
+        strcmp(h->leader_session_id, te->leader_session) == 0) {
         te->last_rm_heard = fl_mono_ms();
         Fl__Pb__HeartbeatResponse resp = FL__PB__HEARTBEAT_RESPONSE__INIT;
         fill_slots(te);
@@ -236,7 +289,8 @@ static void on_disconnect(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__Disconnect *d = (Fl__Pb__Disconnect *)msg->pb;
-    if (msg->conn == te->conn && te->state != TE_STOPPING) {
+    if (msg->conn == te->conn && te->state != TE_STOPPING &&
+        (te->state != TE_REGISTERED || !strcmp(d->leader_session_id, te->leader_session))) {
         fl_warn("ResourceManager %s disconnected us: %s. Registering again.", msg->peer,
                 d->reason);
         fl_rpc_close(te->rpc, msg->conn);
@@ -378,6 +432,10 @@ static void remove_task(fl_te *te, te_task *x)
     int slot = x->slot;
     free(x);
     free_slot_if_unused(te, slot);
+    if (!te->tasks && te->idle_wait_since && te->state == TE_DISCONNECTED) {
+        evtimer_del(te->retry_timer); /* every cancelled task stopped: register now */
+        connect_rm(te);
+    }
 }
 
 /* A task's report (mail from its thread). */
@@ -457,15 +515,22 @@ static void on_ckpt_ack(void *ctx, void *arg)
     fl_ckpt_ack_free(a);
 }
 
-/* True when msg came on the connection of the JobManager we registered with: commands from
- * anyone else are refused (the RPC service closes accepted connections that send them;
- * this is the second line). */
-static bool from_jobmanager(fl_te *te, const fl_rpc_msg *msg)
+/* True when msg came on the connection of the JobManager we registered with and carries
+ * its leader session id (the fencing token): commands from anyone else, or from a leader
+ * that another has replaced, are refused (the RPC service closes accepted connections that
+ * send them; this is the second and third line). */
+static bool from_leader(fl_te *te, const fl_rpc_msg *msg, const char *token)
 {
-    if (te->state == TE_REGISTERED && msg->conn == te->conn)
+    if (te->state == TE_REGISTERED && msg->conn == te->conn &&
+        strcmp(token, te->leader_session) == 0)
         return true;
-    fl_warn_every(10, "Refusing %s from %s: not the JobManager this TaskManager is "
-                  "registered with", fl_rpc_type_name(msg->type), msg->peer);
+    if (te->state == TE_REGISTERED && msg->conn == te->conn)
+        fl_warn_every(10, "Refusing %s from %s: it carries leader session '%.40s', not %s "
+                      "(a leader that was replaced)", fl_rpc_type_name(msg->type), msg->peer,
+                      token, te->leader_session);
+    else
+        fl_warn_every(10, "Refusing %s from %s: not the JobManager this TaskManager is "
+                      "registered with", fl_rpc_type_name(msg->type), msg->peer);
     return false;
 }
 
@@ -484,7 +549,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     Fl__Pb__TriggerCheckpoint *t = (Fl__Pb__TriggerCheckpoint *)msg->pb;
     fl_ckpt_request r = {0};
     char why[200] = "";
-    if (!from_jobmanager(te, msg)) {
+    if (!from_leader(te, msg, t->leader_session_id)) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -528,7 +593,7 @@ static void on_notify_checkpoint(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__NotifyCheckpoint *n = (Fl__Pb__NotifyCheckpoint *)msg->pb;
-    if (!from_jobmanager(te, msg)) {
+    if (!from_leader(te, msg, n->leader_session_id)) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -654,8 +719,8 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__TaskDeploymentDescriptor *d = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
     char why[300];
-    if (!from_jobmanager(te, msg)) {
-        reply_ack(te, msg, false, "not the JobManager this TaskManager is registered with");
+    if (!from_leader(te, msg, ((Fl__Pb__SubmitTask *)msg->pb)->leader_session_id)) {
+        reply_ack(te, msg, false, "not the leader this TaskManager is registered with");
         fl_rpc_msg_free(msg);
         return;
     }
@@ -784,11 +849,44 @@ static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
-    if (from_jobmanager(te, msg)) {
+    if (from_leader(te, msg, c->leader_session_id)) {
         cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
         drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
     }
     fl_rpc_msg_free(msg);
+}
+
+/* The leader ZooKeeper names (high availability): register with it when it is another. */
+static void on_leader(void *ctx, const fl_leader_info *li)
+{
+    fl_te *te = ctx;
+    if (!li || te->state == TE_STOPPING)
+        return; /* between two leaders: stay with the one we have until the next appears */
+    if (te->have_leader && !strcmp(li->session_id, te->expected_session) &&
+        !strcmp(li->rpc_host, te->jm_host) && li->rpc_port == te->jm_port)
+        return;
+    bool had = te->have_leader;
+    te->have_leader = true;
+    snprintf(te->expected_session, sizeof te->expected_session, "%s", li->session_id);
+    snprintf(te->jm_host, sizeof te->jm_host, "%s", li->rpc_host);
+    te->jm_port = li->rpc_port;
+    fl_info("%s leader: flint://%s:%d (leader session %s)%s", had ? "New" : "Found the",
+            te->jm_host, te->jm_port, te->expected_session,
+            te->state == TE_REGISTERED ? "; leaving the old one" : "");
+    te->backoff_ms = te->backoff_initial_ms;
+    switch (te->state) {
+    case TE_DISCONNECTED:
+        evtimer_del(te->retry_timer);
+        connect_rm(te);
+        break;
+    case TE_CONNECTING:
+        te->retarget = true; /* its answer, whatever it is, leads to the new one */
+        break;
+    default: /* registering or registered with the old one: its down event goes on */
+        te->retarget = true;
+        fl_rpc_close(te->rpc, te->conn);
+        break;
+    }
 }
 
 fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_addr *addr)
@@ -808,6 +906,18 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     snprintf(te->jm_host, sizeof te->jm_host, "%s",
              fl_conf_get_str(conf, "jobmanager.rpc.address"));
     te->jm_port = (int)fl_conf_get_int(conf, "jobmanager.rpc.port");
+    if (fl_ha_enabled(conf)) {
+        fl_err lerr;
+        te->lr = fl_leader_retrieval_new(conf, te->ep, on_leader, &lerr);
+        if (!te->lr) {
+            fl_error("%s", lerr.msg);
+            fl_endpoint_free(te->ep);
+            free(te);
+            return NULL;
+        }
+        te->jm_host[0] = '\0';
+        te->jm_port = 0;
+    }
     te->nslots = (int)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots");
     te->slots = fl_xcalloc((size_t)te->nslots, sizeof *te->slots);
     te->slot_status = fl_xcalloc((size_t)te->nslots, sizeof *te->slot_status);
@@ -865,6 +975,8 @@ int fl_te_start(fl_te *te, fl_err *err)
     if (fl_endpoint_start(te->io, te, err) < 0 || fl_endpoint_start(te->ep, te, err) < 0)
         return -1;
     fl_endpoint_post(te->ep, start_mail, NULL, NULL);
+    if (te->lr && fl_leader_retrieval_start(te->lr, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -894,6 +1006,7 @@ void fl_te_free(fl_te *te)
         return;
     fl_endpoint_stop(te->ep);
     fl_endpoint_stop(te->io);
+    fl_leader_retrieval_free(te->lr); /* its mails to our stopped thread are dropped */
     /* tasks were cancelled at shutdown; wait for their threads */
     while (te->tasks) {
         te_task *x = te->tasks;

@@ -11,6 +11,13 @@
  * from the JobManager once (cached by SHA-256 in a private directory), starts one task
  * thread per subtask (runtime/), relays their state changes and metrics to the JobMaster,
  * cancels them on request, and cancels everything when the JobManager is lost.
+ *
+ * The leader: with high availability the JobManager ZooKeeper names (common/
+ * leader_retrieval.h), followed through every change: a new leader means leaving the old
+ * one (its tasks cancelled) and registering with the new one once they have stopped.
+ * Every command (deploy, cancel, trigger and notify checkpoint, heartbeat, disconnect) must
+ * carry the leader session id the registration answer named, the fencing token: a
+ * JobManager that was replaced can never deploy, trigger or make a sink commit here.
  */
 #ifndef FL_TASK_EXECUTOR_H
 #define FL_TASK_EXECUTOR_H

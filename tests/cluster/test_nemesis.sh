@@ -150,6 +150,12 @@ run_nemesis() {
             detect=$el
             left_running=1
         fi
+        # a restart shorter than one round of this loop (two REST calls through ip netns:
+        # several 100 ms on a loaded machine) is seen by its count alone
+        if [ "$left_running" = 0 ] && [ "$s" = RUNNING ] && [ "${restored:-0}" -ge 1 ]; then
+            left_running=1
+            detect="<$el"
+        fi
         if [ "$left_running" = 1 ] && [ "$s" = RUNNING ] && [ "${restored:-0}" -ge 1 ] && [ "$running" = - ]; then
             running=$el
         fi

@@ -1,0 +1,95 @@
+/* dispatcher_internal.h -- the Dispatcher's layout and the calls its two files share:
+ * dispatcher.c (the REST API, submissions, the job store, messages of TaskManagers) and
+ * dispatcher_leader.c (leadership: what a new leader recovers, what a deposed one stops, a
+ * standby's answers, the results of ended jobs). Nobody else includes this. Dispatcher
+ * thread only.
+ */
+#ifndef FL_DISPATCHER_INTERNAL_H
+#define FL_DISPATCHER_INTERNAL_H
+
+#include "dispatcher.h"
+#include "ha/ha.h"
+#include "job_master.h"
+#include "rest.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+typedef struct job_entry {
+    struct job_entry *next;
+    char id[40];
+    int state;
+    fl_jm *jm;          /* NULL once the job ended and its JobMaster stopped */
+    uint64_t jm_serial; /* statuses of other JobMasters (an earlier leadership) are stale */
+    bool unrecoverable; /* a new leader could not read it: shown failed, never recorded */
+    json_t *details;    /* latest status from the JobMaster */
+    json_t *overview;
+    int64_t submitted_ms;
+    int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
+} job_entry;
+
+struct fl_dispatcher {
+    fl_endpoint *ep;
+    const fl_conf *conf;
+    fl_rm *rm;
+    fl_rpc *rpc;
+    fl_rest *rest;
+    struct fl_tls *rest_tls;   /* security.ssl.rest.*: NULL for plain HTTP */
+    struct fl_rest_auth *auth; /* security.rest.auth.tokens: NULL when REST is open */
+    int rest_port;
+    fl_cluster_view *view; /* latest snapshot from the ResourceManager */
+    job_entry *jobs;       /* newest first */
+    int ncompleted;        /* jobs in a terminal state on the list (the job store) */
+    int max_completed;     /* jobstore.max-capacity */
+    int64_t expire_ms;     /* jobstore.expiration-time */
+    struct event *expire_timer;
+    size_t max_name;       /* jobmanager.job-name.max-length */
+    char blob_dir[4096];
+    bool own_blob_dir;     /* created by us in the per-user directory: removed at shutdown */
+    /* ${TMPDIR:-/tmp}/flint-<user>/checkpoints when state.checkpoints.dir is not set here */
+    char ckpt_default[4096];
+
+    /* leadership (dispatcher_leader.c) */
+    fl_ha *ha;             /* NULL without high availability */
+    fl_leader_term *term;  /* while this JobManager leads */
+    bool suspended;        /* ... and cannot reach ZooKeeper */
+    bool have_leader;      /* who leads, as ZooKeeper says (a standby's redirects) */
+    fl_leader_info leader;
+    char self_rest[300];   /* our own REST URL */
+    fl_jm **retired;       /* JobMasters of a revoked term, stopped, freed once the */
+    int nretired;          /* ResourceManager forgot their slot requests */
+};
+
+/* dispatcher.c */
+job_entry *fl_disp_find_job(fl_dispatcher *d, const char *id);
+/* A new entry at the head of the list (state CREATED). */
+job_entry *fl_disp_add_job(fl_dispatcher *d, const char *id);
+void fl_disp_remove_job(fl_dispatcher *d, job_entry *j);
+/* The job store's bookkeeping once j reached a terminal state. */
+void fl_disp_job_terminal(fl_dispatcher *d, job_entry *j);
+/* The JobMasters' status mail (fl_jm_deps.on_status). */
+void fl_disp_on_job_status(void *ctx, void *arg);
+/* Stores a bundle in the blob directory under its SHA-256 (digest out). */
+int fl_disp_store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_t digest[32],
+                       fl_err *err);
+/* The configuration a job runs with: the cluster's, its -D settings, the default checkpoint
+ * directory (added to g's settings too, so that a new leader uses the same). NULL with
+ * err. */
+fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err);
+
+/* dispatcher_leader.c */
+/* Set-up in fl_dispatcher_new: lead with term (no HA), or listen to ha. */
+void fl_disp_leadership_init(fl_dispatcher *d, fl_ha *ha, fl_leader_term *term);
+/* True while this JobManager leads. */
+bool fl_disp_is_leader(const fl_dispatcher *d);
+/* The HA fields of GET /overview and GET /jobmanager/config. */
+void fl_disp_overview_ha(fl_dispatcher *d, json_t *o);
+void fl_disp_config_ha(fl_dispatcher *d, json_t *arr);
+/* A job of this leadership ended: its result is recorded (with high availability). */
+void fl_disp_job_ended(fl_dispatcher *d, const job_entry *j);
+/* Shutdown: the JobMasters of revoked terms. */
+void fl_disp_free_retired(fl_dispatcher *d);
+
+#endif
