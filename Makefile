@@ -34,7 +34,7 @@ GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 
 COMMON_SRC  := $(wildcard common/*.c)
 JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c))
-TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c))
+TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c taskmanager/*/*/*.c))
 CLI_SRC     := $(filter-out client/main.c,$(wildcard client/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

@@ -1,4 +1,4 @@
-/* check_windows.c -- unit tests of the window operator (taskmanager/runtime/window.c),
+/* check_windows.c -- unit tests of the window operator (taskmanager/operators/window/window.c),
  * driven in-process: a fake task and operator are built from an OperatorSpec the way
  * task.c builds them, records go in through op->process, watermarks through
  * fl_op_advance_watermark, and collector operators record what comes out (main output,
@@ -16,7 +16,7 @@
  * on paper), never computed by the code under test.
  */
 #include "config.h"
-#include "runtime/runtime_internal.h"
+#include "task/task_internal.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -10,7 +10,7 @@
  * With a TTL, the value is prefixed with its expiry time (int64, processing time).
  * Broadcast map states live in a backend of their own under one empty key.
  */
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <stdio.h>

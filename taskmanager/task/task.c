@@ -10,7 +10,7 @@
  */
 #include "job_state.h"
 #include "log.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <poll.h>

@@ -22,7 +22,7 @@
 #include "keygroup.h"
 #include "log.h"
 #include "rpc.pb-c.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <stdio.h>

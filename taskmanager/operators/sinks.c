@@ -22,7 +22,7 @@
  * The text of a record is the format function's output, or the record's bytes.
  */
 #include "log.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * runtime context and keyed value state. Called by user functions on their task's thread;
  * fl_emit is the per-record path: direct calls into the chained operators and the record
  * writers, nothing allocated. */
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <stdarg.h>

@@ -1,12 +1,12 @@
 /* window_internal.h -- the window operator's layout and small helpers, shared by window.c
  * (the operator), window_trigger.c (triggers) and window_merge.c (merging windows); nothing
- * outside taskmanager/runtime/window*.c includes this. Task thread only. The state layout
+ * outside taskmanager/operators/window/window*.c includes this. Task thread only. The state layout
  * is described at the top of window.c.
  */
 #ifndef FL_WINDOW_INTERNAL_H
 #define FL_WINDOW_INTERNAL_H
 
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * in-band WATERMARK event to every subpartition, side outputs alike.
  */
 #include "log.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <stdlib.h>

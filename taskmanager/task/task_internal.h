@@ -11,9 +11,9 @@
 
 #include "bytes.h"
 #include "network/network.h"
-#include "runtime.h"
+#include "task/task.h"
 #include "state/keyed.h"
-#include "timers.h"
+#include "chain/timers.h"
 
 #include "jobgraph.pb-c.h"
 

@@ -4,7 +4,7 @@
  * the operator's watermark is the minimum of both inputs' (task.c). Task thread only.
  */
 #include "log.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <stdlib.h>

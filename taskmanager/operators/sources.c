@@ -11,7 +11,7 @@
  */
 #include "log.h"
 #include "rpc.h"
-#include "runtime_internal.h"
+#include "task/task_internal.h"
 #include "util.h"
 
 #include <errno.h>
