@@ -32,7 +32,7 @@ GEN_C       := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_H       := $(GEN_C:.c=.h)
 GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 
-COMMON_SRC  := $(wildcard common/*.c)
+COMMON_SRC  := $(wildcard common/*.c common/*/*.c)
 JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c))
 TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c taskmanager/*/*/*.c))
 CLI_SRC     := $(filter-out client/main.c,$(wildcard client/*.c))
@@ -42,6 +42,7 @@ LIBFLINT    := $(BUILD)/lib/libflint.a
 LIB_OBJ     := $(GEN_O) $(call obj,$(COMMON_SRC) $(JM_SRC) $(TM_SRC) $(CLI_SRC))
 
 BINS        := $(BUILD)/bin/flint-jobmanager $(BUILD)/bin/flint-taskmanager $(BUILD)/bin/flint
+HARNESS_O   := $(call obj,$(wildcard tests/harness/*.c))
 UNIT_SRC    := $(wildcard tests/unit/check_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC    := $(wildcard tests/tools/*.c)
@@ -92,7 +93,7 @@ $(BUILD)/bin/flint: $(BUILD)/obj/client/main.o $(LIBFLINT)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
 
-$(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(LIBFLINT)
+$(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(HARNESS_O) $(LIBFLINT)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell pkg-config --libs check 2>/dev/null)
 $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBFLINT)

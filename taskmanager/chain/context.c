@@ -1,94 +1,81 @@
-/* api.c -- the run-time half of the bundle API (include/flint/flint.h): emitting, the
- * runtime context and keyed value state. Called by user functions on their task's thread;
- * fl_emit is the per-record path: direct calls into the chained operators and the record
- * writers, nothing allocated. */
-#include "task/task_internal.h"
-#include "util.h"
+/* context.c -- the runtime context of the bundle API (flint.h's run-time calls, the
+ * Collector and RuntimeContext of Flink) as the chain implements them: the table
+ * fl_chain_ctx_api, which the task installs in common/api (runtime.h). Called by the
+ * user's functions on their task's thread; emit is the per-record path (fl_out_emit:
+ * direct calls into the chained operators and the record writers, nothing allocated).
+ */
+#include "operator.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-void fl_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts)
+static void ctx_emit(fl_out *out, const void *data, uint32_t len)
 {
-    if (FL_UNLIKELY(out->capture)) {
-        if (len > out->cap_size) {
-            out->cap_size = len * 2 + 64;
-            out->cap = fl_xrealloc(out->cap, out->cap_size);
-        }
-        if (len)
-            memcpy(out->cap, data, len);
-        out->cap_len = len;
-        out->ncaptured++;
-        return;
-    }
-    fl_rec r = {data, len, ts};
-    out->emitted++;
-    for (int i = 0; i < out->nchained; i++)
-        out->chained[i]->process(out->chained[i], &r);
-    for (int i = 0; i < out->nwriters; i++)
-        fl_writer_write(out->writers[i], &r);
+    fl_out_emit(out, data, len, out->ts);
 }
 
-void fl_emit(fl_out *out, const void *data, uint32_t len)
+static void ctx_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts)
 {
-    fl_emit_ts(out, data, len, out->ts);
+    fl_out_emit(out, data, len, ts);
 }
 
-int fl_ctx_subtask(const fl_ctx *ctx)
+static int ctx_subtask(const fl_ctx *ctx)
 {
-    return ctx->task->subtask;
+    return ctx->op->view->subtask;
 }
 
-int fl_ctx_parallelism(const fl_ctx *ctx)
+static int ctx_parallelism(const fl_ctx *ctx)
 {
-    return ctx->task->parallelism;
+    return ctx->op->view->parallelism;
 }
 
-int fl_ctx_attempt(const fl_ctx *ctx)
+static int ctx_attempt(const fl_ctx *ctx)
 {
-    return ctx->task->tdd->attempt;
+    return ctx->op->view->attempt;
 }
 
-int fl_ctx_max_parallelism(const fl_ctx *ctx)
+static int ctx_max_parallelism(const fl_ctx *ctx)
 {
-    return ctx->task->max_parallelism;
+    return ctx->op->view->max_parallelism;
 }
 
-const char *fl_ctx_task_name(const fl_ctx *ctx)
+static const char *ctx_task_name(const fl_ctx *ctx)
 {
     return ctx->name;
 }
 
-const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len)
+static const void *ctx_config(const fl_ctx *ctx, uint32_t *len)
 {
     if (len)
         *len = ctx->cfg_len;
     return ctx->cfg;
 }
 
-void fl_ctx_set_user(fl_ctx *ctx, void *user)
+static void ctx_set_user(fl_ctx *ctx, void *user)
 {
     ctx->user = user;
 }
 
-void *fl_ctx_user(const fl_ctx *ctx)
+static void *ctx_user(const fl_ctx *ctx)
 {
     return ctx->user;
 }
 
-void fl_ctx_fail(fl_ctx *ctx, const char *fmt, ...)
+void fl_op_ctx_failv(fl_ctx *ctx, const char *fmt, va_list ap)
 {
     char msg[1500];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fl_task_fail(ctx->task, "%s (in %s)", msg, ctx->name);
+    fl_op_fail(ctx->op, "%s (in %s)", msg, ctx->name);
 }
 
-const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len)
+void fl_op_ctx_fail(fl_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fl_op_ctx_failv(ctx, fmt, ap);
+    va_end(ap);
+}
+
+static const void *ctx_key(const fl_ctx *ctx, uint32_t *len)
 {
     if (!ctx->kb) {
         if (len)
@@ -99,3 +86,30 @@ const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len)
         *len = ctx->kb->klen;
     return ctx->kb->key;
 }
+
+static int ctx_input(const fl_ctx *ctx)
+{
+    return ctx->input ? ctx->input : 1;
+}
+
+static const fl_window *ctx_window(const fl_ctx *ctx)
+{
+    return ctx->window;
+}
+
+const fl_api_ctx_ops fl_chain_ctx_api = {
+    .emit = ctx_emit,
+    .emit_ts = ctx_emit_ts,
+    .subtask = ctx_subtask,
+    .parallelism = ctx_parallelism,
+    .max_parallelism = ctx_max_parallelism,
+    .attempt = ctx_attempt,
+    .task_name = ctx_task_name,
+    .config = ctx_config,
+    .set_user = ctx_set_user,
+    .user = ctx_user,
+    .failv = fl_op_ctx_failv,
+    .key = ctx_key,
+    .input = ctx_input,
+    .window = ctx_window,
+};

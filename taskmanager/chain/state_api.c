@@ -1,7 +1,8 @@
-/* state_api.c -- the keyed-state kinds of the bundle API (flint.h, flint/state.h) on top
- * of the state-backend interface (state/keyed.h). Every kind is stored as one value per
- * (key, namespace) in the backend, so snapshots and the RocksDB backend need nothing
- * special:
+/* state_api.c -- the keyed-state kinds of the bundle API (flint.h, flint/state.h), as the
+ * table fl_chain_state_api that the task installs in common/api, on top of the
+ * state-backend interface (state/keyed.h). Called by the user's functions on their task's
+ * thread. Every kind is stored as one value per (key, namespace) in the backend, so
+ * snapshots and the RocksDB backend need nothing special:
  *   value        the bytes
  *   list         [u32 len][bytes] per element (appended in place)
  *   map          [u32 klen][key][u32 vlen][value] per entry (small maps: linear)
@@ -10,8 +11,7 @@
  * With a TTL, the value is prefixed with its expiry time (int64, processing time).
  * Broadcast map states live in a backend of their own under one empty key.
  */
-#include "task/task_internal.h"
-#include "util.h"
+#include "operator.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,7 @@ static uint8_t *scratch(fl_state_handle *h, uint32_t n)
     return h->scratch;
 }
 
-void fl_ctx_state_ttl(fl_ctx *ctx, const char *name, int64_t ttl_ms)
+static void st_state_ttl(fl_ctx *ctx, const char *name, int64_t ttl_ms)
 {
     fl_op *op = ctx->op;
     op->ttls = fl_xrealloc(op->ttls, (size_t)(op->nttls + 1) * sizeof *op->ttls);
@@ -61,16 +61,17 @@ void fl_ctx_state_ttl(fl_ctx *ctx, const char *name, int64_t ttl_ms)
     op->ttls[op->nttls++].ttl_ms = ttl_ms;
 }
 
-static fl_state_handle *create(fl_ctx *ctx, const char *name, int kind, size_t size,
+static fl_state_handle *handle_new(fl_ctx *ctx, const char *name, int kind, size_t size,
                                bool broadcast)
 {
     fl_op *op = ctx->op;
     fl_kbackend *kb = broadcast ? op->bcast_kb : ctx->kb;
     if (!kb) {
-        fl_ctx_fail(ctx, broadcast ? "broadcast state '%s' exists only in a broadcast process"
-                                   : "keyed state '%s' needs a keyed stream (fl_key_by before "
-                                     "this operator)",
-                    name);
+        fl_op_ctx_fail(ctx,
+                       broadcast ? "broadcast state '%s' exists only in a broadcast process"
+                       : "keyed state '%s' needs a keyed stream (fl_key_by before "
+                       "this operator)",
+                       name);
         return NULL;
     }
     fl_state_handle *h = fl_xcalloc(1, size);
@@ -85,7 +86,6 @@ static fl_state_handle *create(fl_ctx *ctx, const char *name, int kind, size_t s
         if (!strcmp(op->ttls[i].name, name))
             h->ttl_ms = op->ttls[i].ttl_ms;
     h->capture.capture = true;
-    h->capture.task = ctx->task;
     op->handles = fl_xrealloc(op->handles, (size_t)(op->nhandles + 1) * sizeof *op->handles);
     op->handles[op->nhandles++] = h;
     return h;
@@ -120,7 +120,7 @@ static bool ready(fl_state_handle *h, bool write)
         return false;
     if (h->broadcast) {
         if (write && h->ctx->input != 2) {
-            fl_ctx_fail(h->ctx, "the broadcast state is read-only in process_element");
+            fl_op_ctx_fail(h->ctx, "the broadcast state is read-only in process_element");
             return false;
         }
         fl_kbackend_set_key(h->kb, "", 0);
@@ -141,7 +141,7 @@ static bool load(fl_state_handle *h, const uint8_t **data, uint32_t *len)
         if (n < 8)
             return false;
         memcpy(&expiry, v, 8);
-        if (fl_now_ms() >= expiry) {
+        if (fl_view_now_ms(h->ctx->op->view) >= expiry) {
             h->kb->ops->remove(h->s, NS(h));
             return false;
         }
@@ -161,14 +161,14 @@ static void store(fl_state_handle *h, const void *data, uint32_t len)
         return;
     }
     uint8_t *buf = scratch(h, len + 8);
-    int64_t expiry = fl_now_ms() + h->ttl_ms;
+    int64_t expiry = fl_view_now_ms(h->ctx->op->view) + h->ttl_ms;
     memcpy(buf, &expiry, 8);
     if (len && data != buf + 8)
         memmove(buf + 8, data, len);
     h->kb->ops->put(h->s, NS(h), buf, len + 8);
 }
 
-static void clear(fl_state_handle *h)
+static void handle_clear(fl_state_handle *h)
 {
     if (ready(h, true))
         h->kb->ops->remove(h->s, NS(h));
@@ -176,12 +176,12 @@ static void clear(fl_state_handle *h)
 
 /* ---- value ------------------------------------------------------------------------ */
 
-fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name)
+static fl_value_state *st_value_state(fl_ctx *ctx, const char *name)
 {
-    return (fl_value_state *)create(ctx, name, K_VALUE, sizeof(fl_value_state), false);
+    return (fl_value_state *)handle_new(ctx, name, K_VALUE, sizeof(fl_value_state), false);
 }
 
-bool fl_value_get(fl_value_state *s, fl_rec *value)
+static bool st_value_get(fl_value_state *s, fl_rec *value)
 {
     const uint8_t *d;
     uint32_t n;
@@ -193,48 +193,26 @@ bool fl_value_get(fl_value_state *s, fl_rec *value)
     return true;
 }
 
-void fl_value_put(fl_value_state *s, const void *data, uint32_t len)
+static void st_value_put(fl_value_state *s, const void *data, uint32_t len)
 {
     if (s && ready(&s->h, true))
         store(&s->h, data, len);
 }
 
-void fl_value_clear(fl_value_state *s)
+static void st_value_clear(fl_value_state *s)
 {
     if (s)
-        clear(&s->h);
-}
-
-/* ---- iterators -------------------------------------------------------------------- */
-
-bool fl_iter_next(fl_iter *it, fl_rec *out)
-{
-    uint32_t n;
-    if (it->end - it->p < 4)
-        return false;
-    memcpy(&n, it->p, 4);
-    if ((uint64_t)(it->end - it->p - 4) < n)
-        return false;
-    out->data = it->p + 4;
-    out->len = n;
-    out->ts = FL_NO_TIMESTAMP;
-    it->p += 4 + n;
-    return true;
-}
-
-bool fl_iter_next_entry(fl_iter *it, fl_rec *key, fl_rec *value)
-{
-    return fl_iter_next(it, key) && fl_iter_next(it, value);
+        handle_clear(&s->h);
 }
 
 /* ---- list ------------------------------------------------------------------------- */
 
-fl_list_state *fl_ctx_list_state(fl_ctx *ctx, const char *name)
+static fl_list_state *st_list_state(fl_ctx *ctx, const char *name)
 {
-    return (fl_list_state *)create(ctx, name, K_LIST, sizeof(fl_list_state), false);
+    return (fl_list_state *)handle_new(ctx, name, K_LIST, sizeof(fl_list_state), false);
 }
 
-void fl_list_add(fl_list_state *s, const void *data, uint32_t len)
+static void st_list_add(fl_list_state *s, const void *data, uint32_t len)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -257,7 +235,7 @@ void fl_list_add(fl_list_state *s, const void *data, uint32_t len)
     store(h, buf + 8, olen + 4 + len);
 }
 
-bool fl_list_get(fl_list_state *s, fl_iter *it)
+static bool st_list_get(fl_list_state *s, fl_iter *it)
 {
     const uint8_t *d;
     uint32_t n;
@@ -268,7 +246,7 @@ bool fl_list_get(fl_list_state *s, fl_iter *it)
     return true;
 }
 
-void fl_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
+static void st_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -284,22 +262,22 @@ void fl_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
     store(&s->h, buf + 8, total);
 }
 
-void fl_list_clear(fl_list_state *s)
+static void st_list_clear(fl_list_state *s)
 {
     if (s)
-        clear(&s->h);
+        handle_clear(&s->h);
 }
 
 /* ---- map -------------------------------------------------------------------------- */
 
-fl_map_state *fl_ctx_map_state(fl_ctx *ctx, const char *name)
+static fl_map_state *st_map_state(fl_ctx *ctx, const char *name)
 {
-    return (fl_map_state *)create(ctx, name, K_MAP, sizeof(fl_map_state), false);
+    return (fl_map_state *)handle_new(ctx, name, K_MAP, sizeof(fl_map_state), false);
 }
 
-fl_map_state *fl_ctx_broadcast_state(fl_ctx *ctx, const char *name)
+static fl_map_state *st_broadcast_state(fl_ctx *ctx, const char *name)
 {
-    return (fl_map_state *)create(ctx, name, K_MAP, sizeof(fl_map_state), true);
+    return (fl_map_state *)handle_new(ctx, name, K_MAP, sizeof(fl_map_state), true);
 }
 
 /* Finds key in the current map: its value and the entry's byte range. */
@@ -330,19 +308,15 @@ static bool map_find(fl_state_handle *h, const void *key, uint32_t klen, fl_rec 
     return false;
 }
 
-bool fl_map_get(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value)
+static bool st_map_get(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value)
 {
     const uint8_t *m;
     uint32_t ml, eo, el;
     return s && ready(&s->h, false) && map_find(&s->h, key, klen, value, &m, &ml, &eo, &el);
 }
 
-bool fl_map_contains(fl_map_state *s, const void *key, uint32_t klen)
-{
-    return fl_map_get(s, key, klen, NULL);
-}
-
-void fl_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val, uint32_t vlen)
+static void st_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val,
+                       uint32_t vlen)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -366,7 +340,7 @@ void fl_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val
     store(h, buf + 8, keep + 8 + klen + vlen);
 }
 
-void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
+static void st_map_remove(fl_map_state *s, const void *key, uint32_t klen)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -385,7 +359,7 @@ void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
     store(h, buf + 8, ml - el);
 }
 
-bool fl_map_entries(fl_map_state *s, fl_iter *it)
+static bool st_map_entries(fl_map_state *s, fl_iter *it)
 {
     const uint8_t *d;
     uint32_t n;
@@ -396,30 +370,24 @@ bool fl_map_entries(fl_map_state *s, fl_iter *it)
     return true;
 }
 
-bool fl_map_is_empty(fl_map_state *s)
-{
-    fl_iter it;
-    return !fl_map_entries(s, &it);
-}
-
-void fl_map_clear(fl_map_state *s)
+static void st_map_clear(fl_map_state *s)
 {
     if (s)
-        clear(&s->h);
+        handle_clear(&s->h);
 }
 
 /* ---- reducing --------------------------------------------------------------------- */
 
-fl_reducing_state *fl_ctx_reducing_state(fl_ctx *ctx, const char *name, fl_reduce_fn fn)
+static fl_reducing_state *st_reducing_state(fl_ctx *ctx, const char *name, fl_reduce_fn fn)
 {
     fl_reducing_state *s =
-        (fl_reducing_state *)create(ctx, name, K_REDUCING, sizeof(fl_reducing_state), false);
+        (fl_reducing_state *)handle_new(ctx, name, K_REDUCING, sizeof(fl_reducing_state), false);
     if (s)
         s->h.reduce = fn;
     return s;
 }
 
-void fl_reducing_add(fl_reducing_state *s, const void *data, uint32_t len)
+static void st_reducing_add(fl_reducing_state *s, const void *data, uint32_t len)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -434,40 +402,42 @@ void fl_reducing_add(fl_reducing_state *s, const void *data, uint32_t len)
     h->capture.ncaptured = 0;
     h->reduce(h->ctx, &acc, &in, &h->capture);
     if (h->capture.ncaptured != 1) {
-        fl_ctx_fail(h->ctx, "a reducing state's reduce function must emit exactly one value");
+        fl_op_ctx_fail(h->ctx,
+                       "a reducing state's reduce function must emit exactly one value");
         return;
     }
     store(h, h->capture.cap, h->capture.cap_len);
 }
 
-bool fl_reducing_get(fl_reducing_state *s, fl_rec *value)
+static bool st_reducing_get(fl_reducing_state *s, fl_rec *value)
 {
-    return fl_value_get((fl_value_state *)s, value);
+    return st_value_get((fl_value_state *)s, value);
 }
 
-void fl_reducing_clear(fl_reducing_state *s)
+static void st_reducing_clear(fl_reducing_state *s)
 {
     if (s)
-        clear(&s->h);
+        handle_clear(&s->h);
 }
 
 /* ---- aggregating ------------------------------------------------------------------ */
 
-fl_aggregating_state *fl_ctx_aggregating_state(fl_ctx *ctx, const char *name,
+static fl_aggregating_state *st_aggregating_state(fl_ctx *ctx, const char *name,
                                                const fl_aggregate *agg)
 {
     if (!agg || !agg->acc_size || !agg->create || !agg->add || !agg->result) {
-        fl_ctx_fail(ctx, "aggregating state '%s' needs acc_size, create, add and result", name);
+        fl_op_ctx_fail(ctx, "aggregating state '%s' needs acc_size, create, add and result",
+                       name);
         return NULL;
     }
-    fl_aggregating_state *s = (fl_aggregating_state *)create(
+    fl_aggregating_state *s = (fl_aggregating_state *)handle_new(
         ctx, name, K_AGGREGATING, sizeof(fl_aggregating_state), false);
     if (s)
         s->h.agg = *agg;
     return s;
 }
 
-void fl_aggregating_add(fl_aggregating_state *s, const fl_rec *in)
+static void st_aggregating_add(fl_aggregating_state *s, const fl_rec *in)
 {
     if (!s || !ready(&s->h, true))
         return;
@@ -485,7 +455,8 @@ void fl_aggregating_add(fl_aggregating_state *s, const fl_rec *in)
     store(h, acc, h->agg.acc_size);
 }
 
-bool fl_aggregating_get(fl_aggregating_state *s, void *out, uint32_t cap, uint32_t *len)
+static bool st_aggregating_get(fl_aggregating_state *s, void *out, uint32_t cap,
+                               uint32_t *len)
 {
     const uint8_t *cur;
     uint32_t clen;
@@ -497,8 +468,36 @@ bool fl_aggregating_get(fl_aggregating_state *s, void *out, uint32_t cap, uint32
     return true;
 }
 
-void fl_aggregating_clear(fl_aggregating_state *s)
+static void st_aggregating_clear(fl_aggregating_state *s)
 {
     if (s)
-        clear(&s->h);
+        handle_clear(&s->h);
 }
+
+const fl_api_state_ops fl_chain_state_api = {
+    .value_state = st_value_state,
+    .value_get = st_value_get,
+    .value_put = st_value_put,
+    .value_clear = st_value_clear,
+    .list_state = st_list_state,
+    .list_add = st_list_add,
+    .list_get = st_list_get,
+    .list_update = st_list_update,
+    .list_clear = st_list_clear,
+    .map_state = st_map_state,
+    .broadcast_state = st_broadcast_state,
+    .map_get = st_map_get,
+    .map_put = st_map_put,
+    .map_remove = st_map_remove,
+    .map_entries = st_map_entries,
+    .map_clear = st_map_clear,
+    .reducing_state = st_reducing_state,
+    .reducing_add = st_reducing_add,
+    .reducing_get = st_reducing_get,
+    .reducing_clear = st_reducing_clear,
+    .aggregating_state = st_aggregating_state,
+    .aggregating_add = st_aggregating_add,
+    .aggregating_get = st_aggregating_get,
+    .aggregating_clear = st_aggregating_clear,
+    .state_ttl = st_state_ttl,
+};

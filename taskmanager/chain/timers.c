@@ -63,7 +63,7 @@ struct fl_timers {
 };
 
 /* identity: domain u8, time i64, klen u32, key, ns */
-static uint8_t *make_id(fl_timers *ts, int domain, int64_t time, const void *key,
+static uint8_t *make_id(fl_timers *ts, fl_timer_domain domain, int64_t time, const void *key,
                         uint32_t klen, const void *ns, uint32_t nslen, uint32_t *len)
 {
     uint32_t n = 1 + 8 + 4 + klen + nslen;
@@ -188,8 +188,8 @@ void fl_timers_free(fl_timers *ts)
     free(ts);
 }
 
-void fl_timers_register(fl_timers *ts, int domain, int64_t time, const void *key, uint32_t klen,
-                        int kg, const void *ns, uint32_t nslen)
+void fl_timers_register(fl_timers *ts, fl_timer_domain domain, int64_t time, const void *key,
+                        uint32_t klen, int kg, const void *ns, uint32_t nslen)
 {
     uint32_t idlen;
     uint8_t *id = make_id(ts, domain, time, key, klen, ns, nslen, &idlen);
@@ -206,8 +206,8 @@ void fl_timers_register(fl_timers *ts, int domain, int64_t time, const void *key
     bucket_push(bucket_of(&ts->q[domain], time), x);
 }
 
-void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, uint32_t klen,
-                      const void *ns, uint32_t nslen)
+void fl_timers_delete(fl_timers *ts, fl_timer_domain domain, int64_t time, const void *key,
+                      uint32_t klen, const void *ns, uint32_t nslen)
 {
     uint32_t idlen;
     uint8_t *id = make_id(ts, domain, time, key, klen, ns, nslen, &idlen);
@@ -219,7 +219,7 @@ void fl_timers_delete(fl_timers *ts, int domain, int64_t time, const void *key, 
 }
 
 /* The next live timer of domain (its bucket in *bp), deleted ones dropped on the way. */
-static tnode *next_live(fl_timers *ts, int domain, bucket **bp)
+static tnode *next_live(fl_timers *ts, fl_timer_domain domain, bucket **bp)
 {
     tnode *x;
     while ((x = peek(&ts->q[domain], bp)) && ts->stale) {
@@ -232,13 +232,13 @@ static tnode *next_live(fl_timers *ts, int domain, bucket **bp)
     return x;
 }
 
-int64_t fl_timers_next(fl_timers *ts, int domain)
+int64_t fl_timers_next(fl_timers *ts, fl_timer_domain domain)
 {
     bucket *b;
     return next_live(ts, domain, &b) ? b->time : INT64_MAX;
 }
 
-static void timer_of(const tnode *x, int domain, int64_t time, fl_timer *out)
+static void timer_of(const tnode *x, fl_timer_domain domain, int64_t time, fl_timer *out)
 {
     const uint8_t *id = tnode_id(x);
     uint32_t klen;
@@ -252,7 +252,7 @@ static void timer_of(const tnode *x, int domain, int64_t time, fl_timer *out)
     out->kg = x->kg;
 }
 
-bool fl_timers_peek(fl_timers *ts, int domain, uint32_t k, fl_timer *out)
+bool fl_timers_peek(fl_timers *ts, fl_timer_domain domain, uint32_t k, fl_timer *out)
 {
     const queue *q = &ts->q[domain];
     if (q->first >= q->n)
@@ -264,7 +264,7 @@ bool fl_timers_peek(fl_timers *ts, int domain, uint32_t k, fl_timer *out)
     return true;
 }
 
-bool fl_timers_pop(fl_timers *ts, int domain, int64_t limit, fl_timer *out)
+bool fl_timers_pop(fl_timers *ts, fl_timer_domain domain, int64_t limit, fl_timer *out)
 {
     bucket *b;
     tnode *n = next_live(ts, domain, &b);

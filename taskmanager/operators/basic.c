@@ -1,48 +1,14 @@
-/* operators.c -- the one-input operators of a chain and the record writers that feed the
- * network. Each operator's process() is called directly by its predecessor (chaining is a
- * function call); keyed operators set the current key of their state backend first.
+/* basic.c -- the one-input operators that transform record by record: map, flat map and
+ * process (stateless, or keyed with state and timers), filter, and the rolling
+ * aggregations of a keyed stream (reduce, sum, min, max, minBy, maxBy), each kind behind
+ * its const table (operators.h). A predecessor calls process() directly (chaining is a
+ * function call); keyed kinds make the record's key current in their backend first.
  * Task thread only; nothing here allocates per record.
  */
-#include "keygroup.h"
-#include "log.h"
-#include "task/task_internal.h"
-#include "util.h"
+#include "chain/operator.h"
+#include "operators.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* ---- keys ------------------------------------------------------------------------- */
-
-int fl_keysel_init(fl_keysel *k, const Fl__Pb__KeySpec *spec, const fl_bundle *b, fl_err *err)
-{
-    memset(k, 0, sizeof *k);
-    if (!spec)
-        return 0;
-    if (spec->fn && spec->fn[0]) {
-        k->fn = (fl_key_fn)fl_bundle_sym(b, spec->fn);
-        if (!k->fn) {
-            fl_err_set(err, "key selector '%s' not found in the bundle", spec->fn);
-            return -1;
-        }
-    } else {
-        k->off = spec->offset;
-        k->len = spec->len;
-    }
-    return 0;
-}
-
-int fl_keysel_extract(const fl_keysel *k, const fl_rec *r, uint8_t *buf)
-{
-    if (k->fn) {
-        uint32_t n = k->fn(r, buf);
-        return n > FL_MAX_KEY ? -1 : (int)n;
-    }
-    if ((uint64_t)k->off + k->len > r->len)
-        return -1;
-    memcpy(buf, (const uint8_t *)r->data + k->off, k->len);
-    return (int)k->len;
-}
 
 /* ---- stateless operators ---------------------------------------------------------- */
 
@@ -57,30 +23,16 @@ static void process_filter(fl_op *op, const fl_rec *in)
     op->ctx.ts = in->ts;
     if (((fl_filter_fn)op->fn)(&op->ctx, in)) {
         op->out.ts = in->ts;
-        fl_emit_ts(&op->out, in->data, in->len, in->ts);
+        fl_out_emit(&op->out, in->data, in->len, in->ts);
     }
 }
 
 /* ---- keyed operators -------------------------------------------------------------- */
 
 /* Sets the current key from the record; false (task failed) when it cannot be taken. */
-bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf);
 static bool set_key(fl_op *op, const fl_rec *in, uint8_t *keybuf)
 {
     return fl_op_set_key(op, &op->key, in, keybuf);
-}
-
-bool fl_op_set_key(fl_op *op, const fl_keysel *ks, const fl_rec *in, uint8_t *keybuf)
-{
-    int klen = fl_keysel_extract(ks, in, keybuf);
-    if (FL_UNLIKELY(klen < 0)) {
-        fl_task_fail(op->ctx.task, "cannot take the key of a %u-byte record in %s (key field "
-                                   "outside the record, or a key longer than %d bytes)",
-                     in->len, op->ctx.name, FL_MAX_KEY);
-        return false;
-    }
-    fl_kbackend_set_key(op->ctx.kb, keybuf, (uint32_t)klen);
-    return true;
 }
 
 static void process_keyed(fl_op *op, const fl_rec *in)
@@ -93,37 +45,32 @@ static void process_keyed(fl_op *op, const fl_rec *in)
     op->ctx.kb->key = NULL;
 }
 
-/* A keyed process function's timer fired (current key already set). */
-static void user_on_timer(fl_op *op, const fl_timer *t)
-{
-    op->timer_fn(&op->ctx, t->time, &op->out);
-}
-
 static void process_reduce(fl_op *op, const fl_rec *in)
 {
     uint8_t key[FL_MAX_KEY];
     const void *acc;
     uint32_t acc_len;
     fl_kbackend *kb = op->ctx.kb;
+    fl_kstate *agg = op->state;
     if (!set_key(op, in, key))
         return;
     op->out.ts = in->ts;
-    if (!kb->ops->get(op->agg, NULL, 0, &acc, &acc_len)) {
-        kb->ops->put(op->agg, NULL, 0, in->data, in->len);
-        fl_emit_ts(&op->out, in->data, in->len, in->ts);
+    if (!kb->ops->get(agg, NULL, 0, &acc, &acc_len)) {
+        kb->ops->put(agg, NULL, 0, in->data, in->len);
+        fl_out_emit(&op->out, in->data, in->len, in->ts);
     } else {
         fl_rec a = {acc, acc_len, in->ts};
         op->capture.ts = in->ts;
         op->capture.ncaptured = 0;
         ((fl_reduce_fn)op->fn)(&op->ctx, &a, in, &op->capture);
         if (op->capture.ncaptured != 1) {
-            fl_task_fail(op->ctx.task, "the reduce function of %s emitted %d records; it must "
-                                       "emit exactly one (the new value)",
-                         op->ctx.name, op->capture.ncaptured);
+            fl_op_fail(op, "the reduce function of %s emitted %d records; it must "
+                           "emit exactly one (the new value)",
+                       op->ctx.name, op->capture.ncaptured);
             return;
         }
-        kb->ops->put(op->agg, NULL, 0, op->capture.cap, op->capture.cap_len);
-        fl_emit_ts(&op->out, op->capture.cap, op->capture.cap_len, in->ts);
+        kb->ops->put(agg, NULL, 0, op->capture.cap, op->capture.cap_len);
+        fl_out_emit(&op->out, op->capture.cap, op->capture.cap_len, in->ts);
     }
     kb->key = NULL;
 }
@@ -171,42 +118,45 @@ static void field_add(uint32_t type, uint8_t *acc, const uint8_t *b)
     }
 }
 
-/* sum/min/max update the field of the first record seen; minBy/maxBy keep a whole record. */
-static void process_aggregate(fl_op *op, const fl_rec *in)
+/* sum/min/max update the field of the first record seen; minBy/maxBy keep a whole record.
+ * Inlined into one process function per kind (below), so that kind is a constant. */
+static inline __attribute__((always_inline)) void aggregate(fl_op *op, const fl_rec *in,
+                                                            Fl__Pb__OpKind kind)
 {
     uint8_t key[FL_MAX_KEY];
     const void *cur;
     uint32_t cur_len;
     fl_kbackend *kb = op->ctx.kb;
+    fl_kstate *agg = op->state;
     uint32_t off = op->spec->field_offset, type = op->spec->field_type;
     if ((uint64_t)off + (uint64_t)field_size(type) > in->len) {
-        fl_task_fail(op->ctx.task, "the aggregated field at offset %u lies outside a %u-byte "
-                                   "record in %s",
-                     off, in->len, op->ctx.name);
+        fl_op_fail(op, "the aggregated field at offset %u lies outside a %u-byte "
+                       "record in %s",
+                   off, in->len, op->ctx.name);
         return;
     }
     if (!set_key(op, in, key))
         return;
     /* the common case: sum/min/max of a record of the same size, updated where it lies */
     uint32_t mlen;
-    uint8_t *mut = op->kind <= FL__PB__OP_KIND__OP_MAX && kb->ops->get_mut
-                       ? kb->ops->get_mut(op->agg, NULL, 0, &mlen)
+    uint8_t *mut = kind <= FL__PB__OP_KIND__OP_MAX && kb->ops->get_mut
+                       ? kb->ops->get_mut(agg, NULL, 0, &mlen)
                        : NULL;
     if (mut && mlen == in->len) {
         const uint8_t *inf = (const uint8_t *)in->data + off;
         uint8_t *accf = mut + off;
-        if (op->kind == FL__PB__OP_KIND__OP_SUM)
+        if (kind == FL__PB__OP_KIND__OP_SUM)
             field_add(type, accf, inf);
-        else if ((op->kind == FL__PB__OP_KIND__OP_MIN && field_cmp(type, inf, accf) < 0) ||
-                 (op->kind == FL__PB__OP_KIND__OP_MAX && field_cmp(type, inf, accf) > 0))
+        else if ((kind == FL__PB__OP_KIND__OP_MIN && field_cmp(type, inf, accf) < 0) ||
+                 (kind == FL__PB__OP_KIND__OP_MAX && field_cmp(type, inf, accf) > 0))
             memcpy(accf, inf, (size_t)field_size(type));
-        fl_emit_ts(&op->out, mut, mlen, in->ts);
+        fl_out_emit(&op->out, mut, mlen, in->ts);
         kb->key = NULL;
         return;
     }
-    if (!kb->ops->get(op->agg, NULL, 0, &cur, &cur_len)) {
-        kb->ops->put(op->agg, NULL, 0, in->data, in->len);
-        fl_emit_ts(&op->out, in->data, in->len, in->ts);
+    if (!kb->ops->get(agg, NULL, 0, &cur, &cur_len)) {
+        kb->ops->put(agg, NULL, 0, in->data, in->len);
+        fl_out_emit(&op->out, in->data, in->len, in->ts);
         kb->key = NULL;
         return;
     }
@@ -222,11 +172,11 @@ static void process_aggregate(fl_op *op, const fl_rec *in)
     uint8_t *accf = c->cap + off;
     bool changed = true;
     if (off + (uint32_t)field_size(type) > cur_len) {
-        fl_task_fail(op->ctx.task, "records of different sizes in the aggregation of %s",
-                     op->ctx.name);
+        fl_op_fail(op, "records of different sizes in the aggregation of %s",
+                   op->ctx.name);
         return;
     }
-    switch (op->kind) {
+    switch ((int)kind) {
     case FL__PB__OP_KIND__OP_SUM:
         field_add(type, accf, inf);
         break;
@@ -241,7 +191,7 @@ static void process_aggregate(fl_op *op, const fl_rec *in)
     case FL__PB__OP_KIND__OP_MIN_BY:
     case FL__PB__OP_KIND__OP_MAX_BY: {
         int cmp = field_cmp(type, inf, accf);
-        bool take = op->kind == FL__PB__OP_KIND__OP_MIN_BY ? cmp < 0 : cmp > 0;
+        bool take = kind == FL__PB__OP_KIND__OP_MIN_BY ? cmp < 0 : cmp > 0;
         if (take) {
             if (in->len > c->cap_size) {
                 c->cap_size = in->len * 2;
@@ -256,203 +206,148 @@ static void process_aggregate(fl_op *op, const fl_rec *in)
         changed = false;
     }
     if (changed)
-        kb->ops->put(op->agg, NULL, 0, c->cap, c->cap_len);
-    fl_emit_ts(&op->out, c->cap, c->cap_len, in->ts);
+        kb->ops->put(agg, NULL, 0, c->cap, c->cap_len);
+    fl_out_emit(&op->out, c->cap, c->cap_len, in->ts);
     kb->key = NULL;
+}
+
+static void process_sum(fl_op *op, const fl_rec *in)
+{
+    aggregate(op, in, FL__PB__OP_KIND__OP_SUM);
+}
+
+static void process_min(fl_op *op, const fl_rec *in)
+{
+    aggregate(op, in, FL__PB__OP_KIND__OP_MIN);
+}
+
+static void process_max(fl_op *op, const fl_rec *in)
+{
+    aggregate(op, in, FL__PB__OP_KIND__OP_MAX);
+}
+
+static void process_min_by(fl_op *op, const fl_rec *in)
+{
+    aggregate(op, in, FL__PB__OP_KIND__OP_MIN_BY);
+}
+
+static void process_max_by(fl_op *op, const fl_rec *in)
+{
+    aggregate(op, in, FL__PB__OP_KIND__OP_MAX_BY);
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */
 
-static bool is_keyed_kind(int kind)
+static int needs_fn(fl_op *op, const char *what, fl_err *err)
 {
-    return kind == FL__PB__OP_KIND__OP_REDUCE || kind == FL__PB__OP_KIND__OP_SUM ||
-           kind == FL__PB__OP_KIND__OP_MIN || kind == FL__PB__OP_KIND__OP_MAX ||
-           kind == FL__PB__OP_KIND__OP_MIN_BY || kind == FL__PB__OP_KIND__OP_MAX_BY;
-}
-
-int fl_op_init(fl_task *t, fl_op *op, const Fl__Pb__OperatorSpec *spec, fl_err *err)
-{
-    op->kind = spec->kind;
-    op->spec = spec;
-    op->ctx.task = t;
-    op->ctx.op = op;
-    op->ctx.cfg = spec->config.data;
-    op->ctx.cfg_len = (uint32_t)spec->config.len;
-    snprintf(op->ctx.name, sizeof op->ctx.name, "%s (%d/%d)", spec->name, t->subtask + 1,
-             t->parallelism);
-    op->out.task = t;
-    op->out.ts = FL_NO_TIMESTAMP;
-    op->ctx.ts = FL_NO_TIMESTAMP;
-    op->watermark = op->input_wm[0] = op->input_wm[1] = FL_NO_WATERMARK;
-    op->process_watermark = fl_op_default_watermark;
-    op->capture.capture = true;
-    op->capture.task = t;
-    if (spec->fn && spec->fn[0]) {
-        op->fn = fl_bundle_sym(t->bundle, spec->fn);
-        if (!op->fn) {
-            fl_err_set(err, "function '%s' of %s not found in the bundle", spec->fn, spec->name);
-            return -1;
-        }
-    }
-    if (spec->open_fn && spec->open_fn[0] &&
-        !(op->open_fn = (fl_open_fn)fl_bundle_sym(t->bundle, spec->open_fn))) {
-        fl_err_set(err, "open function '%s' not found in the bundle", spec->open_fn);
+    if (!op->fn) {
+        fl_err_set(err, "%s has no %sfunction", op->spec->name, what);
         return -1;
     }
-    if (spec->close_fn && spec->close_fn[0] &&
-        !(op->close_fn = (fl_close_fn)fl_bundle_sym(t->bundle, spec->close_fn))) {
-        fl_err_set(err, "close function '%s' not found in the bundle", spec->close_fn);
+    return 0;
+}
+
+static int init_map(fl_op *op, fl_err *err)
+{
+    return needs_fn(op, "", err);
+}
+
+static int init_reduce(fl_op *op, fl_err *err)
+{
+    if (needs_fn(op, "reduce ", err) < 0)
+        return -1;
+    op->state = fl_kstate_get_or_create(op->ctx.kb, "aggregate");
+    return 0;
+}
+
+static int init_aggregate(fl_op *op, fl_err *err)
+{
+    const Fl__Pb__OperatorSpec *spec = op->spec;
+    op->state = fl_kstate_get_or_create(op->ctx.kb, "aggregate");
+    if (spec->field_type < FL_I32 || spec->field_type > FL_F64) {
+        fl_err_set(err, "%s: unknown field type %u", spec->name, spec->field_type);
         return -1;
     }
-    if (spec->timer_fn && spec->timer_fn[0]) {
-        op->timer_fn = (fl_on_timer_fn)fl_bundle_sym(t->bundle, spec->timer_fn);
-        if (!op->timer_fn) {
-            fl_err_set(err, "timer function '%s' not found in the bundle", spec->timer_fn);
-            return -1;
-        }
-        op->timers = fl_timers_new();
-        op->on_timer = user_on_timer;
-    }
-    if (spec->fn2 && spec->fn2[0] && !(op->fn2 = fl_bundle_sym(t->bundle, spec->fn2))) {
-        fl_err_set(err, "function '%s' of %s not found in the bundle", spec->fn2, spec->name);
-        return -1;
-    }
-    bool keyed = spec->keyed || is_keyed_kind(op->kind);
-    if (keyed) {
-        if (fl_keysel_init(&op->key, spec->key, t->bundle, err) < 0)
-            return -1;
-        op->ctx.kb = fl_task_new_backend(t, op, err);
-        if (!op->ctx.kb)
-            return -1;
-        if (is_keyed_kind(op->kind))
-            op->agg = fl_kstate_get_or_create(op->ctx.kb, "aggregate");
-    }
-    switch (op->kind) {
-    case FL__PB__OP_KIND__OP_MAP:
-    case FL__PB__OP_KIND__OP_FLAT_MAP:
-    case FL__PB__OP_KIND__OP_PROCESS:
-        if (!op->fn) {
-            fl_err_set(err, "%s has no function", spec->name);
-            return -1;
-        }
-        op->process = keyed ? process_keyed : process_map;
-        return 0;
-    case FL__PB__OP_KIND__OP_FILTER:
-        if (!op->fn) {
-            fl_err_set(err, "%s has no function", spec->name);
-            return -1;
-        }
-        op->process = process_filter;
-        return 0;
-    case FL__PB__OP_KIND__OP_REDUCE:
-        if (!op->fn) {
-            fl_err_set(err, "%s has no reduce function", spec->name);
-            return -1;
-        }
-        op->process = process_reduce;
-        return 0;
-    case FL__PB__OP_KIND__OP_SUM:
-    case FL__PB__OP_KIND__OP_MIN:
-    case FL__PB__OP_KIND__OP_MAX:
-    case FL__PB__OP_KIND__OP_MIN_BY:
-    case FL__PB__OP_KIND__OP_MAX_BY:
-        if (spec->field_type < FL_I32 || spec->field_type > FL_F64) {
-            fl_err_set(err, "%s: unknown field type %u", spec->name, spec->field_type);
-            return -1;
-        }
-        op->process = process_aggregate;
-        return 0;
-    case FL__PB__OP_KIND__SRC_ELEMENTS:
-    case FL__PB__OP_KIND__SRC_TEXT_FILE:
-    case FL__PB__OP_KIND__SRC_SOCKET:
-    case FL__PB__OP_KIND__SRC_SEQUENCE:
-    case FL__PB__OP_KIND__SRC_CUSTOM:
-        return fl_source_init(t, op, err);
-    case FL__PB__OP_KIND__SINK_PRINT:
-    case FL__PB__OP_KIND__SINK_FILE:
-    case FL__PB__OP_KIND__SINK_DISCARD:
-    case FL__PB__OP_KIND__SINK_CUSTOM:
-        return fl_sink_init(t, op, err);
-    case FL__PB__OP_KIND__OP_ASSIGN_WATERMARKS:
-        return fl_assigner_init(t, op, err);
-    case FL__PB__OP_KIND__OP_WINDOW:
-        return fl_window_op_init(t, op, err);
-    case FL__PB__OP_KIND__OP_CO_MAP:
-    case FL__PB__OP_KIND__OP_CO_FLAT_MAP:
-    case FL__PB__OP_KIND__OP_CO_PROCESS:
-    case FL__PB__OP_KIND__OP_BROADCAST_PROCESS:
-    case FL__PB__OP_KIND__OP_INTERVAL_JOIN:
-        return fl_multi_init(t, op, err);
-    default:
-        fl_err_set(err, "unknown operator kind %d (%s)", op->kind, spec->name);
-        return -1;
-    }
+    return 0;
 }
 
-/* ---- record writers --------------------------------------------------------------- */
+/* map, flat map, and process without a key: the function emits what it will */
+const fl_op_ops fl_map_ops = {
+    .name = "map",
+    .init = init_map,
+    .process = process_map,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
 
-static inline void put_hdr(uint8_t *h, int64_t ts)
-{
-    h[0] = FL_ELEM_RECORD;
-    memcpy(h + 1, &ts, 8);
-}
+/* map, flat map and process on a keyed stream: keyed state and timers of the record's key */
+const fl_op_ops fl_keyed_process_ops = {
+    .name = "keyed process",
+    .init = init_map,
+    .process = process_keyed,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
 
-static inline uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
+const fl_op_ops fl_filter_ops = {
+    .name = "filter",
+    .init = init_map,
+    .process = process_filter,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
 
-void fl_writer_write(fl_writer *w, const fl_rec *r)
-{
-    uint8_t hdr[FL_ELEM_HDR];
-    int sub = 0, rc;
-    put_hdr(hdr, r->ts);
-    switch (w->partitioner) {
-    case FL__PB__PARTITIONER__PART_FORWARD:
-    case FL__PB__PARTITIONER__PART_GLOBAL:
-        sub = 0;
-        break;
-    case FL__PB__PARTITIONER__PART_HASH: {
-        uint8_t key[FL_MAX_KEY];
-        int klen = fl_keysel_extract(&w->key, r, key);
-        if (FL_UNLIKELY(klen < 0)) {
-            fl_task_fail(w->task, "cannot take the key of a %u-byte record for keyBy (key field "
-                                  "outside the record, or a key longer than %d bytes)",
-                         r->len, FL_MAX_KEY);
-            return;
-        }
-        int kg = fl_key_group(fl_key_hash(key, (size_t)klen), w->max_parallelism);
-        sub = fl_key_group_subtask(kg, w->nsub, w->max_parallelism);
-        break;
-    }
-    case FL__PB__PARTITIONER__PART_REBALANCE:
-    case FL__PB__PARTITIONER__PART_RESCALE:
-        sub = (int)(w->rr++ % (uint32_t)w->nsub);
-        break;
-    case FL__PB__PARTITIONER__PART_SHUFFLE:
-        sub = (int)(xorshift(&w->rng) % (uint64_t)w->nsub);
-        break;
-    case FL__PB__PARTITIONER__PART_BROADCAST:
-        if (fl_partition_broadcast(w->part, hdr, sizeof hdr, r->data, r->len) < 0)
-            fl_task_fail(w->task, "%s", fl_partition_error(w->part));
-        return;
-    case FL__PB__PARTITIONER__PART_CUSTOM: {
-        uint8_t key[FL_MAX_KEY];
-        int klen = fl_keysel_extract(&w->key, r, key);
-        sub = klen < 0 ? -1 : w->custom(key, (uint32_t)klen, w->nsub);
-        if (sub < 0 || sub >= w->nsub) {
-            fl_task_fail(w->task, "the custom partitioner chose partition %d of %d", sub,
-                         w->nsub);
-            return;
-        }
-        break;
-    }
-    }
-    rc = fl_partition_emit(w->part, sub, hdr, sizeof hdr, r->data, r->len);
-    if (FL_UNLIKELY(rc < 0))
-        fl_task_fail(w->task, "%s", fl_partition_error(w->part));
-}
+/* the rolling aggregations: keyed by kind, one value per key */
+const fl_op_ops fl_reduce_ops = {
+    .name = "reduce",
+    .keyed = true,
+    .init = init_reduce,
+    .process = process_reduce,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_sum_ops = {
+    .name = "sum",
+    .keyed = true,
+    .init = init_aggregate,
+    .process = process_sum,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_min_ops = {
+    .name = "min",
+    .keyed = true,
+    .init = init_aggregate,
+    .process = process_min,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_max_ops = {
+    .name = "max",
+    .keyed = true,
+    .init = init_aggregate,
+    .process = process_max,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_min_by_ops = {
+    .name = "minBy",
+    .keyed = true,
+    .init = init_aggregate,
+    .process = process_min_by,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_max_by_ops = {
+    .name = "maxBy",
+    .keyed = true,
+    .init = init_aggregate,
+    .process = process_max_by,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};

@@ -1,11 +1,11 @@
 /* multi.c -- the two-input operators (flint/streams.h): CoMap, CoFlatMap, CoProcess (keyed
- * or not), the broadcast process of the broadcast state pattern, and the interval join.
- * The task calls process() for records of the first input and process2() for the second;
- * the operator's watermark is the minimum of both inputs' (task.c). Task thread only.
+ * or not), the broadcast process of the broadcast state pattern, and the interval join,
+ * each behind its const table (operators.h). The task calls process() for records of the
+ * first input and process2() for the second; the operator's watermark is the minimum of
+ * both inputs' (taskmanager/task/loop.c). Task thread only.
  */
-#include "log.h"
-#include "task/task_internal.h"
-#include "util.h"
+#include "chain/operator.h"
+#include "operators.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +74,8 @@ static void join_side(fl_op *op, const fl_rec *in, int side)
     fl_kbackend *kb = op->ctx.kb;
     uint8_t key[FL_MAX_KEY];
     if (in->ts == FL_NO_TIMESTAMP) {
-        fl_task_fail(op->ctx.task, "an interval join needs event timestamps (assign "
-                                   "timestamps and watermarks upstream)");
+        fl_op_fail(op, "an interval join needs event timestamps (assign "
+                       "timestamps and watermarks upstream)");
         return;
     }
     if (in->ts < op->watermark) /* late: Flink's interval join drops it */
@@ -185,56 +185,89 @@ static void free_state(fl_op *op)
     free(op->state);
 }
 
-int fl_multi_init(fl_task *t, fl_op *op, fl_err *err)
+static int needs_both(fl_op *op, bool second, fl_err *err)
 {
-    const Fl__Pb__OperatorSpec *spec = op->spec;
-    if (!op->fn || (op->kind != FL__PB__OP_KIND__OP_INTERVAL_JOIN && !op->fn2)) {
-        fl_err_set(err, "%s needs a function for each input", spec->name);
+    if (!op->fn || (second && !op->fn2)) {
+        fl_err_set(err, "%s needs a function for each input", op->spec->name);
         return -1;
     }
-    switch (op->kind) {
-    case FL__PB__OP_KIND__OP_CO_MAP:
-    case FL__PB__OP_KIND__OP_CO_FLAT_MAP:
-    case FL__PB__OP_KIND__OP_CO_PROCESS: {
-        co_state *s = fl_xcalloc(1, sizeof *s);
-        op->state = s;
-        op->release = free_state;
-        if (op->ctx.kb && fl_keysel_init(&s->key2, spec->key2, t->bundle, err) < 0)
-            return -1;
-        op->process = co_process1;
-        op->process2 = co_process2;
-        return 0;
-    }
-    case FL__PB__OP_KIND__OP_BROADCAST_PROCESS:
-        if (!spec->broadcast_state || !spec->broadcast_state[0]) {
-            fl_err_set(err, "%s: no broadcast state", spec->name);
-            return -1;
-        }
-        op->bcast_kb = fl_kbackend_hashmap_new(t->max_parallelism, 0, t->max_parallelism - 1);
-        op->process = bcast_element;
-        op->process2 = bcast_broadcast;
-        return 0;
-    case FL__PB__OP_KIND__OP_INTERVAL_JOIN: {
-        if (!op->ctx.kb) {
-            fl_err_set(err, "%s: an interval join needs two keyed inputs", spec->name);
-            return -1;
-        }
-        join_state *js = fl_xcalloc(1, sizeof *js);
-        op->state = js;
-        op->release = join_release;
-        if (fl_keysel_init(&js->key2, spec->key2, t->bundle, err) < 0)
-            return -1;
-        js->lower = spec->lower_ms;
-        js->upper = spec->upper_ms;
-        js->buf[0] = fl_kstate_get_or_create(op->ctx.kb, "join:left");
-        js->buf[1] = fl_kstate_get_or_create(op->ctx.kb, "join:right");
-        op->timers = fl_timers_new();
-        op->on_timer = join_timer;
-        op->process = join_left;
-        op->process2 = join_right;
-        return 0;
-    }
-    }
-    fl_err_set(err, "%s: not a two-input operator", spec->name);
-    return -1;
+    return 0;
 }
+
+static int init_co_process(fl_op *op, fl_err *err)
+{
+    if (needs_both(op, true, err) < 0)
+        return -1;
+    co_state *s = fl_xcalloc(1, sizeof *s);
+    op->state = s;
+    if (op->ctx.kb && fl_keysel_init(&s->key2, op->spec->key2, op->view->bundle, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int init_broadcast_process(fl_op *op, fl_err *err)
+{
+    if (needs_both(op, true, err) < 0)
+        return -1;
+    if (!op->spec->broadcast_state || !op->spec->broadcast_state[0]) {
+        fl_err_set(err, "%s: no broadcast state", op->spec->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int init_interval_join(fl_op *op, fl_err *err)
+{
+    const Fl__Pb__OperatorSpec *spec = op->spec;
+    if (needs_both(op, false, err) < 0)
+        return -1;
+    if (!op->ctx.kb) {
+        fl_err_set(err, "%s: an interval join needs two keyed inputs", spec->name);
+        return -1;
+    }
+    join_state *js = fl_xcalloc(1, sizeof *js);
+    op->state = js;
+    if (fl_keysel_init(&js->key2, spec->key2, op->view->bundle, err) < 0)
+        return -1;
+    js->lower = spec->lower_ms;
+    js->upper = spec->upper_ms;
+    js->buf[0] = fl_kstate_get_or_create(op->ctx.kb, "join:left");
+    js->buf[1] = fl_kstate_get_or_create(op->ctx.kb, "join:right");
+    if (!op->timers)
+        op->timers = fl_timers_new();
+    return 0;
+}
+
+/* CoMap, CoFlatMap, CoProcess: the first function for the first input, the second for
+ * the second; keyed when both inputs are */
+const fl_op_ops fl_co_process_ops = {
+    .name = "co-process",
+    .init = init_co_process,
+    .process = co_process1,
+    .process2 = co_process2,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+    .release = free_state,
+};
+
+/* the broadcast state pattern: elements (keyed or not) read, broadcast elements write the
+ * broadcast map states */
+const fl_op_ops fl_broadcast_process_ops = {
+    .name = "broadcast process",
+    .broadcast_state = true,
+    .init = init_broadcast_process,
+    .process = bcast_element,
+    .process2 = bcast_broadcast,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = fl_op_user_on_timer,
+};
+
+const fl_op_ops fl_interval_join_ops = {
+    .name = "interval join",
+    .init = init_interval_join,
+    .process = join_left,
+    .process2 = join_right,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = join_timer,
+    .release = join_release,
+};

@@ -1,4 +1,4 @@
-/* sinks.c -- the built-in sinks.
+/* sinks.c -- the built-in sinks, each behind its const table (operators.h).
  *
  *   print    lines to the TaskManager's standard output (its .out file), prefixed "N> "
  *            with the 1-based subtask when the sink runs with parallelism > 1 (Flink's
@@ -21,9 +21,9 @@
  *
  * The text of a record is the format function's output, or the record's bytes.
  */
+#include "chain/operator.h"
 #include "log.h"
-#include "task/task_internal.h"
-#include "util.h"
+#include "operators.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -90,7 +90,7 @@ static void text_flush(fl_op *op)
     if (s->len && s->fd < 0 && file_start_part(op) < 0)
         return;
     if (s->len && write_all(s->fd, s->buf, s->len) < 0)
-        fl_task_fail(op->ctx.task, "%s: cannot write: %s", op->ctx.name, strerror(errno));
+        fl_op_fail(op, "%s: cannot write: %s", op->ctx.name, strerror(errno));
     s->written += s->len;
     s->len = 0;
 }
@@ -107,7 +107,7 @@ static void text_append(fl_op *op, const char *text, size_t n)
         s->written += need;
         if (write_all(s->fd, s->prefix, s->plen) < 0 || write_all(s->fd, text, n) < 0 ||
             write_all(s->fd, "\n", 1) < 0)
-            fl_task_fail(op->ctx.task, "%s: cannot write: %s", op->ctx.name, strerror(errno));
+            fl_op_fail(op, "%s: cannot write: %s", op->ctx.name, strerror(errno));
         return;
     }
     memcpy(s->buf + s->len, s->prefix, s->plen);
@@ -154,7 +154,7 @@ static int commit(fl_op *op, const char *from, const char *to)
 {
     /* idempotent: already committed is fine (a restore may commit again) */
     if (rename(from, to) < 0 && !(errno == ENOENT && access(to, F_OK) == 0)) {
-        fl_task_fail(op->ctx.task, "%s: cannot commit %s: %s", op->ctx.name, to, strerror(errno));
+        fl_op_fail(op, "%s: cannot commit %s: %s", op->ctx.name, to, strerror(errno));
         return -1;
     }
     return 0;
@@ -169,8 +169,8 @@ static int close_part(fl_op *op)
         return 0;
     int rc = 0;
     if (fsync(s->fd) < 0) {
-        fl_task_fail(op->ctx.task, "%s: fsync %s: %s", op->ctx.name, s->inprogress,
-                     strerror(errno));
+        fl_op_fail(op, "%s: fsync %s: %s", op->ctx.name, s->inprogress,
+                   strerror(errno));
         rc = -1;
     }
     close(s->fd);
@@ -189,7 +189,7 @@ static void file_finish(fl_op *op)
     for (int i = 0; i < s->npending; i++)
         commit(op, s->pending[i].path, s->pending[i].final_name);
     s->npending = 0;
-    if (had && !op->ctx.task->failed)
+    if (had && !op->view->failure->failed)
         commit(op, s->inprogress, s->final_name);
 }
 
@@ -212,8 +212,8 @@ static int file_start_part(fl_op *op)
     s->written = 0;
     s->fd = open(s->inprogress, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (s->fd < 0) {
-        fl_task_fail(op->ctx.task, "%s: cannot create %s: %s", op->ctx.name, s->inprogress,
-                     strerror(errno));
+        fl_op_fail(op, "%s: cannot create %s: %s", op->ctx.name, s->inprogress,
+                   strerror(errno));
         return -1;
     }
     return 0;
@@ -236,8 +236,8 @@ static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
         size_t n = strlen(p->path) - strlen(".pending") - strlen(".inprogress");
         memcpy(p->path + n, ".pending", strlen(".pending") + 1); /* .X.inprogress -> .X.pending */
         if (rename(s->inprogress, p->path) < 0) {
-            fl_task_fail(op->ctx.task, "%s: cannot pre-commit %s: %s", op->ctx.name,
-                         s->inprogress, strerror(errno));
+            fl_op_fail(op, "%s: cannot pre-commit %s: %s", op->ctx.name,
+                       s->inprogress, strerror(errno));
             return;
         }
     }
@@ -324,7 +324,6 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
                         fl_err *err)
 {
     text_out *s = op->state;
-    const Fl__Pb__TaskRestore *r = op->ctx.task->tdd->restore;
     part_mark mark;
     bool failover_mark = false;
     for (size_t i = 0; i < n; i++) {
@@ -332,7 +331,7 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
         if (items[i].len == sizeof(part_mark)) {
             part_mark m;
             memcpy(&m, items[i].data, sizeof m);
-            if (m.subtask == s->subtask && r && r->failover && m.first_after >= 0) {
+            if (m.subtask == s->subtask && op->view->failover && m.first_after >= 0) {
                 mark = m;
                 failover_mark = true;
             }
@@ -356,26 +355,6 @@ static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, i
     return drop_parts_after(op, failover_mark ? &mark : NULL, err);
 }
 
-static int file_open(fl_task *t, fl_op *op, text_out *s, fl_err *err)
-{
-    size_t n = op->spec->params.len;
-    if (n == 0 || n >= sizeof s->dir) {
-        fl_err_set(err, "file sink without a directory");
-        return -1;
-    }
-    memcpy(s->dir, op->spec->params.data, n);
-    s->dir[n] = '\0';
-    if (fl_mkdirs(s->dir, err) < 0)
-        return -1;
-    s->subtask = t->subtask;
-    s->fd = -1; /* the part file is opened with the first record (after any restore) */
-    s->two_phase = t->checkpointing;
-    op->snapshot_state = file_snapshot;
-    op->checkpoint_complete = file_complete;
-    op->restore_state = file_restore;
-    return 0;
-}
-
 static void process_discard(fl_op *op, const fl_rec *in)
 {
 }
@@ -385,47 +364,89 @@ static void process_custom(fl_op *op, const fl_rec *in)
     ((fl_sink_fn)op->fn)(&op->ctx, in);
 }
 
-int fl_sink_init(fl_task *t, fl_op *op, fl_err *err)
+/* ---- set-up ----------------------------------------------------------------------- */
+
+static text_out *text_new(fl_op *op)
 {
-    switch (op->kind) {
-    case FL__PB__OP_KIND__SINK_PRINT:
-    case FL__PB__OP_KIND__SINK_FILE: {
-        text_out *s = fl_xcalloc(1, sizeof *s);
-        op->state = s;
-        op->release = text_release;
-        s->buf = fl_xmalloc(OUT_BUF);
-        s->line = fl_xmalloc(LINE_MAX_TEXT);
-        s->fmt = (fl_format_fn)op->fn;
-        op->process = process_text;
-        if (op->kind == FL__PB__OP_KIND__SINK_PRINT) {
-            s->fd = STDOUT_FILENO;
-            if (t->parallelism > 1)
-                s->plen = (size_t)snprintf(s->prefix, sizeof s->prefix, "%d> ", t->subtask + 1);
-            op->finish = print_finish;
-            return 0;
-        }
-        op->finish = file_finish;
-        return file_open(t, op, s, err);
+    text_out *s = fl_xcalloc(1, sizeof *s);
+    op->state = s;
+    s->buf = fl_xmalloc(OUT_BUF);
+    s->line = fl_xmalloc(LINE_MAX_TEXT);
+    s->fmt = (fl_format_fn)op->fn;
+    return s;
+}
+
+static int init_print(fl_op *op, fl_err *err)
+{
+    const fl_task_view *v = op->view;
+    text_out *s = text_new(op);
+    s->fd = STDOUT_FILENO;
+    if (v->parallelism > 1)
+        s->plen = (size_t)snprintf(s->prefix, sizeof s->prefix, "%d> ", v->subtask + 1);
+    return 0;
+}
+
+static int init_file(fl_op *op, fl_err *err)
+{
+    text_out *s = text_new(op);
+    size_t n = op->spec->params.len;
+    if (n == 0 || n >= sizeof s->dir) {
+        fl_err_set(err, "file sink without a directory");
+        return -1;
     }
-    case FL__PB__OP_KIND__SINK_DISCARD:
-        op->process = process_discard;
-        return 0;
-    case FL__PB__OP_KIND__SINK_CUSTOM:
-        if (!op->fn) {
-            fl_err_set(err, "custom sink without a function");
-            return -1;
-        }
-        op->process = process_custom;
-        return 0;
+    memcpy(s->dir, op->spec->params.data, n);
+    s->dir[n] = '\0';
+    if (fl_mkdirs(s->dir, err) < 0)
+        return -1;
+    s->subtask = op->view->subtask;
+    s->fd = -1; /* the part file is opened with the first record (after any restore) */
+    s->two_phase = op->view->checkpointing;
+    return 0;
+}
+
+static int init_custom(fl_op *op, fl_err *err)
+{
+    if (!op->fn) {
+        fl_err_set(err, "custom sink without a function");
+        return -1;
     }
-    fl_err_set(err, "unknown sink kind %d", op->kind);
-    return -1;
+    return 0;
 }
 
 /* The task flushes print sinks when it flushes its network buffers (buffer timeout), so
  * that printed output shows up as promptly as forwarded records do. */
-void fl_sink_flush(fl_op *op)
-{
-    if (op->kind == FL__PB__OP_KIND__SINK_PRINT && op->state)
-        text_flush(op);
-}
+const fl_op_ops fl_print_sink_ops = {
+    .name = "print sink",
+    .init = init_print,
+    .process = process_text,
+    .process_watermark = fl_op_default_watermark,
+    .flush = text_flush,
+    .finish = print_finish,
+    .release = text_release,
+};
+
+const fl_op_ops fl_file_sink_ops = {
+    .name = "file sink",
+    .init = init_file,
+    .process = process_text,
+    .process_watermark = fl_op_default_watermark,
+    .finish = file_finish,
+    .snapshot_state = file_snapshot,
+    .restore_state = file_restore,
+    .checkpoint_complete = file_complete,
+    .release = text_release,
+};
+
+const fl_op_ops fl_discard_sink_ops = {
+    .name = "discard sink",
+    .init = NULL,
+    .process = process_discard,
+    .process_watermark = fl_op_default_watermark,
+};
+
+const fl_op_ops fl_custom_sink_ops = {
+    .name = "custom sink",
+    .init = init_custom,
+    .process = process_custom,
+    .process_watermark = fl_op_default_watermark,
+};

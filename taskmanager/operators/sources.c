@@ -1,6 +1,7 @@
-/* sources.c -- the built-in sources. A source is polled by its task (Flink's Source API):
- * each call emits a batch into the chain and says whether more may come (enum
- * fl_source_status), so the task stays responsive to cancellation between calls.
+/* sources.c -- the built-in sources, each behind its const table (operators.h). A source
+ * is polled by its task (Flink's Source API): each call emits a batch into the chain and
+ * says whether more may come (enum fl_source_status), so the task stays responsive to
+ * cancellation and checkpoints between calls. Their positions are operator state.
  *
  *   elements   the records given to fl_from_elements / fl_from_strings (parallelism 1)
  *   text file  lines; with parallelism n the file is cut into n byte ranges and a line
@@ -9,10 +10,10 @@
  *   sequence   from..to, split into n contiguous ranges
  *   custom     the bundle's fl_source_fn
  */
+#include "chain/operator.h"
 #include "log.h"
+#include "operators.h"
 #include "rpc.h"
-#include "task/task_internal.h"
-#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +80,7 @@ static int src_elements(fl_op *op)
         memcpy(&len, s->p, 4);
         if ((uint64_t)(s->end - s->p - 4) < len)
             break;
-        fl_emit_ts(&op->out, s->p + 4, len, FL_NO_TIMESTAMP);
+        fl_out_emit(&op->out, s->p + 4, len, FL_NO_TIMESTAMP);
         s->p += 4 + len;
         s->left--;
         s->emitted++;
@@ -111,7 +112,7 @@ typedef struct file_state {
 } file_state;
 
 /* Refills keeping the unread tail; false at end of file. */
-static bool file_fill(file_state *s, fl_task *t)
+static bool file_fill(file_state *s, fl_op *op)
 {
     if (s->off) {
         memmove(s->buf, s->buf + s->off, s->len - s->off);
@@ -128,7 +129,7 @@ static bool file_fill(file_state *s, fl_task *t)
         r = read(s->fd, s->buf + s->len, s->cap - s->len);
     while (r < 0 && errno == EINTR);
     if (r < 0) {
-        fl_task_fail(t, "cannot read %s: %s", s->path, strerror(errno));
+        fl_op_fail(op, "cannot read %s: %s", s->path, strerror(errno));
         return false;
     }
     if (r == 0) {
@@ -141,12 +142,12 @@ static bool file_fill(file_state *s, fl_task *t)
 
 /* Positions the reader at splits[cur]: at its recorded line, or for a fresh split past
  * the partial line a previous split owns. */
-static bool file_position(file_state *s, fl_task *t)
+static bool file_position(file_state *s, fl_op *op)
 {
     split *sp = &s->splits[s->cur];
     uint64_t from = sp->pos != UINT64_MAX ? sp->pos : sp->start ? sp->start - 1 : 0;
     if (lseek(s->fd, (off_t)from, SEEK_SET) < 0) {
-        fl_task_fail(t, "cannot seek in %s: %s", s->path, strerror(errno));
+        fl_op_fail(op, "cannot seek in %s: %s", s->path, strerror(errno));
         return false;
     }
     s->pos = from;
@@ -160,31 +161,30 @@ static bool file_position(file_state *s, fl_task *t)
                 break;
             }
             s->off = s->len;
-            if (!file_fill(s, t))
+            if (!file_fill(s, op))
                 break;
         }
     }
     s->positioned = true;
-    return !t->failed;
+    return !op->view->failure->failed;
 }
 
 static void emit_line(fl_op *op, const uint8_t *p, size_t n)
 {
     if (n && p[n - 1] == '\r')
         n--;
-    fl_emit_ts(&op->out, p, (uint32_t)n, FL_NO_TIMESTAMP);
+    fl_out_emit(&op->out, p, (uint32_t)n, FL_NO_TIMESTAMP);
 }
 
 static int src_text_file(fl_op *op)
 {
     file_state *s = op->state;
-    fl_task *t = op->ctx.task;
     size_t emitted = 0;
     while (emitted < READ_CHUNK) {
         if (s->cur >= s->nsplits)
             return FL_SOURCE_END;
         split *sp = &s->splits[s->cur];
-        if (!s->positioned && !file_position(s, t))
+        if (!s->positioned && !file_position(s, op))
             return FL_SOURCE_END;
         sp->pos = s->pos + s->off;
         if (sp->pos >= sp->end) { /* the next line belongs to the next split */
@@ -195,9 +195,9 @@ static int src_text_file(fl_op *op)
         uint8_t *start = s->buf + s->off;
         uint8_t *nl = memchr(start, '\n', s->len - s->off);
         if (!nl) {
-            if (!s->eof && file_fill(s, t))
+            if (!s->eof && file_fill(s, op))
                 continue;
-            if (t->failed)
+            if (op->view->failure->failed)
                 return FL_SOURCE_END;
             if (s->len > s->off) /* a last line without a newline */
                 emit_line(op, start, s->len - s->off);
@@ -212,7 +212,7 @@ static int src_text_file(fl_op *op)
         emitted += n + 1;
         s->off = (size_t)(nl - s->buf) + 1;
         sp->pos = s->pos + s->off;
-        if (FL_UNLIKELY(fl_task_should_stop(t)))
+        if (FL_UNLIKELY(fl_op_should_stop(op)))
             return FL_SOURCE_END;
     }
     return FL_SOURCE_MORE;
@@ -256,13 +256,13 @@ static void file_release(fl_op *op)
     free(s);
 }
 
-static int file_open(fl_task *t, fl_op *op, fl_err *err)
+static int init_text_file(fl_op *op, fl_err *err)
 {
+    const fl_task_view *v = op->view;
     size_t plen = op->spec->params.len;
     file_state *s = fl_xcalloc(1, sizeof *s);
     s->fd = -1;
     op->state = s;
-    op->release = file_release;
     if (plen == 0 || plen >= sizeof s->path) {
         fl_err_set(err, "text file source without a path");
         return -1;
@@ -278,16 +278,13 @@ static int file_open(fl_task *t, fl_op *op, fl_err *err)
     uint64_t size = (uint64_t)st.st_size;
     s->splits = fl_xcalloc(1, sizeof *s->splits);
     s->nsplits = 1;
-    s->splits[0].start = size * (uint64_t)t->subtask / (uint64_t)t->parallelism;
-    s->splits[0].end = t->subtask + 1 == t->parallelism
+    s->splits[0].start = size * (uint64_t)v->subtask / (uint64_t)v->parallelism;
+    s->splits[0].end = v->subtask + 1 == v->parallelism
                            ? UINT64_MAX /* the last reader takes whatever the file has */
-                           : size * (uint64_t)(t->subtask + 1) / (uint64_t)t->parallelism;
+                           : size * (uint64_t)(v->subtask + 1) / (uint64_t)v->parallelism;
     s->splits[0].pos = UINT64_MAX;
     s->cap = READ_CHUNK;
     s->buf = fl_xmalloc(s->cap);
-    op->source = src_text_file;
-    op->snapshot_state = file_snapshot;
-    op->restore_state = file_restore;
     return 0;
 }
 
@@ -311,12 +308,12 @@ static int src_socket(fl_op *op)
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return FL_SOURCE_IDLE;
     if (r < 0) {
-        fl_task_fail(op->ctx.task, "socket source %s: %s", s->peer, strerror(errno));
+        fl_op_fail(op, "socket source %s: %s", s->peer, strerror(errno));
         return FL_SOURCE_END;
     }
     if (r == 0) { /* the server closed: flush a last unterminated line and end */
         if (s->len)
-            fl_emit_ts(&op->out, s->buf, (uint32_t)s->len, FL_NO_TIMESTAMP);
+            fl_out_emit(&op->out, s->buf, (uint32_t)s->len, FL_NO_TIMESTAMP);
         s->len = 0;
         return FL_SOURCE_END;
     }
@@ -327,7 +324,7 @@ static int src_socket(fl_op *op)
         size_t n = (size_t)(nl - (s->buf + off));
         if (n && s->buf[off + n - 1] == '\r')
             n--;
-        fl_emit_ts(&op->out, s->buf + off, (uint32_t)n, FL_NO_TIMESTAMP);
+        fl_out_emit(&op->out, s->buf + off, (uint32_t)n, FL_NO_TIMESTAMP);
         off = (size_t)(nl - s->buf) + 1;
     }
     memmove(s->buf, s->buf + off, s->len - off);
@@ -346,7 +343,7 @@ static void sock_release(fl_op *op)
     free(s);
 }
 
-static int sock_open(fl_task *t, fl_op *op, fl_err *err)
+static int init_socket(fl_op *op, fl_err *err)
 {
     char hp[300], host[256];
     int port;
@@ -354,7 +351,6 @@ static int sock_open(fl_task *t, fl_op *op, fl_err *err)
     sock_state *s = fl_xcalloc(1, sizeof *s);
     s->fd = -1;
     op->state = s;
-    op->release = sock_release;
     if (n == 0 || n >= sizeof hp || memchr(op->spec->params.data, '\0', n)) {
         fl_err_set(err, "socket source: the address must be host:port of 1 to %zu bytes",
                    sizeof hp - 1); /* never truncated: a shortened address is another one */
@@ -375,7 +371,6 @@ static int sock_open(fl_task *t, fl_op *op, fl_err *err)
     }
     s->cap = 64 * 1024;
     s->buf = fl_xmalloc(s->cap);
-    op->source = src_socket;
     return 0;
 }
 
@@ -403,7 +398,7 @@ static int src_sequence(fl_op *op)
             return FL_SOURCE_END;
         seq_range *r = &s->r[s->cur];
         int64_t v = r->next;
-        fl_emit_ts(&op->out, &v, sizeof v, FL_NO_TIMESTAMP);
+        fl_out_emit(&op->out, &v, sizeof v, FL_NO_TIMESTAMP);
         if (r->next == INT64_MAX)
             r->done = 1;
         else
@@ -456,64 +451,99 @@ static void free_state(fl_op *op)
     free(op->state);
 }
 
-int fl_source_init(fl_task *t, fl_op *op, fl_err *err)
+/* ---- set-up ----------------------------------------------------------------------- */
+
+static int init_elements(fl_op *op, fl_err *err)
 {
-    switch (op->kind) {
-    case FL__PB__OP_KIND__SRC_ELEMENTS: {
-        elems_state *s = fl_xcalloc(1, sizeof *s);
-        op->state = s;
-        op->release = free_state;
-        s->p = op->spec->params.data;
-        s->end = s->p + op->spec->params.len;
-        if (op->spec->params.len >= 4) {
-            memcpy(&s->left, s->p, 4);
-            s->p += 4;
-        }
-        op->source = src_elements;
-        op->snapshot_state = elems_snapshot;
-        op->restore_state = elems_restore;
-        return 0;
+    elems_state *s = fl_xcalloc(1, sizeof *s);
+    op->state = s;
+    s->p = op->spec->params.data;
+    s->end = s->p + op->spec->params.len;
+    if (op->spec->params.len >= 4) {
+        memcpy(&s->left, s->p, 4);
+        s->p += 4;
     }
-    case FL__PB__OP_KIND__SRC_TEXT_FILE:
-        return file_open(t, op, err);
-    case FL__PB__OP_KIND__SRC_SOCKET:
-        return sock_open(t, op, err);
-    case FL__PB__OP_KIND__SRC_SEQUENCE: {
-        int64_t range[2];
-        if (op->spec->params.len != sizeof range) {
-            fl_err_set(err, "sequence source without its range");
-            return -1;
-        }
-        memcpy(range, op->spec->params.data, sizeof range);
-        seq_state *s = fl_xcalloc(1, sizeof *s);
-        op->state = s;
-        op->release = seq_release;
-        s->r = fl_xcalloc(1, sizeof *s->r);
-        s->n = 1;
-        if (range[1] < range[0]) {
-            s->r[0].done = 1;
-        } else {
-            /* split [from, to] into parallelism contiguous ranges (128-bit safe) */
-            __int128 total = (__int128)range[1] - range[0] + 1;
-            __int128 a = total * t->subtask / t->parallelism;
-            __int128 b = total * (t->subtask + 1) / t->parallelism;
-            s->r[0].next = (int64_t)(range[0] + a);
-            s->r[0].last = (int64_t)(range[0] + b - 1);
-            s->r[0].done = b == a;
-        }
-        op->source = src_sequence;
-        op->snapshot_state = seq_snapshot;
-        op->restore_state = seq_restore;
-        return 0;
-    }
-    case FL__PB__OP_KIND__SRC_CUSTOM:
-        if (!op->fn) {
-            fl_err_set(err, "custom source without a function");
-            return -1;
-        }
-        op->source = src_custom;
-        return 0;
-    }
-    fl_err_set(err, "unknown source kind %d", op->kind);
-    return -1;
+    return 0;
 }
+
+static int init_sequence(fl_op *op, fl_err *err)
+{
+    const fl_task_view *v = op->view;
+    int64_t range[2];
+    if (op->spec->params.len != sizeof range) {
+        fl_err_set(err, "sequence source without its range");
+        return -1;
+    }
+    memcpy(range, op->spec->params.data, sizeof range);
+    seq_state *s = fl_xcalloc(1, sizeof *s);
+    op->state = s;
+    s->r = fl_xcalloc(1, sizeof *s->r);
+    s->n = 1;
+    if (range[1] < range[0]) {
+        s->r[0].done = 1;
+    } else {
+        /* split [from, to] into parallelism contiguous ranges (128-bit safe) */
+        __int128 total = (__int128)range[1] - range[0] + 1;
+        __int128 a = total * v->subtask / v->parallelism;
+        __int128 b = total * (v->subtask + 1) / v->parallelism;
+        s->r[0].next = (int64_t)(range[0] + a);
+        s->r[0].last = (int64_t)(range[0] + b - 1);
+        s->r[0].done = b == a;
+    }
+    return 0;
+}
+
+static int init_custom(fl_op *op, fl_err *err)
+{
+    if (!op->fn) {
+        fl_err_set(err, "custom source without a function");
+        return -1;
+    }
+    return 0;
+}
+
+/* fl_from_elements / fl_from_strings: the records given, at parallelism 1 */
+const fl_op_ops fl_elements_source_ops = {
+    .name = "elements source",
+    .init = init_elements,
+    .poll = src_elements,
+    .process_watermark = fl_op_default_watermark,
+    .snapshot_state = elems_snapshot,
+    .restore_state = elems_restore,
+    .release = free_state,
+};
+
+const fl_op_ops fl_text_file_source_ops = {
+    .name = "text file source",
+    .init = init_text_file,
+    .poll = src_text_file,
+    .process_watermark = fl_op_default_watermark,
+    .snapshot_state = file_snapshot,
+    .restore_state = file_restore,
+    .release = file_release,
+};
+
+const fl_op_ops fl_socket_source_ops = {
+    .name = "socket source",
+    .init = init_socket,
+    .poll = src_socket,
+    .process_watermark = fl_op_default_watermark,
+    .release = sock_release,
+};
+
+const fl_op_ops fl_sequence_source_ops = {
+    .name = "sequence source",
+    .init = init_sequence,
+    .poll = src_sequence,
+    .process_watermark = fl_op_default_watermark,
+    .snapshot_state = seq_snapshot,
+    .restore_state = seq_restore,
+    .release = seq_release,
+};
+
+const fl_op_ops fl_custom_source_ops = {
+    .name = "custom source",
+    .init = init_custom,
+    .poll = src_custom,
+    .process_watermark = fl_op_default_watermark,
+};

@@ -1,16 +1,18 @@
-/* runtime.h -- the task runtime (DESIGN.md §3-§4): one thread per subtask, running a chain
- * of operators as direct function calls, reading input gates and writing result
- * partitions of the network stack. The TaskExecutor creates, cancels and frees tasks;
- * a task reports its state changes back to it by mail.
+/* task.h -- the task runtime as the TaskExecutor sees it (DESIGN.md §3-§4): one thread
+ * per subtask, running a chain of operators as direct function calls, reading input gates
+ * and writing result partitions of the network stack. The TaskExecutor creates, cancels
+ * and frees tasks; a task reports its state changes back to it by mail. The layers below
+ * (operators/, chain/) and the protocols are in README.md here.
  */
-#ifndef FL_RUNTIME_H
-#define FL_RUNTIME_H
+#ifndef FL_TASK_H
+#define FL_TASK_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "bundle.h"
 #include "config.h"
+#include "job_state.h"
 #include "mailbox.h"
 #include "network/netenv.h"
 #include "rpc.h"
@@ -21,7 +23,7 @@ typedef struct fl_task fl_task;
  * receives it as arg (and frees it with free()). */
 typedef struct fl_task_report {
     fl_task *task;
-    int state;          /* enum fl_task_state */
+    fl_task_state state;
     char error[2048];   /* FAILED: why, with where */
 } fl_task_report;
 

@@ -1,11 +1,11 @@
 /* window.c -- the window operator (Flink's WindowOperator and EvictingWindowOperator,
  * DESIGN.md §5): window assigners, triggers (event time, processing time, count, custom),
  * merging session windows, allowed lateness with late firings, late elements to a side
- * output, the count evictor, and the reduce / aggregate / process window functions.
- * fl_op_init calls fl_window_op_init for OP_WINDOW; everything runs on the task thread,
- * and nothing on the per-record path allocates (the buffers below are reused). The
- * triggers live in window_trigger.c, the merging-window set in window_merge.c, and the
- * layout all three share in window_internal.h.
+ * output, the count evictor, and the reduce / aggregate / process window functions,
+ * behind the const table fl_window_ops (window.h). Everything runs on the task thread, and
+ * nothing on the per-record path allocates (its buffers are reused). The contents and the
+ * window function live in window_contents.c, the triggers in window_trigger.c, the
+ * merging-window set in window_merge.c, and the layout they share in internal.h.
  *
  * Every piece of window state lives in the operator's keyed backend, per key, so a
  * checkpoint snapshots it per key group with the rest of the keyed state:
@@ -26,7 +26,8 @@
  */
 #include "log.h"
 #include "util.h"
-#include "window_internal.h"
+#include "window.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,237 +82,6 @@ static int assign_windows(wop *w, int64_t ts)
     }
 }
 
-static uint8_t *room(uint8_t **buf, uint32_t *cap, size_t n)
-{
-    if (n > *cap) {
-        *cap = (uint32_t)(n * 2 + 64);
-        *buf = fl_xrealloc(*buf, *cap);
-    }
-    return *buf;
-}
-
-/* ---- contents ---------------------------------------------------------------------- */
-
-/* reduce(a, b) into op->capture; false (task failed) unless it emitted exactly one. */
-static bool reduce2(fl_op *op, wop *w, const void *a, uint32_t alen, const fl_rec *b)
-{
-    fl_rec acc = {a, alen, b->ts};
-    op->capture.ncaptured = 0;
-    w->reduce(&op->ctx, &acc, b, &op->capture);
-    if (op->capture.ncaptured != 1) {
-        fl_task_fail(op->ctx.task, "the reduce function of %s emitted %d records; it must "
-                                   "emit exactly one (the combined value)",
-                     op->ctx.name, op->capture.ncaptured);
-        return false;
-    }
-    return true;
-}
-
-/* windowState.add(element) for the contents in namespace ns; true when the window had
- * no contents before (or, for element lists, when that is not known). */
-static bool contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    const void *cur;
-    uint32_t len;
-    if (w->list) {
-        uint8_t *b = room(&w->buf, &w->bufcap, (size_t)in->len + 4);
-        memcpy(b, &in->len, 4);
-        if (in->len)
-            memcpy(b + 4, in->data, in->len);
-        kb->ops->append(w->contents, ns, NS_LEN, b, in->len + 4);
-        return true;
-    }
-    bool have;
-    if (w->function == FN_AGGREGATE && kb->ops->get_mut) {
-        /* one lookup: update in place (through w->acc: the stored bytes may be unaligned) */
-        uint32_t mlen;
-        uint8_t *mut = kb->ops->get_mut(w->contents, ns, NS_LEN, &mlen);
-        if (mut && mlen == w->agg.acc_size) {
-            memcpy(w->acc, mut, mlen);
-            w->agg.add(w->acc, in);
-            memcpy(mut, w->acc, mlen);
-            return false;
-        }
-        have = mut && kb->ops->get(w->contents, ns, NS_LEN, &cur, &len); /* missing: known */
-    } else {
-        have = kb->ops->get(w->contents, ns, NS_LEN, &cur, &len);
-    }
-    if (w->function == FN_AGGREGATE) {
-        if (have && len == w->agg.acc_size)
-            memcpy(w->acc, cur, len);
-        else
-            w->agg.create(w->acc);
-        w->agg.add(w->acc, in);
-        kb->ops->put(w->contents, ns, NS_LEN, w->acc, w->agg.acc_size);
-    } else if (!have) {
-        kb->ops->put(w->contents, ns, NS_LEN, in->data, in->len);
-    } else if (reduce2(op, w, cur, len, in)) {
-        kb->ops->put(w->contents, ns, NS_LEN, op->capture.cap, op->capture.cap_len);
-    }
-    return !have;
-}
-
-/* mergeNamespaces: the contents of the n state windows src go into target's. A value
- * from get stays valid only until the next get on the same state (RocksDB pins one), so
- * each source is copied out before the target is read. */
-void fl_window_contents_merge(fl_op *op, wop *w, const fl_window *target,
-                              const fl_window *src, int n)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    uint8_t tns[NS_LEN], sns[NS_LEN];
-    ns_of(target, tns);
-    for (int i = 0; i < n && !fl_task_should_stop(op->ctx.task); i++) {
-        const void *v, *t;
-        uint32_t vlen, tlen;
-        ns_of(&src[i], sns);
-        if (!kb->ops->get(w->contents, sns, NS_LEN, &v, &vlen))
-            continue;
-        uint8_t *copy = room(&w->red, &w->redcap, vlen);
-        if (vlen)
-            memcpy(copy, v, vlen);
-        v = copy;
-        if (w->list) {
-            kb->ops->append(w->contents, tns, NS_LEN, v, vlen);
-        } else if (!kb->ops->get(w->contents, tns, NS_LEN, &t, &tlen)) {
-            kb->ops->put(w->contents, tns, NS_LEN, v, vlen);
-        } else if (w->function == FN_AGGREGATE) {
-            if (tlen != w->agg.acc_size || vlen != w->agg.acc_size)
-                continue;
-            memcpy(w->acc, t, tlen);
-            w->agg.merge(w->acc, v);
-            kb->ops->put(w->contents, tns, NS_LEN, w->acc, tlen);
-        } else {
-            fl_rec b = {v, vlen, FL_NO_TIMESTAMP};
-            if (reduce2(op, w, t, tlen, &b))
-                kb->ops->put(w->contents, tns, NS_LEN, op->capture.cap, op->capture.cap_len);
-        }
-        kb->ops->remove(w->contents, sns, NS_LEN);
-    }
-}
-
-/* The number of elements of a list value; -1 when it is malformed. */
-static int64_t list_count(const uint8_t *p, uint32_t len, uint32_t *skip_to, int64_t keep)
-{
-    int64_t n = 0;
-    uint32_t off = 0, l;
-    while (off < len) {
-        if (len - off < 4)
-            return -1;
-        memcpy(&l, p + off, 4);
-        if (len - off - 4 < l)
-            return -1;
-        off += 4 + l;
-        n++;
-    }
-    /* second pass: where the last `keep` elements start */
-    *skip_to = 0;
-    for (int64_t i = 0, drop = n - keep; i < drop; i++) {
-        memcpy(&l, p + *skip_to, 4);
-        *skip_to += 4 + l;
-    }
-    return n;
-}
-
-/* Emits the single value (data, len) or hands it to the process function. */
-static void emit_single(fl_op *op, wop *w, const fl_window *win, const void *data, uint32_t len,
-                        uint8_t *framed)
-{
-    if (!w->process) {
-        fl_emit_ts(&op->out, data, len, op->out.ts);
-        return;
-    }
-    if (!framed) {
-        framed = room(&w->buf, &w->bufcap, (size_t)len + 4);
-        if (len)
-            memcpy(framed + 4, data, len);
-    }
-    memcpy(framed, &len, 4);
-    fl_iter it = {framed, framed + 4 + len};
-    w->process(&op->ctx, win, &it, &op->out);
-}
-
-static void emit_aggregate(fl_op *op, wop *w, const fl_window *win)
-{
-    uint32_t n = w->agg.result(w->acc, w->res + 4, w->agg.result_max);
-    if (n > w->agg.result_max) {
-        fl_task_fail(op->ctx.task, "the aggregate function of %s returned a %u-byte result; "
-                                   "its result_max is %u",
-                     op->ctx.name, n, w->agg.result_max);
-        return;
-    }
-    emit_single(op, w, win, w->res + 4, n, w->res);
-}
-
-/* FIRE: the window function over the contents in state namespace sns; the results carry
- * the window's max timestamp. An empty window emits nothing. */
-static void fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
-{
-    fl_kbackend *kb = op->ctx.kb;
-    const void *v;
-    uint32_t len;
-    if (!kb->ops->get(w->contents, sns, NS_LEN, &v, &len))
-        return;
-    const uint8_t *p = v;
-    op->out.ts = op->ctx.ts = max_ts(win);
-    op->ctx.window = win;
-    op->ctx.wns = w->merging ? NULL : sns; /* per-window user state (not when merging) */
-    if (w->evict) {
-        uint32_t skip = 0;
-        int64_t n = list_count(p, len, &skip, w->evict);
-        if (n < 0) {
-            fl_task_fail(op->ctx.task, "corrupt window contents in %s", op->ctx.name);
-            goto out;
-        }
-        if (n > w->evict) { /* CountEvictor: the oldest go, for good */
-            len -= skip;
-            uint8_t *b = room(&w->buf, &w->bufcap, len);
-            memcpy(b, p + skip, len);
-            kb->ops->put(w->contents, sns, NS_LEN, b, len);
-            p = b;
-        }
-    }
-    if (w->function == FN_PROCESS) {
-        fl_iter it = {p, p + len};
-        w->process(&op->ctx, win, &it, &op->out);
-    } else if (!w->list) {
-        if (w->function == FN_REDUCE) {
-            emit_single(op, w, win, p, len, NULL);
-        } else if (len == w->agg.acc_size) {
-            memcpy(w->acc, p, len);
-            emit_aggregate(op, w, win);
-        }
-    } else { /* reduce or aggregate over the kept elements */
-        fl_iter it = {p, p + len};
-        fl_rec e;
-        bool first = true;
-        uint32_t rlen = 0;
-        if (w->function == FN_AGGREGATE)
-            w->agg.create(w->acc);
-        while (fl_iter_next(&it, &e) && !fl_task_should_stop(op->ctx.task)) {
-            if (w->function == FN_AGGREGATE) {
-                w->agg.add(w->acc, &e);
-            } else if (first) {
-                memcpy(room(&w->red, &w->redcap, e.len), e.data, e.len);
-                rlen = e.len;
-            } else if (reduce2(op, w, w->red, rlen, &e)) {
-                rlen = op->capture.cap_len;
-                memcpy(room(&w->red, &w->redcap, rlen), op->capture.cap, rlen);
-            }
-            first = false;
-        }
-        if (first || fl_task_should_stop(op->ctx.task))
-            goto out;
-        if (w->function == FN_AGGREGATE)
-            emit_aggregate(op, w, win);
-        else
-            emit_single(op, w, win, w->red, rlen, NULL);
-    }
-out:
-    op->ctx.window = NULL;
-    op->ctx.wns = NULL;
-}
-
 /* clearAllState: contents, trigger state and timers, and the merging-set entry. */
 static void clear_window(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
 {
@@ -336,12 +106,12 @@ static void element_into(fl_op *op, wop *w, const fl_window *win, const uint8_t 
                          const fl_rec *in)
 {
     fl_trigger_ctx tc;
-    bool have_timers = !contents_add(op, w, sns, in) && !w->merging;
+    bool have_timers = !fl_window_contents_add(op, w, sns, in) && !w->merging;
     trigger_ctx_init(&tc, op, win);
     /* the record's ts, as Flink */
     int r = fl_window_trigger_element(op, w, &tc, in, in->ts, have_timers);
     if (r & FL_FIRE)
-        fire(op, w, win, sns);
+        fl_window_fire(op, w, win, sns);
     if (r & FL_PURGE)
         op->ctx.kb->ops->remove(w->contents, sns, NS_LEN);
     if (!have_timers)
@@ -361,23 +131,23 @@ static void window_process(fl_op *op, const fl_rec *in)
     if (w->event_time) {
         ts = in->ts;
         if (FL_UNLIKELY(ts == FL_NO_TIMESTAMP)) {
-            fl_task_fail(op->ctx.task, "%s: a record without a timestamp reached an event-time "
-                                       "window (assign timestamps and watermarks before it, "
-                                       "fl_assign_timestamps_and_watermarks)",
-                         op->ctx.name);
+            fl_op_fail(op, "%s: a record without a timestamp reached an event-time "
+                           "window (assign timestamps and watermarks before it, "
+                           "fl_assign_timestamps_and_watermarks)",
+                       op->ctx.name);
             goto out;
         }
     } else {
-        ts = w->assigner == FL_GLOBAL_WINDOWS ? in->ts : fl_now_ms();
+        ts = w->assigner == FL_GLOBAL_WINDOWS ? in->ts : fl_view_now_ms(op->view);
     }
     op->ctx.ts = in->ts;
     int n = assign_windows(w, ts);
     if (w->merging) {
         fl_window_map_load(op, w);
         fl_window actual = fl_window_map_add(op, w, &w->wins[0]);
-        if (fl_task_should_stop(op->ctx.task))
+        if (fl_op_should_stop(op))
             goto out;
-        const merge_ent *e = map_find(w, &actual);
+        const merge_ent *e = mergeset_find(w, &actual);
         if (window_late(op, w, &actual) || !e) {
             fl_window_map_retire(w, &actual);
         } else {
@@ -394,7 +164,7 @@ static void window_process(fl_op *op, const fl_rec *in)
                     ns_of(&w->wins[i], ns);
                     kb->ops->prefetch(w->contents, ns, NS_LEN, step);
                 }
-        for (int i = 0; i < n && !fl_task_should_stop(op->ctx.task); i++) {
+        for (int i = 0; i < n && !fl_op_should_stop(op); i++) {
             if (window_late(op, w, &w->wins[i]))
                 continue;
             skipped = false;
@@ -417,7 +187,7 @@ static void window_prefetch_timer(fl_op *op, const fl_timer *t, int step)
 {
     wop *w = op->state;
     fl_kbackend *kb = op->ctx.kb;
-    if (t->nslen != NS_LEN)
+    if (w->merging || !kb->ops->prefetch || t->nslen != NS_LEN)
         return;
     fl_kbackend saved = *kb;
     fl_kbackend_set_key(kb, t->key, t->klen);
@@ -436,7 +206,7 @@ static void window_on_timer(fl_op *op, const fl_timer *t)
     fl_window win = ns_window(ns);
     if (w->merging) {
         fl_window_map_load(op, w);
-        const merge_ent *e = map_find(w, &win);
+        const merge_ent *e = mergeset_find(w, &win);
         if (!e) /* a timer of a window merged away or cleared: nothing to do */
             return;
         ns_of(&e->state, sns);
@@ -446,10 +216,10 @@ static void window_on_timer(fl_op *op, const fl_timer *t)
     trigger_ctx_init(&tc, op, &win);
     int r = fl_window_trigger_time(op, w, &tc, t->domain, t->time);
     if (r & FL_FIRE)
-        fire(op, w, &win, sns);
+        fl_window_fire(op, w, &win, sns);
     if (r & FL_PURGE)
         op->ctx.kb->ops->remove(w->contents, sns, NS_LEN);
-    int cleanup_domain = w->event_time ? FL_TIMER_EVENT : FL_TIMER_PROCESSING;
+    fl_timer_domain cleanup_domain = w->event_time ? FL_TIMER_EVENT : FL_TIMER_PROCESSING;
     if (t->domain == cleanup_domain && t->time == cleanup_time(w, &win))
         clear_window(op, w, &win, sns);
     if (w->merging)
@@ -486,7 +256,7 @@ bool fl_window_op_has_state(fl_op *op, const void *key, uint32_t klen, const fl_
     }
     if (w->merging && !found) {
         fl_window_map_load(op, w);
-        found = map_find(w, win) != NULL;
+        found = mergeset_find(w, win) != NULL;
     }
     kb->key = NULL;
     return found;
@@ -517,29 +287,30 @@ static void window_release(fl_op *op)
 }
 
 /* A bundle function by name into *fn; -1 when named but missing. */
-static int resolve(fl_task *t, const char *name, void **fn, const char *what, fl_err *err)
+static int resolve(const fl_op *op, const char *name, void **fn, const char *what,
+                   fl_err *err)
 {
     *fn = NULL;
     if (!name || !name[0])
         return 0;
-    if (!(*fn = fl_bundle_sym(t->bundle, name))) {
+    if (!(*fn = fl_bundle_sym(op->view->bundle, name))) {
         fl_err_set(err, "%s '%s' not found in the bundle", what, name);
         return -1;
     }
     return 0;
 }
 
-static int setup_functions(fl_task *t, fl_op *op, wop *w, fl_err *err)
+static int setup_functions(fl_op *op, wop *w, fl_err *err)
 {
     const Fl__Pb__WindowSpec *s = op->spec->window;
     void *p;
-    if (resolve(t, s->process_fn, &p, "window process function", err) < 0)
+    if (resolve(op, s->process_fn, &p, "window process function", err) < 0)
         return -1;
     w->process = (fl_window_process_fn)p;
     w->function = s->function;
     switch (s->function) {
     case FN_REDUCE:
-        if (resolve(t, s->reduce_fn, &p, "window reduce function", err) < 0)
+        if (resolve(op, s->reduce_fn, &p, "window reduce function", err) < 0)
             return -1;
         if (!(w->reduce = (fl_reduce_fn)p))
             goto missing;
@@ -548,16 +319,16 @@ static int setup_functions(fl_task *t, fl_op *op, wop *w, fl_err *err)
         const Fl__Pb__AggregateSpec *a = s->aggregate;
         if (!a || !a->acc_size)
             goto missing;
-        if (resolve(t, a->create_fn, &p, "createAccumulator", err) < 0)
+        if (resolve(op, a->create_fn, &p, "createAccumulator", err) < 0)
             return -1;
         w->agg.create = (fl_agg_create_fn)p;
-        if (resolve(t, a->add_fn, &p, "add", err) < 0)
+        if (resolve(op, a->add_fn, &p, "add", err) < 0)
             return -1;
         w->agg.add = (fl_agg_add_fn)p;
-        if (resolve(t, a->result_fn, &p, "getResult", err) < 0)
+        if (resolve(op, a->result_fn, &p, "getResult", err) < 0)
             return -1;
         w->agg.result = (fl_agg_result_fn)p;
-        if (resolve(t, a->merge_fn, &p, "merge", err) < 0)
+        if (resolve(op, a->merge_fn, &p, "merge", err) < 0)
             return -1;
         w->agg.merge = (fl_agg_merge_fn)p;
         if (!w->agg.create || !w->agg.add || !w->agg.result)
@@ -589,7 +360,7 @@ missing:
     return -1;
 }
 
-static int setup_trigger(fl_task *t, fl_op *op, wop *w, fl_err *err)
+static int setup_trigger(fl_op *op, wop *w, fl_err *err)
 {
     const Fl__Pb__WindowSpec *s = op->spec->window;
     void *p;
@@ -606,16 +377,16 @@ static int setup_trigger(fl_task *t, fl_op *op, wop *w, fl_err *err)
         return 0;
     case 2:
         w->trig = TRIG_CUSTOM;
-        if (resolve(t, s->trigger_on_element, &p, "trigger function", err) < 0)
+        if (resolve(op, s->trigger_on_element, &p, "trigger function", err) < 0)
             return -1;
         w->custom.on_element = (fl_trigger_element_fn)p;
-        if (resolve(t, s->trigger_on_event_time, &p, "trigger function", err) < 0)
+        if (resolve(op, s->trigger_on_event_time, &p, "trigger function", err) < 0)
             return -1;
         w->custom.on_event_time = (fl_trigger_time_fn)p;
-        if (resolve(t, s->trigger_on_processing_time, &p, "trigger function", err) < 0)
+        if (resolve(op, s->trigger_on_processing_time, &p, "trigger function", err) < 0)
             return -1;
         w->custom.on_processing_time = (fl_trigger_time_fn)p;
-        if (resolve(t, s->trigger_clear, &p, "trigger function", err) < 0)
+        if (resolve(op, s->trigger_clear, &p, "trigger function", err) < 0)
             return -1;
         w->custom.clear = (fl_trigger_clear_fn)p;
         if (!w->custom.on_element) {
@@ -629,7 +400,7 @@ static int setup_trigger(fl_task *t, fl_op *op, wop *w, fl_err *err)
     }
 }
 
-int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
+static int init_window(fl_op *op, fl_err *err)
 {
     const Fl__Pb__WindowSpec *s = op->spec->window;
     if (!s) {
@@ -638,7 +409,6 @@ int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
     }
     wop *w = fl_xcalloc(1, sizeof *w);
     op->state = w;
-    op->release = window_release;
     w->assigner = s->assigner;
     w->size = s->size;
     w->slide = s->slide;
@@ -686,9 +456,7 @@ int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
         return -1;
     }
     w->wins = fl_xcalloc((size_t)w->maxwins, sizeof *w->wins);
-    if (setup_trigger(t, op, w, err) < 0 || setup_functions(t, op, w, err) < 0)
-        return -1;
-    if (!op->ctx.kb && !(op->ctx.kb = fl_task_new_backend(t, op, err)))
+    if (setup_trigger(op, w, err) < 0 || setup_functions(op, w, err) < 0)
         return -1;
     w->contents = fl_kstate_get_or_create(op->ctx.kb, "window-contents");
     w->count = fl_kstate_get_or_create(op->ctx.kb, "window-count");
@@ -697,10 +465,17 @@ int fl_window_op_init(fl_task *t, fl_op *op, fl_err *err)
         fl_window_map_room(w, 8);
     if (!op->timers)
         op->timers = fl_timers_new();
-    op->process = window_process;
-    op->on_timer = window_on_timer;
-    if (!w->merging && op->ctx.kb->ops->prefetch)
-        op->prefetch_timer = window_prefetch_timer;
-    op->process_watermark = fl_op_default_watermark;
     return 0;
 }
+
+/* keyed (windowAll: by the empty key), with timers of its own */
+const fl_op_ops fl_window_ops = {
+    .name = "window",
+    .keyed = true,
+    .init = init_window,
+    .process = window_process,
+    .process_watermark = fl_op_default_watermark,
+    .on_timer = window_on_timer,
+    .prefetch_timer = window_prefetch_timer,
+    .release = window_release,
+};

@@ -6,7 +6,7 @@
  * Task thread only.
  */
 #include "util.h"
-#include "window_internal.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +76,10 @@ static void merge_windows(fl_op *op, wop *w, const fl_window *cover, int n)
 {
     fl_trigger_ctx tc;
     if (w->event_time && cleanup_time(w, cover) <= op->watermark) {
-        fl_task_fail(op->ctx.task, "%s: merging made window [%lld, %lld) end before the "
-                                   "current watermark %lld",
-                     op->ctx.name, (long long)cover->start, (long long)cover->end,
-                     (long long)op->watermark);
+        fl_op_fail(op, "%s: merging made window [%lld, %lld) end before the "
+                       "current watermark %lld",
+                   op->ctx.name, (long long)cover->start, (long long)cover->end,
+                   (long long)op->watermark);
         return;
     }
     trigger_ctx_init(&tc, op, cover);
@@ -103,7 +103,7 @@ static void merge_windows(fl_op *op, wop *w, const fl_window *cover, int n)
  * returns the window nw ended up in. */
 fl_window fl_window_map_add(fl_op *op, wop *w, const fl_window *nw)
 {
-    const merge_ent *same = map_find(w, nw);
+    const merge_ent *same = mergeset_find(w, nw);
     if (same)
         return same->w;
     uint32_t n = w->nmap + 1;

@@ -3,10 +3,12 @@
  * triggers from the bundle with their named per-window values ("trigger:<name>"), and the
  * trigger context of flint/window.h. window.c asks the trigger on every element and timer
  * and clears it with its window; window_merge.c tells it when windows merge; a custom
- * trigger calls the fl_trigger_* functions back. Task thread only.
+ * trigger calls the fl_trigger_* functions back, which reach this file through the table
+ * fl_window_trigger_api that the task installs in common/api. Task thread only.
  */
 #include "util.h"
-#include "window_internal.h"
+#include "internal.h"
+#include "window_trigger.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,9 +18,9 @@
 static int trigger_result(fl_op *op, wop *w, int r)
 {
     if (r < FL_CONTINUE || r > FL_FIRE_AND_PURGE) {
-        fl_task_fail(op->ctx.task, "the trigger of %s returned %d (expected FL_CONTINUE, "
-                                   "FL_FIRE, FL_PURGE or FL_FIRE_AND_PURGE)",
-                     op->ctx.name, r);
+        fl_op_fail(op, "the trigger of %s returned %d (expected FL_CONTINUE, "
+                       "FL_FIRE, FL_PURGE or FL_FIRE_AND_PURGE)",
+                   op->ctx.name, r);
         return FL_CONTINUE;
     }
     if (w->purge_on_fire && (r & FL_FIRE))
@@ -74,7 +76,8 @@ int fl_window_trigger_element(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_re
     }
 }
 
-int fl_window_trigger_time(fl_op *op, wop *w, fl_trigger_ctx *tc, int domain, int64_t time)
+int fl_window_trigger_time(fl_op *op, wop *w, fl_trigger_ctx *tc, fl_timer_domain domain,
+                           int64_t time)
 {
     switch (w->trig) {
     case TRIG_EVENT:
@@ -130,7 +133,7 @@ void fl_window_trigger_merge(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_win
             timer_set(op, FL_TIMER_EVENT, m, tc->ns, true);
         break;
     case TRIG_PROC:
-        if (m > fl_now_ms())
+        if (m > fl_view_now_ms(op->view))
             timer_set(op, FL_TIMER_PROCESSING, m, tc->ns, true);
         break;
     case TRIG_COUNT: {
@@ -155,33 +158,33 @@ void fl_window_trigger_merge(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_win
     }
 }
 
-/* ---- the trigger context (flint/window.h) ------------------------------------------ */
+/* ---- the trigger context (flint/window.h): fl_window_trigger_api ------------------ */
 
-void fl_trigger_register_event_timer(fl_trigger_ctx *t, int64_t time)
+static void trig_register_event_timer(fl_trigger_ctx *t, int64_t time)
 {
     if (t)
         timer_set(t->op, FL_TIMER_EVENT, time, t->ns, true);
 }
 
-void fl_trigger_register_processing_timer(fl_trigger_ctx *t, int64_t time)
+static void trig_register_processing_timer(fl_trigger_ctx *t, int64_t time)
 {
     if (t)
         timer_set(t->op, FL_TIMER_PROCESSING, time, t->ns, true);
 }
 
-void fl_trigger_delete_event_timer(fl_trigger_ctx *t, int64_t time)
+static void trig_delete_event_timer(fl_trigger_ctx *t, int64_t time)
 {
     if (t)
         timer_set(t->op, FL_TIMER_EVENT, time, t->ns, false);
 }
 
-void fl_trigger_delete_processing_timer(fl_trigger_ctx *t, int64_t time)
+static void trig_delete_processing_timer(fl_trigger_ctx *t, int64_t time)
 {
     if (t)
         timer_set(t->op, FL_TIMER_PROCESSING, time, t->ns, false);
 }
 
-int64_t fl_trigger_current_watermark(const fl_trigger_ctx *t)
+static int64_t trig_current_watermark(const fl_trigger_ctx *t)
 {
     return t ? t->op->watermark : FL_NO_WATERMARK;
 }
@@ -195,9 +198,9 @@ static fl_kstate *trigger_state(fl_trigger_ctx *t, const char *name)
         if (strcmp(w->tstates[i].name, name) == 0)
             return w->tstates[i].s;
     if (w->ntstates == MAX_TRIGGER_STATES || strlen(name) >= sizeof w->tstates[0].name) {
-        fl_task_fail(t->op->ctx.task, "%s: trigger state '%s': at most %d names of at most %zu "
-                                      "characters",
-                     t->op->ctx.name, name, MAX_TRIGGER_STATES, sizeof w->tstates[0].name - 1);
+        fl_op_fail(t->op, "%s: trigger state '%s': at most %d names of at most %zu "
+                          "characters",
+                   t->op->ctx.name, name, MAX_TRIGGER_STATES, sizeof w->tstates[0].name - 1);
         return NULL;
     }
     named_state *s = &w->tstates[w->ntstates++];
@@ -207,7 +210,7 @@ static fl_kstate *trigger_state(fl_trigger_ctx *t, const char *name)
     return s->s;
 }
 
-bool fl_trigger_state_get(fl_trigger_ctx *t, const char *name, void *val, uint32_t len)
+static bool trig_state_get(fl_trigger_ctx *t, const char *name, void *val, uint32_t len)
 {
     fl_kstate *s = t ? trigger_state(t, name) : NULL;
     const void *v;
@@ -222,17 +225,28 @@ bool fl_trigger_state_get(fl_trigger_ctx *t, const char *name, void *val, uint32
     return true;
 }
 
-void fl_trigger_state_put(fl_trigger_ctx *t, const char *name, const void *val, uint32_t len)
+static void trig_state_put(fl_trigger_ctx *t, const char *name, const void *val, uint32_t len)
 {
     fl_kstate *s = t ? trigger_state(t, name) : NULL;
     if (s)
         t->op->ctx.kb->ops->put(s, t->ns, NS_LEN, val, len);
 }
 
-void fl_trigger_state_clear(fl_trigger_ctx *t, const char *name)
+static void trig_state_clear(fl_trigger_ctx *t, const char *name)
 {
     fl_kstate *s = t ? trigger_state(t, name) : NULL;
     if (s)
         t->op->ctx.kb->ops->remove(s, t->ns, NS_LEN);
 }
 
+
+const fl_api_trigger_ops fl_window_trigger_api = {
+    .register_event_timer = trig_register_event_timer,
+    .register_processing_timer = trig_register_processing_timer,
+    .delete_event_timer = trig_delete_event_timer,
+    .delete_processing_timer = trig_delete_processing_timer,
+    .current_watermark = trig_current_watermark,
+    .state_get = trig_state_get,
+    .state_put = trig_state_put,
+    .state_clear = trig_state_clear,
+};

@@ -227,22 +227,6 @@ int fl_execute(fl_env *env, const char *job_name)
     return 0;
 }
 
-const char *fl_arg(int argc, char **argv, const char *name, const char *dflt)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i] + 2, name) == 0)
-            return argv[i + 1];
-    return dflt;
-}
-
-bool fl_arg_has(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i] + 2, name) == 0)
-            return true;
-    return false;
-}
-
 /* ---- sources ---------------------------------------------------------------------- */
 
 fl_stream *fl_from_elements(fl_env *env, const void *elems, uint32_t elem_size, uint32_t count)

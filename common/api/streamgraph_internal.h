@@ -1,7 +1,7 @@
 /* streamgraph_internal.h -- the graph builder's helpers, shared by streamgraph.c (the
  * environment, sources, transformations, partitioning, sinks, operator settings, time and
- * several inputs) and streamgraph_window.c (windows); nobody outside client/streamgraph*.c
- * includes this. Client process only, one thread.
+ * several inputs) and streamgraph_window.c (windows); nothing outside them includes this.
+ * Client process only, one thread.
  */
 #ifndef FL_STREAMGRAPH_INTERNAL_H
 #define FL_STREAMGRAPH_INTERNAL_H

@@ -1,12 +1,12 @@
-/* window_internal.h -- the window operator's layout and small helpers, shared by window.c
- * (the operator), window_trigger.c (triggers) and window_merge.c (merging windows); nothing
- * outside taskmanager/operators/window/window*.c includes this. Task thread only. The state layout
- * is described at the top of window.c.
+/* internal.h -- the window operator's layout and small helpers, shared by window.c (the
+ * operator), window_contents.c (contents and the window function), window_trigger.c
+ * (triggers) and window_merge.c (merging windows); nothing outside this folder includes
+ * this. Task thread only. The state layout is described at the top of window.c.
  */
 #ifndef FL_WINDOW_INTERNAL_H
 #define FL_WINDOW_INTERNAL_H
 
-#include "task/task_internal.h"
+#include "chain/operator.h"
 
 #include <string.h>
 
@@ -110,7 +110,8 @@ static inline int64_t cleanup_time(const wop *w, const fl_window *win)
 
 /* ---- timers ------------------------------------------------------------------------ */
 
-static inline void timer_set(fl_op *op, int domain, int64_t time, const uint8_t *ns, bool add)
+static inline void timer_set(fl_op *op, fl_timer_domain domain, int64_t time,
+                             const uint8_t *ns, bool add)
 {
     fl_kbackend *kb = op->ctx.kb;
     if (add)
@@ -147,18 +148,38 @@ static inline void trigger_ctx_init(fl_trigger_ctx *tc, fl_op *op, const fl_wind
  * FL_FIRE_AND_PURGE. */
 int fl_window_trigger_element(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_rec *in,
                               int64_t ts, bool have_timers);
-int fl_window_trigger_time(fl_op *op, wop *w, fl_trigger_ctx *tc, int domain, int64_t time);
+int fl_window_trigger_time(fl_op *op, wop *w, fl_trigger_ctx *tc, fl_timer_domain domain,
+                           int64_t time);
 void fl_window_trigger_clear(fl_op *op, wop *w, fl_trigger_ctx *tc);
 void fl_window_trigger_merge(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_window *mw,
                              int n);
 
-/* ---- merging windows --------------------------------------------------------------- */
+/* ---- contents and the window function (window_contents.c) ------------------------- */
 
-/* window.c: mergeNamespaces, the contents of the n state windows src go into target's. */
+/* A buffer of at least n bytes in *buf (grown, never shrunk). */
+static inline uint8_t *window_room(uint8_t **buf, uint32_t *cap, size_t n)
+{
+    if (n > *cap) {
+        *cap = (uint32_t)(n * 2 + 64);
+        *buf = fl_xrealloc(*buf, *cap);
+    }
+    return *buf;
+}
+
+/* reduce(a, b) into op->capture; false (task failed) unless it emitted exactly one. */
+bool fl_window_reduce2(fl_op *op, wop *w, const void *a, uint32_t alen, const fl_rec *b);
+/* windowState.add(element) for the contents in namespace ns; true when the window had no
+ * contents before (or, for element lists, when that is not known). */
+bool fl_window_contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in);
+/* mergeNamespaces: the contents of the n state windows src go into target's. */
 void fl_window_contents_merge(fl_op *op, wop *w, const fl_window *target,
                               const fl_window *src, int n);
+/* FIRE: the window function over the contents in state namespace sns (win's). */
+void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns);
 
-/* window_merge.c: the current key's merging set (Flink's MergingWindowSet) in w->map. */
+/* ---- merging windows (window_merge.c) ---------------------------------------------- */
+
+/* The current key's merging set (Flink's MergingWindowSet) in w->map. */
 /* Makes room for n windows in the set and the merge's work arrays. */
 void fl_window_map_room(wop *w, uint32_t n);
 /* Reads the current key's set into w->map. */
@@ -171,7 +192,7 @@ void fl_window_map_retire(wop *w, const fl_window *win);
  * up in. */
 fl_window fl_window_map_add(fl_op *op, wop *w, const fl_window *nw);
 
-static inline const merge_ent *map_find(const wop *w, const fl_window *win)
+static inline const merge_ent *mergeset_find(const wop *w, const fl_window *win)
 {
     for (uint32_t i = 0; i < w->nmap; i++)
         if (same_window(&w->map[i].w, win))

@@ -1,7 +1,8 @@
 /* streamgraph.h -- the StreamGraph a bundle's flint_main builds through the API calls of
  * include/flint/flint.h (implemented in streamgraph.c and streamgraph_window.c), and what
- * the compiler reads.
- * Client process only, one thread. */
+ * the client's compiler (client/compiler.c) reads. Linked into the TaskManager too, where
+ * a bundle's references to the graph calls resolve but are never made. Client process
+ * only, one thread. */
 #ifndef FL_STREAMGRAPH_H
 #define FL_STREAMGRAPH_H
 
