@@ -128,6 +128,10 @@ const char *fl_gate_error(fl_gate *g);
 /* Stops every channel (cancelling remote requests) and returns all buffers. */
 void fl_gate_free(fl_gate *g);
 
+/* Checks the gate's invariants (listed in gate.c): 0, or -1 with the first one broken in
+ * err. For tests, after mutations; the reading task's thread (takes the gate lock). */
+int fl_gate_validate(fl_gate *g, fl_err *err);
+
 /* For tests: the credit a remote channel has announced and not seen used, and the buffers
  * it holds free; -1 for local channels. */
 int fl_gate_channel_credit(fl_gate *g, int channel, int *free_buffers);
