@@ -99,7 +99,7 @@ static fl_stream *new_stream(fl_env *env, int node)
     return s;
 }
 
-static sg_node *add_node(fl_env *env, int kind, const char *name)
+static sg_node *add_node(fl_env *env, Fl__Pb__OpKind kind, const char *name)
 {
     if (env->n == env->cap) {
         env->cap = env->cap ? env->cap * 2 : 16;
@@ -127,7 +127,7 @@ fl_stream *fl_sg_derive(fl_stream *in)
 }
 
 /* Adds an operator consuming every input of `in`, taking over their partitioning. */
-fl_stream *fl_sg_add_op(fl_stream *in, int kind, const char *name, const void *fn,
+fl_stream *fl_sg_add_op(fl_stream *in, Fl__Pb__OpKind kind, const char *name, const void *fn,
                         const char *what)
 {
     fl_env *env = in->env;
@@ -169,7 +169,7 @@ fl_stream *fl_sg_add_op(fl_stream *in, int kind, const char *name, const void *f
     return new_stream(env, n->id);
 }
 
-static fl_stream *add_source(fl_env *env, int kind, const char *name, const void *params,
+static fl_stream *add_source(fl_env *env, Fl__Pb__OpKind kind, const char *name, const void *params,
                              uint32_t plen, bool non_parallel)
 {
     sg_node *n = add_node(env, kind, name);
@@ -357,7 +357,7 @@ fl_stream *fl_key_by_field(fl_stream *in, uint32_t offset, uint32_t len)
     return s;
 }
 
-static fl_stream *keyed_op(fl_stream *keyed, int kind, const char *name, const void *fn,
+static fl_stream *keyed_op(fl_stream *keyed, Fl__Pb__OpKind kind, const char *name, const void *fn,
                            fl_field field)
 {
     if (!keyed->src[0].keyed)
@@ -625,7 +625,7 @@ fl_stream *fl_connect(fl_stream *a, fl_stream *b)
     return s;
 }
 
-static fl_stream *co_op(fl_stream *c, int kind, const char *name, const void *f1,
+static fl_stream *co_op(fl_stream *c, Fl__Pb__OpKind kind, const char *name, const void *f1,
                         const void *f2, const void *timer)
 {
     if (!c->connected)

@@ -11,6 +11,8 @@
 
 #include <flint/flint.h>
 
+#include "plan.h"
+
 #include "jobgraph.pb-c.h"
 
 #define SG_NAME 256
@@ -30,10 +32,10 @@ typedef struct sg_edge {
 } sg_edge;
 
 typedef struct sg_window {
-    int assigner;
+    enum fl_assigner_kind assigner;
     int64_t size, slide, offset, gap, lateness;
     char late_tag[SG_NAME];
-    int trigger;           /* 0 time, 1 count, 2 custom */
+    enum fl_window_trigger_kind trigger;
     int64_t trigger_count;
     bool purge_on_fire;
     char trig_element[SG_NAME], trig_event[SG_NAME], trig_proc[SG_NAME], trig_clear[SG_NAME];
@@ -43,7 +45,7 @@ typedef struct sg_window {
 
 typedef struct sg_node {
     int id;
-    int kind;              /* Fl__Pb__OpKind */
+    Fl__Pb__OpKind kind;
     char name[SG_NAME];
     char uid[SG_NAME];
     char fn[SG_NAME], open_fn[SG_NAME], close_fn[SG_NAME];
@@ -58,7 +60,7 @@ typedef struct sg_node {
     char fn2[SG_NAME], timer_fn[SG_NAME];
     Fl__Pb__WatermarkSpec *wm;    /* assigner (strings owned: freed with the env) */
     sg_window *win;               /* window operator */
-    int win_function;             /* 1 reduce, 2 aggregate, 3 process */
+    enum fl_window_function_kind win_function;
     char win_reduce[SG_NAME], win_process[SG_NAME];
     uint32_t agg_acc_size, agg_result_max;
     char agg_fns[4][SG_NAME];     /* create, add, result, merge */

@@ -15,7 +15,7 @@ void fl_sg_fn_name(fl_env *env, const void *fn, char *out, const char *what);
 /* A copy of in (its inputs, pending partitioning) as a new handle. */
 fl_stream *fl_sg_derive(fl_stream *in);
 /* Adds an operator consuming every input of `in`, taking over their partitioning. */
-fl_stream *fl_sg_add_op(fl_stream *in, int kind, const char *name, const void *fn,
+fl_stream *fl_sg_add_op(fl_stream *in, Fl__Pb__OpKind kind, const char *name, const void *fn,
                         const char *what);
 
 static inline sg_node *node_of(fl_stream *s)

@@ -13,7 +13,7 @@
 
 /* ---- windows (flint/window.h) ----------------------------------------------------- */
 
-static fl_window_assigner assigner(int kind, int64_t size, int64_t slide, int64_t offset,
+static fl_window_assigner assigner(enum fl_assigner_kind kind, int64_t size, int64_t slide, int64_t offset,
                                    int64_t gap)
 {
     return (fl_window_assigner){kind, size, slide, offset, gap};
@@ -107,7 +107,7 @@ fl_stream *fl_count_window(fl_stream *keyed, int64_t size)
     fl_stream *s = windowed(keyed, fl_global_windows(), false);
     if (size <= 0)
         fl_sg_error(keyed->env, "a count window needs a positive size");
-    s->win->trigger = 1;
+    s->win->trigger = FL_WINDOW_TRIGGER_COUNT;
     s->win->trigger_count = size;
     s->win->purge_on_fire = true;
     return s;
@@ -118,7 +118,7 @@ fl_stream *fl_count_window_sliding(fl_stream *keyed, int64_t size, int64_t slide
     fl_stream *s = windowed(keyed, fl_global_windows(), false);
     if (size <= 0 || slide <= 0)
         fl_sg_error(keyed->env, "a sliding count window needs a positive size and slide");
-    s->win->trigger = 1;
+    s->win->trigger = FL_WINDOW_TRIGGER_COUNT;
     s->win->trigger_count = slide;
     s->win->evictor_count = size;
     return s;
@@ -149,7 +149,7 @@ fl_stream *fl_window_side_output_late_data(fl_stream *w, const char *tag)
 fl_stream *fl_window_trigger(fl_stream *w, const fl_trigger *t)
 {
     sg_window *win = need_win(w, "fl_window_trigger");
-    win->trigger = 2;
+    win->trigger = FL_WINDOW_TRIGGER_CUSTOM;
     if (!t || !t->on_element)
         fl_sg_error(w->env, "a custom trigger needs at least on_element");
     else {
@@ -164,7 +164,7 @@ fl_stream *fl_window_trigger(fl_stream *w, const fl_trigger *t)
 fl_stream *fl_window_trigger_count(fl_stream *w, int64_t n)
 {
     sg_window *win = need_win(w, "fl_window_trigger_count");
-    win->trigger = 1;
+    win->trigger = FL_WINDOW_TRIGGER_COUNT;
     win->trigger_count = n > 0 ? n : 1;
     return w;
 }
@@ -175,7 +175,8 @@ fl_stream *fl_window_evictor_count(fl_stream *w, int64_t n)
     return w;
 }
 
-static fl_stream *window_op(fl_stream *w, int function, const char *name)
+static fl_stream *window_op(fl_stream *w, enum fl_window_function_kind function,
+                            const char *name)
 {
     sg_window *win = need_win(w, name);
     if (!w->win)
@@ -197,7 +198,7 @@ static fl_stream *window_op(fl_stream *w, int function, const char *name)
 
 fl_stream *fl_window_reduce(fl_stream *w, fl_reduce_fn fn, fl_window_process_fn process)
 {
-    fl_stream *s = window_op(w, 1, "fl_window_reduce");
+    fl_stream *s = window_op(w, FL_WINDOW_REDUCE, "fl_window_reduce");
     if (s == w)
         return s;
     fl_sg_fn_name(w->env, (const void *)fn, node_of(s)->win_reduce, "reduce");
@@ -210,7 +211,7 @@ fl_stream *fl_window_reduce(fl_stream *w, fl_reduce_fn fn, fl_window_process_fn 
 fl_stream *fl_window_aggregate(fl_stream *w, const fl_aggregate *agg,
                                fl_window_process_fn process)
 {
-    fl_stream *s = window_op(w, 2, "fl_window_aggregate");
+    fl_stream *s = window_op(w, FL_WINDOW_AGGREGATE, "fl_window_aggregate");
     if (s == w)
         return s;
     sg_node *n = node_of(s);
@@ -234,7 +235,7 @@ fl_stream *fl_window_aggregate(fl_stream *w, const fl_aggregate *agg,
 
 fl_stream *fl_window_process(fl_stream *w, fl_window_process_fn fn)
 {
-    fl_stream *s = window_op(w, 3, "fl_window_process");
+    fl_stream *s = window_op(w, FL_WINDOW_PROCESS, "fl_window_process");
     if (s == w)
         return s;
     if (!fn)

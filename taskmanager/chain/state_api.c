@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_VALUE, K_LIST, K_MAP, K_REDUCING, K_AGGREGATING };
+typedef enum state_kind { K_VALUE, K_LIST, K_MAP, K_REDUCING, K_AGGREGATING } state_kind;
 
 typedef struct fl_ttl_entry {
     char name[128];
@@ -25,7 +25,7 @@ typedef struct fl_ttl_entry {
 } fl_ttl_entry;
 
 typedef struct fl_state_handle {
-    int kind;
+    state_kind kind;
     fl_kstate *s;
     fl_ctx *ctx;
     fl_kbackend *kb;         /* ctx->kb, or the op's broadcast backend */
@@ -61,7 +61,7 @@ static void st_state_ttl(fl_ctx *ctx, const char *name, int64_t ttl_ms)
     op->ttls[op->nttls++].ttl_ms = ttl_ms;
 }
 
-static fl_state_handle *handle_new(fl_ctx *ctx, const char *name, int kind, size_t size,
+static fl_state_handle *handle_new(fl_ctx *ctx, const char *name, state_kind kind, size_t size,
                                bool broadcast)
 {
     fl_op *op = ctx->op;

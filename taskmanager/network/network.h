@@ -95,7 +95,7 @@ typedef struct fl_gate fl_gate;
 enum fl_input_kind { FL_IN_RECORD = 1, FL_IN_EVENT = 2 };
 
 typedef struct fl_input {
-    int kind;             /* enum fl_input_kind */
+    enum fl_input_kind kind;
     int channel;
     bool persist;         /* a record a priority event overtook: unaligned channel state */
     bool priority;        /* an event that overtook data */

@@ -7,14 +7,16 @@
 #define FL_WINDOW_INTERNAL_H
 
 #include "chain/operator.h"
+#include "plan.h"
 
 #include <string.h>
 
 #define NS_LEN 16
 #define MAX_TRIGGER_STATES 16
 
-enum { TRIG_NEVER, TRIG_EVENT, TRIG_PROC, TRIG_COUNT, TRIG_CUSTOM };
-enum { FN_REDUCE = 1, FN_AGGREGATE = 2, FN_PROCESS = 3 };
+/* The window's trigger: none (global windows), the event- or processing-time trigger of
+ * the assigner, a count, or the bundle's. */
+typedef enum trig_kind { TRIG_NEVER, TRIG_EVENT, TRIG_PROC, TRIG_COUNT, TRIG_CUSTOM } trig_kind;
 
 typedef struct merge_ent {
     fl_window w, state;
@@ -32,16 +34,16 @@ struct fl_trigger_ctx {
 };
 
 typedef struct wop {
-    int assigner;
+    enum fl_assigner_kind assigner;
     bool event_time, merging, all;
     int64_t size, slide, offset, gap, lateness;
     const char *late_tag;        /* NULL: late elements are counted as dropped */
-    int trig;
+    trig_kind trig;
     int64_t trig_count;
     bool purge_on_fire;
     fl_trigger custom;
     int64_t evict;               /* keep the last n elements before the function; 0: none */
-    int function;
+    enum fl_window_function_kind function;
     bool list;                   /* contents are all elements (process, or an evictor) */
     fl_reduce_fn reduce;
     fl_aggregate agg;

@@ -309,13 +309,13 @@ static int setup_functions(fl_op *op, wop *w, fl_err *err)
     w->process = (fl_window_process_fn)p;
     w->function = s->function;
     switch (s->function) {
-    case FN_REDUCE:
+    case FL_WINDOW_REDUCE:
         if (resolve(op, s->reduce_fn, &p, "window reduce function", err) < 0)
             return -1;
         if (!(w->reduce = (fl_reduce_fn)p))
             goto missing;
         break;
-    case FN_AGGREGATE: {
+    case FL_WINDOW_AGGREGATE: {
         const Fl__Pb__AggregateSpec *a = s->aggregate;
         if (!a || !a->acc_size)
             goto missing;
@@ -344,7 +344,7 @@ static int setup_functions(fl_op *op, wop *w, fl_err *err)
         }
         break;
     }
-    case FN_PROCESS:
+    case FL_WINDOW_PROCESS:
         if (!w->process)
             goto missing;
         break;
@@ -352,7 +352,7 @@ static int setup_functions(fl_op *op, wop *w, fl_err *err)
         fl_err_set(err, "%s: unknown window function kind %d", op->spec->name, s->function);
         return -1;
     }
-    w->list = w->function == FN_PROCESS || w->evict > 0;
+    w->list = w->function == FL_WINDOW_PROCESS || w->evict > 0;
     return 0;
 missing:
     fl_err_set(err, "%s: the window function is incomplete (kind %d)", op->spec->name,
@@ -366,16 +366,16 @@ static int setup_trigger(fl_op *op, wop *w, fl_err *err)
     void *p;
     w->purge_on_fire = s->purge_on_fire;
     switch (s->trigger) {
-    case 0:
+    case FL_WINDOW_TRIGGER_TIME:
         w->trig = w->assigner == FL_GLOBAL_WINDOWS ? TRIG_NEVER
                 : w->event_time                    ? TRIG_EVENT
                                                    : TRIG_PROC;
         return 0;
-    case 1:
+    case FL_WINDOW_TRIGGER_COUNT:
         w->trig = TRIG_COUNT;
         w->trig_count = s->trigger_count > 0 ? s->trigger_count : 1;
         return 0;
-    case 2:
+    case FL_WINDOW_TRIGGER_CUSTOM:
         w->trig = TRIG_CUSTOM;
         if (resolve(op, s->trigger_on_element, &p, "trigger function", err) < 0)
             return -1;

@@ -42,7 +42,7 @@ bool fl_window_contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *
         return true;
     }
     bool have;
-    if (w->function == FN_AGGREGATE && kb->ops->get_mut) {
+    if (w->function == FL_WINDOW_AGGREGATE && kb->ops->get_mut) {
         /* one lookup: update in place (through w->acc: the stored bytes may be unaligned) */
         uint32_t mlen;
         uint8_t *mut = kb->ops->get_mut(w->contents, ns, NS_LEN, &mlen);
@@ -56,7 +56,7 @@ bool fl_window_contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *
     } else {
         have = kb->ops->get(w->contents, ns, NS_LEN, &cur, &len);
     }
-    if (w->function == FN_AGGREGATE) {
+    if (w->function == FL_WINDOW_AGGREGATE) {
         if (have && len == w->agg.acc_size)
             memcpy(w->acc, cur, len);
         else
@@ -94,7 +94,7 @@ void fl_window_contents_merge(fl_op *op, wop *w, const fl_window *target,
             kb->ops->append(w->contents, tns, NS_LEN, v, vlen);
         } else if (!kb->ops->get(w->contents, tns, NS_LEN, &t, &tlen)) {
             kb->ops->put(w->contents, tns, NS_LEN, v, vlen);
-        } else if (w->function == FN_AGGREGATE) {
+        } else if (w->function == FL_WINDOW_AGGREGATE) {
             if (tlen != w->agg.acc_size || vlen != w->agg.acc_size)
                 continue;
             memcpy(w->acc, t, tlen);
@@ -190,11 +190,11 @@ void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
             p = b;
         }
     }
-    if (w->function == FN_PROCESS) {
+    if (w->function == FL_WINDOW_PROCESS) {
         fl_iter it = {p, p + len};
         w->process(&op->ctx, win, &it, &op->out);
     } else if (!w->list) {
-        if (w->function == FN_REDUCE) {
+        if (w->function == FL_WINDOW_REDUCE) {
             emit_single(op, w, win, p, len, NULL);
         } else if (len == w->agg.acc_size) {
             memcpy(w->acc, p, len);
@@ -205,10 +205,10 @@ void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
         fl_rec e;
         bool first = true;
         uint32_t rlen = 0;
-        if (w->function == FN_AGGREGATE)
+        if (w->function == FL_WINDOW_AGGREGATE)
             w->agg.create(w->acc);
         while (fl_iter_next(&it, &e) && !fl_op_should_stop(op)) {
-            if (w->function == FN_AGGREGATE) {
+            if (w->function == FL_WINDOW_AGGREGATE) {
                 w->agg.add(w->acc, &e);
             } else if (first) {
                 memcpy(window_room(&w->red, &w->redcap, e.len), e.data, e.len);
@@ -221,7 +221,7 @@ void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
         }
         if (first || fl_op_should_stop(op))
             goto out;
-        if (w->function == FN_AGGREGATE)
+        if (w->function == FL_WINDOW_AGGREGATE)
             emit_aggregate(op, w, win);
         else
             emit_single(op, w, win, w->red, rlen, NULL);

@@ -117,6 +117,8 @@ void fl_window_trigger_clear(fl_op *op, wop *w, fl_trigger_ctx *tc)
         for (int i = 0; i < w->ntstates; i++)
             kb->ops->remove(w->tstates[i].s, tc->ns, NS_LEN);
         break;
+    case TRIG_NEVER:
+        break;
     }
 }
 
@@ -155,6 +157,9 @@ void fl_window_trigger_merge(fl_op *op, wop *w, fl_trigger_ctx *tc, const fl_win
             kb->ops->put(w->count, tc->ns, NS_LEN, &sum, 8);
         break;
     }
+    case TRIG_NEVER:
+    case TRIG_CUSTOM: /* no merge function: see above */
+        break;
     }
 }
 
