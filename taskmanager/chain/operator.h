@@ -17,7 +17,7 @@
  *   then finish (end of input; not after a failure or cancel), close_fn, release.
  *
  * Besides, this header declares the chain's services an operator uses: watermarks and
- * timers (time.c), keys (keysel.c), side outputs (output.c), keyed state (state_api.c).
+ * timers (time.c), keys (keysel.h), side outputs (output.c), keyed state (state_api.c).
  * Task thread only.
  */
 #ifndef FL_CHAIN_OPERATOR_H
