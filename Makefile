@@ -32,16 +32,54 @@ GEN_C       := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_H       := $(GEN_C:.c=.h)
 GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 
-COMMON_SRC  := $(wildcard common/*.c)
-JM_SRC      := $(filter-out jobmanager/main.c,$(wildcard jobmanager/*.c jobmanager/ha/*.c))
-TM_SRC      := $(filter-out taskmanager/main.c,$(wildcard taskmanager/*.c taskmanager/*/*.c))
-CLI_SRC     := $(filter-out client/main.c,$(wildcard client/*.c))
-obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+# ---- the layers ---------------------------------------------------------------------
+# One archive per folder. A folder's code may call only the folders on its USES line (all
+# of those below it, in link order), and `make layers` (part of all) links each archive
+# alone against exactly those: a call in the wrong direction is an undefined reference
+# and fails the build. Each binary links the archives it needs, in this order, and the
+# linker takes only the members it uses; the bundle API (common/api) is linked whole into
+# the binaries that load bundles, whose references it must satisfy. The rooms and their
+# rules are in README.md (Developer notes).
+USES_taskmanager                  := taskmanager/task taskmanager/operators \
+                                     taskmanager/operators/window taskmanager/chain \
+                                     taskmanager/state taskmanager/network common/api common proto
+USES_taskmanager/task             := taskmanager/operators taskmanager/operators/window \
+                                     taskmanager/chain taskmanager/state taskmanager/network \
+                                     common/api common proto
+USES_taskmanager/operators        := taskmanager/chain taskmanager/state taskmanager/network \
+                                     common/api common proto
+USES_taskmanager/operators/window := taskmanager/chain taskmanager/state taskmanager/network \
+                                     common/api common proto
+USES_taskmanager/chain            := taskmanager/state taskmanager/network common/api common proto
+USES_taskmanager/state            := common proto
+USES_taskmanager/network          := common proto
+USES_jobmanager                   := jobmanager/ha common proto
+USES_jobmanager/ha                := common proto
+USES_client                       := common/api common proto
+USES_common/api                   := common proto
+USES_common                       := proto
+USES_proto                        :=
+FOLDERS     := taskmanager taskmanager/task taskmanager/operators taskmanager/operators/window \
+               taskmanager/chain taskmanager/state taskmanager/network jobmanager jobmanager/ha client \
+               common/api common proto
 
-LIBFLINT    := $(BUILD)/lib/libflint.a
-LIB_OBJ     := $(GEN_O) $(call obj,$(COMMON_SRC) $(JM_SRC) $(TM_SRC) $(CLI_SRC))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib = $(foreach f,$(1),$(BUILD)/lib/libflint-$(subst /,-,$(f)).a)
+folder_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+$(foreach f,$(filter-out proto,$(FOLDERS)),$(eval OBJ_$(f) := $(call obj,$(call folder_src,$(f)))))
+OBJ_proto   := $(GEN_O)
+# A binary's archives: its own folders and everything they use, in link order.
+libs_for = $(call lib,$(filter $(sort $(1) $(foreach f,$(1),$(USES_$(f)))),$(FOLDERS)))
+API_WHOLE   = -Wl,--whole-archive $(call lib,common/api) -Wl,--no-whole-archive
+
+LIBS_JM     := $(call libs_for,jobmanager)
+LIBS_TM     := $(call libs_for,taskmanager)
+LIBS_CLI    := $(call libs_for,client)
+LIBS_ALL    := $(call lib,$(FOLDERS))
+LAYER_OK    := $(patsubst %,$(BUILD)/layers/%.ok,$(subst /,-,$(FOLDERS)))
 
 BINS        := $(BUILD)/bin/flint-jobmanager $(BUILD)/bin/flint-taskmanager $(BUILD)/bin/flint
+HARNESS_O   := $(call obj,$(wildcard tests/harness/*.c))
 UNIT_SRC    := $(wildcard tests/unit/check_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC    := $(wildcard tests/tools/*.c)
@@ -51,9 +89,9 @@ EX_SO       := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(EX_SRC))
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit cluster asan demo clean bench test-faults fuzz fuzz-bins fuzz-smoke
+.PHONY: all deps test unit cluster asan demo clean bench test-faults layers fuzz fuzz-bins fuzz-smoke
 .SECONDARY:
-all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS)
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS) layers
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -78,29 +116,46 @@ $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIBFLINT): $(LIB_OBJ)
+$(foreach f,$(FOLDERS),$(eval $(call lib,$(f)): $(OBJ_$(f))))
+$(call lib,$(FOLDERS)):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/flint-jobmanager: $(BUILD)/obj/jobmanager/main.o $(LIBFLINT)
+# Each archive, whole, against only what its folder may use: -z defs makes any other call
+# an undefined reference.
+layers: $(LAYER_OK)
+$(foreach f,$(FOLDERS),$(eval $(BUILD)/layers/$(subst /,-,$(f)).ok: $(call lib,$(f) $(USES_$(f)))))
+$(BUILD)/layers/%.ok:
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
-$(BUILD)/bin/flint-taskmanager: $(BUILD)/obj/taskmanager/main.o $(LIBFLINT)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
-$(BUILD)/bin/flint: $(BUILD)/obj/client/main.o $(LIBFLINT)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+	@$(CC) $(ALL_CFLAGS) -shared -o $(@:.ok=.so) -Wl,--whole-archive $(firstword $^) \
+	    -Wl,--no-whole-archive $(wordlist 2,$(words $^),$^) $(LDLIBS_ALL) -Wl,-z,defs || \
+	    { echo "layers: $(notdir $(firstword $^)), linked with only what its folder may use," \
+	           "left the undefined reference above: a call into a folder its caller may not" \
+	           "use (the USES lines of the Makefile)" >&2; exit 1; }
+	@rm -f $(@:.ok=.so) && touch $@
 
-$(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(LIBFLINT)
+LINK = $(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^)
+$(BUILD)/bin/flint-jobmanager: $(BUILD)/obj/jobmanager/main.o $(LIBS_JM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell pkg-config --libs check 2>/dev/null)
-$(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBFLINT)
+	$(LINK) $(LIBS_JM) $(LDLIBS_ALL)
+$(BUILD)/bin/flint-taskmanager: $(BUILD)/obj/taskmanager/main.o $(LIBS_TM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBFLINT)
+	$(LINK) $(API_WHOLE) $(LIBS_TM) $(LDLIBS_ALL)
+$(BUILD)/bin/flint: $(BUILD)/obj/client/main.o $(LIBS_CLI)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIBFLINT) -Wl,--no-whole-archive $(LDLIBS_ALL)
+	$(LINK) $(API_WHOLE) $(LIBS_CLI) $(LDLIBS_ALL)
+
+# Tests, tools and benchmarks take what they use of every archive; the unit tests also the
+# operator test harness.
+$(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(HARNESS_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(API_WHOLE) $(LIBS_ALL) $(LDLIBS_ALL) $(shell pkg-config --libs check 2>/dev/null)
+$(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
 
 # The Nexmark queries: one bundle per examples/nexmark/q*.c, sharing its headers.
 NEX_SO      := $(patsubst examples/nexmark/%.c,$(BUILD)/examples/nexmark/%.so,$(wildcard examples/nexmark/*.c))
@@ -138,9 +193,9 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-bins
 	@tests/fuzz/run.sh 5 $(FUZZ_BINS)
 fuzz-bins: $(FUZZ_BINS)
-$(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(LIBFLINT)
+$(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $< $(LIBFLINT) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $< $(LIBS_ALL) $(LDLIBS_ALL)
 
 # The whole fault suite on network-namespace hosts (every nemesis, seqcheck and WordCount):
 # longer than make test's part of it; CI need not run it.

@@ -9,7 +9,7 @@
 #include "compiler.h"
 #include "plan.h"
 #include "log.h"
-#include "streamgraph.h"
+#include "api/streamgraph.h"
 #include "util.h"
 
 #include <stdio.h>

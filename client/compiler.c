@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_source(int kind)
+static bool is_source(Fl__Pb__OpKind kind)
 {
     return kind >= FL__PB__OP_KIND__SRC_ELEMENTS && kind <= FL__PB__OP_KIND__SRC_CUSTOM;
 }
@@ -203,7 +203,7 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
             w->reduce_fn = fl_arena_str(&a, nd->win_reduce);
             w->process_fn = fl_arena_str(&a, nd->win_process);
             w->all = nd->win->all;
-            if (nd->win_function == 2) {
+            if (nd->win_function == FL_WINDOW_AGGREGATE) {
                 Fl__Pb__AggregateSpec *ag = w->aggregate = fl_arena_alloc(&a, sizeof *ag);
                 fl__pb__aggregate_spec__init(ag);
                 ag->acc_size = nd->agg_acc_size;

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "err.h"
-#include "streamgraph.h"
+#include "api/streamgraph.h"
 
 /* Compiles env's graph. The result is the caller's (protobuf_c_message_free_unpacked). */
 Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err);

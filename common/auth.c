@@ -21,8 +21,6 @@
 #define LABEL_CONNECTOR "flint-auth-1 connector"
 #define LABEL_ACCEPTOR "flint-auth-1 acceptor"
 
-enum { S_WAIT_CHALLENGE = 1, S_WAIT_RESPONSE, S_WAIT_OK, S_DONE };
-
 int fl_secret_from_bytes(fl_secret *s, const void *data, size_t len, fl_err *err)
 {
     const uint8_t *p = data;
@@ -137,7 +135,7 @@ void fl_auth_accept(fl_auth *a, const fl_secret *s, struct evbuffer *out)
     memset(a, 0, sizeof *a);
     a->secret = *s;
     a->acceptor = true;
-    a->state = S_WAIT_RESPONSE;
+    a->state = FL_AUTH_WAIT_RESPONSE;
     nonce(a->mine);
     put_frame(out, FL_AUTH_CHALLENGE, a->mine, FL_AUTH_NONCE_LEN, false);
 }
@@ -146,26 +144,26 @@ void fl_auth_connect(fl_auth *a, const fl_secret *s)
 {
     memset(a, 0, sizeof *a);
     a->secret = *s;
-    a->state = S_WAIT_CHALLENGE;
+    a->state = FL_AUTH_WAIT_CHALLENGE;
     nonce(a->mine);
 }
 
 bool fl_auth_done(const fl_auth *a)
 {
-    return a->state == S_DONE;
+    return a->state == FL_AUTH_DONE;
 }
 
-static const char *expected_name(int state)
+static const char *expected_name(fl_auth_state state)
 {
-    return state == S_WAIT_CHALLENGE ? "an AUTH_CHALLENGE"
-         : state == S_WAIT_RESPONSE  ? "an AUTH_RESPONSE"
+    return state == FL_AUTH_WAIT_CHALLENGE ? "an AUTH_CHALLENGE"
+         : state == FL_AUTH_WAIT_RESPONSE  ? "an AUTH_RESPONSE"
                                      : "an AUTH_OK";
 }
 
 int fl_auth_step(fl_auth *a, struct evbuffer *in, struct evbuffer *out, char *why,
                  size_t whylen)
 {
-    while (a->state != S_DONE) {
+    while (a->state != FL_AUTH_DONE) {
         fl_frame_hdr h;
         fl_err err;
         uint8_t raw[FL_FRAME_HDR_LEN], p[2 * FL_SHA256_LEN], mac[FL_SHA256_LEN];
@@ -182,8 +180,8 @@ int fl_auth_step(fl_auth *a, struct evbuffer *in, struct evbuffer *out, char *wh
             snprintf(why, whylen, "cluster-secret handshake: %.400s", err.msg);
             return -1;
         }
-        uint16_t want = a->state == S_WAIT_CHALLENGE ? FL_AUTH_CHALLENGE
-                      : a->state == S_WAIT_RESPONSE  ? FL_AUTH_RESPONSE
+        uint16_t want = a->state == FL_AUTH_WAIT_CHALLENGE ? FL_AUTH_CHALLENGE
+                      : a->state == FL_AUTH_WAIT_RESPONSE  ? FL_AUTH_RESPONSE
                                                      : FL_AUTH_OK;
         uint32_t want_len = want == FL_AUTH_RESPONSE ? 2 * FL_SHA256_LEN : FL_SHA256_LEN;
         if (h.type != want || h.len != want_len) {
@@ -197,16 +195,16 @@ int fl_auth_step(fl_auth *a, struct evbuffer *in, struct evbuffer *out, char *wh
         evbuffer_drain(in, FL_FRAME_HDR_LEN);
         evbuffer_remove(in, p, h.len);
         switch (a->state) {
-        case S_WAIT_CHALLENGE: {
+        case FL_AUTH_WAIT_CHALLENGE: {
             uint8_t resp[2 * FL_SHA256_LEN];
             memcpy(a->theirs, p, FL_AUTH_NONCE_LEN);
             memcpy(resp, a->mine, FL_AUTH_NONCE_LEN);
             proof(a, LABEL_CONNECTOR, a->theirs, a->mine, resp + FL_AUTH_NONCE_LEN);
             put_frame(out, FL_AUTH_RESPONSE, resp, sizeof resp, true);
-            a->state = S_WAIT_OK;
+            a->state = FL_AUTH_WAIT_OK;
             break;
         }
-        case S_WAIT_RESPONSE:
+        case FL_AUTH_WAIT_RESPONSE:
             memcpy(a->theirs, p, FL_AUTH_NONCE_LEN);
             proof(a, LABEL_CONNECTOR, a->mine, a->theirs, mac);
             if (!fl_digest_equal(mac, p + FL_AUTH_NONCE_LEN, sizeof mac)) {
@@ -216,16 +214,18 @@ int fl_auth_step(fl_auth *a, struct evbuffer *in, struct evbuffer *out, char *wh
             }
             proof(a, LABEL_ACCEPTOR, a->theirs, a->mine, mac);
             put_frame(out, FL_AUTH_OK, mac, sizeof mac, false);
-            a->state = S_DONE;
+            a->state = FL_AUTH_DONE;
             break;
-        case S_WAIT_OK:
+        case FL_AUTH_WAIT_OK:
             proof(a, LABEL_ACCEPTOR, a->mine, a->theirs, mac);
             if (!fl_digest_equal(mac, p, sizeof mac)) {
                 snprintf(why, whylen, "the peer failed the cluster-secret handshake "
                                       "(wrong security.cluster.secret-file)");
                 return -1;
             }
-            a->state = S_DONE;
+            a->state = FL_AUTH_DONE;
+            break;
+        case FL_AUTH_DONE: /* the loop ends first */
             break;
         }
     }

@@ -58,10 +58,21 @@ int fl_secret_from_bytes(fl_secret *s, const void *data, size_t len, fl_err *err
 /* True for the frame types of this handshake. */
 bool fl_auth_is_handshake_type(uint16_t type);
 
+/* Where a handshake stands (private to auth.c). Transitions, in fl_auth_step unless noted:
+ *   acceptor:  WAIT_RESPONSE (fl_auth_accept sent the challenge) -> DONE (a valid response)
+ *   connector: WAIT_CHALLENGE (fl_auth_connect) -> WAIT_OK (the response sent)
+ *              -> DONE (the acceptor's OK) */
+typedef enum fl_auth_state {
+    FL_AUTH_WAIT_CHALLENGE = 1,
+    FL_AUTH_WAIT_RESPONSE,
+    FL_AUTH_WAIT_OK,
+    FL_AUTH_DONE,
+} fl_auth_state;
+
 typedef struct fl_auth {
     fl_secret secret;
     bool acceptor;
-    int state;                        /* private */
+    fl_auth_state state;              /* private */
     uint8_t mine[FL_AUTH_NONCE_LEN];  /* this side's nonce */
     uint8_t theirs[FL_AUTH_NONCE_LEN];
 } fl_auth;

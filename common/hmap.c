@@ -389,3 +389,87 @@ void fl_hmap_snap_free(fl_hmap_snap *s)
     free(s->chunks);
     free(s);
 }
+
+/* ---- invariants (for tests) ------------------------------------------------------------
+ *  1. the index has a power of two of slots, at least 16, and at most 3/4 of them used
+ *     (live or GONE), so a probe always ends at an EMPTY slot;
+ *  2. used counts the slots that are not EMPTY, live those pointing at an entry;
+ *  3. a slot points at a live entry below nentries whose hash it carries, and a probe for
+ *     that hash reaches the slot before any EMPTY one;
+ *  4. every live entry has exactly one slot (there are live of them);
+ *  5. the chunks hold the entries and no more: nchunks = ceil(nentries / CHUNK), none
+ *     live or filled past nentries; a chunk and an out-of-entry value have a reference;
+ *  6. an entry that is not live is empty; a live one's value fits its room (vlen <= vcap)
+ *     and is stored inline exactly when key and room fit FL_HENTRY_INLINE bytes. */
+int fl_hmap_validate(const fl_hmap *m, fl_err *err)
+{
+    uint32_t n = m->mask + 1, used = 0, live = 0, pointed = 0;
+    if (n < 16 || (n & m->mask)) {
+        fl_err_set(err, "hmap: %u slots", n);
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        slot sl = m->slots[i];
+        if (sl.idx == EMPTY)
+            continue;
+        used++;
+        if (sl.idx == GONE)
+            continue;
+        live++;
+        if (sl.idx >= m->nentries || !at(m, sl.idx)->live || at(m, sl.idx)->hash != sl.hash) {
+            fl_err_set(err, "hmap: slot %u points at entry %u, not a live entry of its hash",
+                       i, sl.idx);
+            return -1;
+        }
+        for (uint32_t j = mix(sl.hash) & m->mask; j != i; j = (j + 1) & m->mask)
+            if (m->slots[j].idx == EMPTY) {
+                fl_err_set(err, "hmap: slot %u of entry %u lies past an empty slot (%u)", i,
+                           sl.idx, j);
+                return -1;
+            }
+    }
+    if (used != m->used || live != m->live || used * 4 > n * 3 || used == n) {
+        fl_err_set(err, "hmap: %u slots used (says %u), %u live (says %u), of %u", used,
+                   m->used, live, m->live, n);
+        return -1;
+    }
+    if (m->nchunks != (m->nentries + CHUNK - 1) / CHUNK || m->nchunks > m->cap_chunks) {
+        fl_err_set(err, "hmap: %u chunks for %u entries", m->nchunks, m->nentries);
+        return -1;
+    }
+    for (uint32_t c = 0; c < m->nchunks; c++) {
+        const chunk *ch = m->chunks[c];
+        if (atomic_load(&((chunk *)ch)->refs) < 1) {
+            fl_err_set(err, "hmap: chunk %u without a reference", c);
+            return -1;
+        }
+        for (uint32_t k = 0; k < CHUNK; k++) {
+            const fl_hentry *e = &ch->e[k];
+            uint32_t idx = c * CHUNK + k;
+            if (!e->live) {
+                if (e->klen || e->vlen || e->vcap) {
+                    fl_err_set(err, "hmap: entry %u is not live but not empty", idx);
+                    return -1;
+                }
+                continue;
+            }
+            pointed++;
+            if (idx >= m->nentries || e->vlen > e->vcap ||
+                fl_hentry_inline(e) != (e->klen + e->vcap <= FL_HENTRY_INLINE) ||
+                (!fl_hentry_inline(e) && atomic_load(kv_refs(e->u.kv)) < 1)) {
+                fl_err_set(err, "hmap: live entry %u (of %u): key %u, value %u of %u bytes",
+                           idx, m->nentries, e->klen, e->vlen, e->vcap);
+                return -1;
+            }
+            if (find_idx(m, e->hash, fl_hentry_kv((fl_hentry *)e), e->klen) != idx) {
+                fl_err_set(err, "hmap: live entry %u is not found by its key", idx);
+                return -1;
+            }
+        }
+    }
+    if (pointed != m->live) {
+        fl_err_set(err, "hmap: %u live entries, %u live slots", pointed, m->live);
+        return -1;
+    }
+    return 0;
+}

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "err.h"
+
 /* Keys and values of up to FL_HENTRY_INLINE bytes together live in the entry itself (one
  * cache line with the header: a lookup touches the slot and the entry, nothing else);
  * larger ones in an allocation of their own. */
@@ -75,6 +77,10 @@ fl_hentry *fl_hmap_next(fl_hmap *m, uint32_t *cursor);
  * misses overlap: step 0 the slot, step 1 (after step 0 for the same hash) the entry its
  * slot points to. Reads nothing it has not loaded yet; a hint, no effect on results. */
 void fl_hmap_prefetch(const fl_hmap *m, uint32_t hash, int step);
+
+/* Checks the map's invariants (listed above fl_hmap_validate in hmap.c): 0, or -1 with
+ * the first one broken in err. O(size); for tests, after mutations. */
+int fl_hmap_validate(const fl_hmap *m, fl_err *err);
 
 /* A frozen view of the map at the time of the call (see the top). */
 typedef struct fl_hmap_snap fl_hmap_snap;

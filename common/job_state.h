@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 /* Task: DEPLOYING -> INITIALIZING -> RUNNING -> FINISHED | CANCELED | FAILED. */
-enum fl_task_state {
+typedef enum fl_task_state {
     FL_TASK_CREATED = 0,
     FL_TASK_SCHEDULED,
     FL_TASK_DEPLOYING,
@@ -19,11 +19,11 @@ enum fl_task_state {
     FL_TASK_CANCELED,
     FL_TASK_FAILED,
     FL_TASK_NSTATES
-};
+} fl_task_state;
 
 /* Job: CREATED -> RUNNING -> FINISHED | FAILING -> RESTARTING -> RUNNING | CANCELLING ->
  * CANCELED | FAILED. */
-enum fl_job_state {
+typedef enum fl_job_state {
     FL_JOB_CREATED = 0,
     FL_JOB_RUNNING,
     FL_JOB_FAILING,
@@ -32,21 +32,21 @@ enum fl_job_state {
     FL_JOB_FINISHED,
     FL_JOB_CANCELED,
     FL_JOB_FAILED,
-};
+} fl_job_state;
 
-static inline const char *fl_task_state_name(int s)
+static inline const char *fl_task_state_name(fl_task_state s)
 {
     static const char *names[] = {"CREATED",  "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING",
                                   "FINISHED", "CANCELING", "CANCELED",  "FAILED"};
     return s >= 0 && s < FL_TASK_NSTATES ? names[s] : "UNKNOWN";
 }
 
-static inline bool fl_task_state_is_terminal(int s)
+static inline bool fl_task_state_is_terminal(fl_task_state s)
 {
     return s == FL_TASK_FINISHED || s == FL_TASK_CANCELED || s == FL_TASK_FAILED;
 }
 
-static inline const char *fl_job_state_name(int s)
+static inline const char *fl_job_state_name(fl_job_state s)
 {
     static const char *names[] = {"CREATED",    "RUNNING",  "FAILING",  "RESTARTING",
                                   "CANCELLING", "FINISHED", "CANCELED", "FAILED"};
@@ -62,7 +62,7 @@ static inline void fl_partition_id(char *out, size_t len, const char *job, int a
     snprintf(out, len, "%s/%d/%d/%d/%d", job, attempt, vertex, subtask, output);
 }
 
-static inline bool fl_job_state_is_terminal(int s)
+static inline bool fl_job_state_is_terminal(fl_job_state s)
 {
     return s == FL_JOB_FINISHED || s == FL_JOB_CANCELED || s == FL_JOB_FAILED;
 }

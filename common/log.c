@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-int fl_log_min_level = FL_LOG_INFO;
+fl_log_level fl_log_min_level = FL_LOG_INFO;
 static int log_fd = STDERR_FILENO;
 static __thread char thread_name[32] = "main";
 
@@ -26,7 +26,7 @@ static const char *level_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
 static void libevent_log(int severity, const char *msg)
 {
     static fl_ratelimit rl;
-    int level = severity == EVENT_LOG_DEBUG ? FL_LOG_DEBUG
+    fl_log_level level = severity == EVENT_LOG_DEBUG ? FL_LOG_DEBUG
               : severity == EVENT_LOG_MSG   ? FL_LOG_INFO
               : severity == EVENT_LOG_WARN  ? FL_LOG_WARN
                                             : FL_LOG_ERROR;
@@ -36,7 +36,7 @@ static void libevent_log(int severity, const char *msg)
         fl_log_rl(&rl, 5, level, 10, "libevent: %s", msg);
 }
 
-void fl_log_init(int min_level)
+void fl_log_init(fl_log_level min_level)
 {
     fl_log_min_level = min_level;
     event_set_log_callback(libevent_log);
@@ -67,7 +67,7 @@ int fl_log_to_file(const char *path)
     return 0;
 }
 
-static void log_writev(int level, const char *suffix, const char *fmt, va_list ap)
+static void log_writev(fl_log_level level, const char *suffix, const char *fmt, va_list ap)
 {
     char line[2048];
     struct timeval tv;
@@ -78,7 +78,7 @@ static void log_writev(int level, const char *suffix, const char *fmt, va_list a
     localtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ",%03d %s [%s] ", (int)(tv.tv_usec / 1000),
-                          level_names[level < 0 ? 0 : level > 3 ? 3 : level], thread_name);
+                          level_names[level > FL_LOG_ERROR ? FL_LOG_ERROR : level], thread_name);
     size_t room = sizeof line - n - 1 - strlen(suffix);
     int m = vsnprintf(line + n, room, fmt, ap);
     if (m < 0)
@@ -92,7 +92,7 @@ static void log_writev(int level, const char *suffix, const char *fmt, va_list a
     errno = saved;
 }
 
-void fl_log_write(int level, const char *fmt, ...)
+void fl_log_write(fl_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -100,7 +100,7 @@ void fl_log_write(int level, const char *fmt, ...)
     va_end(ap);
 }
 
-void fl_log_write_rl(int level, uint64_t suppressed, int interval_s, const char *fmt, ...)
+void fl_log_write_rl(fl_log_level level, uint64_t suppressed, int interval_s, const char *fmt, ...)
 {
     char suffix[96] = "";
     if (suppressed)

@@ -17,17 +17,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum fl_log_level { FL_LOG_DEBUG = 0, FL_LOG_INFO, FL_LOG_WARN, FL_LOG_ERROR, FL_LOG_OFF };
+typedef enum fl_log_level {
+    FL_LOG_DEBUG = 0,
+    FL_LOG_INFO,
+    FL_LOG_WARN,
+    FL_LOG_ERROR,
+    FL_LOG_OFF,
+} fl_log_level;
 
-extern int fl_log_min_level;
+extern fl_log_level fl_log_min_level;
 
-void fl_log_init(int min_level);
+void fl_log_init(fl_log_level min_level);
 /* Parses DEBUG|INFO|WARN|ERROR|OFF (any case); returns -1 when unknown. */
 int fl_log_level_parse(const char *name);
 void fl_log_set_thread_name(const char *name);
 /* Opens path for appending and sends log lines there instead of stderr. */
 int fl_log_to_file(const char *path);
-void fl_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl_log_write(fl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define fl_log(level, ...)                                                                   \
     do {                                                                                     \
@@ -47,7 +53,7 @@ typedef struct fl_ratelimit {
 bool fl_ratelimit_pass(fl_ratelimit *rl, int64_t interval_ms, uint32_t burst,
                        uint64_t *suppressed);
 /* fl_log_write plus, when suppressed > 0, " (N similar lines suppressed in the last S s)". */
-void fl_log_write_rl(int level, uint64_t suppressed, int interval_s, const char *fmt, ...)
+void fl_log_write_rl(fl_log_level level, uint64_t suppressed, int interval_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* At most `burst` lines per interval_s seconds for the cause whose state rl points to. */

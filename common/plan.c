@@ -1,14 +1,15 @@
 /* plan.c -- see plan.h. */
 #include "plan.h"
 
-const char *fl_partitioner_name(int p)
+const char *fl_partitioner_name(Fl__Pb__Partitioner partitioner)
 {
     static const char *names[] = {"FORWARD", "HASH",      "REBALANCE", "RESCALE",
                                   "SHUFFLE", "BROADCAST", "GLOBAL",    "CUSTOM"};
+    int p = (int)partitioner;
     return p >= 0 && p < 8 ? names[p] : "?";
 }
 
-const char *fl_op_kind_name(int kind)
+const char *fl_op_kind_name(Fl__Pb__OpKind kind)
 {
     switch (kind) {
     case FL__PB__OP_KIND__SRC_ELEMENTS: return "source-elements";
@@ -37,6 +38,7 @@ const char *fl_op_kind_name(int kind)
     case FL__PB__OP_KIND__OP_CO_PROCESS: return "co-process";
     case FL__PB__OP_KIND__OP_BROADCAST_PROCESS: return "broadcast-process";
     case FL__PB__OP_KIND__OP_INTERVAL_JOIN: return "interval-join";
+    default: break;
     }
     return "?";
 }

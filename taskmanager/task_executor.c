@@ -7,7 +7,7 @@
 #include "log.h"
 #include "network/network.h"
 #include "path.h"
-#include "runtime/runtime.h"
+#include "task/task.h"
 #include "sha256.h"
 #include "state/keyed.h"
 #include "util.h"

@@ -9,7 +9,7 @@
  *
  * Jobs: accepts task deployments (SubmitTask) into its slots, fetches each job's bundle
  * from the JobManager once (cached by SHA-256 in a private directory), starts one task
- * thread per subtask (runtime/), relays their state changes and metrics to the JobMaster,
+ * thread per subtask (task/), relays their state changes and metrics to the JobMaster,
  * cancels them on request, and cancels everything when the JobManager is lost.
  *
  * The leader: with high availability the JobManager ZooKeeper names (common/

@@ -88,7 +88,10 @@ static inline uint32_t fl_fmt_len(int n, uint32_t cap)
 static inline int fl_arg_i64(int argc, char **argv, const char *prog, const char *name,
                              int64_t dflt, int64_t min, int64_t *out)
 {
-    const char *v = fl_arg(argc, argv, name, NULL);
+    const char *v = NULL; /* as fl_arg finds it, here so that this header needs no symbol */
+    for (int i = 1; i + 1 < argc && !v; i++)
+        if (argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i] + 2, name) == 0)
+            v = argv[i + 1];
     if (!v) {
         *out = dflt;
         return 0;

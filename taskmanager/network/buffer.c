@@ -300,6 +300,88 @@ void fl_lpool_close(fl_lpool *lp)
         lpool_destroy(lp);
 }
 
+/* ---- invariants (for tests) ------------------------------------------------------------
+ * The TaskManager's pool:
+ *  1. its free list holds `available` distinct buffers of its own segments, each of the
+ *     segment size and owned by no local pool; 0 <= available <= total.
+ * A local pool:
+ *  2. its free list holds nfree distinct buffers of its TaskManager's pool, each owned by
+ *     it; 0 <= nfree <= size;
+ *  3. a batch wake-up waits for at most all of its buffers (1 <= wake_at <= max(size, 1));
+ *  4. a closed pool holds no free buffer and is interrupted. */
+static int check_segment(const fl_netpool *p, const fl_buf *b, const char *what, fl_err *err)
+{
+    size_t off = (size_t)(b->data - p->memory);
+    if (b < p->descs || b >= p->descs + p->total || b->data < p->memory ||
+        off >= p->memory_len || off % p->segment || b->cap != p->segment ||
+        b->data != p->memory + (size_t)(b - p->descs) * p->segment) {
+        fl_err_set(err, "%s: a free buffer that is not a segment of the pool", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Counts the list, each buffer once (seen: total bytes, zeroed); -1 on a repeat. */
+static int64_t count_list(const fl_netpool *p, const fl_buf *b, uint8_t *seen,
+                          const fl_buf_owner *owner, const char *what, fl_err *err)
+{
+    int64_t n = 0;
+    for (; b; b = b->next, n++) {
+        if (check_segment(p, b, what, err) < 0)
+            return -1;
+        size_t i = (size_t)(b - p->descs);
+        if (seen[i]++ || n > p->total) {
+            fl_err_set(err, "%s: buffer %zu twice on the free list", what, i);
+            return -1;
+        }
+        if (b->owner != owner) {
+            fl_err_set(err, "%s: free buffer %zu owned by another", what, i);
+            return -1;
+        }
+    }
+    return n;
+}
+
+int fl_netpool_validate(fl_netpool *p, fl_err *err)
+{
+    uint8_t *seen = fl_xcalloc((size_t)p->total, 1);
+    pthread_mutex_lock(&p->lock);
+    int64_t n = count_list(p, p->free_list, seen, NULL, "network pool", err);
+    int rc = n < 0 ? -1 : 0;
+    if (!rc && (n != p->available || p->available < 0 || p->available > p->total)) {
+        fl_err_set(err, "network pool: %lld free buffers listed, %lld available of %lld",
+                   (long long)n, (long long)p->available, (long long)p->total);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(seen);
+    return rc;
+}
+
+int fl_lpool_validate(fl_lpool *lp, fl_err *err)
+{
+    uint8_t *seen = fl_xcalloc((size_t)lp->pool->total, 1);
+    pthread_mutex_lock(&lp->lock);
+    int64_t n = count_list(lp->pool, lp->free_list, seen, &lp->owner, "local pool", err);
+    int rc = n < 0 ? -1 : 0;
+    if (!rc && (n != lp->nfree || lp->nfree < 0 || lp->nfree > lp->size)) {
+        fl_err_set(err, "local pool: %lld free buffers listed, %d free of %d", (long long)n,
+                   lp->nfree, lp->size);
+        rc = -1;
+    } else if (!rc && (lp->wake_at < 1 || lp->wake_at > FL_MAX(lp->size, 1) ||
+                       lp->waiters < 0)) {
+        fl_err_set(err, "local pool: wakes %d waiters at %d free of %d", lp->waiters,
+                   lp->wake_at, lp->size);
+        rc = -1;
+    } else if (!rc && lp->closed && (lp->nfree || !lp->interrupted)) {
+        fl_err_set(err, "local pool: closed with %d free buffers", lp->nfree);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&lp->lock);
+    free(seen);
+    return rc;
+}
+
 /* ---- heap buffers (priority events) ----------------------------------------------- */
 
 static void heap_recycle(fl_buf_owner *owner, fl_buf *b)

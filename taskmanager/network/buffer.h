@@ -119,6 +119,10 @@ int64_t fl_netpool_total(const fl_netpool *pool);
 /* Segments not reserved by any local pool. */
 int64_t fl_netpool_available(fl_netpool *pool);
 
+/* Checks the pool's invariants (listed in buffer.c): 0, or -1 with the first one broken
+ * in err. For tests, after mutations; takes the pool's lock. */
+int fl_netpool_validate(fl_netpool *pool, fl_err *err);
+
 /* ---- local pools ------------------------------------------------------------------ */
 
 typedef struct fl_lpool fl_lpool;
@@ -143,6 +147,9 @@ void fl_lpool_interrupt(fl_lpool *lp);
 void fl_lpool_set_notify_fd(fl_lpool *lp, int fd);
 int fl_lpool_size(const fl_lpool *lp);
 int fl_lpool_free_count(fl_lpool *lp);
+/* Checks the local pool's invariants (listed in buffer.c): 0, or -1 with the first one
+ * broken in err. For tests; takes the pool's lock. */
+int fl_lpool_validate(fl_lpool *lp, fl_err *err);
 /* Closes: segments go back to the TaskManager's pool as they are recycled; the local pool
  * disappears when the last one is back. NULL is a no-op. */
 void fl_lpool_close(fl_lpool *lp);

@@ -95,7 +95,7 @@ typedef struct fl_gate fl_gate;
 enum fl_input_kind { FL_IN_RECORD = 1, FL_IN_EVENT = 2 };
 
 typedef struct fl_input {
-    int kind;             /* enum fl_input_kind */
+    enum fl_input_kind kind;
     int channel;
     bool persist;         /* a record a priority event overtook: unaligned channel state */
     bool priority;        /* an event that overtook data */
@@ -127,6 +127,10 @@ bool fl_gate_is_blocked(const fl_gate *g, int channel);
 const char *fl_gate_error(fl_gate *g);
 /* Stops every channel (cancelling remote requests) and returns all buffers. */
 void fl_gate_free(fl_gate *g);
+
+/* Checks the gate's invariants (listed in gate.c): 0, or -1 with the first one broken in
+ * err. For tests, after mutations; the reading task's thread (takes the gate lock). */
+int fl_gate_validate(fl_gate *g, fl_err *err);
 
 /* For tests: the credit a remote channel has announced and not seen used, and the buffers
  * it holds free; -1 for local channels. */

@@ -2,7 +2,8 @@
  * backend: random operations against a plain reference (an array searched linearly),
  * insertion-order iteration, values moving out of the entry and back, and copy-on-write
  * snapshots: a snapshot still shows the map as it was after every kind of change, while
- * another thread reads it, and with several snapshots alive at once.
+ * another thread reads it, and with several snapshots alive at once; the map's invariant
+ * checker (fl_hmap_validate) after every mutation.
  */
 #include <check.h>
 #include <pthread.h>
@@ -203,6 +204,36 @@ START_TEST(test_random_ops_match_reference)
 }
 END_TEST
 
+/* The map's invariants (fl_hmap_validate) hold after every operation: upserts that grow
+ * the index, values moving out of the entry and back, removals leaving tombstones, the
+ * compaction a growth does, and copies of chunks a snapshot holds. */
+START_TEST(test_invariants_after_every_mutation)
+{
+    fl_hmap *m = fl_hmap_new();
+    ref r = ref_new();
+    unsigned seed = 4242;
+    fl_err err;
+    fl_hmap_snap *held = NULL;
+    ck_assert_msg(fl_hmap_validate(m, &err) == 0, "empty: %s", err.msg);
+    for (int i = 0; i < 25000; i++) {
+        random_op(m, &r, &seed);
+        ck_assert_msg(fl_hmap_validate(m, &err) == 0, "after operation %d: %s", i, err.msg);
+        if (i % 3000 == 1000) { /* a snapshot alive for a while: writes copy its chunks */
+            fl_hmap_snap_free(held);
+            held = fl_hmap_snapshot(m);
+        }
+    }
+    fl_hmap_snap_free(held);
+    for (int i = 0; i < 5000; i++) { /* and after the snapshot went */
+        random_op(m, &r, &seed);
+        ck_assert_msg(fl_hmap_validate(m, &err) == 0, "after operation %d: %s", i, err.msg);
+    }
+    check_same(map_next, m, &r);
+    fl_hmap_free(m);
+    free(r.e);
+}
+END_TEST
+
 /* A snapshot, then every kind of change (and the growth and compaction they cause): the
  * snapshot still shows the map as it was; the map shows the changes. Several snapshots
  * alive at once, freed in another order than taken. */
@@ -321,6 +352,7 @@ static Suite *hmap_suite(void)
     TCase *tc = tcase_create("hmap");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_random_ops_match_reference);
+    tcase_add_test(tc, test_invariants_after_every_mutation);
     tcase_add_test(tc, test_snapshot_unchanged_by_later_writes);
     tcase_add_test(tc, test_snapshot_read_by_another_thread);
     suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
 /* check_network.c -- unit tests of the data plane (taskmanager/network): serializer and
  * deserializer, events in order, buffer recycling, credit enforcement, channel blocking,
- * pool exhaustion and partition-request timeouts. Expected values are computed here from
+ * pool exhaustion and partition-request timeouts, and the invariant checkers of gates and
+ * pools after every mutation. Expected values are computed here from
  * the inputs, never read back from the code under test. */
 #include "config.h"
 #include "frame.h"
@@ -285,6 +286,129 @@ START_TEST(test_block_unblock)
 }
 END_TEST
 
+/* ---- invariants: fl_gate_validate, fl_netpool_validate, fl_lpool_validate after every
+ * mutation ------------------------------------------------------------------------------ */
+
+static void gate_valid(fl_gate *g, const char *when)
+{
+    fl_err err;
+    ck_assert_msg(fl_gate_validate(g, &err) == 0, "%s: %s", when, err.msg);
+}
+
+static void pool_valid(fl_netenv *net, const char *when)
+{
+    fl_err err;
+    ck_assert_msg(fl_netpool_validate(fl_netenv_pool(net), &err) == 0, "%s: %s", when, err.msg);
+}
+
+START_TEST(test_pool_invariants)
+{
+    fl_netenv *net = make_net("4kb", "16", NULL);
+    fl_netpool *pool = fl_netenv_pool(net);
+    fl_err err;
+    pool_valid(net, "new");
+    fl_lpool *a = fl_lpool_new(pool, 2, 6, "a", &err), *b = fl_lpool_new(pool, 4, 4, "b", &err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    pool_valid(net, "two local pools");
+    fl_buf *held[6];
+    for (int i = 0; i < 6; i++) {
+        held[i] = fl_lpool_try_get(a);
+        ck_assert_ptr_nonnull(held[i]);
+        ck_assert_msg(fl_lpool_validate(a, &err) == 0, "get %d: %s", i, err.msg);
+    }
+    ck_assert_ptr_null(fl_lpool_try_get(a));
+    fl_lpool_set_wake_batch(a, 3);
+    for (int i = 5; i >= 0; i--) {
+        fl_buf_recycle(held[i]);
+        ck_assert_msg(fl_lpool_validate(a, &err) == 0, "recycle %d: %s", i, err.msg);
+    }
+    held[0] = fl_lpool_try_get(b);
+    fl_lpool_close(b); /* its free buffers go back now, the one held when recycled */
+    pool_valid(net, "closed with one out");
+    ck_assert_int_eq(fl_netpool_available(pool), 16 - 6 - 1);
+    fl_buf_recycle(held[0]);
+    pool_valid(net, "the last buffer back");
+    fl_lpool_close(a);
+    pool_valid(net, "all back");
+    ck_assert_int_eq(fl_netpool_available(pool), 16);
+    fl_netenv_free(net);
+}
+END_TEST
+
+/* Remote channels with credit, a local one blocked and unblocked: the gate's invariants
+ * after every read, block and unblock, while the network thread delivers. */
+START_TEST(test_gate_invariants)
+{
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "64", NULL);
+    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
+    int pport, cport;
+    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
+    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
+    fl_partition *p0 = fl_partition_new(prod, "j/i/0", 1, 5, NULL, &err);
+    fl_partition *p1 = fl_partition_new(prod, "j/i/1", 1, 5, NULL, &err);
+    fl_partition *p2 = fl_partition_new(cons, "j/i/2", 1, 0, NULL, &err);
+    ck_assert_ptr_nonnull(p0);
+    ck_assert_ptr_nonnull(p2);
+    fl_gate *g = fl_gate_new(cons, 3, "checked gate", NULL);
+    fl_gate_set_channel(g, 0, "j/i/0", 0, "127.0.0.1", pport);
+    fl_gate_set_channel(g, 1, "j/i/1", 0, "127.0.0.1", pport);
+    fl_gate_set_channel(g, 2, "j/i/2", 0, NULL, 0);
+    gate_valid(g, "new");
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    gate_valid(g, "started");
+    producer_arg a0 = {p0, 300, 4096, 0}, a1 = {p1, 300, 4096, 0};
+    pthread_t t0, t1;
+    pthread_create(&t0, NULL, produce_records, &a0);
+    pthread_create(&t1, NULL, produce_records, &a1);
+    uint8_t x = 'x';
+    fl_gate_block(g, 2);
+    gate_valid(g, "blocked");
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(fl_partition_emit(p2, 0, &x, 1, NULL, 0), 0);
+    ck_assert_int_eq(fl_partition_finish(p2), 0);
+    fl_input in;
+    int ends = 0, local = 0;
+    for (long n = 0; ends < 3; n++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        gate_valid(g, "after a read");
+        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
+            ends++;
+        else if (in.channel == 2)
+            local++;
+        if (n == 400) { /* the blocked channel was held until now */
+            ck_assert_int_eq(local, 0);
+            fl_gate_unblock(g, 2);
+            gate_valid(g, "unblocked");
+        }
+        if (n % 97 == 0) {
+            fl_gate_block(g, 0);
+            gate_valid(g, "remote blocked");
+            fl_gate_unblock(g, 0);
+            gate_valid(g, "remote unblocked");
+        }
+    }
+    ck_assert_int_eq(local, 5);
+    ck_assert(fl_gate_is_finished(g));
+    pthread_join(t0, NULL);
+    pthread_join(t1, NULL);
+    pool_valid(cons, "consumer pool, gate open");
+    fl_partition_release(p0);
+    fl_partition_release(p1);
+    fl_partition_release(p2);
+    fl_gate_free(g);
+    pool_valid(cons, "consumer pool");
+    fl_netenv_free(cons);
+    fl_netenv_free(prod);
+    fl_conf_free(conf);
+}
+END_TEST
+
 START_TEST(test_insufficient_buffers_message)
 {
     fl_netenv *net = make_net("4kb", "4", NULL);
@@ -546,6 +670,8 @@ static Suite *network_suite(void)
     tcase_add_test(tc, test_credit_never_exceeded);
     tcase_add_test(tc, test_many_pending_requests_served_at_once);
     tcase_add_test(tc, test_wide_gate_floating_only);
+    tcase_add_test(tc, test_pool_invariants);
+    tcase_add_test(tc, test_gate_invariants);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,4 @@
-/* check_timers.c -- unit tests of taskmanager/runtime/timers.c, the keyed operators' timer
+/* check_timers.c -- unit tests of taskmanager/chain/timers.c, the keyed operators' timer
  * service: random registrations, deletions (and registrations again after a deletion) and
  * pops in both time domains against a plain reference (an array of live timers): a timer
  * fires once, at or after nothing earlier is live, never after its deletion; snapshots
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/timers.h"
+#include "chain/timers.h"
 #include "testutil.h"
 
 #define NKEYS 40

@@ -1,8 +1,8 @@
-/* check_windows.c -- unit tests of the window operator (taskmanager/runtime/window.c),
- * driven in-process: a fake task and operator are built from an OperatorSpec the way
- * task.c builds them, records go in through op->process, watermarks through
- * fl_op_advance_watermark, and collector operators record what comes out (main output,
- * late side output, and the order of results and watermarks).
+/* check_windows.c -- unit tests of the window operator (taskmanager/operators/window/),
+ * driven in-process through the operator test harness (tests/harness/): the operator is
+ * built from an OperatorSpec as its task builds it, records and watermarks are pushed in,
+ * and sink operators of the test record what comes out (main output, late side output,
+ * and the order of results and watermarks).
  *
  * Covered: window assignment (tumbling and sliding, positive and negative offsets, sizes
  * that do not divide the epoch, negative timestamps), session merging (a bridging element
@@ -15,8 +15,9 @@
  * (the windows of the odd sizes were worked out with start = ts - ((ts - offset) mod size)
  * on paper), never computed by the code under test.
  */
-#include "config.h"
-#include "runtime/runtime_internal.h"
+#include "chain/operator.h"
+#include "tests/harness/harness.h"
+#include "operators/window/window.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -213,18 +214,13 @@ typedef struct got {
 } got;
 
 typedef struct harness {
-    fl_task task;
-    fl_bundle bundle;
+    fl_harness *fh;           /* the operator test harness (tests/harness/) */
+    fl_op *op;                /* its operator */
     Fl__Pb__OperatorSpec spec;
     Fl__Pb__WindowSpec win;
     Fl__Pb__AggregateSpec agg;
     Fl__Pb__KeySpec key;
-    fl_op op, sink, late_sink;
-    fl_op *chained[1], *late_chained[1];
-    fl_side side;
-    Fl__Pb__TaskDeploymentDescriptor tdd;
-    Fl__Pb__JobVertex vertex;
-    char tmp[256];
+    fl_op sink, late_sink;    /* record what reaches them, in the order it does */
     got out[64], late[64];
     int nout, nlate;
     char trace[256]; /* r: a result, w: a watermark, as the sink saw them */
@@ -258,28 +254,18 @@ static void sink_watermark(fl_op *op, int64_t wm)
         H->trace[H->ntrace++] = 'w';
 }
 
+static const fl_op_ops sink_ops = {
+    .name = "test sink",
+    .process = sink_record,
+    .process_watermark = sink_watermark,
+};
+
 /* A window operator spec: the assigner and its sizes; the caller adds the rest before
  * start(). Process function over all elements unless changed. */
 static harness *setup(int assigner, int64_t size, int64_t slide, int64_t offset, int64_t gap)
 {
     harness *h = H = fl_xcalloc(1, sizeof *h);
     firings_vs = NULL;
-    h->task.subtask = 0;
-    h->task.parallelism = 1;
-    h->task.max_parallelism = 128;
-    h->task.bundle = &h->bundle;
-    h->task.conf = fl_conf_new(); /* defaults: the hashmap state backend */
-    if (use_rocksdb) {
-        ck_assert_int_eq(fl_conf_set(h->task.conf, "state.backend.type", "rocksdb", NULL), 0);
-        tu_mkdtemp(h->tmp, sizeof h->tmp);
-        h->task.env.tmp_dir = h->tmp;
-        fl__pb__task_deployment_descriptor__init(&h->tdd);
-        fl__pb__job_vertex__init(&h->vertex);
-        h->tdd.job_id = "0123456789abcdef0123456789abcdef";
-        h->tdd.vertex = &h->vertex;
-        h->task.tdd = &h->tdd;
-    }
-    snprintf(h->task.name, sizeof h->task.name, "windows (1/1)");
     fl__pb__operator_spec__init(&h->spec);
     fl__pb__window_spec__init(&h->win);
     fl__pb__aggregate_spec__init(&h->agg);
@@ -287,6 +273,7 @@ static harness *setup(int assigner, int64_t size, int64_t slide, int64_t offset,
     h->key.offset = 0;
     h->key.len = 4;
     h->spec.name = "Window";
+    h->spec.uid = "window";
     h->spec.kind = FL__PB__OP_KIND__OP_WINDOW;
     h->spec.keyed = true;
     h->spec.key = &h->key;
@@ -321,12 +308,18 @@ static void use_reduce(harness *h, const char *process_fn)
     h->win.process_fn = (char *)process_fn;
 }
 
+/* The operator in a harness (subtask 1/1, 128 key groups, processing time the wall
+ * clock), its output and late side output feeding the test's sinks. */
 static void start(harness *h)
 {
     fl_err err;
-    ck_assert_msg(fl_op_init(&h->task, &h->op, &h->spec, &err) == 0, "%s", err.msg);
-    if (use_rocksdb) { /* the backend made its database under our directory */
-        DIR *d = opendir(h->tmp);
+    fl_harness_opts opts = {.backend = use_rocksdb ? "rocksdb" : "hashmap", .wall_clock = true,
+                            .side_tags = {"late"}};
+    h->fh = fl_harness_new(&h->spec, &opts, &err);
+    ck_assert_msg(h->fh != NULL, "%s", err.msg);
+    h->op = fl_harness_op(h->fh);
+    if (use_rocksdb) { /* the backend made its database under the harness's directory */
+        DIR *d = opendir(fl_harness_dir(h->fh));
         int n = 0;
         ck_assert_ptr_nonnull(d);
         for (struct dirent *e; (e = readdir(d));)
@@ -334,20 +327,12 @@ static void start(harness *h)
         closedir(d);
         ck_assert_int_gt(n, 0);
     }
-    h->sink.process = sink_record;
-    h->sink.process_watermark = sink_watermark;
+    h->sink.ops = &sink_ops;
     h->sink.watermark = FL_NO_WATERMARK;
     h->late_sink = h->sink;
-    h->chained[0] = &h->sink;
-    h->late_chained[0] = &h->late_sink;
-    h->op.out.chained = h->chained;
-    h->op.out.nchained = 1;
-    h->side.tag = "late";
-    h->side.out.chained = h->late_chained;
-    h->side.out.nchained = 1;
-    h->side.out.task = &h->task;
-    h->op.sides = &h->side;
-    h->op.nsides = 1;
+    fl_out_connect_op(&h->op->out, &h->sink);
+    ck_assert_int_eq(h->op->nsides, 1);
+    fl_out_connect_op(&h->op->sides[0].out, &h->late_sink);
 }
 
 static void teardown(void)
@@ -355,15 +340,8 @@ static void teardown(void)
     harness *h = H;
     if (!h)
         return;
-    if (h->op.release)
-        h->op.release(&h->op);
-    fl_op_free_states(&h->op);
-    fl_kbackend_free(h->op.ctx.kb);
-    fl_timers_free(h->op.timers);
-    free(h->op.capture.cap);
-    fl_conf_free(h->task.conf);
-    if (h->tmp[0])
-        ck_assert_msg(rmdir(h->tmp) == 0, "rmdir(%s): %s", h->tmp, strerror(errno));
+    /* the harness's directory must be empty: the RocksDB backend removed its own */
+    ck_assert_int_eq(fl_harness_free(h->fh), 0);
     free(h);
     H = NULL;
 }
@@ -371,21 +349,20 @@ static void teardown(void)
 static void push(harness *h, uint32_t key, int32_t val, int64_t ts)
 {
     ev e = {key, val};
-    fl_rec r = {&e, sizeof e, ts};
-    h->op.process(&h->op, &r);
-    ck_assert_msg(!h->task.failed, "task failed: %s", h->task.error);
+    ck_assert_msg(fl_harness_process(h->fh, &e, sizeof e, ts) == 0, "task failed: %s",
+                  fl_harness_error(h->fh));
 }
 
 static void wm(harness *h, int64_t w)
 {
-    fl_op_advance_watermark(&h->op, w);
-    ck_assert_msg(!h->task.failed, "task failed: %s", h->task.error);
+    ck_assert_msg(fl_harness_watermark(h->fh, w) == 0, "task failed: %s",
+                  fl_harness_error(h->fh));
 }
 
 static bool has_state(harness *h, uint32_t key, int64_t start, int64_t end)
 {
     fl_window w = {start, end};
-    return fl_window_op_has_state(&h->op, &key, 4, &w);
+    return fl_window_op_has_state(h->op, &key, 4, &w);
 }
 
 /* Output i is the process function's res for [start, end) of key with n elements. */
@@ -611,7 +588,7 @@ START_TEST(test_fires_at_end_minus_one_before_watermark)
     expect_ev(h, 2, 1, 8, 19);
     /* results come before the watermark that fired them */
     expect_trace(h, "wrrwrw");
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
     ck_assert(!has_state(h, 1, 0, 10));
     ck_assert(!has_state(h, 1, 10, 20));
 }
@@ -681,10 +658,9 @@ START_TEST(test_missing_timestamp_fails)
     harness *h = setup(FL_TUMBLING_EVENT_TIME, 10, 10, 0, 0);
     start(h);
     ev e = {1, 1};
-    fl_rec r = {&e, sizeof e, FL_NO_TIMESTAMP};
-    h->op.process(&h->op, &r);
-    ck_assert(h->task.failed);
-    ck_assert_msg(strstr(h->task.error, "without a timestamp") != NULL, "%s", h->task.error);
+    ck_assert_int_eq(fl_harness_process(h->fh, &e, sizeof e, FL_NO_TIMESTAMP), -1);
+    const char *error = fl_harness_error(h->fh);
+    ck_assert_msg(strstr(error, "without a timestamp") != NULL, "%s", error);
 }
 END_TEST
 
@@ -701,13 +677,13 @@ START_TEST(test_session_bridge_merges_lists)
     ck_assert_int_eq(h->nout, 0);
     ck_assert(has_state(h, 1, 0, 10));
     ck_assert(has_state(h, 1, 18, 28));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 3);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 3);
     push(h, 1, 3, 9); /* [9, 19) touches both: one session [0, 28) */
     ck_assert(!has_state(h, 1, 0, 10));
     ck_assert(!has_state(h, 1, 18, 28));
     ck_assert(has_state(h, 1, 0, 28));
     /* the merged windows' timers went; the merged one's is there */
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 2);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 2);
     wm(h, 26);
     ck_assert_int_eq(h->nout, 0);
     wm(h, 27);
@@ -718,7 +694,7 @@ START_TEST(test_session_bridge_merges_lists)
     wm(h, FL_WATERMARK_MAX);
     ck_assert_int_eq(h->nout, 2);
     expect_res(h, 1, 50, 60, 2, 1, 7, 7);
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
 }
 END_TEST
 
@@ -800,7 +776,7 @@ START_TEST(test_session_count_trigger_merges_counts)
     wm(h, FL_WATERMARK_MAX); /* a count trigger does not fire on time; clean-up at 27 */
     ck_assert_int_eq(h->nout, 1);
     ck_assert(!has_state(h, 1, 0, 28));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
 }
 END_TEST
 
@@ -833,7 +809,7 @@ START_TEST(test_custom_trigger_results)
     expect_res(h, 2, 0, 10, 1, 1, 64, 4);
     /* the clean-up (same time, no lateness) ran the trigger's clear: nothing remains */
     ck_assert(!has_state(h, 1, 0, 10));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
     wm(h, FL_WATERMARK_MAX);
     ck_assert_int_eq(h->nout, 3);
 }
@@ -940,7 +916,7 @@ START_TEST(test_allowed_lateness_side_output)
     wm(h, 14); /* clean-up at end - 1 + lateness */
     ck_assert_int_eq(h->nout, 3);
     ck_assert(!has_state(h, 1, 0, 10));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
     push(h, 1, 5, 5); /* 9 + 5 <= 14: too late, to the side output as it came */
     ck_assert_int_eq(h->nout, 3);
     ck_assert_int_eq(h->nlate, 1);
@@ -949,7 +925,7 @@ START_TEST(test_allowed_lateness_side_output)
     memcpy(&x, h->late[0].data, sizeof x);
     ck_assert(x.key == 1 && x.val == 5);
     ck_assert_int_eq(h->late[0].ts, 5);
-    ck_assert_uint_eq(fl_window_op_dropped(&h->op), 0);
+    ck_assert_uint_eq(fl_window_op_dropped(h->op), 0);
     ck_assert(!has_state(h, 1, 0, 10));
     push(h, 1, 6, 12); /* the next window is fine */
     wm(h, FL_WATERMARK_MAX);
@@ -963,7 +939,7 @@ END_TEST
  * (len 16) or in no namespace (len 0). */
 static bool has_user_state(harness *h, uint32_t key, int64_t start, int64_t end, uint32_t nslen)
 {
-    fl_kbackend *kb = h->op.ctx.kb;
+    fl_kbackend *kb = h->op->ctx.kb;
     uint8_t ns[16];
     memcpy(ns, &start, 8);
     memcpy(ns + 8, &end, 8);
@@ -1029,12 +1005,12 @@ START_TEST(test_late_dropped_counted)
     push(h, 2, 3, 0);
     ck_assert_int_eq(h->nout, 1);
     ck_assert_int_eq(h->nlate, 0);
-    ck_assert_uint_eq(fl_window_op_dropped(&h->op), 2);
+    ck_assert_uint_eq(fl_window_op_dropped(h->op), 2);
     ck_assert(!has_state(h, 2, 0, 10));
     tu_log_capture();
     fl_log_min_level = FL_LOG_INFO;
-    h->op.release(&h->op);
-    h->op.release = NULL;
+    ck_assert_int_eq(fl_harness_free(h->fh), 0); /* the operator is released */
+    h->fh = NULL;
     char *log = tu_log_text();
     ck_assert_msg(strstr(log, "dropped 2 late elements") != NULL, "log: %s", log);
     free(log);
@@ -1049,7 +1025,7 @@ START_TEST(test_sliding_late_only_when_all_windows_late)
     wm(h, 10);
     push(h, 1, 7, 7); /* [0, 10) is late, [5, 15) is not: kept */
     push(h, 1, 3, 3); /* [-5, 5) and [0, 10) both late: dropped */
-    ck_assert_uint_eq(fl_window_op_dropped(&h->op), 1);
+    ck_assert_uint_eq(fl_window_op_dropped(h->op), 1);
     ck_assert(!has_state(h, 1, 0, 10));
     wm(h, FL_WATERMARK_MAX);
     ck_assert_int_eq(h->nout, 1);
@@ -1077,7 +1053,7 @@ START_TEST(test_session_lateness)
     ck_assert_int_eq(h->nlate, 1);
     ck_assert_int_eq(h->nout, 2);
     ck_assert(!has_state(h, 1, 4, 14));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
 }
 END_TEST
 
@@ -1099,20 +1075,20 @@ START_TEST(test_processing_time_by_wall_clock)
     ck_assert_msg(t0 / 200 == t1 / 200, "the pushes straddled a window boundary");
     int64_t start_ms = t0 - t0 % 200, end_ms = start_ms + 200;
     wm(h, FL_WATERMARK_MAX); /* event time does not fire processing-time windows */
-    fl_op_fire_timers(&h->op, FL_TIMER_PROCESSING, fl_now_ms());
+    fl_op_fire_timers(h->op, FL_TIMER_PROCESSING, fl_now_ms());
     ck_assert_int_eq(h->nout, 0);
     int64_t seen = 0;
     deadline = fl_mono_ms() + 3000;
     while (h->nout == 0 && fl_mono_ms() < deadline) {
         usleep(2000);
         seen = fl_now_ms();
-        fl_op_fire_timers(&h->op, FL_TIMER_PROCESSING, seen);
+        fl_op_fire_timers(h->op, FL_TIMER_PROCESSING, seen);
     }
     ck_assert_int_eq(h->nout, 1);
     ck_assert_int_ge(seen, end_ms - 1);
     expect_res(h, 0, start_ms, end_ms, 1, 3, 6, 123);
     ck_assert(!has_state(h, 1, start_ms, end_ms));
-    ck_assert_uint_eq(fl_timers_count(h->op.timers), 0);
+    ck_assert_uint_eq(fl_timers_count(h->op->timers), 0);
 }
 END_TEST
 

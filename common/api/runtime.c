@@ -1,0 +1,366 @@
+/* runtime.c -- the run-time calls of the bundle API (flint.h, state.h, time.h, window.h,
+ * streams.h), each forwarded to the table the task runtime installed (runtime.h). The
+ * iterators, and the calls that are another call in disguise, are done here. Called by
+ * the user's functions on their task's thread; fl_api_install runs once, before.
+ */
+#include "runtime.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The installed tables, copied: one load from here to the function. */
+static struct {
+    bool installed;
+    fl_api_ctx_ops ctx;
+    fl_api_time_ops time;
+    fl_api_state_ops state;
+    fl_api_trigger_ops trigger;
+} rt;
+
+void fl_api_install(const fl_api_runtime *r)
+{
+    rt.ctx = *r->ctx;
+    rt.time = *r->time;
+    rt.state = *r->state;
+    rt.trigger = *r->trigger;
+    rt.installed = true;
+}
+
+static void no_runtime(const char *fn) __attribute__((noreturn, cold));
+static void no_runtime(const char *fn)
+{
+    fprintf(stderr, "flint: %s() was called outside a running task; it belongs in the "
+                    "functions Flint calls at run time, not in flint_main\n",
+            fn);
+    abort();
+}
+
+/* The tables, or the end of the process when there is no runtime (in the client). */
+#define RT (FL_LIKELY(rt.installed) ? &rt : (no_runtime(__func__), &rt))
+
+/* ---- flint.h ---------------------------------------------------------------------- */
+
+void fl_emit(fl_out *out, const void *data, uint32_t len)
+{
+    RT->ctx.emit(out, data, len);
+}
+
+void fl_emit_ts(fl_out *out, const void *data, uint32_t len, int64_t ts)
+{
+    RT->ctx.emit_ts(out, data, len, ts);
+}
+
+int fl_ctx_subtask(const fl_ctx *ctx)
+{
+    return RT->ctx.subtask(ctx);
+}
+
+int fl_ctx_parallelism(const fl_ctx *ctx)
+{
+    return RT->ctx.parallelism(ctx);
+}
+
+int fl_ctx_max_parallelism(const fl_ctx *ctx)
+{
+    return RT->ctx.max_parallelism(ctx);
+}
+
+int fl_ctx_attempt(const fl_ctx *ctx)
+{
+    return RT->ctx.attempt(ctx);
+}
+
+const char *fl_ctx_task_name(const fl_ctx *ctx)
+{
+    return RT->ctx.task_name(ctx);
+}
+
+const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len)
+{
+    return RT->ctx.config(ctx, len);
+}
+
+void fl_ctx_set_user(fl_ctx *ctx, void *user)
+{
+    RT->ctx.set_user(ctx, user);
+}
+
+void *fl_ctx_user(const fl_ctx *ctx)
+{
+    return RT->ctx.user(ctx);
+}
+
+void fl_ctx_fail(fl_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    RT->ctx.failv(ctx, fmt, ap);
+    va_end(ap);
+}
+
+const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len)
+{
+    return RT->ctx.key(ctx, len);
+}
+
+fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name)
+{
+    return RT->state.value_state(ctx, name);
+}
+
+bool fl_value_get(fl_value_state *s, fl_rec *value)
+{
+    return RT->state.value_get(s, value);
+}
+
+void fl_value_put(fl_value_state *s, const void *data, uint32_t len)
+{
+    RT->state.value_put(s, data, len);
+}
+
+void fl_value_clear(fl_value_state *s)
+{
+    RT->state.value_clear(s);
+}
+
+/* ---- state.h ---------------------------------------------------------------------- */
+
+bool fl_iter_next(fl_iter *it, fl_rec *out)
+{
+    uint32_t n;
+    if (it->end - it->p < 4)
+        return false;
+    memcpy(&n, it->p, 4);
+    if ((uint64_t)(it->end - it->p - 4) < n)
+        return false;
+    out->data = it->p + 4;
+    out->len = n;
+    out->ts = FL_NO_TIMESTAMP;
+    it->p += 4 + n;
+    return true;
+}
+
+bool fl_iter_next_entry(fl_iter *it, fl_rec *key, fl_rec *value)
+{
+    return fl_iter_next(it, key) && fl_iter_next(it, value);
+}
+
+fl_list_state *fl_ctx_list_state(fl_ctx *ctx, const char *name)
+{
+    return RT->state.list_state(ctx, name);
+}
+
+void fl_list_add(fl_list_state *s, const void *data, uint32_t len)
+{
+    RT->state.list_add(s, data, len);
+}
+
+bool fl_list_get(fl_list_state *s, fl_iter *it)
+{
+    return RT->state.list_get(s, it);
+}
+
+void fl_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
+{
+    RT->state.list_update(s, elems, n);
+}
+
+void fl_list_clear(fl_list_state *s)
+{
+    RT->state.list_clear(s);
+}
+
+fl_map_state *fl_ctx_map_state(fl_ctx *ctx, const char *name)
+{
+    return RT->state.map_state(ctx, name);
+}
+
+bool fl_map_get(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value)
+{
+    return RT->state.map_get(s, key, klen, value);
+}
+
+void fl_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val, uint32_t vlen)
+{
+    RT->state.map_put(s, key, klen, val, vlen);
+}
+
+void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
+{
+    RT->state.map_remove(s, key, klen);
+}
+
+bool fl_map_contains(fl_map_state *s, const void *key, uint32_t klen)
+{
+    return fl_map_get(s, key, klen, NULL);
+}
+
+bool fl_map_entries(fl_map_state *s, fl_iter *it)
+{
+    return RT->state.map_entries(s, it);
+}
+
+bool fl_map_is_empty(fl_map_state *s)
+{
+    fl_iter it;
+    return !fl_map_entries(s, &it);
+}
+
+void fl_map_clear(fl_map_state *s)
+{
+    RT->state.map_clear(s);
+}
+
+fl_reducing_state *fl_ctx_reducing_state(fl_ctx *ctx, const char *name, fl_reduce_fn fn)
+{
+    return RT->state.reducing_state(ctx, name, fn);
+}
+
+void fl_reducing_add(fl_reducing_state *s, const void *data, uint32_t len)
+{
+    RT->state.reducing_add(s, data, len);
+}
+
+bool fl_reducing_get(fl_reducing_state *s, fl_rec *value)
+{
+    return RT->state.reducing_get(s, value);
+}
+
+void fl_reducing_clear(fl_reducing_state *s)
+{
+    RT->state.reducing_clear(s);
+}
+
+fl_aggregating_state *fl_ctx_aggregating_state(fl_ctx *ctx, const char *name,
+                                               const fl_aggregate *agg)
+{
+    return RT->state.aggregating_state(ctx, name, agg);
+}
+
+void fl_aggregating_add(fl_aggregating_state *s, const fl_rec *in)
+{
+    RT->state.aggregating_add(s, in);
+}
+
+bool fl_aggregating_get(fl_aggregating_state *s, void *out, uint32_t cap, uint32_t *len)
+{
+    return RT->state.aggregating_get(s, out, cap, len);
+}
+
+void fl_aggregating_clear(fl_aggregating_state *s)
+{
+    RT->state.aggregating_clear(s);
+}
+
+void fl_ctx_state_ttl(fl_ctx *ctx, const char *name, int64_t ttl_ms)
+{
+    RT->state.state_ttl(ctx, name, ttl_ms);
+}
+
+/* ---- time.h ----------------------------------------------------------------------- */
+
+int64_t fl_ctx_timestamp(const fl_ctx *ctx)
+{
+    return RT->time.timestamp(ctx);
+}
+
+int64_t fl_ctx_current_watermark(const fl_ctx *ctx)
+{
+    return RT->time.current_watermark(ctx);
+}
+
+int64_t fl_ctx_current_processing_time(const fl_ctx *ctx)
+{
+    return RT->time.current_processing_time(ctx);
+}
+
+int fl_ctx_time_domain(const fl_ctx *ctx)
+{
+    return RT->time.time_domain(ctx);
+}
+
+void fl_ctx_register_event_timer(fl_ctx *ctx, int64_t ts)
+{
+    RT->time.register_event_timer(ctx, ts);
+}
+
+void fl_ctx_register_processing_timer(fl_ctx *ctx, int64_t ts)
+{
+    RT->time.register_processing_timer(ctx, ts);
+}
+
+void fl_ctx_delete_event_timer(fl_ctx *ctx, int64_t ts)
+{
+    RT->time.delete_event_timer(ctx, ts);
+}
+
+void fl_ctx_delete_processing_timer(fl_ctx *ctx, int64_t ts)
+{
+    RT->time.delete_processing_timer(ctx, ts);
+}
+
+void fl_ctx_output(fl_ctx *ctx, const char *tag, const void *data, uint32_t len, int64_t ts)
+{
+    RT->time.output(ctx, tag, data, len, ts);
+}
+
+/* ---- streams.h -------------------------------------------------------------------- */
+
+int fl_ctx_input(const fl_ctx *ctx)
+{
+    return RT->ctx.input(ctx);
+}
+
+fl_map_state *fl_ctx_broadcast_state(fl_ctx *ctx, const char *name)
+{
+    return RT->state.broadcast_state(ctx, name);
+}
+
+/* ---- window.h --------------------------------------------------------------------- */
+
+const fl_window *fl_ctx_window(const fl_ctx *ctx)
+{
+    return RT->ctx.window(ctx);
+}
+
+void fl_trigger_register_event_timer(fl_trigger_ctx *t, int64_t time)
+{
+    RT->trigger.register_event_timer(t, time);
+}
+
+void fl_trigger_register_processing_timer(fl_trigger_ctx *t, int64_t time)
+{
+    RT->trigger.register_processing_timer(t, time);
+}
+
+void fl_trigger_delete_event_timer(fl_trigger_ctx *t, int64_t time)
+{
+    RT->trigger.delete_event_timer(t, time);
+}
+
+void fl_trigger_delete_processing_timer(fl_trigger_ctx *t, int64_t time)
+{
+    RT->trigger.delete_processing_timer(t, time);
+}
+
+int64_t fl_trigger_current_watermark(const fl_trigger_ctx *t)
+{
+    return RT->trigger.current_watermark(t);
+}
+
+bool fl_trigger_state_get(fl_trigger_ctx *t, const char *name, void *val, uint32_t len)
+{
+    return RT->trigger.state_get(t, name, val, len);
+}
+
+void fl_trigger_state_put(fl_trigger_ctx *t, const char *name, const void *val, uint32_t len)
+{
+    RT->trigger.state_put(t, name, val, len);
+}
+
+void fl_trigger_state_clear(fl_trigger_ctx *t, const char *name)
+{
+    RT->trigger.state_clear(t, name);
+}

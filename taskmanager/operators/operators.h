@@ -1,0 +1,43 @@
+/* operators.h -- the operator kinds, each a const table of the operator contract
+ * (chain/operator.h). The task's one switch over the kinds of a deployment descriptor
+ * (taskmanager/task/assemble.c) picks the table; nothing else names them. The window
+ * operator, a folder of its own, has its table in window/window.h.
+ */
+#ifndef FL_OPERATORS_H
+#define FL_OPERATORS_H
+
+#include "chain/operator.h"
+
+/* basic.c: record by record */
+extern const fl_op_ops fl_map_ops;           /* map, flat map, process without a key */
+extern const fl_op_ops fl_keyed_process_ops; /* map, flat map, process on a keyed stream */
+extern const fl_op_ops fl_filter_ops;
+extern const fl_op_ops fl_reduce_ops;
+extern const fl_op_ops fl_sum_ops;
+extern const fl_op_ops fl_min_ops;
+extern const fl_op_ops fl_max_ops;
+extern const fl_op_ops fl_min_by_ops;
+extern const fl_op_ops fl_max_by_ops;
+
+/* multi.c: two inputs */
+extern const fl_op_ops fl_co_process_ops;    /* CoMap, CoFlatMap, CoProcess */
+extern const fl_op_ops fl_broadcast_process_ops;
+extern const fl_op_ops fl_interval_join_ops;
+
+/* sources.c */
+extern const fl_op_ops fl_elements_source_ops;
+extern const fl_op_ops fl_text_file_source_ops;
+extern const fl_op_ops fl_socket_source_ops;
+extern const fl_op_ops fl_sequence_source_ops;
+extern const fl_op_ops fl_custom_source_ops;
+
+/* sinks.c */
+extern const fl_op_ops fl_print_sink_ops;
+extern const fl_op_ops fl_file_sink_ops;
+extern const fl_op_ops fl_discard_sink_ops;
+extern const fl_op_ops fl_custom_sink_ops;
+
+/* assigner.c: timestamps and watermarks */
+extern const fl_op_ops fl_assigner_ops;
+
+#endif
