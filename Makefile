@@ -22,13 +22,13 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
            -Wvla
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
-             -Iinclude -Icommon -Ijobmanager -Itaskmanager -I$(BUILD)/gen -I. $(PKG_CFLAGS)
+             -I. -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -lzookeeper_mt -ldl -lm -pthread
 # Protobuf-generated sources are exempt from our stricter prototype warnings.
 GEN_CFLAGS = $(filter-out -Wmissing-prototypes -Wshadow,$(ALL_CFLAGS))
 
 PROTOS      := $(wildcard proto/*.proto)
-GEN_C       := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+GEN_C       := $(patsubst proto/%.proto,$(BUILD)/gen/proto/%.pb-c.c,$(PROTOS))
 GEN_H       := $(GEN_C:.c=.h)
 GEN_O       := $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 
@@ -103,9 +103,9 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
-	@mkdir -p $(BUILD)/gen
-	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+$(BUILD)/gen/proto/%.pb-c.c $(BUILD)/gen/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen/proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen/proto $<
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(GEN_H)
 	@mkdir -p $(dir $@)

@@ -1,9 +1,9 @@
 /* cli.c -- helpers the `flint` actions share (REST calls with JSON answers, to the leading
  * JobManager). */
 #include "cli.h"
-#include "leader_retrieval.h"
-#include "tls.h"
-#include "util.h"
+#include "common/leader_retrieval.h"
+#include "common/tls.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "http.h"
 
 typedef struct fl_cli {

@@ -1,6 +1,6 @@
 /* cli_list.c -- `flint list [-r] [-s] [-a]`, in Flink's output format. */
 #include "cli.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,13 +4,13 @@
  *   flint info [-p N] BUNDLE [ARGS]                   print the plan as JSON
  *   flint cancel JOBID
  */
-#include "bundle.h"
 #include "cli.h"
+#include "common/api/streamgraph.h"
+#include "common/bundle.h"
+#include "common/log.h"
+#include "common/plan.h"
+#include "common/util.h"
 #include "compiler.h"
-#include "plan.h"
-#include "log.h"
-#include "api/streamgraph.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,9 +3,9 @@
  * slot sharing group, chaining is enabled for the job, A and B do not disable chaining and
  * B does not start a new chain. Chained operators run in one task as function calls. */
 #include "compiler.h"
-#include "pbarena.h"
-#include "plan.h"
-#include "util.h"
+#include "common/pbarena.h"
+#include "common/plan.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
-#include "err.h"
-#include "api/streamgraph.h"
+#include "common/api/streamgraph.h"
+#include "common/err.h"
 
 /* Compiles env's graph. The result is the caller's (protobuf_c_message_free_unpacked). */
 Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err);

@@ -1,7 +1,7 @@
 /* http.c -- see http.h. One event_base per request; the CLI is single-threaded. */
 #include "http.h"
-#include "tls.h"
-#include "util.h"
+#include "common/tls.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

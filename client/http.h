@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 typedef struct fl_http_resp {
     int status;

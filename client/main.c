@@ -7,11 +7,11 @@
  * ZooKeeper names), -D key=value, -h/--help, -v/--version.
  */
 #include "cli.h"
-#include "tls.h"
-#include "log.h"
-#include "util.h"
-#include "version.h"
-#include "zk.h"
+#include "common/log.h"
+#include "common/tls.h"
+#include "common/util.h"
+#include "common/version.h"
+#include "common/zk.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 json_t *fl_plan_json(const Fl__Pb__JobGraph *g);
 const char *fl_partitioner_name(Fl__Pb__Partitioner partitioner);

@@ -1,8 +1,8 @@
 /* rpc.c -- see rpc.h. Everything below "rpc thread" runs on the service's own endpoint. */
 #include "rpc.h"
-#include "tls.h"
 #include "frame.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 
 #include <arpa/inet.h>

@@ -33,11 +33,11 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "auth.h"
-#include "connlimit.h"
 #include "config.h" /* FL_MAX_TM_SLOTS: slots one TaskManager may offer */
+#include "connlimit.h"
 #include "err.h"
 #include "mailbox.h"
-#include "rpc.pb-c.h"
+#include "proto/rpc.pb-c.h"
 
 enum fl_rpc_type {
 #define FL_RPC_TYPE(id, name, desc) FL_RPC_##name = id,

@@ -3,11 +3,11 @@
  * _metadata files and restoring from them are in checkpoint_restore.c; the shared layout is
  * in checkpoint_internal.h. JobMaster thread only. */
 #include "checkpoint_internal.h"
-#include "ha/ha.h"
-#include "job_state.h"
-#include "log.h"
-#include "path.h"
-#include "util.h"
+#include "common/job_state.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/util.h"
+#include "jobmanager/ha/ha.h"
 
 #include <dirent.h>
 #include <errno.h>

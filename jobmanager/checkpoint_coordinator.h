@@ -28,13 +28,13 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "pbarena.h"
-#include "rpc.h"
+#include "common/config.h"
+#include "common/pbarena.h"
+#include "common/rpc.h"
 
-#include "checkpoint.pb-c.h"
-#include "jobgraph.pb-c.h"
-#include "path.h"
+#include "common/path.h"
+#include "proto/checkpoint.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 /* The longest savepoint directory a request may name (after file://): with the checkpoint's
  * shared directory it must fit one checkpoint barrier. */

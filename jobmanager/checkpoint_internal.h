@@ -8,7 +8,7 @@
 #define FL_CHECKPOINT_INTERNAL_H
 
 #include "checkpoint_coordinator.h"
-#include "path.h"
+#include "common/path.h"
 
 #define HISTORY 10
 /* _metadata: "FLCK", u16 version, 2 bytes padding, u32 CRC-32 of the rest (host order),

@@ -9,9 +9,9 @@
  * thread only.
  */
 #include "checkpoint_internal.h"
-#include "keygroup.h"
-#include "log.h"
-#include "util.h"
+#include "common/keygroup.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <flint/flint.h>
 

@@ -4,13 +4,13 @@
  * and submits it to the TaskExecutor of its slot. job_master.c calls it once the slots are
  * granted and on each restart; a failed submission fails the task. JobMaster thread only.
  */
+#include "common/hmap.h"
+#include "common/keygroup.h"
+#include "common/log.h"
+#include "common/pbarena.h"
+#include "common/util.h"
 #include "job_master_internal.h"
-#include "ha/ha.h"
-#include "log.h"
-#include "hmap.h"
-#include "keygroup.h"
-#include "pbarena.h"
-#include "util.h"
+#include "jobmanager/ha/ha.h"
 
 #include <stdio.h>
 #include <stdlib.h>

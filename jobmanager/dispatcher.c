@@ -2,19 +2,19 @@
  * messages of TaskManagers. What changes with leadership is dispatcher_leader.c's; the
  * shared layout is dispatcher_internal.h. Everything after start runs on the dispatcher
  * thread. */
-#include "dispatcher_internal.h"
 #include "checkpoint_coordinator.h"
+#include "common/job_state.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/path.h"
+#include "common/sha256.h"
+#include "common/tls.h"
+#include "common/userdir.h"
+#include "common/util.h"
+#include "common/version.h"
+#include "dispatcher_internal.h"
 #include "job_master.h"
-#include "job_state.h"
-#include "log.h"
-#include "sha256.h"
-#include "netaddr.h"
-#include "path.h"
 #include "rest_auth.h"
-#include "tls.h"
-#include "userdir.h"
-#include "util.h"
-#include "version.h"
 
 #include <flint/flint.h>
 

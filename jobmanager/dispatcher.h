@@ -19,8 +19,8 @@
 #ifndef FL_DISPATCHER_H
 #define FL_DISPATCHER_H
 
-#include "config.h"
-#include "mailbox.h"
+#include "common/config.h"
+#include "common/mailbox.h"
 #include "resource_manager.h"
 
 typedef struct fl_dispatcher fl_dispatcher;

@@ -8,8 +8,8 @@
 #define FL_DISPATCHER_INTERNAL_H
 
 #include "dispatcher.h"
-#include "ha/ha.h"
 #include "job_master.h"
+#include "jobmanager/ha/ha.h"
 #include "rest.h"
 
 #include <jansson.h>

@@ -17,11 +17,11 @@
  * its leadership is suspended it answers them 503 too: it cannot tell whether another
  * JobManager leads by now.
  */
+#include "common/job_state.h"
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/util.h"
 #include "dispatcher_internal.h"
-#include "job_state.h"
-#include "log.h"
-#include "sha256.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

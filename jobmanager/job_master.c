@@ -4,11 +4,11 @@
  * descriptors in deployment.c; the shared layout is in job_master_internal.h. Everything
  * after fl_jm_start runs on the JobMaster's own thread; other threads reach it through
  * fl_jm_cancel / fl_jm_deliver (mails). */
+#include "common/log.h"
+#include "common/plan.h"
+#include "common/util.h"
 #include "job_master_internal.h"
-#include "ha/ha.h"
-#include "log.h"
-#include "plan.h"
-#include "util.h"
+#include "jobmanager/ha/ha.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -18,12 +18,12 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "mailbox.h"
+#include "common/config.h"
+#include "common/mailbox.h"
+#include "common/rpc.h"
 #include "resource_manager.h"
-#include "rpc.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 typedef struct fl_job_status {
     char job_id[40];

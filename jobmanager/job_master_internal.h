@@ -8,8 +8,8 @@
 #define FL_JOB_MASTER_INTERNAL_H
 
 #include "checkpoint_coordinator.h"
+#include "common/job_state.h"
 #include "job_master.h"
-#include "job_state.h"
 #include "restart.h"
 
 #include <event2/event.h>

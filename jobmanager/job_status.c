@@ -5,8 +5,8 @@
  * PUBLISH_EVERY_MS for metrics. Runs on the JobMaster's thread; the status it posts is the
  * Dispatcher's.
  */
+#include "common/util.h"
 #include "job_master_internal.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,14 +1,14 @@
 /* main.c -- the jobmanager daemon: RPC service, ResourceManager, Dispatcher (REST) and, with
  * high availability, the HA services (jobmanager/ha/). The main thread only starts the
  * endpoints, waits for a stop signal and tears down. */
-#include "daemon.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "common/tls.h"
+#include "common/util.h"
 #include "dispatcher.h"
-#include "ha/ha.h"
-#include "log.h"
+#include "jobmanager/ha/ha.h"
 #include "resource_manager.h"
-#include "rpc.h"
-#include "tls.h"
-#include "util.h"
 
 #include <malloc.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /* resource_manager.c -- see resource_manager.h. All functions but the life cycle run on
  * the ResourceManager's thread. */
 #include "resource_manager.h"
-#include "ha/ha.h"
-#include "log.h"
-#include "netaddr.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/util.h"
+#include "jobmanager/ha/ha.h"
 
 #include <stdlib.h>
 #include <string.h>

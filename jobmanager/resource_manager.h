@@ -18,9 +18,9 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "mailbox.h"
-#include "rpc.h"
+#include "common/config.h"
+#include "common/mailbox.h"
+#include "common/rpc.h"
 
 typedef struct fl_leader_term fl_leader_term;
 

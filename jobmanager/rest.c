@@ -1,13 +1,13 @@
 /* rest.c -- see rest.h. The router and what every request must be before a handler sees
  * it (query string, media type, origin); body memory is rest_budget.c's. */
 #include "rest.h"
-#include "config.h"
-#include "log.h"
-#include "connlimit.h"
+#include "common/config.h"
+#include "common/connlimit.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "common/util.h"
 #include "rest_auth.h"
 #include "rest_budget.h"
-#include "rpc.h"
-#include "util.h"
 
 #include <ctype.h>
 #include <stdarg.h>

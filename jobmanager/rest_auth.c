@@ -1,8 +1,8 @@
 /* rest_auth.c -- see rest_auth.h. */
 #include "rest_auth.h"
-#include "log.h"
-#include "sha256.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>

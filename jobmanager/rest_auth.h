@@ -16,8 +16,8 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "err.h"
+#include "common/config.h"
+#include "common/err.h"
 
 enum fl_rest_role { FL_ROLE_NONE = 0, FL_ROLE_READ = 1, FL_ROLE_SUBMIT = 2, FL_ROLE_ADMIN = 3 };
 

@@ -13,9 +13,9 @@
  * connection through evhttp_connection_get_bufferevent.
  */
 #include "rest_budget.h"
-#include "tls.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/tls.h"
+#include "common/util.h"
 
 #include <malloc.h>
 #include <stdbool.h>

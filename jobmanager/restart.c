@@ -1,6 +1,6 @@
 /* restart.c -- see restart.h. */
 #include "restart.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "common/config.h"
 
 typedef struct fl_restart fl_restart;
 

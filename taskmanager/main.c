@@ -1,14 +1,14 @@
 /* main.c -- the taskmanager daemon: RPC service, network stack (data port), TaskExecutor.
  * The main thread starts them, waits for a stop signal and tears down in reverse. */
-#include "daemon.h"
-#include "log.h"
-#include "netaddr.h"
-#include "network/netenv.h"
-#include "rpc.h"
-#include "tls.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/rpc.h"
+#include "common/tls.h"
+#include "common/util.h"
+#include "common/zk.h"
 #include "task_executor.h"
-#include "util.h"
-#include "zk.h"
+#include "taskmanager/network/netenv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,17 +1,17 @@
 /* task_executor.c -- see task_executor.h. After start, everything runs on the taskexecutor
  * thread. */
 #include "task_executor.h"
-#include "bundle.h"
-#include "job_state.h"
-#include "leader_retrieval.h"
-#include "log.h"
-#include "network/network.h"
-#include "path.h"
-#include "task/task.h"
-#include "sha256.h"
-#include "state/keyed.h"
-#include "util.h"
-#include "workdir.h"
+#include "common/bundle.h"
+#include "common/job_state.h"
+#include "common/leader_retrieval.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/sha256.h"
+#include "common/util.h"
+#include "common/workdir.h"
+#include "taskmanager/network/network.h"
+#include "taskmanager/state/keyed.h"
+#include "taskmanager/task/task.h"
 
 #include <errno.h>
 #include <fcntl.h>

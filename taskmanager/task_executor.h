@@ -22,9 +22,9 @@
 #ifndef FL_TASK_EXECUTOR_H
 #define FL_TASK_EXECUTOR_H
 
-#include "config.h"
-#include "network/netenv.h"
-#include "rpc.h"
+#include "common/config.h"
+#include "common/rpc.h"
+#include "taskmanager/network/netenv.h"
 
 typedef struct fl_te fl_te;
 

@@ -4,7 +4,7 @@
  * the user's functions on their task's thread; fl_api_install runs once, before.
  */
 #include "runtime.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
  * calls still return handles so that flint_main runs to its end, and the compiler reports
  * the first error.
  */
+#include "common/util.h"
 #include "streamgraph_internal.h"
-#include "util.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>

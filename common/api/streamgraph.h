@@ -11,9 +11,9 @@
 
 #include <flint/flint.h>
 
-#include "plan.h"
+#include "common/plan.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 #define SG_NAME 256
 

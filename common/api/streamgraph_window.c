@@ -5,8 +5,8 @@
  * bundle's flint_main in the client (flint run / flint info), on its only thread; errors go
  * to env->error as in streamgraph.c.
  */
+#include "common/util.h"
 #include "streamgraph_internal.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <string.h>

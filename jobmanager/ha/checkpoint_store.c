@@ -7,9 +7,9 @@
  * write: ids grow across leaders, so a deposed leader's directories are never a new
  * leader's. Every write checks the leader's latch node in the same transaction. "ha" thread.
  */
+#include "common/log.h"
+#include "common/util.h"
 #include "ha_internal.h"
-#include "log.h"
-#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

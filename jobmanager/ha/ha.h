@@ -25,13 +25,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "err.h"
-#include "leader_retrieval.h"
-#include "mailbox.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/leader_retrieval.h"
+#include "common/mailbox.h"
 
-#include "ha.pb-c.h"
-#include "jobgraph.pb-c.h"
+#include "proto/ha.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 /* ---- terms ------------------------------------------------------------------------------ */
 

@@ -4,8 +4,8 @@
  * temporary file of this writer's own, fsync, rename, fsync the directory). Called on the
  * "ha" thread and, for submissions, on the Dispatcher's.
  */
+#include "common/util.h"
 #include "ha_internal.h"
-#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,8 +11,8 @@
 #ifndef FL_HA_INTERNAL_H
 #define FL_HA_INTERNAL_H
 
+#include "common/zk.h"
 #include "ha.h"
-#include "zk.h"
 
 #include <protobuf-c/protobuf-c.h>
 

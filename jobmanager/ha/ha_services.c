@@ -4,9 +4,9 @@
  * wait while ZooKeeper is unreachable. The election is leader_election.c's, the stores are
  * job_graph_store.c's, checkpoint_store.c's and job_result_store.c's.
  */
+#include "common/log.h"
+#include "common/util.h"
 #include "ha_internal.h"
-#include "log.h"
-#include "util.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -7,10 +7,10 @@
  * fl_ha_store_job runs on the Dispatcher's thread; recovery runs on the "ha" thread when
  * this JobManager becomes the leader.
  */
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/util.h"
 #include "ha_internal.h"
-#include "log.h"
-#include "sha256.h"
-#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>

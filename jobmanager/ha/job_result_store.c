@@ -7,9 +7,9 @@
  * never runs those jobs again; it keeps the newest jobstore.max-capacity of them. "ha"
  * thread.
  */
+#include "common/log.h"
+#include "common/util.h"
 #include "ha_internal.h"
-#include "log.h"
-#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -17,9 +17,9 @@
  *                         session timeout, our node vanished, or we shut down: the term is
  *                         revoked before anything else, then the Dispatcher stops the jobs.
  */
+#include "common/log.h"
+#include "common/util.h"
 #include "ha_internal.h"
-#include "log.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* items.c -- operator-state items (items.h). */
 #include "items.h"
-#include "util.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

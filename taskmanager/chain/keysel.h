@@ -9,10 +9,10 @@
 
 #include <flint/flint.h>
 
-#include "bundle.h"
-#include "err.h"
+#include "common/bundle.h"
+#include "common/err.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 typedef struct fl_keysel {
     fl_key_fn fn;             /* or the field below */

@@ -30,17 +30,17 @@
 
 #include <flint/flint.h>
 
-#include "api/runtime.h"
-#include "err.h"
+#include "common/api/runtime.h"
+#include "common/err.h"
+#include "common/util.h"
 #include "items.h"
 #include "keysel.h"
 #include "output.h"
-#include "state/keyed.h"
+#include "taskmanager/state/keyed.h"
 #include "timers.h"
-#include "util.h"
 #include "view.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 /* What a kind of operator does. Entries marked optional may be NULL. */
 typedef struct fl_op_ops {

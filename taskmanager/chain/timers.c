@@ -7,10 +7,10 @@
  * timers is an fl_hmap (for "once per key and timestamp" and deletion). A deleted timer
  * stays in its bucket and is skipped when it surfaces; while no timer was deleted, the
  * next one is known to be live without a lookup. */
-#include "chain/timers.h"
-#include "hmap.h"
-#include "keygroup.h"
-#include "util.h"
+#include "timers.h"
+#include "common/hmap.h"
+#include "common/keygroup.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bundle.h"
-#include "config.h"
-#include "util.h"
+#include "common/bundle.h"
+#include "common/config.h"
+#include "common/util.h"
 
 /* The failure slot of a task: the first failure's message wins; the task stops at its
  * next check once failed or cancelled. */

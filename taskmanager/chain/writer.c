@@ -2,8 +2,8 @@
  * a hash, and a copy into the partition's buffer.
  */
 #include "writer.h"
-#include "keygroup.h"
-#include "util.h"
+#include "common/keygroup.h"
+#include "common/util.h"
 
 #include <string.h>
 

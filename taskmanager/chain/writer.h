@@ -15,10 +15,10 @@
 #include <flint/flint.h>
 
 #include "keysel.h"
-#include "network/network.h"
+#include "taskmanager/network/network.h"
 #include "view.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 /* A stream element on the wire: tag, event timestamp, then the record's bytes. */
 #define FL_ELEM_RECORD 0

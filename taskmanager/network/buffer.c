@@ -1,8 +1,8 @@
 /* buffer.c -- see buffer.h. The pools are shared by task threads and the network thread;
  * each has one mutex, taken once per buffer. */
 #include "buffer.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "err.h"
+#include "common/config.h"
+#include "common/err.h"
 
 /* PRIORITY: an event that overtakes queued data (unaligned checkpoint barriers). */
 enum fl_buf_kind { FL_BUF_DATA = 0, FL_BUF_EVENT = 1, FL_BUF_PRIORITY = 2 };

@@ -9,9 +9,9 @@
  * Remote channels own `buffers-per-channel` exclusive buffers and may borrow the gate's
  * floating buffers; every free buffer is credit for the sender. See README.md.
  */
-#include "log.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "network_internal.h"
-#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

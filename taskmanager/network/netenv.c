@@ -8,13 +8,13 @@
  * through a locked work list with an eventfd (views with new data, channels with new
  * credit), so nothing allocates per buffer.
  */
-#include "frame.h"
-#include "log.h"
-#include "tls.h"
-#include "mailbox.h"
+#include "common/frame.h"
+#include "common/log.h"
+#include "common/mailbox.h"
+#include "common/rpc.h"
+#include "common/tls.h"
+#include "common/util.h"
 #include "netenv_internal.h"
-#include "rpc.h"
-#include "util.h"
 
 #include <errno.h>
 #include <netinet/in.h>

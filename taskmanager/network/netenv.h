@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-#include "auth.h"
-#include "config.h"
-#include "err.h"
+#include "common/auth.h"
+#include "common/config.h"
+#include "common/err.h"
 
 typedef struct fl_netenv fl_netenv;
 

@@ -6,9 +6,9 @@
 
 #include <unistd.h>
 
-#include "auth.h"
-#include "connlimit.h"
-#include "mailbox.h"
+#include "common/auth.h"
+#include "common/connlimit.h"
+#include "common/mailbox.h"
 #include "network_internal.h"
 
 #define OUT_HIGH (4u << 20) /* stop feeding a connection above this many queued bytes */

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
-#include "err.h"
+#include "common/err.h"
 #include "metrics.h"
 #include "netenv.h"
 

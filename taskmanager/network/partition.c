@@ -6,9 +6,9 @@
  * followed by an event. Readers -- a local input channel or the network thread's view of
  * a remote request -- take buffers from the queue. See README.md.
  */
-#include "log.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "network_internal.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

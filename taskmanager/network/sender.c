@@ -7,10 +7,10 @@
  * See README.md for the protocol and network_internal.h for the lock order; the layouts
  * it shares with netenv.c are in netenv_internal.h.
  */
-#include "frame.h"
-#include "log.h"
+#include "common/frame.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "netenv_internal.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

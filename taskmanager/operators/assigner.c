@@ -11,8 +11,8 @@
  * the failure had not happened. (Flink restarts the watermark from nothing; this goes one
  * step further.)
  */
-#include "chain/operator.h"
 #include "operators.h"
+#include "taskmanager/chain/operator.h"
 
 #include <stdlib.h>
 #include <string.h>

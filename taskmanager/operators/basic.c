@@ -5,8 +5,8 @@
  * function call); keyed kinds make the record's key current in their backend first.
  * Task thread only; nothing here allocates per record.
  */
-#include "chain/operator.h"
 #include "operators.h"
+#include "taskmanager/chain/operator.h"
 
 #include <string.h>
 

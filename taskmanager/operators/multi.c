@@ -4,8 +4,8 @@
  * first input and process2() for the second; the operator's watermark is the minimum of
  * both inputs' (taskmanager/task/loop.c). Task thread only.
  */
-#include "chain/operator.h"
 #include "operators.h"
+#include "taskmanager/chain/operator.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #ifndef FL_OPERATORS_H
 #define FL_OPERATORS_H
 
-#include "chain/operator.h"
+#include "taskmanager/chain/operator.h"
 
 /* basic.c: record by record */
 extern const fl_op_ops fl_map_ops;           /* map, flat map, process without a key */

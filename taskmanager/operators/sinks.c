@@ -21,9 +21,9 @@
  *
  * The text of a record is the format function's output, or the record's bytes.
  */
-#include "chain/operator.h"
-#include "log.h"
+#include "common/log.h"
 #include "operators.h"
+#include "taskmanager/chain/operator.h"
 
 #include <errno.h>
 #include <dirent.h>

@@ -10,10 +10,10 @@
  *   sequence   from..to, split into n contiguous ranges
  *   custom     the bundle's fl_source_fn
  */
-#include "chain/operator.h"
-#include "log.h"
+#include "common/log.h"
+#include "common/rpc.h"
 #include "operators.h"
-#include "rpc.h"
+#include "taskmanager/chain/operator.h"
 
 #include <errno.h>
 #include <fcntl.h>

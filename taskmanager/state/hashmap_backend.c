@@ -1,13 +1,13 @@
 /* hashmap_backend.c -- the in-memory keyed backend ("hashmap", Flink's HashMapStateBackend):
  * each named state is one fl_hmap whose keys are the record key followed by the namespace,
  * tagged with their key group. One task thread. */
-#include "bytes.h"
-#include "hmap.h"
-#include "checkpoint.pb-c.h"
-#include "keygroup.h"
-#include "path.h"
-#include "state/keyed.h"
-#include "util.h"
+#include "common/bytes.h"
+#include "common/hmap.h"
+#include "common/keygroup.h"
+#include "common/path.h"
+#include "common/util.h"
+#include "keyed.h"
+#include "proto/checkpoint.pb-c.h"
 
 #include <stdio.h>
 #include <stdlib.h>

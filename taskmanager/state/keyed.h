@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 typedef struct fl_kbackend fl_kbackend;
 typedef struct fl_kstate fl_kstate;

@@ -13,10 +13,10 @@
  * of incremental ones) and restore are in rocksdb_snapshot.c, which also describes their
  * files and threads; the layout both files use is in rocksdb_internal.h.
  */
-#include "log.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/workdir.h"
 #include "rocksdb_internal.h"
-#include "util.h"
-#include "workdir.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -9,7 +9,7 @@
 
 #include <rocksdb/c.h>
 
-#include "state/keyed.h"
+#include "keyed.h"
 
 typedef struct rdb_backend rdb_backend;
 

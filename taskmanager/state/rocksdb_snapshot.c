@@ -20,10 +20,10 @@
  * Restore copies a handle's files into a local directory (hard links when possible), opens
  * that DB read-only and copies the entries of our key groups into our DB.
  */
-#include "checkpoint.pb-c.h"
-#include "path.h"
+#include "common/path.h"
+#include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
 #include "rocksdb_internal.h"
-#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * or from a test harness.
  */
 #include "op_host.h"
-#include "operators/window/window_trigger.h"
+#include "taskmanager/operators/window/window_trigger.h"
 
 #include <pthread.h>
 

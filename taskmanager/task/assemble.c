@@ -5,13 +5,13 @@
  * channel per producer subtask (local when it runs in this TaskManager), and the aligner
  * of their barriers. Task thread, while the task initializes.
  */
-#include "keygroup.h"
-#include "log.h"
-#include "op_host.h"
-#include "operators/operators.h"
-#include "operators/window/window.h"
+#include "common/keygroup.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "internal.h"
-#include "util.h"
+#include "op_host.h"
+#include "taskmanager/operators/operators.h"
+#include "taskmanager/operators/window/window.h"
 
 #include <stdio.h>
 #include <stdlib.h>

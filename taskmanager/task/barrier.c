@@ -10,8 +10,8 @@
  * barrier has not come yet deliver until it comes is recorded as channel state.
  */
 #include "barrier.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,12 +14,12 @@
 #include <stdatomic.h>
 
 #include "barrier.h"
-#include "bytes.h"
-#include "chain/operator.h"
-#include "network/network.h"
+#include "common/bytes.h"
 #include "task.h"
+#include "taskmanager/chain/operator.h"
+#include "taskmanager/network/network.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 /* The watermark status of an input channel (Flink's WatermarkStatus, per channel). An
  * input's watermark is the minimum over its ACTIVE channels' (none ACTIVE: it has none;

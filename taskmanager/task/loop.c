@@ -6,9 +6,9 @@
  * triggers and notifications, cancellation), and sleep in poll() on the gates and the
  * mailbox when there is nothing to do. Task thread only.
  */
-#include "log.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "internal.h"
-#include "util.h"
 
 #include <poll.h>
 #include <string.h>

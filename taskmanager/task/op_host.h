@@ -10,11 +10,11 @@
 
 #include <stdint.h>
 
-#include "chain/operator.h"
-#include "err.h"
-#include "state/keyed.h"
+#include "common/err.h"
+#include "taskmanager/chain/operator.h"
+#include "taskmanager/state/keyed.h"
 
-#include "checkpoint.pb-c.h"
+#include "proto/checkpoint.pb-c.h"
 
 /* Makes op the operator of spec at position index of a chain whose task view is view: its
  * kind's table (the switch), fl_op_prepare, a keyed state backend (state.backend.type of

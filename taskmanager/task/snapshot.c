@@ -18,11 +18,11 @@
  * that covers everything it emitted to complete, so two-phase-commit sinks commit all of it
  * exactly once (Flink's final checkpoint).
  */
-#include "log.h"
-#include "op_host.h"
+#include "common/log.h"
 #include "internal.h"
+#include "op_host.h"
 
-#include "rpc.pb-c.h"
+#include "proto/rpc.pb-c.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,10 +9,10 @@
  * to the TaskExecutor by mail. Other threads only cancel (the failure slot's flag, the
  * partitions under parts_lock, a mail that wakes the thread) and read the metrics.
  */
-#include "log.h"
-#include "op_host.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "internal.h"
-#include "util.h"
+#include "op_host.h"
 
 #include <stdio.h>
 #include <stdlib.h>

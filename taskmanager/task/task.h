@@ -10,12 +10,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "bundle.h"
-#include "config.h"
-#include "job_state.h"
-#include "mailbox.h"
-#include "network/netenv.h"
-#include "rpc.h"
+#include "common/bundle.h"
+#include "common/config.h"
+#include "common/job_state.h"
+#include "common/mailbox.h"
+#include "common/rpc.h"
+#include "taskmanager/network/netenv.h"
 
 typedef struct fl_task fl_task;
 

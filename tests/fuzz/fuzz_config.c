@@ -1,8 +1,8 @@
 /* fuzz_config.c -- libFuzzer target: the configuration parser (flink-conf style text, every
  * key's type and range checks) on arbitrary text; then every getter of every key on what it
  * accepted. Errors are fine; crashes, leaks and overflows are not. */
-#include "config.h"
-#include "log.h"
+#include "common/config.h"
+#include "common/log.h"
 
 #include <stdint.h>
 #include <stdlib.h>

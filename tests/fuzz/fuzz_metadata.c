@@ -4,10 +4,10 @@
  * target writes a valid header and checksum around it, so that mutations reach the decoder
  * and the handle checks behind the CRC. Refusals are fine; crashes, leaks and reads out of
  * bounds are not. */
-#include "checkpoint_coordinator.h"
-#include "checkpoint_internal.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "jobmanager/checkpoint_coordinator.h"
+#include "jobmanager/checkpoint_internal.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* fuzz_rest.c -- libFuzzer target: the REST router's path matching and its strict query
  * string parser, on an arbitrary request target ("/jobs/ID/savepoints?mode=..."). Compiled
  * with jobmanager/rest.c itself to reach them (they are static). */
-#include "../../jobmanager/rest.c"
+#include "jobmanager/rest.c"
 
 #include <stdint.h>
 

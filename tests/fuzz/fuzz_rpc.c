@@ -2,8 +2,8 @@
  * would send it on an RPC port: frames are cut from it as common/rpc.c cuts them (frame.h)
  * and each payload is unpacked as the message its type names, as the daemons do. Nothing
  * may crash, leak or read out of bounds, whatever the bytes. */
-#include "frame.h"
-#include "rpc.h"
+#include "common/frame.h"
+#include "common/rpc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

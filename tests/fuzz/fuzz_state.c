@@ -2,9 +2,9 @@
  * reads it (taskmanager/state/hashmap_backend.c): the input is the file, named by a handle
  * as a _metadata names it, and restored into a backend of all key groups. A damaged file is
  * an error; a crash, leak or read out of bounds is a bug. */
-#include "checkpoint.pb-c.h"
-#include "log.h"
-#include "state/keyed.h"
+#include "common/log.h"
+#include "proto/checkpoint.pb-c.h"
+#include "taskmanager/state/keyed.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -3,12 +3,12 @@
  * runs on the caller's thread.
  */
 #include "harness.h"
-#include "checkpoint_coordinator.h"
-#include "pbarena.h"
-#include "task/op_host.h"
-#include "util.h"
+#include "common/pbarena.h"
+#include "common/util.h"
+#include "jobmanager/checkpoint_coordinator.h"
+#include "taskmanager/task/op_host.h"
 
-#include "checkpoint.pb-c.h"
+#include "proto/checkpoint.pb-c.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -23,10 +23,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "chain/operator.h"
-#include "err.h"
+#include "common/err.h"
+#include "taskmanager/chain/operator.h"
 
-#include "jobgraph.pb-c.h"
+#include "proto/jobgraph.pb-c.h"
 
 typedef struct fl_harness fl_harness;
 

@@ -28,11 +28,11 @@
  *   flint-abuse metadata-set-path DIR PATH
  *       rewrites the first keyed state handle's file path in DIR/_metadata (checksum fixed)
  */
-#include "auth.h"
-#include "checkpoint.pb-c.h"
-#include "frame.h"
-#include "rpc.h"
-#include "util.h"
+#include "common/auth.h"
+#include "common/frame.h"
+#include "common/rpc.h"
+#include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -17,11 +17,11 @@
  * them. Last line: the figures and the ratios sync/copy and update_cow/update_base.
  * Exit 0 only if everything succeeded.
  */
-#include "checkpoint.pb-c.h"
-#include "log.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
 #include "state_values.h"
-#include "state/keyed.h"
-#include "util.h"
+#include "taskmanager/state/keyed.h"
 
 #include <inttypes.h>
 #include <pthread.h>

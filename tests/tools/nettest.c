@@ -18,10 +18,10 @@
  * total equals --records, and prints one line of key=value figures. Exit 0 only if all
  * checks hold.
  */
-#include "config.h"
-#include "log.h"
-#include "network/network.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "taskmanager/network/network.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,12 +16,12 @@
  * last line: full and incremental seconds and bytes and their ratio.
  * Exit 0 only if everything succeeded.
  */
-#include "checkpoint.pb-c.h"
-#include "keygroup.h"
-#include "log.h"
+#include "common/keygroup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
 #include "state_values.h"
-#include "state/keyed.h"
-#include "util.h"
+#include "taskmanager/state/keyed.h"
 
 #include <glob.h>
 #include <inttypes.h>

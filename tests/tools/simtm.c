@@ -25,10 +25,10 @@
  * heartbeats (so that a storm of deployments here does not delay them: what is measured is
  * the JobManager's punctuality), one for the RPC sockets (fl_rpc).
  */
-#include "job_state.h"
-#include "log.h"
-#include "rpc.h"
-#include "util.h"
+#include "common/job_state.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "common/util.h"
 
 #include <pthread.h>
 #include <signal.h>

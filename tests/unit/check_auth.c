@@ -13,9 +13,9 @@
 
 #include <event2/buffer.h>
 
-#include "auth.h"
-#include "frame.h"
-#include "sha256.h"
+#include "common/auth.h"
+#include "common/frame.h"
+#include "common/sha256.h"
 #include "testutil.h"
 
 static void hex(const uint8_t *d, size_t n, char *out)

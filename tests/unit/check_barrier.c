@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "network/network.h"
-#include "task/barrier.h"
+#include "taskmanager/network/network.h"
+#include "taskmanager/task/barrier.h"
 #include "testutil.h"
 
 /* ---- the recorder ------------------------------------------------------------------ */

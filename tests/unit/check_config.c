@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */

@@ -11,10 +11,10 @@
 
 #include <event2/buffer.h>
 
-#include "connlimit.h"
-#include "frame.h"
+#include "common/connlimit.h"
+#include "common/frame.h"
+#include "common/util.h"
 #include "testutil.h"
-#include "util.h"
 
 static fl_connlimit_conf conf_of(int max_conns, uint64_t max_buffered)
 {

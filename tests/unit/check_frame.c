@@ -12,7 +12,7 @@
 
 #include <event2/buffer.h>
 
-#include "frame.h"
+#include "common/frame.h"
 #include "testutil.h"
 
 #define MiB (1024u * 1024u)

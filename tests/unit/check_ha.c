@@ -13,13 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "ha/ha_internal.h"
-#include "sha256.h"
+#include "common/config.h"
+#include "common/sha256.h"
+#include "common/util.h"
+#include "common/zk.h"
+#include "jobmanager/ha/ha_internal.h"
 #include "testutil.h"
 #include "testzk.h"
-#include "util.h"
-#include "zk.h"
 
 /* ---- files and terms ------------------------------------------------------------------ */
 

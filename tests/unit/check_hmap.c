@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmap.h"
-#include "keygroup.h"
+#include "common/hmap.h"
+#include "common/keygroup.h"
 #include "testutil.h"
 
 /* ---- the reference ------------------------------------------------------------------ */

@@ -11,7 +11,7 @@
 
 #include <event2/event.h>
 
-#include "mailbox.h"
+#include "common/mailbox.h"
 #include "testutil.h"
 
 static void log_setup(void)

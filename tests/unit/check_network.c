@@ -3,13 +3,13 @@
  * pool exhaustion and partition-request timeouts, and the invariant checkers of gates and
  * pools after every mutation. Expected values are computed here from
  * the inputs, never read back from the code under test. */
-#include "config.h"
-#include "frame.h"
-#include "log.h"
-#include "network/network.h"
-#include "network/netenv_internal.h"
-#include "network/network_internal.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/frame.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "taskmanager/network/netenv_internal.h"
+#include "taskmanager/network/network.h"
+#include "taskmanager/network/network_internal.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -23,11 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "chain/operator.h"
-#include "keygroup.h"
-#include "testutil.h"
+#include "common/keygroup.h"
+#include "common/util.h"
+#include "taskmanager/chain/operator.h"
 #include "tests/harness/harness.h"
-#include "util.h"
+#include "testutil.h"
 
 #define MAXP 128
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "path.h"
+#include "common/path.h"
+#include "common/util.h"
 #include "testutil.h"
-#include "util.h"
 
 START_TEST(test_handle_names)
 {

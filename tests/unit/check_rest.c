@@ -23,8 +23,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "config.h"
-#include "rest.h"
+#include "common/config.h"
+#include "jobmanager/rest.h"
 #include "testutil.h"
 
 /* ---- a server with three routes ---------------------------------------------------- */

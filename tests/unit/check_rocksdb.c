@@ -4,12 +4,12 @@
  * parallelism, damaged snapshot files, and handles of the hashmap backend. Expected values
  * are computed here from the keys the test inserted (key groups through keygroup.h), never
  * read back from the backend under test. */
-#include "checkpoint.pb-c.h"
-#include "keygroup.h"
-#include "log.h"
-#include "state/keyed.h"
+#include "common/keygroup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
+#include "taskmanager/state/keyed.h"
 #include "testutil.h"
-#include "util.h"
 
 #include <dirent.h>
 

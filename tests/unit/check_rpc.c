@@ -23,9 +23,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "frame.h"
-#include "mailbox.h"
-#include "rpc.h"
+#include "common/frame.h"
+#include "common/mailbox.h"
+#include "common/rpc.h"
 #include "testutil.h"
 
 #define MAX_FRAME (1024u * 1024u)

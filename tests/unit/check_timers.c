@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/timers.h"
+#include "taskmanager/chain/timers.h"
 #include "testutil.h"
 
 #define NKEYS 40

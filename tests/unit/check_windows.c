@@ -15,11 +15,11 @@
  * (the windows of the odd sizes were worked out with start = ts - ((ts - offset) mod size)
  * on paper), never computed by the code under test.
  */
-#include "chain/operator.h"
+#include "common/util.h"
+#include "taskmanager/chain/operator.h"
+#include "taskmanager/operators/window/window.h"
 #include "tests/harness/harness.h"
-#include "operators/window/window.h"
 #include "testutil.h"
-#include "util.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -17,13 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "leader_retrieval.h"
-#include "mailbox.h"
+#include "common/config.h"
+#include "common/leader_retrieval.h"
+#include "common/mailbox.h"
+#include "common/util.h"
+#include "common/zk.h"
 #include "testutil.h"
 #include "testzk.h"
-#include "util.h"
-#include "zk.h"
 
 /* ---- configuration ---------------------------------------------------------------------- */
 

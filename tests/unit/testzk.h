@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "common/util.h"
 #include "testutil.h"
-#include "util.h"
 
 static char tz_dir[256];
 static int tz_port;

@@ -6,8 +6,8 @@
 #ifndef FL_WINDOW_INTERNAL_H
 #define FL_WINDOW_INTERNAL_H
 
-#include "chain/operator.h"
-#include "plan.h"
+#include "common/plan.h"
+#include "taskmanager/chain/operator.h"
 
 #include <string.h>
 

@@ -24,10 +24,10 @@
  * A firing timer asks the trigger, fires or purges, then clears the whole window when the
  * timer is its clean-up time.
  */
-#include "log.h"
-#include "util.h"
-#include "window.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "internal.h"
+#include "window.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #ifndef FL_WINDOW_H
 #define FL_WINDOW_H
 
-#include "chain/operator.h"
+#include "taskmanager/chain/operator.h"
 
 extern const fl_op_ops fl_window_ops;
 

@@ -6,8 +6,8 @@
  * backend in the window's namespace (the layout at the top of window.c). Task thread only;
  * nothing allocates per record (the buffers of the window operator are reused).
  */
+#include "common/util.h"
 #include "internal.h"
-#include "util.h"
 
 #include <string.h>
 

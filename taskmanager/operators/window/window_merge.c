@@ -5,7 +5,7 @@
  * survivor's. window.c calls it for every element and timer of a session window operator.
  * Task thread only.
  */
-#include "util.h"
+#include "common/util.h"
 #include "internal.h"
 
 #include <stdlib.h>

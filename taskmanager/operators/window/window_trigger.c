@@ -6,7 +6,7 @@
  * trigger calls the fl_trigger_* functions back, which reach this file through the table
  * fl_window_trigger_api that the task installs in common/api. Task thread only.
  */
-#include "util.h"
+#include "common/util.h"
 #include "internal.h"
 #include "window_trigger.h"
 

@@ -6,7 +6,7 @@
 #ifndef FL_WINDOW_TRIGGER_H
 #define FL_WINDOW_TRIGGER_H
 
-#include "api/runtime.h"
+#include "common/api/runtime.h"
 
 extern const fl_api_trigger_ops fl_window_trigger_api;
 
