@@ -28,10 +28,15 @@ int fl_workdir_new(const char *parent, const char *prefix, char *out, size_t out
         fl_err_set(err, "cannot create a directory %s: %s", out, strerror(errno));
         return -1;
     }
-    char lock[4200];
+    /* The lock file appears under its name already locked: created and locked under
+     * another name, then renamed. A reaper that finds it unlocked knows its owner is gone,
+     * never that the owner has not locked it yet (another TaskManager starting at the same
+     * moment would otherwise take that instant for a death). */
+    char lock[4200], fresh[4200];
     snprintf(lock, sizeof lock, "%s/" LOCK_NAME, out);
-    int fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    snprintf(fresh, sizeof fresh, "%s/" LOCK_NAME ".new", out);
+    int fd = open(fresh, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(fresh, lock) < 0) {
         fl_err_set(err, "cannot lock %s: %s", lock, strerror(errno));
         if (fd >= 0)
             close(fd);

@@ -325,6 +325,14 @@ int fl_gate_take_credit(fl_chan *c)
     return k;
 }
 
+bool fl_gate_failed(fl_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    bool failed = g->failed;
+    pthread_mutex_unlock(&g->lock);
+    return failed;
+}
+
 int fl_gate_channel_credit(fl_gate *g, int channel, int *free_buffers)
 {
     fl_chan *c = &g->ch[channel];

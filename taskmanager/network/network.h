@@ -135,5 +135,7 @@ int fl_gate_validate(fl_gate *g, fl_err *err);
 /* For tests: the credit a remote channel has announced and not seen used, and the buffers
  * it holds free; -1 for local channels. */
 int fl_gate_channel_credit(fl_gate *g, int channel, int *free_buffers);
+/* For tests: whether the gate has failed (any thread). */
+bool fl_gate_failed(fl_gate *g);
 
 #endif

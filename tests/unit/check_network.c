@@ -505,7 +505,13 @@ START_TEST(test_credit_never_exceeded)
     ck_assert_int_eq(fl_gate_channel_credit(g, 0, &free_bufs), 2);
     ck_assert_int_eq(free_bufs, 2);
     sem_post(&fake_go);
-    /* The first two buffers are fine; the third came without credit: the gate fails. */
+    /* The first two buffers are fine; the third came without credit: the gate fails. Not
+     * a buffer is read (recycled, its credit announced again) before: the third would be
+     * within credit then, on a machine where the reader ran between the producer's writes. */
+    int64_t deadline = fl_mono_ms() + 10000;
+    while (!fl_gate_failed(g) && fl_mono_ms() < deadline)
+        usleep(1000);
+    ck_assert_msg(fl_gate_failed(g), "the gate took a buffer sent without credit");
     fl_input in;
     int records = 0, r;
     while ((r = read_wait(g, &in)) == 1) {
