@@ -34,6 +34,12 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
 /* The first message of a {"errors":[...]} body, or a generic text. */
 const char *fl_cli_rest_error(json_t *body);
 
+/* The signature flint run sends with a bundle's bytes: made with
+ * security.bundles.signing-key when set, else read from BUNDLE.sig (flint sign) when there;
+ * *have false when neither (cli_sign.c). */
+int fl_cli_bundle_signature(fl_cli *cli, const char *bundle, const void *data, size_t len,
+                            uint8_t sig[64], bool *have, fl_err *err);
+int fl_cli_sign(fl_cli *cli);
 int fl_cli_list(fl_cli *cli);
 int fl_cli_run(fl_cli *cli);
 int fl_cli_info(fl_cli *cli);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "common/api/streamgraph.h"
 #include "common/bundle.h"
+#include "common/bundle_sign.h"
 #include "common/log.h"
 #include "common/plan.h"
 #include "common/util.h"
@@ -156,6 +157,18 @@ int fl_cli_run(fl_cli *cli)
         const char *eq = strchr(cli->dyn[i], '=');
         e->key = fl_xasprintf("%.*s", (int)(eq - cli->dyn[i]), cli->dyn[i]);
         e->value = fl_xstrdup(eq + 1);
+    }
+    uint8_t sig[FL_BUNDLE_SIG_LEN];
+    bool signed_ = false;
+    if (fl_cli_bundle_signature(cli, o.bundle, bundle_bytes, bundle_len, sig, &signed_, &err) <
+        0) {
+        fprintf(stderr, "%s\n", err.msg);
+        goto out;
+    }
+    if (signed_) {
+        g->bundle_signature.data = fl_xmalloc(sizeof sig);
+        memcpy(g->bundle_signature.data, sig, sizeof sig);
+        g->bundle_signature.len = sizeof sig;
     }
     Fl__Pb__SubmitJob sub = FL__PB__SUBMIT_JOB__INIT;
     sub.graph = g;

@@ -48,6 +48,11 @@ static const action actions[] = {
     {"savepoint", fl_cli_savepoint,
      "Action \"savepoint\" triggers savepoints for a running job.\n"
      "  Syntax: savepoint <Job ID> [<target directory>]\n"},
+    {"sign", fl_cli_sign,
+     "Action \"sign\" signs a bundle for a cluster with security.bundles.trusted-keys.\n"
+     "  Syntax: sign [--key <private key>] <bundle.so>\n"
+     "     -k,--key <file>   Ed25519 private key (PEM); default security.bundles.signing-key.\n"
+     "                       Writes <bundle.so>.sig, which run sends with the bundle.\n"},
     {"stop", fl_cli_stop,
      "Action \"stop\" stops a running job with a savepoint.\n"
      "  Syntax: stop [--savepointPath <dir>] <Job ID>\n"},
@@ -133,7 +138,8 @@ int main(int argc, char **argv)
         } else if (a[0] == '-') {
             /* an action's own option, with its value when it takes one */
             static const char *with_value[] = {"-p", "--parallelism", "-s", "--fromSavepoint",
-                                               "--savepointPath", "-t", "--target"};
+                                               "--savepointPath", "-t", "--target", "-k",
+                                               "--key"};
             /* stop -p is --savepointPath, as in Flink; either way it takes a value */
             rest[nrest++] = argv[i];
             for (size_t k = 0; k < FL_ARRAY_LEN(with_value); k++)

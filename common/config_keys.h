@@ -116,6 +116,12 @@ FL_KEY("security.rest.auth.tokens", FL_CT_STRING, NULL, NULL, "1..4096",
        "and POST /jobs; admin: everything). Unset: REST is open, as in Flink.")
 FL_KEY("security.rest.auth.token-file", FL_CT_STRING, NULL, NULL, "1..4096",
        "The CLI's bearer token, in a file of its own (FLINT_REST_TOKEN overrides it).")
+FL_KEY("security.bundles.trusted-keys", FL_CT_STRING, NULL, NULL, "1..8192",
+       "PEM files of Ed25519 public keys (';'-separated). When set, the Dispatcher accepts "
+       "and a TaskManager loads only job bundles signed by one of them (beyond Flink).")
+FL_KEY("security.bundles.signing-key", FL_CT_STRING, NULL, NULL, "1..4096",
+       "The CLI's Ed25519 private key (PEM, unencrypted): flint run signs each bundle it "
+       "submits with it, flint sign writes BUNDLE.sig.")
 FL_KEY("security.cluster.secret-file", FL_CT_STRING, NULL, NULL, "1..1024",
        "A file holding the cluster secret (16 bytes to 64 KiB, e.g. head -c 32 /dev/urandom | "
        "base64). When set, every RPC and data connection between the daemons proves it "

@@ -19,10 +19,7 @@ struct fl_tls {
     enum fl_tls_kind kind;
 };
 
-/* OpenSSL's pending reasons appended to what the caller says: the one place its error queue
- * becomes an fl_err. */
-static int tls_fail(fl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int tls_fail(fl_err *err, const char *fmt, ...)
+int fl_openssl_fail(fl_err *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -79,33 +76,33 @@ int fl_tls_new(const fl_conf *conf, enum fl_tls_kind kind, fl_tls **out, fl_err 
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (!ctx)
-        return tls_fail(err, "SSL_CTX_new");
+        return fl_openssl_fail(err, "SSL_CTX_new");
     const char *proto = fl_conf_get_str(conf, "security.ssl.protocol");
     int min = proto && !strcmp(proto, "TLSv1.3") ? TLS1_3_VERSION : TLS1_2_VERSION;
     SSL_CTX_set_min_proto_version(ctx, min);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     const char *algos = fl_conf_get_str(conf, "security.ssl.algorithms");
     if (algos && *algos && SSL_CTX_set_cipher_list(ctx, algos) != 1) {
-        tls_fail(err, "security.ssl.algorithms '%s' names no cipher suite OpenSSL has", algos);
+        fl_openssl_fail(err, "security.ssl.algorithms '%s' names no cipher suite OpenSSL has", algos);
         goto fail;
     }
     if (own_cert) {
         if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1) {
-            tls_fail(err, "%s %s is not a PEM certificate", cert, certf);
+            fl_openssl_fail(err, "%s %s is not a PEM certificate", cert, certf);
             goto fail;
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, keyf, SSL_FILETYPE_PEM) != 1) {
-            tls_fail(err, "%s %s is not a PEM private key", key, keyf);
+            fl_openssl_fail(err, "%s %s is not a PEM private key", key, keyf);
             goto fail;
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
-            tls_fail(err, "%s %s does not belong to %s %s", key, keyf, cert, certf);
+            fl_openssl_fail(err, "%s %s does not belong to %s %s", key, keyf, cert, certf);
             goto fail;
         }
     }
     if (trusts) {
         if (SSL_CTX_load_verify_locations(ctx, trustf, NULL) != 1) {
-            tls_fail(err, "%s %s holds no PEM certificate", trust, trustf);
+            fl_openssl_fail(err, "%s %s holds no PEM certificate", trust, trustf);
             goto fail;
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);

@@ -52,6 +52,10 @@ struct bufferevent *fl_tls_connect_bev(fl_tls *t, struct event_base *base);
 
 /* Why a TLS bufferevent failed (OpenSSL's reasons), into buf; NULL when it was not TLS that
  * failed (then the socket error says it). */
+/* OpenSSL's pending reasons appended to what the caller says, into err: the one place its
+ * error queue becomes an fl_err (TLS here, signatures in bundle_sign.c). Returns -1. */
+int fl_openssl_fail(fl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 const char *fl_tls_error(struct bufferevent *bev, char *buf, size_t len);
 
 #endif

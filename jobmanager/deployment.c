@@ -182,6 +182,7 @@ static void deploy(fl_jm *jm, int vi, int i)
     tdd.allocation_id = (char *)slot->allocation_id;
     tdd.bundle_sha256 = jm->g->bundle_sha256;
     tdd.bundle_name = jm->g->bundle_name;
+    tdd.bundle_signature = jm->g->bundle_signature;
     tdd.buffer_timeout_ms = jm->g->buffer_timeout_ms;
     /* the job's effective configuration: the cluster's plus its -D settings */
     tdd.n_config = jm->nconf;

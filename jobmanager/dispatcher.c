@@ -3,6 +3,7 @@
  * shared layout is dispatcher_internal.h. Everything after start runs on the dispatcher
  * thread. */
 #include "checkpoint_coordinator.h"
+#include "common/bundle_sign.h"
 #include "common/job_state.h"
 #include "common/log.h"
 #include "common/netaddr.h"
@@ -676,6 +677,13 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
         fl_rest_error(req, 409, "Job %s was already submitted.", sub->graph->job_id);
         goto out;
     }
+    if (d->trusted && fl_bundle_verify(d->trusted, sub->graph->bundle_name, sub->bundle.data,
+                                       sub->bundle.len, sub->graph->bundle_signature.data,
+                                       sub->graph->bundle_signature.len, &err) < 0) {
+        fl_warn("Refused job %s: %s", sub->graph->job_id, err.msg);
+        fl_rest_error(req, 400, "Job submission refused: %s.", err.msg);
+        goto out;
+    }
     job_conf = fl_disp_job_conf(d, sub->graph, &err);
     if (!job_conf) {
         fl_rest_error(req, 400, "Invalid job configuration: %s", err.msg);
@@ -803,8 +811,13 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_opts opts;
     if (fl_rest_opts_from_conf(conf, &opts, err) < 0 ||
         fl_tls_new(conf, FL_TLS_REST_SERVER, &d->rest_tls, err) < 0 ||
-        fl_rest_auth_load(conf, &d->auth, err) < 0)
+        fl_rest_auth_load(conf, &d->auth, err) < 0 ||
+        fl_trusted_keys_load(conf, &d->trusted, err) < 0)
         goto fail;
+    if (d->trusted)
+        fl_info("Job bundles must be signed by one of %d trusted key(s) "
+                "(security.bundles.trusted-keys).",
+                fl_trusted_keys_count(d->trusted));
     opts.tls = d->rest_tls;
     opts.auth = d->auth;
     const char *bind = fl_conf_get_str(conf, "rest.bind-address");
@@ -901,6 +914,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
     fl_rest_auth_free(d->auth);
+    fl_trusted_keys_free(d->trusted);
     fl_cluster_view_free(d->view);
     fl_endpoint_free(d->ep);
     free(d);

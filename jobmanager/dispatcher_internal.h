@@ -38,6 +38,7 @@ struct fl_dispatcher {
     fl_rest *rest;
     struct fl_tls *rest_tls;   /* security.ssl.rest.*: NULL for plain HTTP */
     struct fl_rest_auth *auth; /* security.rest.auth.tokens: NULL when REST is open */
+    struct fl_trusted_keys *trusted; /* security.bundles.trusted-keys: NULL, unchecked */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
     job_entry *jobs;       /* newest first */

@@ -2,6 +2,7 @@
  * thread. */
 #include "task_executor.h"
 #include "common/bundle.h"
+#include "common/bundle_sign.h"
 #include "common/job_state.h"
 #include "common/leader_retrieval.h"
 #include "common/log.h"
@@ -30,6 +31,9 @@ typedef struct bundle_entry {
     char hex[65];
     enum { B_FETCHING, B_READY, B_FAILED } state;
     fl_bundle bundle;
+    char name[256];           /* the bundle's file name, for messages */
+    uint8_t sig[FL_BUNDLE_SIG_LEN]; /* the signature the deployment that fetches it sent */
+    size_t siglen;
     char error[600];
     int refs; /* tasks using it */
 } bundle_entry;
@@ -101,6 +105,7 @@ struct fl_te {
     te_ptable *ptables;        /* producer tables of the jobs with tasks here */
     char blob_dir[4096];
     int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
+    fl_trusted_keys *trusted;  /* security.bundles.trusted-keys: NULL, bundles unchecked */
     bool refused;              /* the ResourceManager refused us for good */
 };
 
@@ -673,6 +678,17 @@ static void on_blob(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
         snprintf(b->error, sizeof b->error, "The fetched job bundle does not match its hash");
         goto out;
     }
+    /* before the bytes are stored, so that nothing unverified is ever loaded: a bundle in
+     * the cache was verified when fetched (the cache is this process's own) */
+    fl_err verr;
+    if (te->trusted && fl_bundle_verify(te->trusted, b->name, r->data.data, r->data.len,
+                                        b->siglen ? b->sig : NULL, b->siglen, &verr) < 0) {
+        b->state = B_FAILED;
+        snprintf(b->error, sizeof b->error, "TaskManager %.100s refused to load it: %.400s",
+                 te->resource_id, verr.msg);
+        fl_warn("%s", b->error);
+        goto out;
+    }
     bundle_path(te, b, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
@@ -784,14 +800,23 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     x->ntables = (int)d->n_gates;
     x->bundle = get_bundle(te, d->bundle_sha256.data);
     x->bundle->refs++;
+    if (x->bundle->state == B_FAILED) {
+        /* the tasks that waited for it have failed: this deployment tries again (a fetch
+         * that timed out, or a signature this one may carry) */
+        x->bundle->state = B_FETCHING;
+    }
+    if (x->bundle->state == B_FETCHING) {
+        bundle_entry *nb = x->bundle;
+        snprintf(nb->name, sizeof nb->name, "%s", d->bundle_name);
+        nb->siglen = d->bundle_signature.len; /* a wrong length is refused, naming it */
+        memcpy(nb->sig, d->bundle_signature.data, FL_MIN(nb->siglen, sizeof nb->sig));
+    }
     x->next = te->tasks;
     te->tasks = x;
     reply_ack(te, msg, true, NULL);
     bundle_entry *b = x->bundle;
     if (b->state == B_READY) {
         start_task(te, x);
-    } else if (b->state == B_FAILED) {
-        bundle_settled(te, b);
     } else {
         /* fetching: in the cache already (another job used it), being fetched, or not */
         char path[4200];
@@ -966,6 +991,12 @@ static void start_mail(void *ctx, void *arg)
 
 int fl_te_start(fl_te *te, fl_err *err)
 {
+    if (fl_trusted_keys_load(te->conf, &te->trusted, err) < 0)
+        return -1;
+    if (te->trusted)
+        fl_info("Job bundles are loaded only when signed by one of %d trusted key(s) "
+                "(security.bundles.trusted-keys).",
+                fl_trusted_keys_count(te->trusted));
     te->started_mono = fl_mono_ms();
     struct timeval tick = {0, 100 * 1000};
     event_add(te->watchdog, &tick);
@@ -1027,6 +1058,7 @@ void fl_te_free(fl_te *te)
     }
     if (te->blob_lock >= 0)
         close(te->blob_lock);
+    fl_trusted_keys_free(te->trusted);
     event_free(te->retry_timer);
     event_free(te->watchdog);
     event_free(te->metrics_timer);
