@@ -52,10 +52,14 @@ static int time_work(fl_task *t)
         fl_op *op = &t->ops[i];
         if (!op->timers || !op->ops->on_timer)
             continue;
-        fl_op_fire_timers(op, FL_TIMER_PROCESSING, now);
+        /* a processing-time timer fires once the clock has passed its time, as Flink's
+         * (ProcessingTimeServiceUtil): an element that arrives in the timer's own
+         * millisecond still belongs to the window the timer ends, so firing at `now` would
+         * let it open that window again and fire it twice */
+        fl_op_fire_timers(op, FL_TIMER_PROCESSING, now - 1);
         int64_t nt = fl_timers_next(op->timers, FL_TIMER_PROCESSING);
-        if (nt < next)
-            next = nt;
+        if (nt != INT64_MAX && nt + 1 < next)
+            next = nt + 1;
     }
     int64_t ms = next - fl_view_now_ms(&t->view);
     return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
