@@ -69,6 +69,23 @@ victim_pids() {
     done
 }
 
+# What h2's TaskManager is doing, for a failure message: alive or not, and its last lines
+victim_diag() {
+    local p f
+    for f in "$TEST_DIR"/pid/h$VICTIM/*taskmanager*.pid; do
+        for p in $(cat -- "$f" 2>/dev/null); do
+            if is_flint_pid "$p"; then
+                echo "h$VICTIM's TaskManager $p is alive ($(sed -n 's/^State:\t//p' "/proc/$p/status"))"
+            else
+                echo "h$VICTIM's TaskManager $p is gone"
+            fi
+        done
+    done
+    for f in "$TEST_DIR"/log/h$VICTIM/*taskmanager*; do
+        [ -f "$f" ] && echo "--- $(basename -- "$f"), last 15 lines:" && tail -n 15 -- "$f"
+    done
+}
+
 # the nemeses: inject NAME / heal NAME; HOLD_MS how long the fault lasts
 inject() {
     local o
@@ -206,7 +223,7 @@ run_nemesis() {
 $res"
     fi
     # healed: every TaskManager back, every slot free, every daemon answering
-    wait_for "overview_is 3 6" 30 || fail "$name: after healing: $(overview_str), expected 3 TaskManagers / 6 slots"
+    wait_for "overview_is 3 6" 30 || fail "$name: after healing: $(overview_str), expected 3 TaskManagers / 6 slots; $(victim_diag)"
     wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 6 ]" 30 ||
         fail "$name: slots not all free after the job: $(rest GET /overview)"
     for f in "$TEST_DIR"/pid/*/*.pid; do
