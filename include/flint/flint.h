@@ -193,6 +193,9 @@ fl_stream *fl_start_new_chain(fl_stream *s);
 fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);
 /* Copies len bytes into the job; the operator reads them with fl_ctx_config(). */
 fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len);
+/* A rich function's open runs on the task's thread before the first record; its close
+ * after the last, and also when the task fails or is cancelled (as Flink's close), once for
+ * each open: free there what open allocated. */
 fl_stream *fl_with_open(fl_stream *s, fl_open_fn fn);
 fl_stream *fl_with_close(fl_stream *s, fl_close_fn fn);
 

@@ -14,7 +14,9 @@
  *   either domain, current key set), periodic (every auto-watermark interval), poll
  *   (sources), flush, snapshot_state (at a barrier, between two records),
  *   checkpoint_complete
- *   then finish (end of input; not after a failure or cancel), close_fn, release.
+ *   then finish (end of input; not after a failure or cancel), close_fn (also after a
+ *   failure or cancel, as Flink closes a rich function: once for every open_fn called,
+ *   so what open allocated is freed), release.
  *
  * Besides, this header declares the chain's services an operator uses: watermarks and
  * timers (time.c), keys (keysel.h), side outputs (output.c), keyed state (state_api.c).
@@ -114,6 +116,7 @@ struct fl_op {
     fl_on_timer_fn timer_fn;
     fl_open_fn open_fn;
     fl_close_fn close_fn;
+    bool opened;              /* fl_op_open ran and fl_op_close has not */
     fl_keysel key;            /* keyed operators: the key of the (first) input */
     fl_out capture;           /* reduce functions' collector (capture mode) */
     void *state;              /* the kind's own (ops->release frees it) */
@@ -138,7 +141,7 @@ static inline bool fl_op_is_keyed(const fl_op *op)
 {
     return op->spec->keyed || op->ops->keyed;
 }
-/* The user's open / close function, if any. */
+/* The user's open / close function, if any; fl_op_close only after fl_op_open, once. */
 void fl_op_open(fl_op *op);
 void fl_op_close(fl_op *op);
 /* Frees everything op holds (its state, backends, timers, outputs, state handles); op

@@ -64,12 +64,16 @@ int fl_op_prepare(fl_op *op, const fl_op_ops *ops, const Fl__Pb__OperatorSpec *s
 
 void fl_op_open(fl_op *op)
 {
+    op->opened = true; /* close follows even when open fails the task, as in Flink */
     if (op->open_fn)
         op->open_fn(&op->ctx);
 }
 
 void fl_op_close(fl_op *op)
 {
+    if (!op->opened)
+        return;
+    op->opened = false;
     if (op->close_fn)
         op->close_fn(&op->ctx);
 }

@@ -99,6 +99,10 @@ out:;
                         : t->failure.failed                  ? FL_TASK_FAILED
                                                              : FL_TASK_FINISHED;
     if (state != FL_TASK_FINISHED) {
+        /* the user's close functions run after a failure or cancel too (Flink closes its
+         * rich functions then): what their open allocated is freed */
+        for (int i = 0; i < t->nops; i++)
+            fl_op_close(&t->ops[i]);
         for (int k = 0; k < t->nparts; k++)
             if (t->parts[k])
                 fl_partition_fail(t->parts[k], state == FL_TASK_CANCELED ? "task canceled"
