@@ -809,7 +809,8 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
         bundle_entry *nb = x->bundle;
         snprintf(nb->name, sizeof nb->name, "%s", d->bundle_name);
         nb->siglen = d->bundle_signature.len; /* a wrong length is refused, naming it */
-        memcpy(nb->sig, d->bundle_signature.data, FL_MIN(nb->siglen, sizeof nb->sig));
+        if (nb->siglen) /* unsigned: data is NULL */
+            memcpy(nb->sig, d->bundle_signature.data, FL_MIN(nb->siglen, sizeof nb->sig));
     }
     x->next = te->tasks;
     te->tasks = x;

@@ -59,8 +59,17 @@ fail() {
 }
 
 # A TCP port free on 127.0.0.1 right now (the kernel's pick).
+# A port nothing listens on, and never one this test was given before: the kernel may hand
+# out a port it has just given (the first caller had not bound it yet), and then two
+# servers of one test (ZooKeeper and a REST port, seen under load) would want the same.
 free_port() {
-    py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    local p
+    while :; do
+        p=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+        grep -qx -- "$p" "$TEST_DIR/.ports-given" 2>/dev/null || break
+    done
+    echo "$p" >>"$TEST_DIR/.ports-given"
+    echo "$p"
 }
 
 # conf_set KEY VALUE [CONF_DIR]: sets KEY in flint-conf.yaml, replacing earlier lines for it.

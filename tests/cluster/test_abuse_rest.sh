@@ -275,6 +275,7 @@ if mode == "capture":
             pass
     srv = http.server.HTTPServer(("127.0.0.1", port), H)
     srv.timeout = 60
+    open(out + ".ready", "w").close()  # listening: the test may send
     srv.handle_request()
 elif mode == "post":
     # the captured submission under a fresh job id and the name NAME ("len:N" or "ctl"):
@@ -428,7 +429,7 @@ step "job names: the CLI's own submission with other names"
 CAP_PORT=$(free_port)
 py "$TEST_DIR/submit.py" capture "$CAP_PORT" "$TEST_DIR/wc.sub" &
 cap_pid=$!
-sleep 0.3
+wait_for "[ -e '$TEST_DIR/wc.sub.ready' ]" 30 || fail "the capturing server did not start"
 printf 'one two two three three three\n' >"$TEST_DIR/tiny.txt"
 "$FLINT" run -d -m "127.0.0.1:$CAP_PORT" -p 1 "$EX/wordcount.so" --input "$TEST_DIR/tiny.txt" \
     >"$TEST_DIR/cap.out" 2>&1 || fail "capturing a submission failed: $(cat "$TEST_DIR/cap.out")"

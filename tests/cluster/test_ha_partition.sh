@@ -117,7 +117,8 @@ lines_before=$(wc -l <"$(jm_log_h 2)")
 nft_drop 2 zkpart "ip saddr $ZK_IP"
 nft_drop 1 zkpart "ip saddr ${HOST_IP[2]}"
 t0=$(now_ms)
-wait_for "[ \"\$(wc -w <<<\"\$(restores $J)\")\" = 1 ] && all_tasks_running $J" 30 ||
+# at least one restore (on a loaded machine a first redeployment may fail and restore again)
+wait_for "[ \"\$(wc -w <<<\"\$(restores $J)\")\" -ge 1 ] && all_tasks_running $J" 30 ||
     fail "the job does not run again after the cut: restores '$(restores "$J")'"
 took=$(($(now_ms) - t0))
 wait_for "[ \"\$(leader_host)\" = 3 ]" 20 || fail "h3 does not lead during the partition"
