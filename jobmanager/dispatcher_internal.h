@@ -20,7 +20,7 @@
 typedef struct job_entry {
     struct job_entry *next;
     char id[40];
-    int state;
+    fl_job_state state;
     fl_jm *jm;          /* NULL once the job ended and its JobMaster stopped */
     uint64_t jm_serial; /* statuses of other JobMasters (an earlier leadership) are stale */
     bool unrecoverable; /* a new leader could not read it: shown failed, never recorded */

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/config.h"
+#include "common/job_state.h"
 #include "common/mailbox.h"
 #include "common/rpc.h"
 #include "resource_manager.h"
@@ -28,7 +29,7 @@
 typedef struct fl_job_status {
     char job_id[40];
     uint64_t serial;   /* of the JobMaster that sent it (fl_jm_serial) */
-    int state;         /* enum fl_job_state */
+    fl_job_state state;
     json_t *details;   /* body of GET /jobs/:id */
     json_t *overview;  /* its entry in GET /jobs/overview */
 } fl_job_status;

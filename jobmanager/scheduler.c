@@ -1,0 +1,337 @@
+/* scheduler.c -- see scheduler.h: the job's state machine over the ExecutionGraph. Each
+ * function that changes a state is named in jobmanager/README.md's transition list. JobMaster
+ * thread only.
+ */
+#include "scheduler.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void fl_sched_timer_in(struct event *ev, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(ev, &tv);
+}
+
+const char *fl_sched_tm_of(const fl_sched *s, const fl_exec *x)
+{
+    return x->slot < s->nslots ? s->slots[x->slot].resource_id : "?";
+}
+
+/* ---- job state -------------------------------------------------------------------- */
+
+static void set_state(fl_sched *s, fl_job_state state)
+{
+    fl_job_state from = s->state;
+    if (from == state)
+        return;
+    fl_info("Job %s (%s) switched from state %s to %s.", s->job_name, s->job_id,
+            fl_job_state_name(from), fl_job_state_name(state));
+    s->state = state;
+    s->state_ts[state] = fl_now_ms();
+    if (state == FL_JOB_RUNNING)
+        s->running_since_ms = fl_mono_ms();
+    if (fl_job_state_is_terminal(state)) {
+        s->end_ms = fl_now_ms();
+        evtimer_del(s->slot_timer);
+        evtimer_del(s->restart_timer);
+        evtimer_del(s->cancel_timer);
+        s->ops->release_slots(s->ctx);
+        s->waiting_slots = false;
+    }
+    s->ops->job_state_changed(s->ctx, from, state);
+}
+
+/* ---- slots ------------------------------------------------------------------------ */
+
+static void request_slots(fl_sched *s)
+{
+    s->waiting_slots = true;
+    for (int vi = 0; vi < s->eg.nv; vi++)
+        for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++)
+            fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_SCHEDULED);
+    s->ops->request_slots(s->ctx, s->eg.nslots_needed);
+    fl_sched_timer_in(s->slot_timer, fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
+}
+
+void fl_sched_on_slots(fl_sched *s, fl_slot_grant *slots, int n)
+{
+    if (!s->waiting_slots || n != s->eg.nslots_needed) {
+        free(slots);
+        return;
+    }
+    s->waiting_slots = false;
+    evtimer_del(s->slot_timer);
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = n;
+    s->slots_lost = false;
+    s->ops->deploy(s->ctx);
+}
+
+/* ---- failures, restarts, cancellation --------------------------------------------- */
+
+static void cancel_tasks(fl_sched *s)
+{
+    s->ops->cancel_tasks(s->ctx);
+    for (int vi = 0; vi < s->eg.nv; vi++)
+        for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++) {
+            fl_exec *x = &s->eg.v[vi].x[i];
+            if (x->state == FL_TASK_CREATED || x->state == FL_TASK_SCHEDULED)
+                fl_eg_set_state(&s->eg, x, FL_TASK_CANCELED);
+            else if (!fl_task_state_is_terminal(x->state))
+                fl_eg_set_state(&s->eg, x, FL_TASK_CANCELING);
+        }
+    fl_sched_timer_in(s->cancel_timer, FL_SCHED_CANCEL_TIMEOUT_MS);
+}
+
+/* RESTARTING -> RUNNING: a new attempt from the latest checkpoint, in the slots it has, or
+ * in new ones when a TaskManager was lost. */
+static void restart_now(fl_sched *s)
+{
+    s->attempt++;
+    s->ops->new_attempt(s->ctx);
+    fl_eg_reset(&s->eg);
+    set_state(s, FL_JOB_RUNNING);
+    if (s->slots_lost) {
+        /* ask again: spare slots or new TaskManagers serve the job as soon as they exist */
+        s->ops->release_slots(s->ctx);
+        request_slots(s);
+        s->ops->publish(s->ctx, true);
+    } else {
+        s->ops->deploy(s->ctx);
+    }
+}
+
+static void on_restart_timer(evutil_socket_t fd, short what, void *arg)
+{
+    fl_sched *s = arg;
+    if (s->state == FL_JOB_RESTARTING)
+        restart_now(s);
+}
+
+/* Called whenever the tasks may all have stopped: FAILING -> RESTARTING | FAILED,
+ * CANCELLING -> CANCELED | FINISHED (after a stop). */
+static void check_terminal(fl_sched *s)
+{
+    if (!fl_eg_all_terminal(&s->eg))
+        return;
+    evtimer_del(s->cancel_timer);
+    if (s->state == FL_JOB_CANCELLING) {
+        set_state(s, s->stopping ? FL_JOB_FINISHED : FL_JOB_CANCELED);
+    } else if (s->state == FL_JOB_FAILING) {
+        int64_t delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
+        if (delay < 0) {
+            fl_info("Job %s (%s): the restart strategy %s gives up.", s->job_name, s->job_id,
+                    fl_restart_describe(s->restart));
+            set_state(s, FL_JOB_FAILED);
+        } else {
+            fl_info("Job %s (%s) restarts in %lld ms (%s).", s->job_name, s->job_id,
+                    (long long)delay, fl_restart_describe(s->restart));
+            set_state(s, FL_JOB_RESTARTING);
+            fl_sched_timer_in(s->restart_timer, delay);
+        }
+    }
+}
+
+void fl_sched_fail(fl_sched *s, const char *cause)
+{
+    if (s->state != FL_JOB_RUNNING)
+        return;
+    snprintf(s->root_cause, sizeof s->root_cause, "%s", cause);
+    fl_warn("Job %s (%s) failed: %s", s->job_name, s->job_id, cause);
+    set_state(s, FL_JOB_FAILING);
+    if (s->waiting_slots) {
+        s->waiting_slots = false;
+        evtimer_del(s->slot_timer);
+        s->ops->release_slots(s->ctx);
+        s->slots_lost = true;
+    }
+    cancel_tasks(s);
+    check_terminal(s);
+}
+
+void fl_sched_task_failed(fl_sched *s, int vi, int i, const char *cause)
+{
+    fl_exec *x = fl_eg_exec(&s->eg, vi, i);
+    if (!x || fl_task_state_is_terminal(x->state))
+        return;
+    fl_eg_set_state(&s->eg, x, FL_TASK_FAILED);
+    x->end_ms = fl_now_ms();
+    const Fl__Pb__JobVertex *jv = s->eg.v[vi].jv;
+    char where[2400];
+    snprintf(where, sizeof where, "%.1900s (from %s (%d/%d) on TaskManager %s)", cause,
+             jv->name, i + 1, jv->parallelism, fl_sched_tm_of(s, x));
+    if (s->state == FL_JOB_RUNNING)
+        fl_sched_fail(s, where);
+    else
+        check_terminal(s);
+}
+
+static void on_slot_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    fl_sched *s = arg;
+    if (!s->waiting_slots)
+        return;
+    char cause[512];
+    snprintf(cause, sizeof cause,
+             "NoResourceAvailableException: Could not acquire the minimum required resources: "
+             "the job needs %d slots and did not get them within %lld ms "
+             "(slot.request.timeout).",
+             s->eg.nslots_needed,
+             (long long)fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
+    fl_sched_fail(s, cause);
+}
+
+static void on_cancel_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    fl_sched *s = arg;
+    fl_warn("Job %s (%s): tasks did not stop within %d ms; considering them gone", s->job_name,
+            s->job_id, FL_SCHED_CANCEL_TIMEOUT_MS);
+    for (int vi = 0; vi < s->eg.nv; vi++)
+        for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++)
+            if (!fl_task_state_is_terminal(s->eg.v[vi].x[i].state))
+                fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_CANCELED);
+    s->slots_lost = true;
+    check_terminal(s);
+}
+
+void fl_sched_on_slots_lost(fl_sched *s, const char *resource_id, const char *why)
+{
+    bool ours = false;
+    for (int k = 0; k < s->nslots; k++)
+        ours |= strcmp(s->slots[k].resource_id, resource_id) == 0;
+    if (!ours)
+        return;
+    s->slots_lost = true;
+    /* tasks there are gone with their TaskManager */
+    bool failed_now = false;
+    for (int vi = 0; vi < s->eg.nv; vi++)
+        for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++) {
+            fl_exec *x = &s->eg.v[vi].x[i];
+            if (x->slot >= s->nslots || strcmp(s->slots[x->slot].resource_id, resource_id))
+                continue;
+            if (fl_task_state_is_terminal(x->state))
+                continue;
+            if (!failed_now && s->state == FL_JOB_RUNNING) {
+                failed_now = true;
+                fl_sched_task_failed(s, vi, i, why);
+            } else {
+                fl_eg_set_state(&s->eg, x, x->state == FL_TASK_CANCELING ? FL_TASK_CANCELED
+                                                                         : FL_TASK_FAILED);
+            }
+        }
+    check_terminal(s);
+    s->ops->publish(s->ctx, false);
+}
+
+void fl_sched_on_task_state(fl_sched *s, int vi, int i, fl_task_state state,
+                            const char *error)
+{
+    fl_exec *x = fl_eg_exec(&s->eg, vi, i);
+    if (!x || state < 0 || state >= FL_TASK_NSTATES || fl_task_state_is_terminal(x->state))
+        return; /* a late report of a task we already gave up on */
+    if (state == FL_TASK_FAILED) {
+        fl_sched_task_failed(s, vi, i, error && error[0] ? error : "task failed");
+        return;
+    }
+    fl_eg_set_state(&s->eg, x, state);
+    if (fl_task_state_is_terminal(state))
+        x->end_ms = fl_now_ms();
+    if (s->state == FL_JOB_RUNNING && state == FL_TASK_RUNNING && fl_eg_all_running(&s->eg))
+        s->ops->all_running(s->ctx);
+    if (s->state == FL_JOB_RUNNING) {
+        if (fl_eg_all_finished(&s->eg)) {
+            set_state(s, FL_JOB_FINISHED);
+            return;
+        }
+    } else {
+        check_terminal(s);
+    }
+    s->ops->publish(s->ctx, false);
+}
+
+void fl_sched_cancel(fl_sched *s)
+{
+    switch (s->state) {
+    case FL_JOB_RUNNING:
+    case FL_JOB_FAILING:
+        fl_info("Cancelling job %s (%s).", s->job_name, s->job_id);
+        set_state(s, FL_JOB_CANCELLING);
+        if (s->waiting_slots) {
+            s->waiting_slots = false;
+            s->ops->release_slots(s->ctx);
+        }
+        cancel_tasks(s);
+        check_terminal(s);
+        break;
+    case FL_JOB_RESTARTING:
+    case FL_JOB_CREATED:
+        set_state(s, FL_JOB_CANCELED);
+        break;
+    default:
+        break;
+    }
+}
+
+void fl_sched_stop(fl_sched *s)
+{
+    if (s->state != FL_JOB_RUNNING)
+        return;
+    s->stopping = true;
+    set_state(s, FL_JOB_CANCELLING);
+    cancel_tasks(s);
+    check_terminal(s);
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+void fl_sched_start(fl_sched *s)
+{
+    set_state(s, FL_JOB_RUNNING);
+    request_slots(s);
+    s->ops->publish(s->ctx, true);
+}
+
+void fl_sched_fail_to_start(fl_sched *s, const char *cause)
+{
+    snprintf(s->root_cause, sizeof s->root_cause, "%s", cause);
+    set_state(s, FL_JOB_FAILED);
+}
+
+int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGraph *g,
+                  const fl_conf *job_conf, struct event_base *base, fl_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->ops = ops;
+    s->ctx = ctx;
+    s->job_name = g->name;
+    s->job_id = g->job_id;
+    s->conf = job_conf;
+    if (fl_eg_init(&s->eg, g, err) < 0) {
+        fl_eg_destroy(&s->eg);
+        return -1;
+    }
+    s->restart = fl_restart_new(job_conf);
+    s->slot_timer = evtimer_new(base, on_slot_timeout, s);
+    s->restart_timer = evtimer_new(base, on_restart_timer, s);
+    s->cancel_timer = evtimer_new(base, on_cancel_timeout, s);
+    s->state = FL_JOB_CREATED;
+    s->created_ms = s->state_ts[FL_JOB_CREATED] = fl_now_ms();
+    return 0;
+}
+
+void fl_sched_destroy(fl_sched *s)
+{
+    if (s->slot_timer) {
+        event_free(s->slot_timer);
+        event_free(s->restart_timer);
+        event_free(s->cancel_timer);
+    }
+    fl_restart_free(s->restart);
+    free(s->slots);
+    fl_eg_destroy(&s->eg);
+    memset(s, 0, sizeof *s);
+}
