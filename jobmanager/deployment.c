@@ -18,12 +18,6 @@
 
 /* ---- deployment ------------------------------------------------------------------- */
 
-static bool is_pointwise(int partitioner)
-{
-    return partitioner == FL__PB__PARTITIONER__PART_FORWARD ||
-           partitioner == FL__PB__PARTITIONER__PART_RESCALE;
-}
-
 /* Subpartitions of producer j of an edge with P producers and C consumers. */
 static int producer_subpartitions(bool pointwise, int P, int C, int j)
 {
@@ -141,7 +135,7 @@ static Fl__Pb__InputGateDescriptor *gate_desc(fl_arena *a, const fl_jm *jm,
     gd->source_vertex = in->source_vertex;
     gd->source_output = in->source_output;
     gd->producer_parallelism = P;
-    if (!is_pointwise(o->partitioner)) {
+    if (!fl_eg_is_pointwise(o->partitioner)) {
         gd->first_producer = 0; /* all of them, each our subpartition */
         gd->producer_count = P;
         gd->subpartition = consumer;
@@ -211,7 +205,7 @@ static void deploy(fl_jm *jm, int vi, int i)
         fl_partition_id(pid, sizeof pid, jm->id, jm->s.attempt, vi, i, (int)k);
         tdd.output_partition_ids[k] = fl_arena_str(&a, pid);
         tdd.output_consumers[k] = producer_subpartitions(
-            is_pointwise(o->partitioner), vx->jv->parallelism,
+            fl_eg_is_pointwise(o->partitioner), vx->jv->parallelism,
             jm->g->vertices[o->target_vertex]->parallelism, i);
         tdd.output_max_parallelism[k] = jm->g->vertices[o->target_vertex]->max_parallelism;
     }

@@ -93,7 +93,7 @@ static void restart_now(fl_sched *s)
 {
     s->attempt++;
     s->ops->new_attempt(s->ctx);
-    fl_eg_reset(&s->eg);
+    fl_eg_reset(&s->eg, s->attempt);
     set_state(s, FL_JOB_RUNNING);
     if (s->slots_lost) {
         /* ask again: spare slots or new TaskManagers serve the job as soon as they exist */
