@@ -169,7 +169,7 @@ static void deploy(fl_jm *jm, int vi, int i)
     Fl__Pb__TaskDeploymentDescriptor tdd = FL__PB__TASK_DEPLOYMENT_DESCRIPTOR__INIT;
     tdd.job_id = jm->id;
     tdd.job_name = jm->g->name;
-    tdd.attempt = jm->s.attempt;
+    tdd.attempt = x->attempt; /* the current one: what is deployed is CREATED at it */
     tdd.vertex = vx->jv;
     tdd.subtask = i;
     tdd.slot_index = slot->slot_index;
@@ -202,7 +202,7 @@ static void deploy(fl_jm *jm, int vi, int i)
     char pid[256];
     for (size_t k = 0; k < no; k++) {
         const Fl__Pb__VertexOutput *o = vx->jv->outputs[k];
-        fl_partition_id(pid, sizeof pid, jm->id, jm->s.attempt, vi, i, (int)k);
+        fl_partition_id(pid, sizeof pid, jm->id, x->attempt, vi, i, (int)k);
         tdd.output_partition_ids[k] = fl_arena_str(&a, pid);
         tdd.output_consumers[k] = producer_subpartitions(
             fl_eg_is_pointwise(o->partitioner), vx->jv->parallelism,
@@ -220,15 +220,17 @@ static void deploy(fl_jm *jm, int vi, int i)
     x->start_ms = fl_now_ms();
     x->end_ms = 0;
     /* the reply tells which task: attempt, vertex and subtask packed into the pointer */
-    uintptr_t tag = ((uintptr_t)(jm->s.attempt & 0xffff) << 40) | ((uintptr_t)vi << 20) | (uintptr_t)i;
+    uintptr_t tag = ((uintptr_t)(x->attempt & 0xffff) << 40) | ((uintptr_t)vi << 20) | (uintptr_t)i;
     fl_rpc_call(jm->deps.rpc, slot->conn, FL_RPC_SUBMIT_TASK, &st.base,
                 fl_conf_get_duration_ms(jm->conf, "rpc.ask-timeout"), jm->ep, on_deploy_reply,
                 (void *)tag);
     fl_arena_free(&a);
 }
 
-/* Deploys subtasks while fewer than FL_JM_DEPLOY_WINDOW deployments await their answer; each
- * answer lets one more go. The JobMaster's loop is never held for long (task updates and
+/* Deploys the subtasks awaiting it (CREATED or SCHEDULED: all of them after the slots
+ * came or the job restarted, a region's after a region restart) while fewer than
+ * FL_JM_DEPLOY_WINDOW deployments await their answer; each answer lets one more go. When
+ * every one has its answer, the scheduler hears of it (fl_sched_on_deployed). The JobMaster's loop is never held for long (task updates and
  * acknowledgements get their turn between answers) and the RPC service never queues more
  * than a window of them ahead of the ResourceManager's heartbeats: a job of 20,000
  * subtasks on 1,000 TaskManagers delayed heartbeats by seconds when all went at once. */
@@ -244,9 +246,12 @@ static void deploy_more(fl_jm *jm)
     jm->deploy_held = false;
     bool any = false;
     while (d->inflight < FL_JM_DEPLOY_WINDOW && d->next_v < jm->s.eg.nv) {
-        d->inflight++;
-        any = true;
-        deploy(jm, d->next_v, d->next_i);
+        fl_task_state st = jm->s.eg.v[d->next_v].x[d->next_i].state;
+        if (st == FL_TASK_CREATED || st == FL_TASK_SCHEDULED) {
+            d->inflight++;
+            any = true;
+            deploy(jm, d->next_v, d->next_i);
+        }
         if (++d->next_i == jm->s.eg.v[d->next_v].jv->parallelism) {
             d->next_i = 0;
             d->next_v++;
@@ -254,12 +259,16 @@ static void deploy_more(fl_jm *jm)
     }
     if (any)
         fl_jm_publish_soon(jm, FL_JM_PUBLISH_TASKS_MS);
+    if (d->next_v == jm->s.eg.nv && d->inflight == 0)
+        fl_sched_on_deployed(&jm->s); /* last: it may start the next deployment */
 }
 
 void fl_jm_deploy_all(fl_jm *jm)
 {
-    fl_info("Deploying job %s (%s), attempt %d, to %d slots", jm->g->name, jm->id, jm->s.attempt,
-            jm->s.nslots);
+    fl_info("Deploying job %s (%s), attempt %d, %d of %d tasks, to %d slots", jm->g->name,
+            jm->id, jm->s.attempt,
+            fl_eg_count(&jm->s.eg, FL_TASK_CREATED) + fl_eg_count(&jm->s.eg, FL_TASK_SCHEDULED),
+            jm->s.eg.ntasks, jm->s.nslots);
     fl_jm_deploy_reset(jm);
     index_hosts(jm);
     fl_deploy *d = &jm->dep;
@@ -277,7 +286,8 @@ static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char 
     uintptr_t tag = (uintptr_t)arg;
     int attempt = (int)(tag >> 40), vi = (int)((tag >> 20) & 0xfffff), i = (int)(tag & 0xfffff);
     Fl__Pb__Ack *ack = reply ? (Fl__Pb__Ack *)reply->pb : NULL;
-    if (attempt == (jm->s.attempt & 0xffff) && (!ack || !ack->ok)) {
+    const fl_exec *x = fl_eg_exec(&jm->s.eg, vi, i);
+    if (x && attempt == (x->attempt & 0xffff) && (!ack || !ack->ok)) {
         char cause[1200];
         snprintf(cause, sizeof cause, "Could not deploy the task: %s",
                  ack ? ack->error : error);

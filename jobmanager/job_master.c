@@ -65,11 +65,52 @@ static void op_cancel_tasks(void *ctx)
     for (int h = 0; h < nhosts; h++) {
         Fl__Pb__CancelJobTasks c = FL__PB__CANCEL_JOB_TASKS__INIT;
         c.job_id = jm->id;
-        c.attempt = jm->s.attempt;
+        c.attempt = -1; /* every attempt: regions may have restarted apart */
         c.leader_session_id = (char *)fl_leader_term_session(jm->deps.term);
         fl_rpc_send(jm->deps.rpc, jm->s.slots[slot_of_host[h]].conn, FL_RPC_CANCEL_JOB_TASKS,
                     &c.base);
     }
+}
+
+/* One CancelJobTasks per TaskManager of region r, naming its tasks there: a region's
+ * executions share one attempt, but other regions may have that attempt too. */
+static void op_cancel_region(void *ctx, int r)
+{
+    fl_jm *jm = ctx;
+    const fl_region *rg = &jm->s.eg.regions[r];
+    int32_t *vs = fl_xcalloc((size_t)rg->n + 1, sizeof *vs);
+    int32_t *ss = fl_xcalloc((size_t)rg->n + 1, sizeof *ss);
+    bool *done = fl_xcalloc((size_t)rg->n + 1, sizeof *done);
+    for (int k = 0; k < rg->n; k++) {
+        if (done[k] || rg->x[k]->slot >= jm->s.nslots)
+            continue;
+        fl_conn_id conn = jm->s.slots[rg->x[k]->slot].conn;
+        size_t m = 0;
+        for (int q = k; q < rg->n; q++) /* O(tasks x hosts of the region) */
+            if (!done[q] && rg->x[q]->slot < jm->s.nslots &&
+                jm->s.slots[rg->x[q]->slot].conn == conn) {
+                done[q] = true;
+                vs[m] = rg->x[q]->vertex;
+                ss[m++] = rg->x[q]->subtask;
+            }
+        Fl__Pb__CancelJobTasks c = FL__PB__CANCEL_JOB_TASKS__INIT;
+        c.job_id = jm->id;
+        c.attempt = rg->x[0]->attempt;
+        c.leader_session_id = (char *)fl_leader_term_session(jm->deps.term);
+        c.n_vertex = c.n_subtask = m;
+        c.vertex = vs;
+        c.subtask = ss;
+        fl_rpc_send(jm->deps.rpc, conn, FL_RPC_CANCEL_JOB_TASKS, &c.base);
+    }
+    free(vs);
+    free(ss);
+    free(done);
+}
+
+static void op_pause_checkpoints(void *ctx)
+{
+    fl_jm *jm = ctx;
+    fl_cc_stop(jm->cc); /* pending ones abort; all_running starts them again */
 }
 
 static void op_deploy(void *ctx)
@@ -120,6 +161,8 @@ static const fl_sched_ops jm_sched_ops = {
     .request_slots = op_request_slots,
     .release_slots = op_release_slots,
     .cancel_tasks = op_cancel_tasks,
+    .cancel_region = op_cancel_region,
+    .pause_checkpoints = op_pause_checkpoints,
     .deploy = op_deploy,
     .new_attempt = op_new_attempt,
     .job_state_changed = op_job_state_changed,
@@ -138,9 +181,11 @@ static void take_metrics(fl_exec *x, const Fl__Pb__TaskMetrics *m)
     x->busy_ms = m->busy_ms;
 }
 
+/* The execution a TaskExecutor's message names, when it is of the attempt running now. */
 static fl_exec *find_exec(fl_jm *jm, int attempt, int vi, int i)
 {
-    return attempt == jm->s.attempt ? fl_eg_exec(&jm->s.eg, vi, i) : NULL;
+    fl_exec *x = fl_eg_exec(&jm->s.eg, vi, i);
+    return x && x->attempt == attempt ? x : NULL;
 }
 
 /* True when msg came from the connection of the TaskManager that holds x's slot. */
@@ -221,16 +266,12 @@ static int cc_tasks(void *arg, const fl_cc_task **out)
             fl_exec *x = &eg->v[vi].x[i];
             if (x->state != FL_TASK_RUNNING && x->state != FL_TASK_FINISHED)
                 return 0;
-            jm->cc_tasks[k++] = (fl_cc_task){eg->v[vi].jv->id, i, jm->s.slots[x->slot].conn,
+            jm->cc_tasks[k++] = (fl_cc_task){eg->v[vi].jv->id, i, x->attempt,
+                                             jm->s.slots[x->slot].conn,
                                              x->state == FL_TASK_FINISHED};
         }
     *out = jm->cc_tasks;
     return k;
-}
-
-static int cc_attempt(void *arg)
-{
-    return ((fl_jm *)arg)->s.attempt;
 }
 
 static void cc_fail(void *arg, const char *why)
@@ -328,9 +369,8 @@ fl_jm *fl_jm_new(const fl_jm_deps *deps, Fl__Pb__JobGraph *g, fl_conf *job_conf,
     jm->plan = fl_plan_json(g);
     jm->publish_timer = evtimer_new(base, fl_jm_on_publish_timer, jm);
     jm->savepoints = json_object();
-    fl_cc_env cenv = {deps->rpc, base,       g,          job_conf,         jm,
-                      cc_tasks,  cc_attempt, cc_fail,    cc_savepoint_done, cc_changed,
-                      deps->term};
+    fl_cc_env cenv = {deps->rpc, base,    g,          job_conf,          jm,
+                      cc_tasks,  cc_fail, cc_savepoint_done, cc_changed, deps->term};
     jm->cc = fl_cc_new(&cenv, err);
     if (!jm->cc)
         goto fail;

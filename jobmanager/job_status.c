@@ -74,8 +74,10 @@ void fl_jm_publish(fl_jm *jm)
         uint64_t rin = 0, rout = 0, bin = 0, bout = 0, bp = 0, idle = 0, busy = 0;
         int64_t vstart = -1, vend = -1;
         bool all_done = true;
+        json_t *attempts = json_array(); /* Flink's subtasks[].attempt of the vertex */
         for (int i = 0; i < vx->jv->parallelism; i++) {
             fl_exec *x = &vx->x[i];
+            json_array_append_new(attempts, json_integer(x->attempt));
             c[x->state]++;
             total_counts[x->state]++;
             ntasks++;
@@ -108,6 +110,8 @@ void fl_jm_publish(fl_jm *jm)
                       (json_int_t)vstart, "end-time", (json_int_t)vend, "duration",
                       (json_int_t)(vstart < 0 ? -1 : (vend < 0 ? now : vend) - vstart), "tasks",
                       task_counts(c), "metrics", metrics));
+        json_object_set_new(json_array_get(vertices, json_array_size(vertices) - 1),
+                            "subtask-attempts", attempts);
     }
     json_t *timestamps = json_object();
     for (int s = 0; s <= FL_JOB_FAILED; s++)
@@ -120,6 +124,11 @@ void fl_jm_publish(fl_jm *jm)
         (json_int_t)duration, "now", (json_int_t)now, "timestamps", timestamps, "vertices",
         vertices, "status-counts", task_counts(total_counts), "plan", jm->plan, "attempt",
         jm->s.attempt);
+    json_object_set_new(details, "failover-strategy",
+                        json_string(fl_conf_get_str(jm->conf, "jobmanager.execution.failover-strategy") &&
+                                    !strcmp(fl_conf_get_str(jm->conf, "jobmanager.execution.failover-strategy"), "full") ? "full" : "region"));
+    json_object_set_new(details, "regions", json_integer(jm->s.eg.nregions));
+    json_object_set_new(details, "region-restarts", json_integer(jm->s.region_restarts));
     if (jm->s.root_cause[0])
         json_object_set_new(details, "root-exception", json_string(jm->s.root_cause));
     json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));

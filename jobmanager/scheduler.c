@@ -38,6 +38,7 @@ static void set_state(fl_sched *s, fl_job_state state)
         evtimer_del(s->slot_timer);
         evtimer_del(s->restart_timer);
         evtimer_del(s->cancel_timer);
+        evtimer_del(s->region_timer);
         s->ops->release_slots(s->ctx);
         s->waiting_slots = false;
     }
@@ -45,6 +46,12 @@ static void set_state(fl_sched *s, fl_job_state state)
 }
 
 /* ---- slots ------------------------------------------------------------------------ */
+
+static void deploy(fl_sched *s)
+{
+    s->deploying = true;
+    s->ops->deploy(s->ctx);
+}
 
 static void request_slots(fl_sched *s)
 {
@@ -68,7 +75,7 @@ void fl_sched_on_slots(fl_sched *s, fl_slot_grant *slots, int n)
     s->slots = slots;
     s->nslots = n;
     s->slots_lost = false;
-    s->ops->deploy(s->ctx);
+    deploy(s);
 }
 
 /* ---- failures, restarts, cancellation --------------------------------------------- */
@@ -94,6 +101,12 @@ static void restart_now(fl_sched *s)
     s->attempt++;
     s->ops->new_attempt(s->ctx);
     fl_eg_reset(&s->eg, s->attempt);
+    for (int r = 0; s->rstate && r < s->eg.nregions; r++)
+        s->rstate[r] = FL_REGION_RUNNING;
+    s->ncanceling = 0;
+    s->deploying = false;
+    s->give_up = false;
+    evtimer_del(s->region_timer);
     set_state(s, FL_JOB_RUNNING);
     if (s->slots_lost) {
         /* ask again: spare slots or new TaskManagers serve the job as soon as they exist */
@@ -101,7 +114,7 @@ static void restart_now(fl_sched *s)
         request_slots(s);
         s->ops->publish(s->ctx, true);
     } else {
-        s->ops->deploy(s->ctx);
+        deploy(s);
     }
 }
 
@@ -122,7 +135,8 @@ static void check_terminal(fl_sched *s)
     if (s->state == FL_JOB_CANCELLING) {
         set_state(s, s->stopping ? FL_JOB_FINISHED : FL_JOB_CANCELED);
     } else if (s->state == FL_JOB_FAILING) {
-        int64_t delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
+        int64_t delay = s->give_up ? -1
+                                   : fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
         if (delay < 0) {
             fl_info("Job %s (%s): the restart strategy %s gives up.", s->job_name, s->job_id,
                     fl_restart_describe(s->restart));
@@ -136,12 +150,120 @@ static void check_terminal(fl_sched *s)
     }
 }
 
+/* ---- region failover ---------------------------------------------------------------- */
+
+static void restart_regions(fl_sched *s);
+
+static void arm_region_timer(fl_sched *s)
+{
+    int64_t next = -1, now = fl_mono_ms();
+    for (int r = 0; r < s->eg.nregions; r++)
+        if (s->rstate[r] == FL_REGION_RESTARTING && (next < 0 || s->rdue[r] < next))
+            next = s->rdue[r];
+    if (next >= 0)
+        fl_sched_timer_in(s->region_timer, next > now ? next - now : 0);
+}
+
+/* CANCELING -> RESTARTING once every execution of region r stopped; a restart strategy
+ * that gives up fails the job. */
+static void region_stopped(fl_sched *s, int r)
+{
+    if (s->rstate[r] != FL_REGION_CANCELING || !fl_eg_region_terminal(&s->eg, r))
+        return;
+    if (--s->ncanceling == 0)
+        evtimer_del(s->cancel_timer);
+    int64_t delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
+    if (delay < 0) {
+        fl_info("Job %s (%s): the restart strategy %s gives up.", s->job_name, s->job_id,
+                fl_restart_describe(s->restart));
+        s->give_up = true;
+        s->rstate[r] = FL_REGION_RUNNING;
+        fl_sched_fail(s, s->root_cause);
+        return;
+    }
+    fl_info("Job %s (%s): region %d (%d tasks) restarts in %lld ms (%s).", s->job_name,
+            s->job_id, r, s->eg.regions[r].n, (long long)delay, fl_restart_describe(s->restart));
+    s->rstate[r] = FL_REGION_RESTARTING;
+    s->rdue[r] = fl_mono_ms() + delay;
+    arm_region_timer(s);
+}
+
+/* RUNNING -> CANCELING: region r's tasks are cancelled; the others run on. */
+static void fail_region(fl_sched *s, int r, const char *cause)
+{
+    if (s->rstate[r] != FL_REGION_RUNNING) { /* a second failure in a failing region */
+        region_stopped(s, r);
+        return;
+    }
+    snprintf(s->root_cause, sizeof s->root_cause, "%.2000s", cause);
+    fl_warn("Job %s (%s): region %d of %d (%d tasks) fails: %s", s->job_name, s->job_id, r,
+            s->eg.nregions, s->eg.regions[r].n, cause);
+    s->rstate[r] = FL_REGION_CANCELING;
+    if (s->ncanceling++ == 0)
+        fl_sched_timer_in(s->cancel_timer, FL_SCHED_CANCEL_TIMEOUT_MS);
+    s->ops->pause_checkpoints(s->ctx);
+    s->ops->cancel_region(s->ctx, r);
+    const fl_region *rg = &s->eg.regions[r];
+    for (int k = 0; k < rg->n; k++) {
+        fl_exec *x = rg->x[k];
+        if (x->state == FL_TASK_CREATED || x->state == FL_TASK_SCHEDULED)
+            fl_eg_set_state(&s->eg, x, FL_TASK_CANCELED);
+        else if (!fl_task_state_is_terminal(x->state))
+            fl_eg_set_state(&s->eg, x, FL_TASK_CANCELING);
+    }
+    region_stopped(s, r);
+    s->ops->publish(s->ctx, false);
+}
+
+/* RESTARTING -> RUNNING for every region whose delay has passed: one new attempt for all
+ * of them, from the latest completed checkpoint. Waits while a deployment is under way
+ * (fl_sched_on_deployed calls again). */
+static void restart_regions(fl_sched *s)
+{
+    if (s->state != FL_JOB_RUNNING || s->deploying)
+        return;
+    int64_t now = fl_mono_ms();
+    int n = 0, tasks = 0;
+    for (int r = 0; r < s->eg.nregions; r++)
+        if (s->rstate[r] == FL_REGION_RESTARTING && s->rdue[r] <= now) {
+            if (n++ == 0) {
+                s->attempt++;
+                s->ops->new_attempt(s->ctx);
+            }
+            fl_eg_reset_region(&s->eg, r, s->attempt);
+            s->rstate[r] = FL_REGION_RUNNING;
+            s->region_restarts++;
+            tasks += s->eg.regions[r].n;
+        }
+    if (n > 0) {
+        fl_info("Job %s (%s): restarting %d region(s), %d tasks, attempt %d.", s->job_name,
+                s->job_id, n, tasks, s->attempt);
+        deploy(s);
+    }
+    arm_region_timer(s);
+}
+
+static void on_region_timer(evutil_socket_t fd, short what, void *arg)
+{
+    restart_regions(arg);
+}
+
+void fl_sched_on_deployed(fl_sched *s)
+{
+    s->deploying = false;
+    if (s->region_failover)
+        restart_regions(s);
+}
+
 void fl_sched_fail(fl_sched *s, const char *cause)
 {
     if (s->state != FL_JOB_RUNNING)
         return;
-    snprintf(s->root_cause, sizeof s->root_cause, "%s", cause);
+    if (cause != s->root_cause)
+        snprintf(s->root_cause, sizeof s->root_cause, "%s", cause);
     fl_warn("Job %s (%s) failed: %s", s->job_name, s->job_id, cause);
+    evtimer_del(s->region_timer);
+    s->ncanceling = 0;
     set_state(s, FL_JOB_FAILING);
     if (s->waiting_slots) {
         s->waiting_slots = false;
@@ -164,10 +286,12 @@ void fl_sched_task_failed(fl_sched *s, int vi, int i, const char *cause)
     char where[2400];
     snprintf(where, sizeof where, "%.1900s (from %s (%d/%d) on TaskManager %s)", cause,
              jv->name, i + 1, jv->parallelism, fl_sched_tm_of(s, x));
-    if (s->state == FL_JOB_RUNNING)
-        fl_sched_fail(s, where);
-    else
+    if (s->state != FL_JOB_RUNNING)
         check_terminal(s);
+    else if (s->region_failover && !s->slots_lost && !s->waiting_slots)
+        fail_region(s, x->region, where);
+    else
+        fl_sched_fail(s, where);
 }
 
 static void on_slot_timeout(evutil_socket_t fd, short what, void *arg)
@@ -190,6 +314,16 @@ static void on_cancel_timeout(evutil_socket_t fd, short what, void *arg)
     fl_sched *s = arg;
     fl_warn("Job %s (%s): tasks did not stop within %d ms; considering them gone", s->job_name,
             s->job_id, FL_SCHED_CANCEL_TIMEOUT_MS);
+    if (s->state == FL_JOB_RUNNING) {
+        /* a failed region's tasks: restart the whole job in slots asked for anew */
+        for (int vi = 0; vi < s->eg.nv; vi++)
+            for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++)
+                if (s->eg.v[vi].x[i].state == FL_TASK_CANCELING)
+                    fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_CANCELED);
+        s->slots_lost = true;
+        fl_sched_fail(s, "the tasks of a failed region did not stop within 30 s");
+        return;
+    }
     for (int vi = 0; vi < s->eg.nv; vi++)
         for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++)
             if (!fl_task_state_is_terminal(s->eg.v[vi].x[i].state))
@@ -240,6 +374,11 @@ void fl_sched_on_task_state(fl_sched *s, int vi, int i, fl_task_state state,
     fl_eg_set_state(&s->eg, x, state);
     if (fl_task_state_is_terminal(state))
         x->end_ms = fl_now_ms();
+    if (s->state == FL_JOB_RUNNING && s->rstate && s->rstate[x->region] == FL_REGION_CANCELING) {
+        region_stopped(s, x->region);
+        s->ops->publish(s->ctx, false);
+        return;
+    }
     if (s->state == FL_JOB_RUNNING && state == FL_TASK_RUNNING && fl_eg_all_running(&s->eg))
         s->ops->all_running(s->ctx);
     if (s->state == FL_JOB_RUNNING) {
@@ -315,6 +454,11 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
         return -1;
     }
     s->restart = fl_restart_new(job_conf);
+    const char *fs = fl_conf_get_str(job_conf, "jobmanager.execution.failover-strategy");
+    s->region_failover = (!fs || strcmp(fs, "full") != 0) && s->eg.nregions > 1;
+    s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
+    s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
+    s->region_timer = evtimer_new(base, on_region_timer, s);
     s->slot_timer = evtimer_new(base, on_slot_timeout, s);
     s->restart_timer = evtimer_new(base, on_restart_timer, s);
     s->cancel_timer = evtimer_new(base, on_cancel_timeout, s);
@@ -329,7 +473,10 @@ void fl_sched_destroy(fl_sched *s)
         event_free(s->slot_timer);
         event_free(s->restart_timer);
         event_free(s->cancel_timer);
+        event_free(s->region_timer);
     }
+    free(s->rstate);
+    free(s->rdue);
     fl_restart_free(s->restart);
     free(s->slots);
     fl_eg_destroy(&s->eg);

@@ -1,10 +1,17 @@
 /* scheduler.h -- the JobMaster's scheduler: the job's life cycle over its ExecutionGraph
  * (Flink's DefaultScheduler with its ExecutionFailureHandler). It asks for slots, has the
  * executions deployed once they are granted, follows the task states the TaskExecutors
- * report, and on a failure cancels the tasks and restarts the job through its restart
- * strategy (restart.h), or fails it; it cancels the job on request and ends it FINISHED when
- * every task finished. The job and execution states and every transition, with the function
- * here that performs it, are in jobmanager/README.md.
+ * report, and on a failure restarts through the restart strategy (restart.h), or fails the
+ * job; it cancels the job on request and ends it FINISHED when every task finished.
+ *
+ * Failover strategy (jobmanager.execution.failover-strategy): `full` cancels every task and
+ * restarts the job (FAILING -> RESTARTING -> RUNNING); `region` (the default, as in Flink)
+ * cancels and restarts only the pipelined region of the failed task (execution_graph.h),
+ * from the latest completed checkpoint, while the job stays RUNNING and the other regions
+ * keep running untouched. A job that is one region, a lost TaskManager (its slots must be
+ * asked for anew), a failure while the slots are awaited, tasks that do not stop, and a
+ * restart strategy that gives up all take the full path. The job and execution states and
+ * every transition, with the function here that performs it, are in jobmanager/README.md.
  *
  * It does no I/O itself: what it needs of the world (the ResourceManager, the
  * TaskExecutors, the checkpoint coordinator, the Dispatcher) goes through the const ops
@@ -24,15 +31,30 @@
 
 #define FL_SCHED_CANCEL_TIMEOUT_MS 30000 /* tasks that do not stop by then count as gone */
 
+/* A pipelined region under region failover. Transitions (scheduler.c): RUNNING ->
+ * CANCELING (fail_region), CANCELING -> RESTARTING (region_stopped: its tasks all stopped,
+ * the restart strategy gives a delay), RESTARTING -> RUNNING (restart_regions: a new
+ * attempt deployed). A full restart puts every region back to RUNNING. */
+typedef enum fl_region_state {
+    FL_REGION_RUNNING,
+    FL_REGION_CANCELING,
+    FL_REGION_RESTARTING,
+} fl_region_state;
+
 /* What the scheduler asks of its owner; every call is on the JobMaster's thread. */
 typedef struct fl_sched_ops {
     /* Ask for n slots; the answer comes back through fl_sched_on_slots. */
     void (*request_slots)(void *ctx, int n);
     /* Give back every slot of the job and withdraw a waiting request. */
     void (*release_slots)(void *ctx);
-    /* Tell the TaskManagers of the granted slots to cancel the attempt's tasks. */
+    /* Tell the TaskManagers of the granted slots to cancel every task of the job. */
     void (*cancel_tasks)(void *ctx);
-    /* Deploy every execution of the current attempt into its granted slot. */
+    /* Tell the TaskManagers of region r's executions to cancel those (and no other). */
+    void (*cancel_region)(void *ctx, int r);
+    /* A region fails: pending checkpoints are aborted (all_running resumes them). */
+    void (*pause_checkpoints)(void *ctx);
+    /* Deploy every execution CREATED or SCHEDULED into its granted slot, at the current
+     * attempt; when all of them have their answer the owner calls fl_sched_on_deployed. */
     void (*deploy)(void *ctx);
     /* A new attempt begins (a restart): choose the state it restores. */
     void (*new_attempt)(void *ctx);
@@ -51,17 +73,25 @@ typedef struct fl_sched {
     const fl_conf *conf;           /* the job's: slot.request.timeout */
     fl_exec_graph eg;
     fl_job_state state;
-    int attempt;                   /* restarts so far; every task message carries it */
+    int attempt;                   /* restarts so far, of the job or of a region: the
+                                    * attempt of the executions deployed next */
     fl_slot_grant *slots;          /* granted, eg.nslots_needed of them; NULL before */
     int nslots;
     bool waiting_slots;            /* a slot request is out */
     bool slots_lost;               /* a TaskManager with our slots is gone: ask anew */
     bool stopping;                 /* cancelled after a stop-with-savepoint: ends FINISHED */
+    bool region_failover;          /* failover-strategy region, and more than one region */
+    fl_region_state *rstate;       /* per region */
+    int64_t *rdue;                 /* per RESTARTING region: when (monotonic ms) */
+    int ncanceling;                /* regions CANCELING */
+    bool deploying;                /* a deployment awaits answers (fl_sched_on_deployed) */
+    bool give_up;                  /* the restart strategy gave up: FAILING ends FAILED */
+    int region_restarts;           /* regions restarted so far */
     fl_restart *restart;
     char root_cause[2048];
     int64_t created_ms, end_ms, running_since_ms; /* wall, wall, monotonic */
     int64_t state_ts[FL_JOB_FAILED + 1];
-    struct event *slot_timer, *restart_timer, *cancel_timer;
+    struct event *slot_timer, *restart_timer, *cancel_timer, *region_timer;
 } fl_sched;
 
 /* Sets s up over g (which must outlive it) in state CREATED. -1 with err. */
@@ -89,6 +119,10 @@ void fl_sched_fail(fl_sched *s, const char *cause);
 void fl_sched_cancel(fl_sched *s);
 /* The stop-with-savepoint's savepoint is complete: cancel the tasks, end FINISHED. */
 void fl_sched_stop(fl_sched *s);
+
+/* Every execution the last ops->deploy had to deploy has its answer: regions that wait to
+ * restart restart now (one deployment at a time: its producer tables are of one attempt). */
+void fl_sched_on_deployed(fl_sched *s);
 
 /* The TaskManager that holds x's slot, or "?" before the slots are granted. */
 const char *fl_sched_tm_of(const fl_sched *s, const fl_exec *x);
