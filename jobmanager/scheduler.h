@@ -16,7 +16,7 @@
  * It does no I/O itself: what it needs of the world (the ResourceManager, the
  * TaskExecutors, the checkpoint coordinator, the Dispatcher) goes through the const ops
  * table its owner gives it -- job_master.c in the daemon, a recording table in
- * tests/unit/check_jobmaster.c. Its timers (slot request timeout, restart delay, cancel
+ * tests/unit/check_scheduler.c. Its timers (slot request timeout, restart delay, cancel
  * timeout) run on the event base it is given. JobMaster thread only.
  */
 #ifndef FL_SCHEDULER_H

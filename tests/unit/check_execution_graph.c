@@ -11,58 +11,8 @@
 #include <string.h>
 
 #include "jobmanager/execution_graph.h"
+#include "testgraph.h"
 #include "testutil.h"
-
-/* ---- building job graphs ------------------------------------------------------------- */
-
-#define MAXV 8
-
-typedef struct graph {
-    Fl__Pb__JobGraph g;
-    Fl__Pb__JobVertex v[MAXV], *vp[MAXV];
-    Fl__Pb__VertexInput in[MAXV][4], *inp[MAXV][4];
-    Fl__Pb__VertexOutput out[MAXV][4], *outp[MAXV][4];
-} graph;
-
-static void graph_init(graph *gr)
-{
-    memset(gr, 0, sizeof *gr);
-    fl__pb__job_graph__init(&gr->g);
-    gr->g.name = "test";
-    gr->g.job_id = "00000000000000000000000000000000";
-    gr->g.vertices = gr->vp;
-}
-
-static int vertex(graph *gr, int parallelism)
-{
-    int vi = (int)gr->g.n_vertices++;
-    Fl__Pb__JobVertex *v = &gr->v[vi];
-    fl__pb__job_vertex__init(v);
-    v->id = vi;
-    v->name = "v";
-    v->parallelism = parallelism;
-    v->max_parallelism = 128;
-    v->inputs = gr->inp[vi];
-    v->outputs = gr->outp[vi];
-    gr->vp[vi] = v;
-    return vi;
-}
-
-static void edge(graph *gr, int from, int to, Fl__Pb__Partitioner part)
-{
-    Fl__Pb__JobVertex *src = &gr->v[from], *dst = &gr->v[to];
-    Fl__Pb__VertexOutput *o = &gr->out[from][src->n_outputs];
-    fl__pb__vertex_output__init(o);
-    o->target_vertex = to;
-    o->partitioner = part;
-    gr->outp[from][src->n_outputs] = o;
-    Fl__Pb__VertexInput *in = &gr->in[to][dst->n_inputs];
-    fl__pb__vertex_input__init(in);
-    in->source_vertex = from;
-    in->source_output = (int)src->n_outputs++;
-    in->input_index = (int)dst->n_inputs ? 1 : 0;
-    gr->inp[to][dst->n_inputs++] = in;
-}
 
 static void eg_of(fl_exec_graph *eg, graph *gr)
 {
@@ -92,7 +42,7 @@ static bool linked(int part, int P, int C, int j, int i)
 /* comp[flat index] = the smallest flat index reachable from it. */
 static void reference(graph *gr, int *comp, int n)
 {
-    int base[MAXV], nv = (int)gr->g.n_vertices, *queue = malloc(sizeof(int) * (size_t)n);
+    int base[TG_MAXV], nv = (int)gr->g.n_vertices, *queue = malloc(sizeof(int) * (size_t)n);
     for (int vi = 0, k = 0; vi < nv; k += gr->v[vi].parallelism, vi++)
         base[vi] = k;
     for (int k = 0; k < n; k++)
