@@ -82,8 +82,8 @@ static void op_cancel_region(void *ctx, int r)
     int32_t *ss = fl_xcalloc((size_t)rg->n + 1, sizeof *ss);
     bool *done = fl_xcalloc((size_t)rg->n + 1, sizeof *done);
     for (int k = 0; k < rg->n; k++) {
-        if (done[k] || rg->x[k]->slot >= jm->s.nslots)
-            continue;
+        if (done[k] || rg->x[k]->slot >= jm->s.nslots || jm->s.slot_lost[rg->x[k]->slot])
+            continue; /* a lost TaskManager's tasks are gone with it */
         fl_conn_id conn = jm->s.slots[rg->x[k]->slot].conn;
         size_t m = 0;
         for (int q = k; q < rg->n; q++) /* O(tasks x hosts of the region) */

@@ -47,6 +47,9 @@ static void set_state(fl_sched *s, fl_job_state state)
 
 /* ---- slots ------------------------------------------------------------------------ */
 
+static void restart_regions(fl_sched *s);
+static bool region_slot_lost(const fl_sched *s, int r);
+
 static void deploy(fl_sched *s)
 {
     s->deploying = true;
@@ -56,6 +59,10 @@ static void deploy(fl_sched *s)
 static void request_slots(fl_sched *s)
 {
     s->waiting_slots = true;
+    s->replacing = false;
+    s->nslots_lost = 0;
+    if (s->slot_lost)
+        memset(s->slot_lost, 0, ((size_t)s->eg.nslots_needed + 1) * sizeof *s->slot_lost);
     for (int vi = 0; vi < s->eg.nv; vi++)
         for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++)
             fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_SCHEDULED);
@@ -63,8 +70,33 @@ static void request_slots(fl_sched *s)
     fl_sched_timer_in(s->slot_timer, fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
 }
 
+/* Replacements for the slots of lost TaskManagers: each takes a lost one's place (the same
+ * slot index: the executions keep their slots), then the regions that waited restart. */
+static void on_replacements(fl_sched *s, fl_slot_grant *slots, int n)
+{
+    if (n != s->nslots_lost) { /* an older request's answer: the newer one follows */
+        free(slots);
+        return;
+    }
+    for (int k = 0, j = 0; k < s->nslots; k++)
+        if (s->slot_lost[k]) {
+            s->slots[k] = slots[j++];
+            s->slot_lost[k] = false;
+        }
+    free(slots);
+    fl_info("Job %s (%s): %d replacement slots granted.", s->job_name, s->job_id, n);
+    s->nslots_lost = 0;
+    s->replacing = false;
+    evtimer_del(s->slot_timer);
+    restart_regions(s);
+}
+
 void fl_sched_on_slots(fl_sched *s, fl_slot_grant *slots, int n)
 {
+    if (s->replacing && !s->waiting_slots) {
+        on_replacements(s, slots, n);
+        return;
+    }
     if (!s->waiting_slots || n != s->eg.nslots_needed) {
         free(slots);
         return;
@@ -152,13 +184,12 @@ static void check_terminal(fl_sched *s)
 
 /* ---- region failover ---------------------------------------------------------------- */
 
-static void restart_regions(fl_sched *s);
-
 static void arm_region_timer(fl_sched *s)
 {
     int64_t next = -1, now = fl_mono_ms();
     for (int r = 0; r < s->eg.nregions; r++)
-        if (s->rstate[r] == FL_REGION_RESTARTING && (next < 0 || s->rdue[r] < next))
+        if (s->rstate[r] == FL_REGION_RESTARTING && !region_slot_lost(s, r) &&
+            (next < 0 || s->rdue[r] < next))
             next = s->rdue[r];
     if (next >= 0)
         fl_sched_timer_in(s->region_timer, next > now ? next - now : 0);
@@ -215,7 +246,18 @@ static void fail_region(fl_sched *s, int r, const char *cause)
     s->ops->publish(s->ctx, false);
 }
 
-/* RESTARTING -> RUNNING for every region whose delay has passed: one new attempt for all
+/* Whether an execution of region r has its slot on a lost TaskManager (no replacement
+ * yet). */
+static bool region_slot_lost(const fl_sched *s, int r)
+{
+    const fl_region *rg = &s->eg.regions[r];
+    for (int k = 0; s->nslots_lost > 0 && k < rg->n; k++)
+        if (rg->x[k]->slot < s->nslots && s->slot_lost[rg->x[k]->slot])
+            return true;
+    return false;
+}
+
+/* RESTARTING -> RUNNING for every region whose delay has passed and whose slots are there: one new attempt for all
  * of them, from the latest completed checkpoint. Waits while a deployment is under way
  * (fl_sched_on_deployed calls again). */
 static void restart_regions(fl_sched *s)
@@ -225,7 +267,8 @@ static void restart_regions(fl_sched *s)
     int64_t now = fl_mono_ms();
     int n = 0, tasks = 0;
     for (int r = 0; r < s->eg.nregions; r++)
-        if (s->rstate[r] == FL_REGION_RESTARTING && s->rdue[r] <= now) {
+        if (s->rstate[r] == FL_REGION_RESTARTING && s->rdue[r] <= now &&
+            !region_slot_lost(s, r)) {
             if (n++ == 0) {
                 s->attempt++;
                 s->ops->new_attempt(s->ctx);
@@ -265,8 +308,8 @@ void fl_sched_fail(fl_sched *s, const char *cause)
     evtimer_del(s->region_timer);
     s->ncanceling = 0;
     set_state(s, FL_JOB_FAILING);
-    if (s->waiting_slots) {
-        s->waiting_slots = false;
+    if (s->waiting_slots || s->replacing) {
+        s->waiting_slots = s->replacing = false;
         evtimer_del(s->slot_timer);
         s->ops->release_slots(s->ctx);
         s->slots_lost = true;
@@ -297,14 +340,14 @@ void fl_sched_task_failed(fl_sched *s, int vi, int i, const char *cause)
 static void on_slot_timeout(evutil_socket_t fd, short what, void *arg)
 {
     fl_sched *s = arg;
-    if (!s->waiting_slots)
+    if (!s->waiting_slots && !s->replacing)
         return;
     char cause[512];
     snprintf(cause, sizeof cause,
              "NoResourceAvailableException: Could not acquire the minimum required resources: "
              "the job needs %d slots and did not get them within %lld ms "
              "(slot.request.timeout).",
-             s->eg.nslots_needed,
+             s->replacing ? s->nslots_lost : s->eg.nslots_needed,
              (long long)fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
     fl_sched_fail(s, cause);
 }
@@ -332,6 +375,49 @@ static void on_cancel_timeout(evutil_socket_t fd, short what, void *arg)
     check_terminal(s);
 }
 
+/* Region failover of a lost TaskManager: its executions are gone (it reports nothing
+ * more), their regions fail, and replacements for its slots are asked for; the regions
+ * restart once they are granted (restart_regions waits for them). */
+static void lose_slots(fl_sched *s, const char *resource_id, const char *why)
+{
+    int newly = 0;
+    for (int k = 0; k < s->nslots; k++)
+        if (!s->slot_lost[k] && strcmp(s->slots[k].resource_id, resource_id) == 0) {
+            s->slot_lost[k] = true;
+            newly++;
+        }
+    if (newly == 0)
+        return;
+    s->nslots_lost += newly;
+    fl_warn("Job %s (%s): TaskManager %s with %d of the job's slots is gone (%s); asking "
+            "for %d replacement slots", s->job_name, s->job_id, resource_id, newly, why,
+            s->nslots_lost);
+    for (int pass = 0; pass < 2; pass++) /* first all of them gone, then their regions fail */
+        for (int vi = 0; vi < s->eg.nv; vi++)
+            for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++) {
+                fl_exec *x = &s->eg.v[vi].x[i];
+                if (x->slot >= s->nslots || !s->slot_lost[x->slot] ||
+                    strcmp(s->slots[x->slot].resource_id, resource_id))
+                    continue;
+                if (pass == 0 && !fl_task_state_is_terminal(x->state)) {
+                    fl_eg_set_state(&s->eg, x, x->state == FL_TASK_CANCELING ? FL_TASK_CANCELED
+                                                                             : FL_TASK_FAILED);
+                    x->end_ms = fl_now_ms();
+                } else if (pass == 1 && s->state == FL_JOB_RUNNING) {
+                    const Fl__Pb__JobVertex *jv = s->eg.v[vi].jv;
+                    char where[2400];
+                    snprintf(where, sizeof where, "%.1900s (from %s (%d/%d) on TaskManager %s)",
+                             why, jv->name, i + 1, jv->parallelism, resource_id);
+                    fail_region(s, x->region, where);
+                }
+            }
+    if (s->state != FL_JOB_RUNNING)
+        return; /* a restart strategy that gave up: the full path took over */
+    s->replacing = true;
+    s->ops->request_slots(s->ctx, s->nslots_lost); /* replaces a waiting one */
+    fl_sched_timer_in(s->slot_timer, fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
+}
+
 void fl_sched_on_slots_lost(fl_sched *s, const char *resource_id, const char *why)
 {
     bool ours = false;
@@ -339,6 +425,12 @@ void fl_sched_on_slots_lost(fl_sched *s, const char *resource_id, const char *wh
         ours |= strcmp(s->slots[k].resource_id, resource_id) == 0;
     if (!ours)
         return;
+    if (s->region_failover && s->state == FL_JOB_RUNNING && !s->waiting_slots &&
+        !s->slots_lost) {
+        lose_slots(s, resource_id, why);
+        s->ops->publish(s->ctx, false);
+        return;
+    }
     s->slots_lost = true;
     /* tasks there are gone with their TaskManager */
     bool failed_now = false;
@@ -458,6 +550,7 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
     s->region_failover = (!fs || strcmp(fs, "full") != 0) && s->eg.nregions > 1;
     s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
     s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
+    s->slot_lost = fl_xcalloc((size_t)s->eg.nslots_needed + 1, sizeof *s->slot_lost);
     s->region_timer = evtimer_new(base, on_region_timer, s);
     s->slot_timer = evtimer_new(base, on_slot_timeout, s);
     s->restart_timer = evtimer_new(base, on_restart_timer, s);
@@ -477,6 +570,7 @@ void fl_sched_destroy(fl_sched *s)
     }
     free(s->rstate);
     free(s->rdue);
+    free(s->slot_lost);
     fl_restart_free(s->restart);
     free(s->slots);
     fl_eg_destroy(&s->eg);

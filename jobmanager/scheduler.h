@@ -8,9 +8,11 @@
  * restarts the job (FAILING -> RESTARTING -> RUNNING); `region` (the default, as in Flink)
  * cancels and restarts only the pipelined region of the failed task (execution_graph.h),
  * from the latest completed checkpoint, while the job stays RUNNING and the other regions
- * keep running untouched. A job that is one region, a lost TaskManager (its slots must be
- * asked for anew), a failure while the slots are awaited, tasks that do not stop, and a
- * restart strategy that gives up all take the full path. The job and execution states and
+ * keep running untouched. A lost TaskManager fails the regions of its executions, and
+ * replacements for its slots are asked for; those regions restart when they come. A job
+ * that is one region, a failure while the job's slots are awaited, tasks that do not
+ * stop, replacement slots that do not come, and a restart strategy that gives up all take
+ * the full path. The job and execution states and
  * every transition, with the function here that performs it, are in jobmanager/README.md.
  *
  * It does no I/O itself: what it needs of the world (the ResourceManager, the
@@ -87,6 +89,10 @@ typedef struct fl_sched {
     bool deploying;                /* a deployment awaits answers (fl_sched_on_deployed) */
     bool give_up;                  /* the restart strategy gave up: FAILING ends FAILED */
     int region_restarts;           /* regions restarted so far */
+    bool *slot_lost;               /* per granted slot: its TaskManager is gone (region
+                                    * failover asks for a replacement) */
+    int nslots_lost;
+    bool replacing;                /* a request for replacement slots is out */
     fl_restart *restart;
     char root_cause[2048];
     int64_t created_ms, end_ms, running_since_ms; /* wall, wall, monotonic */

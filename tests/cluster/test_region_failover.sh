@@ -16,7 +16,10 @@
 #     checkpoint (the JobManager's log), and the other three, one of them on the same
 #     TaskManager, kept running untouched;
 #   * full: the job went FAILING -> RESTARTING -> RUNNING, every subtask at attempt 1.
-# Both: the gate opens, the job finishes, and the committed output holds every value
+#   * region, a TaskManager killed (kill -9) instead, after a third one joined with 2 spare
+#     slots: the 2 regions it held restart in replacement slots, the other 2 keep
+#     attempt 0, and the job never leaves RUNNING.
+# Each: the gate opens, the job finishes, and the committed output holds every value
 # 0..T exactly once (compared with `seq 0 T`).
 set -u
 # shellcheck source=tests/cluster/lib.sh
@@ -60,32 +63,51 @@ d = json.load(sys.stdin)
 print(" ".join(json.dumps(v["subtask-attempts"]) for v in d["vertices"]))'
 }
 
-# run_case NAME STRATEGY: the job with one induced failure, up to the end of the job.
+# run_case NAME STRATEGY FAULT: the job with one fault (fail: map subtask 2 fails; kill:
+# kill -9 of the oldest TaskManager), up to the end of the job.
 run_case() {
-    local name=$1 strategy=$2 out j details
+    local name=$1 strategy=$2 fault=$3 out j details a
     out="$TEST_DIR/$name.out"
     rm -f "$FAILF"
     gate_close
     step "$name: pipelines -p 4, failover-strategy $strategy"
     submit "$name" run -d -p 4 "${CKPT[@]}" "${GATE[@]}" \
         -D "jobmanager.execution.failover-strategy=$strategy" \
-        "$EX/pipelines.so" --to $TO --output "$out" --fail-subtask 2 --fail-file "$FAILF"
+        "$EX/pipelines.so" --to $TO --output "$out" --fail-subtask "$([ "$fault" = fail ] && echo 2 || echo -1)" \
+        --fail-file "$FAILF"
     j=$JOB_ID
     wait_for "all_running $j 8" 30 || fail "$name: not all 8 tasks running: $(rest GET "/jobs/$j")"
     assert_eq "$(attempts "$j")" "[0, 0, 0, 0] [0, 0, 0, 0]" "$name: attempts before the failure"
     wait_completed "$j" 2 60
-    step "$name: the fail file: map subtask 2 fails"
-    : >"$FAILF"
+    if [ "$fault" = fail ]; then
+        step "$name: the fail file: map subtask 2 fails"
+        : >"$FAILF"
+    else
+        step "$name: kill -9 of a TaskManager holding 2 of the 4 regions"
+        tm_kill
+    fi
     wait_restored "$j" 1 60
     wait_for "all_running $j 8" 30 || fail "$name: not all 8 tasks running again: $(rest GET "/jobs/$j")"
     details=$(rest GET "/jobs/$j")
-    assert_contains "$(json_get root-exception <<<"$details")" \
-        "induced failure of subtask 2" "$name: the root exception"
+    if [ "$fault" = fail ]; then
+        assert_contains "$(json_get root-exception <<<"$details")" \
+            "induced failure of subtask 2" "$name: the root exception"
+    fi
     [ -n "$(restored_ids "$j")" ] || fail "$name: no restore from a checkpoint in the JobManager's log"
     note "restored from checkpoint $(restored_ids "$j"); attempts $(attempts "$j")"
     assert_eq "$(json_get failover-strategy <<<"$details")" "$strategy" "$name: failover-strategy"
     assert_eq "$(json_get regions <<<"$details")" 4 "$name: regions"
-    if [ "$strategy" = region ]; then
+    if [ "$fault" = kill ]; then
+        a=$(attempts "$j")
+        # the oldest TaskManager had the first 2 slots (slots are taken in registration
+        # order); both its regions restart together, at one new attempt
+        case "$a" in
+            "[1, 1, 0, 0] [1, 1, 0, 0]" | "[0, 0, 1, 1] [0, 0, 1, 1]") ;;
+            *) fail "$name: attempts $a, expected the 2 subtasks of one TaskManager at 1" ;;
+        esac
+        assert_eq "$(json_get region-restarts <<<"$details")" 2 "$name: region restarts"
+        assert_eq "$(json_get timestamps.FAILING <<<"$details")" 0 "$name: FAILING timestamp (never failing)"
+    elif [ "$strategy" = region ]; then
         assert_eq "$(attempts "$j")" "[0, 0, 1, 0] [0, 0, 1, 0]" "$name: attempts (only region 2 restarted)"
         assert_eq "$(json_get region-restarts <<<"$details")" 1 "$name: region restarts"
         assert_eq "$(json_get timestamps.FAILING <<<"$details")" 0 "$name: FAILING timestamp (never failing)"
@@ -108,6 +130,7 @@ run_case() {
     assert_slots_free "$name"
 }
 
+
 assert_contains() {
     case "$1" in
         *"$2"*) ;;
@@ -116,10 +139,14 @@ assert_contains() {
 }
 
 assert_slots_free() {
-    wait_for "overview_is 2 4 && [ \"\$(rest GET /overview | json_get slots-available)\" = 4 ]" 10 ||
+    wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = \"\$(rest GET /overview | json_get slots-total)\" ]" 10 ||
         fail "$1: slots not free after the job: $(rest GET /overview)"
 }
 
-run_case region region
-run_case full full
+run_case region region fail
+run_case full full fail
+step "a third TaskManager: 2 spare slots"
+tm_start
+wait_for "overview_is 3 6" 5 || fail "cluster not at 3 TaskManagers / 6 slots: $(overview_str)"
+run_case tm-kill region kill
 step "done"

@@ -2,8 +2,8 @@
  * a recording ops table in place of the world (ResourceManager, TaskExecutors, checkpoint
  * coordinator) and a real event base for its timers: a job's life from CREATED to FINISHED;
  * region failover restarting only the failed task's region at a new attempt while the job
- * stays RUNNING; the full strategy; a one-region job and a lost TaskManager taking the full
- * path under `region`; a restart strategy that gives up; a cancel while a region waits to
+ * stays RUNNING; a lost TaskManager's regions restarting in replacement slots; the full
+ * strategy (a lost TaskManager too); a one-region job taking the full path under `region`; a restart strategy that gives up; a cancel while a region waits to
  * restart; a second region failing while the first one is being deployed. The graph's
  * invariants (fl_eg_validate) are checked after every step.
  */
@@ -302,10 +302,40 @@ START_TEST(one_region_takes_the_full_path)
 }
 END_TEST
 
-START_TEST(a_lost_taskmanager_takes_the_full_path)
+START_TEST(a_lost_taskmanager_restarts_its_regions_in_new_slots)
 {
     world w;
-    w_init(&w, 3, true, "region", 3);
+    w_init(&w, 3, true, "region", 5);
+    w_running(&w); /* slots 0 and 1 on tm-0, slot 2 on tm-1 */
+    fl_sched_on_slots_lost(&w.s, "tm-0", "TaskManager tm-0 is gone");
+    valid(&w);
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.requested, 2); /* replacements for its 2 slots */
+    ck_assert_int_eq(fl_eg_exec(&w.s.eg, 0, 0)->state, FL_TASK_FAILED);
+    ck_assert_int_eq(fl_eg_exec(&w.s.eg, 1, 1)->state, FL_TASK_FAILED);
+    ck_assert_int_eq(fl_eg_exec(&w.s.eg, 1, 2)->state, FL_TASK_RUNNING);
+    ck_assert_int_eq(w.cancels, 0);
+    w_tick(&w); /* due, but their slots are not there yet */
+    ck_assert_int_eq(w.deploys, 1);
+    fl_slot_grant *g = grants(2);
+    snprintf(g[0].resource_id, sizeof g[0].resource_id, "tm-new");
+    snprintf(g[1].resource_id, sizeof g[1].resource_id, "tm-new");
+    fl_sched_on_slots(&w.s, g, 2);
+    ck_assert_int_eq(w.deploys, 2);
+    ck_assert_str_eq(attempts(&w), "110110");
+    ck_assert_str_eq(w.s.slots[0].resource_id, "tm-new");
+    ck_assert_str_eq(w.s.slots[2].resource_id, "tm-1");
+    run_deployed(&w);
+    ck_assert(fl_eg_all_running(&w.s.eg));
+    ck_assert_int_eq(w.nstates, 1); /* never left RUNNING */
+    w_free(&w);
+}
+END_TEST
+
+START_TEST(a_lost_taskmanager_under_full)
+{
+    world w;
+    w_init(&w, 3, true, "full", 3);
     w_running(&w);
     fl_sched_on_slots_lost(&w.s, "tm-0", "TaskManager tm-0 is gone");
     valid(&w);
@@ -317,7 +347,7 @@ START_TEST(a_lost_taskmanager_takes_the_full_path)
     ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
     w_tick(&w);
     ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
-    ck_assert(w.s.waiting_slots); /* new slots asked for */
+    ck_assert(w.s.waiting_slots); /* every slot asked for anew */
     w_free(&w);
 }
 END_TEST
@@ -370,7 +400,8 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, a_second_region_waits_for_the_deployment);
     tcase_add_test(tc, full_strategy_restarts_everything);
     tcase_add_test(tc, one_region_takes_the_full_path);
-    tcase_add_test(tc, a_lost_taskmanager_takes_the_full_path);
+    tcase_add_test(tc, a_lost_taskmanager_restarts_its_regions_in_new_slots);
+    tcase_add_test(tc, a_lost_taskmanager_under_full);
     tcase_add_test(tc, restart_strategy_gives_up);
     tcase_add_test(tc, cancel_while_a_region_restarts);
     suite_add_tcase(s, tc);
