@@ -19,8 +19,8 @@
 #   * region, a TaskManager killed (kill -9) instead, after a third one joined with 2 spare
 #     slots: the 2 regions it held restart in replacement slots, the other 2 keep
 #     attempt 0, and the job never leaves RUNNING.
-# Each: the gate opens, the job finishes, and the committed output holds every value
-# 0..T exactly once (compared with `seq 0 T`).
+# Each: checkpoints complete again after the restart, the gate opens, the job finishes, and
+# the committed output holds every value 0..T exactly once (compared with `seq 0 T`).
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -118,6 +118,10 @@ run_case() {
         [ "$(json_get timestamps.RESTARTING <<<"$details")" -gt 0 ] ||
             fail "$name: the job never was RESTARTING: $details"
     fi
+    # checkpoints go on after the restart (they were aborted and paused meanwhile)
+    local c
+    c=$(ck "$j" counts.completed)
+    wait_completed "$j" $((c + 2)) 60
     step "$name: open the gate, the job finishes; exactly once"
     gate_open
     wait_state "$j" FINISHED 120
