@@ -37,7 +37,8 @@ static hist *history_find(fl_cc *cc, int64_t id)
 }
 
 /* Sorts idx[0..n) (indexes into tasks) by connection, attempt, then position: the tasks of
- * one TaskManager and attempt become a run. O(n log n), where a scan for the ones seen before was O(n^2). */
+ * one TaskManager and attempt become a run. O(n log n), where a scan for the ones seen
+ * before was O(n^2). */
 static const fl_cc_task *sort_tasks;
 
 static int by_conn(const void *x, const void *y)

@@ -230,10 +230,11 @@ static void deploy(fl_jm *jm, int vi, int i)
 /* Deploys the subtasks awaiting it (CREATED or SCHEDULED: all of them after the slots
  * came or the job restarted, a region's after a region restart) while fewer than
  * FL_JM_DEPLOY_WINDOW deployments await their answer; each answer lets one more go. When
- * every one has its answer, the scheduler hears of it (fl_sched_on_deployed). The JobMaster's loop is never held for long (task updates and
- * acknowledgements get their turn between answers) and the RPC service never queues more
- * than a window of them ahead of the ResourceManager's heartbeats: a job of 20,000
- * subtasks on 1,000 TaskManagers delayed heartbeats by seconds when all went at once. */
+ * every one has its answer, the scheduler hears of it (fl_sched_on_deployed). The
+ * JobMaster's loop is never held for long (task updates and acknowledgements get their
+ * turn between answers) and the RPC service never queues more than a window of them ahead
+ * of the ResourceManager's heartbeats: a job of 20,000 subtasks on 1,000 TaskManagers
+ * delayed heartbeats by seconds when all went at once. */
 static void deploy_more(fl_jm *jm)
 {
     fl_deploy *d = &jm->dep;

@@ -124,9 +124,7 @@ void fl_jm_publish(fl_jm *jm)
         (json_int_t)duration, "now", (json_int_t)now, "timestamps", timestamps, "vertices",
         vertices, "status-counts", task_counts(total_counts), "plan", jm->plan, "attempt",
         jm->s.attempt);
-    json_object_set_new(details, "failover-strategy",
-                        json_string(fl_conf_get_str(jm->conf, "jobmanager.execution.failover-strategy") &&
-                                    !strcmp(fl_conf_get_str(jm->conf, "jobmanager.execution.failover-strategy"), "full") ? "full" : "region"));
+    json_object_set_new(details, "failover-strategy", json_string(jm->s.failover_strategy));
     json_object_set_new(details, "regions", json_integer(jm->s.eg.nregions));
     json_object_set_new(details, "region-restarts", json_integer(jm->s.region_restarts));
     if (jm->s.root_cause[0])

@@ -257,9 +257,9 @@ static bool region_slot_lost(const fl_sched *s, int r)
     return false;
 }
 
-/* RESTARTING -> RUNNING for every region whose delay has passed and whose slots are there: one new attempt for all
- * of them, from the latest completed checkpoint. Waits while a deployment is under way
- * (fl_sched_on_deployed calls again). */
+/* RESTARTING -> RUNNING for every region whose delay has passed and whose slots are there:
+ * one new attempt for all of them, from the latest completed checkpoint. Waits while a
+ * deployment is under way (fl_sched_on_deployed calls again). */
 static void restart_regions(fl_sched *s)
 {
     if (s->state != FL_JOB_RUNNING || s->deploying)
@@ -547,7 +547,8 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
     }
     s->restart = fl_restart_new(job_conf);
     const char *fs = fl_conf_get_str(job_conf, "jobmanager.execution.failover-strategy");
-    s->region_failover = (!fs || strcmp(fs, "full") != 0) && s->eg.nregions > 1;
+    s->failover_strategy = fs && !strcmp(fs, "full") ? "full" : "region";
+    s->region_failover = !strcmp(s->failover_strategy, "region") && s->eg.nregions > 1;
     s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
     s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
     s->slot_lost = fl_xcalloc((size_t)s->eg.nslots_needed + 1, sizeof *s->slot_lost);

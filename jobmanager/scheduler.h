@@ -82,6 +82,7 @@ typedef struct fl_sched {
     bool waiting_slots;            /* a slot request is out */
     bool slots_lost;               /* a TaskManager with our slots is gone: ask anew */
     bool stopping;                 /* cancelled after a stop-with-savepoint: ends FINISHED */
+    const char *failover_strategy; /* as configured: "region" or "full" */
     bool region_failover;          /* failover-strategy region, and more than one region */
     fl_region_state *rstate;       /* per region */
     int64_t *rdue;                 /* per RESTARTING region: when (monotonic ms) */

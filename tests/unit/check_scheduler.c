@@ -3,8 +3,9 @@
  * coordinator) and a real event base for its timers: a job's life from CREATED to FINISHED;
  * region failover restarting only the failed task's region at a new attempt while the job
  * stays RUNNING; a lost TaskManager's regions restarting in replacement slots; the full
- * strategy (a lost TaskManager too); a one-region job taking the full path under `region`; a restart strategy that gives up; a cancel while a region waits to
- * restart; a second region failing while the first one is being deployed. The graph's
+ * strategy (a lost TaskManager too); a one-region job taking the full path under `region`;
+ * a restart strategy that gives up; a cancel while a region waits to restart; a second
+ * region failing while the first one is being deployed. The graph's
  * invariants (fl_eg_validate) are checked after every step.
  */
 #include <check.h>
@@ -106,7 +107,8 @@ static void w_init(world *w, int p, bool forward, const char *strategy, int atte
     memset(w, 0, sizeof *w);
     graph_init(&w->gr);
     int a = vertex(&w->gr, p), b = vertex(&w->gr, p);
-    edge(&w->gr, a, b, forward ? FL__PB__PARTITIONER__PART_FORWARD : FL__PB__PARTITIONER__PART_HASH);
+    edge(&w->gr, a, b,
+         forward ? FL__PB__PARTITIONER__PART_FORWARD : FL__PB__PARTITIONER__PART_HASH);
     w->conf = fl_conf_new();
     char n[16];
     snprintf(n, sizeof n, "%d", attempts);
@@ -180,7 +182,8 @@ static const char *attempts(world *w)
     int n = 0;
     for (int vi = 0; vi < w->s.eg.nv; vi++)
         for (int i = 0; i < w->s.eg.v[vi].jv->parallelism; i++)
-            n += snprintf(buf + n, sizeof buf - (size_t)n, "%d", fl_eg_exec(&w->s.eg, vi, i)->attempt);
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "%d",
+                          fl_eg_exec(&w->s.eg, vi, i)->attempt);
     return buf;
 }
 
