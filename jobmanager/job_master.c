@@ -157,6 +157,30 @@ static void op_publish(void *ctx, bool now)
         fl_jm_publish_soon(ctx, FL_JM_PUBLISH_TASKS_MS);
 }
 
+/* A rescale took effect: the plan shows the new parallelism, the status when and what. */
+static void op_rescaled(void *ctx, const int *from)
+{
+    fl_jm *jm = ctx;
+    json_t *f = json_object(), *t = json_object();
+    char vid[16], desc[512];
+    int n = 0;
+    for (size_t v = 0; v < jm->g->n_vertices; v++) {
+        snprintf(vid, sizeof vid, "%d", jm->g->vertices[v]->id);
+        json_object_set_new(f, vid, json_integer(from[v]));
+        json_object_set_new(t, vid, json_integer(jm->g->vertices[v]->parallelism));
+        if (n < (int)sizeof desc - 40)
+            n += snprintf(desc + n, sizeof desc - (size_t)n, "%s%s %d -> %d", v ? ", " : "",
+                          jm->g->vertices[v]->name, from[v], jm->g->vertices[v]->parallelism);
+    }
+    fl_info("Job %s (%s) rescaled (resource requirements changed): %s.", jm->g->name, jm->id,
+            desc);
+    json_decref(jm->last_rescale);
+    jm->last_rescale = json_pack("{s:I, s:s, s:o, s:o}", "timestamp", (json_int_t)fl_now_ms(),
+                                 "reason", "resource requirements changed", "from", f, "to", t);
+    json_decref(jm->plan);
+    jm->plan = fl_plan_json(jm->g);
+}
+
 static const fl_sched_ops jm_sched_ops = {
     .request_slots = op_request_slots,
     .release_slots = op_release_slots,
@@ -168,6 +192,7 @@ static const fl_sched_ops jm_sched_ops = {
     .job_state_changed = op_job_state_changed,
     .all_running = op_all_running,
     .publish = op_publish,
+    .rescaled = op_rescaled,
 };
 
 /* ---- messages from TaskExecutors -------------------------------------------------- */
@@ -248,6 +273,20 @@ static void run_cancel(void *ctx, void *arg)
 void fl_jm_cancel(fl_jm *jm)
 {
     fl_endpoint_post(jm->ep, run_cancel, NULL, NULL);
+}
+
+static void run_rescale(void *ctx, void *arg)
+{
+    fl_jm *jm = ctx;
+    if (fl_sched_rescale(&jm->s, arg) < 0)
+        fl_warn("Job %s (%s): no rescale, the job is %s.", jm->g->name, jm->id,
+                fl_job_state_name(jm->s.state));
+    free(arg);
+}
+
+void fl_jm_rescale(fl_jm *jm, int *parallelism)
+{
+    fl_endpoint_post(jm->ep, run_rescale, parallelism, free);
 }
 
 /* ---- checkpoint coordinator callbacks ---------------------------------------------- */
@@ -482,6 +521,7 @@ void fl_jm_free(fl_jm *jm)
     fl_endpoint_free(jm->ep);
     fl_leader_term_unref(jm->deps.term);
     json_decref(jm->plan);
+    json_decref(jm->last_rescale);
     json_decref(jm->savepoints);
     fl_cc_free(jm->cc);
     free(jm->cc_tasks);

@@ -67,6 +67,9 @@ void fl_jm_resume(fl_jm *jm);
 uint64_t fl_jm_serial(const fl_jm *jm);
 /* Any thread. */
 void fl_jm_cancel(fl_jm *jm);
+/* Any thread: rescale the running job to parallelism[v] per vertex (takes the array; the
+ * caller checked it against the job's vertices, max parallelism and forward edges). */
+void fl_jm_rescale(fl_jm *jm, int *parallelism);
 /* Any thread: a savepoint into dir ("" = state.savepoints.dir); its status appears in the
  * job's details under "savepoints"/<token as 16 hex digits>. stop: end the job (FINISHED)
  * once the savepoint is complete. */

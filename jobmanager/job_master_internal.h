@@ -50,6 +50,7 @@ struct fl_jm {
     bool publish_pending;
     int64_t publish_due_ms;
     json_t *plan;
+    json_t *last_rescale;               /* when and what the latest rescale changed */
     struct event *publish_timer;
     Fl__Pb__ConfigEntry **conf_entries; /* jm->conf as deployment configuration */
     size_t nconf;

@@ -127,6 +127,8 @@ void fl_jm_publish(fl_jm *jm)
     json_object_set_new(details, "failover-strategy", json_string(jm->s.failover_strategy));
     json_object_set_new(details, "regions", json_integer(jm->s.eg.nregions));
     json_object_set_new(details, "region-restarts", json_integer(jm->s.region_restarts));
+    if (jm->last_rescale)
+        json_object_set(details, "last-rescale", jm->last_rescale);
     if (jm->s.root_cause[0])
         json_object_set_new(details, "root-exception", json_string(jm->s.root_cause));
     json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));

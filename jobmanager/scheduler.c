@@ -157,6 +157,37 @@ static void on_restart_timer(evutil_socket_t fd, short what, void *arg)
         restart_now(s);
 }
 
+static int setup_regions(fl_sched *s, fl_err *err);
+
+/* RESTARTING (rescale) -> RUNNING: every task stopped; the graph takes the new parallelism
+ * and the job restarts in as many slots as it needs now. */
+static void rescale_now(fl_sched *s)
+{
+    int *from = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *from);
+    for (int vi = 0; vi < s->eg.nv; vi++) {
+        from[vi] = s->g->vertices[vi]->parallelism;
+        s->g->vertices[vi]->parallelism = s->rescale_to[vi];
+    }
+    free(s->rescale_to);
+    s->rescale_to = NULL;
+    fl_eg_destroy(&s->eg);
+    fl_err err;
+    if (fl_eg_init(&s->eg, s->g, &err) < 0 || setup_regions(s, &err) < 0) {
+        for (int vi = 0; vi < s->eg.nv; vi++) /* cannot happen: the groups did not change */
+            s->g->vertices[vi]->parallelism = from[vi];
+        fl_eg_destroy(&s->eg);
+        fl_eg_init(&s->eg, s->g, &err);
+        setup_regions(s, &err);
+    }
+    s->ops->rescaled(s->ctx, from);
+    free(from);
+    free(s->slots);
+    s->slots = NULL;
+    s->nslots = 0;
+    s->slots_lost = true; /* ask for the slots the new parallelism needs */
+    restart_now(s);
+}
+
 /* Called whenever the tasks may all have stopped: FAILING -> RESTARTING | FAILED,
  * CANCELLING -> CANCELED | FINISHED (after a stop). */
 static void check_terminal(fl_sched *s)
@@ -166,6 +197,8 @@ static void check_terminal(fl_sched *s)
     evtimer_del(s->cancel_timer);
     if (s->state == FL_JOB_CANCELLING) {
         set_state(s, s->stopping ? FL_JOB_FINISHED : FL_JOB_CANCELED);
+    } else if (s->state == FL_JOB_RESTARTING && s->rescale_to) {
+        rescale_now(s);
     } else if (s->state == FL_JOB_FAILING) {
         int64_t delay = s->give_up ? -1
                                    : fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
@@ -499,6 +532,15 @@ void fl_sched_cancel(fl_sched *s)
         check_terminal(s);
         break;
     case FL_JOB_RESTARTING:
+        if (s->rescale_to && !fl_eg_all_terminal(&s->eg)) { /* tasks of a rescale stopping */
+            free(s->rescale_to);
+            s->rescale_to = NULL;
+            set_state(s, FL_JOB_CANCELLING);
+            check_terminal(s);
+            break;
+        }
+        set_state(s, FL_JOB_CANCELED);
+        break;
     case FL_JOB_CREATED:
         set_state(s, FL_JOB_CANCELED);
         break;
@@ -532,6 +574,43 @@ void fl_sched_fail_to_start(fl_sched *s, const char *cause)
     set_state(s, FL_JOB_FAILED);
 }
 
+/* The per-region and per-slot arrays for the graph as it is now. */
+static int setup_regions(fl_sched *s, fl_err *err)
+{
+    (void)err;
+    free(s->rstate);
+    free(s->rdue);
+    free(s->slot_lost);
+    free(s->rescale_to);
+    s->region_failover = !strcmp(s->failover_strategy, "region") && s->eg.nregions > 1;
+    s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
+    s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
+    s->slot_lost = fl_xcalloc((size_t)s->eg.nslots_needed + 1, sizeof *s->slot_lost);
+    s->ncanceling = s->nslots_lost = 0;
+    s->replacing = false;
+    return 0;
+}
+
+int fl_sched_rescale(fl_sched *s, const int *parallelism)
+{
+    if (s->state != FL_JOB_RUNNING)
+        return -1;
+    s->rescale_to = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *s->rescale_to);
+    memcpy(s->rescale_to, parallelism, (size_t)s->eg.nv * sizeof *s->rescale_to);
+    fl_info("Job %s (%s) rescales: the tasks stop, then it restores its latest completed "
+            "checkpoint at the new parallelism.", s->job_name, s->job_id);
+    evtimer_del(s->region_timer);
+    set_state(s, FL_JOB_RESTARTING);
+    if (s->waiting_slots || s->replacing) {
+        s->waiting_slots = s->replacing = false;
+        evtimer_del(s->slot_timer);
+        s->ops->release_slots(s->ctx);
+    }
+    cancel_tasks(s);
+    check_terminal(s);
+    return 0;
+}
+
 int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGraph *g,
                   const fl_conf *job_conf, struct event_base *base, fl_err *err)
 {
@@ -548,10 +627,8 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
     s->restart = fl_restart_new(job_conf);
     const char *fs = fl_conf_get_str(job_conf, "jobmanager.execution.failover-strategy");
     s->failover_strategy = fs && !strcmp(fs, "full") ? "full" : "region";
-    s->region_failover = !strcmp(s->failover_strategy, "region") && s->eg.nregions > 1;
-    s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
-    s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
-    s->slot_lost = fl_xcalloc((size_t)s->eg.nslots_needed + 1, sizeof *s->slot_lost);
+    s->g = g;
+    setup_regions(s, err);
     s->region_timer = evtimer_new(base, on_region_timer, s);
     s->slot_timer = evtimer_new(base, on_slot_timeout, s);
     s->restart_timer = evtimer_new(base, on_restart_timer, s);

@@ -66,6 +66,8 @@ typedef struct fl_sched_ops {
     void (*all_running)(void *ctx);
     /* Something the job's status shows changed: publish it now, or soon (coalesced). */
     void (*publish)(void *ctx, bool now);
+    /* The vertices' parallelism changed (fl_sched_rescale): from[v] -> the graph's now. */
+    void (*rescaled)(void *ctx, const int *from);
 } fl_sched_ops;
 
 typedef struct fl_sched {
@@ -98,6 +100,8 @@ typedef struct fl_sched {
     char root_cause[2048];
     int64_t created_ms, end_ms, running_since_ms; /* wall, wall, monotonic */
     int64_t state_ts[FL_JOB_FAILED + 1];
+    Fl__Pb__JobGraph *g;           /* the JobMaster's: a rescale sets its parallelism */
+    int *rescale_to;               /* per vertex, while a rescale waits for the tasks */
     struct event *slot_timer, *restart_timer, *cancel_timer, *region_timer;
 } fl_sched;
 
@@ -126,6 +130,12 @@ void fl_sched_fail(fl_sched *s, const char *cause);
 void fl_sched_cancel(fl_sched *s);
 /* The stop-with-savepoint's savepoint is complete: cancel the tasks, end FINISHED. */
 void fl_sched_stop(fl_sched *s);
+/* Rescales the running job to parallelism[v] per vertex (the caller checked each against
+ * the vertex's max parallelism and forward edges): RUNNING -> RESTARTING, every task
+ * cancelled, then a new attempt at the new parallelism, in slots asked for anew, restored
+ * from the latest completed checkpoint (keyed state by key groups, operator state dealt
+ * round robin). -1 when the job is not RUNNING. */
+int fl_sched_rescale(fl_sched *s, const int *parallelism);
 
 /* Every execution the last ops->deploy had to deploy has its answer: regions that wait to
  * restart restart now (one deployment at a time: its producer tables are of one attempt). */

@@ -89,9 +89,13 @@ static void w_publish(void *ctx, bool now)
 {
 }
 
+static void w_rescaled(void *ctx, const int *from)
+{
+}
+
 static const fl_sched_ops w_ops = {w_request,  w_release,    w_cancel, w_cancel_region,
                                    w_pause,    w_deploy,     w_new_attempt, w_state,
-                                   w_all_running, w_publish};
+                                   w_all_running, w_publish, w_rescaled};
 
 static void valid(world *w)
 {
