@@ -6,7 +6,9 @@
 #   * GET shows every vertex at parallelism.upperBound 2;
 #   * bad PUTs get one clear 400 each and change nothing: an unknown vertex, upperBound 0,
 #     upperBound above the max parallelism, a body that is not JSON;
-#   * PUT upperBound 4 for every vertex: the job stops its tasks, restores its latest
+#   * `flint rescale JOBID 200` (past the max parallelism) and `... 0` are refused with
+#     their reason;
+#   * `flint rescale JOBID 4` (PUT upperBound 4 for every vertex): the job stops its tasks, restores its latest
 #     completed checkpoint at parallelism 4 (keyed state by key groups, the file source's
 #     splits and the sink's transactions dealt round robin), runs 8 tasks in the 4 slots,
 #     says when and from what to what (last-rescale), and checkpoints again;
@@ -47,6 +49,13 @@ import json, sys
 d = json.load(sys.stdin)
 print(json.dumps({v["id"]: {"parallelism": {"lowerBound": 1, "upperBound": int(sys.argv[1])}}
                   for v in d["vertices"]}))' "$1"
+}
+
+assert_contains() {
+    case "$1" in
+        *"$2"*) ;;
+        *) fail "$3: '$1' does not contain '$2'" ;;
+    esac
 }
 
 parallelisms() {
@@ -91,10 +100,17 @@ for bad in '{"7": {"parallelism": {"lowerBound": 1, "upperBound": 2}}}' \
 done
 assert_eq "$(parallelisms)" "2 2" "parallelism after the bad PUTs"
 
-step "PUT upperBound 4 for every vertex"
+out=$("$FLINT" rescale "$J" 200 2>&1) && fail "flint rescale $J 200 succeeded: $out"
+assert_contains "$out" "its max parallelism 128" "flint rescale past the max parallelism"
+out=$("$FLINT" rescale "$J" 0 2>&1) && fail "flint rescale $J 0 succeeded: $out"
+assert_contains "$out" "Usage: flint rescale" "flint rescale 0"
+assert_eq "$(parallelisms)" "2 2" "parallelism after the bad requests"
+assert_eq "$(bounds 2 | py -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2 "vertices"
+
+step "flint rescale $J 4 (PUT upperBound 4 for every vertex)"
 t0=$(now_ms)
-code=$(put "$(bounds 4)")
-assert_eq "$code" 200 "PUT 4: $(cat "$TEST_DIR/put.out")"
+out=$("$FLINT" rescale "$J" 4 2>&1) || fail "flint rescale $J 4 failed: $out"
+assert_contains "$out" "Rescaling job $J to parallelism 4." "flint rescale's output"
 wait_for "running_at 8" 30 || fail "not 8 tasks running after the rescale: $(rest GET "/jobs/$J")"
 ms=$(($(now_ms) - t0))
 assert_eq "$(parallelisms)" "4 4" "parallelism after the rescale"

@@ -5,7 +5,8 @@
  * stays RUNNING; a lost TaskManager's regions restarting in replacement slots; the full
  * strategy (a lost TaskManager too); a one-region job taking the full path under `region`;
  * a restart strategy that gives up; a cancel while a region waits to restart; a second
- * region failing while the first one is being deployed. The graph's
+ * region failing while the first one is being deployed; a rescale restarting the job at
+ * the new parallelism without using up the restart strategy. The graph's
  * invariants (fl_eg_validate) are checked after every step.
  */
 #include <check.h>
@@ -89,8 +90,11 @@ static void w_publish(void *ctx, bool now)
 {
 }
 
+static int rescaled_from[4];
+
 static void w_rescaled(void *ctx, const int *from)
 {
+    memcpy(rescaled_from, from, 2 * sizeof *from);
 }
 
 static const fl_sched_ops w_ops = {w_request,  w_release,    w_cancel, w_cancel_region,
@@ -398,6 +402,46 @@ START_TEST(cancel_while_a_region_restarts)
 }
 END_TEST
 
+START_TEST(rescale_restarts_at_the_new_parallelism)
+{
+    world w;
+    w_init(&w, 2, false, "region", 1);
+    w_running(&w);
+    ck_assert_int_eq(w.s.eg.nslots_needed, 2);
+    int par[2] = {4, 3};
+    ck_assert_int_eq(fl_sched_rescale(&w.s, par), 0);
+    ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+    ck_assert_int_eq(w.cancels, 1);
+    for (int vi = 0; vi < 2; vi++)
+        for (int i = 0; i < 2; i++) {
+            ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+            report(&w, vi, i, FL_TASK_CANCELED);
+        }
+    /* a new attempt at 4 and 3, in 4 slots asked for anew; no restart counted */
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.gr.v[0].parallelism, 4);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 3);
+    ck_assert_int_eq(rescaled_from[0], 2);
+    ck_assert_int_eq(w.s.eg.ntasks, 7);
+    ck_assert_int_eq(w.s.eg.nslots_needed, 4);
+    ck_assert_int_eq(w.requested, 4);
+    ck_assert_int_eq(w.new_attempts, 1);
+    valid(&w);
+    fl_sched_on_slots(&w.s, grants(4), 4);
+    run_deployed(&w);
+    ck_assert(fl_eg_all_running(&w.s.eg));
+    /* the restart strategy (1 attempt) was not used up by the rescale */
+    report(&w, 0, 3, FL_TASK_FAILED);
+    for (int vi = 0; vi < 2; vi++)
+        for (int i = 0; i < w.gr.v[vi].parallelism; i++)
+            if (!fl_task_state_is_terminal(fl_eg_exec(&w.s.eg, vi, i)->state))
+                report(&w, vi, i, FL_TASK_CANCELED);
+    ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+    ck_assert_int_eq(fl_sched_rescale(&w.s, par), -1); /* not RUNNING */
+    w_free(&w);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
@@ -411,6 +455,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, a_lost_taskmanager_under_full);
     tcase_add_test(tc, restart_strategy_gives_up);
     tcase_add_test(tc, cancel_while_a_region_restarts);
+    tcase_add_test(tc, rescale_restarts_at_the_new_parallelism);
     suite_add_tcase(s, tc);
     return s;
 }
