@@ -44,6 +44,7 @@ int fl_cli_list(fl_cli *cli);
 int fl_cli_run(fl_cli *cli);
 int fl_cli_info(fl_cli *cli);
 int fl_cli_cancel(fl_cli *cli);
+int fl_cli_rescale(fl_cli *cli);
 int fl_cli_savepoint(fl_cli *cli);
 int fl_cli_stop(fl_cli *cli);
 

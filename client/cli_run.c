@@ -1,4 +1,4 @@
-/* cli_run.c -- `flint run`, `flint info` and `flint cancel`.
+/* cli_run.c -- `flint run`, `flint info`, `flint cancel` and `flint rescale`.
  *
  *   flint run [-p N] [-d] [-D k=v]... BUNDLE [ARGS]   build, compile, submit (and wait)
  *   flint info [-p N] BUNDLE [ARGS]                   print the plan as JSON
@@ -362,4 +362,46 @@ int fl_cli_stop(fl_cli *cli)
     }
     printf("Suspending job \"%s\" with a savepoint.\n", jid);
     return trigger_savepoint(cli, jid, dir, true);
+}
+
+/* Every vertex's upper bound set to the parallelism, through PUT
+ * /jobs/:jobid/resource-requirements (the JobManager checks the bounds). */
+int fl_cli_rescale(fl_cli *cli)
+{
+    int64_t p;
+    if (cli->argc != 2 || fl_parse_int(cli->argv[1], &p) < 0 || p < 1 || p > INT32_MAX) {
+        fprintf(stderr, "Usage: flint rescale JOBID PARALLELISM (an integer >= 1)\n");
+        return 1;
+    }
+    const char *jid = cli->argv[0];
+    char path[160];
+    snprintf(path, sizeof path, "/jobs/%.64s/resource-requirements", jid);
+    int status;
+    json_t *req = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
+    if (!req)
+        return 1;
+    if (status != 200 || !json_is_object(req)) {
+        fprintf(stderr, "Could not rescale job %s: %s\n", jid, fl_cli_rest_error(req));
+        json_decref(req);
+        return 1;
+    }
+    const char *vid;
+    json_t *v;
+    json_object_foreach(req, vid, v)
+        json_object_set_new(v, "parallelism", json_pack("{s:i, s:I}", "lowerBound", 1,
+                                                        "upperBound", (json_int_t)p));
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    json_t *j = fl_cli_rest(cli, "PUT", path, "application/json", body, strlen(body), &status);
+    free(body);
+    if (!j)
+        return 1;
+    if (status != 200) {
+        fprintf(stderr, "Could not rescale job %s: %s\n", jid, fl_cli_rest_error(j));
+        json_decref(j);
+        return 1;
+    }
+    json_decref(j);
+    printf("Rescaling job %s to parallelism %lld.\n", jid, (long long)p);
+    return 0;
 }

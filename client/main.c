@@ -45,6 +45,10 @@ static const action actions[] = {
     {"cancel", fl_cli_cancel,
      "Action \"cancel\" cancels a running job.\n"
      "  Syntax: cancel <Job ID>\n"},
+    {"rescale", fl_cli_rescale,
+     "Action \"rescale\" changes the parallelism of a running job (every operator): it\n"
+     "restarts from its latest completed checkpoint at the new parallelism.\n"
+     "  Syntax: rescale <Job ID> <parallelism>\n"},
     {"savepoint", fl_cli_savepoint,
      "Action \"savepoint\" triggers savepoints for a running job.\n"
      "  Syntax: savepoint <Job ID> [<target directory>]\n"},

@@ -216,6 +216,10 @@ FL_KEY("blob.storage.directory", FL_CT_STRING, NULL, NULL, "1..1024",
        "Where the JobManager stores submitted bundles; it must be the user's own and writable "
        "by no one else. Default: a fresh directory in the per-user directory "
        "${TMPDIR:-/tmp}/flint-<user>/, removed at shutdown.")
+FL_KEY("jobmanager.execution.failover-strategy", FL_CT_ENUM, "region", "full|region", NULL,
+       "What a failed task restarts: region (only its pipelined region: the tasks connected "
+       "to it by data edges, from the latest checkpoint, while the other regions keep "
+       "running) or full (every task of the job).")
 FL_KEY("restart-strategy.type", FL_CT_ENUM, NULL, "none|off|disable|fixed-delay|fixeddelay|"
        "exponential-delay|exponentialdelay|failure-rate|failurerate", NULL,
        "How a failed job restarts: none, fixed-delay, exponential-delay or failure-rate. "

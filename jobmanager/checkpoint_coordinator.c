@@ -36,21 +36,30 @@ static hist *history_find(fl_cc *cc, int64_t id)
     return NULL;
 }
 
-/* Sorts idx[0..n) (indexes into tasks) by connection, then by position: the tasks of one
- * TaskManager become a run. O(n log n), where a scan for the ones seen before was O(n^2). */
+/* Sorts idx[0..n) (indexes into tasks) by connection, attempt, then position: the tasks of
+ * one TaskManager and attempt become a run. O(n log n), where a scan for the ones seen
+ * before was O(n^2). */
 static const fl_cc_task *sort_tasks;
 
 static int by_conn(const void *x, const void *y)
 {
     int a = *(const int *)x, b = *(const int *)y;
     fl_conn_id ca = sort_tasks[a].conn, cb = sort_tasks[b].conn;
-    return ca < cb ? -1 : ca > cb ? 1 : a - b;
+    int ta = sort_tasks[a].attempt, tb = sort_tasks[b].attempt;
+    return ca < cb ? -1 : ca > cb ? 1 : ta != tb ? (ta < tb ? -1 : 1) : a - b;
 }
 
 static void group_by_conn(const fl_cc_task *tasks, int *idx, int n)
 {
     sort_tasks = tasks; /* the JobMaster's thread only */
     qsort(idx, (size_t)n, sizeof *idx, by_conn);
+}
+
+/* Tasks a message to a TaskManager covers together: same connection, same attempt (the
+ * messages carry one attempt; regions restarted apart have different ones). */
+static bool same_run(const fl_cc_task *a, const fl_cc_task *b)
+{
+    return a->conn == b->conn && a->attempt == b->attempt;
 }
 
 static void send_notify(fl_cc *cc, pending *p, bool aborted)
@@ -60,11 +69,11 @@ static void send_notify(fl_cc *cc, pending *p, bool aborted)
         idx[i] = i;
     group_by_conn(p->tasks, idx, p->ntasks);
     for (int i = 0; i < p->ntasks; i++) {
-        if (i > 0 && p->tasks[idx[i]].conn == p->tasks[idx[i - 1]].conn)
-            continue; /* one per TaskManager */
+        if (i > 0 && same_run(&p->tasks[idx[i]], &p->tasks[idx[i - 1]]))
+            continue; /* one per TaskManager and attempt */
         Fl__Pb__NotifyCheckpoint n = FL__PB__NOTIFY_CHECKPOINT__INIT;
         n.job_id = cc->job_id;
-        n.attempt = cc->env.attempt(cc->env.jm);
+        n.attempt = p->tasks[idx[i]].attempt;
         n.checkpoint_id = p->id;
         n.aborted = aborted;
         n.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
@@ -390,13 +399,13 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     for (int r = 0; r < nsrc;) {
         int i = idx[r];
         size_t m = 0;
-        for (; r < nsrc && p->tasks[idx[r]].conn == p->tasks[i].conn; r++) {
+        for (; r < nsrc && same_run(&p->tasks[idx[r]], &p->tasks[i]); r++) {
             vs[m] = p->tasks[idx[r]].vertex;
             ss[m++] = p->tasks[idx[r]].subtask;
         }
         Fl__Pb__TriggerCheckpoint t = FL__PB__TRIGGER_CHECKPOINT__INIT;
         t.job_id = cc->job_id;
-        t.attempt = cc->env.attempt(cc->env.jm);
+        t.attempt = p->tasks[i].attempt;
         t.checkpoint_id = id;
         t.timestamp = p->ts;
         t.savepoint = savepoint;
@@ -560,7 +569,7 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
     pending *p;
     for (p = cc->pending; p && p->id != a->checkpoint_id; p = p->next)
         ;
-    if (!p || p->recording || a->attempt != cc->env.attempt(cc->env.jm)) {
+    if (!p || p->recording) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -575,7 +584,8 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
         else
             hi = mid;
     }
-    if (i == p->ntasks || p->tasks[i].vertex != a->vertex || p->tasks[i].subtask != a->subtask) {
+    if (i == p->ntasks || p->tasks[i].vertex != a->vertex || p->tasks[i].subtask != a->subtask ||
+        p->tasks[i].attempt != a->attempt) {
         fl_rpc_msg_free(msg);
         return;
     }

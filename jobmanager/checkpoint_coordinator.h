@@ -48,6 +48,7 @@ typedef struct fl_leader_term fl_leader_term;
 /* A running task as the coordinator needs to know it. */
 typedef struct fl_cc_task {
     int vertex, subtask;
+    int attempt;            /* its execution's: regions restart apart */
     fl_conn_id conn;
     bool finished;
 } fl_cc_task;
@@ -60,7 +61,6 @@ typedef struct fl_cc_env {
     void *jm;
     /* The current attempt's tasks (array owned by the JobMaster), or 0 when not all run. */
     int (*tasks)(void *jm, const fl_cc_task **tasks);
-    int (*attempt)(void *jm);
     /* Too many checkpoints failed in a row: fail the job with why. */
     void (*fail)(void *jm, const char *why);
     /* A savepoint finished (path) or failed (error); token identifies the request. */

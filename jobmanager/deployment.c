@@ -18,12 +18,6 @@
 
 /* ---- deployment ------------------------------------------------------------------- */
 
-static bool is_pointwise(int partitioner)
-{
-    return partitioner == FL__PB__PARTITIONER__PART_FORWARD ||
-           partitioner == FL__PB__PARTITIONER__PART_RESCALE;
-}
-
 /* Subpartitions of producer j of an edge with P producers and C consumers. */
 static int producer_subpartitions(bool pointwise, int P, int C, int j)
 {
@@ -47,11 +41,11 @@ static void index_hosts(fl_jm *jm)
     fl_hmap *m = fl_hmap_new();
     free(d->host_of_slot);
     free(d->slot_of_host);
-    d->host_of_slot = fl_xcalloc((size_t)jm->nslots + 1, sizeof *d->host_of_slot);
-    d->slot_of_host = fl_xcalloc((size_t)jm->nslots + 1, sizeof *d->slot_of_host);
+    d->host_of_slot = fl_xcalloc((size_t)jm->s.nslots + 1, sizeof *d->host_of_slot);
+    d->slot_of_host = fl_xcalloc((size_t)jm->s.nslots + 1, sizeof *d->slot_of_host);
     d->nhosts = 0;
-    for (int s = 0; s < jm->nslots; s++) {
-        const char *rid = jm->slots[s].resource_id;
+    for (int s = 0; s < jm->s.nslots; s++) {
+        const char *rid = jm->s.slots[s].resource_id;
         uint32_t len = (uint32_t)strlen(rid);
         bool created;
         fl_hentry *e = fl_hmap_upsert(m, fl_key_hash(rid, len), rid, len, &created);
@@ -71,7 +65,7 @@ static void index_hosts(fl_jm *jm)
 void fl_jm_deploy_reset(fl_jm *jm)
 {
     fl_deploy *d = &jm->dep;
-    for (int v = 0; d->tables && v < jm->nv; v++)
+    for (int v = 0; d->tables && v < jm->s.eg.nv; v++)
         free(d->tables[v].data);
     free(d->tables);
     free(d->sent);
@@ -105,22 +99,22 @@ static const ProtobufCBinaryData *producer_table(fl_jm *jm, int v)
     fl_arena a = {0};
     Fl__Pb__ProducerTable pt = FL__PB__PRODUCER_TABLE__INIT;
     pt.vertex = v;
-    pt.attempt = jm->attempt;
+    pt.attempt = jm->s.attempt;
     pt.n_hosts = (size_t)d->nhosts;
     pt.hosts = fl_arena_alloc(&a, ((size_t)d->nhosts + 1) * sizeof *pt.hosts);
     for (int h = 0; h < d->nhosts; h++) {
-        const fl_slot_grant *s = &jm->slots[d->slot_of_host[h]];
+        const fl_slot_grant *s = &jm->s.slots[d->slot_of_host[h]];
         Fl__Pb__SubtaskLocation *l = pt.hosts[h] = fl_arena_alloc(&a, sizeof *l);
         fl__pb__subtask_location__init(l);
         l->resource_id = (char *)s->resource_id;
         l->host = (char *)s->host;
         l->data_port = (uint32_t)s->data_port;
     }
-    int P = jm->v[v].jv->parallelism;
+    int P = jm->s.eg.v[v].jv->parallelism;
     pt.n_host_of = (size_t)P;
     pt.host_of = fl_arena_alloc(&a, (size_t)P * sizeof *pt.host_of);
     for (int j = 0; j < P; j++)
-        pt.host_of[j] = d->host_of_slot[jm->v[v].x[j].slot];
+        pt.host_of[j] = d->host_of_slot[jm->s.eg.v[v].x[j].slot];
     t->len = protobuf_c_message_get_packed_size(&pt.base);
     t->data = fl_xmalloc(t->len + 1);
     protobuf_c_message_pack(&pt.base, t->data);
@@ -141,7 +135,7 @@ static Fl__Pb__InputGateDescriptor *gate_desc(fl_arena *a, const fl_jm *jm,
     gd->source_vertex = in->source_vertex;
     gd->source_output = in->source_output;
     gd->producer_parallelism = P;
-    if (!is_pointwise(o->partitioner)) {
+    if (!fl_eg_is_pointwise(o->partitioner)) {
         gd->first_producer = 0; /* all of them, each our subpartition */
         gd->producer_count = P;
         gd->subpartition = consumer;
@@ -169,13 +163,13 @@ static void deploy_more(fl_jm *jm);
 static void deploy(fl_jm *jm, int vi, int i)
 {
     fl_arena a = {0};
-    vert *vx = &jm->v[vi];
-    exec *x = &vx->x[i];
-    const fl_slot_grant *slot = &jm->slots[x->slot];
+    fl_vertex *vx = &jm->s.eg.v[vi];
+    fl_exec *x = &vx->x[i];
+    const fl_slot_grant *slot = &jm->s.slots[x->slot];
     Fl__Pb__TaskDeploymentDescriptor tdd = FL__PB__TASK_DEPLOYMENT_DESCRIPTOR__INIT;
     tdd.job_id = jm->id;
     tdd.job_name = jm->g->name;
-    tdd.attempt = jm->attempt;
+    tdd.attempt = x->attempt; /* the current one: what is deployed is CREATED at it */
     tdd.vertex = vx->jv;
     tdd.subtask = i;
     tdd.slot_index = slot->slot_index;
@@ -195,7 +189,7 @@ static void deploy(fl_jm *jm, int vi, int i)
         tdd.gates[k] = gate_desc(&a, jm, vx->jv->inputs[k], i, vx->jv->parallelism);
         /* the producers' table, unless this TaskManager has it already */
         int src = vx->jv->inputs[k]->source_vertex;
-        uint8_t *sent = &jm->dep.sent[(size_t)host * (size_t)jm->nv + (size_t)src];
+        uint8_t *sent = &jm->dep.sent[(size_t)host * (size_t)jm->s.eg.nv + (size_t)src];
         if (!*sent) {
             *sent = 1;
             tdd.producer_tables[tdd.n_producer_tables++] = *producer_table(jm, src);
@@ -209,40 +203,43 @@ static void deploy(fl_jm *jm, int vi, int i)
     char pid[256];
     for (size_t k = 0; k < no; k++) {
         const Fl__Pb__VertexOutput *o = vx->jv->outputs[k];
-        fl_partition_id(pid, sizeof pid, jm->id, jm->attempt, vi, i, (int)k);
+        fl_partition_id(pid, sizeof pid, jm->id, x->attempt, vi, i, (int)k);
         tdd.output_partition_ids[k] = fl_arena_str(&a, pid);
         tdd.output_consumers[k] = producer_subpartitions(
-            is_pointwise(o->partitioner), vx->jv->parallelism,
+            fl_eg_is_pointwise(o->partitioner), vx->jv->parallelism,
             jm->g->vertices[o->target_vertex]->parallelism, i);
         tdd.output_max_parallelism[k] = jm->g->vertices[o->target_vertex]->max_parallelism;
     }
     if (jm->restore)
         tdd.restore = fl_cc_task_restore(&a, jm->restore, jm->restore_dir, vx->jv, i);
     if (tdd.restore)
-        tdd.restore->failover = jm->attempt > 0 || jm->recovered;
+        tdd.restore->failover = jm->s.attempt > 0 || jm->recovered;
     Fl__Pb__SubmitTask st = FL__PB__SUBMIT_TASK__INIT;
     st.tdd = &tdd;
     st.leader_session_id = (char *)fl_leader_term_session(jm->deps.term);
-    fl_jm_set_exec_state(jm, x, FL_TASK_DEPLOYING);
+    fl_eg_set_state(&jm->s.eg, x, FL_TASK_DEPLOYING);
     x->start_ms = fl_now_ms();
     x->end_ms = 0;
     /* the reply tells which task: attempt, vertex and subtask packed into the pointer */
-    uintptr_t tag = ((uintptr_t)(jm->attempt & 0xffff) << 40) | ((uintptr_t)vi << 20) | (uintptr_t)i;
+    uintptr_t tag = ((uintptr_t)(x->attempt & 0xffff) << 40) | ((uintptr_t)vi << 20) | (uintptr_t)i;
     fl_rpc_call(jm->deps.rpc, slot->conn, FL_RPC_SUBMIT_TASK, &st.base,
                 fl_conf_get_duration_ms(jm->conf, "rpc.ask-timeout"), jm->ep, on_deploy_reply,
                 (void *)tag);
     fl_arena_free(&a);
 }
 
-/* Deploys subtasks while fewer than DEPLOY_WINDOW deployments await their answer; each
- * answer lets one more go. The JobMaster's loop is never held for long (task updates and
- * acknowledgements get their turn between answers) and the RPC service never queues more
- * than a window of them ahead of the ResourceManager's heartbeats: a job of 20,000
- * subtasks on 1,000 TaskManagers delayed heartbeats by seconds when all went at once. */
+/* Deploys the subtasks awaiting it (CREATED or SCHEDULED: all of them after the slots
+ * came or the job restarted, a region's after a region restart) while fewer than
+ * FL_JM_DEPLOY_WINDOW deployments await their answer; each answer lets one more go. When
+ * every one has its answer, the scheduler hears of it (fl_sched_on_deployed). The
+ * JobMaster's loop is never held for long (task updates and acknowledgements get their
+ * turn between answers) and the RPC service never queues more than a window of them ahead
+ * of the ResourceManager's heartbeats: a job of 20,000 subtasks on 1,000 TaskManagers
+ * delayed heartbeats by seconds when all went at once. */
 static void deploy_more(fl_jm *jm)
 {
     fl_deploy *d = &jm->dep;
-    if (d->attempt != jm->attempt || jm->state != FL_JOB_RUNNING)
+    if (d->attempt != jm->s.attempt || jm->s.state != FL_JOB_RUNNING)
         return;
     if (!fl_leader_term_is_active(jm->deps.term)) {
         jm->deploy_held = true; /* ZooKeeper unreachable: fl_jm_deploy_resume goes on */
@@ -250,30 +247,37 @@ static void deploy_more(fl_jm *jm)
     }
     jm->deploy_held = false;
     bool any = false;
-    while (d->inflight < DEPLOY_WINDOW && d->next_v < jm->nv) {
-        d->inflight++;
-        any = true;
-        deploy(jm, d->next_v, d->next_i);
-        if (++d->next_i == jm->v[d->next_v].jv->parallelism) {
+    while (d->inflight < FL_JM_DEPLOY_WINDOW && d->next_v < jm->s.eg.nv) {
+        fl_task_state st = jm->s.eg.v[d->next_v].x[d->next_i].state;
+        if (st == FL_TASK_CREATED || st == FL_TASK_SCHEDULED) {
+            d->inflight++;
+            any = true;
+            deploy(jm, d->next_v, d->next_i);
+        }
+        if (++d->next_i == jm->s.eg.v[d->next_v].jv->parallelism) {
             d->next_i = 0;
             d->next_v++;
         }
     }
     if (any)
-        fl_jm_publish_soon(jm, PUBLISH_TASKS_MS);
+        fl_jm_publish_soon(jm, FL_JM_PUBLISH_TASKS_MS);
+    if (d->next_v == jm->s.eg.nv && d->inflight == 0)
+        fl_sched_on_deployed(&jm->s); /* last: it may start the next deployment */
 }
 
 void fl_jm_deploy_all(fl_jm *jm)
 {
-    fl_info("Deploying job %s (%s), attempt %d, to %d slots", jm->g->name, jm->id, jm->attempt,
-            jm->nslots);
+    fl_info("Deploying job %s (%s), attempt %d, %d of %d tasks, to %d slots", jm->g->name,
+            jm->id, jm->s.attempt,
+            fl_eg_count(&jm->s.eg, FL_TASK_CREATED) + fl_eg_count(&jm->s.eg, FL_TASK_SCHEDULED),
+            jm->s.eg.ntasks, jm->s.nslots);
     fl_jm_deploy_reset(jm);
     index_hosts(jm);
     fl_deploy *d = &jm->dep;
-    d->attempt = jm->attempt;
+    d->attempt = jm->s.attempt;
     d->next_v = d->next_i = 0;
-    d->sent = fl_xcalloc((size_t)d->nhosts * (size_t)jm->nv + 1, 1);
-    d->tables = fl_xcalloc((size_t)jm->nv + 1, sizeof *d->tables);
+    d->sent = fl_xcalloc((size_t)d->nhosts * (size_t)jm->s.eg.nv + 1, 1);
+    d->tables = fl_xcalloc((size_t)jm->s.eg.nv + 1, sizeof *d->tables);
     d->inflight = 0;
     deploy_more(jm);
 }
@@ -284,11 +288,12 @@ static void on_deploy_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char 
     uintptr_t tag = (uintptr_t)arg;
     int attempt = (int)(tag >> 40), vi = (int)((tag >> 20) & 0xfffff), i = (int)(tag & 0xfffff);
     Fl__Pb__Ack *ack = reply ? (Fl__Pb__Ack *)reply->pb : NULL;
-    if (attempt == (jm->attempt & 0xffff) && (!ack || !ack->ok)) {
+    const fl_exec *x = fl_eg_exec(&jm->s.eg, vi, i);
+    if (x && attempt == (x->attempt & 0xffff) && (!ack || !ack->ok)) {
         char cause[1200];
         snprintf(cause, sizeof cause, "Could not deploy the task: %s",
                  ack ? ack->error : error);
-        fl_jm_task_failed(jm, vi, i, cause);
+        fl_sched_task_failed(&jm->s, vi, i, cause);
     }
     fl_rpc_msg_free(reply);
     if (attempt == (jm->dep.attempt & 0xffff) && jm->dep.inflight > 0) {

@@ -171,7 +171,8 @@ static void get_jobs_overview(void *ctx, struct evhttp_request *req, const fl_re
     fl_rest_reply_json(req, 200, json_pack("{s:o}", "jobs", arr));
 }
 
-static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const fl_rest_params *p)
+job_entry *fl_disp_job_param(fl_dispatcher *d, struct evhttp_request *req,
+                             const fl_rest_params *p)
 {
     const char *id = fl_rest_param(p, "jobid");
     job_entry *j = fl_disp_find_job(d, id);
@@ -184,14 +185,14 @@ static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const 
 
 static void get_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (j)
         fl_rest_reply_json(req, 200, json_incref(j->details));
 }
 
 static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     json_t *cause = json_object_get(j->details, "root-exception");
@@ -203,7 +204,7 @@ static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_r
 
 static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     /* Flink's default mode is cancel; anything but cancel is refused, never defaulted */
@@ -223,7 +224,7 @@ static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_param
 
 static void get_checkpoints(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     json_t *c = j ? json_object_get(j->details, "checkpoints") : NULL;
     if (j)
         fl_rest_reply_json(req, 200, c ? json_incref(c) : json_object());
@@ -231,7 +232,7 @@ static void get_checkpoints(void *ctx, struct evhttp_request *req, const fl_rest
 
 static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     json_t *c = j ? json_object_get(j->details, "checkpoints-config") : NULL;
     if (!j)
         return;
@@ -269,7 +270,7 @@ static int check_path(const char *path, size_t len, size_t max, char *why, size_
 }
 
 /* The JSON body of a request, or NULL (answered with 400). Empty body: {}. */
-static json_t *json_body(struct evhttp_request *req)
+json_t *fl_disp_json_body(struct evhttp_request *req)
 {
     struct evbuffer *b = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(b);
@@ -325,10 +326,10 @@ static int confine_target(fl_dispatcher *d, const char *target, fl_err *err)
 static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
                              const fl_rest_params *p, bool stop)
 {
-    job_entry *j = job_param(d, req, p);
+    job_entry *j = fl_disp_job_param(d, req, p);
     if (!j)
         return;
-    json_t *body = json_body(req);
+    json_t *body = fl_disp_json_body(req);
     if (!body)
         return;
     if (!j->jm || j->state != FL_JOB_RUNNING) {
@@ -382,7 +383,7 @@ static void post_stop(void *ctx, struct evhttp_request *req, const fl_rest_param
 
 static void get_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     const char *tid = fl_rest_param(p, "triggerid");
@@ -858,6 +859,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/savepoints", post_savepoint);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/savepoints/:triggerid", get_savepoint);
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
+    fl_disp_rescale_routes(d);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {

@@ -20,7 +20,7 @@
 typedef struct job_entry {
     struct job_entry *next;
     char id[40];
-    int state;
+    fl_job_state state;
     fl_jm *jm;          /* NULL once the job ended and its JobMaster stopped */
     uint64_t jm_serial; /* statuses of other JobMasters (an earlier leadership) are stale */
     bool unrecoverable; /* a new leader could not read it: shown failed, never recorded */
@@ -70,6 +70,11 @@ job_entry *fl_disp_add_job(fl_dispatcher *d, const char *id);
 void fl_disp_remove_job(fl_dispatcher *d, job_entry *j);
 /* The job store's bookkeeping once j reached a terminal state. */
 void fl_disp_job_terminal(fl_dispatcher *d, job_entry *j);
+/* The job named by the path's :jobid, or NULL after a 404. */
+job_entry *fl_disp_job_param(fl_dispatcher *d, struct evhttp_request *req,
+                             const fl_rest_params *p);
+/* The request's JSON object body ({} when empty), or NULL after a 400. */
+json_t *fl_disp_json_body(struct evhttp_request *req);
 /* The JobMasters' status mail (fl_jm_deps.on_status). */
 void fl_disp_on_job_status(void *ctx, void *arg);
 /* Stores a bundle in the blob directory under its SHA-256 (digest out). */
@@ -79,6 +84,9 @@ int fl_disp_store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_
  * directory (added to g's settings too, so that a new leader uses the same). NULL with
  * err. */
 fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err);
+
+/* dispatcher_rescale.c: GET/PUT /jobs/:jobid/resource-requirements */
+void fl_disp_rescale_routes(fl_dispatcher *d);
 
 /* dispatcher_leader.c */
 /* Set-up in fl_dispatcher_new: lead with term (no HA), or listen to ha. */

@@ -110,9 +110,9 @@ void fl_disp_job_ended(fl_dispatcher *d, const job_entry *j)
 }
 
 /* A terminal state's name (a recorded result), FAILED when it is none. */
-static int terminal_state(const char *name)
+static fl_job_state terminal_state(const char *name)
 {
-    for (int s = FL_JOB_FINISHED; s <= FL_JOB_FAILED; s++)
+    for (fl_job_state s = FL_JOB_FINISHED; s <= FL_JOB_FAILED; s++)
         if (!strcmp(name, fl_job_state_name(s)))
             return s;
     return FL_JOB_FAILED;
@@ -124,7 +124,7 @@ static void result_entry(fl_dispatcher *d, const Fl__Pb__JobResult *r)
     if (strlen(r->job_id) != 32 || strspn(r->job_id, "0123456789abcdef") != 32 ||
         fl_disp_find_job(d, r->job_id))
         return;
-    int state = terminal_state(r->state);
+    fl_job_state state = terminal_state(r->state);
     job_entry *j = fl_disp_add_job(d, r->job_id);
     j->state = state;
     j->submitted_ms = r->start_ms;

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/config.h"
+#include "common/job_state.h"
 #include "common/mailbox.h"
 #include "common/rpc.h"
 #include "resource_manager.h"
@@ -28,7 +29,7 @@
 typedef struct fl_job_status {
     char job_id[40];
     uint64_t serial;   /* of the JobMaster that sent it (fl_jm_serial) */
-    int state;         /* enum fl_job_state */
+    fl_job_state state;
     json_t *details;   /* body of GET /jobs/:id */
     json_t *overview;  /* its entry in GET /jobs/overview */
 } fl_job_status;
@@ -66,6 +67,9 @@ void fl_jm_resume(fl_jm *jm);
 uint64_t fl_jm_serial(const fl_jm *jm);
 /* Any thread. */
 void fl_jm_cancel(fl_jm *jm);
+/* Any thread: rescale the running job to parallelism[v] per vertex (takes the array; the
+ * caller checked it against the job's vertices, max parallelism and forward edges). */
+void fl_jm_rescale(fl_jm *jm, int *parallelism);
 /* Any thread: a savepoint into dir ("" = state.savepoints.dir); its status appears in the
  * job's details under "savepoints"/<token as 16 hex digits>. stop: end the job (FINISHED)
  * once the savepoint is complete. */

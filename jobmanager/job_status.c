@@ -1,8 +1,8 @@
 /* job_status.c -- the JobMaster's status for the Dispatcher: the bodies of GET /jobs/:id and
  * its entry in GET /jobs/overview (vertices, task counts, metrics, checkpoints, savepoints),
  * built from the ExecutionGraph and handed to the Dispatcher as an fl_job_status. job_master.c
- * publishes after each state change, at most every PUBLISH_TASKS_MS for task states and
- * PUBLISH_EVERY_MS for metrics. Runs on the JobMaster's thread; the status it posts is the
+ * publishes after each state change, at most every FL_JM_PUBLISH_TASKS_MS for task states and
+ * FL_JM_PUBLISH_EVERY_MS for metrics. Runs on the JobMaster's thread; the status it posts is the
  * Dispatcher's.
  */
 #include "common/util.h"
@@ -28,7 +28,7 @@ void fl_job_status_drop(void *st)
 
 /* ---- status for the Dispatcher ---------------------------------------------------- */
 
-static const char *vertex_status(const vert *vx)
+static const char *vertex_status(const fl_vertex *vx)
 {
     int c[FL_TASK_NSTATES] = {0}, n = vx->jv->parallelism;
     for (int i = 0; i < n; i++)
@@ -64,18 +64,20 @@ static json_t *task_counts(const int *c)
 void fl_jm_publish(fl_jm *jm)
 {
     int64_t now = fl_now_ms();
-    int64_t start = jm->state_ts[FL_JOB_CREATED];
-    int64_t end = fl_job_state_is_terminal(jm->state) ? jm->end_ms : -1;
+    int64_t start = jm->s.state_ts[FL_JOB_CREATED];
+    int64_t end = fl_job_state_is_terminal(jm->s.state) ? jm->s.end_ms : -1;
     int total_counts[FL_TASK_NSTATES] = {0}, ntasks = 0;
     json_t *vertices = json_array();
-    for (int vi = 0; vi < jm->nv; vi++) {
-        vert *vx = &jm->v[vi];
+    for (int vi = 0; vi < jm->s.eg.nv; vi++) {
+        fl_vertex *vx = &jm->s.eg.v[vi];
         int c[FL_TASK_NSTATES] = {0};
         uint64_t rin = 0, rout = 0, bin = 0, bout = 0, bp = 0, idle = 0, busy = 0;
         int64_t vstart = -1, vend = -1;
         bool all_done = true;
+        json_t *attempts = json_array(); /* Flink's subtasks[].attempt of the vertex */
         for (int i = 0; i < vx->jv->parallelism; i++) {
-            exec *x = &vx->x[i];
+            fl_exec *x = &vx->x[i];
+            json_array_append_new(attempts, json_integer(x->attempt));
             c[x->state]++;
             total_counts[x->state]++;
             ntasks++;
@@ -108,20 +110,27 @@ void fl_jm_publish(fl_jm *jm)
                       (json_int_t)vstart, "end-time", (json_int_t)vend, "duration",
                       (json_int_t)(vstart < 0 ? -1 : (vend < 0 ? now : vend) - vstart), "tasks",
                       task_counts(c), "metrics", metrics));
+        json_object_set_new(json_array_get(vertices, json_array_size(vertices) - 1),
+                            "subtask-attempts", attempts);
     }
     json_t *timestamps = json_object();
     for (int s = 0; s <= FL_JOB_FAILED; s++)
-        json_object_set_new(timestamps, fl_job_state_name(s), json_integer(jm->state_ts[s]));
+        json_object_set_new(timestamps, fl_job_state_name(s), json_integer(jm->s.state_ts[s]));
     int64_t duration = (end > 0 ? end : now) - start;
     json_t *details = json_pack(
         "{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:O, s:i}", "jid", jm->id,
-        "name", jm->g->name, "isStoppable", 0, "state", fl_job_state_name(jm->state),
+        "name", jm->g->name, "isStoppable", 0, "state", fl_job_state_name(jm->s.state),
         "start-time", (json_int_t)start, "end-time", (json_int_t)end, "duration",
         (json_int_t)duration, "now", (json_int_t)now, "timestamps", timestamps, "vertices",
         vertices, "status-counts", task_counts(total_counts), "plan", jm->plan, "attempt",
-        jm->attempt);
-    if (jm->root_cause[0])
-        json_object_set_new(details, "root-exception", json_string(jm->root_cause));
+        jm->s.attempt);
+    json_object_set_new(details, "failover-strategy", json_string(jm->s.failover_strategy));
+    json_object_set_new(details, "regions", json_integer(jm->s.eg.nregions));
+    json_object_set_new(details, "region-restarts", json_integer(jm->s.region_restarts));
+    if (jm->last_rescale)
+        json_object_set(details, "last-rescale", jm->last_rescale);
+    if (jm->s.root_cause[0])
+        json_object_set_new(details, "root-exception", json_string(jm->s.root_cause));
     json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));
     json_object_set_new(details, "checkpoints-config", fl_cc_config_json(jm->cc));
     json_object_set(details, "savepoints", jm->savepoints);
@@ -133,12 +142,12 @@ void fl_jm_publish(fl_jm *jm)
     json_object_set_new(tasks, "reconciling", json_integer(0));
     json_t *overview =
         json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "jid", jm->id, "name", jm->g->name,
-                  "state", fl_job_state_name(jm->state), "start-time", (json_int_t)start,
+                  "state", fl_job_state_name(jm->s.state), "start-time", (json_int_t)start,
                   "end-time", (json_int_t)end, "duration", (json_int_t)duration,
                   "last-modification", (json_int_t)now, "tasks", tasks);
     fl_job_status *st = fl_xcalloc(1, sizeof *st);
     snprintf(st->job_id, sizeof st->job_id, "%s", jm->id);
-    st->state = jm->state;
+    st->state = jm->s.state;
     st->serial = jm->serial;
     st->details = details;
     st->overview = overview;
@@ -147,8 +156,8 @@ void fl_jm_publish(fl_jm *jm)
     fl_endpoint_post(jm->deps.dispatcher, jm->deps.on_status, st, fl_job_status_drop);
 }
 
-/* Publishes at most every `every` ms: PUBLISH_EVERY_MS for metric-only changes,
- * PUBLISH_TASKS_MS for task states (REST shows a restarted job RUNNING at once). */
+/* Publishes at most every `every` ms: FL_JM_PUBLISH_EVERY_MS for metric-only changes,
+ * FL_JM_PUBLISH_TASKS_MS for task states (REST shows a restarted job RUNNING at once). */
 void fl_jm_publish_soon(fl_jm *jm, int every)
 {
     int64_t now = fl_mono_ms(), due = jm->last_publish_ms + every;
@@ -160,7 +169,7 @@ void fl_jm_publish_soon(fl_jm *jm, int every)
     }
     jm->publish_pending = true;
     jm->publish_due_ms = due;
-    timer_in(jm->publish_timer, due - now);
+    fl_sched_timer_in(jm->publish_timer, due - now);
 }
 
 void fl_jm_on_publish_timer(evutil_socket_t fd, short what, void *arg)

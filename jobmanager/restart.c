@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RS_NONE, RS_FIXED, RS_EXPONENTIAL, RS_FAILURE_RATE };
+typedef enum fl_restart_type { RS_NONE, RS_FIXED, RS_EXPONENTIAL, RS_FAILURE_RATE } fl_restart_type;
 
 struct fl_restart {
-    int type;
+    fl_restart_type type;
     char desc[160];
     /* fixed-delay */
     int64_t attempts, delay_ms;
@@ -117,6 +117,8 @@ int64_t fl_restart_next(fl_restart *r, int64_t now, int64_t running_since)
         r->restarts++;
         return r->delay_ms;
     }
+    case RS_NONE:
+        break;
     }
     return -1;
 }

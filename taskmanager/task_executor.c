@@ -871,11 +871,39 @@ static void cancel_all_tasks(fl_te *te, const char *why)
     drop_ptables(te, NULL, INT32_MAX);
 }
 
+/* Region failover: only the named tasks of the attempt, and only their partitions (other
+ * regions' tasks of the same attempt run on). */
+static void cancel_some_tasks(fl_te *te, const Fl__Pb__CancelJobTasks *c)
+{
+    size_t n = FL_MIN(c->n_vertex, c->n_subtask);
+    for (size_t k = 0; k < n; k++) {
+        te_task *x = find_task(te, c->job_id, c->attempt, c->vertex[k], c->subtask[k]);
+        if (x) {
+            fl_task_cancel(x->task); /* it reports CANCELED when it has stopped */
+        } else {
+            for (x = te->tasks; x; x = x->next) /* deployed, its bundle still coming */
+                if (!x->task && !strcmp(x->job_id, c->job_id) && x->attempt == c->attempt &&
+                    x->vertex == c->vertex[k] && x->subtask == c->subtask[k])
+                    break;
+            if (x) {
+                send_state(te, x, FL_TASK_CANCELED, NULL);
+                remove_task(te, x);
+            }
+        }
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "%s/%d/%d/%d/", c->job_id, c->attempt, c->vertex[k],
+                 c->subtask[k]);
+        fl_netenv_release_partitions(te->net, prefix, "region cancelled");
+    }
+}
+
 static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
-    if (from_leader(te, msg, c->leader_session_id)) {
+    if (c->n_vertex > 0 && from_leader(te, msg, c->leader_session_id)) {
+        cancel_some_tasks(te, c);
+    } else if (from_leader(te, msg, c->leader_session_id)) {
         cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
         drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
     }
