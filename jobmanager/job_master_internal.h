@@ -1,8 +1,8 @@
 /* job_master_internal.h -- the JobMaster's layout (the ExecutionGraph: one exec per subtask)
  * and the calls shared by job_master.c (life cycle, slots, failures and restarts, messages),
  * job_status.c (the status it publishes for the Dispatcher and REST) and deployment.c (task
- * deployment descriptors); nobody outside jobmanager/job_master.c, job_status.c and
- * deployment.c includes this. JobMaster thread only.
+ * deployment descriptors); nobody outside jobmanager/job_master.c, job_status.c,
+ * job_metrics.c and deployment.c includes this. JobMaster thread only.
  */
 #ifndef FL_JOB_MASTER_INTERNAL_H
 #define FL_JOB_MASTER_INTERNAL_H
@@ -11,6 +11,7 @@
 #include "common/job_state.h"
 #include "job_master.h"
 #include "restart.h"
+#include "task_metrics.h"
 
 #include <event2/event.h>
 
@@ -24,6 +25,7 @@ typedef struct exec {
     int slot;                   /* index into jm->slots */
     uint64_t rin, rout, bin, bout, bp_ms, idle_ms, busy_ms;
     int64_t start_ms, end_ms;
+    fl_subtask_metrics sm;      /* issue 12: the latest metrics and their rates */
 } exec;
 
 typedef struct vert {
@@ -102,6 +104,9 @@ void fl_jm_publish(fl_jm *jm);
 void fl_jm_publish_soon(fl_jm *jm, int every);
 /* The timer of a publication fl_jm_publish_soon delayed (arg: the fl_jm). */
 void fl_jm_on_publish_timer(evutil_socket_t fd, short what, void *arg);
+
+/* job_metrics.c: per subtask metrics for REST (issue 12), a new object */
+json_t *fl_jm_metrics_json(const fl_jm *jm);
 
 /* deployment.c: the attempt's task deployment descriptors */
 /* Deploys every subtask of the attempt to its granted slot, at most DEPLOY_WINDOW of them
