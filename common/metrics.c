@@ -2,10 +2,10 @@
  * format and the reporter's HTTP server. The reporter runs on the event_base it was started
  * on; fl_proc_stats_read on any thread. */
 #include "metrics.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/rpc.h"
-#include "common/util.h"
+#include "config.h"
+#include "log.h"
+#include "rpc.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/err.h"
+#include "err.h"
 
 struct event_base;
 struct evbuffer;

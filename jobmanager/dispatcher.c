@@ -5,6 +5,7 @@
 #include "checkpoint_coordinator.h"
 #include "common/job_state.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/netaddr.h"
 #include "common/path.h"
 #include "common/sha256.h"
@@ -170,7 +171,8 @@ static void get_jobs_overview(void *ctx, struct evhttp_request *req, const fl_re
     fl_rest_reply_json(req, 200, json_pack("{s:o}", "jobs", arr));
 }
 
-static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const fl_rest_params *p)
+job_entry *fl_disp_job_param(fl_dispatcher *d, struct evhttp_request *req,
+                             const fl_rest_params *p)
 {
     const char *id = fl_rest_param(p, "jobid");
     job_entry *j = fl_disp_find_job(d, id);
@@ -183,14 +185,14 @@ static job_entry *job_param(fl_dispatcher *d, struct evhttp_request *req, const 
 
 static void get_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (j)
         fl_rest_reply_json(req, 200, json_incref(j->details));
 }
 
 static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     json_t *cause = json_object_get(j->details, "root-exception");
@@ -202,7 +204,7 @@ static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_r
 
 static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     /* Flink's default mode is cancel; anything but cancel is refused, never defaulted */
@@ -222,7 +224,7 @@ static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_param
 
 static void get_checkpoints(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     json_t *c = j ? json_object_get(j->details, "checkpoints") : NULL;
     if (j)
         fl_rest_reply_json(req, 200, c ? json_incref(c) : json_object());
@@ -230,7 +232,7 @@ static void get_checkpoints(void *ctx, struct evhttp_request *req, const fl_rest
 
 static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     json_t *c = j ? json_object_get(j->details, "checkpoints-config") : NULL;
     if (!j)
         return;
@@ -324,7 +326,7 @@ static int confine_target(fl_dispatcher *d, const char *target, fl_err *err)
 static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
                              const fl_rest_params *p, bool stop)
 {
-    job_entry *j = job_param(d, req, p);
+    job_entry *j = fl_disp_job_param(d, req, p);
     if (!j)
         return;
     json_t *body = json_body(req);
@@ -381,7 +383,7 @@ static void post_stop(void *ctx, struct evhttp_request *req, const fl_rest_param
 
 static void get_savepoint(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
-    job_entry *j = job_param(ctx, req, p);
+    job_entry *j = fl_disp_job_param(ctx, req, p);
     if (!j)
         return;
     const char *tid = fl_rest_param(p, "triggerid");
@@ -408,6 +410,7 @@ void fl_disp_remove_job(fl_dispatcher *d, job_entry *j)
     fl_jm_free(j->jm);
     json_decref(j->details);
     json_decref(j->overview);
+    json_decref(j->metrics);
     free(j);
 }
 
@@ -472,7 +475,9 @@ void fl_disp_on_job_status(void *ctx, void *arg)
         json_decref(j->overview);
         j->details = st->details;
         j->overview = st->overview;
-        st->details = st->overview = NULL;
+        json_decref(j->metrics);
+        j->metrics = st->metrics;
+        st->details = st->overview = st->metrics = NULL;
         j->state = st->state;
         if (fl_job_state_is_terminal(j->state)) {
             fl_jm_free(j->jm); /* its thread has nothing left to do */
@@ -846,11 +851,15 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/savepoints/:triggerid", get_savepoint);
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
+    fl_disp_metrics_routes(d);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
         fl_err_prefix(err, "REST server (rest.port)");
         goto fail;
     }
+    fl_err perr;
+    if (fl_disp_prom_start(d, &perr) < 0) /* as Flink: the JobManager runs on without it */
+        fl_error("No Prometheus reporter: %s", perr.msg);
     fl_rm_watch(rm, d->ep, fl_dispatcher_on_cluster_view);
     fl_disp_leadership_init(d, ha, term);
     return d;
@@ -898,6 +907,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
         if (fl_remove_tree(d->blob_dir) != 0)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
+    fl_prom_reporter_free(d->prom);
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
     fl_rest_auth_free(d->auth);

@@ -26,6 +26,7 @@ typedef struct job_entry {
     bool unrecoverable; /* a new leader could not read it: shown failed, never recorded */
     json_t *details;    /* latest status from the JobMaster */
     json_t *overview;
+    json_t *metrics;    /* per subtask metrics from the JobMaster (job_metrics.c) */
     int64_t submitted_ms;
     int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
 } job_entry;
@@ -40,6 +41,7 @@ struct fl_dispatcher {
     struct fl_rest_auth *auth; /* security.rest.auth.tokens: NULL when REST is open */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
+    struct fl_prom_reporter *prom; /* metrics.reporter.prom.port, or NULL (rest_metrics.c) */
     job_entry *jobs;       /* newest first */
     int ncompleted;        /* jobs in a terminal state on the list (the job store) */
     int max_completed;     /* jobstore.max-capacity */
@@ -78,6 +80,15 @@ int fl_disp_store_blob(fl_dispatcher *d, const uint8_t *data, size_t len, uint8_
  * directory (added to g's settings too, so that a new leader uses the same). NULL with
  * err. */
 fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err);
+
+/* The job of the :jobid parameter, or NULL having answered 404. */
+job_entry *fl_disp_job_param(fl_dispatcher *d, struct evhttp_request *req,
+                             const fl_rest_params *p);
+
+/* rest_metrics.c: the metric endpoints (Flink's monitoring REST API) and the JobManager's
+ * Prometheus reporter, started on the Dispatcher's thread */
+void fl_disp_metrics_routes(fl_dispatcher *d);
+int fl_disp_prom_start(fl_dispatcher *d, fl_err *err);
 
 /* dispatcher_leader.c */
 /* Set-up in fl_dispatcher_new: lead with term (no HA), or listen to ha. */

@@ -71,6 +71,9 @@ bool fl_partition_is_available(fl_partition *p);
 void fl_partition_set_notify_fd(fl_partition *p, int fd);
 /* The share (0..1) of the partition's buffers taken: Flink's outPoolUsage. Any thread. */
 float fl_partition_pool_usage(fl_partition *p);
+/* How long the producer has been blocked for a buffer so far (0: it is not): the
+ * backpressure its counter gets only when the wait ends. Any thread. */
+int64_t fl_partition_waiting_ns(fl_partition *p);
 /* Unaligned checkpoints: sends an event to every subpartition AHEAD of the data queued
  * there (but after buffers that finish a record begun in an already sent buffer), without
  * waiting for credit. The data it overtakes -- whole length-prefixed records, in order --

@@ -180,6 +180,11 @@ float fl_partition_pool_usage(fl_partition *p)
     return size > 0 && nfree < size ? (float)(size - nfree) / (float)size : 0;
 }
 
+int64_t fl_partition_waiting_ns(fl_partition *p)
+{
+    return fl_lpool_waiting_ns(p->pool);
+}
+
 void fl_partition_set_notify_fd(fl_partition *p, int fd)
 {
     fl_lpool_set_notify_fd(p->pool, fd);
