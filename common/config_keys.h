@@ -292,6 +292,9 @@ FL_KEY("metrics.reporter.prom.factory.class", FL_CT_STRING, NULL, NULL, "1..255"
        "Set (to Flink's org.apache.flink.metrics.prometheus.PrometheusReporterFactory) to "
        "start the Prometheus reporter on every daemon, on port 9249 unless "
        "metrics.reporter.prom.port says otherwise.")
+FL_KEY("metrics.reporters", FL_CT_STRING, NULL, NULL, "0..255",
+       "Flink's list of the reporters to start (comma separated names); unset: every one "
+       "configured. Flint has one, prom.")
 FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
        "Port, or range of ports such as 9249-9260 (the first free one), on which every daemon "
        "serves its metrics in the Prometheus text format; unset: no reporter.")

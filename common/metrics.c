@@ -144,6 +144,22 @@ int fl_prom_parse_ports(const char *spec, int *lo, int *hi, fl_err *err)
     return 0;
 }
 
+/* True when the comma separated list names name (blanks around names allowed). */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ,");
+        size_t len = strcspn(p, ",");
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
 int fl_prom_reporter_start(struct event_base *base, const fl_conf *conf, const char *bind_host,
                            fl_prom_fill fill, void *ctx, fl_prom_reporter **out, fl_err *err)
 {
@@ -153,6 +169,9 @@ int fl_prom_reporter_start(struct event_base *base, const fl_conf *conf, const c
     int lo = PROM_DEFAULT_PORT, hi = PROM_DEFAULT_PORT;
     if ((!spec || !*spec) && (!factory || !*factory))
         return 0;
+    const char *only = fl_conf_get_str(conf, "metrics.reporters");
+    if (only && !list_has(only, "prom"))
+        return 0; /* configured but not enabled, as Flink */
     if (spec && *spec && fl_prom_parse_ports(spec, &lo, &hi, err) < 0)
         return -1;
     struct sockaddr_storage ss;
