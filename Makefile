@@ -12,7 +12,8 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables openssl clang libclang-rt-14-dev
+           iproute2 nftables openssl clang libclang-rt-14-dev \
+           prometheus
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.

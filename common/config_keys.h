@@ -287,7 +287,7 @@ FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default directory of savepoints.")
 FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL, "1..1023",
        "Local working directory of TaskManagers (RocksDB instances live here).")
-/* issue 12: observability (metrics, Prometheus, the web dashboard) */
+/* issue 12: observability (metrics, the Prometheus reporter) */
 FL_KEY("metrics.reporter.prom.factory.class", FL_CT_STRING, NULL, NULL, "1..255",
        "Set (to Flink's org.apache.flink.metrics.prometheus.PrometheusReporterFactory) to "
        "start the Prometheus reporter on every daemon, on port 9249 unless "
@@ -297,15 +297,5 @@ FL_KEY("metrics.reporters", FL_CT_STRING, NULL, NULL, "0..255",
        "configured. Flint has one, prom.")
 FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
        "Port, or range of ports such as 9249-9260 (the first free one), on which every daemon "
-       "serves its metrics in the Prometheus text format; unset: no reporter.")
-FL_KEY("web.submit.enable", FL_CT_BOOL, "true", NULL, NULL,
-       "Flink's key: job submission from the web dashboard. Flint's dashboard has no upload "
-       "form; the key is shown in GET /config.")
-FL_KEY("web.cancel.enable", FL_CT_BOOL, "true", NULL, NULL,
-       "The dashboard's cancel and savepoint buttons and PATCH /jobs/:jobid; false turns them "
-       "off (the endpoint answers 403).")
-FL_KEY("web.exception-history-size", FL_CT_INT, "16", NULL, "1..1000",
-       "Failures GET /jobs/:jobid/exceptions keeps per job (the newest).")
-FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
-       "Directory of the web dashboard's files; default: web/ beside the JobManager binary's "
-       "directory (build/web). Without it GET / answers 404 with a hint.")
+       "serves its metrics in the Prometheus text format; unset: 9249 when the factory class "
+       "is set, else no reporter.")

@@ -55,8 +55,12 @@ static void value_str(const json_t *v, char *buf, size_t n)
         snprintf(buf, n, "NaN");
     else if (d == floor(d) && fabs(d) < 1e15)
         snprintf(buf, n, "%.1f", d); /* Java's Double.toString: "12.0" */
-    else
-        snprintf(buf, n, "%.17g", d);
+    else /* the shortest form that reads back as d, as Java's */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, n, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
 }
 
 /* Answers set (taken over) as Flink's metric list. */
