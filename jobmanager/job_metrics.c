@@ -11,7 +11,6 @@
 #include "common/util.h"
 #include "job_master_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 
 /* A subtask's metrics by Flink's names. A subtask that stopped moves nothing: its rates
@@ -34,8 +33,10 @@ static json_t *subtask_metrics(const exec *x)
     json_object_set_new(m, "numBytesOutPerSecond", json_real(r[FL_TM_BOUT]));
     json_object_set_new(m, "backPressuredTimeMsPerSecond", json_integer((json_int_t)(r[FL_TM_BP_MS] + 0.5)));
     json_object_set_new(m, "idleTimeMsPerSecond", json_integer((json_int_t)(r[FL_TM_IDLE_MS] + 0.5)));
-    json_object_set_new(m, "busyTimeMsPerSecond",
-                        live ? json_integer((json_int_t)(r[FL_TM_BUSY_MS] + 0.5)) : json_real(NAN));
+    /* Flink's is NaN before the first measurement; JSON has no NaN: absent then */
+    if (live)
+        json_object_set_new(m, "busyTimeMsPerSecond",
+                            json_integer((json_int_t)(r[FL_TM_BUSY_MS] + 0.5)));
     json_object_set_new(m, "accumulatedBackPressuredTimeMs", json_integer((json_int_t)sm->v[FL_TM_BP_MS]));
     json_object_set_new(m, "accumulatedIdleTimeMs", json_integer((json_int_t)sm->v[FL_TM_IDLE_MS]));
     json_object_set_new(m, "accumulatedBusyTimeMs", json_integer((json_int_t)sm->v[FL_TM_BUSY_MS]));

@@ -230,9 +230,11 @@ static void get_subtasks_metrics(void *ctx, struct evhttp_request *req, const fl
         double mn = INFINITY, mx = -INFINITY, sum = 0;
         int cnt = 0;
         for (size_t i = 0; i < n; i++) {
-            double x = num(json_object_get(json_array_get(subs, i), "metrics"), name);
-            if (!pick[i] || isnan(x))
+            const json_t *xv =
+                json_object_get(json_object_get(json_array_get(subs, i), "metrics"), name);
+            if (!pick[i] || !json_is_number(xv)) /* not measured yet there */
                 continue;
+            double x = json_number_value(xv);
             mn = x < mn ? x : mn, mx = x > mx ? x : mx, sum += x, cnt++;
         }
         json_t *o = json_pack("{s:s}", "id", name);
@@ -267,9 +269,9 @@ static void get_backpressure(void *ctx, struct evhttp_request *req, const fl_res
     {
         const json_t *m = json_object_get(s, "metrics");
         double bp = num(m, "backPressuredTimeMsPerSecond") / 1000;
-        double idle = num(m, "idleTimeMsPerSecond") / 1000, busy = num(m, "busyTimeMsPerSecond");
-        busy = isnan(busy) ? 0 : busy / 1000;
-        measured |= !isnan(num(m, "busyTimeMsPerSecond"));
+        double idle = num(m, "idleTimeMsPerSecond") / 1000;
+        double busy = num(m, "busyTimeMsPerSecond") / 1000;
+        measured |= json_object_get(m, "busyTimeMsPerSecond") != NULL; /* absent before */
         worst = bp > worst ? bp : worst;
         json_array_append_new(
             subs, json_pack("{s:I, s:O, s:s, s:f, s:f, s:f}", "subtask", (json_int_t)i,

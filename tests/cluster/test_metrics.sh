@@ -9,7 +9,7 @@
 #     reports "ok" and a busyRatio above 0.5. Its record counters grow between two reads.
 #     The job metrics, the TaskManager's process metrics and the JobManager's metrics
 #     answer with Flink's names and sensible values.
-#   * An unthrottled job (the source held to 200 records/s, the sink not throttled): its
+#   * An unthrottled job (the source held to 2000 records/s, the sink not throttled): its
 #     source vertex reports "ok" once measured.
 #   * A bounded job (4 keys x 2500 records) finishes: the sum over subtasks of the sink
 #     vertex's numRecordsIn and of the source's numRecordsOut are the 10000 records
@@ -126,8 +126,8 @@ case "$ST" in 4??) ;; *) fail "a get of 10,000 names answered $ST" ;; esac
 "$FLINT" cancel "$SLOW" >/dev/null || fail "flint cancel failed"
 wait_state "$SLOW" CANCELED 30
 
-step "a job at 200 records/s with an unthrottled sink: its source vertex is ok"
-submit free run -d -p 2 "$EX/seqcheck.so" --keys 8 --per-key 1000000 --rate 200
+step "a job at 2000 records/s with an unthrottled sink: its source vertex is ok"
+submit free run -d -p 2 "$EX/seqcheck.so" --keys 8 --per-key 1000000 --rate 2000
 FREE=$JOB_ID
 wait_state "$FREE" RUNNING 30
 wait_for "[ \"\$(bp $FREE 0 status)\" = ok ] && gt \"\$(metric $FREE 0 0.numRecordsOut)\" 0" 30 ||
