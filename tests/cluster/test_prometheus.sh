@@ -15,7 +15,8 @@
 #   flint_taskmanager_job_task_numRecordsOut of the source vertex, and
 #   flint_taskmanager_job_task_numRecordsIn of the counting vertex
 # both equal the number of words of README.md as Python counts them (runs of ASCII letters
-# and digits), and flint_jobmanager_numRegisteredTaskManagers is 1.
+# and digits), flint_jobmanager_numRegisteredTaskManagers is 1, and the job's
+# flint_jobmanager_job_numRestarts is 0 and its flint_jobmanager_job_uptime above 0.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -76,6 +77,10 @@ stop_prometheus() {
 }
 CLEANUP_HOOKS+=(stop_prometheus)
 
+gt_zero() {
+    awk -v a="$1" 'BEGIN { exit !(a + 0 > 0) }'
+}
+
 # query EXPR: the value of an instant query's first sample ("" when none).
 query() {
     curl -s --max-time 3 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
@@ -112,6 +117,10 @@ LABELS=$(curl -s -G "http://127.0.0.1:$PROM_PORT/api/v1/series" --data-urlencode
 for l in job_id job_name task_name subtask_index tm_id host; do
     grep -q "\"$l\"" <<<"$LABELS" || fail "label $l missing: $LABELS"
 done
+R=$(query "flint_jobmanager_job_numRestarts{job_id=\"$JOB_ID\"}")
+[ "$R" = 0 ] || fail "flint_jobmanager_job_numRestarts of the job: '$R', expected 0"
+wait_for "gt_zero \"\$(query 'flint_jobmanager_job_uptime{job_id=\"$JOB_ID\"}')\"" 10 ||
+    fail "flint_jobmanager_job_uptime of the running job is not above 0"
 gate_open
 wait_state "$JOB_ID" FINISHED 60
 step "passed"
