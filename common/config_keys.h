@@ -299,3 +299,6 @@ FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
        "Port, or range of ports such as 9249-9260 (the first free one), on which every daemon "
        "serves its metrics in the Prometheus text format; unset: 9249 when the factory class "
        "is set, else no reporter.")
+FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
+       "Directory of the web dashboard's files; default: web/ beside the JobManager's bin/ "
+       "directory (build/web, filled by make). Without one GET / is a 404 saying so.")

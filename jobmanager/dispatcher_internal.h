@@ -89,6 +89,8 @@ job_entry *fl_disp_job_param(fl_dispatcher *d, struct evhttp_request *req,
  * Prometheus reporter, started on the Dispatcher's thread */
 void fl_disp_metrics_routes(fl_dispatcher *d);
 int fl_disp_prom_start(fl_dispatcher *d, fl_err *err);
+/* web.c: the web dashboard's files, GET / and GET /web/:file */
+void fl_disp_web_routes(fl_dispatcher *d);
 
 /* dispatcher_leader.c */
 /* Set-up in fl_dispatcher_new: lead with term (no HA), or listen to ha. */

@@ -15,6 +15,7 @@
  *   GET /jobs/:jobid/metrics[?get=]                        restarts, uptime, checkpoints
  *   GET /taskmanagers/:taskmanagerid/metrics[?get=]        CPU, memory, network buffers
  *   GET /jobmanager/metrics[?get=]                         task managers, slots, process
+ *   GET /jobs/:jobid/plan                                  the job graph
  *
  * A metrics list without ?get= is [{"id": name}]; with ?get=a,b it is [{"id", "value"}] of
  * the names that exist, values as strings, as Flink's MetricCollectionResponseBody.
@@ -468,9 +469,18 @@ int fl_disp_prom_start(fl_dispatcher *d, fl_err *err)
                                   &d->prom, err);
 }
 
+/* Flink's GET /jobs/:jobid/plan: {"plan": the job graph's nodes and edges} */
+static void get_plan(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
+{
+    job_entry *j = fl_disp_job_param(ctx, req, p);
+    if (j)
+        fl_rest_reply_json(req, 200, json_pack("{s:O}", "plan", json_object_get(j->details, "plan")));
+}
+
 void fl_disp_metrics_routes(fl_dispatcher *d)
 {
     fl_rest *r = d->rest;
+    fl_rest_route(r, "GET", "/jobs/:jobid/plan", get_plan);
     fl_rest_route(r, "GET", "/jobs/:jobid/metrics", get_job_metrics);
     fl_rest_route(r, "GET", "/jobs/:jobid/vertices/:vertexid", get_vertex);
     fl_rest_route(r, "GET", "/jobs/:jobid/vertices/:vertexid/metrics", get_vertex_metrics);
