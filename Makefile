@@ -13,7 +13,7 @@ OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
-           prometheus
+           prometheus chromium
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
