@@ -42,6 +42,13 @@ struct fl_dispatcher {
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
     struct fl_prom_reporter *prom; /* metrics.reporter.prom.port, or NULL (rest_metrics.c) */
+    struct {                       /* the JobManager's CPU load between two looks */
+        int64_t at_ms;
+        uint64_t cpu_ms;
+        double load;
+    } cpu;
+    char web_root[4096];           /* web.c: "" when there is none */
+    bool web_root_known;
     job_entry *jobs;       /* newest first */
     int ncompleted;        /* jobs in a terminal state on the list (the job store) */
     int max_completed;     /* jobstore.max-capacity */

@@ -372,18 +372,16 @@ static void get_tm_metrics(void *ctx, struct evhttp_request *req, const fl_rest_
     fl_rest_error(req, 404, "TaskManager %s does not exist.", id);
 }
 
-/* The JobManager's own process: CPU load between two calls of this thread. */
-static double jm_cpu_load(const fl_proc_stats *ps)
+/* The JobManager's own process: CPU load between two looks at least 500 ms apart. */
+static double jm_cpu_load(fl_dispatcher *d, const fl_proc_stats *ps)
 {
-    static int64_t last_ms;       /* Dispatcher thread only */
-    static uint64_t last_cpu;
-    static double load;
     int64_t now = fl_mono_ms();
-    if (last_ms && now - last_ms >= 500 && ps->cpu_time_ms >= last_cpu)
-        load = (double)(ps->cpu_time_ms - last_cpu) / (double)(now - last_ms) / ps->cpu_cores;
-    if (!last_ms || now - last_ms >= 500)
-        last_ms = now, last_cpu = ps->cpu_time_ms;
-    return load > 1 ? 1 : load;
+    if (d->cpu.at_ms && now - d->cpu.at_ms >= 500 && ps->cpu_time_ms >= d->cpu.cpu_ms)
+        d->cpu.load = (double)(ps->cpu_time_ms - d->cpu.cpu_ms) / (double)(now - d->cpu.at_ms) /
+                      ps->cpu_cores;
+    if (!d->cpu.at_ms || now - d->cpu.at_ms >= 500)
+        d->cpu.at_ms = now, d->cpu.cpu_ms = ps->cpu_time_ms;
+    return d->cpu.load > 1 ? 1 : d->cpu.load;
 }
 
 static json_t *jm_metric_set(fl_dispatcher *d)
@@ -400,7 +398,7 @@ static json_t *jm_metric_set(fl_dispatcher *d)
     json_object_set_new(set, "taskSlotsAvailable", json_integer(avail));
     fl_proc_stats ps;
     fl_proc_stats_read(&ps);
-    set_process(set, &ps, jm_cpu_load(&ps));
+    set_process(set, &ps, jm_cpu_load(d, &ps));
     return set;
 }
 

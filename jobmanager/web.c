@@ -43,14 +43,13 @@ static const struct {
 /* The web root, or "" when there is none (then / says how to get one). */
 static const char *web_root(fl_dispatcher *d)
 {
-    static char root[PATH_MAX]; /* Dispatcher thread only; found once */
-    static bool found;
-    if (found)
+    char *root = d->web_root;
+    if (d->web_root_known)
         return root;
-    found = true;
+    d->web_root_known = true;
     const char *conf = fl_conf_get_str(d->conf, "web.root");
     if (conf && *conf) {
-        snprintf(root, sizeof root, "%s", conf);
+        snprintf(root, sizeof d->web_root, "%s", conf);
         return root;
     }
     char exe[PATH_MAX];
@@ -58,13 +57,12 @@ static const char *web_root(fl_dispatcher *d)
     if (n <= 0)
         return root;
     exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0'; /* .../build/bin */
-    slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0'; /* .../build */
-    snprintf(root, sizeof root, "%.4000s/web", exe);
+    for (int up = 0; up < 2; up++) { /* .../build/bin/flint-jobmanager -> .../build */
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    snprintf(root, sizeof d->web_root, "%.4000s/web", exe);
     struct stat st;
     if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
         root[0] = '\0';
