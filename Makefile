@@ -12,7 +12,8 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables openssl clang libclang-rt-14-dev
+           iproute2 nftables openssl clang libclang-rt-14-dev \
+           prometheus chromium
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
@@ -88,10 +89,11 @@ EX_SRC      := $(wildcard examples/*.c)
 EX_SO       := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(EX_SRC))
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+WEB_FILES   := $(patsubst web/%,$(BUILD)/web/%,$(wildcard web/*.html web/*.js web/*.css))
 
 .PHONY: all deps test unit cluster asan demo clean bench test-faults layers fuzz fuzz-bins fuzz-smoke
 .SECONDARY:
-all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS) layers
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS) $(WEB_FILES) layers
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -144,6 +146,12 @@ $(BUILD)/bin/flint-taskmanager: $(BUILD)/obj/taskmanager/main.o $(LIBS_TM)
 $(BUILD)/bin/flint: $(BUILD)/obj/client/main.o $(LIBS_CLI)
 	@mkdir -p $(dir $@)
 	$(LINK) $(API_WHOLE) $(LIBS_CLI) $(LDLIBS_ALL)
+
+# The web dashboard (web/, plain HTML, CSS and JavaScript: nothing to build), served by the
+# JobManager from build/web.
+$(BUILD)/web/%: web/%
+	@mkdir -p $(dir $@)
+	cp -f $< $@
 
 # Tests, tools and benchmarks take what they use of every archive; the unit tests also the
 # operator test harness.

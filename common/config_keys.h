@@ -297,3 +297,18 @@ FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default directory of savepoints.")
 FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL, "1..1023",
        "Local working directory of TaskManagers (RocksDB instances live here).")
+/* issue 12: observability (metrics, the Prometheus reporter) */
+FL_KEY("metrics.reporter.prom.factory.class", FL_CT_STRING, NULL, NULL, "1..255",
+       "Set (to Flink's org.apache.flink.metrics.prometheus.PrometheusReporterFactory) to "
+       "start the Prometheus reporter on every daemon, on port 9249 unless "
+       "metrics.reporter.prom.port says otherwise.")
+FL_KEY("metrics.reporters", FL_CT_STRING, NULL, NULL, "0..255",
+       "Flink's list of the reporters to start (comma separated names); unset: every one "
+       "configured. Flint has one, prom.")
+FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
+       "Port, or range of ports such as 9249-9260 (the first free one), on which every daemon "
+       "serves its metrics in the Prometheus text format; unset: 9249 when the factory class "
+       "is set, else no reporter.")
+FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
+       "Directory of the web dashboard's files; default: web/ beside the JobManager's bin/ "
+       "directory (build/web, filled by make). Without one GET / is a 404 saying so.")

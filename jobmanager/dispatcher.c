@@ -6,6 +6,7 @@
 #include "common/bundle_sign.h"
 #include "common/job_state.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/netaddr.h"
 #include "common/path.h"
 #include "common/sha256.h"
@@ -410,6 +411,7 @@ void fl_disp_remove_job(fl_dispatcher *d, job_entry *j)
     fl_jm_free(j->jm);
     json_decref(j->details);
     json_decref(j->overview);
+    json_decref(j->metrics);
     free(j);
 }
 
@@ -474,7 +476,9 @@ void fl_disp_on_job_status(void *ctx, void *arg)
         json_decref(j->overview);
         j->details = st->details;
         j->overview = st->overview;
-        st->details = st->overview = NULL;
+        json_decref(j->metrics);
+        j->metrics = st->metrics;
+        st->details = st->overview = st->metrics = NULL;
         j->state = st->state;
         if (fl_job_state_is_terminal(j->state)) {
             fl_jm_free(j->jm); /* its thread has nothing left to do */
@@ -861,11 +865,16 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
     fl_disp_rescale_routes(d);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
+    fl_disp_metrics_routes(d);
+    fl_disp_web_routes(d);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
         fl_err_prefix(err, "REST server (rest.port)");
         goto fail;
     }
+    fl_err perr;
+    if (fl_disp_prom_start(d, &perr) < 0) /* as Flink: the JobManager runs on without it */
+        fl_error("No Prometheus reporter: %s", perr.msg);
     fl_rm_watch(rm, d->ep, fl_dispatcher_on_cluster_view);
     fl_disp_leadership_init(d, ha, term);
     return d;
@@ -913,6 +922,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
         if (fl_remove_tree(d->blob_dir) != 0)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
+    fl_prom_reporter_free(d->prom);
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
     fl_rest_auth_free(d->auth);

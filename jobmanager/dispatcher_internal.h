@@ -26,6 +26,7 @@ typedef struct job_entry {
     bool unrecoverable; /* a new leader could not read it: shown failed, never recorded */
     json_t *details;    /* latest status from the JobMaster */
     json_t *overview;
+    json_t *metrics;    /* per subtask metrics from the JobMaster (job_metrics.c) */
     int64_t submitted_ms;
     int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
 } job_entry;
@@ -41,6 +42,14 @@ struct fl_dispatcher {
     struct fl_trusted_keys *trusted; /* security.bundles.trusted-keys: NULL, unchecked */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
+    struct fl_prom_reporter *prom; /* metrics.reporter.prom.port, or NULL (rest_metrics.c) */
+    struct {                       /* the JobManager's CPU load between two looks */
+        int64_t at_ms;
+        uint64_t cpu_ms;
+        double load;
+    } cpu;
+    char web_root[4096];           /* web.c: "" when there is none */
+    bool web_root_known;
     job_entry *jobs;       /* newest first */
     int ncompleted;        /* jobs in a terminal state on the list (the job store) */
     int max_completed;     /* jobstore.max-capacity */
@@ -87,6 +96,12 @@ fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err);
 
 /* dispatcher_rescale.c: GET/PUT /jobs/:jobid/resource-requirements */
 void fl_disp_rescale_routes(fl_dispatcher *d);
+/* rest_metrics.c: the metric endpoints (Flink's monitoring REST API) and the JobManager's
+ * Prometheus reporter, started on the Dispatcher's thread */
+void fl_disp_metrics_routes(fl_dispatcher *d);
+int fl_disp_prom_start(fl_dispatcher *d, fl_err *err);
+/* web.c: the web dashboard's files, GET / and GET /web/:file */
+void fl_disp_web_routes(fl_dispatcher *d);
 
 /* dispatcher_leader.c */
 /* Set-up in fl_dispatcher_new: lead with term (no HA), or listen to ha. */

@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/job_state.h"
+#include "task_metrics.h"
 
 #include "proto/jobgraph.pb-c.h"
 
@@ -31,6 +32,7 @@ typedef struct fl_exec {
     int region;                 /* its pipelined region (index into regions) */
     uint64_t rin, rout, bin, bout, bp_ms, idle_ms, busy_ms; /* its latest metrics */
     int64_t start_ms, end_ms;   /* deployed, reached a terminal state (wall clock) */
+    fl_subtask_metrics sm;      /* the latest metrics and their rates (task_metrics.h) */
 } fl_exec;
 
 /* A JobGraph vertex and its executions (Flink's ExecutionJobVertex). */

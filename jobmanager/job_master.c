@@ -204,6 +204,7 @@ static void take_metrics(fl_exec *x, const Fl__Pb__TaskMetrics *m)
     x->rin = m->records_in, x->rout = m->records_out, x->bin = m->bytes_in;
     x->bout = m->bytes_out, x->bp_ms = m->backpressure_ms, x->idle_ms = m->idle_ms;
     x->busy_ms = m->busy_ms;
+    fl_subtask_metrics_take(&x->sm, m, fl_mono_ms());
 }
 
 /* The execution a TaskExecutor's message names, when it is of the attempt running now. */

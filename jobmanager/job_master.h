@@ -32,6 +32,7 @@ typedef struct fl_job_status {
     fl_job_state state;
     json_t *details;   /* body of GET /jobs/:id */
     json_t *overview;  /* its entry in GET /jobs/overview */
+    json_t *metrics;   /* per subtask metrics (job_metrics.c, issue 12) */
 } fl_job_status;
 
 void fl_job_status_free(fl_job_status *st);

@@ -3,8 +3,8 @@
  * and the scheduler's ops), job_status.c (the status it publishes for the Dispatcher and
  * REST) and deployment.c (task deployment descriptors). The job's state machine and its
  * ExecutionGraph are the scheduler's (scheduler.h, execution_graph.h). Nobody outside
- * jobmanager/job_master.c, job_status.c and deployment.c includes this. JobMaster thread
- * only.
+ * jobmanager/job_master.c, job_status.c, job_metrics.c and deployment.c includes this.
+ * JobMaster thread only.
  */
 #ifndef FL_JOB_MASTER_INTERNAL_H
 #define FL_JOB_MASTER_INTERNAL_H
@@ -70,6 +70,9 @@ void fl_jm_publish(fl_jm *jm);
 void fl_jm_publish_soon(fl_jm *jm, int every);
 /* The timer of a publication fl_jm_publish_soon delayed (arg: the fl_jm). */
 void fl_jm_on_publish_timer(evutil_socket_t fd, short what, void *arg);
+
+/* job_metrics.c: per subtask metrics for REST (issue 12), a new object */
+json_t *fl_jm_metrics_json(const fl_jm *jm);
 
 /* deployment.c: the attempt's task deployment descriptors */
 /* Deploys every subtask of the attempt to its granted slot, at most FL_JM_DEPLOY_WINDOW of

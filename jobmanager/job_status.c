@@ -18,6 +18,7 @@ void fl_job_status_free(fl_job_status *st)
         return;
     json_decref(st->details);
     json_decref(st->overview);
+    json_decref(st->metrics);
     free(st);
 }
 
@@ -151,6 +152,7 @@ void fl_jm_publish(fl_jm *jm)
     st->serial = jm->serial;
     st->details = details;
     st->overview = overview;
+    st->metrics = fl_jm_metrics_json(jm);
     jm->last_publish_ms = fl_mono_ms();
     jm->publish_pending = false;
     fl_endpoint_post(jm->deps.dispatcher, jm->deps.on_status, st, fl_job_status_drop);

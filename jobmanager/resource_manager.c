@@ -28,6 +28,7 @@ typedef struct tm_entry {
     int64_t last_heard_mono; /* for the timeout */
     int64_t last_heartbeat_ms;
     int64_t registered_ms;
+    fl_tm_process proc;      /* issue 12: its process, from its heartbeats */
 } tm_entry;
 
 /* A job holding or waiting for slots. */
@@ -109,6 +110,7 @@ static void publish(fl_rm *rm)
                 tv->slots_free++;
         tv->last_heartbeat_ms = t->last_heartbeat_ms;
         tv->registered_ms = t->registered_ms;
+        tv->proc = t->proc;
     }
     view_mail *m = fl_xmalloc(sizeof *m);
     m->fn = rm->watch_fn;
@@ -354,6 +356,7 @@ static void on_heartbeat_response(void *ctx, fl_rpc_msg *msg)
     } else {
         t->last_heard_mono = fl_mono_ms();
         t->last_heartbeat_ms = fl_now_ms();
+        fl_tm_process_take(&t->proc, h->metrics, t->last_heard_mono);
         publish_soon(rm);
     }
     fl_rpc_msg_free(msg);

@@ -21,6 +21,7 @@
 #include "common/config.h"
 #include "common/mailbox.h"
 #include "common/rpc.h"
+#include "task_metrics.h"
 
 typedef struct fl_leader_term fl_leader_term;
 
@@ -34,6 +35,7 @@ typedef struct fl_tm_view {
     int slots_free;
     int64_t last_heartbeat_ms; /* wall clock of the last heartbeat (Flink's REST field) */
     int64_t registered_ms;
+    fl_tm_process proc; /* issue 12: its process, from its heartbeats */
 } fl_tm_view;
 
 /* An immutable snapshot; the receiver owns it and frees it with fl_cluster_view_free. */

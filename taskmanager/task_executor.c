@@ -6,6 +6,7 @@
 #include "common/job_state.h"
 #include "common/leader_retrieval.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/path.h"
 #include "common/sha256.h"
 #include "common/util.h"
@@ -13,6 +14,7 @@
 #include "taskmanager/network/network.h"
 #include "taskmanager/state/keyed.h"
 #include "taskmanager/task/task.h"
+#include "tm_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +109,7 @@ struct fl_te {
     int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
     fl_trusted_keys *trusted;  /* security.bundles.trusted-keys: NULL, bundles unchecked */
     bool refused;              /* the ResourceManager refused us for good */
+    fl_prom_reporter *prom;    /* metrics.reporter.prom.port, or NULL */
 };
 
 static void cancel_all_tasks(fl_te *te, const char *why);
@@ -280,6 +283,9 @@ static void on_heartbeat_request(void *ctx, fl_rpc_msg *msg)
         strcmp(h->leader_session_id, te->leader_session) == 0) {
         te->last_rm_heard = fl_mono_ms();
         Fl__Pb__HeartbeatResponse resp = FL__PB__HEARTBEAT_RESPONSE__INIT;
+        Fl__Pb__MetricsTaskManager pm;
+        fl_tm_fill_process_metrics(te->net, te->conf, &pm);
+        resp.metrics = &pm;
         fill_slots(te);
         resp.resource_id = te->resource_id;
         resp.registration_id = te->registration_id;
@@ -331,10 +337,23 @@ static void free_slot_if_unused(fl_te *te, int slot)
 
 static void fill_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
 {
-    fl__pb__task_metrics__init(m);
-    if (t)
-        fl_task_metrics(t, &m->records_in, &m->records_out, &m->bytes_in, &m->bytes_out,
-                        &m->backpressure_ms, &m->idle_ms, &m->busy_ms);
+    fl_tm_fill_task_metrics(t, m);
+}
+
+/* The Prometheus reporter's scrape (this thread): the running tasks and the process. */
+static void prom_fill(void *ctx, struct evbuffer *out)
+{
+    fl_te *te = ctx;
+    int n = 0;
+    for (te_task *x = te->tasks; x; x = x->next)
+        n += x->task != NULL;
+    fl_task **ts = fl_xcalloc((size_t)n + 1, sizeof *ts);
+    n = 0;
+    for (te_task *x = te->tasks; x; x = x->next)
+        if (x->task)
+            ts[n++] = x->task;
+    fl_tm_prom_write(out, te->resource_id, te->host, te->net, te->conf, ts, n);
+    free(ts);
 }
 
 static void send_state(fl_te *te, te_task *x, int state, const char *error)
@@ -1032,6 +1051,11 @@ int fl_te_start(fl_te *te, fl_err *err)
     int64_t mi = FL_MAX(50, fl_conf_get_duration_ms(te->conf, "metrics.report-interval"));
     struct timeval mtv = {mi / 1000, (mi % 1000) * 1000};
     event_add(te->metrics_timer, &mtv);
+    fl_err perr;
+    if (fl_prom_reporter_start(fl_endpoint_base(te->ep), te->conf,
+                               fl_conf_get_str(te->conf, "taskmanager.bind-host"), prom_fill, te,
+                               &te->prom, &perr) < 0)
+        fl_error("No Prometheus reporter: %s", perr.msg); /* as Flink: the TaskManager runs on */
     if (fl_endpoint_start(te->io, te, err) < 0 || fl_endpoint_start(te->ep, te, err) < 0)
         return -1;
     fl_endpoint_post(te->ep, start_mail, NULL, NULL);
@@ -1091,6 +1115,7 @@ void fl_te_free(fl_te *te)
     event_free(te->retry_timer);
     event_free(te->watchdog);
     event_free(te->metrics_timer);
+    fl_prom_reporter_free(te->prom);
     fl_endpoint_free(te->ep);
     fl_endpoint_free(te->io);
     drop_ptables(te, NULL, INT32_MAX);

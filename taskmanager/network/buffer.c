@@ -122,6 +122,7 @@ struct fl_lpool {
     int wake_at;        /* wake them once this many are free: a batch, not one by one */
     bool closed, interrupted;
     int notify_fd;
+    int64_t wait_since_ns; /* while a fl_lpool_get waits: when it began (metrics), else 0 */
 };
 
 static void lpool_destroy(fl_lpool *lp)
@@ -219,9 +220,11 @@ fl_buf *fl_lpool_get(fl_lpool *lp, uint64_t *waited_ns)
     if (!lp->free_list && !lp->interrupted) {
         int64_t t0 = fl_mono_ns();
         lp->waiters++;
+        lp->wait_since_ns = t0;
         while (lp->nfree < lp->wake_at && !lp->interrupted)
             pthread_cond_wait(&lp->cond, &lp->lock);
         lp->waiters--;
+        lp->wait_since_ns = 0;
         if (waited_ns)
             *waited_ns += (uint64_t)(fl_mono_ns() - t0);
     }
@@ -234,6 +237,14 @@ fl_buf *fl_lpool_get(fl_lpool *lp, uint64_t *waited_ns)
     }
     pthread_mutex_unlock(&lp->lock);
     return b;
+}
+
+int64_t fl_lpool_waiting_ns(fl_lpool *lp)
+{
+    pthread_mutex_lock(&lp->lock);
+    int64_t since = lp->wait_since_ns;
+    pthread_mutex_unlock(&lp->lock);
+    return since ? fl_mono_ns() - since : 0;
 }
 
 void fl_lpool_interrupt(fl_lpool *lp)

@@ -136,6 +136,9 @@ fl_buf *fl_lpool_try_get(fl_lpool *lp);
 /* Waits for a free buffer; NULL when interrupted (fl_lpool_interrupt). Adds the time spent
  * waiting to *waited_ns when not NULL (backpressure). */
 fl_buf *fl_lpool_get(fl_lpool *lp, uint64_t *waited_ns);
+/* How long a fl_lpool_get has been waiting so far, 0 when none waits: the backpressure not
+ * yet in waited_ns, for a metrics sampler on another thread (issue 12). */
+int64_t fl_lpool_waiting_ns(fl_lpool *lp);
 /* A blocked fl_lpool_get wakes once `batch` buffers are free rather than at the first one:
  * fewer context switches under backpressure. The caller must keep at least `batch`
  * buffers recyclable while it waits (the default, 1, is always safe). */

@@ -346,6 +346,21 @@ int fl_gate_channel_credit(fl_gate *g, int channel, int *free_buffers)
     return credit;
 }
 
+/* Issue 12 (inPoolUsage): the share of the gate's buffers holding data, 0 with only local
+ * channels (they read the producer's buffers). Any thread, once started; under the lock. */
+float fl_gate_pool_usage(fl_gate *g)
+{
+    if (!g->started || !g->lpool)
+        return 0;
+    int total = fl_lpool_size(g->lpool), free_bufs = 0;
+    pthread_mutex_lock(&g->lock);
+    free_bufs = g->nfloat_free;
+    for (int i = 0; i < g->n; i++)
+        free_bufs += g->ch[i].local ? 0 : g->ch[i].nfree;
+    pthread_mutex_unlock(&g->lock);
+    return total > 0 && free_bufs < total ? (float)(total - free_bufs) / (float)total : 0;
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 fl_gate *fl_gate_new(fl_netenv *net, int nchannels, const char *owner_name,

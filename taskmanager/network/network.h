@@ -69,6 +69,11 @@ int64_t fl_partition_flush_if_due(fl_partition *p, int64_t now_ns);
 bool fl_partition_is_available(fl_partition *p);
 /* eventfd-compatible descriptor written when a buffer frees up after the pool ran dry. */
 void fl_partition_set_notify_fd(fl_partition *p, int fd);
+/* The share (0..1) of the partition's buffers taken: Flink's outPoolUsage. Any thread. */
+float fl_partition_pool_usage(fl_partition *p);
+/* How long the producer has been blocked for a buffer so far (0: it is not): the
+ * backpressure its counter gets only when the wait ends. Any thread. */
+int64_t fl_partition_waiting_ns(fl_partition *p);
 /* Unaligned checkpoints: sends an event to every subpartition AHEAD of the data queued
  * there (but after buffers that finish a record begun in an already sent buffer), without
  * waiting for credit. The data it overtakes -- whole length-prefixed records, in order --
@@ -125,6 +130,8 @@ void fl_gate_block(fl_gate *g, int channel);
 void fl_gate_unblock(fl_gate *g, int channel);
 bool fl_gate_is_blocked(const fl_gate *g, int channel);
 const char *fl_gate_error(fl_gate *g);
+/* The share (0..1) of the gate's buffers holding data: Flink's inPoolUsage. Any thread. */
+float fl_gate_pool_usage(fl_gate *g);
 /* Stops every channel (cancelling remote requests) and returns all buffers. */
 void fl_gate_free(fl_gate *g);
 

@@ -173,6 +173,18 @@ bool fl_partition_is_available(fl_partition *p)
     return fl_lpool_free_count(p->pool) > 0;
 }
 
+/* Issue 12 (outPoolUsage): the share of the partition's buffers taken. Any thread. */
+float fl_partition_pool_usage(fl_partition *p)
+{
+    int size = fl_lpool_size(p->pool), nfree = fl_lpool_free_count(p->pool);
+    return size > 0 && nfree < size ? (float)(size - nfree) / (float)size : 0;
+}
+
+int64_t fl_partition_waiting_ns(fl_partition *p)
+{
+    return fl_lpool_waiting_ns(p->pool);
+}
+
 void fl_partition_set_notify_fd(fl_partition *p, int fd)
 {
     fl_lpool_set_notify_fd(p->pool, fd);

@@ -246,6 +246,10 @@ int fl_task_assemble(fl_task *t, fl_err *err)
             free(nchannels);
             return -1;
         }
+        /* started: the metrics sampler (another thread) may read its buffer usage now */
+        pthread_mutex_lock(&t->parts_lock);
+        t->ngates_started = g + 1;
+        pthread_mutex_unlock(&t->parts_lock);
     }
     /* barriers: aligned, switching to unaligned after aligned-checkpoint-timeout when
      * unaligned checkpoints are enabled */

@@ -77,6 +77,9 @@ struct fl_task {
     fl_mailbox *mb;           /* cancel wakes the task through it */
     int64_t buffer_timeout_ms;
     fl_io_metrics metrics;
+    /* issue 12: what the metrics sampler (the TaskExecutor's thread) reads besides metrics */
+    _Atomic int64_t metric_wm; /* the input watermark handed to the head (currentInputWatermark) */
+    int ngates_started;        /* under parts_lock: gates it may ask for their buffer usage */
     pthread_t thread;
     bool started;
 };

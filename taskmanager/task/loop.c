@@ -228,6 +228,7 @@ static void update_watermark(fl_task *t, int k)
         return;
     t->input_wm[k] = wm;
     if (!head->ops->process2) {
+        atomic_store_explicit(&t->metric_wm, wm, memory_order_relaxed);
         fl_op_advance_watermark(head, wm);
         return;
     }
@@ -236,6 +237,7 @@ static void update_watermark(fl_task *t, int k)
     int64_t other, combined = wm;
     if (input_watermark(t, 1 - k, &other))
         combined = head->input_wm[1 - k] < combined ? head->input_wm[1 - k] : combined;
+    atomic_store_explicit(&t->metric_wm, combined, memory_order_relaxed);
     fl_op_advance_watermark(head, combined);
 }
 

@@ -49,6 +49,34 @@ void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *
     *busy_ms = busy > 0 ? (uint64_t)busy : 0;
 }
 
+const char *fl_task_job_name(const fl_task *t) { return t->tdd->job_name; }
+const char *fl_task_vertex_name(const fl_task *t) { return t->tdd->vertex->name; }
+
+void fl_task_sample_get(fl_task *t, fl_task_sample *s)
+{
+    fl_task_metrics(t, &s->records_in, &s->records_out, &s->bytes_in, &s->bytes_out,
+                    &s->backpressure_ms, &s->idle_ms, &s->busy_ms);
+    s->current_input_watermark = atomic_load_explicit(&t->metric_wm, memory_order_relaxed);
+    float in = 0, out = 0;
+    int64_t waiting = 0;
+    pthread_mutex_lock(&t->parts_lock);
+    for (int k = 0; k < t->nparts; k++)
+        if (t->parts[k]) {
+            out = FL_MAX(out, fl_partition_pool_usage(t->parts[k]));
+            waiting = FL_MAX(waiting, fl_partition_waiting_ns(t->parts[k]));
+        }
+    for (int g = 0; g < t->ngates_started; g++)
+        in = FL_MAX(in, fl_gate_pool_usage(t->gates[g]));
+    pthread_mutex_unlock(&t->parts_lock);
+    s->in_pool_usage = in;
+    s->out_pool_usage = out;
+    /* a producer blocked for seconds is backpressured now, not when the wait ends (Flink's
+     * TimerGauge counts the running measurement too) */
+    uint64_t ongoing = (uint64_t)(waiting / 1000000);
+    s->backpressure_ms += ongoing;
+    s->busy_ms -= FL_MIN(s->busy_ms, ongoing);
+}
+
 static void mail_cancel(void *ctx, void *arg)
 {
     /* the flag is already set; this mail only woke the thread */
@@ -167,6 +195,7 @@ fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *b
     snprintf(t->name, sizeof t->name, "%s (%d/%d)", t->tdd->vertex->name, t->tdd->subtask + 1,
              t->tdd->vertex->parallelism);
     atomic_init(&t->failure.cancelled, false);
+    atomic_init(&t->metric_wm, INT64_MIN);
     t->view = (fl_task_view){
         .job_id = t->tdd->job_id,
         .vertex = t->tdd->vertex->id,

@@ -89,4 +89,18 @@ int fl_task_slot(const fl_task *t);
 void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *bin,
                      uint64_t *bout, uint64_t *bp_ms, uint64_t *idle_ms, uint64_t *busy_ms);
 
+/* Issue 12: everything the task measures, sampled by another thread (the TaskExecutor's,
+ * about once a second): the counters above, the input watermark and the buffer usage of
+ * its gates and partitions (under their locks, never on the record path). */
+typedef struct fl_task_sample {
+    uint64_t records_in, records_out, bytes_in, bytes_out;
+    uint64_t backpressure_ms, idle_ms, busy_ms;
+    int64_t current_input_watermark; /* INT64_MIN: none yet (Flink's Long.MIN_VALUE) */
+    float in_pool_usage, out_pool_usage;
+} fl_task_sample;
+void fl_task_sample_get(fl_task *t, fl_task_sample *s);
+/* The job's name and the vertex's (the task's name without its subtask). */
+const char *fl_task_job_name(const fl_task *t);
+const char *fl_task_vertex_name(const fl_task *t);
+
 #endif

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What watching a job costs it (issue 12, point 10). One command:
+#   bench/metrics.sh [pairs] [records]
+#
+# The chained pipeline of bench/pipeline.sh (generateSequence -> map -> filter -> discard,
+# -p 1) and the shuffle of bench/shuffle.sh are each run `pairs` times (default 3) with nobody
+# watching ("off") and as many times while a watcher polls every second what Prometheus and
+# a dashboard read ("on": both daemons' /metrics, the JobManager's /jobmanager/metrics, the
+# TaskManager's /taskmanagers/:id/metrics, and for every vertex of the running job its
+# metrics?get=... and its backpressure), off and on runs interleaved so that the machine's
+# drift hits both alike (off-on, on-off, ...). The task counters themselves are always on (they are plain
+# per-task increments, sampled by another thread); the Prometheus reporter is configured in
+# both. Prints the median records/s of each and the ratio on/off (goal >= 0.99).
+set -euo pipefail
+. "$(dirname -- "$0")/cluster.bash"
+PAIRS=${1:-3}
+N=${2:-100000000}
+
+bench_build
+PROM_LO=$(bench_free_port)
+bench_cluster_start 1 2 "metrics.reporter.prom.port=$PROM_LO-$((PROM_LO + 20))"
+log_port() { # the port a daemon's log says its reporter took
+    sed -n 's/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p' "$FLINT_LOG_DIR"/flint-*-"$1"-0-*.log | tail -1
+}
+JM_PROM=$(log_port jobmanager)
+TM_PROM=$(log_port taskmanager)
+[ -n "$JM_PROM" ] && [ -n "$TM_PROM" ] || {
+    echo "bench: no Prometheus reporter started" >&2
+    exit 1
+}
+
+# The watcher: every second, what Prometheus and an open dashboard fetch.
+watch_loop() {
+    local job tm v
+    tm=$(bench_rest /taskmanagers | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["taskmanagers"][0]["id"])')
+    while :; do
+        curl -s --max-time 2 "http://127.0.0.1:$JM_PROM/metrics" >/dev/null || true
+        curl -s --max-time 2 "http://127.0.0.1:$TM_PROM/metrics" >/dev/null || true
+        bench_rest /jobmanager/metrics >/dev/null || true
+        bench_rest "/taskmanagers/$tm/metrics?get=Status.JVM.CPU.Load,Status.Process.Memory.RSS" >/dev/null
+        # no interpreter started per second: the watcher must cost what a browser does
+        job=$(bench_rest /jobs/overview | grep -o '[0-9a-f]\{32\}' | head -3)
+        for j in $job; do
+            for v in 0 1 2; do
+                bench_rest "/jobs/$j/vertices/$v/metrics?get=0.numRecordsIn,0.numRecordsOut,0.numRecordsInPerSecond,0.backPressuredTimeMsPerSecond" >/dev/null
+                bench_rest "/jobs/$j/vertices/$v/backpressure" >/dev/null
+            done
+        done
+        sleep 1
+    done
+}
+
+run_one() { # run_one NAME ARGS...: the job's runtime in ms into $BENCH_TMP/NAME.ms
+    local name=$1
+    shift
+    bench_run "$name" "$@"
+    echo "$RUN_JOB_MS" >>"$BENCH_TMP/$name.ms"
+}
+
+for i in $(seq "$PAIRS"); do
+    order="off on"
+    [ $((i % 2)) = 0 ] && order="on off" # ABBA: a trend in the machine's load hits both
+    for mode in $order; do
+        WATCHER=
+        if [ "$mode" = on ]; then
+            watch_loop &
+            WATCHER=$!
+        fi
+        run_one "pipe-$mode" -p 1 "$BENCH_HOME/build/examples/bench_pipeline.so" --records "$N"
+        run_one "shuffle-$mode" -p 2 "$BENCH_HOME/build/examples/bench_shuffle.so" --records $((N / 4))
+        if [ -n "$WATCHER" ]; then
+            kill "$WATCHER" 2>/dev/null || true
+            wait "$WATCHER" 2>/dev/null || true
+        fi
+    done
+done
+python3 -S - "$N" \
+    "$(median <"$BENCH_TMP/pipe-off.ms")" "$(median <"$BENCH_TMP/pipe-on.ms")" \
+    "$(median <"$BENCH_TMP/shuffle-off.ms")" "$(median <"$BENCH_TMP/shuffle-on.ms")" <<'PY'
+import sys
+n, poff, pon, soff, son = map(int, sys.argv[1:])
+def line(what, recs, off, on):
+    roff, ron = recs / off * 1e3, recs / on * 1e3
+    print(f"{what:10s} off {roff / 1e6:7.1f} M records/s   on {ron / 1e6:7.1f} M records/s   "
+          f"ratio on/off={ron / roff:.3f}")
+    return ron / roff
+a = line("pipeline", n, poff, pon)
+b = line("shuffle", n // 4, soff, son)
+print(f"metrics: watched/unwatched ratio pipeline={a:.3f} shuffle={b:.3f} (goal >= 0.99)")
+PY

@@ -1,0 +1,82 @@
+/* job_metrics.c -- the JobMaster's metrics of a job for REST (issue 12): per vertex, per
+ * subtask its host, state and Flink's task metrics (numRecordsIn, numRecordsOutPerSecond,
+ * busyTimeMsPerSecond, ...), built with each status publication (job_status.c) and handed
+ * to the Dispatcher with it; rest_metrics.c answers the metric endpoints from it. JobMaster
+ * thread.
+ *
+ * Layout: {"vertices": [{"id", "name", "parallelism", "subtasks": [{"subtask", "status",
+ * "attempt", "host", "taskmanager-id", "start-time", "end-time", "duration",
+ * "metrics": {Flink name: value}}]}], "numRestarts", "uptime", "downtime"}.
+ */
+#include "common/util.h"
+#include "job_master_internal.h"
+
+#include <stdio.h>
+
+/* A subtask's metrics by Flink's names. A subtask that stopped moves nothing: its rates
+ * are 0, as Flink's meters fall to 0. */
+static json_t *subtask_metrics(const fl_exec *x)
+{
+    const fl_subtask_metrics *sm = &x->sm;
+    bool live = x->state == FL_TASK_RUNNING && sm->has_rates;
+    double r[FL_TM_NCOUNTERS];
+    for (int k = 0; k < FL_TM_NCOUNTERS; k++)
+        r[k] = live ? sm->rate[k] : 0;
+    json_t *m = json_object();
+    json_object_set_new(m, "numRecordsIn", json_integer((json_int_t)sm->v[FL_TM_RIN]));
+    json_object_set_new(m, "numRecordsOut", json_integer((json_int_t)sm->v[FL_TM_ROUT]));
+    json_object_set_new(m, "numBytesIn", json_integer((json_int_t)sm->v[FL_TM_BIN]));
+    json_object_set_new(m, "numBytesOut", json_integer((json_int_t)sm->v[FL_TM_BOUT]));
+    json_object_set_new(m, "numRecordsInPerSecond", json_real(r[FL_TM_RIN]));
+    json_object_set_new(m, "numRecordsOutPerSecond", json_real(r[FL_TM_ROUT]));
+    json_object_set_new(m, "numBytesInPerSecond", json_real(r[FL_TM_BIN]));
+    json_object_set_new(m, "numBytesOutPerSecond", json_real(r[FL_TM_BOUT]));
+    json_object_set_new(m, "backPressuredTimeMsPerSecond", json_integer((json_int_t)(r[FL_TM_BP_MS] + 0.5)));
+    json_object_set_new(m, "idleTimeMsPerSecond", json_integer((json_int_t)(r[FL_TM_IDLE_MS] + 0.5)));
+    /* Flink's is NaN before the first measurement; JSON has no NaN: absent then */
+    if (live)
+        json_object_set_new(m, "busyTimeMsPerSecond",
+                            json_integer((json_int_t)(r[FL_TM_BUSY_MS] + 0.5)));
+    json_object_set_new(m, "accumulatedBackPressuredTimeMs", json_integer((json_int_t)sm->v[FL_TM_BP_MS]));
+    json_object_set_new(m, "accumulatedIdleTimeMs", json_integer((json_int_t)sm->v[FL_TM_IDLE_MS]));
+    json_object_set_new(m, "accumulatedBusyTimeMs", json_integer((json_int_t)sm->v[FL_TM_BUSY_MS]));
+    json_object_set_new(m, "isBackPressured", json_boolean(live && r[FL_TM_BP_MS] > 100));
+    json_object_set_new(m, "currentInputWatermark", json_integer(sm->base_ms ? sm->wm : INT64_MIN));
+    json_object_set_new(m, "buffers.inPoolUsage", json_real(sm->in_pool));
+    json_object_set_new(m, "buffers.outPoolUsage", json_real(sm->out_pool));
+    return m;
+}
+
+json_t *fl_jm_metrics_json(const fl_jm *jm)
+{
+    int64_t now = fl_now_ms();
+    json_t *vertices = json_array();
+    for (int vi = 0; vi < jm->s.eg.nv; vi++) {
+        const fl_vertex *vx = &jm->s.eg.v[vi];
+        json_t *subs = json_array();
+        for (int i = 0; i < vx->jv->parallelism; i++) {
+            const fl_exec *x = &vx->x[i];
+            const fl_slot_grant *g = x->slot >= 0 && x->slot < jm->s.nslots ? &jm->s.slots[x->slot] : NULL;
+            int64_t end = fl_task_state_is_terminal(x->state) ? x->end_ms : -1;
+            json_array_append_new(
+                subs, json_pack("{s:i, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:o}", "subtask", i,
+                                "status", fl_task_state_name(x->state), "attempt", x->attempt,
+                                "host", g ? g->host : "(unassigned)", "taskmanager-id",
+                                g ? g->resource_id : "(unassigned)", "start-time",
+                                (json_int_t)(x->start_ms ? x->start_ms : -1), "end-time",
+                                (json_int_t)end, "duration",
+                                (json_int_t)(x->start_ms ? (end > 0 ? end : now) - x->start_ms : -1),
+                                "metrics", subtask_metrics(x)));
+        }
+        char vid[16];
+        snprintf(vid, sizeof vid, "%d", vx->jv->id);
+        json_array_append_new(vertices, json_pack("{s:s, s:s, s:i, s:i, s:o}", "id", vid, "name",
+                                                  vx->jv->name, "parallelism", vx->jv->parallelism,
+                                                  "maxParallelism", vx->jv->max_parallelism,
+                                                  "subtasks", subs));
+    }
+    bool running = jm->s.state == FL_JOB_RUNNING && jm->s.running_since_ms > 0;
+    return json_pack("{s:o, s:i, s:I, s:I}", "vertices", vertices, "numRestarts", jm->s.attempt,
+                     "uptime", (json_int_t)(running ? fl_mono_ms() - jm->s.running_since_ms : 0), "now",
+                     (json_int_t)now);
+}

@@ -1,0 +1,126 @@
+/* tm_metrics.c -- see tm_metrics.h. TaskExecutor thread. */
+#include "tm_metrics.h"
+#include "common/metrics.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+
+void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
+{
+    fl__pb__task_metrics__init(m);
+    if (!t)
+        return;
+    fl_task_sample s;
+    fl_task_sample_get(t, &s);
+    m->records_in = s.records_in;
+    m->records_out = s.records_out;
+    m->bytes_in = s.bytes_in;
+    m->bytes_out = s.bytes_out;
+    m->backpressure_ms = s.backpressure_ms;
+    m->idle_ms = s.idle_ms;
+    m->busy_ms = s.busy_ms;
+    m->current_input_watermark = s.current_input_watermark;
+    m->in_pool_usage = s.in_pool_usage;
+    m->out_pool_usage = s.out_pool_usage;
+}
+
+void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
+                                Fl__Pb__MetricsTaskManager *m)
+{
+    fl__pb__metrics_task_manager__init(m);
+    fl_proc_stats ps;
+    fl_proc_stats_read(&ps);
+    m->cpu_time_ms = ps.cpu_time_ms;
+    m->rss_bytes = ps.rss_bytes;
+    m->vm_bytes = ps.vm_bytes;
+    m->threads = ps.threads;
+    m->cpu_cores = ps.cpu_cores;
+    m->network_total = fl_netenv_buffers_total(net);
+    m->network_available = fl_netenv_buffers_available(net);
+    m->network_segment_bytes = (uint64_t)fl_conf_get_bytes(conf, "taskmanager.memory.segment-size");
+}
+
+/* ---- Prometheus ------------------------------------------------------------------------ */
+
+enum { T_RIN, T_ROUT, T_BIN, T_BOUT, T_BP, T_IDLE, T_BUSY, T_WM, T_INPOOL, T_OUTPOOL, T_N };
+
+static const struct {
+    const char *name, *type;
+} task_metric[T_N] = {
+    [T_RIN] = {"numRecordsIn", "counter"},
+    [T_ROUT] = {"numRecordsOut", "counter"},
+    [T_BIN] = {"numBytesIn", "counter"},
+    [T_BOUT] = {"numBytesOut", "counter"},
+    [T_BP] = {"accumulatedBackPressuredTimeMs", "counter"},
+    [T_IDLE] = {"accumulatedIdleTimeMs", "counter"},
+    [T_BUSY] = {"accumulatedBusyTimeMs", "counter"},
+    [T_WM] = {"currentInputWatermark", "gauge"},
+    [T_INPOOL] = {"Shuffle_Netty_Input_Buffers_inPoolUsage", "gauge"},
+    [T_OUTPOOL] = {"Shuffle_Netty_Output_Buffers_outPoolUsage", "gauge"},
+};
+
+static double sample_value(const fl_task_sample *s, int k)
+{
+    switch (k) {
+    case T_RIN: return (double)s->records_in;
+    case T_ROUT: return (double)s->records_out;
+    case T_BIN: return (double)s->bytes_in;
+    case T_BOUT: return (double)s->bytes_out;
+    case T_BP: return (double)s->backpressure_ms;
+    case T_IDLE: return (double)s->idle_ms;
+    case T_BUSY: return (double)s->busy_ms;
+    case T_WM: return (double)s->current_input_watermark;
+    case T_INPOOL: return s->in_pool_usage;
+    default: return s->out_pool_usage;
+    }
+}
+
+void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
+                      const fl_conf *conf, fl_task **tasks, int n)
+{
+    Fl__Pb__MetricsTaskManager pm;
+    fl_tm_fill_process_metrics(net, conf, &pm);
+    const struct {
+        const char *name, *type;
+        double v;
+    } proc[] = {
+        {"flint_taskmanager_Status_Process_CPU_Time", "counter", (double)pm.cpu_time_ms},
+        {"flint_taskmanager_Status_Process_Memory_RSS", "gauge", (double)pm.rss_bytes},
+        {"flint_taskmanager_Status_Process_Memory_Virtual", "gauge", (double)pm.vm_bytes},
+        {"flint_taskmanager_Status_Process_Threads_Count", "gauge", (double)pm.threads},
+        {"flint_taskmanager_Status_Shuffle_Netty_TotalMemorySegments", "gauge",
+         (double)pm.network_total},
+        {"flint_taskmanager_Status_Shuffle_Netty_AvailableMemorySegments", "gauge",
+         (double)pm.network_available},
+        {"flint_taskmanager_Status_Slots_Running_Tasks", "gauge", (double)n},
+    };
+    for (size_t i = 0; i < FL_ARRAY_LEN(proc); i++) {
+        fl_prom_family(out, proc[i].name, proc[i].type);
+        fl_prom_sample(out, proc[i].name, proc[i].v, "host", host, "tm_id", tm_id, NULL);
+    }
+    if (n == 0)
+        return;
+    fl_task_sample *s = fl_xcalloc((size_t)n, sizeof *s);
+    for (int i = 0; i < n; i++)
+        fl_task_sample_get(tasks[i], &s[i]);
+    /* a family's samples together, as the format wants: metric outside, task inside */
+    for (int k = 0; k < T_N; k++) {
+        char name[160];
+        snprintf(name, sizeof name, "flint_taskmanager_job_task_%s", task_metric[k].name);
+        fl_prom_family(out, name, task_metric[k].type);
+        for (int i = 0; i < n; i++) {
+            char sub[16], att[16];
+            snprintf(sub, sizeof sub, "%d", fl_task_subtask(tasks[i]));
+            snprintf(att, sizeof att, "%d", fl_task_attempt(tasks[i]));
+            fl_prom_sample(out, name, sample_value(&s[i], k), "host", host, "tm_id", tm_id,
+                           "job_id", fl_task_job_id(tasks[i]), "job_name",
+                           fl_task_job_name(tasks[i]), "task_name",
+                           fl_task_vertex_name(tasks[i]), "subtask_index", sub,
+                           "task_attempt_num", att, NULL);
+        }
+    }
+    free(s);
+}

@@ -1,0 +1,25 @@
+/* tm_metrics.h -- a TaskManager's metrics (issue 12): its tasks' samples as the
+ * TaskMetrics it reports to the JobMaster, its process as the MetricsTaskManager of its
+ * heartbeats, and both in the Prometheus text format for its reporter
+ * (metrics.reporter.prom.port), with Flink's names and labels. Called on the TaskExecutor's
+ * thread, about once a second and per scrape: never on a record's path.
+ */
+#ifndef FL_TM_METRICS_H
+#define FL_TM_METRICS_H
+
+#include "proto/rpc.pb-c.h"
+#include "taskmanager/network/netenv.h"
+#include "taskmanager/task/task.h"
+
+struct evbuffer;
+
+/* m is initialised here; t NULL leaves it zero. */
+void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m);
+void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
+                                Fl__Pb__MetricsTaskManager *m);
+
+/* Writes the TaskManager's metrics and those of its n running tasks. */
+void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
+                      const fl_conf *conf, fl_task **tasks, int n);
+
+#endif

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# test_dashboard.sh -- issue 12 points 1, 2, 7, 9: the web dashboard at / in Debian's headless
+# Chromium, on a cluster running a deliberately backpressured job.
+#
+#   * The files: GET / is the page (text/html, Cache-Control: no-cache), /web/app.js is
+#     text/javascript; "..", encoded "%2e%2e", an absolute path, a hidden name and a
+#     symlink in the web root (to a file outside it) are all 404.
+#   * The job: seqcheck at -p 2 whose sink sleeps 2 ms per record (so its source vertex is
+#     backpressured), unaligned checkpoints every second. Once REST says the source is
+#     HIGH and a checkpoint completed, Chromium's DOM of the job page (--dump-dom) holds a
+#     graph node for every vertex of the job's plan, the source node marked high, the sink
+#     node ok, the completed checkpoint count, and the sink's records in; a second page
+#     load later shows more records in (the page reads live numbers).
+#   * The TaskManagers page lists the TaskManager with its RSS.
+#   * The cancel button: driven through the DevTools protocol (tests/cluster/cdp.py), a
+#     click cancels the job (REST says CANCELED).
+# Screenshots of the job page and the TaskManagers page go to build/dashboard-*.png.
+set -u
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname -- "$0")/lib.sh"
+# shellcheck source=tests/cluster/checkpoint_lib.sh
+. "$(dirname -- "$0")/checkpoint_lib.sh"
+
+CHROMIUM=$(command -v chromium) || {
+    echo "  Debian's chromium is not installed (make deps installs it)"
+    exit 77
+}
+[ -f "$EX/seqcheck.so" ] || fail "missing $EX/seqcheck.so: run make first"
+[ -f "$FLINT_HOME/build/web/app.js" ] || fail "missing build/web: run make first"
+
+# A web root of our own: the dashboard's files and a symlink leading out of it.
+WEB="$TEST_DIR/web"
+mkdir -p "$WEB"
+cp "$FLINT_HOME"/build/web/* "$WEB/"
+echo "secret" >"$TEST_DIR/outside.html"
+ln -s "$TEST_DIR/outside.html" "$WEB/leak.html"
+conf_set web.root "$WEB"
+conf_set web.refresh-interval "1 s"
+conf_set taskmanager.numberOfTaskSlots 4
+conf_set heartbeat.interval "1 s" # the TaskManagers' process metrics come with heartbeats
+
+step "start a JobManager and a TaskManager of 4 slots"
+"$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"
+tm_start
+wait_for "overview_is 1 4" 10 || fail "cluster not at 1 TaskManager / 4 slots: $(overview_str)"
+
+step "the web root: content types, caching, nothing outside it"
+URL="http://127.0.0.1:$REST_PORT"
+H=$(curl -s -D - -o "$TEST_DIR/index.html" "$URL/")
+grep -qi '^Content-Type: text/html' <<<"$H" || fail "GET / is not text/html: $H"
+grep -qi '^Cache-Control: no-cache' <<<"$H" || fail "GET / has no Cache-Control: no-cache: $H"
+grep -q 'app.js' "$TEST_DIR/index.html" || fail "GET / is not the dashboard"
+curl -s -D - -o /dev/null "$URL/web/app.js" | grep -qi '^Content-Type: text/javascript' ||
+    fail "app.js is not text/javascript"
+for p in "/web/..%2f..%2fetc%2fpasswd" "/web/%2e%2e" "/web/%2e%2e%2fconf" "/web/../README.md" \
+    "/web//etc/passwd" "/web/.hidden" "/web/leak.html" "/web/app.js%00.html" "/web/nope.js"; do
+    st=$(curl -s --path-as-is -o "$TEST_DIR/body" -w '%{http_code}' "$URL$p")
+    [ "$st" = 404 ] || fail "GET $p: $st, expected 404"
+    ! grep -q secret "$TEST_DIR/body" || fail "GET $p leaked a file outside the web root"
+done
+
+step "a job whose sink sleeps 2 ms per record, unaligned checkpoints every second"
+submit slow run -d -p 2 -D "execution.checkpointing.interval=1 s" \
+    -D execution.checkpointing.unaligned.enabled=true -D "state.checkpoints.dir=$TEST_DIR/ck" \
+    "$EX/seqcheck.so" --keys 8 --per-key 10000000 --sink-delay-us 2000 --emit-all
+J=$JOB_ID
+wait_state "$J" RUNNING 30
+wait_for "[ \"\$(rest GET /jobs/$J/vertices/0/backpressure | json_get backpressureLevel)\" = high ]" 60 ||
+    fail "the source vertex is not HIGH on REST after 60 s"
+wait_for "[ \"\$(ck $J counts.completed)\" -ge 1 ]" 60 || fail "no checkpoint completed in 60 s"
+NV=$(rest GET "/jobs/$J/plan" | json_get plan.nodes | py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+
+# dom FILE: the job page's DOM once the page drew itself (Chromium's virtual time runs the
+# refresh timer; the fetches are real).
+dom() {
+    timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 \
+        --dump-dom "$URL/#/jobs/$J" >"$1" 2>/dev/null || fail "chromium --dump-dom failed"
+}
+# field FILE PYEXPR: evaluates PYEXPR over the DOM text d.
+field() {
+    py -c 'import re, sys; d = open(sys.argv[1]).read(); print(eval(sys.argv[2]))' "$1" "$2"
+}
+SINK_IN='int(re.search(r"<tr data-vertex-id=\"1\">.*?class=\"num rec-in\">([0-9,]+)<", d).group(1).replace(",", ""))'
+
+step "Chromium's DOM of the job page: $NV vertices, the source HIGH, a completed checkpoint"
+dom "$TEST_DIR/dom1.html"
+[ "$(field "$TEST_DIR/dom1.html" 'int(re.search(r"data-loaded=\"(\d+)\"", d).group(1)) > 0')" = True ] ||
+    fail "the page never drew: $(grep -o 'id="error"[^<]*<' "$TEST_DIR/dom1.html")"
+for ((v = 0; v < NV; v++)); do
+    grep -q "<g class=\"vertex [^\"]*\" data-vertex-id=\"$v\"" "$TEST_DIR/dom1.html" ||
+        fail "vertex $v is not in the graph"
+done
+grep -q '<g class="vertex bp-high" data-vertex-id="0" data-bp="high"' "$TEST_DIR/dom1.html" ||
+    fail "the source vertex is not drawn HIGH: $(grep -o '<g class="vertex[^>]*>' "$TEST_DIR/dom1.html")"
+grep -q '<g class="vertex bp-ok" data-vertex-id="1" data-bp="ok"' "$TEST_DIR/dom1.html" ||
+    fail "the sink vertex is not drawn OK"
+grep -q '<path class="edge bp-high" data-from="0" data-to="1"' "$TEST_DIR/dom1.html" ||
+    fail "the edge out of the backpressured source is not red"
+CKS=$(field "$TEST_DIR/dom1.html" 'int(re.search(r"id=\"ck-completed\">(\d+)<", d).group(1))')
+[ "$CKS" -ge 1 ] || fail "the page shows $CKS completed checkpoints"
+IN1=$(field "$TEST_DIR/dom1.html" "$SINK_IN")
+wait_for "[ \"\$(rest GET /jobs/$J | json_get vertices.1.metrics.read-records)\" -gt $IN1 ]" 30 ||
+    fail "the sink's records in stay at $IN1 on REST"
+dom "$TEST_DIR/dom2.html"
+IN2=$(field "$TEST_DIR/dom2.html" "$SINK_IN")
+[ "$IN2" -gt "$IN1" ] || fail "records in on the page did not grow: $IN1 then $IN2"
+step "records in on the page: $IN1, then $IN2"
+
+step "the TaskManagers page: the TaskManager with its memory"
+TM=$(rest GET /taskmanagers | json_get taskmanagers.0.id)
+timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 \
+    --dump-dom "$URL/#/taskmanagers" >"$TEST_DIR/tms.html" 2>/dev/null || fail "chromium failed"
+grep -q "<tr data-tm-id=\"$TM\"><td class=\"tm-id\">$TM</td>" "$TEST_DIR/tms.html" ||
+    fail "TaskManager $TM not on the page: $(grep -o 'id="error"[^<]*<' "$TEST_DIR/tms.html")"
+grep -q 'class="num rss">[0-9.]* MB<' "$TEST_DIR/tms.html" || fail "no RSS in MB on the TaskManagers page"
+
+step "screenshots in build/"
+for page in "jobs/$J/1:job" "taskmanagers:taskmanagers"; do
+    timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 \
+        --window-size=1400,1100 --screenshot="$FLINT_HOME/build/dashboard-${page#*:}.png" \
+        "$URL/#/${page%%:*}" >/dev/null 2>&1 || fail "chromium --screenshot failed"
+done
+
+step "the cancel button, clicked through the DevTools protocol"
+DT=$(free_port)
+"$CHROMIUM" --headless --no-sandbox --disable-gpu --remote-debugging-port="$DT" \
+    --user-data-dir="$TEST_DIR/chromium" about:blank >"$TEST_DIR/chromium.log" 2>&1 &
+CHROME_PID=$!
+stop_chromium() {
+    kill "$CHROME_PID" 2>/dev/null
+    wait "$CHROME_PID" 2>/dev/null
+}
+CLEANUP_HOOKS+=(stop_chromium)
+OUT=$(py "$FLINT_HOME/tests/cluster/cdp.py" "$DT" "$URL/#/jobs/$J" \
+    "wait:document.getElementById('cancel')" "eval:window.flintFirstDrawMs" \
+    "eval:document.getElementById('cancel').click()") || fail "driving Chromium failed: $OUT"
+wait_state "$J" CANCELED 30
+note "first full draw of the job page $(head -1 <<<"$OUT" | cut -d. -f1) ms after navigation"
+step "passed"
