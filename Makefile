@@ -2,7 +2,7 @@
 #   make deps   install the Debian packages Flint needs (no-op when present)
 #   make        build daemons, CLI, examples        make test   deps + build + all tests
 #   make demo   local cluster, one job              make clean
-#   make asan   unit tests, then test_jobs and test_abuse_rpc against the daemons, all built
+#   make asan   unit tests, then test_jobs, test_abuse_rpc and test_lifecycle against the daemons, all built
 #               with ASan+UBSan into build/asan
 #   make test-faults   the whole multi-host fault suite (tests/cluster/test_nemesis.sh)
 # New .c files are picked up by wildcard: a file belongs to the folder's target.
@@ -217,7 +217,7 @@ cluster: all
 	@tests/run-cluster.sh
 
 # Unit tests, then ASAN_CLUSTER cluster tests against daemons built with the sanitizers.
-ASAN_CLUSTER ?= test_jobs test_abuse_rpc
+ASAN_CLUSTER ?= test_jobs test_abuse_rpc test_lifecycle
 asan:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j2 BUILD=build/asan OPT=-O1 \

@@ -28,11 +28,10 @@ mkdir -p -- "$home" "$logs" || exit 2
 cp -r -- "$src/bin" "$src/conf" "$src/tests" "$home/" || exit 2
 ln -s -- "$build" "$home/build" || exit 2
 
-# Leaks of the daemons are not judged here (the unit tests judge them): a task that is
-# cancelled or fails skips its operators' close functions (taskmanager/task/task.c), so
-# a bundle's open-time allocations are lost; LeakSanitizer would report that on every run.
-# ASAN_OPTIONS=detect_leaks=1 make asan shows it.
-export ASAN_OPTIONS="log_path=$logs/asan:abort_on_error=0:halt_on_error=1:detect_leaks=0:quarantine_size_mb=64:${ASAN_OPTIONS:-}"
+# Leaks of every process are judged too: a failed or cancelled task closes its operators'
+# rich functions as a finished one does (test_lifecycle), so nothing a bundle's open
+# allocated is lost.
+export ASAN_OPTIONS="log_path=$logs/asan:abort_on_error=0:halt_on_error=1:detect_leaks=1:quarantine_size_mb=64:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 export FLINT_SANITIZED=1
 
