@@ -1,6 +1,8 @@
 /* daemon.c -- see daemon.h. Main thread only. */
 #include "daemon.h"
+#include "crash.h"
 #include "log.h"
+#include "supervise.h"
 #include "version.h"
 
 #include <pthread.h>
@@ -33,6 +35,9 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
             exit(0);
         }
     }
+    /* supervised (taskmanager.sh or jobmanager.sh start): this process becomes the supervisor and never returns
+     * here; its child, the daemon, goes on */
+    fl_supervise(name, argc, argv);
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
@@ -45,6 +50,8 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
         fprintf(stderr, "flint-%s: cannot open log file %s; logging to stderr\n", name, logfile);
     fl_log_init(FL_LOG_INFO);
     fl_log_set_thread_name(name);
+    fl_crash_install(strcmp(name, "taskmanager") == 0 ? "TaskManager" : "JobManager",
+                     FL_CRASH_ABORT);
 
     fl_conf *conf = fl_conf_new();
     fl_err err;

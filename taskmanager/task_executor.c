@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "common/sha256.h"
+#include "common/supervise.h"
 #include "common/util.h"
 #include "common/workdir.h"
 #include "taskmanager/network/network.h"
@@ -211,6 +212,8 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
         req.rpc_port = (uint32_t)te->rpc_port;
         req.data_port = (uint32_t)te->data_port;
         req.num_slots = (uint32_t)te->nslots;
+        if (!te->ever_registered && fl_supervise_crash_report())
+            req.crash_report = (char *)fl_supervise_crash_report();
         fl_rpc_call(te->rpc, conn, FL_RPC_REGISTER_TASK_MANAGER, &req.base, te->ask_timeout_ms,
                     te->ep, on_registration, (void *)(uintptr_t)conn);
         return;

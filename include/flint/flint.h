@@ -191,8 +191,13 @@ fl_stream *fl_set_max_parallelism(fl_stream *s, int max_parallelism);
 fl_stream *fl_disable_chaining(fl_stream *s);
 fl_stream *fl_start_new_chain(fl_stream *s);
 fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);
-/* Copies len bytes into the job; the operator reads them with fl_ctx_config(). */
-fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len);
+/* The operator's configuration (a function has no closure): copies the value *cfg of type
+ * T (a fixed-size struct or scalar, no pointers) into the job; the operator's functions
+ * read it with fl_ctx_config_as(ctx, T). The type's name and size travel with it and are
+ * checked when it is read. */
+#define fl_with_config_as(s, T, cfg)                                                         \
+    fl_with_config_typed((s), #T, (const T *)(cfg), (uint32_t)sizeof(T))
+fl_stream *fl_with_config_typed(fl_stream *s, const char *type, const void *cfg, uint32_t size);
 fl_stream *fl_with_open(fl_stream *s, fl_open_fn fn);
 fl_stream *fl_with_close(fl_stream *s, fl_close_fn fn);
 
@@ -208,7 +213,12 @@ int fl_ctx_max_parallelism(const fl_ctx *ctx);
 /* How many times the job restarted before this run (Flink's getAttemptNumber): 0 first. */
 int fl_ctx_attempt(const fl_ctx *ctx);
 const char *fl_ctx_task_name(const fl_ctx *ctx); /* "name (2/4)" as Flink shows it */
-const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len);
+/* The operator's configuration given with fl_with_config_as(s, T, ...): a pointer owned by
+ * the runtime, valid while the operator runs. When the operator has none, or one of
+ * another type or size, the task fails with a message naming the call and this returns
+ * zeros of T's size (never NULL), so the function can return normally. */
+#define fl_ctx_config_as(ctx, T) ((const T *)fl_ctx_config_typed((ctx), #T, (uint32_t)sizeof(T)))
+const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size);
 void fl_ctx_set_user(fl_ctx *ctx, void *user);
 void *fl_ctx_user(const fl_ctx *ctx);
 /* Fails this task (and so the job, subject to its restart strategy) with a message. The
