@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "common/api/streamgraph.h"
 #include "common/bundle.h"
+#include "common/crash.h"
 #include "common/log.h"
 #include "common/plan.h"
 #include "common/util.h"
@@ -81,7 +82,11 @@ static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
     int64_t maxp = fl_conf_get_int(cli->conf, "pipeline.max-parallelism");
     if (maxp > 0)
         fl_env_set_max_parallelism(env, (int)FL_MIN(maxp, INT32_MAX));
+    /* a crash in the user's flint_main is reported (signal, function) and exits 1 */
+    fl_crash_install("flint", FL_CRASH_EXIT);
+    fl_crash_set_summary_prefix("flint_main");
     int rc = b->main(env, o->argc, o->argv);
+    fl_crash_uninstall();
     if (rc != 0 && !env->error[0])
         snprintf(env->error, sizeof env->error, "flint_main returned %d", rc);
     char jid[33];

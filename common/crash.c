@@ -468,6 +468,12 @@ void fl_crash_install(const char *what, enum fl_crash_mode mode)
         sigaction(crash_signals[i], &sa, NULL);
 }
 
+void fl_crash_uninstall(void)
+{
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+        signal(crash_signals[i], SIG_DFL);
+}
+
 void fl_crash_set_identity(const char *what)
 {
     snprintf(identity, sizeof identity, "%s", what);

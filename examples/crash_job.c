@@ -5,6 +5,7 @@
  *
  *   flint run -p 3 build/examples/crash_job.so [--crash-at N] [--subtask S] [--records R]
  *   flint run build/examples/crash_job.so --crash-in-main      (flint_main itself crashes)
+ *   flint run build/examples/crash_job.so --no-sink            (refused: no sink)
  *
  * A sequence 1..R (default 1,000,000) goes through "Crashing Map", whose subtask S (0-based,
  * default 1) crashes at its N-th record (default 1000; 0: never), then to a discarding
@@ -64,6 +65,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     fl_with_config_as(s, struct crash_cfg, &cfg);
     fl_with_open(s, crash_open);
     fl_with_close(s, crash_close);
-    fl_discard(s);
+    if (!fl_arg_has(argc, argv, "no-sink"))
+        fl_discard(s);
     return fl_execute(env, "Crash Job");
 }
