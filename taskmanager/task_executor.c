@@ -449,10 +449,21 @@ static void on_task_report(void *ctx, void *arg)
     te_task *x;
     for (x = te->tasks; x && x->task != r->task; x = x->next)
         ;
-    if (x) {
+    if (x)
         send_state(te, x, r->state, r->error);
-        if (fl_task_state_is_terminal(r->state))
-            remove_task(te, x);
+    if (r->crashed && te->state == TE_REGISTERED) {
+        /* the process dies in a moment (common/crash.h): its slots go now, so that a
+         * restart of the job is not deployed to them. The crashing task's thread is not
+         * joined (remove_task): it never returns. */
+        fl_warn("Leaving the ResourceManager: %s", r->error);
+        Fl__Pb__Disconnect d = FL__PB__DISCONNECT__INIT;
+        d.resource_id = te->resource_id;
+        d.reason = r->error;
+        fl_rpc_send(te->rpc, te->conn, FL_RPC_DISCONNECT, &d.base);
+        te->state = TE_STOPPING;
+        evtimer_del(te->retry_timer);
+    } else if (x && fl_task_state_is_terminal(r->state)) {
+        remove_task(te, x);
     }
     free(r);
 }

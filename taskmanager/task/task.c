@@ -33,6 +33,7 @@ void fl_task_report_failure(fl_task *t, const char *error)
     fl_task_report *r = fl_xcalloc(1, sizeof *r);
     r->task = t;
     r->state = FL_TASK_FAILED;
+    r->crashed = true;
     snprintf(r->error, sizeof r->error, "%s", error);
     fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
 }

@@ -25,6 +25,7 @@ typedef struct fl_task_report {
     fl_task *task;
     fl_task_state state;
     char error[2048];   /* FAILED: why, with where */
+    bool crashed;       /* FAILED by the crash handler: the process is about to die */
 } fl_task_report;
 
 typedef struct fl_task_env {
