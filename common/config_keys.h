@@ -287,6 +287,10 @@ FL_KEY("state.savepoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Default directory of savepoints.")
 FL_KEY("io.tmp.dirs", FL_CT_STRING, "/tmp", NULL, "1..1023",
        "Local working directory of TaskManagers (RocksDB instances live here).")
+FL_KEY("crash-reports.enabled", FL_CT_BOOL, "true", NULL, NULL,
+       "Daemons catch SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT and write a crash report "
+       "(log, crash file in the log directory, the failed job's exception) before the "
+       "default action; false: only the default action.")
 FL_KEY("taskmanager.supervisor.enabled", FL_CT_BOOL, "true", NULL, NULL,
        "bin/taskmanager.sh start runs the TaskManager under a supervisor process that "
        "restarts it when it dies of a signal or exits non-zero (not when it is stopped, nor "

@@ -27,6 +27,7 @@
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
 static enum fl_crash_mode crash_mode;
+static bool installed;
 static char identity[160] = "Flint";
 static char summary_prefix[64] = "";
 static char crash_dir[1024];    /* "" : no crash file */
@@ -466,10 +467,17 @@ void fl_crash_install(const char *what, enum fl_crash_mode mode)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         sigaction(crash_signals[i], &sa, NULL);
+    installed = true;
+}
+
+bool fl_crash_installed(void)
+{
+    return installed;
 }
 
 void fl_crash_uninstall(void)
 {
+    installed = false;
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         signal(crash_signals[i], SIG_DFL);
 }

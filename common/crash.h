@@ -67,6 +67,8 @@ enum fl_crash_mode {
 /* Installs the handler for the process; what is "Flint TaskManager" in the report's
  * first lines. Also sets up the calling (main) thread's alternate stack. */
 void fl_crash_install(const char *what, enum fl_crash_mode mode);
+/* fl_crash_install was called (and not undone). */
+bool fl_crash_installed(void);
 /* Gives the signals their default action back (the CLI, once flint_main returned). */
 void fl_crash_uninstall(void);
 /* Replaces what (e.g. "TaskManager tm-1", once the resource id is known). Any thread,

@@ -50,8 +50,6 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
         fprintf(stderr, "flint-%s: cannot open log file %s; logging to stderr\n", name, logfile);
     fl_log_init(FL_LOG_INFO);
     fl_log_set_thread_name(name);
-    fl_crash_install(strcmp(name, "taskmanager") == 0 ? "TaskManager" : "JobManager",
-                     FL_CRASH_ABORT);
 
     fl_conf *conf = fl_conf_new();
     fl_err err;
@@ -63,6 +61,9 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
         return -1;
     }
     fl_log_min_level = fl_log_level_parse(fl_conf_get_str(conf, "log.level"));
+    if (fl_conf_get_bool(conf, "crash-reports.enabled"))
+        fl_crash_install(strcmp(name, "taskmanager") == 0 ? "TaskManager" : "JobManager",
+                         FL_CRASH_ABORT);
     fl_info("Starting Flint %s %s (pid %d), configuration from %s", FL_VERSION, name,
             (int)getpid(), fl_conf_dir());
     fl_conf_foreach(conf, true, log_property, NULL);

@@ -50,6 +50,8 @@ void fl_task_crash_begin(fl_task *t)
 {
     const Fl__Pb__TaskDeploymentDescriptor *d = t->tdd;
     const Fl__Pb__JobVertex *v = d->vertex;
+    if (!fl_crash_installed())
+        return; /* crash-reports.enabled: false */
     fl_crash_set_reporter(crash_report);
     fl_crash_thread_init();
     t->crash = (fl_crash_ctx){
@@ -111,6 +113,8 @@ void fl_task_crash_begin(fl_task *t)
 
 void fl_task_crash_end(fl_task *t)
 {
+    if (!t->crash_ops)
+        return;
     fl_crash_set_context(NULL);
     fl_crash_thread_exit();
     free(t->crash_fns);
