@@ -10,8 +10,9 @@
  * looks your functions up BY SYMBOL NAME, so:
  *
  *   - every function you pass to Flint must be a global (non-static) function of the bundle;
- *   - a function has no closure: per-operator settings are a byte blob given with
- *     fl_with_config(), copied into the job, and read back with fl_ctx_config();
+ *   - a function has no closure: per-operator settings are a value of a fixed-size type
+ *     given with fl_with_config_as(), copied into the job, and read back, checked against
+ *     the type, with fl_ctx_config_as();
  *   - per-subtask mutable data goes through fl_ctx_set_user() (set up in an open function,
  *     released in a close function), never through globals shared between subtasks, since
  *     several subtasks of a job may run in the same TaskManager process.
@@ -22,7 +23,7 @@
  *
  * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
  * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
- * an operator (fl_name, fl_set_parallelism, fl_with_config, ...) applies to the operator
+ * an operator (fl_name, fl_set_parallelism, fl_with_config_as, ...) applies to the operator
  * that produced the stream handle and returns the same handle, so calls chain.
  */
 #ifndef FLINT_FLINT_H
