@@ -242,6 +242,40 @@ START_TEST(test_filter)
 }
 END_TEST
 
+/* The typed configuration: read as another type, or by an operator that has none, the task
+ * fails with a message naming the call (the value read is zeros, never NULL). */
+START_TEST(test_config_type_checked)
+{
+    spec *s = spec_new(FL__PB__OP_KIND__OP_PROCESS, "Process", "ot_tag");
+    int32_t small = 5;
+    fl_cfg_header hd = {.magic = FL_CFG_MAGIC, .size = sizeof small};
+    fl_cfg_type_name("int32_t", hd.type);
+    uint8_t cfg[sizeof hd + sizeof small];
+    memcpy(cfg, &hd, sizeof hd);
+    memcpy(cfg + sizeof hd, &small, sizeof small);
+    s->op.config.data = cfg;
+    s->op.config.len = sizeof cfg;
+    fl_harness *h = open_h(s, &(fl_harness_opts){.side_tags = {"odd"}});
+    int64_t v = 1;
+    ck_assert_int_ne(fl_harness_process(h, &v, sizeof v, 1), 0);
+    ck_assert_msg(strstr(fl_harness_error(h), "fl_ctx_config_as(ctx, int64_t): this "
+                                              "operator's configuration is a 'int32_t' of 4 "
+                                              "bytes, not a 'int64_t' of 8 bytes"),
+                  "%s", fl_harness_error(h));
+    fl_harness_free(h);
+
+    s->op.config.data = NULL;
+    s->op.config.len = 0;
+    h = open_h(s, &(fl_harness_opts){.side_tags = {"odd"}});
+    ck_assert_int_ne(fl_harness_process(h, &v, sizeof v, 1), 0);
+    ck_assert_msg(strstr(fl_harness_error(h), "fl_ctx_config_as(ctx, int64_t): this operator "
+                                              "has no configuration"),
+                  "%s", fl_harness_error(h));
+    fl_harness_free(h);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_process_side_output)
 {
     spec *s = spec_new(FL__PB__OP_KIND__OP_PROCESS, "Process", "ot_tag");
@@ -1249,6 +1283,7 @@ static Suite *operators_suite(void)
     tcase_add_test(tc, test_flat_map);
     tcase_add_test(tc, test_filter);
     tcase_add_test(tc, test_process_side_output);
+    tcase_add_test(tc, test_config_type_checked);
     tcase_add_test(tc, test_function_not_found);
     suite_add_tcase(s, tc);
     tc = tcase_create("keyed");
