@@ -17,7 +17,8 @@
 #   * kill -9 of the TaskManager (the supervisor's child): it is back and registered, its
 #     supervisor the same process; kill -9 of the JobManager: it is back and serves REST.
 #   * taskmanager.sh stop: the supervisor passes the stop on and ends with the daemon, so
-#     nothing is left that could restart it.
+#     nothing is left that could restart it. The supervisor's delays were exponential:
+#     100, 200, 400, 800 ms, then supervisor.max-backoff (1 s).
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -200,4 +201,8 @@ grep -q "Supervisor: restarted the taskmanager.*pid $child\|daemon pid $child" "
     fail "pid $child was not the supervised TaskManager"
 n=$(grep -c "Supervisor: restarted the taskmanager" "$TM_LOG")
 [ "$n" = 5 ] || fail "$n restarts logged, expected 5 (1 + 3 crashes, 1 kill -9)"
+# exponential backoff: 100 ms doubling up to supervisor.max-backoff (1 s), never reset
+# (every run was shorter than supervisor.reset-backoff-threshold, 1 min)
+delays=$(sed -n 's/.*restarting it in \([0-9]*\) ms.*/\1/p' "$TM_LOG" | tr '\n' ' ')
+[ "$delays" = "100 200 400 800 1000 " ] || fail "restart delays '$delays', expected 100 200 400 800 1000"
 step "done"
