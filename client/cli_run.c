@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "compiler.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct run_opts {
     bool detached;
     const char *savepoint;   /* -s */
     bool allow_non_restored; /* -n */
+    const char *entry;       /* -c: the entry point's symbol (default flint_main) */
     const char *bundle;
     int argc;        /* job arguments, argv[0] = the bundle */
     char **argv;
@@ -49,6 +51,8 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
             o->savepoint = cli->argv[++i];
         } else if (!strcmp(a, "-n") || !strcmp(a, "--allowNonRestoredState")) {
             o->allow_non_restored = true;
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "--class")) && i + 1 < cli->argc) {
+            o->entry = cli->argv[++i];
         } else if (a[0] == '-') {
             fprintf(stderr, "Unrecognized option for %s: %s\n", action, a);
             return -1;
@@ -71,9 +75,20 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
 static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
 {
     fl_err err;
-    if (fl_bundle_open(b, o->bundle, true, &err) < 0) {
+    if (fl_bundle_open(b, o->bundle, !o->entry, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return NULL;
+    }
+    if (o->entry) {
+        /* Flink's -c names the class with main(); a bundle's entry point is a function */
+        b->main = (fl_main_fn)dlsym(b->handle, o->entry);
+        if (!b->main) {
+            fprintf(stderr, "Bundle '%s' has no entry point '%s' (-c/--class): it must define "
+                            "int %s(fl_env *env, int argc, char **argv).\n",
+                    o->bundle, o->entry, o->entry);
+            fl_bundle_close(b);
+            return NULL;
+        }
     }
     int par = o->parallelism > 0 ? o->parallelism
                                  : (int)fl_conf_get_int(cli->conf, "parallelism.default");
@@ -84,7 +99,7 @@ static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
         fl_env_set_max_parallelism(env, (int)FL_MIN(maxp, INT32_MAX));
     /* a crash in the user's flint_main is reported (signal, function) and exits 1 */
     fl_crash_install("flint", FL_CRASH_EXIT);
-    fl_crash_set_summary_prefix("flint_main");
+    fl_crash_set_summary_prefix(o->entry ? o->entry : "flint_main");
     int rc = b->main(env, o->argc, o->argv);
     fl_crash_uninstall();
     if (rc != 0 && !env->error[0])

@@ -30,11 +30,14 @@ static const action actions[] = {
      "     -d,--detached           Submit and return without waiting for the result.\n"
      "     -s,--fromSavepoint <p>  Start from the savepoint (or retained checkpoint) at p.\n"
      "     -n,--allowNonRestoredState  Skip savepoint state of operators the job lacks.\n"
+     "     -c,--class <symbol>     The program's entry point: a function of the bundle\n"
+     "                             other than flint_main, with its signature.\n"
      "     -p,--parallelism <n>    Parallelism of the job's operators (overrides\n"
      "                             parallelism.default).\n"},
     {"info", fl_cli_info,
      "Action \"info\" shows the optimized execution plan of the program (JSON).\n"
      "  Syntax: info [OPTIONS] <bundle.so> <arguments>\n"
+     "     -c,--class <symbol>     The program's entry point (default flint_main).\n"
      "     -p,--parallelism <n>    Parallelism to plan with.\n"},
     {"list", fl_cli_list,
      "Action \"list\" lists running and scheduled jobs.\n"

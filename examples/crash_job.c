@@ -6,6 +6,8 @@
  *   flint run -p 3 build/examples/crash_job.so [--crash-at N] [--subtask S] [--records R]
  *   flint run build/examples/crash_job.so --crash-in-main      (flint_main itself crashes)
  *   flint run build/examples/crash_job.so --no-sink            (refused: no sink)
+ *   flint run -c crash_job_healthy build/examples/crash_job.so (another entry point: the
+ *                                                   same pipeline, never crashing)
  *
  * A sequence 1..R (default 1,000,000) goes through "Crashing Map", whose subtask S (0-based,
  * default 1) crashes at its N-th record (default 1000; 0: never), then to a discarding
@@ -26,6 +28,7 @@ void crash_open(fl_ctx *ctx);
 void crash_close(fl_ctx *ctx);
 void crash_map(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 int flint_main(fl_env *env, int argc, char **argv);
+int crash_job_healthy(fl_env *env, int argc, char **argv);
 
 void crash_open(fl_ctx *ctx)
 {
@@ -68,4 +71,16 @@ int flint_main(fl_env *env, int argc, char **argv)
     if (!fl_arg_has(argc, argv, "no-sink"))
         fl_discard(s);
     return fl_execute(env, "Crash Job");
+}
+
+int crash_job_healthy(fl_env *env, int argc, char **argv)
+{
+    struct crash_cfg cfg = {.crash_at = 0, .subtask = 0};
+    fl_stream *s = fl_generate_sequence(env, 1, atoll(fl_arg(argc, argv, "records", "1000")));
+    s = fl_name(fl_map(s, crash_map), "Healthy Map");
+    fl_with_config_as(s, struct crash_cfg, &cfg);
+    fl_with_open(s, crash_open);
+    fl_with_close(s, crash_close);
+    fl_discard(s);
+    return fl_execute(env, "Healthy Job");
 }

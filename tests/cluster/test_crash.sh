@@ -13,7 +13,8 @@
 #   * fixed-delay, 2 attempts: 3 crash reports (3 more crash files), the job FAILED, and the
 #     next job finishes on the TaskManager that came back.
 #   * flint_main that crashes: flint run exits 1 with "flint_main crashed: SIGSEGV in
-#     crash_job.so:flint_main+0x..."; a program with no sink is refused with Flink's message.
+#     crash_job.so:flint_main+0x..."; a program with no sink is refused with Flink's message;
+#     run -c names another entry point of the bundle (a missing one: exit 1, one line).
 #   * kill -9 of the TaskManager (the supervisor's child): it is back and registered, its
 #     supervisor the same process; kill -9 of the JobManager: it is back and serves REST.
 #   * taskmanager.sh stop: the supervisor passes the stop on and ends with the daemon, so
@@ -169,6 +170,17 @@ rc=$?
 [ "$rc" = 1 ] || fail "no sink: exit $rc, expected 1: $(cat "$TEST_DIR/nosink.out")"
 assert_contains "$(cat "$TEST_DIR/nosink.out")" \
     "No operators defined in streaming topology. Cannot execute." "no sink"
+
+step "run -c/--class: another entry point of the bundle; a missing one is refused"
+run_job class run -p 3 -c crash_job_healthy "$EX/crash_job.so" --records 3000
+[ "$JOB_RC" = 0 ] || fail "run -c: exit $JOB_RC: $(cat "$TEST_DIR/class.stderr")"
+[ "$(rest GET "/jobs/$JOB_ID" | json_get name)" = "Healthy Job" ] ||
+    fail "run -c: the job is not the one crash_job_healthy builds: $(rest GET "/jobs/$JOB_ID")"
+"$FLINT" run -c no_such_entry "$EX/crash_job.so" >"$TEST_DIR/class2.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "run -c no_such_entry: exit $rc"
+assert_contains "$(cat "$TEST_DIR/class2.out")" "has no entry point 'no_such_entry' (-c/--class)" \
+    "run -c no_such_entry"
 
 # ---------------------------------------------------------------------------------------
 step "kill -9 of the TaskManager: its supervisor brings it back"
