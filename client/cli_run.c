@@ -337,11 +337,57 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
     return wait_savepoint(cli, jid, trigger);
 }
 
-/* flint savepoint JOBID [DIR] */
+/* flint savepoint -d PATH: the JobManager removes the savepoint (POST
+ * /savepoint-disposal), refusing a path that is not one. */
+static int dispose_savepoint(fl_cli *cli, const char *sp)
+{
+    char abs[4096];
+    if (!strncmp(sp, "file:", 5))
+        sp += strncmp(sp, "file://", 7) ? 5 : 7;
+    if (sp[0] != '/' && realpath(sp, abs))
+        sp = abs;
+    printf("Disposing savepoint '%s'.\nWaiting for response...\n", sp);
+    json_t *body = json_pack("{s:s}", "savepoint-path", sp);
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    int status;
+    json_t *j = fl_cli_rest(cli, "POST", "/savepoint-disposal", "application/json", s, strlen(s),
+                            &status);
+    free(s);
+    if (!j)
+        return 1;
+    if (status != 202) {
+        fprintf(stderr, "Could not dispose of savepoint '%s': %s\n", sp, fl_cli_rest_error(j));
+        json_decref(j);
+        return 1;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/savepoint-disposal/%.32s",
+             json_string_value(json_object_get(j, "request-id")));
+    json_decref(j);
+    j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
+    if (!j)
+        return 1;
+    const char *cause =
+        json_string_value(json_object_get(json_object_get(j, "operation"), "failure-cause"));
+    int rc = status == 200 && !cause ? 0 : 1;
+    if (rc == 0)
+        printf("Savepoint '%s' disposed.\n", sp);
+    else
+        fprintf(stderr, "Could not dispose of savepoint '%s': %s\n", sp,
+                cause ? cause : fl_cli_rest_error(j));
+    json_decref(j);
+    return rc;
+}
+
+/* flint savepoint JOBID [DIR] | flint savepoint -d PATH */
 int fl_cli_savepoint(fl_cli *cli)
 {
-    if (cli->argc < 1 || cli->argc > 2) {
-        fprintf(stderr, "Usage: flint savepoint JOBID [TARGET DIRECTORY]\n");
+    if (cli->argc == 2 && (!strcmp(cli->argv[0], "-d") || !strcmp(cli->argv[0], "--dispose")))
+        return dispose_savepoint(cli, cli->argv[1]);
+    if (cli->argc < 1 || cli->argc > 2 || cli->argv[0][0] == '-') {
+        fprintf(stderr, "Usage: flint savepoint JOBID [TARGET DIRECTORY]\n"
+                        "       flint savepoint -d|--dispose SAVEPOINT PATH\n");
         return 1;
     }
     printf("Triggering savepoint for job %s.\nWaiting for response...\n", cli->argv[0]);

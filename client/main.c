@@ -50,7 +50,9 @@ static const action actions[] = {
      "  Syntax: cancel <Job ID>\n"},
     {"savepoint", fl_cli_savepoint,
      "Action \"savepoint\" triggers savepoints for a running job.\n"
-     "  Syntax: savepoint <Job ID> [<target directory>]\n"},
+     "  Syntax: savepoint [OPTIONS] <Job ID> [<target directory>]\n"
+     "     -d,--dispose <path>     Disposes of the savepoint at path (refuses a path\n"
+     "                             that is not a savepoint).\n"},
     {"stop", fl_cli_stop,
      "Action \"stop\" stops a running job with a savepoint.\n"
      "  Syntax: stop [--savepointPath <dir>] <Job ID>\n"},

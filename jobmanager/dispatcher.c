@@ -244,7 +244,7 @@ static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const 
  * no NUL inside (len is its length as sent), no control character, at most max bytes after
  * an optional file://. Where it may point is the security issue's (roots); this keeps every
  * buffer and message it reaches whole. 0, or -1 with why. */
-static int check_path(const char *path, size_t len, size_t max, char *why, size_t whylen)
+int fl_disp_check_path(const char *path, size_t len, size_t max, char *why, size_t whylen)
 {
     if (strlen(path) != len) {
         snprintf(why, whylen, "it holds a NUL character");
@@ -268,7 +268,7 @@ static int check_path(const char *path, size_t len, size_t max, char *why, size_
 }
 
 /* The JSON body of a request, or NULL (answered with 400). Empty body: {}. */
-static json_t *json_body(struct evhttp_request *req)
+json_t *fl_disp_json_body(struct evhttp_request *req)
 {
     struct evbuffer *b = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(b);
@@ -288,7 +288,7 @@ static json_t *json_body(struct evhttp_request *req)
  * state.savepoints.allowed-dirs of the cluster's configuration (never a job's own, which its
  * submitter chose), resolved: no "..", no symlink out, a directory where it exists. With
  * neither set, any absolute path, as in Flink. */
-static int confine_target(fl_dispatcher *d, const char *target, fl_err *err)
+int fl_disp_confine_target(fl_dispatcher *d, const char *target, fl_err *err)
 {
     const char *dir = !strncmp(target, "file://", 7) ? target + 7
                     : !strncmp(target, "file:", 5)   ? target + 5
@@ -327,7 +327,7 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     job_entry *j = job_param(d, req, p);
     if (!j)
         return;
-    json_t *body = json_body(req);
+    json_t *body = fl_disp_json_body(req);
     if (!body)
         return;
     if (!j->jm || j->state != FL_JOB_RUNNING) {
@@ -346,13 +346,14 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
         return;
     }
     if (dir && json_string_length(jdir) > 0 && /* "": the default directory */
-        check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why, sizeof why) < 0) {
+        fl_disp_check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why,
+                           sizeof why) < 0) {
         fl_rest_error(req, 400, "Invalid %s: %s.", field, why);
         json_decref(body);
         return;
     }
     fl_err perr;
-    if (dir && json_string_length(jdir) > 0 && confine_target(d, dir, &perr) < 0) {
+    if (dir && json_string_length(jdir) > 0 && fl_disp_confine_target(d, dir, &perr) < 0) {
         fl_rest_error(req, 403, "%s %.200s refused: %s.", field, dir, perr.msg);
         json_decref(body);
         return;
@@ -564,13 +565,14 @@ static int check_strings(const fl_dispatcher *d, const Fl__Pb__JobGraph *g, fl_e
             return -1;
         }
     if (g->bundle_name && *g->bundle_name &&
-        check_path(g->bundle_name, strlen(g->bundle_name), BUNDLE_NAME_MAX, why, sizeof why) < 0) {
+        fl_disp_check_path(g->bundle_name, strlen(g->bundle_name), BUNDLE_NAME_MAX, why,
+                           sizeof why) < 0) {
         fl_err_set(err, "Invalid bundle name: %s.", why);
         return -1;
     }
     if (g->savepoint_path && *g->savepoint_path &&
-        check_path(g->savepoint_path, strlen(g->savepoint_path), RESTORE_PATH_MAX, why,
-                   sizeof why) < 0) {
+        fl_disp_check_path(g->savepoint_path, strlen(g->savepoint_path), RESTORE_PATH_MAX,
+                           why, sizeof why) < 0) {
         fl_err_set(err, "Invalid savepoint path to restore from: %s.", why);
         return -1;
     }
@@ -845,6 +847,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/savepoints", post_savepoint);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/savepoints/:triggerid", get_savepoint);
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
+    fl_disp_disposal_routes(d);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {

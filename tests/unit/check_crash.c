@@ -114,7 +114,8 @@ static int crash_child(int how, bool helper, char *report, size_t len)
     return WTERMSIG(status);
 }
 
-#define HAS(text, what) ck_assert_msg(strstr((text), (what)) != NULL, "no '%s' in:\n%s", (what), (text))
+#define HAS(text, what)                                                                      \
+    ck_assert_msg(strstr((text), (what)) != NULL, "no '%s' in:\n%s", (what), (text))
 
 START_TEST(test_segv_in_operator)
 {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# test_cli.sh -- issue 18 point 4: `flint savepoint -d/--dispose PATH` as in Flink. One
+# JobManager and one TaskManager (2 slots); seqcheck held on the source gate (so it is
+# certainly running) with checkpoints every 200 ms and a savepoint taken of it; then:
+#
+#   * a path that is not a savepoint is refused (exit 1, the reason), and stays: a plain
+#     directory, a copy of the running job's first checkpoint (all are retained) under the
+#     savepoints' root ("a checkpoint, not a savepoint"), a copy of the savepoint whose _metadata is damaged (one byte flipped);
+#   * with state.savepoints.dir set on the JobManager, a savepoint outside it is refused;
+#   * the savepoint itself is disposed of ("Savepoint '...' disposed.", exit 0): its
+#     directory is gone; disposing of it again is refused (it is no savepoint any more).
+set -u
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname -- "$0")/lib.sh"
+# shellcheck source=tests/cluster/checkpoint_lib.sh
+. "$(dirname -- "$0")/checkpoint_lib.sh"
+
+conf_set taskmanager.numberOfTaskSlots 2
+SPROOT="$TEST_DIR/savepoints"
+CKDIR="$TEST_DIR/checkpoints"
+mkdir -p "$SPROOT"
+conf_set state.savepoints.dir "$SPROOT"
+gate_args 2000
+
+"$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"
+"$BIN/taskmanager.sh" start >/dev/null || fail "taskmanager.sh start failed"
+wait_for "overview_is 1 2" 10 || fail "cluster not at 1 TaskManager / 2 slots: $(overview_str)"
+
+step "a running job, a checkpoint and a savepoint of it"
+gate_close
+submit seq run -d -p 2 -D "execution.checkpointing.interval=200 ms" \
+    -D state.checkpoints.num-retained=10000 \
+    -D "state.checkpoints.dir=$CKDIR" "${GATE[@]}" "$EX/seqcheck.so" --keys 8 --per-key 1000000 \
+    --output "$TEST_DIR/seq-out"
+J=$JOB_ID
+wait_completed "$J" 2 30
+"$FLINT" savepoint "$J" "$SPROOT" >"$TEST_DIR/sp.stdout" 2>&1 || fail "flint savepoint: $(cat "$TEST_DIR/sp.stdout")"
+SP=$(sed -n 's/^Savepoint completed\. Path: file:\(.*\)$/\1/p' "$TEST_DIR/sp.stdout")
+[ -n "$SP" ] && [ -f "$SP/_metadata" ] || fail "no savepoint: $(cat "$TEST_DIR/sp.stdout")"
+CHK=$(find "$CKDIR" -mindepth 2 -maxdepth 2 -type d -name 'chk-1')
+[ -n "$CHK" ] && [ -f "$CHK/_metadata" ] || fail "no completed checkpoint under $CKDIR"
+
+# refused PATH WHAT WHY: `flint savepoint -d PATH` exits 1 naming WHY, and PATH stays.
+refused() {
+    local out rc
+    out=$("$FLINT" savepoint -d "$1" 2>&1)
+    rc=$?
+    [ "$rc" = 1 ] || fail "$2: flint savepoint -d exited $rc: $out"
+    case "$out" in *"$3"*) ;; *) fail "$2: expected '$3' in: $out" ;; esac
+    [ -e "$1" ] || fail "$2: $1 was removed"
+}
+
+step "refused: a plain directory, a checkpoint, a damaged savepoint, a path outside the root"
+mkdir -p "$SPROOT/not-a-savepoint"
+echo data >"$SPROOT/not-a-savepoint/file"
+refused "$SPROOT/not-a-savepoint" "plain directory" "is not a savepoint"
+cp -r -- "$CHK" "$SPROOT/chk-copy" || fail "cannot copy $CHK"
+refused "$SPROOT/chk-copy" "checkpoint" "is a checkpoint, not a savepoint"
+cp -r -- "$SP" "$SPROOT/damaged"
+py -c '
+import sys
+p = sys.argv[1] + "/_metadata"
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xff
+open(p, "wb").write(bytes(b))' "$SPROOT/damaged"
+refused "$SPROOT/damaged" "damaged savepoint" "is damaged"
+mkdir -p "$TEST_DIR/elsewhere"
+cp -r -- "$SP" "$TEST_DIR/elsewhere/sp"
+refused "$TEST_DIR/elsewhere/sp" "outside state.savepoints.dir" "state.savepoints.dir"
+
+step "the savepoint is disposed of; a second time it is refused"
+out=$("$FLINT" savepoint --dispose "$SP" 2>&1) || fail "flint savepoint --dispose $SP: $out"
+case "$out" in *"Savepoint '$SP' disposed."*) ;; *) fail "dispose: $out" ;; esac
+[ ! -e "$SP" ] || fail "the savepoint $SP is still there"
+out=$("$FLINT" savepoint -d "$SP" 2>&1) && fail "a second dispose of $SP succeeded: $out"
+case "$out" in *"is not a savepoint"*) ;; *) fail "second dispose: $out" ;; esac
+[ "$(job_state "$J")" = RUNNING ] || fail "the job is $(job_state "$J")"
+"$FLINT" cancel "$J" >/dev/null 2>&1 || fail "flint cancel failed"
+gate_open
+step "done"
