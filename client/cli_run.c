@@ -302,7 +302,8 @@ static int wait_savepoint(fl_cli *cli, const char *jid, const char *trigger)
     return 1;
 }
 
-static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool stop)
+static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool stop,
+                             bool drain)
 {
     char path[256], abs[4096];
     snprintf(path, sizeof path, "/jobs/%.64s/%s", jid, stop ? "stop" : "savepoints");
@@ -318,6 +319,8 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
         }
         json_object_set_new(body, stop ? "targetDirectory" : "target-directory", json_string(d));
     }
+    if (drain)
+        json_object_set_new(body, "drain", json_true());
     char *s = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     int status;
@@ -391,28 +394,34 @@ int fl_cli_savepoint(fl_cli *cli)
         return 1;
     }
     printf("Triggering savepoint for job %s.\nWaiting for response...\n", cli->argv[0]);
-    return trigger_savepoint(cli, cli->argv[0], cli->argc == 2 ? cli->argv[1] : NULL, false);
+    return trigger_savepoint(cli, cli->argv[0], cli->argc == 2 ? cli->argv[1] : NULL, false,
+                             false);
 }
 
-/* flint stop [--savepointPath DIR] JOBID */
+/* flint stop [-p|--savepointPath DIR] [-d|--drain] JOBID */
 int fl_cli_stop(fl_cli *cli)
 {
+    static const char usage[] = "Usage: flint stop [-p|--savepointPath DIR] [-d|--drain] JOBID\n";
     const char *dir = NULL, *jid = NULL;
+    bool drain = false;
     for (int i = 0; i < cli->argc; i++) {
         if ((!strcmp(cli->argv[i], "--savepointPath") || !strcmp(cli->argv[i], "-p")) &&
             i + 1 < cli->argc)
             dir = cli->argv[++i];
+        else if (!strcmp(cli->argv[i], "--drain") || !strcmp(cli->argv[i], "-d"))
+            drain = true;
         else if (cli->argv[i][0] != '-' && !jid)
             jid = cli->argv[i];
         else {
-            fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+            fputs(usage, stderr);
             return 1;
         }
     }
     if (!jid) {
-        fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+        fputs(usage, stderr);
         return 1;
     }
-    printf("Suspending job \"%s\" with a savepoint.\n", jid);
-    return trigger_savepoint(cli, jid, dir, true);
+    printf("Suspending job \"%s\" with a savepoint%s.\n", jid,
+           drain ? ", after MAX_WATERMARK (--drain)" : "");
+    return trigger_savepoint(cli, jid, dir, true, drain);
 }

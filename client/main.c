@@ -55,7 +55,11 @@ static const action actions[] = {
      "                             that is not a savepoint).\n"},
     {"stop", fl_cli_stop,
      "Action \"stop\" stops a running job with a savepoint.\n"
-     "  Syntax: stop [--savepointPath <dir>] <Job ID>\n"},
+     "  Syntax: stop [OPTIONS] <Job ID>\n"
+     "     -p,--savepointPath <dir>  Where the savepoint goes (default\n"
+     "                               state.savepoints.dir).\n"
+     "     -d,--drain                MAX_WATERMARK first: every event-time window and\n"
+     "                               timer fires before the savepoint (the job ends).\n"},
 };
 
 static void usage(FILE *out)

@@ -338,10 +338,13 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     }
     const char *field = stop ? "targetDirectory" : "target-directory";
     json_t *jdir = json_object_get(body, field), *jcancel = json_object_get(body, "cancel-job");
+    json_t *jdrain = stop ? json_object_get(body, "drain") : NULL;
     const char *dir = json_string_value(jdir);
     char why[160];
-    if ((jdir && !json_is_null(jdir) && !dir) || (jcancel && !json_is_boolean(jcancel))) {
-        fl_rest_error(req, 400, "%s must be a string and cancel-job true or false.", field);
+    if ((jdir && !json_is_null(jdir) && !dir) || (jcancel && !json_is_boolean(jcancel)) ||
+        (jdrain && !json_is_boolean(jdrain))) {
+        fl_rest_error(req, 400, "%s must be a string, cancel-job and drain true or false.",
+                      field);
         json_decref(body);
         return;
     }
@@ -363,7 +366,7 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     char hex[17];
     fl_random_hex(hex, 8);
     token = strtoull(hex, NULL, 16);
-    fl_jm_trigger_savepoint(j->jm, dir, token, stop || cancel);
+    fl_jm_trigger_savepoint(j->jm, dir, token, stop || cancel, json_is_true(jdrain));
     char id[32];
     snprintf(id, sizeof id, "%016llx", (unsigned long long)token);
     fl_rest_reply_json(req, 202, json_pack("{s:s}", "request-id", id));

@@ -462,7 +462,7 @@ static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const
 
 typedef struct savepoint_mail {
     uint64_t token;
-    bool stop;
+    bool stop, drain;
     char *dir; /* as the request gave it: the coordinator judges its length */
 } savepoint_mail;
 
@@ -486,15 +486,17 @@ static void run_savepoint(void *ctx, void *arg)
     if (jm->state != FL_JOB_RUNNING)
         cc_savepoint_done(jm, m->token, NULL, "the job is not running");
     else
-        fl_cc_trigger_savepoint(jm->cc, m->dir, m->token);
+        fl_cc_trigger_savepoint(jm->cc, m->dir, m->token, m->drain);
     drop_savepoint_mail(m);
 }
 
-void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop)
+void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop,
+                             bool drain)
 {
     savepoint_mail *m = fl_xcalloc(1, sizeof *m);
     m->token = token;
     m->stop = stop;
+    m->drain = drain;
     m->dir = fl_xstrdup(dir ? dir : "");
     fl_endpoint_post(jm->ep, run_savepoint, m, drop_savepoint_mail);
 }

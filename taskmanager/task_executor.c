@@ -572,6 +572,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     r.savepoint = t->savepoint;
     r.exactly_once = t->exactly_once;
     r.unaligned = t->unaligned;
+    r.drain = t->drain;
     /* never truncated: a shortened path is another directory */
     if (strlen(t->dir) >= FL_CKPT_DIR_MAX || strlen(t->shared_dir) >= FL_CKPT_DIR_MAX ||
         r.id <= 0)

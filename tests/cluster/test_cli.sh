@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_cli.sh -- issue 18 point 4: `flint savepoint -d/--dispose PATH` as in Flink. One
+# test_cli.sh -- issue 18 point 4: `flint savepoint -d/--dispose PATH` and `flint stop
+# --drain` as in Flink. One
 # JobManager and one TaskManager (2 slots); seqcheck held on the source gate (so it is
 # certainly running) with checkpoints every 200 ms and a savepoint taken of it; then:
 #
@@ -9,6 +10,11 @@
 #   * with state.savepoints.dir set on the JobManager, a savepoint outside it is refused;
 #   * the savepoint itself is disposed of ("Savepoint '...' disposed.", exit 0): its
 #     directory is gone; disposing of it again is refused (it is no savepoint any more).
+#   * `flint stop --drain`: clicks_window (tumbling event-time windows) with its source held
+#     open on the gate after its input, all records in the window operator: the drain's
+#     MAX_WATERMARK fires the last windows before the savepoint, the job ends FINISHED, and
+#     its output equals tests/cluster/ref/clicks_window_ref.py's for the whole input (the
+#     windows the drain fired included).
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -77,4 +83,40 @@ case "$out" in *"is not a savepoint"*) ;; *) fail "second dispose: $out" ;; esac
 [ "$(job_state "$J")" = RUNNING ] || fail "the job is $(job_state "$J")"
 "$FLINT" cancel "$J" >/dev/null 2>&1 || fail "flint cancel failed"
 gate_open
+wait_for "overview_is 1 2 && [ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 10 ||
+    fail "slots not free after the cancel: $(rest GET /overview)"
+
+# ---------------------------------------------------------------------------------------
+step "stop --drain: an event-time window job emits its last windows, then ends"
+N=3000
+py "$FLINT_HOME/tests/cluster/ref/gen_events.py" clicks --seed 21 --count $N --disorder-ms 2000 \
+    --late-pct 0 "$TEST_DIR/clicks.csv" || fail "gen_events.py failed"
+ARGS=(--key user --mode tumbling --size-ms 10000 --out-of-orderness-ms 2000)
+py "$FLINT_HOME/tests/cluster/ref/clicks_window_ref.py" --input "$TEST_DIR/clicks.csv" "${ARGS[@]}" \
+    >"$TEST_DIR/expected" || fail "clicks_window_ref.py failed"
+gate_close
+submit win run -d -p 2 -D pipeline.auto-watermark-interval=0 \
+    -D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=$CKDIR" "${GATE[@]}" \
+    "$EX/clicks_window.so" --input "$TEST_DIR/clicks.csv" --output "$TEST_DIR/win" "${ARGS[@]}"
+J=$JOB_ID
+# every record is in the window operator; the source is held open on the gate: without
+# the drain the last windows (end beyond the last watermark) would never fire
+window_read() {
+    rest GET "/jobs/$J" | py -c '
+import json, sys
+v = json.load(sys.stdin)["vertices"]
+print(sum(x["metrics"]["read-records"] for x in v if "Window" in x["name"] or "window" in x["name"]))'
+}
+wait_for '[ "$(window_read)" = $N ]' 30 || fail "the window operator read $(window_read) of $N records"
+wait_completed "$J" 1 30
+"$FLINT" stop --drain -p "$SPROOT" "$J" >"$TEST_DIR/drain.out" 2>&1 ||
+    fail "flint stop --drain: $(cat "$TEST_DIR/drain.out")"
+grep -q "^Savepoint completed. Path: file:$SPROOT/" "$TEST_DIR/drain.out" ||
+    fail "flint stop --drain: $(cat "$TEST_DIR/drain.out")"
+wait_state "$J" FINISHED 30
+gate_open
+py "$FLINT_HOME/tests/cluster/ref/outdir.py" collect "$TEST_DIR/win" >"$TEST_DIR/got" ||
+    fail "the job's output is not only finished part files: $(ls -la "$TEST_DIR/win")"
+py "$FLINT_HOME/tests/cluster/ref/outdir.py" compare "$TEST_DIR/expected" "$TEST_DIR/got" ||
+    fail "stop --drain: the output differs from clicks_window_ref.py's"
 step "done"
