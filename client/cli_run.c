@@ -54,7 +54,8 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--class")) && i + 1 < cli->argc) {
             o->entry = cli->argv[++i];
         } else if (a[0] == '-') {
-            fprintf(stderr, "Unrecognized option for %s: %s\n", action, a);
+            fprintf(stderr, "Unrecognized option for %s: %s\n\n%s", action, a,
+                    cli->usage ? cli->usage : "");
             return -1;
         } else {
             break;
@@ -389,8 +390,8 @@ int fl_cli_savepoint(fl_cli *cli)
     if (cli->argc == 2 && (!strcmp(cli->argv[0], "-d") || !strcmp(cli->argv[0], "--dispose")))
         return dispose_savepoint(cli, cli->argv[1]);
     if (cli->argc < 1 || cli->argc > 2 || cli->argv[0][0] == '-') {
-        fprintf(stderr, "Usage: flint savepoint JOBID [TARGET DIRECTORY]\n"
-                        "       flint savepoint -d|--dispose SAVEPOINT PATH\n");
+        fputs(cli->usage ? cli->usage : "Usage: flint savepoint JOBID [DIR] | -d PATH\n",
+              stderr);
         return 1;
     }
     printf("Triggering savepoint for job %s.\nWaiting for response...\n", cli->argv[0]);
@@ -401,7 +402,6 @@ int fl_cli_savepoint(fl_cli *cli)
 /* flint stop [-p|--savepointPath DIR] [-d|--drain] JOBID */
 int fl_cli_stop(fl_cli *cli)
 {
-    static const char usage[] = "Usage: flint stop [-p|--savepointPath DIR] [-d|--drain] JOBID\n";
     const char *dir = NULL, *jid = NULL;
     bool drain = false;
     for (int i = 0; i < cli->argc; i++) {
@@ -413,12 +413,12 @@ int fl_cli_stop(fl_cli *cli)
         else if (cli->argv[i][0] != '-' && !jid)
             jid = cli->argv[i];
         else {
-            fputs(usage, stderr);
+            fputs(cli->usage ? cli->usage : "Usage: flint stop [-p DIR] [-d] JOBID\n", stderr);
             return 1;
         }
     }
     if (!jid) {
-        fputs(usage, stderr);
+        fputs(cli->usage ? cli->usage : "Usage: flint stop [-p DIR] [-d] JOBID\n", stderr);
         return 1;
     }
     printf("Suspending job \"%s\" with a savepoint%s.\n", jid,

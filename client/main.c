@@ -142,7 +142,8 @@ int main(int argc, char **argv)
         } else if (a[0] == '-') {
             /* an action's own option, with its value when it takes one */
             static const char *with_value[] = {"-p", "--parallelism", "-s", "--fromSavepoint",
-                                               "--savepointPath", "-t", "--target"};
+                                               "--savepointPath", "-t", "--target", "-c",
+                                               "--class", "--dispose"};
             /* stop -p is --savepointPath, as in Flink; either way it takes a value */
             rest[nrest++] = argv[i];
             for (size_t k = 0; k < FL_ARRAY_LEN(with_value); k++)
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
     }
     cli.argc = nrest;
     cli.argv = rest;
+    cli.usage = act->help;
     cli.ndyn = ndyn;
     cli.dyn = dyn;
     int rc = act->run(&cli);
