@@ -14,6 +14,7 @@
 #include "compiler.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct run_opts {
     const char *savepoint;   /* -s */
     bool allow_non_restored; /* -n */
     const char *entry;       /* -c: the entry point's symbol (default flint_main) */
+    bool sae;                /* -sae: cancel the job when the attached client is stopped */
     const char *bundle;
     int argc;        /* job arguments, argv[0] = the bundle */
     char **argv;
@@ -51,6 +53,8 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
             o->savepoint = cli->argv[++i];
         } else if (!strcmp(a, "-n") || !strcmp(a, "--allowNonRestoredState")) {
             o->allow_non_restored = true;
+        } else if (!strcmp(a, "-sae") || !strcmp(a, "--shutdownOnAttachedExit")) {
+            o->sae = true;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--class")) && i + 1 < cli->argc) {
             o->entry = cli->argv[++i];
         } else if (a[0] == '-') {
@@ -136,6 +140,14 @@ int fl_cli_info(fl_cli *cli)
     return 0;
 }
 
+/* -sae: the signal that stops the attached client, seen by its wait loop */
+static volatile sig_atomic_t client_stopped;
+
+static void on_client_stop(int sig)
+{
+    client_stopped = sig;
+}
+
 static const char *job_state(json_t *j)
 {
     const char *s = json_string_value(json_object_get(j, "state"));
@@ -205,8 +217,26 @@ int fl_cli_run(fl_cli *cli)
     /* attached: wait for the end */
     char path[128];
     snprintf(path, sizeof path, "/jobs/%s", g->job_id);
+    if (o.sae) {
+        /* Flink's shutdown hook: a client stopped (Ctrl-C, kill) cancels its job first */
+        struct sigaction sa = {.sa_handler = on_client_stop};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
+    bool cancelled = false;
     for (;;) {
         usleep(100000);
+        if (client_stopped && !cancelled) {
+            cancelled = true;
+            fprintf(stderr, "Shutting down: cancelling job %s (-sae, %s).\n", g->job_id,
+                    strsignal(client_stopped));
+            char cpath[160];
+            snprintf(cpath, sizeof cpath, "/jobs/%s?mode=cancel", g->job_id);
+            json_t *c = fl_cli_rest(cli, "PATCH", cpath, "application/json", NULL, 0, &status);
+            json_decref(c);
+        }
         json_t *j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
         if (!j)
             goto out;

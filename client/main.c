@@ -32,6 +32,8 @@ static const action actions[] = {
      "     -n,--allowNonRestoredState  Skip savepoint state of operators the job lacks.\n"
      "     -c,--class <symbol>     The program's entry point: a function of the bundle\n"
      "                             other than flint_main, with its signature.\n"
+     "     -sae,--shutdownOnAttachedExit  Attached: cancel the job when the client is\n"
+     "                             stopped (Ctrl-C, SIGTERM).\n"
      "     -p,--parallelism <n>    Parallelism of the job's operators (overrides\n"
      "                             parallelism.default).\n"},
     {"info", fl_cli_info,

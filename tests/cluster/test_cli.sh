@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_cli.sh -- issue 18 point 4: `flint savepoint -d/--dispose PATH` and `flint stop
-# --drain` as in Flink. One
+# test_cli.sh -- issue 18 point 4: `flint savepoint -d/--dispose PATH`, `flint run -sae`
+# and `flint stop --drain` as in Flink. One
 # JobManager and one TaskManager (2 slots); seqcheck held on the source gate (so it is
 # certainly running) with checkpoints every 200 ms and a savepoint taken of it; then:
 #
@@ -10,6 +10,8 @@
 #   * with state.savepoints.dir set on the JobManager, a savepoint outside it is refused;
 #   * the savepoint itself is disposed of ("Savepoint '...' disposed.", exit 0): its
 #     directory is gone; disposing of it again is refused (it is no savepoint any more).
+#   * `flint run -sae` (attached): SIGTERM to the client cancels the job (CANCELED, the
+#     client exits 2 as for a cancelled job);
 #   * `flint stop --drain`: clicks_window (tumbling event-time windows) with its source held
 #     open on the gate after its input, all records in the window operator: the drain's
 #     MAX_WATERMARK fires the last windows before the savepoint, the job ends FINISHED, and
@@ -85,6 +87,25 @@ case "$out" in *"is not a savepoint"*) ;; *) fail "second dispose: $out" ;; esac
 gate_open
 wait_for "overview_is 1 2 && [ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 10 ||
     fail "slots not free after the cancel: $(rest GET /overview)"
+
+step "run -sae: the attached client stopped (SIGTERM) cancels its job"
+gate_close
+"$FLINT" run -sae -p 1 "${GATE[@]}" "$EX/seqcheck.so" --keys 8 --per-key 1000000 \
+    --output "$TEST_DIR/sae-out" >"$TEST_DIR/sae.stdout" 2>"$TEST_DIR/sae.stderr" &
+SAE_PID=$!
+wait_for "grep -q '^Job has been submitted with JobID' '$TEST_DIR/sae.stdout'" 20 ||
+    fail "run -sae: no JobID: $(cat "$TEST_DIR/sae.stdout" "$TEST_DIR/sae.stderr")"
+J=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]\{32\}\)$/\1/p' "$TEST_DIR/sae.stdout")
+wait_state "$J" RUNNING 20
+kill -TERM "$SAE_PID"
+wait "$SAE_PID"
+rc=$?
+[ "$rc" = 2 ] || fail "run -sae: the client exited $rc, expected 2 (cancelled): $(cat "$TEST_DIR/sae.stderr")"
+grep -q "cancelling job $J (-sae" "$TEST_DIR/sae.stderr" || fail "run -sae: $(cat "$TEST_DIR/sae.stderr")"
+[ "$(job_state "$J")" = CANCELED ] || fail "run -sae: the job is $(job_state "$J")"
+gate_open
+wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 10 ||
+    fail "slots not free after -sae: $(rest GET /overview)"
 
 # ---------------------------------------------------------------------------------------
 step "stop --drain: an event-time window job emits its last windows, then ends"
