@@ -33,6 +33,14 @@ typedef struct run_opts {
     char **argv;
 } run_opts;
 
+/* A local path given as Flink prints them (file:/x, file:///x) or plainly. */
+static const char *without_scheme(const char *path)
+{
+    if (strncmp(path, "file:", 5) != 0)
+        return path;
+    return path + (strncmp(path, "file://", 7) ? 5 : 7);
+}
+
 static int parse_run(fl_cli *cli, run_opts *o, const char *action)
 {
     memset(o, 0, sizeof *o);
@@ -176,8 +184,7 @@ int fl_cli_run(fl_cli *cli)
     if (o.savepoint) {
         char abs[4096];
         const char *sp = o.savepoint;
-        if (!strncmp(sp, "file:", 5))
-            sp += strncmp(sp, "file://", 7) ? 5 : 7;
+        sp = without_scheme(sp);
         g->savepoint_path = fl_xstrdup(sp[0] == '/' || !realpath(sp, abs) ? sp : abs);
         g->allow_non_restored = o.allow_non_restored;
     }
@@ -341,8 +348,7 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
     json_t *body = json_object();
     if (dir) {
         const char *d = dir;
-        if (!strncmp(d, "file:", 5))
-            d += strncmp(d, "file://", 7) ? 5 : 7;
+        d = without_scheme(d);
         if (d[0] != '/' && realpath(".", abs)) {
             size_t n = strlen(abs);
             snprintf(abs + n, sizeof abs - n, "/%s", d);
@@ -376,8 +382,7 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
 static int dispose_savepoint(fl_cli *cli, const char *sp)
 {
     char abs[4096];
-    if (!strncmp(sp, "file:", 5))
-        sp += strncmp(sp, "file://", 7) ? 5 : 7;
+    sp = without_scheme(sp);
     if (sp[0] != '/' && realpath(sp, abs))
         sp = abs;
     printf("Disposing savepoint '%s'.\nWaiting for response...\n", sp);
