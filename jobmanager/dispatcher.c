@@ -366,7 +366,7 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     char hex[17];
     fl_random_hex(hex, 8);
     token = strtoull(hex, NULL, 16);
-    fl_jm_trigger_savepoint(j->jm, dir, token, stop || cancel, json_is_true(jdrain));
+    fl_jm_trigger_savepoint(j->jm, dir, token, stop, cancel, json_is_true(jdrain));
     char id[32];
     snprintf(id, sizeof id, "%016llx", (unsigned long long)token);
     fl_rest_reply_json(req, 202, json_pack("{s:s}", "request-id", id));

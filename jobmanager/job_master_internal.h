@@ -86,6 +86,8 @@ struct fl_jm {
     json_t *savepoints;                 /* trigger id -> {status, location | failure} */
     uint64_t stop_token;                /* stop-with-savepoint in progress */
     bool stopping;                      /* cancelled after a stop: ends FINISHED */
+    bool stop_cancels;                  /* stop_token is a savepoint with cancel-job: the
+                                           job ends CANCELED, as in Flink */
 };
 
 static inline void timer_in(struct event *ev, int64_t ms)

@@ -12,6 +12,8 @@
 #     directory is gone; disposing of it again is refused (it is no savepoint any more).
 #   * `flint run -sae` (attached): SIGTERM to the client cancels the job (CANCELED, the
 #     client exits 2 as for a cancelled job);
+#   * POST /jobs/:id/savepoints with cancel-job true: the savepoint completes and the job
+#     ends CANCELED (as in Flink; stop-with-savepoint ends FINISHED);
 #   * `flint stop --drain`: clicks_window (tumbling event-time windows) with its source held
 #     open on the gate after its input, all records in the window operator: the drain's
 #     MAX_WATERMARK fires the last windows before the savepoint, the job ends FINISHED, and
@@ -106,6 +108,24 @@ grep -q "cancelling job $J (-sae" "$TEST_DIR/sae.stderr" || fail "run -sae: $(ca
 gate_open
 wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 10 ||
     fail "slots not free after -sae: $(rest GET /overview)"
+
+step "a savepoint with cancel-job: true ends the job CANCELED (Flink's), the savepoint taken"
+gate_close
+submit cj run -d -p 1 -D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=$CKDIR" \
+    "${GATE[@]}" "$EX/seqcheck.so" --keys 8 --per-key 1000000 --output "$TEST_DIR/cj-out"
+J=$JOB_ID
+wait_completed "$J" 1 30
+resp=$(curl -s --max-time 5 -X POST -H 'Content-Type: application/json' \
+    -d "{\"target-directory\": \"$SPROOT\", \"cancel-job\": true}" \
+    "http://127.0.0.1:$REST_PORT/jobs/$J/savepoints")
+tid=$(json_get request-id <<<"$resp") || fail "savepoint with cancel-job: $resp"
+wait_state "$J" CANCELED 30
+loc=$(rest GET "/jobs/$J/savepoints/$tid" | json_get operation.location) ||
+    fail "savepoint with cancel-job: $(rest GET "/jobs/$J/savepoints/$tid")"
+[ -f "$loc/_metadata" ] || fail "savepoint with cancel-job: no $loc/_metadata"
+gate_open
+wait_for "[ \"\$(rest GET /overview | json_get slots-available)\" = 2 ]" 10 ||
+    fail "slots not free after cancel-job: $(rest GET /overview)"
 
 # ---------------------------------------------------------------------------------------
 step "stop --drain: an event-time window job emits its last windows, then ends"
