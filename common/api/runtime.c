@@ -96,6 +96,15 @@ const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
 {
     uint32_t len = 0;
     const uint8_t *blob = RT->ctx.config(ctx, &len);
+    /* the last blob this thread checked, and against which type (the address of the
+     * macro's string literal): a function that reads its configuration per record pays
+     * one comparison, not the check */
+    static __thread const uint8_t *checked_blob;
+    static __thread const char *checked_type;
+    static __thread uint32_t checked_len;
+    if (blob && blob == checked_blob && type == checked_type && len == checked_len &&
+        len == sizeof(fl_cfg_header) + size)
+        return blob + sizeof(fl_cfg_header);
     char want[56];
     fl_cfg_type_name(type, want);
     fl_cfg_header h;
@@ -114,6 +123,9 @@ const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
                     want, h.type, h.size, want, size);
         return config_zeros(size);
     }
+    checked_blob = blob;
+    checked_type = type;
+    checked_len = len;
     return blob + sizeof h;
 }
 
