@@ -117,6 +117,8 @@ bench_hosts_cluster_start() {
             "jobmanager.bind-host: 0.0.0.0" "taskmanager.bind-host: 0.0.0.0" \
             "rest.address: $net.1" "rest.bind-address: 0.0.0.0" "rest.port: $BENCH_REST_PORT" \
             "taskmanager.numberOfTaskSlots: $slots" "env.remote-exec: ip netns exec $BENCH_NS-{host}"
+        # the pid files name the daemons themselves (kill -9, SIGSTOP and CPU time of them)
+        printf '%s\n' "taskmanager.supervisor.enabled: false" "jobmanager.supervisor.enabled: false"
     } >"$FLINT_CONF_DIR/flint-conf.yaml"
     echo "h1:$BENCH_REST_PORT" >"$FLINT_CONF_DIR/masters"
     for ((i = 2; i <= tms + 1; i++)); do echo "h$i"; done >"$FLINT_CONF_DIR/workers"
@@ -143,6 +145,8 @@ bench_cluster_start() {
             "taskmanager.bind-host: 127.0.0.1" "rest.address: 127.0.0.1" \
             "rest.bind-address: 127.0.0.1" "rest.port: $BENCH_REST_PORT" \
             "taskmanager.numberOfTaskSlots: $slots"
+        # the pid files name the daemons themselves (kill -9, SIGSTOP and CPU time of them)
+        printf '%s\n' "taskmanager.supervisor.enabled: false" "jobmanager.supervisor.enabled: false"
         for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
     } >"$FLINT_CONF_DIR/flint-conf.yaml"
     "$BENCH_HOME/bin/jobmanager.sh" start >/dev/null || exit 1

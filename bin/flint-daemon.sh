@@ -17,6 +17,10 @@
 # live instance still writes) logs to $FLINT_LOG_DIR/flint-$USER-<daemon>-N-$HOSTNAME.log (the
 # daemon is told through FLINT_LOG_FILE) and its stdout/stderr go to the matching .out file.
 # Arguments after the daemon name (-D key=value ...) are passed to the daemon unchanged.
+#
+# start runs the daemon under a supervisor process (taskmanager.supervisor.enabled,
+# jobmanager.supervisor.enabled; common/supervise.h) that restarts it when it crashes; the
+# pid file then holds the supervisor's pid: stop and kill -9 of it end both.
 set -u
 
 USAGE="Usage: flint-daemon.sh (start|start-foreground|stop|stop-all) (jobmanager|taskmanager) [args]"
@@ -213,7 +217,9 @@ start_daemon() {
     # the shell that started it reaches it. The lock descriptor stays with this script.
     local setsid=()
     command -v setsid >/dev/null 2>&1 && setsid=(setsid)
-    FLINT_LOG_FILE="$log" ${setsid[@]+"${setsid[@]}"} "$BINARY" ${ARGS[@]+"${ARGS[@]}"} \
+    # FLINT_SUPERVISE: the daemon runs under its supervisor (common/supervise.h) when
+    # <daemon>.supervisor.enabled, and the pid recorded is the supervisor's.
+    FLINT_SUPERVISE=1 FLINT_LOG_FILE="$log" ${setsid[@]+"${setsid[@]}"} "$BINARY" ${ARGS[@]+"${ARGS[@]}"} \
         >"$out" 2>&1 </dev/null 200>&- &
     mypid=$!
     write_pids ${LIVE[@]+"${LIVE[@]}"} "$mypid"

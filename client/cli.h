@@ -22,6 +22,7 @@ typedef struct fl_cli {
      * again when it does not answer (or a standby redirects) */
     bool follow_leader;
     bool resolved;
+    const char *usage;  /* the action's help, printed on an option it does not know */
 } fl_cli;
 
 /* GETs/POSTs path on the JobManager and parses a JSON answer. Returns the parsed body (the

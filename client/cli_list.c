@@ -60,7 +60,8 @@ int fl_cli_list(fl_cli *cli)
         else if (!strcmp(cli->argv[i], "-a") || !strcmp(cli->argv[i], "--all"))
             all = true;
         else {
-            fprintf(stderr, "Unrecognized option for list: %s\n", cli->argv[i]);
+            fprintf(stderr, "Unrecognized option for list: %s\n\n%s", cli->argv[i],
+                    cli->usage ? cli->usage : "");
             return 1;
         }
     }

@@ -8,11 +8,14 @@
 #include "common/api/streamgraph.h"
 #include "common/bundle.h"
 #include "common/bundle_sign.h"
+#include "common/crash.h"
 #include "common/log.h"
 #include "common/plan.h"
 #include "common/util.h"
 #include "compiler.h"
 
+#include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +27,20 @@ typedef struct run_opts {
     bool detached;
     const char *savepoint;   /* -s */
     bool allow_non_restored; /* -n */
+    const char *entry;       /* -c: the entry point's symbol (default flint_main) */
+    bool sae;                /* -sae: cancel the job when the attached client is stopped */
     const char *bundle;
     int argc;        /* job arguments, argv[0] = the bundle */
     char **argv;
 } run_opts;
+
+/* A local path given as Flink prints them (file:/x, file:///x) or plainly. */
+static const char *without_scheme(const char *path)
+{
+    if (strncmp(path, "file:", 5) != 0)
+        return path;
+    return path + (strncmp(path, "file://", 7) ? 5 : 7);
+}
 
 static int parse_run(fl_cli *cli, run_opts *o, const char *action)
 {
@@ -49,8 +62,13 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
             o->savepoint = cli->argv[++i];
         } else if (!strcmp(a, "-n") || !strcmp(a, "--allowNonRestoredState")) {
             o->allow_non_restored = true;
+        } else if (!strcmp(a, "-sae") || !strcmp(a, "--shutdownOnAttachedExit")) {
+            o->sae = true;
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "--class")) && i + 1 < cli->argc) {
+            o->entry = cli->argv[++i];
         } else if (a[0] == '-') {
-            fprintf(stderr, "Unrecognized option for %s: %s\n", action, a);
+            fprintf(stderr, "Unrecognized option for %s: %s\n\n%s", action, a,
+                    cli->usage ? cli->usage : "");
             return -1;
         } else {
             break;
@@ -71,9 +89,20 @@ static int parse_run(fl_cli *cli, run_opts *o, const char *action)
 static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
 {
     fl_err err;
-    if (fl_bundle_open(b, o->bundle, true, &err) < 0) {
+    if (fl_bundle_open(b, o->bundle, !o->entry, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return NULL;
+    }
+    if (o->entry) {
+        /* Flink's -c names the class with main(); a bundle's entry point is a function */
+        b->main = (fl_main_fn)dlsym(b->handle, o->entry);
+        if (!b->main) {
+            fprintf(stderr, "Bundle '%s' has no entry point '%s' (-c/--class): it must define "
+                            "int %s(fl_env *env, int argc, char **argv).\n",
+                    o->bundle, o->entry, o->entry);
+            fl_bundle_close(b);
+            return NULL;
+        }
     }
     int par = o->parallelism > 0 ? o->parallelism
                                  : (int)fl_conf_get_int(cli->conf, "parallelism.default");
@@ -82,7 +111,11 @@ static Fl__Pb__JobGraph *build(fl_cli *cli, const run_opts *o, fl_bundle *b)
     int64_t maxp = fl_conf_get_int(cli->conf, "pipeline.max-parallelism");
     if (maxp > 0)
         fl_env_set_max_parallelism(env, (int)FL_MIN(maxp, INT32_MAX));
+    /* a crash in the user's flint_main is reported (signal, function) and exits 1 */
+    fl_crash_install("flint", FL_CRASH_EXIT);
+    fl_crash_set_summary_prefix(o->entry ? o->entry : "flint_main");
     int rc = b->main(env, o->argc, o->argv);
+    fl_crash_uninstall();
     if (rc != 0 && !env->error[0])
         snprintf(env->error, sizeof env->error, "flint_main returned %d", rc);
     char jid[33];
@@ -116,6 +149,14 @@ int fl_cli_info(fl_cli *cli)
     return 0;
 }
 
+/* -sae: the signal that stops the attached client, seen by its wait loop */
+static volatile sig_atomic_t client_stopped;
+
+static void on_client_stop(int sig)
+{
+    client_stopped = sig;
+}
+
 static const char *job_state(json_t *j)
 {
     const char *s = json_string_value(json_object_get(j, "state"));
@@ -144,8 +185,7 @@ int fl_cli_run(fl_cli *cli)
     if (o.savepoint) {
         char abs[4096];
         const char *sp = o.savepoint;
-        if (!strncmp(sp, "file:", 5))
-            sp += strncmp(sp, "file://", 7) ? 5 : 7;
+        sp = without_scheme(sp);
         g->savepoint_path = fl_xstrdup(sp[0] == '/' || !realpath(sp, abs) ? sp : abs);
         g->allow_non_restored = o.allow_non_restored;
     }
@@ -197,8 +237,26 @@ int fl_cli_run(fl_cli *cli)
     /* attached: wait for the end */
     char path[128];
     snprintf(path, sizeof path, "/jobs/%s", g->job_id);
+    if (o.sae) {
+        /* Flink's shutdown hook: a client stopped (Ctrl-C, kill) cancels its job first */
+        struct sigaction sa = {.sa_handler = on_client_stop};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
+    bool cancelled = false;
     for (;;) {
         usleep(100000);
+        if (client_stopped && !cancelled) {
+            cancelled = true;
+            fprintf(stderr, "Shutting down: cancelling job %s (-sae, %s).\n", g->job_id,
+                    strsignal(client_stopped));
+            char cpath[160];
+            snprintf(cpath, sizeof cpath, "/jobs/%s?mode=cancel", g->job_id);
+            json_t *c = fl_cli_rest(cli, "PATCH", cpath, "application/json", NULL, 0, &status);
+            json_decref(c);
+        }
         json_t *j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
         if (!j)
             goto out;
@@ -295,15 +353,15 @@ static int wait_savepoint(fl_cli *cli, const char *jid, const char *trigger)
     return 1;
 }
 
-static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool stop)
+static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool stop,
+                             bool drain)
 {
     char path[256], abs[4096];
     snprintf(path, sizeof path, "/jobs/%.64s/%s", jid, stop ? "stop" : "savepoints");
     json_t *body = json_object();
     if (dir) {
         const char *d = dir;
-        if (!strncmp(d, "file:", 5))
-            d += strncmp(d, "file://", 7) ? 5 : 7;
+        d = without_scheme(d);
         if (d[0] != '/' && realpath(".", abs)) {
             size_t n = strlen(abs);
             snprintf(abs + n, sizeof abs - n, "/%s", d);
@@ -311,6 +369,8 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
         }
         json_object_set_new(body, stop ? "targetDirectory" : "target-directory", json_string(d));
     }
+    if (drain)
+        json_object_set_new(body, "drain", json_true());
     char *s = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     int status;
@@ -330,38 +390,88 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
     return wait_savepoint(cli, jid, trigger);
 }
 
-/* flint savepoint JOBID [DIR] */
+/* flint savepoint -d PATH: the JobManager removes the savepoint (POST
+ * /savepoint-disposal), refusing a path that is not one. */
+static int dispose_savepoint(fl_cli *cli, const char *sp)
+{
+    char abs[4096];
+    sp = without_scheme(sp);
+    if (sp[0] != '/' && realpath(sp, abs))
+        sp = abs;
+    printf("Disposing savepoint '%s'.\nWaiting for response...\n", sp);
+    json_t *body = json_pack("{s:s}", "savepoint-path", sp);
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    int status;
+    json_t *j = fl_cli_rest(cli, "POST", "/savepoint-disposal", "application/json", s, strlen(s),
+                            &status);
+    free(s);
+    if (!j)
+        return 1;
+    if (status != 202) {
+        fprintf(stderr, "Could not dispose of savepoint '%s': %s\n", sp, fl_cli_rest_error(j));
+        json_decref(j);
+        return 1;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/savepoint-disposal/%.32s",
+             json_string_value(json_object_get(j, "request-id")));
+    json_decref(j);
+    j = fl_cli_rest(cli, "GET", path, NULL, NULL, 0, &status);
+    if (!j)
+        return 1;
+    const char *cause =
+        json_string_value(json_object_get(json_object_get(j, "operation"), "failure-cause"));
+    int rc = status == 200 && !cause ? 0 : 1;
+    if (rc == 0)
+        printf("Savepoint '%s' disposed.\n", sp);
+    else
+        fprintf(stderr, "Could not dispose of savepoint '%s': %s\n", sp,
+                cause ? cause : fl_cli_rest_error(j));
+    json_decref(j);
+    return rc;
+}
+
+/* flint savepoint JOBID [DIR] | flint savepoint -d PATH */
 int fl_cli_savepoint(fl_cli *cli)
 {
-    if (cli->argc < 1 || cli->argc > 2) {
-        fprintf(stderr, "Usage: flint savepoint JOBID [TARGET DIRECTORY]\n");
+    if (cli->argc == 2 && (!strcmp(cli->argv[0], "-d") || !strcmp(cli->argv[0], "--dispose")))
+        return dispose_savepoint(cli, cli->argv[1]);
+    if (cli->argc < 1 || cli->argc > 2 || cli->argv[0][0] == '-') {
+        fputs(cli->usage ? cli->usage : "Usage: flint savepoint JOBID [DIR] | -d PATH\n",
+              stderr);
         return 1;
     }
     printf("Triggering savepoint for job %s.\nWaiting for response...\n", cli->argv[0]);
-    return trigger_savepoint(cli, cli->argv[0], cli->argc == 2 ? cli->argv[1] : NULL, false);
+    return trigger_savepoint(cli, cli->argv[0], cli->argc == 2 ? cli->argv[1] : NULL, false,
+                             false);
 }
 
-/* flint stop [--savepointPath DIR] JOBID */
+/* flint stop [-p|--savepointPath DIR] [-d|--drain] JOBID */
 int fl_cli_stop(fl_cli *cli)
 {
     const char *dir = NULL, *jid = NULL;
+    bool drain = false;
     for (int i = 0; i < cli->argc; i++) {
         if ((!strcmp(cli->argv[i], "--savepointPath") || !strcmp(cli->argv[i], "-p")) &&
             i + 1 < cli->argc)
             dir = cli->argv[++i];
+        else if (!strcmp(cli->argv[i], "--drain") || !strcmp(cli->argv[i], "-d"))
+            drain = true;
         else if (cli->argv[i][0] != '-' && !jid)
             jid = cli->argv[i];
         else {
-            fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+            fputs(cli->usage ? cli->usage : "Usage: flint stop [-p DIR] [-d] JOBID\n", stderr);
             return 1;
         }
     }
     if (!jid) {
-        fprintf(stderr, "Usage: flint stop [--savepointPath DIR] JOBID\n");
+        fputs(cli->usage ? cli->usage : "Usage: flint stop [-p DIR] [-d] JOBID\n", stderr);
         return 1;
     }
-    printf("Suspending job \"%s\" with a savepoint.\n", jid);
-    return trigger_savepoint(cli, jid, dir, true);
+    printf("Suspending job \"%s\" with a savepoint%s.\n", jid,
+           drain ? ", after MAX_WATERMARK (--drain)" : "");
+    return trigger_savepoint(cli, jid, dir, true, drain);
 }
 
 /* Every vertex's upper bound set to the parallelism, through PUT

@@ -61,8 +61,17 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
         fl_err_set(err, "the program did not call fl_execute(): no job to run");
         return NULL;
     }
-    if (env->n == 0) {
-        fl_err_set(err, "No operators defined in streaming topology. Cannot execute.");
+    /* Flink builds its topology from the sinks back: operators no sink reads are not
+     * part of it, and a program without a sink has no topology */
+    bool has_sink = false;
+    for (int i = 0; i < env->n; i++)
+        has_sink |= env->nodes[i].kind >= FL__PB__OP_KIND__SINK_PRINT &&
+                    env->nodes[i].kind <= FL__PB__OP_KIND__SINK_CUSTOM;
+    if (!has_sink) {
+        fl_err_set(err, "No operators defined in streaming topology. Cannot execute. (%s)",
+                   env->n ? "the program defines no sink: add one, e.g. fl_print or "
+                            "fl_discard"
+                          : "the program defines no operator");
         return NULL;
     }
     int n = env->n;

@@ -30,11 +30,16 @@ static const action actions[] = {
      "     -d,--detached           Submit and return without waiting for the result.\n"
      "     -s,--fromSavepoint <p>  Start from the savepoint (or retained checkpoint) at p.\n"
      "     -n,--allowNonRestoredState  Skip savepoint state of operators the job lacks.\n"
+     "     -c,--class <symbol>     The program's entry point: a function of the bundle\n"
+     "                             other than flint_main, with its signature.\n"
+     "     -sae,--shutdownOnAttachedExit  Attached: cancel the job when the client is\n"
+     "                             stopped (Ctrl-C, SIGTERM).\n"
      "     -p,--parallelism <n>    Parallelism of the job's operators (overrides\n"
      "                             parallelism.default).\n"},
     {"info", fl_cli_info,
      "Action \"info\" shows the optimized execution plan of the program (JSON).\n"
      "  Syntax: info [OPTIONS] <bundle.so> <arguments>\n"
+     "     -c,--class <symbol>     The program's entry point (default flint_main).\n"
      "     -p,--parallelism <n>    Parallelism to plan with.\n"},
     {"list", fl_cli_list,
      "Action \"list\" lists running and scheduled jobs.\n"
@@ -51,7 +56,9 @@ static const action actions[] = {
      "  Syntax: rescale <Job ID> <parallelism>\n"},
     {"savepoint", fl_cli_savepoint,
      "Action \"savepoint\" triggers savepoints for a running job.\n"
-     "  Syntax: savepoint <Job ID> [<target directory>]\n"},
+     "  Syntax: savepoint [OPTIONS] <Job ID> [<target directory>]\n"
+     "     -d,--dispose <path>     Disposes of the savepoint at path (refuses a path\n"
+     "                             that is not a savepoint).\n"},
     {"sign", fl_cli_sign,
      "Action \"sign\" signs a bundle for a cluster with security.bundles.trusted-keys.\n"
      "  Syntax: sign [--key <private key>] <bundle.so>\n"
@@ -59,7 +66,11 @@ static const action actions[] = {
      "                       Writes <bundle.so>.sig, which run sends with the bundle.\n"},
     {"stop", fl_cli_stop,
      "Action \"stop\" stops a running job with a savepoint.\n"
-     "  Syntax: stop [--savepointPath <dir>] <Job ID>\n"},
+     "  Syntax: stop [OPTIONS] <Job ID>\n"
+     "     -p,--savepointPath <dir>  Where the savepoint goes (default\n"
+     "                               state.savepoints.dir).\n"
+     "     -d,--drain                MAX_WATERMARK first: every event-time window and\n"
+     "                               timer fires before the savepoint (the job ends).\n"},
 };
 
 static void usage(FILE *out)
@@ -143,7 +154,7 @@ int main(int argc, char **argv)
             /* an action's own option, with its value when it takes one */
             static const char *with_value[] = {"-p", "--parallelism", "-s", "--fromSavepoint",
                                                "--savepointPath", "-t", "--target", "-k",
-                                               "--key"};
+                                               "--key", "-c", "--class", "--dispose"};
             /* stop -p is --savepointPath, as in Flink; either way it takes a value */
             rest[nrest++] = argv[i];
             for (size_t k = 0; k < FL_ARRAY_LEN(with_value); k++)
@@ -191,6 +202,7 @@ int main(int argc, char **argv)
     }
     cli.argc = nrest;
     cli.argv = rest;
+    cli.usage = act->help;
     cli.ndyn = ndyn;
     cli.dyn = dyn;
     int rc = act->run(&cli);

@@ -312,3 +312,22 @@ FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
 FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
        "Directory of the web dashboard's files; default: web/ beside the JobManager's bin/ "
        "directory (build/web, filled by make). Without one GET / is a 404 saying so.")
+FL_KEY("crash-reports.enabled", FL_CT_BOOL, "true", NULL, NULL,
+       "Daemons catch SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT and write a crash report "
+       "(log, crash file in the log directory, the failed job's exception) before the "
+       "default action; false: only the default action.")
+FL_KEY("taskmanager.supervisor.enabled", FL_CT_BOOL, "true", NULL, NULL,
+       "bin/taskmanager.sh start runs the TaskManager under a supervisor process that "
+       "restarts it when it dies of a signal or exits non-zero (not when it is stopped, nor "
+       "when the JobManager refused it for good, exit 2).")
+FL_KEY("jobmanager.supervisor.enabled", FL_CT_BOOL, "true", NULL, NULL,
+       "bin/jobmanager.sh start runs the JobManager under a supervisor process, as "
+       "taskmanager.supervisor.enabled does for TaskManagers.")
+FL_KEY("supervisor.initial-backoff", FL_CT_DURATION, "500 ms", NULL, "0 ms..1 h",
+       "Delay before a supervisor restarts its daemon the first time; doubled at each "
+       "restart that follows within supervisor.reset-backoff-threshold.")
+FL_KEY("supervisor.max-backoff", FL_CT_DURATION, "1 min", NULL, "0 ms..1 d",
+       "Largest delay between two restarts of a supervised daemon.")
+FL_KEY("supervisor.reset-backoff-threshold", FL_CT_DURATION, "1 min", NULL, "1 ms..365 d",
+       "A supervised daemon that ran this long before dying is restarted after the initial "
+       "backoff again.")

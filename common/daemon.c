@@ -1,6 +1,8 @@
 /* daemon.c -- see daemon.h. Main thread only. */
 #include "daemon.h"
+#include "crash.h"
 #include "log.h"
+#include "supervise.h"
 #include "version.h"
 
 #include <pthread.h>
@@ -33,6 +35,9 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
             exit(0);
         }
     }
+    /* supervised (taskmanager.sh or jobmanager.sh start): this process becomes the supervisor and never returns
+     * here; its child, the daemon, goes on */
+    fl_supervise(name, argc, argv);
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
@@ -56,6 +61,9 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
         return -1;
     }
     fl_log_min_level = fl_log_level_parse(fl_conf_get_str(conf, "log.level"));
+    if (fl_conf_get_bool(conf, "crash-reports.enabled"))
+        fl_crash_install(strcmp(name, "taskmanager") == 0 ? "TaskManager" : "JobManager",
+                         FL_CRASH_ABORT);
     fl_info("Starting Flint %s %s (pid %d), configuration from %s", FL_VERSION, name,
             (int)getpid(), fl_conf_dir());
     fl_conf_foreach(conf, true, log_property, NULL);

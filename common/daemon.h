@@ -4,6 +4,8 @@
  * started afterwards inherits the mask and only fl_daemon_wait receives them; ignores
  * SIGPIPE; loads the configuration (FLINT_CONF_DIR, -D k=v) and sets up logging
  * (log.level; FLINT_LOG_FILE when the start scripts set it). Errors go to stderr as one line.
+ * Before all that it hands over to the supervisor when the start script asked for one
+ * (supervise.h), and after it installs the crash handler (crash.h) unless crash-reports.enabled is false.
  */
 #ifndef FL_DAEMON_H
 #define FL_DAEMON_H

@@ -56,6 +56,16 @@ void fl_log_set_thread_name(const char *name)
     snprintf(thread_name, sizeof thread_name, "%s", name);
 }
 
+const char *fl_log_thread_name(void)
+{
+    return thread_name;
+}
+
+int fl_log_fd(void)
+{
+    return log_fd;
+}
+
 int fl_log_to_file(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -31,6 +31,10 @@ void fl_log_init(fl_log_level min_level);
 /* Parses DEBUG|INFO|WARN|ERROR|OFF (any case); returns -1 when unknown. */
 int fl_log_level_parse(const char *name);
 void fl_log_set_thread_name(const char *name);
+/* The calling thread's name, and the descriptor log lines go to (the crash handler writes
+ * there with write(2)). */
+const char *fl_log_thread_name(void);
+int fl_log_fd(void);
 /* Opens path for appending and sends log lines there instead of stderr. */
 int fl_log_to_file(const char *path);
 void fl_log_write(fl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -85,7 +85,6 @@ void ck_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     size_t n = in->len;
     struct ck_cfg cfg;
     struct ck_click c;
-    uint32_t cfg_len;
 
     if (n && line[n - 1] == '\r')
         n--;
@@ -99,7 +98,7 @@ void ck_parse(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     if (ulen > CK_MAX_FIELD || rlen > CK_MAX_FIELD ||
         fl_parse_i64(c2 + 1, n - (size_t)(c2 + 1 - line), &c.ts) < 0)
         goto bad;
-    memcpy(&cfg, fl_ctx_config(ctx, &cfg_len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct ck_cfg);
     c.user_len = (uint16_t)ulen;
     c.url_len = (uint16_t)rlen;
     c.key_is_url = (uint8_t)cfg.key_is_url;
@@ -261,7 +260,7 @@ int flint_main(fl_env *env, int argc, char **argv)
 
     fl_stream *s = fl_set_parallelism(fl_name(fl_read_text_file(env, input), "file-input"), 1);
     s = fl_set_parallelism(fl_name(fl_flat_map(s, ck_parse), "parse"), 1);
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct ck_cfg, &cfg);
     s = fl_assign_timestamps_and_watermarks(s, fl_wm_bounded_out_of_orderness(ooo, ck_timestamp));
     s = fl_set_parallelism(fl_name(s, "watermarks"), 1);
     s = fl_windowed(fl_key_by(s, ck_key), assigner);

@@ -32,10 +32,8 @@ void fj_close(fl_ctx *ctx)
 
 void fj_map(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
-    int64_t *n = fl_ctx_user(ctx), fail_at;
-    uint32_t len;
+    int64_t *n = fl_ctx_user(ctx), fail_at = *fl_ctx_config_as(ctx, int64_t);
 
-    memcpy(&fail_at, fl_ctx_config(ctx, &len), sizeof fail_at);
     if (++*n == fail_at) {
         fl_ctx_fail(ctx, "boom at record %d", (int)*n);
         return;
@@ -49,7 +47,7 @@ int flint_main(fl_env *env, int argc, char **argv)
 
     fl_stream *s = fl_generate_sequence(env, 1, 1000000);
     s = fl_name(fl_map(s, fj_map), "Failing Map");
-    fl_with_config(s, &fail_at, sizeof fail_at);
+    fl_with_config_as(s, int64_t, &fail_at);
     fl_with_open(s, fj_open);
     fl_with_close(s, fj_close);
     fl_discard(s);

@@ -28,13 +28,8 @@ int flint_main(fl_env *env, int argc, char **argv);
 
 static void lc_mark(fl_ctx *ctx, const char *what)
 {
-    uint32_t len;
-    const struct lc_cfg *c = fl_ctx_config(ctx, &len);
+    const struct lc_cfg *c = fl_ctx_config_as(ctx, struct lc_cfg);
     char path[4100];
-    if (!c || len != sizeof *c) {
-        fl_ctx_fail(ctx, "lifecycle: no configuration");
-        return;
-    }
     snprintf(path, sizeof path, "%s/%s-%d-%d", c->dir, what, fl_ctx_subtask(ctx),
              fl_ctx_attempt(ctx));
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -59,8 +54,7 @@ void lc_close(fl_ctx *ctx)
 
 void lc_map(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
-    uint32_t len;
-    const struct lc_cfg *c = fl_ctx_config(ctx, &len);
+    const struct lc_cfg *c = fl_ctx_config_as(ctx, struct lc_cfg);
     int64_t *n = fl_ctx_user(ctx);
     if (c->fail_at > 0 && fl_ctx_subtask(ctx) == 0 && ++*n == c->fail_at) {
         fl_ctx_fail(ctx, "lifecycle: failing at record %lld", (long long)*n);
@@ -84,7 +78,7 @@ int flint_main(fl_env *env, int argc, char **argv)
 
     fl_stream *s = fl_generate_sequence(env, 1, records);
     s = fl_name(fl_map(s, lc_map), "Lifecycle Map");
-    fl_with_config(s, &c, sizeof c);
+    fl_with_config_as(s, struct lc_cfg, &c);
     fl_with_open(s, lc_open);
     fl_with_close(s, lc_close);
     fl_discard(s);

@@ -125,13 +125,12 @@ void ot_open(fl_ctx *ctx)
 {
     struct ot_states *st = calloc(1, sizeof *st);
     struct ot_cfg cfg;
-    uint32_t len;
 
     if (!st) {
         fl_ctx_fail(ctx, "order_timeout: out of memory");
         return;
     }
-    memcpy(&cfg, fl_ctx_config(ctx, &len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct ot_cfg);
     st->timeout_ms = cfg.timeout_ms;
     st->seen = fl_ctx_value_state(ctx, "order");
     fl_ctx_set_user(ctx, st);
@@ -245,7 +244,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     s = fl_assign_timestamps_and_watermarks(s, fl_wm_bounded_out_of_orderness(ooo, ot_timestamp));
     s = fl_set_parallelism(fl_name(s, "watermarks"), 1);
     s = fl_name(fl_keyed_process(fl_key_by(s, ot_order), ot_process, ot_on_timer), "order-timeout");
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct ot_cfg, &cfg);
     fl_with_open(s, ot_open);
     fl_with_close(s, ot_close);
     fl_stream *timeouts = fl_side_output(s, "timeout");

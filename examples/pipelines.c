@@ -52,12 +52,11 @@ void pl_close(fl_ctx *ctx)
 void pl_stamp(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct pl_state *s = fl_ctx_user(ctx);
-    uint32_t len;
-    const struct pl_cfg *c = fl_ctx_config(ctx, &len);
+    const struct pl_cfg *c = fl_ctx_config_as(ctx, struct pl_cfg);
     int64_t v;
     char line[32];
 
-    if (!s || !c || len != sizeof *c || in->len != sizeof v) {
+    if (!s || in->len != sizeof v) {
         fl_ctx_fail(ctx, "pipelines: bad record or configuration");
         return;
     }
@@ -94,7 +93,7 @@ int flint_main(fl_env *env, int argc, char **argv)
                           "pipelines-source");
     s = fl_map(fl_forward(s), pl_stamp);
     fl_uid(fl_name(fl_start_new_chain(s), "stamp"), "pipelines-stamp");
-    fl_with_config(s, &c, sizeof c);
+    fl_with_config_as(s, struct pl_cfg, &c);
     fl_with_open(s, pl_open);
     fl_with_close(s, pl_close);
     fl_uid(fl_name(fl_write_as_text(s, output, NULL), "file-sink"), "pipelines-sink");

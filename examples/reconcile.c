@@ -140,13 +140,12 @@ void rc_open(fl_ctx *ctx)
 {
     struct rc_states *st = calloc(1, sizeof *st);
     struct rc_cfg cfg;
-    uint32_t len;
 
     if (!st) {
         fl_ctx_fail(ctx, "reconcile: out of memory");
         return;
     }
-    memcpy(&cfg, fl_ctx_config(ctx, &len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct rc_cfg);
     st->wait_ms = cfg.wait_ms;
     st->order = fl_ctx_value_state(ctx, "pay");
     st->receipt = fl_ctx_value_state(ctx, "receipt");
@@ -268,7 +267,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     fl_stream *s = fl_co_process(fl_connect(pays, recs), rc_process_order, rc_process_receipt,
                                  rc_on_timer);
     s = fl_name(s, "reconcile");
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct rc_cfg, &cfg);
     fl_with_open(s, rc_open);
     fl_with_close(s, rc_close);
     fl_stream *unmatched = fl_side_output(s, "unmatched");

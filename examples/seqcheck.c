@@ -73,16 +73,9 @@ void sc_check(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void sc_throttle(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 int flint_main(fl_env *env, int argc, char **argv);
 
-static struct sc_cfg sc_config(const fl_ctx *ctx)
+static struct sc_cfg sc_config(fl_ctx *ctx)
 {
-    struct sc_cfg c;
-    uint32_t len;
-    const void *p = fl_ctx_config(ctx, &len);
-
-    memset(&c, 0, sizeof c);
-    if (p && len == sizeof c)
-        memcpy(&c, p, sizeof c);
-    return c;
+    return *fl_ctx_config_as(ctx, struct sc_cfg);
 }
 
 static int64_t sc_mono_ns(void)
@@ -226,18 +219,18 @@ int flint_main(fl_env *env, int argc, char **argv)
     fl_uid(fl_name(fl_set_parallelism(s, 1), "sequence"), "seqcheck-source");
     s = fl_map(s, sc_inject);
     fl_uid(fl_name(fl_set_parallelism(s, 1), "inject"), "seqcheck-inject");
-    fl_with_config(s, &c, sizeof c);
+    fl_with_config_as(s, struct sc_cfg, &c);
     fl_with_open(s, sc_inject_open);
     fl_with_close(s, sc_inject_close);
     s = fl_keyed_process(fl_key_by_field(s, offsetof(struct sc_rec, key), sizeof(int64_t)),
                          sc_check, NULL);
     fl_uid(fl_name(s, "check"), "seqcheck-check");
-    fl_with_config(s, &c, sizeof c);
+    fl_with_config_as(s, struct sc_cfg, &c);
     fl_with_open(s, sc_check_open);
     if (c.delay_us > 0) {
         s = fl_map(s, sc_throttle);
         fl_uid(fl_name(s, "sink-throttle"), "seqcheck-throttle");
-        fl_with_config(s, &c, sizeof c);
+        fl_with_config_as(s, struct sc_cfg, &c);
     }
     if (output)
         fl_uid(fl_name(fl_write_as_text(s, output, NULL), "file-sink"), "seqcheck-sink");

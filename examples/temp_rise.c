@@ -112,13 +112,12 @@ void tr_open(fl_ctx *ctx)
 {
     struct tr_states *st = calloc(1, sizeof *st);
     struct tr_cfg cfg;
-    uint32_t len;
 
     if (!st) {
         fl_ctx_fail(ctx, "temp_rise: out of memory");
         return;
     }
-    memcpy(&cfg, fl_ctx_config(ctx, &len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct tr_cfg);
     st->interval_ms = cfg.interval_ms;
     st->last_temp = fl_ctx_value_state(ctx, "last-temperature");
     st->timer = fl_ctx_value_state(ctx, "pending-timer");
@@ -204,7 +203,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     s = fl_assign_timestamps_and_watermarks(s, fl_wm_bounded_out_of_orderness(ooo, tr_timestamp));
     s = fl_set_parallelism(fl_name(s, "watermarks"), 1);
     s = fl_name(fl_keyed_process(fl_key_by(s, tr_sensor), tr_process, tr_on_timer), "rise-alert");
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct tr_cfg, &cfg);
     fl_with_open(s, tr_open);
     fl_with_close(s, tr_close);
     if (output)

@@ -160,13 +160,12 @@ void tn_open(fl_ctx *ctx)
 {
     struct tn_top *t = calloc(1, sizeof *t);
     struct tn_cfg cfg;
-    uint32_t len;
 
     if (!t) {
         fl_ctx_fail(ctx, "topn: out of memory");
         return;
     }
-    memcpy(&cfg, fl_ctx_config(ctx, &len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct tn_cfg);
     t->n = cfg.n;
     t->counts = fl_ctx_list_state(ctx, "item-counts");
     fl_ctx_set_user(ctx, t);
@@ -280,7 +279,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     s = fl_name(fl_window_aggregate(s, &count, tn_window_result), "item-counts");
     s = fl_key_by_field(s, offsetof(struct tn_count, window_end), sizeof(int64_t));
     s = fl_name(fl_keyed_process(s, tn_collect, tn_on_timer), "top-n");
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct tn_cfg, &cfg);
     fl_with_open(s, tn_open);
     fl_with_close(s, tn_close);
     if (output)

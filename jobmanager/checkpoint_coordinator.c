@@ -415,6 +415,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         t.vertex = vs;
         t.subtask = ss;
         t.exactly_once = cc->exactly_once;
+        t.drain = savepoint && token && token == cc->drain_token;
         t.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
         /* savepoints are always aligned: they must be restorable at another parallelism */
         t.unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
@@ -534,8 +535,10 @@ void fl_cc_on_recorded(void *arg, int64_t id, int status, const char *why)
     cc->env.changed(cc->env.jm);
 }
 
-void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token)
+void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token, bool drain)
 {
+    if (drain)
+        cc->drain_token = token;
     fl_err err;
     const char *d = dir && *dir ? dir : cc->savepoint_dir[0] ? cc->savepoint_dir : NULL;
     if (!d) {

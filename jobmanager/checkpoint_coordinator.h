@@ -90,8 +90,9 @@ void fl_cc_stop(fl_cc *cc);
 /* A task's acknowledgement or decline; takes msg. */
 void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg);
 /* Triggers a savepoint into dir (or state.savepoints.dir); the result arrives through
- * env.savepoint_done with token. */
-void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token);
+ * env.savepoint_done with token. drain (stop --drain): the sources emit MAX_WATERMARK
+ * before its barrier. */
+void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token, bool drain);
 
 /* The latest completed checkpoint that reads back intact (loaded from disk), and its
  * directory; NULL when none. The metadata stays the coordinator's. */

@@ -71,6 +71,7 @@ struct fl_cc {
     int64_t interval, timeout, min_pause;
     int max_concurrent, tolerable, retained;
     char base[1024], shared[1100], savepoint_dir[1024], job_id[40];
+    uint64_t drain_token; /* the savepoint of stop --drain (0: none) */
     int64_t next_id, last_completion_mono;
     int npending, failures_in_row;
     pending *pending;

@@ -247,7 +247,7 @@ static void get_checkpoints_config(void *ctx, struct evhttp_request *req, const 
  * no NUL inside (len is its length as sent), no control character, at most max bytes after
  * an optional file://. Where it may point is the security issue's (roots); this keeps every
  * buffer and message it reaches whole. 0, or -1 with why. */
-static int check_path(const char *path, size_t len, size_t max, char *why, size_t whylen)
+int fl_disp_check_path(const char *path, size_t len, size_t max, char *why, size_t whylen)
 {
     if (strlen(path) != len) {
         snprintf(why, whylen, "it holds a NUL character");
@@ -291,7 +291,7 @@ json_t *fl_disp_json_body(struct evhttp_request *req)
  * state.savepoints.allowed-dirs of the cluster's configuration (never a job's own, which its
  * submitter chose), resolved: no "..", no symlink out, a directory where it exists. With
  * neither set, any absolute path, as in Flink. */
-static int confine_target(fl_dispatcher *d, const char *target, fl_err *err)
+int fl_disp_confine_target(fl_dispatcher *d, const char *target, fl_err *err)
 {
     const char *dir = !strncmp(target, "file://", 7) ? target + 7
                     : !strncmp(target, "file:", 5)   ? target + 5
@@ -341,21 +341,25 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     }
     const char *field = stop ? "targetDirectory" : "target-directory";
     json_t *jdir = json_object_get(body, field), *jcancel = json_object_get(body, "cancel-job");
+    json_t *jdrain = stop ? json_object_get(body, "drain") : NULL;
     const char *dir = json_string_value(jdir);
     char why[160];
-    if ((jdir && !json_is_null(jdir) && !dir) || (jcancel && !json_is_boolean(jcancel))) {
-        fl_rest_error(req, 400, "%s must be a string and cancel-job true or false.", field);
+    if ((jdir && !json_is_null(jdir) && !dir) || (jcancel && !json_is_boolean(jcancel)) ||
+        (jdrain && !json_is_boolean(jdrain))) {
+        fl_rest_error(req, 400, "%s must be a string, cancel-job and drain true or false.",
+                      field);
         json_decref(body);
         return;
     }
     if (dir && json_string_length(jdir) > 0 && /* "": the default directory */
-        check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why, sizeof why) < 0) {
+        fl_disp_check_path(dir, json_string_length(jdir), SAVEPOINT_TARGET_MAX, why,
+                           sizeof why) < 0) {
         fl_rest_error(req, 400, "Invalid %s: %s.", field, why);
         json_decref(body);
         return;
     }
     fl_err perr;
-    if (dir && json_string_length(jdir) > 0 && confine_target(d, dir, &perr) < 0) {
+    if (dir && json_string_length(jdir) > 0 && fl_disp_confine_target(d, dir, &perr) < 0) {
         fl_rest_error(req, 403, "%s %.200s refused: %s.", field, dir, perr.msg);
         json_decref(body);
         return;
@@ -365,7 +369,7 @@ static void savepoint_common(fl_dispatcher *d, struct evhttp_request *req,
     char hex[17];
     fl_random_hex(hex, 8);
     token = strtoull(hex, NULL, 16);
-    fl_jm_trigger_savepoint(j->jm, dir, token, stop || cancel);
+    fl_jm_trigger_savepoint(j->jm, dir, token, stop, cancel, json_is_true(jdrain));
     char id[32];
     snprintf(id, sizeof id, "%016llx", (unsigned long long)token);
     fl_rest_reply_json(req, 202, json_pack("{s:s}", "request-id", id));
@@ -570,13 +574,14 @@ static int check_strings(const fl_dispatcher *d, const Fl__Pb__JobGraph *g, fl_e
             return -1;
         }
     if (g->bundle_name && *g->bundle_name &&
-        check_path(g->bundle_name, strlen(g->bundle_name), BUNDLE_NAME_MAX, why, sizeof why) < 0) {
+        fl_disp_check_path(g->bundle_name, strlen(g->bundle_name), BUNDLE_NAME_MAX, why,
+                           sizeof why) < 0) {
         fl_err_set(err, "Invalid bundle name: %s.", why);
         return -1;
     }
     if (g->savepoint_path && *g->savepoint_path &&
-        check_path(g->savepoint_path, strlen(g->savepoint_path), RESTORE_PATH_MAX, why,
-                   sizeof why) < 0) {
+        fl_disp_check_path(g->savepoint_path, strlen(g->savepoint_path), RESTORE_PATH_MAX,
+                           why, sizeof why) < 0) {
         fl_err_set(err, "Invalid savepoint path to restore from: %s.", why);
         return -1;
     }
@@ -864,6 +869,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route(d->rest, "GET", "/jobs/:jobid/savepoints/:triggerid", get_savepoint);
     fl_rest_route(d->rest, "POST", "/jobs/:jobid/stop", post_stop);
     fl_disp_rescale_routes(d);
+    fl_disp_disposal_routes(d);
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     fl_disp_metrics_routes(d);
     fl_disp_web_routes(d);

@@ -73,6 +73,14 @@ struct fl_dispatcher {
 };
 
 /* dispatcher.c */
+/* A path a request names is a sane string of at most max bytes (no NUL, no control
+ * character). 0, or -1 with why. */
+int fl_disp_check_path(const char *path, size_t len, size_t max, char *why, size_t whylen);
+/* The JSON object a request carries ({} when empty), or NULL (answered with 400). */
+json_t *fl_disp_json_body(struct evhttp_request *req);
+/* A savepoint directory lies under state.savepoints.dir / .allowed-dirs (any absolute
+ * path when neither is set). 0, or -1 with err. */
+int fl_disp_confine_target(fl_dispatcher *d, const char *target, fl_err *err);
 job_entry *fl_disp_find_job(fl_dispatcher *d, const char *id);
 /* A new entry at the head of the list (state CREATED). */
 job_entry *fl_disp_add_job(fl_dispatcher *d, const char *id);
@@ -115,5 +123,8 @@ void fl_disp_config_ha(fl_dispatcher *d, json_t *arr);
 void fl_disp_job_ended(fl_dispatcher *d, const job_entry *j);
 /* Shutdown: the JobMasters of revoked terms. */
 void fl_disp_free_retired(fl_dispatcher *d);
+
+/* savepoint_disposal.c: POST /savepoint-disposal, GET /savepoint-disposal/:triggerid. */
+void fl_disp_disposal_routes(fl_dispatcher *d);
 
 #endif

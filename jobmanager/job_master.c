@@ -335,16 +335,17 @@ static void cc_savepoint_done(void *arg, uint64_t token, const char *path, const
                                      "operation", "failure-cause", error ? error : "failed");
     json_object_set_new(jm->savepoints, key, entry);
     if (path && token == jm->stop_token && jm->s.state == FL_JOB_RUNNING) {
-        /* stop-with-savepoint: the savepoint is taken, now end the job (FINISHED) */
+        /* stop-with-savepoint: the savepoint is taken, now end the job (FINISHED; a
+         * savepoint with cancel-job: CANCELED) */
         fl_info("Stopping job %s (%s) after its savepoint %s.", jm->g->name, jm->id, path);
-        fl_sched_stop(&jm->s);
+        fl_sched_stop(&jm->s, !jm->stop_cancels);
     }
     fl_jm_publish(jm);
 }
 
 typedef struct savepoint_mail {
     uint64_t token;
-    bool stop;
+    bool stop, cancel, drain;
     char *dir; /* as the request gave it: the coordinator judges its length */
 } savepoint_mail;
 
@@ -363,20 +364,25 @@ static void run_savepoint(void *ctx, void *arg)
     snprintf(key, sizeof key, "%016llx", (unsigned long long)m->token);
     json_object_set_new(jm->savepoints, key,
                         json_pack("{s:{s:s}}", "status", "id", "IN_PROGRESS"));
-    if (m->stop)
+    if (m->stop || m->cancel) {
         jm->stop_token = m->token;
+        jm->stop_cancels = m->cancel;
+    }
     if (jm->s.state != FL_JOB_RUNNING)
         cc_savepoint_done(jm, m->token, NULL, "the job is not running");
     else
-        fl_cc_trigger_savepoint(jm->cc, m->dir, m->token);
+        fl_cc_trigger_savepoint(jm->cc, m->dir, m->token, m->drain);
     drop_savepoint_mail(m);
 }
 
-void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop)
+void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop,
+                             bool cancel, bool drain)
 {
     savepoint_mail *m = fl_xcalloc(1, sizeof *m);
     m->token = token;
     m->stop = stop;
+    m->cancel = cancel && !stop;
+    m->drain = drain;
     m->dir = fl_xstrdup(dir ? dir : "");
     fl_endpoint_post(jm->ep, run_savepoint, m, drop_savepoint_mail);
 }

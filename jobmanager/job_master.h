@@ -73,8 +73,10 @@ void fl_jm_cancel(fl_jm *jm);
 void fl_jm_rescale(fl_jm *jm, int *parallelism);
 /* Any thread: a savepoint into dir ("" = state.savepoints.dir); its status appears in the
  * job's details under "savepoints"/<token as 16 hex digits>. stop: end the job (FINISHED)
- * once the savepoint is complete. */
-void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop);
+ * once the savepoint is complete; cancel (a savepoint with cancel-job): end it CANCELED, as
+ * Flink does; drain (stop --drain): MAX_WATERMARK before the savepoint. */
+void fl_jm_trigger_savepoint(fl_jm *jm, const char *dir, uint64_t token, bool stop,
+                             bool cancel, bool drain);
 /* Any thread; takes msg (TaskStateUpdate, TaskMetricsReport or AcknowledgeCheckpoint of
  * this job). */
 void fl_jm_deliver(fl_jm *jm, fl_rpc_msg *msg);

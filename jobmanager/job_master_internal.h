@@ -60,6 +60,8 @@ struct fl_jm {
     const char *restore_dir;
     json_t *savepoints;                 /* trigger id -> {status, location | failure} */
     uint64_t stop_token;                /* stop-with-savepoint in progress */
+    bool stop_cancels;                  /* stop_token is a savepoint with cancel-job: the
+                                           job ends CANCELED, as in Flink */
 };
 
 /* job_status.c: the status for the Dispatcher (REST bodies) */

@@ -4,6 +4,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/supervise.h"
 #include "common/tls.h"
 #include "common/util.h"
 #include "dispatcher.h"
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
             fl_conf_get_str(conf, "rest.bind-address"), fl_dispatcher_rest_port(disp),
             fl_conf_get_bool(conf, "security.ssl.rest.enabled") ? "https" : "http",
             fl_conf_get_str(conf, "rest.address"), fl_dispatcher_rest_port(disp));
+    fl_supervise_started();
     if (secret.set)
         fl_info("Every RPC connection proves the cluster secret (security.cluster.secret-file).");
     if (ha) {

@@ -321,6 +321,16 @@ static void on_register(void *ctx, fl_rpc_msg *msg)
     fl_info("Registering TaskManager with ResourceID %s (flint://%s:%u/taskmanager, %u slots, "
             "data port %u) at ResourceManager",
             t->resource_id, t->host, r->rpc_port, r->num_slots, r->data_port);
+    if (r->crash_report && r->crash_report[0]) {
+        /* from the network: one line of printable text */
+        char crash[1024];
+        snprintf(crash, sizeof crash, "%s", r->crash_report);
+        for (char *c = crash; *c; c++)
+            if ((unsigned char)*c < 0x20)
+                *c = ' ';
+        fl_warn("TaskManager %s was restarted by its supervisor after a crash: %s",
+                t->resource_id, crash);
+    }
 
     /* before the reply: whatever the TaskManager sends after it is read as a peer's */
     fl_rpc_admit(rm->rpc, msg->conn);

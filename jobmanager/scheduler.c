@@ -549,11 +549,11 @@ void fl_sched_cancel(fl_sched *s)
     }
 }
 
-void fl_sched_stop(fl_sched *s)
+void fl_sched_stop(fl_sched *s, bool finished)
 {
     if (s->state != FL_JOB_RUNNING)
         return;
-    s->stopping = true;
+    s->stopping = finished;
     set_state(s, FL_JOB_CANCELLING);
     cancel_tasks(s);
     check_terminal(s);

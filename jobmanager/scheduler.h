@@ -128,8 +128,9 @@ void fl_sched_task_failed(fl_sched *s, int vi, int i, const char *cause);
 void fl_sched_fail(fl_sched *s, const char *cause);
 /* A cancel request (REST, CLI). */
 void fl_sched_cancel(fl_sched *s);
-/* The stop-with-savepoint's savepoint is complete: cancel the tasks, end FINISHED. */
-void fl_sched_stop(fl_sched *s);
+/* The stop-with-savepoint's savepoint is complete: cancel the tasks, end FINISHED (a
+ * savepoint with cancel-job, finished false: CANCELED, as in Flink). */
+void fl_sched_stop(fl_sched *s, bool finished);
 /* Rescales the running job to parallelism[v] per vertex (the caller checked each against
  * the vertex's max parallelism and forward edges): RUNNING -> RESTARTING, every task
  * cancelled, then a new attempt at the new parallelism, in slots asked for anew, restored

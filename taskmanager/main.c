@@ -1,9 +1,11 @@
 /* main.c -- the taskmanager daemon: RPC service, network stack (data port), TaskExecutor.
  * The main thread starts them, waits for a stop signal and tears down in reverse. */
+#include "common/crash.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/rpc.h"
+#include "common/supervise.h"
 #include "common/tls.h"
 #include "common/util.h"
 #include "common/zk.h"
@@ -123,6 +125,9 @@ int main(int argc, char **argv)
         fl_random_hex(rnd, 3);
         snprintf(resource_id, sizeof resource_id, "%.100s:%d-%s", host, rpc_port, rnd);
     }
+    char ident[200];
+    snprintf(ident, sizeof ident, "TaskManager %s", resource_id);
+    fl_crash_set_identity(ident);
     fl_te_addr addr = {resource_id, host, rpc_port, data_port};
     te = fl_te_new(conf, rpc, net, &addr);
     if (!te) {
@@ -139,6 +144,7 @@ int main(int argc, char **argv)
         fl_warn("TaskManager %s advertises the loopback address %s (%s) but its JobManager is "
                 "at %s: TaskManagers on other hosts cannot reach it",
                 resource_id, host, how, fl_conf_get_str(conf, "jobmanager.rpc.address"));
+    fl_supervise_started();
     if (secret.set)
         fl_info("Every RPC and data connection proves the cluster secret "
                 "(security.cluster.secret-file).");

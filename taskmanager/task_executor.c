@@ -9,6 +9,7 @@
 #include "common/metrics.h"
 #include "common/path.h"
 #include "common/sha256.h"
+#include "common/supervise.h"
 #include "common/util.h"
 #include "common/workdir.h"
 #include "taskmanager/network/network.h"
@@ -219,6 +220,8 @@ static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, co
         req.rpc_port = (uint32_t)te->rpc_port;
         req.data_port = (uint32_t)te->data_port;
         req.num_slots = (uint32_t)te->nslots;
+        if (!te->ever_registered && fl_supervise_crash_report())
+            req.crash_report = (char *)fl_supervise_crash_report();
         fl_rpc_call(te->rpc, conn, FL_RPC_REGISTER_TASK_MANAGER, &req.base, te->ask_timeout_ms,
                     te->ep, on_registration, (void *)(uintptr_t)conn);
         return;
@@ -470,10 +473,21 @@ static void on_task_report(void *ctx, void *arg)
     te_task *x;
     for (x = te->tasks; x && x->task != r->task; x = x->next)
         ;
-    if (x) {
+    if (x)
         send_state(te, x, r->state, r->error);
-        if (fl_task_state_is_terminal(r->state))
-            remove_task(te, x);
+    if (r->crashed && te->state == TE_REGISTERED) {
+        /* the process dies in a moment (common/crash.h): its slots go now, so that a
+         * restart of the job is not deployed to them. The crashing task's thread is not
+         * joined (remove_task): it never returns. */
+        fl_warn("Leaving the ResourceManager: %s", r->error);
+        Fl__Pb__Disconnect d = FL__PB__DISCONNECT__INIT;
+        d.resource_id = te->resource_id;
+        d.reason = r->error;
+        fl_rpc_send(te->rpc, te->conn, FL_RPC_DISCONNECT, &d.base);
+        te->state = TE_STOPPING;
+        evtimer_del(te->retry_timer);
+    } else if (x && fl_task_state_is_terminal(r->state)) {
+        remove_task(te, x);
     }
     free(r);
 }
@@ -582,6 +596,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     r.savepoint = t->savepoint;
     r.exactly_once = t->exactly_once;
     r.unaligned = t->unaligned;
+    r.drain = t->drain;
     /* never truncated: a shortened path is another directory */
     if (strlen(t->dir) >= FL_CKPT_DIR_MAX || strlen(t->shared_dir) >= FL_CKPT_DIR_MAX ||
         r.id <= 0)

@@ -5,6 +5,7 @@
  */
 #include "runtime.h"
 #include "common/util.h"
+#include "typed_config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static void no_runtime(const char *fn)
     fprintf(stderr, "flint: %s() was called outside a running task; it belongs in the "
                     "functions Flint calls at run time, not in flint_main\n",
             fn);
-    abort();
+    exit(1);
 }
 
 /* The tables, or the end of the process when there is no runtime (in the client). */
@@ -77,9 +78,55 @@ const char *fl_ctx_task_name(const fl_ctx *ctx)
     return RT->ctx.task_name(ctx);
 }
 
-const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len)
+/* What fl_ctx_config_as hands out when it cannot give the value: zeros of the size asked
+ * for (the task is failing already; nothing it does with them is kept). */
+static const void *config_zeros(uint32_t size)
 {
-    return RT->ctx.config(ctx, len);
+    static __thread uint8_t *zeros;
+    static __thread uint32_t cap;
+    if (size > cap) {
+        free(zeros);
+        cap = size;
+        zeros = fl_xcalloc(1, cap);
+    }
+    return zeros;
+}
+
+const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
+{
+    uint32_t len = 0;
+    const uint8_t *blob = RT->ctx.config(ctx, &len);
+    /* the last blob this thread checked, and against which type (the address of the
+     * macro's string literal): a function that reads its configuration per record pays
+     * one comparison, not the check */
+    static __thread const uint8_t *checked_blob;
+    static __thread const char *checked_type;
+    static __thread uint32_t checked_len;
+    if (blob && blob == checked_blob && type == checked_type && len == checked_len &&
+        len == sizeof(fl_cfg_header) + size)
+        return blob + sizeof(fl_cfg_header);
+    char want[56];
+    fl_cfg_type_name(type, want);
+    fl_cfg_header h;
+    if (!blob || len < sizeof h) {
+        fl_ctx_fail(ctx, "fl_ctx_config_as(ctx, %s): this operator has no configuration "
+                         "(fl_with_config_as was called on another operator, or not at all)",
+                    want);
+        return config_zeros(size);
+    }
+    memcpy(&h, blob, sizeof h);
+    h.type[sizeof h.type - 1] = 0;
+    if (h.magic != FL_CFG_MAGIC || h.size != len - sizeof h || h.size != size ||
+        strcmp(h.type, want) != 0) {
+        fl_ctx_fail(ctx, "fl_ctx_config_as(ctx, %s): this operator's configuration is a '%s' "
+                         "of %u bytes, not a '%s' of %u bytes",
+                    want, h.type, h.size, want, size);
+        return config_zeros(size);
+    }
+    checked_blob = blob;
+    checked_type = type;
+    checked_len = len;
+    return blob + sizeof h;
 }
 
 void fl_ctx_set_user(fl_ctx *ctx, void *user)

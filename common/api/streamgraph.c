@@ -11,6 +11,7 @@
  */
 #include "common/util.h"
 #include "streamgraph_internal.h"
+#include "typed_config.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -514,13 +515,25 @@ fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group)
     return s;
 }
 
-fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len)
+fl_stream *fl_with_config_typed(fl_stream *s, const char *type, const void *cfg, uint32_t size)
 {
     sg_node *n = node_of(s);
+    if (!cfg || !type) {
+        fl_sg_error(s->env, "fl_with_config_as(%s): the configuration is NULL", n->name);
+        return s;
+    }
+    if (size > (16u << 20)) {
+        fl_sg_error(s->env, "fl_with_config_as(%s, %s): %u bytes, more than the 16 MiB a "
+                            "configuration may have", n->name, type, size);
+        return s;
+    }
+    fl_cfg_header h = {.magic = FL_CFG_MAGIC, .size = size};
+    fl_cfg_type_name(type, h.type);
     free(n->config);
-    n->config = fl_xmalloc(len ? len : 1);
-    memcpy(n->config, cfg, len);
-    n->config_len = len;
+    n->config = fl_xmalloc(sizeof h + size);
+    memcpy(n->config, &h, sizeof h);
+    memcpy(n->config + sizeof h, cfg, size);
+    n->config_len = (uint32_t)sizeof h + size;
     return s;
 }
 

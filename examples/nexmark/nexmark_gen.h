@@ -84,7 +84,7 @@
 #define NX_DOM_POOL 3
 #define NX_DOM_HOT_URL 4
 
-/* The generator's settings, given to the source with fl_with_config. */
+/* The generator's settings, given to the source with fl_with_config_as. */
 struct nx_gen_cfg {
     int64_t events;  /* N */
     int64_t rate;    /* events per second of event time */
@@ -255,7 +255,6 @@ static const char *const nx_hot_channels[] = {"Google", "Facebook", "Baidu", "Ap
 void nx_gen_open(fl_ctx *ctx)
 {
     struct nx_gen *g = calloc(1, sizeof *g);
-    uint32_t len;
 
     if (!g || !(g->url = malloc(NX_CHANNELS * sizeof *g->url)) ||
         !(g->url_len = malloc(NX_CHANNELS))) {
@@ -265,7 +264,7 @@ void nx_gen_open(fl_ctx *ctx)
         fl_ctx_fail(ctx, "nexmark: out of memory for the generator");
         return;
     }
-    memcpy(&g->cfg, fl_ctx_config(ctx, &len), sizeof g->cfg);
+    g->cfg = *fl_ctx_config_as(ctx, struct nx_gen_cfg);
     g->next = fl_ctx_subtask(ctx);
     g->step = fl_ctx_parallelism(ctx);
     nx_rng r = nx_rng_for(g->cfg.seed, NX_DOM_POOL, 0);
@@ -511,7 +510,7 @@ static inline int nx_parse_args(int argc, char **argv, const char *prog, struct 
 static inline fl_stream *nx_source(fl_env *env, const struct nx_args *a)
 {
     fl_stream *s = fl_name(fl_add_source(env, nx_gen_poll, true), "nexmark-source");
-    fl_with_config(s, &a->gen, sizeof a->gen);
+    fl_with_config_as(s, struct nx_gen_cfg, &a->gen);
     fl_with_open(s, nx_gen_open);
     fl_with_close(s, nx_gen_close);
     s = fl_assign_timestamps_and_watermarks(s,

@@ -135,13 +135,12 @@ void q4_join_open(fl_ctx *ctx)
 {
     struct q4_join *j = calloc(1, sizeof *j);
     struct q4_cfg cfg;
-    uint32_t len;
 
     if (!j) {
         fl_ctx_fail(ctx, "q4: out of memory");
         return;
     }
-    memcpy(&cfg, fl_ctx_config(ctx, &len), sizeof cfg);
+    cfg = *fl_ctx_config_as(ctx, struct q4_cfg);
     j->grace_ms = cfg.grace_ms;
     j->auction = fl_ctx_value_state(ctx, "auction");
     j->early = fl_ctx_list_state(ctx, "early-bids");
@@ -399,7 +398,7 @@ int flint_main(fl_env *env, int argc, char **argv)
     fl_stream *s = fl_co_process(fl_connect(auctions, bids), q4_on_auction, q4_on_bid,
                                  q4_join_timer);
     s = fl_name(s, "winning-bids");
-    fl_with_config(s, &cfg, sizeof cfg);
+    fl_with_config_as(s, struct q4_cfg, &cfg);
     fl_with_open(s, q4_join_open);
     fl_with_close(s, q4_join_close);
     s = fl_key_by_field(s, offsetof(struct q4_winner, category), sizeof(int64_t));

@@ -10,8 +10,9 @@
  * looks your functions up BY SYMBOL NAME, so:
  *
  *   - every function you pass to Flint must be a global (non-static) function of the bundle;
- *   - a function has no closure: per-operator settings are a byte blob given with
- *     fl_with_config(), copied into the job, and read back with fl_ctx_config();
+ *   - a function has no closure: per-operator settings are a value of a fixed-size type
+ *     given with fl_with_config_as(), copied into the job, and read back, checked against
+ *     the type, with fl_ctx_config_as();
  *   - per-subtask mutable data goes through fl_ctx_set_user() (set up in an open function,
  *     released in a close function), never through globals shared between subtasks, since
  *     several subtasks of a job may run in the same TaskManager process.
@@ -22,7 +23,7 @@
  *
  * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
  * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
- * an operator (fl_name, fl_set_parallelism, fl_with_config, ...) applies to the operator
+ * an operator (fl_name, fl_set_parallelism, fl_with_config_as, ...) applies to the operator
  * that produced the stream handle and returns the same handle, so calls chain.
  */
 #ifndef FLINT_FLINT_H
@@ -191,8 +192,13 @@ fl_stream *fl_set_max_parallelism(fl_stream *s, int max_parallelism);
 fl_stream *fl_disable_chaining(fl_stream *s);
 fl_stream *fl_start_new_chain(fl_stream *s);
 fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);
-/* Copies len bytes into the job; the operator reads them with fl_ctx_config(). */
-fl_stream *fl_with_config(fl_stream *s, const void *cfg, uint32_t len);
+/* The operator's configuration (a function has no closure): copies the value *cfg of type
+ * T (a fixed-size struct or scalar, no pointers) into the job; the operator's functions
+ * read it with fl_ctx_config_as(ctx, T). The type's name and size travel with it and are
+ * checked when it is read. */
+#define fl_with_config_as(s, T, cfg)                                                         \
+    fl_with_config_typed((s), #T, (const T *)(cfg), (uint32_t)sizeof(T))
+fl_stream *fl_with_config_typed(fl_stream *s, const char *type, const void *cfg, uint32_t size);
 /* A rich function's open runs on the task's thread before the first record; its close
  * after the last, and also when the task fails or is cancelled (as Flink's close), once for
  * each open: free there what open allocated. */
@@ -211,7 +217,12 @@ int fl_ctx_max_parallelism(const fl_ctx *ctx);
 /* How many times the job restarted before this run (Flink's getAttemptNumber): 0 first. */
 int fl_ctx_attempt(const fl_ctx *ctx);
 const char *fl_ctx_task_name(const fl_ctx *ctx); /* "name (2/4)" as Flink shows it */
-const void *fl_ctx_config(const fl_ctx *ctx, uint32_t *len);
+/* The operator's configuration given with fl_with_config_as(s, T, ...): a pointer owned by
+ * the runtime, valid while the operator runs. When the operator has none, or one of
+ * another type or size, the task fails with a message naming the call and this returns
+ * zeros of T's size (never NULL), so the function can return normally. */
+#define fl_ctx_config_as(ctx, T) ((const T *)fl_ctx_config_typed((ctx), #T, (uint32_t)sizeof(T)))
+const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size);
 void fl_ctx_set_user(fl_ctx *ctx, void *user);
 void *fl_ctx_user(const fl_ctx *ctx);
 /* Fails this task (and so the job, subject to its restart strategy) with a message. The

@@ -15,6 +15,7 @@
 
 #include "barrier.h"
 #include "common/bytes.h"
+#include "common/crash.h"
 #include "task.h"
 #include "taskmanager/chain/operator.h"
 #include "taskmanager/network/network.h"
@@ -82,12 +83,23 @@ struct fl_task {
     int ngates_started;        /* under parts_lock: gates it may ask for their buffer usage */
     pthread_t thread;
     bool started;
+    /* what the crash handler reports of this task (crash_ctx.c) */
+    fl_crash_ctx crash;
+    const char **crash_ops;   /* the chain's operator names */
+    fl_crash_fn *crash_fns;   /* their user functions by symbol */
 };
 
 static inline bool fl_task_should_stop(const fl_task *t)
 {
     return fl_failure_should_stop(&t->failure);
 }
+
+/* crash_ctx.c: publishes the task for the crash handler (after the chain is assembled)
+ * and withdraws it (before the thread ends). */
+void fl_task_crash_begin(fl_task *t);
+void fl_task_crash_end(fl_task *t);
+/* task.c: reports the task FAILED with error (any thread; the crash reporter's). */
+void fl_task_report_failure(fl_task *t, const char *error);
 
 /* assemble.c: the operators, writers, partitions and gates from the descriptor. */
 int fl_task_assemble(fl_task *t, fl_err *err);

@@ -463,6 +463,10 @@ static void run_trigger(void *ctx, void *arg)
     fl_task *t = ctx;
     trigger_mail *m = arg;
     if (m->r.id > t->aligner.last && !fl_task_should_stop(t)) {
+        /* stop --drain (Flink's): the end of event time goes first, so that every window
+         * and event-time timer downstream fires before the savepoint's barrier */
+        if (m->r.drain && t->nops > 0)
+            fl_op_advance_watermark(&t->ops[0], FL_WATERMARK_MAX);
         fl_aligner_trigger(&t->aligner, &m->r);
         if (t->final_checkpoint < 0) /* a finished source: this one covers its end */
             t->final_checkpoint = m->r.id;

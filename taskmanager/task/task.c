@@ -28,6 +28,16 @@ static void report(fl_task *t, fl_task_state state)
     fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
 }
 
+void fl_task_report_failure(fl_task *t, const char *error)
+{
+    fl_task_report *r = fl_xcalloc(1, sizeof *r);
+    r->task = t;
+    r->state = FL_TASK_FAILED;
+    r->crashed = true;
+    snprintf(r->error, sizeof r->error, "%s", error);
+    fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
+}
+
 const char *fl_task_job_id(const fl_task *t) { return t->tdd->job_id; }
 int fl_task_attempt(const fl_task *t) { return t->tdd->attempt; }
 int fl_task_vertex(const fl_task *t) { return t->tdd->vertex->id; }
@@ -91,13 +101,17 @@ static void *task_main(void *arg)
     fl_log_set_thread_name(tname);
     t->metrics.start_ns = fl_mono_ns();
     report(t, FL_TASK_INITIALIZING);
+    fl_task_crash_begin(t);
     if (fl_task_assemble(t, &err) < 0 || fl_task_restore(t, &err) < 0) {
         fl_fail(&t->failure, "%s", err.msg);
         goto out;
     }
     /* open from the end of the chain, so an operator's successors are ready before it */
-    for (int i = t->nops - 1; i >= 0 && !fl_task_should_stop(t); i--)
+    for (int i = t->nops - 1; i >= 0 && !fl_task_should_stop(t); i--) {
+        t->crash.op = i;
         fl_op_open(&t->ops[i]);
+    }
+    t->crash.op = -1;
     if (fl_task_should_stop(t))
         goto out;
     report(t, FL_TASK_RUNNING);
@@ -115,10 +129,15 @@ static void *task_main(void *arg)
     }
     /* end of input: sinks commit, operators close, consumers get END_OF_PARTITION */
     for (int i = 0; i < t->nops && !t->failure.failed; i++)
-        if (t->ops[i].ops->finish)
+        if (t->ops[i].ops->finish) {
+            t->crash.op = i;
             t->ops[i].ops->finish(&t->ops[i]);
-    for (int i = 0; i < t->nops; i++)
+        }
+    for (int i = 0; i < t->nops; i++) {
+        t->crash.op = i;
         fl_op_close(&t->ops[i]);
+    }
+    t->crash.op = -1;
     for (int k = 0; k < t->nwriters && !t->failure.failed; k++)
         if (fl_partition_finish(t->parts[k]) < 0)
             fl_fail(&t->failure, "%s", fl_partition_error(t->parts[k]));
@@ -140,6 +159,7 @@ out:;
         fl_warn("%s switched to FAILED: %s", t->name, t->failure.error);
     else
         fl_info("%s switched to %s.", t->name, fl_task_state_name(state));
+    fl_task_crash_end(t);
     report(t, state);
     return NULL;
 }

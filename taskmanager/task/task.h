@@ -25,6 +25,7 @@ typedef struct fl_task_report {
     fl_task *task;
     fl_task_state state;
     char error[2048];   /* FAILED: why, with where */
+    bool crashed;       /* FAILED by the crash handler: the process is about to die */
 } fl_task_report;
 
 typedef struct fl_task_env {
@@ -49,6 +50,7 @@ void fl_ckpt_ack_free(void *ack);
 typedef struct fl_ckpt_request {
     int64_t id, ts;
     bool savepoint, exactly_once, unaligned;
+    bool drain; /* stop --drain: a source emits MAX_WATERMARK before the barrier */
     char dir[1024], shared_dir[1024];
 } fl_ckpt_request;
 

@@ -193,6 +193,10 @@ conf_set taskmanager.bind-host 127.0.0.1
 conf_set rest.address 127.0.0.1
 conf_set rest.bind-address 127.0.0.1
 conf_set rest.port "$REST_PORT"
+# The tests kill -9 and SIGSTOP daemons to inject faults and expect them to stay dead or
+# paused: no supervisor restarts them (test_crash.sh turns supervision on).
+conf_set taskmanager.supervisor.enabled false
+conf_set jobmanager.supervisor.enabled false
 echo localhost >"$FLINT_CONF_DIR/workers"
 echo "127.0.0.1:$REST_PORT" >"$FLINT_CONF_DIR/masters"
 

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/api/typed_config.h"
 #include "common/keygroup.h"
 #include "common/util.h"
 #include "taskmanager/chain/operator.h"
@@ -54,6 +55,18 @@ static spec *spec_new(Fl__Pb__OpKind kind, const char *name, const char *fn)
     s->op.uid = (char *)name;
     s->op.fn = (char *)(fn ? fn : "");
     return s;
+}
+
+/* The configuration fl_with_config_as(s, int64_t, &v) gives an operator, in buf (which
+ * must outlive the spec). */
+static void set_config_i64(spec *s, uint8_t *buf, int64_t v)
+{
+    fl_cfg_header h = {.magic = FL_CFG_MAGIC, .size = sizeof v};
+    fl_cfg_type_name("int64_t", h.type);
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, &v, sizeof v);
+    s->op.config.data = buf;
+    s->op.config.len = sizeof h + sizeof v;
 }
 
 /* Keyed by the first 4 bytes of the record (both inputs for two-input kinds). */
@@ -161,11 +174,7 @@ bool ot_even(fl_ctx *ctx, const fl_rec *in)
 void ot_tag(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void ot_tag(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
-    int64_t v, add = 0;
-    uint32_t len;
-    const void *cfg = fl_ctx_config(ctx, &len);
-    if (len == sizeof add)
-        memcpy(&add, cfg, sizeof add);
+    int64_t v, add = *fl_ctx_config_as(ctx, int64_t);
     memcpy(&v, in->data, sizeof v);
     ck_assert_int_eq(fl_ctx_timestamp(ctx), in->ts);
     if (v % 2)
@@ -233,12 +242,46 @@ START_TEST(test_filter)
 }
 END_TEST
 
+/* The typed configuration: read as another type, or by an operator that has none, the task
+ * fails with a message naming the call (the value read is zeros, never NULL). */
+START_TEST(test_config_type_checked)
+{
+    spec *s = spec_new(FL__PB__OP_KIND__OP_PROCESS, "Process", "ot_tag");
+    int32_t small = 5;
+    fl_cfg_header hd = {.magic = FL_CFG_MAGIC, .size = sizeof small};
+    fl_cfg_type_name("int32_t", hd.type);
+    uint8_t cfg[sizeof hd + sizeof small];
+    memcpy(cfg, &hd, sizeof hd);
+    memcpy(cfg + sizeof hd, &small, sizeof small);
+    s->op.config.data = cfg;
+    s->op.config.len = sizeof cfg;
+    fl_harness *h = open_h(s, &(fl_harness_opts){.side_tags = {"odd"}});
+    int64_t v = 1;
+    ck_assert_int_ne(fl_harness_process(h, &v, sizeof v, 1), 0);
+    ck_assert_msg(strstr(fl_harness_error(h), "fl_ctx_config_as(ctx, int64_t): this "
+                                              "operator's configuration is a 'int32_t' of 4 "
+                                              "bytes, not a 'int64_t' of 8 bytes"),
+                  "%s", fl_harness_error(h));
+    fl_harness_free(h);
+
+    s->op.config.data = NULL;
+    s->op.config.len = 0;
+    h = open_h(s, &(fl_harness_opts){.side_tags = {"odd"}});
+    ck_assert_int_ne(fl_harness_process(h, &v, sizeof v, 1), 0);
+    ck_assert_msg(strstr(fl_harness_error(h), "fl_ctx_config_as(ctx, int64_t): this operator "
+                                              "has no configuration"),
+                  "%s", fl_harness_error(h));
+    fl_harness_free(h);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_process_side_output)
 {
     spec *s = spec_new(FL__PB__OP_KIND__OP_PROCESS, "Process", "ot_tag");
     int64_t add = 5;
-    s->op.config.data = (uint8_t *)&add;
-    s->op.config.len = sizeof add;
+    uint8_t cfg[sizeof(fl_cfg_header) + sizeof add];
+    set_config_i64(s, cfg, add);
     fl_harness *h = open_h(s, &(fl_harness_opts){.subtask = 2, .parallelism = 3,
                                                   .side_tags = {"odd"}});
     push_i64(h, 1, 7);
@@ -746,9 +789,8 @@ int ot_countdown(fl_ctx *ctx, fl_out *out)
 {
     int64_t *left = fl_ctx_user(ctx);
     if (!left) {
-        uint32_t len;
         left = fl_xmalloc(sizeof *left);
-        memcpy(left, fl_ctx_config(ctx, &len), sizeof *left);
+        *left = *fl_ctx_config_as(ctx, int64_t);
         fl_ctx_set_user(ctx, left);
     }
     if (*left <= 0)
@@ -769,8 +811,8 @@ START_TEST(test_custom_source)
     int64_t n = 4;
     spec *s = spec_new(FL__PB__OP_KIND__SRC_CUSTOM, "Countdown", "ot_countdown");
     s->op.close_fn = "ot_countdown_close";
-    s->op.config.data = (uint8_t *)&n;
-    s->op.config.len = sizeof n;
+    uint8_t cfg[sizeof(fl_cfg_header) + sizeof n];
+    set_config_i64(s, cfg, n);
     fl_harness *h = open_h(s, &(fl_harness_opts){0});
     ck_assert_int_eq(drain(h, 10), 5);
     const fl_harness_output *o = fl_harness_get_output(h);
@@ -1241,6 +1283,7 @@ static Suite *operators_suite(void)
     tcase_add_test(tc, test_flat_map);
     tcase_add_test(tc, test_filter);
     tcase_add_test(tc, test_process_side_output);
+    tcase_add_test(tc, test_config_type_checked);
     tcase_add_test(tc, test_function_not_found);
     suite_add_tcase(s, tc);
     tc = tcase_create("keyed");
