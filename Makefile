@@ -12,8 +12,10 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables openssl clang libclang-rt-14-dev
-PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
+           iproute2 nftables openssl clang libclang-rt-14-dev \
+           librdkafka-dev kcat
+PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
+           rdkafka
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -56,12 +58,16 @@ USES_taskmanager/network          := common proto
 USES_jobmanager                   := jobmanager/ha common proto
 USES_jobmanager/ha                := common proto
 USES_client                       := common/api common proto
+# connectors/: Kafka (librdkafka) and the other connectors, written against the public
+# connector API only (include/flint/connectors.h); linked into the job bundles that use
+# them (connector bundles below), never into the daemons.
+USES_connectors                   := common/api common proto
 USES_common/api                   := common proto
 USES_common                       := proto
 USES_proto                        :=
 FOLDERS     := taskmanager taskmanager/task taskmanager/operators taskmanager/operators/window \
                taskmanager/chain taskmanager/state taskmanager/network jobmanager jobmanager/ha client \
-               common/api common proto
+               connectors common/api common proto
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 lib = $(foreach f,$(1),$(BUILD)/lib/libflint-$(subst /,-,$(f)).a)
@@ -163,6 +169,13 @@ all: $(NEX_SO)
 $(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark/*.h) $(wildcard include/flint/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
+
+# Connector bundles (examples/kafka_*.c) link the connectors archive and its client library;
+# the rest of their symbols resolve against the TaskManager/CLI at load like any bundle's.
+$(BUILD)/examples/kafka_%.so: examples/kafka_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< \
+	    $(call lib,connectors) -lrdkafka
 
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)

@@ -134,22 +134,22 @@ typedef struct fl_props {
 /* Appends key=value (a later one of the same key wins). */
 static inline void fl_props_set(fl_props *p, const char *key, const char *value)
 {
-    size_t kl = strlen(key), vl = strlen(value);
-    uint32_t need = (uint32_t)(kl + vl + 2);
-    if (p->len + need > p->cap) {
-        uint32_t cap = p->cap ? p->cap : 256;
+    size_t kl = strlen(key), vl = strlen(value), need = kl + vl + 2;
+    if (!p->buf || p->len + need > p->cap) {
+        size_t cap = p->cap ? p->cap : 256;
         while (cap < p->len + need)
             cap *= 2;
         char *b = (char *)realloc(p->buf, cap);
         if (!b)
             abort();
         p->buf = b;
-        p->cap = cap;
+        p->cap = (uint32_t)cap;
     }
-    memcpy(p->buf + p->len, key, kl);
-    p->buf[p->len + kl] = '=';
-    memcpy(p->buf + p->len + kl + 1, value, vl + 1);
-    p->len += need;
+    char *at = p->buf + p->len;
+    memcpy(at, key, kl);
+    at[kl] = '=';
+    memcpy(at + kl + 1, value, vl + 1);
+    p->len += (uint32_t)need;
 }
 
 static inline void fl_props_free(fl_props *p)
