@@ -56,7 +56,7 @@ BS=$(head -n 1 "$TEST_DIR/broker.out")
 note "bootstrap servers $BS"
 
 KEYS=24
-PER_KEY=250
+PER_KEY=1000
 step "produce $((KEYS * PER_KEY)) records of $KEYS keys into topic in (3 partitions)"
 py - "$KEYS" "$PER_KEY" >"$TEST_DIR/input.kv" <<'EOF'
 import sys
@@ -108,30 +108,30 @@ step "start a JobManager and 3 TaskManagers (1 slot each)"
 for _ in 1 2 3; do tm_start; done
 wait_for "overview_is 3 3" 10 || fail "cluster not at 3 TaskManagers / 3 slots: $(overview_str)"
 
-# kill_run J KILLS: KILLS times, after two more completed checkpoints, kill -9 of a
+# kill_run J KILLS TOPIC: KILLS times, after two more completed checkpoints, kill -9 of a
 # TaskManager, a new one started, until the job restored; then the gate opens.
 kill_run() {
-    local j=$1 kills=$2 i target
+    local j=$1 kills=$2 topic=$3 i target
     for i in $(seq 1 "$kills"); do
         target=$(($(ck "$j" counts.completed) + 2))
         wait_completed "$j" "$target" 60
         tm_kill
         tm_start
-        step "kill -9 $i of TaskManager $KILLED_PID after $target completed checkpoints; a new TaskManager started"
+        step "kill -9 $i of TaskManager $KILLED_PID after $target completed checkpoints, $(kcat -b "$BS" -C -t "$topic" -e -q -f '%s\n' | wc -l) records in $topic; a new TaskManager started"
         wait_restored "$j" "$i" 60
     done
     gate_open
     wait_state "$j" FINISHED 120
 }
 
-gate_args 200
+gate_args 2000
 # ---------------------------------------------------------------------------------------
 step "exactly-once: Kafka -> keyed count -> Kafka at -p 3, two TaskManagers killed"
 gate_close
 submit kafka-eos run -d -p 3 "${CKPT[@]}" "${GATE[@]}" "$EX/kafka_count.so" \
     --bootstrap-servers "$BS" --input in --output out --guarantee exactly-once --bounded
 J=$JOB_ID
-kill_run "$J" 2
+kill_run "$J" 2 out
 ABANDONED=$(committed_output out)
 cmp -s "$TEST_DIR/out.committed" "$TEST_DIR/expected" || {
     diff "$TEST_DIR/expected" "$TEST_DIR/out.committed" | head -n 20 >&2
@@ -147,27 +147,27 @@ gate_close
 submit kafka-alo run -d -p 3 "${CKPT[@]}" "${GATE[@]}" "$EX/kafka_count.so" \
     --bootstrap-servers "$BS" --input in --output out2 --guarantee at-least-once --bounded
 J=$JOB_ID
-kill_run "$J" 1
+kill_run "$J" 1 out2
 kcat -b "$BS" -C -t out2 -e -q -f '%s\n' | sort -u >"$TEST_DIR/out2.uniq"
 missing=$(comm -23 "$TEST_DIR/expected" "$TEST_DIR/out2.uniq" | wc -l)
 [ "$missing" = 0 ] || fail "at-least-once: $missing expected records missing"
 step "at-least-once: no record lost ($(kcat -b "$BS" -C -t out2 -e -q -f '%s\n' | wc -l) written for $(wc -l <"$TEST_DIR/expected"))"
 
 # ---------------------------------------------------------------------------------------
-step "bad input: no broker, a missing topic"
-NOBROKER="127.0.0.1:$(free_port)"
-submit kafka-nobroker run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$NOBROKER" \
-    --input in --output out3
-J=$JOB_ID
-wait_for "is_terminal \$(job_state $J)" 60 || fail "the job without a broker did not end"
-assert_eq "$(job_state "$J")" FAILED "the job without a broker"
-grep -q "Kafka source: cannot reach the brokers of properties.bootstrap.servers=$NOBROKER" \
-    "$(jm_log)" || fail "no clear message for the missing broker in the JobManager's log"
+step "bad input: a missing topic, no broker"
 submit kafka-notopic run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$BS" \
     --input no-such-topic --output out3
 J=$JOB_ID
 wait_for "is_terminal \$(job_state $J)" 60 || fail "the job on a missing topic did not end"
 assert_eq "$(job_state "$J")" FAILED "the job on a missing topic"
-grep -q "Kafka source: topic 'no-such-topic' (option topic) does not exist" "$(jm_log)" ||
+grep -q "Kafka source: topic 'no-such-topic' (option topic) does not exist on $BS" "$(jm_log)" ||
     fail "no clear message for the missing topic in the JobManager's log"
+NOBROKER="127.0.0.1:$(free_port)"
+submit kafka-nobroker run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$NOBROKER" \
+    --input in --output out3 --guarantee at-least-once
+J=$JOB_ID
+wait_for "is_terminal \$(job_state $J)" 60 || fail "the job without a broker did not end"
+assert_eq "$(job_state "$J")" FAILED "the job without a broker"
+grep -q "Kafka source: cannot reach the brokers of properties.bootstrap.servers=$NOBROKER" \
+    "$(jm_log)" || fail "no clear message for the missing broker in the JobManager's log"
 step "bad input: both jobs FAILED with a message naming the Kafka source and its option"
