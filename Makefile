@@ -13,9 +13,9 @@ OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
-           librdkafka-dev kcat
+           librdkafka-dev kcat libpq-dev postgresql
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
-           rdkafka
+           rdkafka libpq
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -170,12 +170,17 @@ $(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
 
-# Connector bundles (examples/kafka_*.c) link the connectors archive and its client library;
-# the rest of their symbols resolve against the TaskManager/CLI at load like any bundle's.
+# Connector bundles (examples/kafka_*.c, pg_*.c) link the connectors archive and its client
+# library; the rest of their symbols resolve against the TaskManager/CLI at load like any
+# bundle's.
+CONN_BUNDLE = $(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude \
+              -o $@ $< $(call lib,connectors)
 $(BUILD)/examples/kafka_%.so: examples/kafka_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< \
-	    $(call lib,connectors) -lrdkafka
+	$(CONN_BUNDLE) -lrdkafka
+$(BUILD)/examples/pg_%.so: examples/pg_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lpq
 
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
