@@ -13,9 +13,9 @@ OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
-           librdkafka-dev kcat libpq-dev postgresql
+           librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
-           rdkafka libpq
+           rdkafka libpq hiredis
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -170,7 +170,7 @@ $(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
 
-# Connector bundles (examples/kafka_*.c, pg_*.c) link the connectors archive and its client
+# Connector bundles (examples/kafka_*.c, pg_*.c, redis_*.c) link the connectors archive and its client
 # library; the rest of their symbols resolve against the TaskManager/CLI at load like any
 # bundle's.
 CONN_BUNDLE = $(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude \
@@ -181,6 +181,9 @@ $(BUILD)/examples/kafka_%.so: examples/kafka_%.c $(wildcard include/flint/*.h) $
 $(BUILD)/examples/pg_%.so: examples/pg_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
 	@mkdir -p $(dir $@)
 	$(CONN_BUNDLE) -lpq
+$(BUILD)/examples/redis_%.so: examples/redis_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lhiredis
 
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
