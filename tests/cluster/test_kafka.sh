@@ -20,6 +20,13 @@
 #     the marker last, after the transaction's data is acknowledged.
 #   * at-least-once: the same job with sink.delivery-guarantee at-least-once, one kill:
 #     every expected line is there (at least once).
+#   * per-partition watermarks (the tutorial's 6.4): two jobs at -p 1 count per key in 1 s
+#     event-time windows over a topic of 2 partitions of which only partition 0 has records
+#     (timestamps 0..9900). With idleness (300 ms) the empty partition stops holding the
+#     watermark back: the windows up to 9000 fire, and a record of partition 1 with
+#     timestamp 500 that comes after that is late (dropped). Without idleness the empty
+#     partition holds every window back, so the same record is still counted in [0, 1000).
+#     Both outputs must equal a Python reference of the windows' counts.
 #   * bad input: a broker that is not there, and a topic that does not exist: the job fails
 #     with a message naming the Kafka source and the option.
 set -u
@@ -49,6 +56,7 @@ broker_stop() {
 }
 CLEANUP_HOOKS+=(broker_stop)
 "$KBROKER" -t in:3 -t out:3 -t out-flint-txn:1 -t out2:3 -t out2-flint-txn:1 \
+    -t wm:2 -t wm-idle:1 -t wm-held:1 \
     >"$TEST_DIR/broker.out" 2>"$TEST_DIR/broker.err" &
 BROKER_PID=$!
 wait_for "[ -s '$TEST_DIR/broker.out' ]" 10 || fail "the broker did not start: $(cat "$TEST_DIR/broker.err")"
@@ -152,6 +160,52 @@ kcat -b "$BS" -C -t out2 -e -q -f '%s\n' | sort -u >"$TEST_DIR/out2.uniq"
 missing=$(comm -23 "$TEST_DIR/expected" "$TEST_DIR/out2.uniq" | wc -l)
 [ "$missing" = 0 ] || fail "at-least-once: $missing expected records missing"
 step "at-least-once: no record lost ($(kcat -b "$BS" -C -t out2 -e -q -f '%s\n' | wc -l) written for $(wc -l <"$TEST_DIR/expected"))"
+
+# ---------------------------------------------------------------------------------------
+step "per-partition watermarks: partition 1 empty, with and without idleness"
+submit kafka-idle run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$BS" --input wm \
+    --output wm-idle --guarantee at-least-once --window-ms 1000 --idle-ms 300
+J_IDLE=$JOB_ID
+submit kafka-held run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$BS" --input wm \
+    --output wm-held --guarantee at-least-once --window-ms 1000
+J_HELD=$JOB_ID
+wait_state "$J_IDLE" RUNNING 30
+wait_state "$J_HELD" RUNNING 30
+seq 0 99 | awk '{ print "k0," $1 "," $1 * 100 }' >"$TEST_DIR/wm.p0"
+kcat -b "$BS" -P -t wm -p 0 -l "$TEST_DIR/wm.p0" || fail "kcat could not produce to wm [0]"
+lines() {
+    kcat -b "$BS" -C -t "$1" -e -q -f '%s\n' 2>/dev/null | wc -l
+}
+wait_for "[ \$(lines wm-idle) -ge 9 ]" 60 ||
+    fail "with idleness, the windows up to 9000 did not fire while partition 1 was empty ($(lines wm-idle) results)"
+step "with idleness: $(lines wm-idle) windows fired while partition 1 was empty; without: $(lines wm-held)"
+echo "k0,late,500" | kcat -b "$BS" -P -t wm -p 1 || fail "kcat could not produce to wm [1]"
+echo "k0,end0,100000" | kcat -b "$BS" -P -t wm -p 0 && echo "k0,end1,100000" |
+    kcat -b "$BS" -P -t wm -p 1 || fail "kcat could not produce the closing records"
+wait_for "[ \$(lines wm-idle) -ge 10 ] && [ \$(lines wm-held) -ge 10 ]" 60 ||
+    fail "the windows did not all fire: $(lines wm-idle) and $(lines wm-held) results"
+for v in idle held; do
+    py - "$TEST_DIR/wm.p0" "$v" >"$TEST_DIR/wm-$v.expected" <<'EOF'
+import sys, collections
+count = collections.Counter()
+for line in open(sys.argv[1]):
+    key, _, ts = line.strip().split(",")
+    count[(key, int(ts) // 1000 * 1000 + 1000)] += 1
+if sys.argv[2] == "held":      # the late record of partition 1 (timestamp 500) counts
+    count[("k0", 1000)] += 1
+print("\n".join(sorted(f"{k},{end},{n}" for (k, end), n in count.items())))
+EOF
+    kcat -b "$BS" -C -t "wm-$v" -e -q -f '%s\n' | sort >"$TEST_DIR/wm-$v.got"
+    cmp -s "$TEST_DIR/wm-$v.got" "$TEST_DIR/wm-$v.expected" || {
+        diff "$TEST_DIR/wm-$v.expected" "$TEST_DIR/wm-$v.got" >&2
+        fail "per-partition watermarks ($v): the window counts differ from the reference"
+    }
+done
+"$FLINT" cancel "$J_IDLE" >/dev/null && "$FLINT" cancel "$J_HELD" >/dev/null ||
+    fail "cannot cancel the window jobs"
+wait_state "$J_IDLE" CANCELED 30
+wait_state "$J_HELD" CANCELED 30
+step "per-partition watermarks: [0, 1000) counted $(grep '^k0,1000,' "$TEST_DIR/wm-idle.got" | cut -d, -f3) with idleness (the late record dropped), $(grep '^k0,1000,' "$TEST_DIR/wm-held.got" | cut -d, -f3) without (held back)"
 
 # ---------------------------------------------------------------------------------------
 step "bad input: a missing topic, no broker"
