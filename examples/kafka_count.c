@@ -12,6 +12,8 @@
  * read by the watermark strategy (bounded out-of-orderness 0, per Kafka partition, idle
  * after --idle-ms I when given), and the output is "key,window_end,count".
  *
+ * --passthrough copies the input to the output unchanged (bench/kafka.sh).
+ *
  * --bounded stops at the offsets that were the latest when the job started (Flink's
  * scan.bounded.mode latest-offset), so the job finishes. Records of one key must come in
  * order (produce them with the key as the Kafka message key: one partition per key), then
@@ -126,7 +128,9 @@ int flint_main(fl_env *env, int argc, char **argv)
     }
     fl_stream *s = fl_kafka_source(env, &src, wm);
     fl_uid(s, "kafka-source");
-    if (window_ms) {
+    if (fl_arg_has(argc, argv, "passthrough")) {
+        /* bench/kafka.sh: source -> sink, nothing in between */
+    } else if (window_ms) {
         s = fl_windowed(fl_key_by(s, kc_key), fl_tumbling_event_time_windows(window_ms, 0));
         s = fl_window_process(s, kc_window);
         fl_uid(fl_name(s, "window-count"), "kafka-window-count");
