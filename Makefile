@@ -14,17 +14,21 @@ DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-de
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
            librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server
-PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
-           rdkafka libpq hiredis
+PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
+# The connectors' client libraries: linked only into what uses connectors/ (the bundles of
+# examples/kafka_*, pg_*, redis_*, the Kafka test broker and benchmark), never the daemons.
+CONN_PKGS := rdkafka libpq hiredis
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CONN_CFLAGS = $(shell pkg-config --cflags $(CONN_PKGS))
+CONN_LIBS   = $(shell pkg-config --libs $(CONN_PKGS))
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
            -Wvla
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
-             -I. -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS)
+             -I. -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(CONN_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -lzookeeper_mt -ldl -lm -pthread
 # Protobuf-generated sources are exempt from our stricter prototype warnings.
 GEN_CFLAGS = $(filter-out -Wmissing-prototypes -Wshadow,$(ALL_CFLAGS))
@@ -134,7 +138,7 @@ $(foreach f,$(FOLDERS),$(eval $(BUILD)/layers/$(subst /,-,$(f)).ok: $(call lib,$
 $(BUILD)/layers/%.ok:
 	@mkdir -p $(dir $@)
 	@$(CC) $(ALL_CFLAGS) -shared -o $(@:.ok=.so) -Wl,--whole-archive $(firstword $^) \
-	    -Wl,--no-whole-archive $(wordlist 2,$(words $^),$^) $(LDLIBS_ALL) -Wl,-z,defs || \
+	    -Wl,--no-whole-archive $(wordlist 2,$(words $^),$^) $(LDLIBS_ALL) $(CONN_LIBS) -Wl,-z,defs || \
 	    { echo "layers: $(notdir $(firstword $^)), linked with only what its folder may use," \
 	           "left the undefined reference above: a call into a folder its caller may not" \
 	           "use (the USES lines of the Makefile)" >&2; exit 1; }
@@ -162,6 +166,12 @@ $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+$(BUILD)/tests/flint-kafka_%: $(BUILD)/obj/tests/tools/kafka_%.o
+	@mkdir -p $(dir $@)
+	$(LINK) $(CONN_LIBS)
+$(BUILD)/bench/kafka_%: $(BUILD)/obj/bench/kafka_%.o
+	@mkdir -p $(dir $@)
+	$(LINK) $(CONN_LIBS)
 
 # The Nexmark queries: one bundle per examples/nexmark/q*.c, sharing its headers.
 NEX_SO      := $(patsubst examples/nexmark/%.c,$(BUILD)/examples/nexmark/%.so,$(wildcard examples/nexmark/*.c))
