@@ -12,6 +12,8 @@
  * read by the watermark strategy (bounded out-of-orderness 0, per Kafka partition, idle
  * after --idle-ms I when given), and the output is "key,window_end,count".
  *
+ * --sink-format key-value makes the sink expect key-value records (a bad-input test).
+ *
  * --passthrough copies the input to the output unchanged (bench/kafka.sh).
  *
  * --bounded stops at the offsets that were the latest when the job started (Flink's
@@ -113,6 +115,7 @@ int flint_main(fl_env *env, int argc, char **argv)
         fl_props_set(&src, "scan.bounded.mode", "latest-offset");
     fl_props_set(&snk, "properties.bootstrap.servers", servers);
     fl_props_set(&snk, "topic", output);
+    fl_props_set(&snk, "record.format", fl_arg(argc, argv, "sink-format", "value"));
     fl_props_set(&snk, "sink.delivery-guarantee",
                  fl_arg(argc, argv, "guarantee", "exactly-once"));
 

@@ -27,8 +27,9 @@
 #     timestamp 500 that comes after that is late (dropped). Without idleness the empty
 #     partition holds every window back, so the same record is still counted in [0, 1000).
 #     Both outputs must equal a Python reference of the windows' counts.
-#   * bad input: a broker that is not there, and a topic that does not exist: the job fails
-#     with a message naming the Kafka source and the option.
+#   * bad input: a broker that is not there, a topic that does not exist, records the sink's
+#     format (record.format key-value) rejects: the job fails with a message naming the
+#     Kafka connector and the option.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -224,4 +225,11 @@ wait_for "is_terminal \$(job_state $J)" 60 || fail "the job without a broker did
 assert_eq "$(job_state "$J")" FAILED "the job without a broker"
 grep -q "Kafka source: cannot reach the brokers of properties.bootstrap.servers=$NOBROKER" \
     "$(jm_log)" || fail "no clear message for the missing broker in the JobManager's log"
-step "bad input: both jobs FAILED with a message naming the Kafka source and its option"
+submit kafka-badrec run -d -p 1 "$EX/kafka_count.so" --bootstrap-servers "$BS" \
+    --input in --output out3 --guarantee at-least-once --sink-format key-value --bounded
+J=$JOB_ID
+wait_for "is_terminal \$(job_state $J)" 60 || fail "the job with records the sink rejects did not end"
+assert_eq "$(job_state "$J")" FAILED "the job with records the sink rejects"
+grep -q "Kafka sink: a record of [0-9]* bytes is not a key-value record (record.format key-value" \
+    "$(jm_log)" || fail "no clear message for a record the sink rejects in the JobManager's log"
+step "bad input: the three jobs FAILED with a message naming the Kafka connector and its option"
