@@ -1,6 +1,6 @@
 /* flint/kafka.h -- the Kafka connector (connectors/kafka_*.c, librdkafka): a source
  * (Flink's KafkaSource) and a sink (Flink's KafkaSink). Link a bundle that uses it with
- * build/connectors/libflint-kafka.a -lrdkafka (examples/kafka_*.c show how).
+ * build/lib/libflint-connectors.a -lrdkafka (the Makefile's rule for examples/kafka_*.c does).
  *
  * Options are Flink's Kafka connector options, set with fl_props_set (flint/connectors.h):
  *
@@ -26,6 +26,9 @@
  *   properties.*        any librdkafka / Kafka client property, passed through
  *
  * Timestamps: a source record's timestamp is the message's; the sink writes the record's.
+ * Exactly-once keeps a checkpoint's records in the checkpoint until the checkpoint
+ * completes and then writes them in one transaction per subtask, recorded in the marker
+ * topic (librdkafka cannot resume a crashed producer's transaction; connectors/README.md).
  * Watermarks: per partition (fl_from_source's strategy), the tutorial's 6.4.
  */
 #ifndef FLINT_KAFKA_H
