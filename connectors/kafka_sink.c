@@ -28,6 +28,7 @@
  * Opening the producer (init_transactions) fences an earlier attempt of the same subtask
  * and aborts its lingering transaction (Flink's abort of predecessors' transactions).
  */
+#include "conn_buf.h"
 #include "kafka_internal.h"
 
 #include <stdio.h>
@@ -242,16 +243,7 @@ void fl_kafka_sink_write(fl_ctx *ctx, const fl_rec *in)
         return;
     }
     size_t need = w->len + 12 + in->len;
-    if (need > w->cap) {
-        size_t cap = w->cap ? w->cap : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *b = realloc(w->buf, cap);
-        if (!b)
-            abort();
-        w->buf = b;
-        w->cap = cap;
-    }
+    fl_conn_reserve(&w->buf, &w->cap, need);
     uint32_t l = in->len;
     int64_t ts = in->ts;
     memcpy(w->buf + w->len, &l, 4);

@@ -22,6 +22,8 @@
  *                  fresh start), for the subtasks this one stands for at its parallelism.
  *                  Needs max_prepared_transactions > 0 on the server.
  */
+#include "conn_buf.h"
+
 #include <flint/codec.h>
 #include <flint/postgres.h>
 #include <libpq-fe.h>
@@ -272,16 +274,7 @@ void fl_postgres_sink_write(fl_ctx *ctx, const fl_rec *in)
     pgw *w = fl_ctx_user(ctx);
     fl_dec d = fl_dec_init(in->data, in->len);
     size_t need = w->len + in->len + (size_t)w->ncols;
-    if (need > w->cap) {
-        size_t cap = w->cap ? w->cap : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            abort();
-        w->buf = b;
-        w->cap = cap;
-    }
+    fl_conn_reserve(&w->buf, &w->cap, need);
     size_t at = w->len;
     for (int c = 0; c < w->ncols; c++) {
         uint32_t n;

@@ -11,6 +11,8 @@
  * repeated, so a replay after a restore (or a resent batch) leaves the right values:
  * exactly-once in effect. RPUSH and INCRBY do not: a replay repeats them.
  */
+#include "conn_buf.h"
+
 #include <flint/codec.h>
 #include <flint/redis.h>
 #include <hiredis/hiredis.h>
@@ -194,16 +196,7 @@ void fl_redis_sink_write(fl_ctx *ctx, const fl_rec *in)
         return;
     }
     size_t need = w->len + 4 + in->len;
-    if (need > w->cap) {
-        size_t cap = w->cap ? w->cap : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *b = realloc(w->buf, cap);
-        if (!b)
-            abort();
-        w->buf = b;
-        w->cap = cap;
-    }
+    fl_conn_reserve(&w->buf, &w->cap, need);
     uint32_t l = in->len;
     memcpy(w->buf + w->len, &l, 4);
     memcpy(w->buf + w->len + 4, in->data, l);
