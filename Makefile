@@ -13,17 +13,23 @@ OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
-           prometheus chromium
+           prometheus chromium \
+           librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
+# The connectors' client libraries: linked only into what uses connectors/ (the bundles of
+# examples/kafka_*, pg_*, redis_*, the Kafka test broker and benchmark), never the daemons.
+CONN_PKGS := rdkafka libpq hiredis
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CONN_CFLAGS = $(shell pkg-config --cflags $(CONN_PKGS))
+CONN_LIBS   = $(shell pkg-config --libs $(CONN_PKGS))
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
            -Wvla
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -pthread -fPIC -MMD -MP \
-             -I. -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS)
+             -I. -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(CONN_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lrocksdb -lzookeeper_mt -ldl -lm -pthread
 # Protobuf-generated sources are exempt from our stricter prototype warnings.
 GEN_CFLAGS = $(filter-out -Wmissing-prototypes -Wshadow,$(ALL_CFLAGS))
@@ -57,12 +63,16 @@ USES_taskmanager/network          := common proto
 USES_jobmanager                   := jobmanager/ha common proto
 USES_jobmanager/ha                := common proto
 USES_client                       := common/api common proto
+# connectors/: Kafka (librdkafka) and the other connectors, written against the public
+# connector API only (include/flint/connectors.h); linked into the job bundles that use
+# them (connector bundles below), never into the daemons.
+USES_connectors                   := common/api common proto
 USES_common/api                   := common proto
 USES_common                       := proto
 USES_proto                        :=
 FOLDERS     := taskmanager taskmanager/task taskmanager/operators taskmanager/operators/window \
                taskmanager/chain taskmanager/state taskmanager/network jobmanager jobmanager/ha client \
-               common/api common proto
+               connectors common/api common proto
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 lib = $(foreach f,$(1),$(BUILD)/lib/libflint-$(subst /,-,$(f)).a)
@@ -130,7 +140,7 @@ $(foreach f,$(FOLDERS),$(eval $(BUILD)/layers/$(subst /,-,$(f)).ok: $(call lib,$
 $(BUILD)/layers/%.ok:
 	@mkdir -p $(dir $@)
 	@$(CC) $(ALL_CFLAGS) -shared -o $(@:.ok=.so) -Wl,--whole-archive $(firstword $^) \
-	    -Wl,--no-whole-archive $(wordlist 2,$(words $^),$^) $(LDLIBS_ALL) -Wl,-z,defs || \
+	    -Wl,--no-whole-archive $(wordlist 2,$(words $^),$^) $(LDLIBS_ALL) $(CONN_LIBS) -Wl,-z,defs || \
 	    { echo "layers: $(notdir $(firstword $^)), linked with only what its folder may use," \
 	           "left the undefined reference above: a call into a folder its caller may not" \
 	           "use (the USES lines of the Makefile)" >&2; exit 1; }
@@ -164,6 +174,12 @@ $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+$(BUILD)/tests/flint-kafka_%: $(BUILD)/obj/tests/tools/kafka_%.o
+	@mkdir -p $(dir $@)
+	$(LINK) $(CONN_LIBS)
+$(BUILD)/bench/kafka_%: $(BUILD)/obj/bench/kafka_%.o
+	@mkdir -p $(dir $@)
+	$(LINK) $(CONN_LIBS)
 
 # The Nexmark queries: one bundle per examples/nexmark/q*.c, sharing its headers.
 NEX_SO      := $(patsubst examples/nexmark/%.c,$(BUILD)/examples/nexmark/%.so,$(wildcard examples/nexmark/*.c))
@@ -171,6 +187,21 @@ all: $(NEX_SO)
 $(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark/*.h) $(wildcard include/flint/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
+
+# Connector bundles (examples/kafka_*.c, pg_*.c, redis_*.c) link the connectors archive and its client
+# library; the rest of their symbols resolve against the TaskManager/CLI at load like any
+# bundle's.
+CONN_BUNDLE = $(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude \
+              -o $@ $< $(call lib,connectors)
+$(BUILD)/examples/kafka_%.so: examples/kafka_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lrdkafka
+$(BUILD)/examples/pg_%.so: examples/pg_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lpq
+$(BUILD)/examples/redis_%.so: examples/redis_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lhiredis
 
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)

@@ -13,7 +13,8 @@
 
 static bool is_source(Fl__Pb__OpKind kind)
 {
-    return kind >= FL__PB__OP_KIND__SRC_ELEMENTS && kind <= FL__PB__OP_KIND__SRC_CUSTOM;
+    return (kind >= FL__PB__OP_KIND__SRC_ELEMENTS && kind <= FL__PB__OP_KIND__SRC_CUSTOM) ||
+           kind == FL__PB__OP_KIND__SRC_CONNECTOR;
 }
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)

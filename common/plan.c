@@ -38,6 +38,8 @@ const char *fl_op_kind_name(Fl__Pb__OpKind kind)
     case FL__PB__OP_KIND__OP_CO_PROCESS: return "co-process";
     case FL__PB__OP_KIND__OP_BROADCAST_PROCESS: return "broadcast-process";
     case FL__PB__OP_KIND__OP_INTERVAL_JOIN: return "interval-join";
+    case FL__PB__OP_KIND__SRC_CONNECTOR: return "source-connector";
+    case FL__PB__OP_KIND__SINK_CONNECTOR: return "sink-connector";
     default: break;
     }
     return "?";

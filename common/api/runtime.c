@@ -129,6 +129,31 @@ const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
     return blob + sizeof h;
 }
 
+const void *fl_ctx_config_bytes(fl_ctx *ctx, const char *type, uint32_t *len)
+{
+    uint32_t n = 0;
+    const uint8_t *blob = RT->ctx.config(ctx, &n);
+    char want[56];
+    fl_cfg_type_name(type, want);
+    fl_cfg_header h;
+    *len = 0;
+    if (!blob || n < sizeof h) {
+        fl_ctx_fail(ctx, "fl_ctx_config_bytes(ctx, \"%s\"): this operator has no configuration "
+                         "(fl_with_config_bytes was called on another operator, or not at all)",
+                    want);
+        return config_zeros(1);
+    }
+    memcpy(&h, blob, sizeof h);
+    h.type[sizeof h.type - 1] = 0;
+    if (h.magic != FL_CFG_MAGIC || h.size != n - sizeof h || strcmp(h.type, want) != 0) {
+        fl_ctx_fail(ctx, "fl_ctx_config_bytes(ctx, \"%s\"): this operator's configuration is "
+                         "a '%s', not a '%s'", want, h.type, want);
+        return config_zeros(1);
+    }
+    *len = h.size;
+    return blob + sizeof h;
+}
+
 void fl_ctx_set_user(fl_ctx *ctx, void *user)
 {
     RT->ctx.set_user(ctx, user);

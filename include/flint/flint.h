@@ -199,6 +199,9 @@ fl_stream *fl_slot_sharing_group(fl_stream *s, const char *group);
 #define fl_with_config_as(s, T, cfg)                                                         \
     fl_with_config_typed((s), #T, (const T *)(cfg), (uint32_t)sizeof(T))
 fl_stream *fl_with_config_typed(fl_stream *s, const char *type, const void *cfg, uint32_t size);
+/* A configuration of variable size (a connector's properties, a string): TYPE names what it
+ * is, as fl_with_config_as's T does, and fl_ctx_config_bytes checks it. */
+#define fl_with_config_bytes(s, TYPE, data, len) fl_with_config_typed((s), (TYPE), (data), (len))
 /* A rich function's open runs on the task's thread before the first record; its close
  * after the last, and also when the task fails or is cancelled (as Flink's close), once for
  * each open: free there what open allocated. */
@@ -223,6 +226,10 @@ const char *fl_ctx_task_name(const fl_ctx *ctx); /* "name (2/4)" as Flink shows 
  * zeros of T's size (never NULL), so the function can return normally. */
 #define fl_ctx_config_as(ctx, T) ((const T *)fl_ctx_config_typed((ctx), #T, (uint32_t)sizeof(T)))
 const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size);
+/* The configuration given with fl_with_config_bytes(s, type, ...), its size in *len. When
+ * the operator has none, or one of another type, the task fails naming the call, *len is 0
+ * and this returns a pointer to nothing (never NULL). */
+const void *fl_ctx_config_bytes(fl_ctx *ctx, const char *type, uint32_t *len);
 void fl_ctx_set_user(fl_ctx *ctx, void *user);
 void *fl_ctx_user(const fl_ctx *ctx);
 /* Fails this task (and so the job, subject to its restart strategy) with a message. The

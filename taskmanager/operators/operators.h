@@ -37,6 +37,13 @@ extern const fl_op_ops fl_file_sink_ops;
 extern const fl_op_ops fl_discard_sink_ops;
 extern const fl_op_ops fl_custom_sink_ops;
 
+/* connector_source.c, connector_sink.c: connectors of flint/connectors.h, and the run-time
+ * half of that API (installed by the task runtime) */
+extern const fl_op_ops fl_connector_source_ops;
+extern const fl_op_ops fl_connector_sink_ops;
+extern const struct fl_api_conn_ops fl_connector_api;
+void fl_connector_sink_add_committable(fl_ctx *ctx, const void *data, uint32_t len);
+
 /* assigner.c: timestamps and watermarks */
 extern const fl_op_ops fl_assigner_ops;
 

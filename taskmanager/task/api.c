@@ -4,7 +4,9 @@
  * from the first fl_task_new (the TaskExecutor's thread, before any task thread starts)
  * or from a test harness.
  */
+#include "common/api/connectors.h"
 #include "op_host.h"
+#include "taskmanager/operators/operators.h"
 #include "taskmanager/operators/window/window_trigger.h"
 
 #include <pthread.h>
@@ -19,6 +21,7 @@ static const fl_api_runtime task_runtime = {
 static void install(void)
 {
     fl_api_install(&task_runtime);
+    fl_api_install_conn(&fl_connector_api);
 }
 
 void fl_task_install_api(void)

@@ -71,6 +71,10 @@ static const fl_op_ops *kind_of(const Fl__Pb__OperatorSpec *spec)
         return &fl_broadcast_process_ops;
     case FL__PB__OP_KIND__OP_INTERVAL_JOIN:
         return &fl_interval_join_ops;
+    case FL__PB__OP_KIND__SRC_CONNECTOR:
+        return &fl_connector_source_ops;
+    case FL__PB__OP_KIND__SINK_CONNECTOR:
+        return &fl_connector_sink_ops;
     default:
         return NULL;
     }
