@@ -12,8 +12,10 @@ CC      ?= cc
 OPT     ?= -O2
 DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-dev \
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
-           iproute2 nftables openssl clang libclang-rt-14-dev
-PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
+           iproute2 nftables openssl clang libclang-rt-14-dev \
+           libcurl4-openssl-dev nodejs
+PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
+           libcurl
 
 # Deferred (=) so that `make deps` works before pkg-config knows these packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -102,6 +104,8 @@ deps:
 	    $$sudo apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# the S3 API server of the tests (s3rver), pinned by tests/s3/package-lock.json
+	@[ -x tests/s3/node_modules/.bin/s3rver ] || (cd tests/s3 && npm ci --no-audit --no-fund --silent)
 
 $(BUILD)/gen/proto/%.pb-c.c $(BUILD)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen/proto

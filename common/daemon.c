@@ -1,5 +1,6 @@
 /* daemon.c -- see daemon.h. Main thread only. */
 #include "daemon.h"
+#include "fs.h"
 #include "log.h"
 #include "version.h"
 
@@ -56,6 +57,13 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
         return -1;
     }
     fl_log_min_level = fl_log_level_parse(fl_conf_get_str(conf, "log.level"));
+    /* the file-system layer (s3.* keys) before any thread writes durable data */
+    if (fl_fs_init(conf, &err) < 0) {
+        fprintf(stderr, "flint-%s: configuration error: %s\n", name, err.msg);
+        fl_error("configuration error: %s", err.msg);
+        fl_conf_free(conf);
+        return -1;
+    }
     fl_info("Starting Flint %s %s (pid %d), configuration from %s", FL_VERSION, name,
             (int)getpid(), fl_conf_dir());
     fl_conf_foreach(conf, true, log_property, NULL);

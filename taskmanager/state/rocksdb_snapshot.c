@@ -20,6 +20,7 @@
  * Restore copies a handle's files into a local directory (hard links when possible), opens
  * that DB read-only and copies the entries of our key groups into our DB.
  */
+#include "common/fs.h"
 #include "common/path.h"
 #include "common/util.h"
 #include "proto/checkpoint.pb-c.h"
@@ -318,7 +319,10 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
 {
     int rc = -1;
     uint64_t state_size = 0, written = 0;
-    if (snap->incremental && fl_mkdirs(snap->shared_dir, err) < 0)
+    /* on an object store every file is one object (put whole): no directories to make or
+     * sync */
+    bool remote = fl_fs_is_remote(snap->dir);
+    if (!remote && snap->incremental && fl_mkdirs(snap->shared_dir, err) < 0)
         return -1;
     Fl__Pb__StateFile *fs = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fs);
     Fl__Pb__StateFile **fps = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fps);
@@ -332,7 +336,7 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
                 snprintf(dst, sizeof dst, "%s/%s", snap->shared_dir, f->rel + strlen(RDB_SHARED));
             else
                 snprintf(dst, sizeof dst, "%s/%s", snap->dir, f->rel);
-            if (copy_file(src, dst, &n, err) < 0)
+            if ((remote ? fl_fs_put_file(src, dst, &n, err) : copy_file(src, dst, &n, err)) < 0)
                 goto out;
             f->size = n;
             written += n;
@@ -343,8 +347,8 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
         fps[i] = &fs[i];
         state_size += f->size;
     }
-    if (fsync_path(snap->dir, O_RDONLY | O_DIRECTORY, err) < 0 ||
-        (snap->incremental && fsync_path(snap->shared_dir, O_RDONLY | O_DIRECTORY, err) < 0))
+    if (!remote && (fsync_path(snap->dir, O_RDONLY | O_DIRECTORY, err) < 0 ||
+        (snap->incremental && fsync_path(snap->shared_dir, O_RDONLY | O_DIRECTORY, err) < 0)))
         goto out;
 
     Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;
@@ -399,6 +403,29 @@ static const char *db_file_name(const char *path)
     return name;
 }
 
+/* Downloads the object cdir/rel (a shared one "../shared/N" is cdir's parent/shared/N: an
+ * object store has no "..") into the local file to; its size must match the handle's. */
+static int fetch_remote(const char *cdir, const char *rel, uint64_t want, const char *to,
+                        fl_err *err)
+{
+    char src[4200];
+    if (strncmp(rel, RDB_SHARED, strlen(RDB_SHARED)) == 0) {
+        const char *slash = strrchr(cdir, '/');
+        snprintf(src, sizeof src, "%.*s/%s", (int)(slash ? slash - cdir : 0), cdir, rel + 3);
+    } else {
+        snprintf(src, sizeof src, "%s/%s", cdir, rel);
+    }
+    if (fl_fs_get_file(src, to, err) < 0)
+        return -1;
+    struct stat st;
+    if (stat(to, &st) < 0 || (uint64_t)st.st_size != want) {
+        fl_err_set(err, "state file %s is damaged: %lld bytes, the checkpoint says %" PRIu64,
+                   src, (long long)st.st_size, want);
+        return -1;
+    }
+    return 0;
+}
+
 /* Brings the handle's files into dst: hard links when storage shares the file system
  * (a read-only DB never changes them), copies otherwise. Sizes must match the handle. */
 static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, const char *dst,
@@ -416,6 +443,11 @@ static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, cons
         struct stat st;
         snprintf(src, sizeof src, "%s/%s", cdir, rel);
         snprintf(to, sizeof to, "%s/%s", dst, name);
+        if (fl_fs_is_remote(cdir)) {
+            if (fetch_remote(cdir, rel, h->files[i]->size, to, err) < 0)
+                return -1;
+            continue;
+        }
         if (stat(src, &st) < 0) {
             fl_err_set(err, "state file %s: %s", src, strerror(errno));
             return -1;
