@@ -18,6 +18,9 @@
 #     directory (not through Flint), holds for the job only chk-N prefixes that have a
 #     _metadata, exactly num-retained of them, the newest being REST's latest completed
 #     one; nothing of the checkpoints is on local disk.
+#   * the same with RocksDB, incremental (state.backend.incremental): restored from S3 (its
+#     SSTs downloaded), exactly-once; the shared SST objects listed, those uploaded by a
+#     subsumed checkpoint and still referenced by a retained one reported
 #   * the same job stopped with a savepoint to s3://flint/sp ("Savepoint completed. Path:
 #     s3://..."), resumed with `flint run -s` from it at -p 2: the stopped run's output then
 #     the resumed run's are exactly-once.
@@ -104,48 +107,70 @@ bucket_keys() {
     (cd "$S3DIR/flint" && find "$1" -type f -name '*._S3rver_object' | sed 's/\._S3rver_object$//' | sort)
 }
 
-step "wordcount -p 3 checkpointing to s3://flint/ck; kill -9 of a TaskManager"
-gate_args 20000
-gate_close
-submit wc-s3 run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$EX/wordcount.so" --input "$BIG" \
-    --output "$TEST_DIR/wc1"
-J=$JOB_ID
-wait_completed "$J" 2 30
-tm_kill
-tm_start
-step "killed TaskManager $KILLED_PID after $(ck "$J" counts.completed) checkpoints"
-wait_restored "$J" 1 30
-ids=$(restored_ids "$J")
-[ -n "$ids" ] && [ "${ids%% *}" -ge 2 ] || fail "restored from checkpoint(s) '$ids', expected one >= 2"
-wait_completed "$J" $(($(ck "$J" counts.completed) + 2)) 30
-gate_open
-wait_state "$J" FINISHED 120
-part_args r1 "$TEST_DIR/wc1"
-res=$("$WC_CHECK" "$COUNTS" $COPIES exact "${PARTS[@]}" 2>&1) ||
-    fail "the committed output differs from the reference:
+# kill_run NAME TEXT MULT ARGS...: wordcount -p 3 checkpointing to s3://flint/ck, a
+# TaskManager killed with -9, restored, finished; the output and the bucket checked. The
+# job's bucket keys in KEYS, its complete checkpoints in COMPLETE.
+KEYS=
+COMPLETE=
+kill_run() {
+    local name=$1 text=$2 mult=$3 j ids res chks latest
+    shift 3
+    step "$name: wordcount -p 3 checkpointing to s3://flint/ck; kill -9 of a TaskManager"
+    gate_close
+    submit "$name" run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$@" "$EX/wordcount.so" \
+        --input "$text" --output "$TEST_DIR/$name"
+    j=$JOB_ID
+    wait_completed "$j" 2 30
+    tm_kill
+    tm_start
+    step "$name: killed TaskManager $KILLED_PID after $(ck "$j" counts.completed) checkpoints"
+    wait_restored "$j" 1 30
+    ids=$(restored_ids "$j")
+    [ -n "$ids" ] && [ "${ids%% *}" -ge 2 ] || fail "$name: restored from checkpoint(s) '$ids', expected one >= 2"
+    wait_completed "$j" $(($(ck "$j" counts.completed) + 2)) 30
+    gate_open
+    wait_state "$j" FINISHED 120
+    part_args r1 "$TEST_DIR/$name"
+    res=$("$WC_CHECK" "$COUNTS" "$mult" exact "${PARTS[@]}" 2>&1) ||
+        fail "$name: the committed output differs from the reference:
 $res"
-step "FINISHED, restored from S3 checkpoint $ids; $res"
+    step "$name: FINISHED, restored from S3 checkpoint $ids; $res"
 
-keys=$(bucket_keys "ck/$J")
-chks=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/.*|\1|p' <<<"$keys" | sort -u)
-complete=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/_metadata$|\1|p' <<<"$keys" | sort -u)
-latest=$(ck "$J" latest.completed.id)
-assert_eq "$(wc -w <<<"$complete")" 2 "complete checkpoints in the bucket ($(tr '\n' ' ' <<<"$chks"))"
-assert_eq "$chks" "$complete" "checkpoint prefixes in the bucket vs those with a _metadata"
-grep -qx "chk-$latest" <<<"$complete" ||
-    fail "REST's latest completed checkpoint $latest is not in the bucket: $(tr '\n' ' ' <<<"$complete")"
-assert_eq "$(ck "$J" latest.completed.external_path)" "s3://flint/ck/$J/chk-$latest" \
-    "latest.completed.external_path"
-[ -z "$(find "$TEST_DIR" -path "$S3DIR" -prune -o -name '*s3:*' -print)" ] ||
-    fail "an s3: path on local disk: $(find "$TEST_DIR" -path "$S3DIR" -prune -o -name '*s3:*' -print)"
-for d in /tmp/flint-checkpoints "${TMPDIR:-/tmp}/flint-$FLINT_USER/checkpoints"; do
-    [ ! -d "$d/$J" ] || fail "checkpoints of the job on local disk: $d/$J"
-done
-step "bucket: $(wc -l <<<"$keys") objects; complete checkpoints $(tr '\n' ' ' <<<"$complete")(latest $latest), nothing else"
-rm -rf -- "$TEST_DIR/wc1"
+    KEYS=$(bucket_keys "ck/$j")
+    chks=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/.*|\1|p' <<<"$KEYS" | sort -uV)
+    COMPLETE=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/_metadata$|\1|p' <<<"$KEYS" | sort -uV)
+    latest=$(ck "$j" latest.completed.id)
+    assert_eq "$(wc -w <<<"$COMPLETE")" 2 "$name: complete checkpoints in the bucket ($(tr '\n' ' ' <<<"$chks"))"
+    assert_eq "$chks" "$COMPLETE" "$name: checkpoint prefixes in the bucket vs those with a _metadata"
+    grep -qx "chk-$latest" <<<"$COMPLETE" ||
+        fail "$name: REST's latest completed checkpoint $latest is not in the bucket: $(tr '\n' ' ' <<<"$COMPLETE")"
+    assert_eq "$(ck "$j" latest.completed.external_path)" "s3://flint/ck/$j/chk-$latest" \
+        "$name: latest.completed.external_path"
+    [ -z "$(find "$TEST_DIR" -path "$S3DIR" -prune -o -name '*s3:*' -print)" ] ||
+        fail "$name: an s3: path on local disk: $(find "$TEST_DIR" -path "$S3DIR" -prune -o -name '*s3:*' -print)"
+    for d in /tmp/flint-checkpoints "${TMPDIR:-/tmp}/flint-$FLINT_USER/checkpoints"; do
+        [ ! -d "$d/$j" ] || fail "$name: checkpoints of the job on local disk: $d/$j"
+    done
+    step "$name: bucket: $(wc -l <<<"$KEYS") objects; complete checkpoints $(tr '\n' ' ' <<<"$COMPLETE")(latest $latest), nothing else"
+    rm -rf -- "$TEST_DIR/$name"
+}
+
+gate_args 20000
+kill_run hashmap "$BIG" $COPIES
+# RocksDB, incremental: the shared SSTs are objects of ck/<job>/shared/, named after the
+# checkpoint that uploaded them; one uploaded by a checkpoint older than the oldest one
+# retained is still there because a retained checkpoint references it (it was restorable)
+kill_run rocksdb "$BASE" 1 -D state.backend.type=rocksdb -D state.backend.incremental=true
+oldest=$(head -n 1 <<<"$COMPLETE")
+oldest=${oldest#chk-}
+older=$(sed -n 's|^ck/[0-9a-f]*/shared/.*-\([0-9]*\)-[0-9]*\.sst$|\1|p' <<<"$KEYS" |
+    awk -v o="$oldest" '$1 < o' | sort -un | tr '\n' ' ')
+[ -n "$older" ] || note "rocksdb: no shared SST of a checkpoint before chk-$oldest is referenced (every SST was rewritten by compaction)"
+step "rocksdb: $(grep -c '/shared/' <<<"$KEYS") shared SST objects; uploaded by subsumed checkpoints and still referenced: ${older:-none}"
 
 # ---------------------------------------------------------------------------------------
 step "wordcount -p 3 stopped with a savepoint to s3://flint/sp; resumed at -p 2"
+rm -rf -- "$TEST_DIR/wc1"
 gate_close
 submit wc-sp run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$EX/wordcount.so" --input "$BIG" \
     --output "$TEST_DIR/wc1"
