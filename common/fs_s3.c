@@ -11,8 +11,7 @@
  * keys per DeleteObjects request. The secret key lives only in this file's configuration
  * and in curl's request signing: no message, log line or REST body names it.
  */
-#include "bytes.h"
-#include "fs_internal.h"
+#include "fs_s3_internal.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -31,7 +30,6 @@
 #include <unistd.h>
 
 #define DELETE_BATCH 1000
-#define MAX_PARTS 10000
 
 /* Configuration: written once by fl_fs_s3_init before other threads use the layer. */
 static struct {
@@ -119,24 +117,9 @@ size_t fl_fs_s3_part_size(void)
 
 /* ---- requests ---------------------------------------------------------------------- */
 
-typedef struct s3_call {
-    const char *method;        /* GET, PUT, POST, DELETE, HEAD */
-    const char *bucket, *key;  /* key: "" for the bucket */
-    const char *query;         /* canonical: names sorted, values encoded; NULL for none */
-    const void *body;
-    size_t body_len;
-    bool md5;                  /* send Content-MD5 (DeleteObjects requires it) */
-    int fd;                    /* >= 0: the response body goes here */
-    /* out */
-    fl_bytes resp;
-    long status;
-    char etag[72];
-    uint64_t length;
-    int write_errno;
-} s3_call;
 
 /* RFC 3986 encoding as SigV4 wants it: unreserved characters stay, '/' too when keep_slash. */
-static void uri_encode(fl_bytes *out, const char *s, bool keep_slash)
+void fl_s3_uri_encode(fl_bytes *out, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -150,7 +133,7 @@ static void uri_encode(fl_bytes *out, const char *s, bool keep_slash)
     }
 }
 
-static void put_str(fl_bytes *b, const char *s)
+void fl_s3_put_str(fl_bytes *b, const char *s)
 {
     fl_bytes_put(b, s, strlen(s));
 }
@@ -207,7 +190,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* The text of <tag>...</tag> at or after *pos in xml (entities decoded) into out; false
  * when there is none before end. *pos moves past it. */
-static bool xml_next(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+bool fl_s3_xml_next(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
                      size_t outlen)
 {
     char open[64], close[64];
@@ -245,11 +228,11 @@ static void xml_escape(fl_bytes *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': put_str(b, "&amp;"); break;
-        case '<': put_str(b, "&lt;"); break;
-        case '>': put_str(b, "&gt;"); break;
-        case '"': put_str(b, "&quot;"); break;
-        case '\'': put_str(b, "&apos;"); break;
+        case '&': fl_s3_put_str(b, "&amp;"); break;
+        case '<': fl_s3_put_str(b, "&lt;"); break;
+        case '>': fl_s3_put_str(b, "&gt;"); break;
+        case '"': fl_s3_put_str(b, "&quot;"); break;
+        case '\'': fl_s3_put_str(b, "&apos;"); break;
         default: fl_bytes_put(b, s, 1);
         }
     }
@@ -262,15 +245,15 @@ static void where(const s3_call *c, char *out, size_t len)
 }
 
 /* The failure of a finished request, with S3's code and message. */
-static void s3_error(const s3_call *c, fl_err *err)
+void fl_s3_error(const s3_call *c, fl_err *err)
 {
     char code[128] = "", msg[300] = "", w[700];
     size_t pos = 0;
     where(c, w, sizeof w);
     if (c->resp.len) {
-        xml_next((const char *)c->resp.p, c->resp.len, &pos, "Code", code, sizeof code);
+        fl_s3_xml_next((const char *)c->resp.p, c->resp.len, &pos, "Code", code, sizeof code);
         pos = 0;
-        xml_next((const char *)c->resp.p, c->resp.len, &pos, "Message", msg, sizeof msg);
+        fl_s3_xml_next((const char *)c->resp.p, c->resp.len, &pos, "Message", msg, sizeof msg);
     }
     fl_err_set(err, "S3 %s %s: HTTP %ld%s%s%s%s", c->method, w, c->status, code[0] ? " " : "",
                code, msg[0] ? ": " : "", msg);
@@ -292,24 +275,24 @@ static CURLcode perform(s3_call *c, char *curl_msg)
     CURL *h = handle();
     curl_easy_reset(h); /* options only: the connection cache stays */
     fl_bytes url = {0};
-    put_str(&url, cfg.scheme);
-    put_str(&url, "://");
+    fl_s3_put_str(&url, cfg.scheme);
+    fl_s3_put_str(&url, "://");
     if (!cfg.path_style) {
-        put_str(&url, c->bucket);
-        put_str(&url, ".");
+        fl_s3_put_str(&url, c->bucket);
+        fl_s3_put_str(&url, ".");
     }
-    put_str(&url, cfg.host);
-    put_str(&url, cfg.base_path);
-    put_str(&url, "/");
+    fl_s3_put_str(&url, cfg.host);
+    fl_s3_put_str(&url, cfg.base_path);
+    fl_s3_put_str(&url, "/");
     if (cfg.path_style) {
-        put_str(&url, c->bucket);
+        fl_s3_put_str(&url, c->bucket);
         if (*c->key)
-            put_str(&url, "/");
+            fl_s3_put_str(&url, "/");
     }
-    uri_encode(&url, c->key, true);
+    fl_s3_uri_encode(&url, c->key, true);
     if (c->query) {
-        put_str(&url, "?");
-        put_str(&url, c->query);
+        fl_s3_put_str(&url, "?");
+        fl_s3_put_str(&url, c->query);
     }
     fl_bytes_put(&url, "", 1);
 
@@ -363,7 +346,7 @@ static CURLcode perform(s3_call *c, char *curl_msg)
 
 /* Runs c with retries. 0 when the answer is 2xx; 1 when it is 404 and missing_ok; -1 with
  * err otherwise. */
-static int s3_do(s3_call *c, bool missing_ok, fl_err *err)
+int fl_s3_do(s3_call *c, bool missing_ok, fl_err *err)
 {
     char curl_msg[CURL_ERROR_SIZE];
     long wait = cfg.backoff_ms;
@@ -396,7 +379,7 @@ static int s3_do(s3_call *c, bool missing_ok, fl_err *err)
                            curl_msg[0] ? curl_msg : curl_easy_strerror(rc), cfg.scheme,
                            cfg.host, attempt);
             } else {
-                s3_error(c, err);
+                fl_s3_error(c, err);
             }
             return -1;
         }
@@ -407,7 +390,7 @@ static int s3_do(s3_call *c, bool missing_ok, fl_err *err)
     }
 }
 
-static void call_init(s3_call *c, const char *method, const fl_fs_loc *l, const char *key)
+void fl_s3_call_init(s3_call *c, const char *method, const fl_fs_loc *l, const char *key)
 {
     memset(c, 0, sizeof *c);
     c->method = method;
@@ -418,13 +401,13 @@ static void call_init(s3_call *c, const char *method, const fl_fs_loc *l, const 
 
 /* ---- whole objects ----------------------------------------------------------------- */
 
-static int s_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
+int fl_s3_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
 {
     s3_call c;
-    call_init(&c, "PUT", l, NULL);
+    fl_s3_call_init(&c, "PUT", l, NULL);
     c.body = data ? data : "";
     c.body_len = len;
-    int rc = s3_do(&c, false, err);
+    int rc = fl_s3_do(&c, false, err);
     free(c.resp.p);
     return rc;
 }
@@ -432,8 +415,8 @@ static int s_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
 static int s_get(const fl_fs_loc *l, char **out, size_t *len, fl_err *err)
 {
     s3_call c;
-    call_init(&c, "GET", l, NULL);
-    int rc = s3_do(&c, true, err);
+    fl_s3_call_init(&c, "GET", l, NULL);
+    int rc = fl_s3_do(&c, true, err);
     if (rc == 1) {
         fl_err_set(err, "%s does not exist", l->uri);
         rc = -1;
@@ -449,11 +432,11 @@ static int s_get(const fl_fs_loc *l, char **out, size_t *len, fl_err *err)
     return 0;
 }
 
-static int s_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
+int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
 {
     s3_call c;
-    call_init(&c, "HEAD", l, NULL);
-    int rc = s3_do(&c, true, err);
+    fl_s3_call_init(&c, "HEAD", l, NULL);
+    int rc = fl_s3_do(&c, true, err);
     free(c.resp.p);
     if (rc < 0)
         return -1;
@@ -466,13 +449,13 @@ static int s_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
 static int s_get_file(const fl_fs_loc *l, const char *dst, fl_err *err)
 {
     s3_call c;
-    call_init(&c, "GET", l, NULL);
+    fl_s3_call_init(&c, "GET", l, NULL);
     c.fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (c.fd < 0) {
         fl_err_set(err, "cannot create %s: %s", dst, strerror(errno));
         return -1;
     }
-    int rc = s3_do(&c, true, err);
+    int rc = fl_s3_do(&c, true, err);
     if (rc == 1) {
         fl_err_set(err, "%s does not exist", l->uri);
         rc = -1;
@@ -489,7 +472,7 @@ static int s_get_file(const fl_fs_loc *l, const char *dst, fl_err *err)
 /* ---- listing and deleting ---------------------------------------------------------- */
 
 /* key with a '/' at its end (the prefix of a "directory"), "" for the root. */
-static char *dir_prefix(const char *key)
+char *fl_s3_dir_prefix(const char *key)
 {
     size_t n = strlen(key);
     return n && key[n - 1] != '/' ? fl_xasprintf("%s/", key) : fl_xstrdup(key);
@@ -497,40 +480,40 @@ static char *dir_prefix(const char *key)
 
 static int s_list(const fl_fs_loc *l, bool recursive, fl_fs_list_fn fn, void *arg, fl_err *err)
 {
-    char *prefix = dir_prefix(l->path);
+    char *prefix = fl_s3_dir_prefix(l->path);
     size_t plen = strlen(prefix);
     char token[1100] = "";
     int rc = 0;
     for (bool more = true; more && rc == 0;) {
         fl_bytes q = {0};
         if (token[0]) {
-            put_str(&q, "continuation-token=");
-            uri_encode(&q, token, false);
-            put_str(&q, "&");
+            fl_s3_put_str(&q, "continuation-token=");
+            fl_s3_uri_encode(&q, token, false);
+            fl_s3_put_str(&q, "&");
         }
         if (!recursive)
-            put_str(&q, "delimiter=%2F&");
-        put_str(&q, "list-type=2&prefix=");
-        uri_encode(&q, prefix, false);
+            fl_s3_put_str(&q, "delimiter=%2F&");
+        fl_s3_put_str(&q, "list-type=2&prefix=");
+        fl_s3_uri_encode(&q, prefix, false);
         fl_bytes_put(&q, "", 1);
         s3_call c;
-        call_init(&c, "GET", l, "");
+        fl_s3_call_init(&c, "GET", l, "");
         c.query = (const char *)q.p;
-        if (s3_do(&c, false, err) < 0) {
+        if (fl_s3_do(&c, false, err) < 0) {
             rc = -1;
         } else {
             const char *xml = (const char *)c.resp.p;
             size_t len = c.resp.len, pos = 0;
             char name[1100], size[32], trunc[16] = "";
             /* <Contents><Key>k</Key>...<Size>n</Size></Contents>: Key then Size in each */
-            while (rc == 0 && xml_next(xml, len, &pos, "Key", name, sizeof name)) {
+            while (rc == 0 && fl_s3_xml_next(xml, len, &pos, "Key", name, sizeof name)) {
                 size_t spos = pos;
-                uint64_t sz = xml_next(xml, len, &spos, "Size", size, sizeof size)
+                uint64_t sz = fl_s3_xml_next(xml, len, &spos, "Size", size, sizeof size)
                                   ? strtoull(size, NULL, 10) : 0;
                 if (strlen(name) > plen && fn(arg, name + plen, false, sz))
                     rc = 1;
             }
-            for (pos = 0; rc == 0 && xml_next(xml, len, &pos, "Prefix", name, sizeof name);) {
+            for (pos = 0; rc == 0 && fl_s3_xml_next(xml, len, &pos, "Prefix", name, sizeof name);) {
                 size_t n = strlen(name);
                 if (n <= plen || name[n - 1] != '/')
                     continue; /* the request's own <Prefix> */
@@ -539,10 +522,10 @@ static int s_list(const fl_fs_loc *l, bool recursive, fl_fs_list_fn fn, void *ar
                     rc = 1;
             }
             pos = 0;
-            xml_next(xml, len, &pos, "IsTruncated", trunc, sizeof trunc);
+            fl_s3_xml_next(xml, len, &pos, "IsTruncated", trunc, sizeof trunc);
             more = !strcmp(trunc, "true");
             pos = 0;
-            if (more && !xml_next(xml, len, &pos, "NextContinuationToken", token, sizeof token)) {
+            if (more && !fl_s3_xml_next(xml, len, &pos, "NextContinuationToken", token, sizeof token)) {
                 fl_err_set(err, "S3 listing of %s: truncated without a continuation token",
                            l->uri);
                 rc = -1;
@@ -559,20 +542,20 @@ static int s_list(const fl_fs_loc *l, bool recursive, fl_fs_list_fn fn, void *ar
 static int delete_batch(const fl_fs_loc *l, char *const *keys, size_t n, fl_err *err)
 {
     fl_bytes b = {0};
-    put_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>");
+    fl_s3_put_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>");
     for (size_t i = 0; i < n; i++) {
-        put_str(&b, "<Object><Key>");
+        fl_s3_put_str(&b, "<Object><Key>");
         xml_escape(&b, keys[i]);
-        put_str(&b, "</Key></Object>");
+        fl_s3_put_str(&b, "</Key></Object>");
     }
-    put_str(&b, "</Delete>");
+    fl_s3_put_str(&b, "</Delete>");
     s3_call c;
-    call_init(&c, "POST", l, "");
+    fl_s3_call_init(&c, "POST", l, "");
     c.query = "delete=";
     c.body = b.p;
     c.body_len = b.len;
     c.md5 = true;
-    int rc = s3_do(&c, false, err);
+    int rc = fl_s3_do(&c, false, err);
     if (rc == 0 && c.resp.len) {
         /* Quiet: only the keys that failed come back */
         char key[1100], msg[200] = "";
@@ -581,9 +564,9 @@ static int delete_batch(const fl_fs_loc *l, char *const *keys, size_t n, fl_err 
         const char *e = memmem(xml, c.resp.len, "<Error>", 7);
         if (e) {
             pos = (size_t)(e - xml);
-            xml_next(xml, c.resp.len, &pos, "Key", key, sizeof key);
+            fl_s3_xml_next(xml, c.resp.len, &pos, "Key", key, sizeof key);
             pos = (size_t)(e - xml);
-            xml_next(xml, c.resp.len, &pos, "Message", msg, sizeof msg);
+            fl_s3_xml_next(xml, c.resp.len, &pos, "Message", msg, sizeof msg);
             fl_err_set(err, "S3 cannot delete s3://%s/%.500s: %s", l->bucket, key, msg);
             rc = -1;
         }
@@ -596,7 +579,7 @@ static int delete_batch(const fl_fs_loc *l, char *const *keys, size_t n, fl_err 
 static int s_delete_many(const fl_fs_loc *dir, const char *const *names, size_t n,
                          fl_err *err)
 {
-    char *prefix = dir_prefix(dir->path);
+    char *prefix = fl_s3_dir_prefix(dir->path);
     char **keys = fl_xcalloc(FL_MIN(n, (size_t)DELETE_BATCH) + 1, sizeof *keys);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) {
@@ -645,382 +628,23 @@ static int s_nothing(const fl_fs_loc *l, fl_err *err)
     return 0; /* an object store has no directories to make or sync */
 }
 
-/* ---- multipart uploads ------------------------------------------------------------- */
-
-typedef struct s_out {
-    char upload[300];
-    char (*etags)[72];
-    int nparts, cap;
-} s_out;
-
-static int s_out_open(fl_fs_out *o, fl_err *err)
-{
-    o->impl = fl_xcalloc(1, sizeof(s_out)); /* the upload starts with the first full part */
-    return 0;
-}
-
-static int initiate(fl_fs_out *o, s_out *so, fl_err *err)
-{
-    s3_call c;
-    call_init(&c, "POST", &o->loc, NULL);
-    c.query = "uploads=";
-    int rc = s3_do(&c, false, err);
-    size_t pos = 0;
-    if (rc == 0 && !xml_next((const char *)c.resp.p, c.resp.len, &pos, "UploadId", so->upload,
-                             sizeof so->upload)) {
-        fl_err_set(err, "S3 gave no upload id for %s", o->uri);
-        rc = -1;
-    }
-    free(c.resp.p);
-    return rc;
-}
-
-static int upload_part(fl_fs_out *o, s_out *so, const void *data, size_t len, fl_err *err)
-{
-    if (!so->upload[0] && initiate(o, so, err) < 0)
-        return -1;
-    if (so->nparts >= MAX_PARTS) {
-        fl_err_set(err, "%s: more than %d parts of %zu bytes (raise s3.upload.min.part.size)",
-                   o->uri, MAX_PARTS, o->part_size);
-        return -1;
-    }
-    char q[400];
-    fl_bytes enc = {0};
-    uri_encode(&enc, so->upload, false);
-    fl_bytes_put(&enc, "", 1);
-    snprintf(q, sizeof q, "partNumber=%d&uploadId=%s", so->nparts + 1, (char *)enc.p);
-    free(enc.p);
-    s3_call c;
-    call_init(&c, "PUT", &o->loc, NULL);
-    c.query = q;
-    c.body = data ? data : "";
-    c.body_len = len;
-    int rc = s3_do(&c, false, err);
-    if (rc == 0) {
-        if (so->nparts == so->cap) {
-            so->cap = so->cap ? so->cap * 2 : 16;
-            so->etags = fl_xrealloc(so->etags, (size_t)so->cap * sizeof *so->etags);
-        }
-        snprintf(so->etags[so->nparts++], sizeof *so->etags, "%s", c.etag);
-    }
-    free(c.resp.p);
-    return rc;
-}
-
-static int s_out_part(fl_fs_out *o, const void *data, size_t len, fl_err *err)
-{
-    return upload_part(o, o->impl, data, len, err);
-}
-
-/* The query naming an upload. */
-static void upload_query(const char *upload, char *q, size_t len)
-{
-    fl_bytes enc = {0};
-    uri_encode(&enc, upload, false);
-    fl_bytes_put(&enc, "", 1);
-    snprintf(q, len, "uploadId=%s", (char *)enc.p);
-    free(enc.p);
-}
-
-static int abort_upload(const fl_fs_loc *l, const char *upload, fl_err *err)
-{
-    char q[400];
-    upload_query(upload, q, sizeof q);
-    s3_call c;
-    call_init(&c, "DELETE", l, NULL);
-    c.query = q;
-    int rc = s3_do(&c, true, err);
-    free(c.resp.p);
-    return rc < 0 ? -1 : 0;
-}
-
-static void s_out_abort(fl_fs_out *o)
-{
-    s_out *so = o->impl;
-    if (!so)
-        return;
-    fl_err err;
-    if (so->upload[0] && abort_upload(&o->loc, so->upload, &err) < 0)
-        fl_debug("abandoning the upload of %s: %s", o->uri, err.msg);
-    free(so->etags);
-    free(so);
-    o->impl = NULL;
-}
-
-/* CompleteMultipartUpload of "upload" with the parts' etags; already completed (no such
- * upload, the object there) counts as done. */
-static int complete(const fl_fs_loc *l, const char *upload, char (*etags)[72], int n,
-                    fl_err *err)
-{
-    fl_bytes b = {0};
-    put_str(&b, "<CompleteMultipartUpload>");
-    for (int i = 0; i < n; i++) {
-        char part[160];
-        snprintf(part, sizeof part, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>",
-                 i + 1, etags[i]);
-        put_str(&b, part);
-    }
-    put_str(&b, "</CompleteMultipartUpload>");
-    char q[400];
-    upload_query(upload, q, sizeof q);
-    s3_call c;
-    call_init(&c, "POST", l, NULL);
-    c.query = q;
-    c.body = b.p;
-    c.body_len = b.len;
-    int rc = s3_do(&c, true, err);
-    /* S3 may answer 200 with an error in the body */
-    if (rc == 0 && c.resp.len && memmem(c.resp.p, c.resp.len, "<Error>", 7)) {
-        s3_error(&c, err);
-        rc = -1;
-    }
-    if (rc != 0) {
-        bool exists = false;
-        fl_err e2;
-        if (s_stat(l, &exists, NULL, &e2) == 0 && exists)
-            rc = 0; /* committed before */
-        else if (rc == 1)
-            fl_err_set(err, "S3 knows no upload %.100s of %s (aborted or expired)", upload,
-                       l->uri);
-    }
-    free(c.resp.p);
-    free(b.p);
-    return rc < 0 || rc == 1 ? -1 : 0;
-}
-
-static void out_done(fl_fs_out *o)
-{
-    s_out *so = o->impl;
-    free(so->etags);
-    free(so);
-    o->impl = NULL;
-}
-
-static int s_out_close(fl_fs_out *o, fl_err *err)
-{
-    s_out *so = o->impl;
-    int rc;
-    if (!so->upload[0]) {
-        rc = s_put(&o->loc, o->buf, o->len, err); /* it fit one part: one PUT */
-    } else {
-        rc = (o->len ? upload_part(o, so, o->buf, o->len, err) : 0);
-        if (rc == 0)
-            rc = complete(&o->loc, so->upload, so->etags, so->nparts, err);
-        if (rc < 0) {
-            s_out_abort(o);
-            return -1;
-        }
-    }
-    out_done(o);
-    return rc;
-}
-
-/* The committable: "<upload id> <etag>,<etag>,..." (S3 needs every part's ETag to complete;
- * not every S3-compatible store can list them again). */
-static int s_out_close_for_commit(fl_fs_out *o, char **committable, fl_err *err)
-{
-    s_out *so = o->impl;
-    if ((o->len || !so->nparts) && upload_part(o, so, o->buf, o->len, err) < 0) {
-        s_out_abort(o);
-        return -1;
-    }
-    fl_bytes b = {0};
-    put_str(&b, so->upload);
-    for (int i = 0; i < so->nparts; i++) {
-        put_str(&b, i ? "," : " ");
-        put_str(&b, so->etags[i]);
-    }
-    fl_bytes_put(&b, "", 1);
-    *committable = (char *)b.p;
-    out_done(o);
-    return 0;
-}
-
-/* Splits a committable into the upload id and the etags (*n of them, *etags the caller's). */
-static int parse_committable(const char *cm, char *upload, size_t ulen, char (**etags)[72],
-                             int *n, fl_err *err)
-{
-    const char *sp = strchr(cm, ' ');
-    if (!sp || (size_t)(sp - cm) >= ulen || sp == cm) {
-        fl_err_set(err, "'%.100s' is not an S3 committable", cm);
-        return -1;
-    }
-    snprintf(upload, ulen, "%.*s", (int)(sp - cm), cm);
-    *n = 0;
-    *etags = NULL;
-    for (const char *p = sp + 1; *p;) {
-        size_t k = strcspn(p, ",");
-        if (k == 0 || k >= 72 || *n >= MAX_PARTS) {
-            free(*etags);
-            fl_err_set(err, "'%.100s' is not an S3 committable", cm);
-            return -1;
-        }
-        *etags = fl_xrealloc(*etags, (size_t)(*n + 1) * sizeof **etags);
-        snprintf((*etags)[(*n)++], 72, "%.*s", (int)k, p);
-        p += k + (p[k] == ',');
-    }
-    return 0;
-}
-
-static int s_commit(const fl_fs_loc *l, const char *committable, fl_err *err)
-{
-    char upload[300];
-    char (*etags)[72];
-    int n;
-    if (parse_committable(committable, upload, sizeof upload, &etags, &n, err) < 0)
-        return -1;
-    int rc = complete(l, upload, etags, n, err);
-    free(etags);
-    return rc;
-}
-
-static int s_commit_abort(const fl_fs_loc *l, const char *committable, fl_err *err)
-{
-    char upload[300];
-    char (*etags)[72];
-    int n;
-    if (parse_committable(committable, upload, sizeof upload, &etags, &n, err) < 0)
-        return -1;
-    free(etags);
-    return abort_upload(l, upload, err);
-}
-
-/* ListMultipartUploads below dir (paginated); aborts those keep() does not want. Stores
- * without the call (s3rver) leave such uploads to their expiry: nothing of them is
- * visible, as no object appears before its upload completes. */
-static int s_abort_uploads(const fl_fs_loc *dir, const char *name_prefix, fl_fs_keep_fn keep,
-                           void *arg, fl_err *err)
-{
-    char *prefix = dir_prefix(dir->path);
-    char *full = fl_xasprintf("%s%s", prefix, name_prefix);
-    char key_marker[1100] = "", id_marker[300] = "";
-    int dropped = 0, rc = 0;
-    for (bool more = true; more && rc == 0;) {
-        fl_bytes q = {0};
-        if (key_marker[0]) {
-            put_str(&q, "key-marker=");
-            uri_encode(&q, key_marker, false);
-            put_str(&q, "&");
-        }
-        put_str(&q, "prefix=");
-        uri_encode(&q, full, false);
-        if (id_marker[0]) {
-            put_str(&q, "&upload-id-marker=");
-            uri_encode(&q, id_marker, false);
-        }
-        put_str(&q, "&uploads=");
-        fl_bytes_put(&q, "", 1);
-        s3_call c;
-        call_init(&c, "GET", dir, "");
-        c.query = (const char *)q.p;
-        if (s3_do(&c, false, err) < 0) {
-            if (c.status == 501 || c.status == 405) {
-                fl_debug("%s: the store cannot list uploads (%s)", dir->uri, err->msg);
-                more = false;
-            } else {
-                rc = -1;
-            }
-        } else {
-            const char *xml = (const char *)c.resp.p;
-            size_t len = c.resp.len, pos = 0;
-            const char *u;
-            while ((u = memmem(xml + pos, len - pos, "<Upload>", 8))) {
-                char key[1100], id[300];
-                pos = (size_t)(u - xml);
-                if (!xml_next(xml, len, &pos, "Key", key, sizeof key) ||
-                    !xml_next(xml, len, &pos, "UploadId", id, sizeof id))
-                    break;
-                char cm[400];
-                snprintf(cm, sizeof cm, "%s", id);
-                fl_fs_loc l = *dir;
-                l.path = key;
-                if (strlen(key) > strlen(prefix) && keep && keep(arg, key + strlen(prefix), cm))
-                    continue;
-                if (abort_upload(&l, id, err) == 0)
-                    dropped++;
-            }
-            char trunc[16] = "";
-            pos = 0;
-            xml_next(xml, len, &pos, "IsTruncated", trunc, sizeof trunc);
-            more = !strcmp(trunc, "true");
-            pos = 0;
-            if (more && (!xml_next(xml, len, &pos, "NextKeyMarker", key_marker,
-                                   sizeof key_marker) ||
-                         (pos = 0, !xml_next(xml, len, &pos, "NextUploadIdMarker", id_marker,
-                                             sizeof id_marker))))
-                more = false;
-        }
-        free(c.resp.p);
-        free(q.p);
-    }
-    free(full);
-    free(prefix);
-    return rc < 0 ? -1 : dropped;
-}
-
-/* put_file: the file streamed through a write stream (parts as they fill). */
-static int s_put_file(const char *src, const fl_fs_loc *l, uint64_t *size, fl_err *err)
-{
-    int fd = open(src, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fl_err_set(err, "cannot open %s: %s", src, strerror(errno));
-        return -1;
-    }
-    fl_fs_out *o = fl_fs_out_open(l->uri, err);
-    if (!o) {
-        close(fd);
-        return -1;
-    }
-    size_t cap = 1u << 20;
-    char *buf = fl_xmalloc(cap);
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fl_err_set(err, "cannot read %s: %s", src, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (fl_fs_out_write(o, buf, (size_t)n, err) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    free(buf);
-    close(fd);
-    uint64_t total = fl_fs_out_size(o);
-    if (rc < 0) {
-        fl_fs_out_abort(o);
-        return -1;
-    }
-    if (fl_fs_out_close(o, err) < 0)
-        return -1;
-    if (size)
-        *size = total;
-    return 0;
-}
-
 const fl_fs_ops fl_fs_s3_ops = {
-    .put = s_put,
+    .put = fl_s3_put,
     .get = s_get,
-    .put_file = s_put_file,
+    .put_file = fl_s3_put_file,
     .get_file = s_get_file,
-    .stat = s_stat,
+    .stat = fl_s3_stat,
     .list = s_list,
     .delete_many = s_delete_many,
     .delete_tree = s_delete_tree,
     .mkdirs = s_nothing,
     .sync_dir = s_nothing,
-    .out_open = s_out_open,
-    .out_part = s_out_part,
-    .out_close = s_out_close,
-    .out_close_for_commit = s_out_close_for_commit,
-    .out_abort = s_out_abort,
-    .commit = s_commit,
-    .commit_abort = s_commit_abort,
-    .abort_uploads = s_abort_uploads,
+    .out_open = fl_s3_out_open,
+    .out_part = fl_s3_out_part,
+    .out_close = fl_s3_out_close,
+    .out_close_for_commit = fl_s3_out_close_for_commit,
+    .out_abort = fl_s3_out_abort,
+    .commit = fl_s3_commit,
+    .commit_abort = fl_s3_commit_abort,
+    .abort_uploads = fl_s3_abort_uploads,
 };
