@@ -86,15 +86,6 @@ static void free_pending(pending *p)
     free(p);
 }
 
-/* Removes a checkpoint's directory through the file-system layer (S3: every object under
- * its prefix); a failure leaves an orphan, which is logged, never fatal. */
-static void drop_dir(fl_cc *cc, const char *dir)
-{
-    fl_err err;
-    if (fl_fs_delete_tree(dir, &err) < 0)
-        fl_warn("Job %s: cannot delete %s: %s", cc->job_id, dir, err.msg);
-}
-
 static void unlink_pending(fl_cc *cc, pending *p)
 {
     for (pending **pp = &cc->pending; *pp; pp = &(*pp)->next)
@@ -112,7 +103,7 @@ static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
     fl_warn("Checkpoint %lld of job %s %s: %s", (long long)p->id, cc->job_id,
             p->savepoint ? "(savepoint) failed" : "aborted", why);
     send_notify(cc, p, true);
-    drop_dir(cc, p->dir);
+    fl_cc_drop_dir(cc, p->dir);
     hist *h = history_find(cc, p->id);
     if (h) {
         h->status = "FAILED";
@@ -187,7 +178,7 @@ static void delete_checkpoint(fl_cc *cc, completed *c)
                                 err.msg);
                 }
         }
-    drop_dir(cc, c->dir);
+    fl_cc_drop_dir(cc, c->dir);
     fl__pb__checkpoint_metadata__free_unpacked(c->meta, NULL);
     free(c);
 }
@@ -336,6 +327,7 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
         cc->env.savepoint_done(cc->env.jm, p->token, p->dir, NULL);
     free_pending(p);
     retain(cc);
+    fl_cc_retry_orphans(cc);
     cc->env.changed(cc->env.jm);
 }
 
@@ -702,6 +694,10 @@ bool fl_cc_enabled(const fl_cc *cc)
 void fl_cc_start(fl_cc *cc)
 {
     cc->running = cc->enabled;
+    if (cc->enabled && !cc->swept) {
+        cc->swept = true;
+        fl_cc_sweep(cc);
+    }
 }
 
 void fl_cc_stop(fl_cc *cc)
@@ -766,6 +762,7 @@ void fl_cc_free(fl_cc *cc)
         free(c);
     }
     fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
+    fl_cc_free_orphans(cc);
     while (cc->ids) {
         id_request *r = cc->ids;
         cc->ids = r->next;

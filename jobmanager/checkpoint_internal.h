@@ -77,6 +77,9 @@ struct fl_cc {
     completed *done;
     struct event *timer;
     bool running;
+    bool swept;               /* the storage was searched for orphans (first start) */
+    char **orphans;           /* directories whose deletion failed, retried */
+    int norphans;
     /* statistics */
     int64_t total, ncompleted, nfailed, restored_count;
     hist history[HISTORY];
@@ -102,5 +105,15 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
  * directory above it); -1 with err naming the first that does not. */
 int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
                         const char *dir, fl_err *err);
+
+/* checkpoint_storage.c: deletes a checkpoint's directory (S3: every object under its
+ * prefix), remembering it for another try when that fails; the other tries (after each
+ * completed checkpoint); frees what is remembered. */
+void fl_cc_drop_dir(fl_cc *cc, const char *dir);
+void fl_cc_retry_orphans(fl_cc *cc);
+void fl_cc_free_orphans(fl_cc *cc);
+/* checkpoint_storage.c: deletes every chk-N of the job's directory that is neither
+ * completed nor pending and has no _metadata (a crashed JobManager's). */
+void fl_cc_sweep(fl_cc *cc);
 
 #endif

@@ -21,6 +21,10 @@
 #   * the same with RocksDB, incremental (state.backend.incremental): restored from S3 (its
 #     SSTs downloaded), exactly-once; the shared SST objects listed, those uploaded by a
 #     subsumed checkpoint and still referenced by a retained one reported
+#   * the S3 server stopped while the job checkpoints (tolerable-failed-checkpoints 100),
+#     until two checkpoints failed (counts.failed), then started again: the job runs on
+#     without a restart, finishes exactly-once, and the failed checkpoints' prefixes are
+#     gone from the bucket (their deletion, refused while the server was down, retried)
 #   * the same job stopped with a savepoint to s3://flint/sp ("Savepoint completed. Path:
 #     s3://..."), resumed with `flint run -s` from it at -p 2: the stopped run's output then
 #     the resumed run's are exactly-once.
@@ -43,16 +47,24 @@ S3DIR="$TEST_DIR/s3"
 mkdir -p "$S3DIR"
 S3PORT=$(free_port)
 # s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider
-node --openssl-legacy-provider "$S3RVER" -d "$S3DIR" -a 127.0.0.1 -p "$S3PORT" \
-    --configure-bucket flint >"$TEST_DIR/s3rver.log" 2>&1 &
-S3PID=$!
+S3PID=
+S3RUNS=0
+start_s3rver() {
+    S3RUNS=$((S3RUNS + 1))
+    node --openssl-legacy-provider "$S3RVER" -d "$S3DIR" -a 127.0.0.1 -p "$S3PORT" \
+        --configure-bucket flint >"$TEST_DIR/s3rver-$S3RUNS.log" 2>&1 &
+    S3PID=$!
+    wait_for "grep -q 'S3rver listening' '$TEST_DIR/s3rver-$S3RUNS.log'" 20 ||
+        fail "s3rver did not start: $(cat "$TEST_DIR/s3rver-$S3RUNS.log")"
+}
 stop_s3rver() {
+    [ -n "$S3PID" ] || return 0
     kill "$S3PID" 2>/dev/null
     wait "$S3PID" 2>/dev/null
+    S3PID=
 }
 CLEANUP_HOOKS+=(stop_s3rver)
-wait_for "grep -q 'S3rver listening' '$TEST_DIR/s3rver.log'" 20 ||
-    fail "s3rver did not start: $(cat "$TEST_DIR/s3rver.log")"
+start_s3rver
 ENDPOINT="http://127.0.0.1:$S3PORT"
 
 step "the file-system layer against it (check_fs)"
@@ -107,26 +119,42 @@ bucket_keys() {
     (cd "$S3DIR/flint" && find "$1" -type f -name '*._S3rver_object' | sed 's/\._S3rver_object$//' | sort)
 }
 
-# kill_run NAME TEXT MULT ARGS...: wordcount -p 3 checkpointing to s3://flint/ck, a
-# TaskManager killed with -9, restored, finished; the output and the bucket checked. The
-# job's bucket keys in KEYS, its complete checkpoints in COMPLETE.
+failed_at_least() {
+    [ "$(ck "$1" counts.failed)" -ge "$2" ]
+}
+
+# s3_run NAME FAULT TEXT MULT ARGS...: wordcount -p 3 checkpointing to s3://flint/ck; FAULT
+# "kill": a TaskManager killed with -9, the job restored; "outage": s3rver stopped until two
+# checkpoints failed, then started again, the job running on. Then finished; the output
+# and the bucket checked. The job's bucket keys in KEYS, its complete checkpoints in
+# COMPLETE.
 KEYS=
 COMPLETE=
-kill_run() {
-    local name=$1 text=$2 mult=$3 j ids res chks latest
-    shift 3
-    step "$name: wordcount -p 3 checkpointing to s3://flint/ck; kill -9 of a TaskManager"
+s3_run() {
+    local name=$1 fault=$2 text=$3 mult=$4 j ids res chks latest f0
+    shift 4
+    step "$name: wordcount -p 3 checkpointing to s3://flint/ck; $fault"
     gate_close
     submit "$name" run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$@" "$EX/wordcount.so" \
         --input "$text" --output "$TEST_DIR/$name"
     j=$JOB_ID
     wait_completed "$j" 2 30
-    tm_kill
-    tm_start
-    step "$name: killed TaskManager $KILLED_PID after $(ck "$j" counts.completed) checkpoints"
-    wait_restored "$j" 1 30
-    ids=$(restored_ids "$j")
-    [ -n "$ids" ] && [ "${ids%% *}" -ge 2 ] || fail "$name: restored from checkpoint(s) '$ids', expected one >= 2"
+    if [ "$fault" = kill ]; then
+        tm_kill
+        tm_start
+        step "$name: killed TaskManager $KILLED_PID after $(ck "$j" counts.completed) checkpoints"
+        wait_restored "$j" 1 30
+        ids=$(restored_ids "$j")
+        [ -n "$ids" ] && [ "${ids%% *}" -ge 2 ] || fail "$name: restored from checkpoint(s) '$ids', expected one >= 2"
+    else
+        f0=$(ck "$j" counts.failed)
+        stop_s3rver
+        wait_for "failed_at_least $j $((f0 + 2))" 60 ||
+            fail "$name: $(ck "$j" counts.failed) failed checkpoints with S3 down, expected $((f0 + 2))"
+        start_s3rver
+        step "$name: s3rver stopped until $(($(ck "$j" counts.failed) - f0)) checkpoints failed, started again"
+        ids=none
+    fi
     wait_completed "$j" $(($(ck "$j" counts.completed) + 2)) 30
     gate_open
     wait_state "$j" FINISHED 120
@@ -134,7 +162,7 @@ kill_run() {
     res=$("$WC_CHECK" "$COUNTS" "$mult" exact "${PARTS[@]}" 2>&1) ||
         fail "$name: the committed output differs from the reference:
 $res"
-    step "$name: FINISHED, restored from S3 checkpoint $ids; $res"
+    step "$name: FINISHED (restored from: $ids), $(ck "$j" counts.failed) failed checkpoints; $res"
 
     KEYS=$(bucket_keys "ck/$j")
     chks=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/.*|\1|p' <<<"$KEYS" | sort -uV)
@@ -156,11 +184,11 @@ $res"
 }
 
 gate_args 20000
-kill_run hashmap "$BIG" $COPIES
+s3_run hashmap kill "$BIG" $COPIES
 # RocksDB, incremental: the shared SSTs are objects of ck/<job>/shared/, named after the
 # checkpoint that uploaded them; one uploaded by a checkpoint older than the oldest one
 # retained is still there because a retained checkpoint references it (it was restorable)
-kill_run rocksdb "$BASE" 1 -D state.backend.type=rocksdb -D state.backend.incremental=true
+s3_run rocksdb kill "$BASE" 1 -D state.backend.type=rocksdb -D state.backend.incremental=true
 oldest=$(head -n 1 <<<"$COMPLETE")
 oldest=${oldest#chk-}
 older=$(sed -n 's|^ck/[0-9a-f]*/shared/.*-\([0-9]*\)-[0-9]*\.sst$|\1|p' <<<"$KEYS" |
@@ -169,6 +197,11 @@ older=$(sed -n 's|^ck/[0-9a-f]*/shared/.*-\([0-9]*\)-[0-9]*\.sst$|\1|p' <<<"$KEY
 step "rocksdb: $(grep -c '/shared/' <<<"$KEYS") shared SST objects; uploaded by subsumed checkpoints and still referenced: ${older:-none}"
 
 # ---------------------------------------------------------------------------------------
+# the S3 server gone for a while: checkpoints fail and are counted against
+# tolerable-failed-checkpoints; the job runs on without a restart and loses nothing
+s3_run outage outage "$BIG" $COPIES -D execution.checkpointing.tolerable-failed-checkpoints=100
+assert_eq "$(ck "$JOB_ID" counts.restored)" 0 "outage: restores"
+
 step "wordcount -p 3 stopped with a savepoint to s3://flint/sp; resumed at -p 2"
 rm -rf -- "$TEST_DIR/wc1"
 gate_close
