@@ -104,6 +104,8 @@ static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
             p->savepoint ? "(savepoint) failed" : "aborted", why);
     send_notify(cc, p, true);
     fl_cc_drop_dir(cc, p->dir);
+    if (!p->savepoint)
+        fl_cc_sweep_soon(cc); /* its tasks may still write there */
     hist *h = history_find(cc, p->id);
     if (h) {
         h->status = "FAILED";
@@ -327,7 +329,10 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
         cc->env.savepoint_done(cc->env.jm, p->token, p->dir, NULL);
     free_pending(p);
     retain(cc);
-    fl_cc_retry_orphans(cc);
+    if (cc->sweeps_due > 0 && !c->savepoint) {
+        cc->sweeps_due--;
+        fl_cc_sweep(cc, c->id);
+    }
     cc->env.changed(cc->env.jm);
 }
 
@@ -696,7 +701,7 @@ void fl_cc_start(fl_cc *cc)
     cc->running = cc->enabled;
     if (cc->enabled && !cc->swept) {
         cc->swept = true;
-        fl_cc_sweep(cc);
+        fl_cc_sweep(cc, 0);
     }
 }
 
@@ -762,7 +767,6 @@ void fl_cc_free(fl_cc *cc)
         free(c);
     }
     fl__pb__checkpoint_metadata__free_unpacked(cc->restore_meta, NULL);
-    fl_cc_free_orphans(cc);
     while (cc->ids) {
         id_request *r = cc->ids;
         cc->ids = r->next;

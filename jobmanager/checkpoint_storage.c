@@ -2,8 +2,10 @@
  * file-system layer (local directories or S3 prefixes alike). Without rename, a checkpoint
  * is complete exactly when its _metadata exists; everything else under <dir>/<job id>/ is
  * either a retained checkpoint, one in flight, or an orphan: a failed or subsumed one whose
- * deletion failed (the store was unreachable: retried after each completed checkpoint), or
- * one a crashed JobManager was writing (found by listing when the coordinator first starts).
+ * deletion failed (the store was unreachable), whose prefix a task of an ended attempt
+ * wrote to after it was deleted, or that a crashed JobManager was writing. Orphans are
+ * found by listing: after a failure, at the next completed checkpoints (which a late write
+ * of the ended attempt precedes), and when the coordinator first starts.
  * JobMaster thread only.
  */
 #include "checkpoint_internal.h"
@@ -15,50 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Orphans remembered for another try; beyond this many the oldest is only logged. */
-#define MAX_ORPHANS 256
+/* Completed checkpoints after a failure that sweep the job's directory: a task of the
+ * ended attempt may still store a file of an aborted checkpoint after its prefix was
+ * deleted (an object store needs no directory to put into), and a sweep must come after
+ * that. */
+#define SWEEPS 2
 
 void fl_cc_drop_dir(fl_cc *cc, const char *dir)
 {
     fl_err err;
     if (fl_fs_delete_tree(dir, &err) == 0)
         return;
-    fl_warn("Job %s: cannot delete %s (retried after the next completed checkpoint): %s",
+    fl_warn("Job %s: cannot delete %s (tried again after the next completed checkpoint): %s",
             cc->job_id, dir, err.msg);
-    if (cc->norphans == MAX_ORPHANS) {
-        fl_warn("Job %s: giving up deleting %s", cc->job_id, cc->orphans[0]);
-        free(cc->orphans[0]);
-        memmove(cc->orphans, cc->orphans + 1, (MAX_ORPHANS - 1) * sizeof *cc->orphans);
-        cc->norphans--;
-    }
-    if (!cc->orphans)
-        cc->orphans = fl_xcalloc(MAX_ORPHANS, sizeof *cc->orphans);
-    cc->orphans[cc->norphans++] = fl_xstrdup(dir);
+    cc->sweeps_due = SWEEPS;
 }
 
-void fl_cc_retry_orphans(fl_cc *cc)
+void fl_cc_sweep_soon(fl_cc *cc)
 {
-    int keep = 0;
-    for (int i = 0; i < cc->norphans; i++) {
-        fl_err err;
-        if (fl_fs_delete_tree(cc->orphans[i], &err) == 0) {
-            fl_info("Job %s: deleted %s, left by a failed or subsumed checkpoint", cc->job_id,
-                    cc->orphans[i]);
-            free(cc->orphans[i]);
-        } else {
-            cc->orphans[keep++] = cc->orphans[i];
-        }
-    }
-    cc->norphans = keep;
-}
-
-void fl_cc_free_orphans(fl_cc *cc)
-{
-    for (int i = 0; i < cc->norphans; i++)
-        free(cc->orphans[i]);
-    free(cc->orphans);
-    cc->orphans = NULL;
-    cc->norphans = 0;
+    cc->sweeps_due = SWEEPS;
 }
 
 typedef struct chk_list {
@@ -83,7 +60,7 @@ static int on_entry(void *arg, const char *name, bool is_dir, uint64_t size)
     return 0;
 }
 
-void fl_cc_sweep(fl_cc *cc)
+void fl_cc_sweep(fl_cc *cc, int64_t below)
 {
     fl_err err;
     chk_list l = {0};
@@ -92,23 +69,31 @@ void fl_cc_sweep(fl_cc *cc)
         free(l.ids);
         return;
     }
+    int failed = 0;
     for (size_t i = 0; i < l.n; i++) {
         bool known = false;
         for (completed *c = cc->done; c && !known; c = c->next)
             known = c->id == l.ids[i];
         for (pending *p = cc->pending; p && !known; p = p->next)
             known = p->id == l.ids[i];
-        if (known)
+        if (known || (below && l.ids[i] >= below))
             continue;
         char dir[1200], meta[1300];
         bool exists = true;
         snprintf(dir, sizeof dir, "%s/chk-%lld", cc->base, (long long)l.ids[i]);
-        snprintf(meta, sizeof meta, "%s/_metadata", dir);
-        if (fl_fs_stat(meta, &exists, NULL, &err) < 0 || exists)
-            continue; /* complete (or unknown): never deleted on a guess */
-        fl_info("Job %s: deleting %s, an incomplete checkpoint (no _metadata) of an earlier "
-                "run", cc->job_id, dir);
-        fl_cc_drop_dir(cc, dir);
+        if (!below) { /* at start: only what certainly never completed */
+            snprintf(meta, sizeof meta, "%s/_metadata", dir);
+            if (fl_fs_stat(meta, &exists, NULL, &err) < 0 || exists)
+                continue;
+        }
+        fl_info("Job %s: deleting %s, left by a failed or subsumed checkpoint", cc->job_id,
+                dir);
+        if (fl_fs_delete_tree(dir, &err) < 0) {
+            fl_warn("Job %s: cannot delete %s: %s", cc->job_id, dir, err.msg);
+            failed++;
+        }
     }
     free(l.ids);
+    if (failed)
+        cc->sweeps_due = SWEEPS;
 }

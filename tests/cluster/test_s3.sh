@@ -10,6 +10,8 @@
 #     never shown). s3rver does not verify SigV4 signatures: a wrong secret key is not covered
 #   * a scheme no file system serves (hdfs://) is refused at submission with Flink's
 #     message, and nothing runs
+#   * the file sink given s3://flint/out fails the job with a message (S3 output is not
+#     served yet) instead of writing a local directory "s3:"
 #   * wordcount at -p 3 (hashmap), checkpoints every 200 ms to s3://flint/ck with
 #     state.checkpoints.num-retained 2, sources held on the gate; after two completed
 #     checkpoints a TaskManager is killed with -9: the job restores from an S3 checkpoint
@@ -95,6 +97,8 @@ py "$REF/word_counts.py" "$BASE" >"$COUNTS" || fail "word_counts.py failed"
 for _ in $(seq $COPIES); do cat -- "$BASE"; done >"$BIG"
 wait_for "overview_is 3 3" 10 || fail "cluster not at 3 TaskManagers / 3 slots: $(overview_str)"
 grep -rq -- "$SECRET" "$FLINT_LOG_DIR" && fail "a log names the S3 secret key"
+rest GET /jobmanager/config | grep -q -- "$SECRET" && fail "REST /jobmanager/config shows the S3 secret key"
+rest GET /jobmanager/config | grep -q 's3.secret-key' || fail "REST /jobmanager/config lacks s3.secret-key (masked)"
 
 # ---------------------------------------------------------------------------------------
 step "a scheme no file system serves is refused at submission"
@@ -108,6 +112,12 @@ grep -q "Could not find a file system implementation for scheme 'hdfs'" \
     fail "no Flink message for hdfs://: $(cat "$TEST_DIR/refused.stdout" "$TEST_DIR/refused.stderr")"
 [ "$(rest GET /jobs/overview | py -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')" = 0 ] ||
     fail "a job exists after the refused submission: $(rest GET /jobs/overview)"
+
+step "the file sink refuses an s3:// output (not yet served there) instead of a local s3: directory"
+submit sink-s3 run -d -p 1 "$EX/wordcount.so" --input "$BASE" --output s3://flint/out
+wait_state "$JOB_ID" FAILED 30
+rest GET "/jobs/$JOB_ID/exceptions" | grep -q "not yet to S3" ||
+    fail "the job writing to s3://flint/out failed without the file sink's message: $(rest GET "/jobs/$JOB_ID/exceptions")"
 
 # ---------------------------------------------------------------------------------------
 CKPT=(-D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=s3://flint/ck"
@@ -231,4 +241,6 @@ res=$("$WC_CHECK" "$COUNTS" $COPIES exact "${r1[@]}" "${PARTS[@]}" 2>&1) ||
     fail "stopped at -p 3 with a savepoint on S3, resumed at -p 2: the output differs from the reference:
 $res"
 step "savepoint $SP; resumed at -p 2: the stopped run's output then the resumed run's: $res"
+grep -rq -- "$SECRET" "$FLINT_LOG_DIR" "$TEST_DIR"/*.stdout "$TEST_DIR"/*.stderr &&
+    fail "a log or the CLI's output names the S3 secret key"
 step "done"
