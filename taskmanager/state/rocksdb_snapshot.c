@@ -248,73 +248,6 @@ static int fsync_path(const char *path, int flags, fl_err *err)
     return 0;
 }
 
-/* Copies src to dst (created or truncated) and fsyncs it; *copied gets the bytes. */
-static int copy_file(const char *src, const char *dst, uint64_t *copied, fl_err *err)
-{
-    int rc = -1;
-    char *buf = NULL;
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        fl_err_set(err, "cannot open %s: %s", src, strerror(errno));
-        return -1;
-    }
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        fl_err_set(err, "cannot create %s: %s", dst, strerror(errno));
-        goto out_close_in;
-    }
-    uint64_t total = 0;
-    bool kernel = true; /* copy_file_range until the file systems refuse it */
-    for (;;) {
-        ssize_t n;
-        if (kernel) {
-            n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
-            if (n < 0 && total == 0 &&
-                (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-                kernel = false;
-                continue;
-            }
-        } else {
-            if (!buf)
-                buf = fl_xmalloc(1u << 20);
-            n = read(in, buf, 1u << 20);
-            for (ssize_t w = 0, k; n > 0 && w < n; w += k) {
-                k = write(out, buf + w, (size_t)(n - w));
-                if (k < 0 && errno == EINTR)
-                    k = 0;
-                else if (k <= 0) {
-                    fl_err_set(err, "cannot write %s: %s", dst, strerror(errno));
-                    goto out_close_out;
-                }
-            }
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fl_err_set(err, "cannot copy %s to %s: %s", src, dst, strerror(errno));
-            goto out_close_out;
-        }
-        if (n == 0)
-            break;
-        total += (uint64_t)n;
-    }
-    if (fsync(out) < 0) {
-        fl_err_set(err, "cannot sync %s: %s", dst, strerror(errno));
-        goto out_close_out;
-    }
-    *copied = total;
-    rc = 0;
-out_close_out:
-    if (close(out) < 0 && rc == 0) {
-        fl_err_set(err, "cannot close %s: %s", dst, strerror(errno));
-        rc = -1;
-    }
-out_close_in:
-    close(in);
-    free(buf);
-    return rc;
-}
-
 int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
     int rc = -1;
@@ -336,7 +269,7 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
                 snprintf(dst, sizeof dst, "%s/%s", snap->shared_dir, f->rel + strlen(RDB_SHARED));
             else
                 snprintf(dst, sizeof dst, "%s/%s", snap->dir, f->rel);
-            if ((remote ? fl_fs_put_file(src, dst, &n, err) : copy_file(src, dst, &n, err)) < 0)
+            if (fl_fs_put_file(src, dst, &n, err) < 0) /* local: a copy, fsynced */
                 goto out;
             f->size = n;
             written += n;
@@ -457,8 +390,7 @@ static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, cons
                        src, (long long)st.st_size, h->files[i]->size);
             return -1;
         }
-        uint64_t n;
-        if (link(src, to) < 0 && copy_file(src, to, &n, err) < 0)
+        if (link(src, to) < 0 && fl_fs_get_file(src, to, err) < 0)
             return -1;
     }
     return 0;
