@@ -1,7 +1,8 @@
-/* fs.h -- the file-system layer: every durable write of Flint (checkpoint and savepoint
- * storage, RocksDB's shared SST files, high-availability.storageDir, the file sink) goes
- * through it, as Flink's FileSystem does. A location is a URI; its scheme picks the file
- * system:
+/* fs.h -- the file-system layer, as Flink's FileSystem: checkpoint and savepoint storage
+ * go through it (the JobManager's _metadata, deletions and listings; the TaskManagers'
+ * hashmap and RocksDB snapshot files, full and incremental). Not yet: high-availability.
+ * storageDir, the file sink and the blob store, which refuse or never see an s3:// URI.
+ * A location is a URI; its scheme picks the file system:
  *
  *   file:///abs/path, file:/abs/path, /abs/path   the local file system (fs_local.c)
  *   s3://bucket/key, s3a://..., s3p://...         S3 and S3-compatible stores (fs_s3.c)

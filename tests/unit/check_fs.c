@@ -4,7 +4,8 @@
  * always, S3 when FLINT_TEST_S3_ENDPOINT names a running S3 API server (tests/cluster/
  * test_s3.sh starts s3rver and runs this binary against it, bucket FLINT_TEST_S3_BUCKET).
  * Past every bound: a listing of more than one page (1000 keys), a batched delete of more
- * than one batch, a write stream of more than one multipart part.
+ * than one batch, a write stream of more than one multipart part; and the recoverable
+ * writer (upload, commit twice, abort).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -131,6 +132,35 @@ static void round_trip(const char *base, int n)
     ck_assert_int_eq(fl_fs_stat(u, &exists, NULL, &err), 0);
     ck_assert(!exists);
 
+    /* the recoverable writer: uploaded but invisible until committed; committing twice
+     * succeeds; an aborted one leaves nothing */
+    snprintf(u, sizeof u, "%s/chk-1/committed", base);
+    o = fl_fs_out_open(u, &err);
+    buf = malloc(chunk);
+    memset(buf, 'z', chunk);
+    for (int i = 0; i < 6; i++) /* S3: two parts of 5 MiB and 1 MiB */
+        ck_assert_int_eq(fl_fs_out_write(o, buf, chunk, &err), 0);
+    free(buf);
+    char *cm = NULL;
+    ck_assert_msg(fl_fs_out_close_for_commit(o, &cm, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(cm);
+    ck_assert_int_eq(fl_fs_stat(u, &exists, NULL, &err), 0);
+    ck_assert_msg(!exists, "visible before its commit");
+    ck_assert_msg(fl_fs_commit(u, cm, &err) == 0, "%s", err.msg);
+    ck_assert_msg(fl_fs_commit(u, cm, &err) == 0, "a second commit: %s", err.msg);
+    ck_assert_int_eq(fl_fs_stat(u, &exists, &size, &err), 0);
+    ck_assert(exists);
+    ck_assert_int_eq(size, 6 * chunk);
+    free(cm);
+    snprintf(u, sizeof u, "%s/chk-1/dropped", base);
+    o = fl_fs_out_open(u, &err);
+    ck_assert_int_eq(fl_fs_out_write(o, "abc", 3, &err), 0);
+    ck_assert_int_eq(fl_fs_out_close_for_commit(o, &cm, &err), 0);
+    ck_assert_msg(fl_fs_commit_abort(u, cm, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(fl_fs_stat(u, &exists, NULL, &err), 0);
+    ck_assert(!exists);
+    free(cm);
+
     /* files up and down */
     snprintf(dst, sizeof dst, "%s/flint-fs-%d.down", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (int)getpid());
@@ -150,9 +180,10 @@ static void round_trip(const char *base, int n)
     }
     seen s = {0};
     ck_assert_msg(fl_fs_list(base, true, count, &s, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(s.files, n + 3); /* chk-1/_metadata, chk-1/big, shared/copy */
+    /* chk-1/_metadata, chk-1/big, chk-1/committed, shared/copy */
+    ck_assert_int_eq(s.files, n + 4);
     ck_assert(s.has_meta);
-    ck_assert_int_eq(s.bytes, (uint64_t)n + 5 + total + 5);
+    ck_assert_int_eq(s.bytes, (uint64_t)n + 5 + total + 6 * chunk + 5);
     memset(&s, 0, sizeof s);
     ck_assert_int_eq(fl_fs_list(base, false, count, &s, &err), 0);
     ck_assert_int_eq(s.dirs, 3); /* chk-1, shared, many */
