@@ -14,8 +14,10 @@ DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-de
            librocksdb-dev libjansson-dev libssl-dev check pkg-config zookeeper curl python3 \
            iproute2 nftables openssl clang libclang-rt-14-dev \
            prometheus chromium \
-           librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server
-PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto
+           librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server \
+           libcurl4-openssl-dev nodejs
+PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
+           libcurl
 # The connectors' client libraries: linked only into what uses connectors/ (the bundles of
 # examples/kafka_*, pg_*, redis_*, the Kafka test broker and benchmark), never the daemons.
 CONN_PKGS := rdkafka libpq hiredis
@@ -107,13 +109,16 @@ all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS) $(WEB_FILES) layer
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q '^install ok installed' || echo $$p; done); \
+	    grep -q '^install ok installed' || echo $$p; done; \
+	    command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	    echo "make deps: installing $$missing"; \
 	    $$sudo apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# the S3 API server of the tests (s3rver), pinned by tests/s3/package-lock.json
+	@[ -x tests/s3/node_modules/.bin/s3rver ] || (cd tests/s3 && npm ci --no-audit --no-fund --silent)
 
 $(BUILD)/gen/proto/%.pb-c.c $(BUILD)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen/proto

@@ -336,7 +336,8 @@ static int wait_savepoint(fl_cli *cli, const char *jid, const char *trigger)
             const char *cause = json_string_value(json_object_get(op, "failure-cause"));
             int rc = 0;
             if (loc) {
-                printf("Savepoint completed. Path: file:%s\n", loc);
+                printf("Savepoint completed. Path: %s%s\n", strstr(loc, "://") ? "" : "file:",
+                       loc);
                 printf("You can resume your program from this savepoint with the run command.\n");
             } else {
                 fprintf(stderr, "Triggering the savepoint for the job %s failed: %s\n", jid,
@@ -362,7 +363,8 @@ static int trigger_savepoint(fl_cli *cli, const char *jid, const char *dir, bool
     if (dir) {
         const char *d = dir;
         d = without_scheme(d);
-        if (d[0] != '/' && realpath(".", abs)) {
+        /* a URI (s3://...) goes as it is: the JobManager serves or refuses its scheme */
+        if (d[0] != '/' && !strstr(d, "://") && realpath(".", abs)) {
             size_t n = strlen(abs);
             snprintf(abs + n, sizeof abs - n, "/%s", d);
             d = abs;

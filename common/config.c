@@ -57,7 +57,7 @@ static uint64_t hash_key(const char *s)
 }
 
 /* The key table's index: slots hold the position + 1, linear probing. */
-#define KEY_INDEX_CAP 256
+#define KEY_INDEX_CAP 512
 static uint16_t key_index[KEY_INDEX_CAP];
 static pthread_once_t key_index_once = PTHREAD_ONCE_INIT;
 

@@ -331,3 +331,24 @@ FL_KEY("supervisor.max-backoff", FL_CT_DURATION, "1 min", NULL, "0 ms..1 d",
 FL_KEY("supervisor.reset-backoff-threshold", FL_CT_DURATION, "1 min", NULL, "1 ms..365 d",
        "A supervised daemon that ran this long before dying is restarted after the initial "
        "backoff again.")
+FL_KEY("s3.endpoint", FL_CT_STRING, NULL, NULL, "1..512",
+       "S3 endpoint for s3:// (s3a://, s3p://) paths, http[s]://host[:port]; default AWS's "
+       "https://s3.<s3.region>.amazonaws.com.")
+FL_KEY("s3.access-key", FL_CT_STRING, NULL, NULL, "1..255",
+       "S3 access key id (else the environment's AWS_ACCESS_KEY_ID).")
+FL_KEY("s3.secret-key", FL_CT_STRING, NULL, NULL, "1..255",
+       "S3 secret key (else AWS_SECRET_ACCESS_KEY); never logged or shown.")
+FL_KEY("s3.region", FL_CT_STRING, "us-east-1", NULL, "1..63",
+       "The region requests are signed for (AWS Signature Version 4).")
+FL_KEY("s3.path.style.access", FL_CT_BOOL, "false", NULL, NULL,
+       "Address buckets as endpoint/bucket/key instead of bucket.endpoint/key.")
+FL_KEY("s3.upload.min.part.size", FL_CT_MEMORY, "5 mb", NULL, "5 mb..1 gb",
+       "Part size of multipart uploads; smaller objects go up in one PUT.")
+FL_KEY("s3.retry.max-attempts", FL_CT_INT, "4", NULL, "1..100",
+       "Attempts of an S3 request failing with a 5xx, 429, time-out or broken connection.")
+FL_KEY("s3.retry.initial-backoff", FL_CT_DURATION, "100 ms", NULL, "1 ms..1 min",
+       "Wait before the first retry of an S3 request; doubled each time, at most 5 s.")
+FL_KEY("s3.connection.timeout", FL_CT_DURATION, "5 s", NULL, "1 ms..10 min",
+       "Longest wait for a connection to the S3 endpoint.")
+FL_KEY("s3.request.timeout", FL_CT_DURATION, "2 min", NULL, "1 ms..1 h",
+       "Longest an S3 request (one part of an upload) may take.")

@@ -1,6 +1,7 @@
 /* daemon.c -- see daemon.h. Main thread only. */
 #include "daemon.h"
 #include "crash.h"
+#include "fs.h"
 #include "log.h"
 #include "supervise.h"
 #include "version.h"
@@ -64,6 +65,13 @@ int fl_daemon_init(const char *name, int argc, char **argv, fl_conf **out)
     if (fl_conf_get_bool(conf, "crash-reports.enabled"))
         fl_crash_install(strcmp(name, "taskmanager") == 0 ? "TaskManager" : "JobManager",
                          FL_CRASH_ABORT);
+    /* the file-system layer (s3.* keys) before any thread writes durable data */
+    if (fl_fs_init(conf, &err) < 0) {
+        fprintf(stderr, "flint-%s: configuration error: %s\n", name, err.msg);
+        fl_error("configuration error: %s", err.msg);
+        fl_conf_free(conf);
+        return -1;
+    }
     fl_info("Starting Flint %s %s (pid %d), configuration from %s", FL_VERSION, name,
             (int)getpid(), fl_conf_dir());
     fl_conf_foreach(conf, true, log_property, NULL);

@@ -3,6 +3,7 @@
  * _metadata files and restoring from them are in checkpoint_restore.c; the shared layout is
  * in checkpoint_internal.h. JobMaster thread only. */
 #include "checkpoint_internal.h"
+#include "common/fs.h"
 #include "common/job_state.h"
 #include "common/log.h"
 #include "common/path.h"
@@ -111,7 +112,9 @@ static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
     fl_warn("Checkpoint %lld of job %s %s: %s", (long long)p->id, cc->job_id,
             p->savepoint ? "(savepoint) failed" : "aborted", why);
     send_notify(cc, p, true);
-    fl_remove_tree(p->dir);
+    fl_cc_drop_dir(cc, p->dir);
+    if (!p->savepoint)
+        fl_cc_sweep_soon(cc); /* its tasks may still write there */
     hist *h = history_find(cc, p->id);
     if (h) {
         h->status = "FAILED";
@@ -180,12 +183,13 @@ static void delete_checkpoint(fl_cc *cc, completed *c)
                     for (completed *x = cc->done; x && !used; x = x->next)
                         used = x != c && x->meta && references(x->meta, path);
                     /* "../shared/NAME" of chk-N/ is shared/NAME of the job's directory */
-                    if (!used && fl_path_unlink_below(cc->base, path + 3, &err) < 0)
+                    const char *name = path + 3;
+                    if (!used && fl_fs_delete_many(cc->base, &name, 1, &err) < 0)
                         fl_warn("Checkpoint %lld of job %s: %s", (long long)c->id, cc->job_id,
                                 err.msg);
                 }
         }
-    fl_remove_tree(c->dir);
+    fl_cc_drop_dir(cc, c->dir);
     fl__pb__checkpoint_metadata__free_unpacked(c->meta, NULL);
     free(c);
 }
@@ -318,7 +322,7 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
         h->ack_ts = p->last_ack_ms;
         h->nacked = p->acked;
         h->alignment = p->alignment_ms;
-        snprintf(h->path, sizeof h->path, "file:%s", p->dir);
+        fl_fs_display(p->dir, h->path, sizeof h->path);
         if (p->savepoint) {
             cc->latest_savepoint = *h;
             cc->has_savepoint = true;
@@ -334,6 +338,10 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
         cc->env.savepoint_done(cc->env.jm, p->token, p->dir, NULL);
     free_pending(p);
     retain(cc);
+    if (cc->sweeps_due > 0 && !c->savepoint) {
+        cc->sweeps_due--;
+        fl_cc_sweep(cc, c->id);
+    }
     cc->env.changed(cc->env.jm);
 }
 
@@ -370,7 +378,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     } else {
         snprintf(p->dir, sizeof p->dir, "%.990s/chk-%lld", cc->base, (long long)id);
     }
-    if (fl_mkdirs(p->dir, err) < 0 || fl_mkdirs(cc->shared, err) < 0) {
+    if (fl_fs_mkdirs(p->dir, err) < 0 || fl_fs_mkdirs(cc->shared, err) < 0) {
         if (savepoint) {
             free(p);
             return -1;
@@ -547,7 +555,7 @@ void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token, bool dr
                                "set state.savepoints.dir.");
         return;
     }
-    const char *sdir = strncmp(d, "file://", 7) ? d : d + 7;
+    const char *sdir = fl_fs_local_path(d); /* s3:// stays as it is */
     if (strlen(sdir) > SAVEPOINT_DIR_MAX || !*sdir) {
         snprintf(err.msg, sizeof err.msg, "The savepoint directory must be 1 to %d bytes long, "
                                           "not %zu.", SAVEPOINT_DIR_MAX, strlen(sdir));
@@ -660,8 +668,9 @@ fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
     const char *dir = fl_conf_get_str(conf, "state.checkpoints.dir");
     if (!dir || !*dir)
         dir = "/tmp/flint-checkpoints";
-    if (!strncmp(dir, "file://", 7))
-        dir += 7;
+    if (fl_fs_check(dir, err) < 0)
+        goto fail;
+    dir = fl_fs_local_path(dir);
     /* a barrier carries chk-N/ and shared/: both must fit (path.h) */
     if (strlen(dir) > CHECKPOINTS_DIR_MAX) {
         fl_err_set(err, "state.checkpoints.dir must be at most %d bytes long, not %zu",
@@ -672,7 +681,9 @@ fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
     snprintf(cc->shared, sizeof cc->shared, "%s/shared", cc->base);
     const char *sp = fl_conf_get_str(conf, "state.savepoints.dir");
     if (sp && *sp) {
-        sp = strncmp(sp, "file://", 7) ? sp : sp + 7;
+        if (fl_fs_check(sp, err) < 0)
+            goto fail;
+        sp = fl_fs_local_path(sp);
         if (strlen(sp) > SAVEPOINT_DIR_MAX) {
             fl_err_set(err, "state.savepoints.dir must be at most %d bytes long, not %zu",
                        SAVEPOINT_DIR_MAX, strlen(sp));
@@ -701,6 +712,10 @@ bool fl_cc_enabled(const fl_cc *cc)
 void fl_cc_start(fl_cc *cc)
 {
     cc->running = cc->enabled;
+    if (cc->enabled && !cc->swept) {
+        cc->swept = true;
+        fl_cc_sweep(cc, 0);
+    }
 }
 
 void fl_cc_stop(fl_cc *cc)

@@ -78,6 +78,8 @@ struct fl_cc {
     completed *done;
     struct event *timer;
     bool running;
+    bool swept;               /* the storage was searched for orphans (first start) */
+    int sweeps_due;           /* completed checkpoints that sweep it (after a failure) */
     /* statistics */
     int64_t total, ncompleted, nfailed, restored_count;
     hist history[HISTORY];
@@ -103,5 +105,15 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
  * directory above it); -1 with err naming the first that does not. */
 int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
                         const char *dir, fl_err *err);
+
+/* checkpoint_storage.c: deletes a checkpoint's directory (S3: every object under its
+ * prefix); a failure is logged (the sweeps find it again). */
+void fl_cc_drop_dir(fl_cc *cc, const char *dir);
+/* checkpoint_storage.c: the next completed checkpoints sweep (after any failure). */
+void fl_cc_sweep_soon(fl_cc *cc);
+/* checkpoint_storage.c: deletes every chk-N of the job's directory that is neither
+ * completed nor pending and, with below, has an id under below (failed or subsumed);
+ * without (below 0, at start), has no _metadata (a crashed JobManager's). */
+void fl_cc_sweep(fl_cc *cc, int64_t below);
 
 #endif

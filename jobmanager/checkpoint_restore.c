@@ -9,6 +9,7 @@
  * thread only.
  */
 #include "checkpoint_internal.h"
+#include "common/fs.h"
 #include "common/keygroup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -21,6 +22,10 @@
 
 
 /* ---- metadata files --------------------------------------------------------------- */
+
+/* The _metadata object is written last and in one put (local: temporary file, fsync,
+ * rename; S3: one PUT): a checkpoint is complete exactly when it exists, which needs no
+ * rename on an object store. */
 
 int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, fl_err *err)
 {
@@ -35,7 +40,7 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
     memcpy(buf + 8, &crc, 4);
     char path[1100];
     snprintf(path, sizeof path, "%s/_metadata", dir);
-    int rc = fl_write_file(path, buf, META_HDR + n, true, err);
+    int rc = fl_fs_put(path, buf, META_HDR + n, err);
     free(buf);
     return rc;
 }
@@ -43,8 +48,13 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
 int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
                         const char *dir, fl_err *err)
 {
-    char parent[1100], full[2200];
+    char parent[1100], parent_dir[1100], full[2200];
     snprintf(parent, sizeof parent, "%s/..", dir);
+    /* an object store has no "..": the prefix above dir */
+    snprintf(parent_dir, sizeof parent_dir, "%s", dir);
+    char *slash = strrchr(parent_dir, '/');
+    if (slash)
+        *slash = '\0';
     for (size_t s = 0; s < n; s++) {
         const Fl__Pb__OperatorSubtaskState *st = states[s];
         for (int w = 0; w < 2; w++) {
@@ -59,8 +69,14 @@ int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
                         return -1;
                     }
                     bool shared = !strncmp(rel, FL_HANDLE_SHARED, strlen(FL_HANDLE_SHARED));
-                    snprintf(full, sizeof full, "%s/%s", dir, rel);
-                    if (fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
+                    if (shared && fl_fs_is_remote(dir)) /* "../shared/N": parent_dir/shared/N */
+                        snprintf(full, sizeof full, "%s/%s", parent_dir, rel + 3);
+                    else
+                        snprintf(full, sizeof full, "%s/%s", dir, rel);
+                    /* local: symlinks resolved; S3: plain names below the prefix */
+                    if (fl_fs_is_remote(dir)
+                            ? fl_fs_check_below(shared ? parent_dir : dir, full, false, err) < 0
+                            : fl_path_check_inside(shared ? parent : dir, full, err) < 0) {
                         fl_err_prefix(err, "the state file '%s' lies outside the checkpoint",
                                       rel);
                         return -1;
@@ -90,7 +106,7 @@ Fl__Pb__CheckpointMetadata *fl_cc_load_metadata(const char *dir, fl_err *err)
     char path[1100], *data;
     size_t len;
     snprintf(path, sizeof path, "%s/_metadata", dir);
-    if (fl_read_file(path, &data, &len, err) < 0)
+    if (fl_fs_get(path, &data, &len, err) < 0)
         return NULL;
     Fl__Pb__CheckpointMetadata *m = NULL;
     uint16_t version;
@@ -136,7 +152,7 @@ const Fl__Pb__CheckpointMetadata *fl_cc_restore_point(fl_cc *cc, const char **di
         snprintf(cc->restore_dir, sizeof cc->restore_dir, "%s", c->dir);
         cc->restored_id = m->checkpoint_id;
         cc->restored_ts = fl_now_ms();
-        snprintf(cc->restored_path, sizeof cc->restored_path, "file:%s", c->dir);
+        fl_fs_display(c->dir, cc->restored_path, sizeof cc->restored_path);
         cc->restored_count++;
         *dir = cc->restore_dir;
         return m;
@@ -151,8 +167,9 @@ const Fl__Pb__CheckpointMetadata *fl_cc_restore_point(fl_cc *cc, const char **di
 int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl_err *err)
 {
     char dir[1024];
-    const char *d = strncmp(path, "file:", 5) ? path : !strncmp(path, "file://", 7) ? path + 7
-                                                                                     : path + 5;
+    if (fl_fs_check(path, err) < 0)
+        return -1;
+    const char *d = fl_fs_local_path(path);
     if (strlen(d) > SAVEPOINT_DIR_MAX + 40 || !*d) {
         fl_err_set(err, "the savepoint path must be 1 to %d bytes long, not %zu",
                    SAVEPOINT_DIR_MAX + 40, strlen(d));
@@ -215,7 +232,7 @@ int fl_cc_set_savepoint(fl_cc *cc, const char *path, bool allow_non_restored, fl
     cc->restore_from_savepoint = true;
     cc->restored_id = m->checkpoint_id;
     cc->restored_ts = fl_now_ms();
-    snprintf(cc->restored_path, sizeof cc->restored_path, "file:%s", dir);
+    fl_fs_display(dir, cc->restored_path, sizeof cc->restored_path);
     cc->restored_count++;
     if (m->checkpoint_id >= cc->next_id)
         cc->next_id = m->checkpoint_id + 1;

@@ -4,6 +4,7 @@
  * thread. */
 #include "checkpoint_coordinator.h"
 #include "common/bundle_sign.h"
+#include "common/fs.h"
 #include "common/job_state.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -298,8 +299,10 @@ int fl_disp_confine_target(fl_dispatcher *d, const char *target, fl_err *err)
                                                      : target;
     const char *spdir = fl_conf_get_str(d->conf, "state.savepoints.dir");
     const char *allowed = fl_conf_get_str(d->conf, "state.savepoints.allowed-dirs");
+    if (fl_fs_check(target, err) < 0)
+        return -1;
     if ((!spdir || !*spdir) && (!allowed || !*allowed)) {
-        if (dir[0] != '/') {
+        if (dir[0] != '/' && !fl_fs_is_remote(dir)) {
             fl_err_set(err, "it is not an absolute path");
             return -1;
         }
@@ -313,9 +316,7 @@ int fl_disp_confine_target(fl_dispatcher *d, const char *target, fl_err *err)
     for (char *r = strtok_r(roots, ";,", &save); r; r = strtok_r(NULL, ";,", &save)) {
         while (*r == ' ')
             r++;
-        if (!strncmp(r, "file://", 7))
-            r += 7;
-        if (*r && fl_path_check_below(r, dir, &e) == 0)
+        if (*r && fl_fs_check_below(r, dir, true, &e) == 0)
             return 0;
     }
     fl_err_set(err, "savepoints go under state.savepoints.dir or a directory of "
@@ -646,6 +647,14 @@ fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err)
         g->config = fl_xrealloc(g->config, (g->n_config + 1) * sizeof *g->config);
         g->config[g->n_config++] = e;
     }
+    /* a scheme no file system serves is refused now, as Flink does, not taken for a
+     * relative local path */
+    static const char *const dirs[] = {"state.checkpoints.dir", "state.savepoints.dir"};
+    for (size_t i = 0; i < FL_ARRAY_LEN(dirs); i++)
+        if (fl_fs_check(fl_conf_get_str(job_conf, dirs[i]), err) < 0) {
+            fl_err_prefix(err, "%s", dirs[i]);
+            goto fail;
+        }
     return job_conf;
 fail:
     fl_conf_free(job_conf);

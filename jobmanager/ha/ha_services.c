@@ -4,6 +4,7 @@
  * wait while ZooKeeper is unreachable. The election is leader_election.c's, the stores are
  * job_graph_store.c's, checkpoint_store.c's and job_result_store.c's.
  */
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ha_internal.h"
@@ -526,6 +527,15 @@ static int make_storage(fl_ha *ha, const fl_conf *conf, fl_err *err)
         fl_err_set(err, "high-availability.storageDir is not set: high availability "
                         "(high-availability.type: zookeeper) keeps submitted jobs and their "
                         "results there (a directory every JobManager reaches)");
+        return -1;
+    }
+    if (fl_fs_check(dir, err) < 0) {
+        fl_err_prefix(err, "high-availability.storageDir");
+        return -1;
+    }
+    if (fl_fs_is_remote(dir)) {
+        fl_err_set(err, "high-availability.storageDir '%s': S3 is not supported there yet; "
+                        "give a directory every JobManager reaches (NFS)", dir);
         return -1;
     }
     if (!strncmp(dir, "file://", 7))

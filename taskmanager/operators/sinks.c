@@ -21,6 +21,7 @@
  *
  * The text of a record is the format function's output, or the record's bytes.
  */
+#include "common/fs.h"
 #include "common/log.h"
 #include "operators.h"
 #include "taskmanager/chain/operator.h"
@@ -396,6 +397,16 @@ static int init_file(fl_op *op, fl_err *err)
     }
     memcpy(s->dir, op->spec->params.data, n);
     s->dir[n] = '\0';
+    /* a URI is never taken for a relative local directory ("s3:/b/out") */
+    if (fl_fs_check(s->dir, err) < 0)
+        return -1;
+    if (fl_fs_is_remote(s->dir)) {
+        fl_err_set(err, "the file sink writes to local (or NFS) directories only, not yet to "
+                        "S3: %s", s->dir);
+        return -1;
+    }
+    if (!strncmp(s->dir, "file:", 5))
+        memmove(s->dir, fl_fs_local_path(s->dir), strlen(fl_fs_local_path(s->dir)) + 1);
     if (fl_mkdirs(s->dir, err) < 0)
         return -1;
     s->subtask = op->view->subtask;

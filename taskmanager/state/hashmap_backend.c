@@ -2,6 +2,7 @@
  * each named state is one fl_hmap whose keys are the record key followed by the namespace,
  * tagged with their key group. One task thread. */
 #include "common/bytes.h"
+#include "common/fs.h"
 #include "common/hmap.h"
 #include "common/keygroup.h"
 #include "common/path.h"
@@ -244,7 +245,10 @@ static int hm_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len
 {
     uint64_t state_size;
     fl_bytes w = hm_serialize(snap, &state_size);
-    int rc = fl_write_file(snap->path, w.p, w.len, false, err);
+    /* an object store gets one put; a local file is not synced (the coordinator's
+     * _metadata, written after every acknowledgement, is) */
+    int rc = fl_fs_is_remote(snap->path) ? fl_fs_put(snap->path, w.p, w.len, err)
+                                         : fl_write_file(snap->path, w.p, w.len, false, err);
     free(w.p);
     if (rc < 0)
         return -1;
@@ -297,7 +301,7 @@ static int restore_file(hm_backend *b, const char *path, fl_err *err)
     fl_kbackend *kb = &b->base;
     char *data;
     size_t len;
-    if (fl_read_file(path, &data, &len, err) < 0)
+    if (fl_fs_get(path, &data, &len, err) < 0)
         return -1;
     rbuf r = {(const uint8_t *)data, (const uint8_t *)data + len};
     uint32_t magic, version, first, last, nstates;

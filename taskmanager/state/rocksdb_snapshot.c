@@ -20,6 +20,7 @@
  * Restore copies a handle's files into a local directory (hard links when possible), opens
  * that DB read-only and copies the entries of our key groups into our DB.
  */
+#include "common/fs.h"
 #include "common/path.h"
 #include "common/util.h"
 #include "proto/checkpoint.pb-c.h"
@@ -247,78 +248,14 @@ static int fsync_path(const char *path, int flags, fl_err *err)
     return 0;
 }
 
-/* Copies src to dst (created or truncated) and fsyncs it; *copied gets the bytes. */
-static int copy_file(const char *src, const char *dst, uint64_t *copied, fl_err *err)
-{
-    int rc = -1;
-    char *buf = NULL;
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        fl_err_set(err, "cannot open %s: %s", src, strerror(errno));
-        return -1;
-    }
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        fl_err_set(err, "cannot create %s: %s", dst, strerror(errno));
-        goto out_close_in;
-    }
-    uint64_t total = 0;
-    bool kernel = true; /* copy_file_range until the file systems refuse it */
-    for (;;) {
-        ssize_t n;
-        if (kernel) {
-            n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
-            if (n < 0 && total == 0 &&
-                (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-                kernel = false;
-                continue;
-            }
-        } else {
-            if (!buf)
-                buf = fl_xmalloc(1u << 20);
-            n = read(in, buf, 1u << 20);
-            for (ssize_t w = 0, k; n > 0 && w < n; w += k) {
-                k = write(out, buf + w, (size_t)(n - w));
-                if (k < 0 && errno == EINTR)
-                    k = 0;
-                else if (k <= 0) {
-                    fl_err_set(err, "cannot write %s: %s", dst, strerror(errno));
-                    goto out_close_out;
-                }
-            }
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fl_err_set(err, "cannot copy %s to %s: %s", src, dst, strerror(errno));
-            goto out_close_out;
-        }
-        if (n == 0)
-            break;
-        total += (uint64_t)n;
-    }
-    if (fsync(out) < 0) {
-        fl_err_set(err, "cannot sync %s: %s", dst, strerror(errno));
-        goto out_close_out;
-    }
-    *copied = total;
-    rc = 0;
-out_close_out:
-    if (close(out) < 0 && rc == 0) {
-        fl_err_set(err, "cannot close %s: %s", dst, strerror(errno));
-        rc = -1;
-    }
-out_close_in:
-    close(in);
-    free(buf);
-    return rc;
-}
-
 int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
     int rc = -1;
     uint64_t state_size = 0, written = 0;
-    if (snap->incremental && fl_mkdirs(snap->shared_dir, err) < 0)
+    /* on an object store every file is one object (put whole): no directories to make or
+     * sync */
+    bool remote = fl_fs_is_remote(snap->dir);
+    if (!remote && snap->incremental && fl_mkdirs(snap->shared_dir, err) < 0)
         return -1;
     Fl__Pb__StateFile *fs = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fs);
     Fl__Pb__StateFile **fps = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fps);
@@ -332,7 +269,7 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
                 snprintf(dst, sizeof dst, "%s/%s", snap->shared_dir, f->rel + strlen(RDB_SHARED));
             else
                 snprintf(dst, sizeof dst, "%s/%s", snap->dir, f->rel);
-            if (copy_file(src, dst, &n, err) < 0)
+            if (fl_fs_put_file(src, dst, &n, err) < 0) /* local: a copy, fsynced */
                 goto out;
             f->size = n;
             written += n;
@@ -343,8 +280,8 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
         fps[i] = &fs[i];
         state_size += f->size;
     }
-    if (fsync_path(snap->dir, O_RDONLY | O_DIRECTORY, err) < 0 ||
-        (snap->incremental && fsync_path(snap->shared_dir, O_RDONLY | O_DIRECTORY, err) < 0))
+    if (!remote && (fsync_path(snap->dir, O_RDONLY | O_DIRECTORY, err) < 0 ||
+        (snap->incremental && fsync_path(snap->shared_dir, O_RDONLY | O_DIRECTORY, err) < 0)))
         goto out;
 
     Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;
@@ -399,6 +336,29 @@ static const char *db_file_name(const char *path)
     return name;
 }
 
+/* Downloads the object cdir/rel (a shared one "../shared/N" is cdir's parent/shared/N: an
+ * object store has no "..") into the local file to; its size must match the handle's. */
+static int fetch_remote(const char *cdir, const char *rel, uint64_t want, const char *to,
+                        fl_err *err)
+{
+    char src[4200];
+    if (strncmp(rel, RDB_SHARED, strlen(RDB_SHARED)) == 0) {
+        const char *slash = strrchr(cdir, '/');
+        snprintf(src, sizeof src, "%.*s/%s", (int)(slash ? slash - cdir : 0), cdir, rel + 3);
+    } else {
+        snprintf(src, sizeof src, "%s/%s", cdir, rel);
+    }
+    if (fl_fs_get_file(src, to, err) < 0)
+        return -1;
+    struct stat st;
+    if (stat(to, &st) < 0 || (uint64_t)st.st_size != want) {
+        fl_err_set(err, "state file %s is damaged: %lld bytes, the checkpoint says %" PRIu64,
+                   src, (long long)st.st_size, want);
+        return -1;
+    }
+    return 0;
+}
+
 /* Brings the handle's files into dst: hard links when storage shares the file system
  * (a read-only DB never changes them), copies otherwise. Sizes must match the handle. */
 static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, const char *dst,
@@ -416,6 +376,11 @@ static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, cons
         struct stat st;
         snprintf(src, sizeof src, "%s/%s", cdir, rel);
         snprintf(to, sizeof to, "%s/%s", dst, name);
+        if (fl_fs_is_remote(cdir)) {
+            if (fetch_remote(cdir, rel, h->files[i]->size, to, err) < 0)
+                return -1;
+            continue;
+        }
         if (stat(src, &st) < 0) {
             fl_err_set(err, "state file %s: %s", src, strerror(errno));
             return -1;
@@ -425,8 +390,7 @@ static int fetch_files(const char *cdir, const Fl__Pb__KeyedStateHandle *h, cons
                        src, (long long)st.st_size, h->files[i]->size);
             return -1;
         }
-        uint64_t n;
-        if (link(src, to) < 0 && copy_file(src, to, &n, err) < 0)
+        if (link(src, to) < 0 && fl_fs_get_file(src, to, err) < 0)
             return -1;
     }
     return 0;
