@@ -220,6 +220,15 @@ FL_KEY("jobmanager.execution.failover-strategy", FL_CT_ENUM, "region", "full|reg
        "What a failed task restarts: region (only its pipelined region: the tasks connected "
        "to it by data edges, from the latest checkpoint, while the other regions keep "
        "running) or full (every task of the job).")
+FL_KEY("scheduler-mode", FL_CT_ENUM, NULL, "reactive", NULL,
+       "reactive: every running job rescales to use all slots of the cluster (each vertex at "
+       "most its max parallelism) when a TaskManager registers or is lost, restoring its "
+       "latest completed checkpoint at the new parallelism. Unset: jobs keep their "
+       "parallelism.")
+FL_KEY("jobmanager.adaptive-scheduler.resource-stabilization-timeout", FL_CT_DURATION, "10 s",
+       NULL, "0 ms..1 h",
+       "Reactive mode: how long the cluster's slots must stay unchanged before a job scales up "
+       "to use new ones, so that TaskManagers starting together cause one rescale.")
 FL_KEY("restart-strategy.type", FL_CT_ENUM, NULL, "none|off|disable|fixed-delay|fixeddelay|"
        "exponential-delay|exponentialdelay|failure-rate|failurerate", NULL,
        "How a failed job restarts: none, fixed-delay, exponential-delay or failure-rate. "
