@@ -155,10 +155,12 @@ done:
     json_decref(body);
 }
 
+/* scheduler-mode: reactive, or jobmanager.scheduler: adaptive: the jobs follow the slots */
 static bool reactive(const fl_dispatcher *d)
 {
     const char *mode = fl_conf_get_str(d->conf, "scheduler-mode");
-    return mode && !strcmp(mode, "reactive");
+    const char *sched = fl_conf_get_str(d->conf, "jobmanager.scheduler");
+    return (mode && !strcmp(mode, "reactive")) || (sched && !strcmp(sched, "adaptive"));
 }
 
 static int cluster_slots(const fl_dispatcher *d)
@@ -174,8 +176,9 @@ void fl_disp_reactive_view(fl_dispatcher *d)
     int n = cluster_slots(d);
     if (!reactive(d) || n == d->reactive_slots)
         return; /* a heartbeat's view: the slots are the same */
-    fl_info("Reactive mode: the cluster has %d slots now (%d before); the running jobs follow.",
-            n, d->reactive_slots);
+    fl_info("The cluster has %d slots now (%d before); the running jobs follow (%s).", n,
+            d->reactive_slots, fl_conf_get_str(d->conf, "scheduler-mode") ? "reactive mode"
+                                                                          : "adaptive scheduler");
     d->reactive_slots = n;
     for (job_entry *j = d->jobs; j; j = j->next)
         if (j->jm && !fl_job_state_is_terminal(j->state))

@@ -40,6 +40,7 @@ static void set_state(fl_sched *s, fl_job_state state)
         evtimer_del(s->cancel_timer);
         evtimer_del(s->region_timer);
         evtimer_del(s->reactive_timer);
+        evtimer_del(s->wait_timer);
         s->ops->release_slots(s->ctx);
         s->waiting_slots = false;
     }
@@ -69,6 +70,7 @@ static void request_slots(fl_sched *s)
             fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_SCHEDULED);
     s->ops->request_slots(s->ctx, s->eg.nslots_needed);
     fl_sched_timer_in(s->slot_timer, fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
+    fl_sched_reactive_waiting(s, true);
 }
 
 /* Replacements for the slots of lost TaskManagers: each takes a lost one's place (the same
@@ -104,6 +106,7 @@ void fl_sched_on_slots(fl_sched *s, fl_slot_grant *slots, int n)
     }
     s->waiting_slots = false;
     evtimer_del(s->slot_timer);
+    fl_sched_reactive_waiting(s, false);
     free(s->slots);
     s->slots = slots;
     s->nslots = n;
@@ -610,6 +613,8 @@ int fl_sched_rescale(fl_sched *s, const int *parallelism)
 {
     if (s->state != FL_JOB_RUNNING)
         return -1;
+    if (s->declared) /* adaptive: the new requirements are what it scales up to */
+        memcpy(s->declared, parallelism, (size_t)s->eg.nv * sizeof *s->declared);
     return fl_sched_rescale_for(s, parallelism, "resource requirements changed");
 }
 
@@ -669,10 +674,7 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
     s->slot_timer = evtimer_new(base, on_slot_timeout, s);
     s->restart_timer = evtimer_new(base, on_restart_timer, s);
     s->cancel_timer = evtimer_new(base, on_cancel_timeout, s);
-    s->reactive_timer = evtimer_new(base, fl_sched_on_reactive_timer, s);
-    const char *mode = fl_conf_get_str(job_conf, "scheduler-mode");
-    s->reactive = mode && !strcmp(mode, "reactive");
-    s->cluster_slots = -1;
+    fl_sched_reactive_init(s, base);
     s->state = FL_JOB_CREATED;
     s->created_ms = s->state_ts[FL_JOB_CREATED] = fl_now_ms();
     return 0;
@@ -686,7 +688,9 @@ void fl_sched_destroy(fl_sched *s)
         event_free(s->cancel_timer);
         event_free(s->region_timer);
         event_free(s->reactive_timer);
+        event_free(s->wait_timer);
     }
+    free(s->declared);
     free(s->rescale_to);
     free(s->rstate);
     free(s->rdue);

@@ -1,5 +1,5 @@
-/* scheduler_reactive.c -- Flink's reactive mode (scheduler-mode: reactive) on the
- * scheduler's rescale path: the Dispatcher tells every JobMaster the cluster's slot count
+/* scheduler_reactive.c -- Flink's reactive mode (scheduler-mode: reactive) and adaptive
+ * scheduler (jobmanager.scheduler: adaptive) on the scheduler's rescale path: the Dispatcher tells every JobMaster the cluster's slot count
  * whenever it changes (a TaskManager registered or was lost), and the job rescales to use
  * all of them. Fewer slots rescale at once: the lost TaskManager's slots will not come back,
  * and waiting for them would only end in slot.request.timeout. More slots wait for
@@ -8,7 +8,10 @@
  * fl_sched_rescale_for: the tasks stop and the job restores its latest completed checkpoint
  * at the new parallelism (a lost TaskManager's failure restarts at it instead). A job with
  * unaligned checkpoints is not rescaled (their in-flight data restores only at the same
- * parallelism): it says so once and keeps its parallelism. JobMaster thread only.
+ * parallelism): it says so once and keeps its parallelism. The adaptive scheduler does the
+ * same within the parallelism the job declared: it starts at it, waits resource-wait-timeout
+ * for the slots it needs and then runs with what there is, and scales back up as slots
+ * come. JobMaster thread only.
  */
 #include "common/log.h"
 #include "common/util.h"
@@ -17,12 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Slots that parallelism p needs: per sharing group its largest vertex at min(p, max). */
-static int slots_needed(const fl_exec_graph *eg, int p)
+/* The most vertex vi may run at: its max parallelism, or less when capped. */
+static int most_of(const fl_exec_graph *eg, const int *cap, int vi)
+{
+    int m = eg->v[vi].jv->max_parallelism;
+    return cap && cap[vi] < m ? cap[vi] : m;
+}
+
+/* Slots that parallelism p needs: per sharing group its largest vertex at min(p, most). */
+static int slots_needed(const fl_exec_graph *eg, const int *cap, int p)
 {
     int size[FL_EG_MAX_GROUPS] = {0}, n = 0;
     for (int vi = 0; vi < eg->nv; vi++) {
-        int q = FL_MIN(p, eg->v[vi].jv->max_parallelism);
+        int q = FL_MIN(p, most_of(eg, cap, vi));
         if (q > size[eg->v[vi].group])
             size[eg->v[vi].group] = q;
     }
@@ -31,23 +41,23 @@ static int slots_needed(const fl_exec_graph *eg, int p)
     return n;
 }
 
-int fl_sched_reactive_target(const fl_exec_graph *eg, int slots, int *par)
+int fl_sched_reactive_target(const fl_exec_graph *eg, int slots, const int *cap, int *par)
 {
     int most = 1;
     for (int vi = 0; vi < eg->nv; vi++)
-        most = FL_MAX(most, eg->v[vi].jv->max_parallelism);
-    if (eg->nv == 0 || slots_needed(eg, 1) > slots)
+        most = FL_MAX(most, most_of(eg, cap, vi));
+    if (eg->nv == 0 || slots_needed(eg, cap, 1) > slots)
         return -1;
     int lo = 1, hi = FL_MIN(slots, most); /* slots_needed grows with p: the largest fitting */
     while (lo < hi) {
         int mid = lo + (hi - lo + 1) / 2;
-        if (slots_needed(eg, mid) <= slots)
+        if (slots_needed(eg, cap, mid) <= slots)
             lo = mid;
         else
             hi = mid - 1;
     }
     for (int vi = 0; vi < eg->nv; vi++)
-        par[vi] = FL_MAX(1, FL_MIN(lo, eg->v[vi].jv->max_parallelism));
+        par[vi] = FL_MAX(1, FL_MIN(lo, most_of(eg, cap, vi)));
     /* a forward edge joins subtask i to subtask i: both ends at the smaller parallelism;
      * each pass settles at least one more vertex, so nv passes are enough */
     for (bool changed = true; changed;) {
@@ -100,7 +110,7 @@ static void follow(fl_sched *s, bool now)
     int nv = s->eg.nv;
     int *par = fl_xcalloc((size_t)nv + 1, sizeof *par);
     int *buf = fl_xcalloc((size_t)nv + 1, sizeof *buf);
-    if (fl_sched_reactive_target(&s->eg, s->cluster_slots, par) < 0)
+    if (fl_sched_reactive_target(&s->eg, s->cluster_slots, s->declared, par) < 0)
         goto out; /* no slots at all: the job waits for them as it would anyway */
     const int *cur = current(s, buf);
     bool down = false, differ = false;
@@ -110,6 +120,14 @@ static void follow(fl_sched *s, bool now)
     }
     if (!differ) {
         evtimer_del(s->reactive_timer); /* back where it is: nothing to wait for */
+        fl_info("Job %s (%s): the cluster has %d slots; its parallelism stays.", s->job_name,
+                s->job_id, s->cluster_slots);
+        goto out;
+    }
+    if (s->declared && (s->state == FL_JOB_CREATED || (down && !now))) {
+        /* adaptive: it starts at what it declared, and settles for less only after
+         * waiting resource-wait-timeout for its slots (fl_sched_on_wait_timer) */
+        evtimer_del(s->reactive_timer);
         goto out;
     }
     if (!can_rescale(s))
@@ -124,7 +142,8 @@ static void follow(fl_sched *s, bool now)
     }
     evtimer_del(s->reactive_timer);
     char why[160];
-    snprintf(why, sizeof why, "reactive mode: the cluster has %d slots", s->cluster_slots);
+    snprintf(why, sizeof why, "%s: the cluster has %d slots",
+             s->declared ? "adaptive scheduler" : "reactive mode", s->cluster_slots);
     fl_info("Job %s (%s): %s; rescaling from parallelism %d to %d (first vertex).",
             s->job_name, s->job_id, why, cur[0], par[0]);
     fl_sched_rescale_for(s, par, why);
@@ -138,6 +157,49 @@ void fl_sched_cluster_slots(fl_sched *s, int slots)
     s->cluster_slots = slots;
     if (s->reactive && !fl_job_state_is_terminal(s->state) && s->state != FL_JOB_CANCELLING)
         follow(s, false);
+}
+
+/* Adaptive: the job waited resource-wait-timeout for its slots and they did not all come:
+ * it runs with what the cluster has (if that is anything). */
+void fl_sched_on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+    fl_sched *s = arg;
+    if (s->state != FL_JOB_RUNNING || !s->waiting_slots)
+        return;
+    fl_info("Job %s (%s): its %d slots did not come within %lld ms "
+            "(jobmanager.adaptive-scheduler.resource-wait-timeout); it runs with the %d there "
+            "are.", s->job_name, s->job_id, s->eg.nslots_needed,
+            (long long)fl_conf_get_duration_ms(
+                s->conf, "jobmanager.adaptive-scheduler.resource-wait-timeout"),
+            s->cluster_slots);
+    follow(s, true);
+}
+
+void fl_sched_reactive_waiting(fl_sched *s, bool waiting)
+{
+    if (!s->declared)
+        return;
+    evtimer_del(s->wait_timer);
+    if (waiting)
+        fl_sched_timer_in(s->wait_timer,
+                          fl_conf_get_duration_ms(
+                              s->conf, "jobmanager.adaptive-scheduler.resource-wait-timeout"));
+}
+
+void fl_sched_reactive_init(fl_sched *s, struct event_base *base)
+{
+    s->reactive_timer = evtimer_new(base, fl_sched_on_reactive_timer, s);
+    s->wait_timer = evtimer_new(base, fl_sched_on_wait_timer, s);
+    s->cluster_slots = -1;
+    const char *mode = fl_conf_get_str(s->conf, "scheduler-mode");
+    const char *sched = fl_conf_get_str(s->conf, "jobmanager.scheduler");
+    s->reactive = mode && !strcmp(mode, "reactive");
+    if (!s->reactive && sched && !strcmp(sched, "adaptive")) {
+        s->reactive = true;
+        s->declared = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *s->declared);
+        for (int vi = 0; vi < s->eg.nv; vi++)
+            s->declared[vi] = s->g->vertices[vi]->parallelism;
+    }
 }
 
 void fl_sched_on_reactive_timer(evutil_socket_t fd, short what, void *arg)

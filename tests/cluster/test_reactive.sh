@@ -77,7 +77,7 @@ for n in 2 3 4; do
     wait_for "running_at $n" 60 || fail "not running at $n after TaskManager $n joined: $(rest GET "/jobs/$J")"
     t1=$(now_ms)
     ms=$((t1 - t0))
-    reg=$(jm_log_ms "Reactive mode: the cluster has $n slots now") ||
+    reg=$(jm_log_ms "The cluster has $n slots now") ||
         fail "no 'the cluster has $n slots' in the JobManager's log"
     TIMES+=("$((t1 - reg))")
     reason=$(rest GET "/jobs/$J" | json_get last-rescale.reason)
