@@ -144,9 +144,7 @@ static void follow(fl_sched *s, bool now)
     char why[160];
     snprintf(why, sizeof why, "%s: the cluster has %d slots",
              s->declared ? "adaptive scheduler" : "reactive mode", s->cluster_slots);
-    fl_info("Job %s (%s): %s; rescaling from parallelism %d to %d (first vertex).",
-            s->job_name, s->job_id, why, cur[0], par[0]);
-    fl_sched_rescale_for(s, par, why);
+    fl_sched_rescale_for(s, par, why); /* it logs that it rescales, op_rescaled from what */
 out:
     free(par);
     free(buf);
