@@ -220,6 +220,25 @@ FL_KEY("jobmanager.execution.failover-strategy", FL_CT_ENUM, "region", "full|reg
        "What a failed task restarts: region (only its pipelined region: the tasks connected "
        "to it by data edges, from the latest checkpoint, while the other regions keep "
        "running) or full (every task of the job).")
+FL_KEY("scheduler-mode", FL_CT_ENUM, NULL, "reactive", NULL,
+       "reactive: every running job rescales to use all slots of the cluster (each vertex at "
+       "most its max parallelism) when a TaskManager registers or is lost, restoring its "
+       "latest completed checkpoint at the new parallelism. Unset: jobs keep their "
+       "parallelism.")
+FL_KEY("jobmanager.scheduler", FL_CT_ENUM, "default", "default|adaptive", NULL,
+       "adaptive: a job starts at the parallelism it declared when the cluster has the slots, "
+       "else at what there is after jobmanager.adaptive-scheduler.resource-wait-timeout, and "
+       "scales back up to the declared parallelism as TaskManagers register (scheduler-mode: "
+       "reactive implies it, up to the max parallelism instead).")
+FL_KEY("jobmanager.adaptive-scheduler.resource-wait-timeout", FL_CT_DURATION, "5 min", NULL,
+       "0 ms..365 d",
+       "Adaptive scheduler: how long a job waits for all the slots it needs before it runs "
+       "with fewer.")
+FL_KEY("jobmanager.adaptive-scheduler.resource-stabilization-timeout", FL_CT_DURATION, "10 s",
+       NULL, "0 ms..1 h",
+       "Reactive mode and the adaptive scheduler: how long the cluster's slots must stay "
+       "unchanged before a job scales up "
+       "to use new ones, so that TaskManagers starting together cause one rescale.")
 FL_KEY("restart-strategy.type", FL_CT_ENUM, NULL, "none|off|disable|fixed-delay|fixeddelay|"
        "exponential-delay|exponentialdelay|failure-rate|failurerate", NULL,
        "How a failed job restarts: none, fixed-delay, exponential-delay or failure-rate. "

@@ -216,9 +216,13 @@ int flint_main(fl_env *env, int argc, char **argv)
     c.emit_all = fl_arg_has(argc, argv, "emit-all");
 
     fl_stream *s = fl_generate_sequence(env, 0, c.keys * c.per_key - 1);
-    fl_uid(fl_name(fl_set_parallelism(s, 1), "sequence"), "seqcheck-source");
+    /* max parallelism 1 too: reactive mode (scheduler-mode: reactive) scales every operator
+     * up to its max parallelism, and this stream must stay one */
+    fl_uid(fl_name(fl_set_max_parallelism(fl_set_parallelism(s, 1), 1), "sequence"),
+           "seqcheck-source");
     s = fl_map(s, sc_inject);
-    fl_uid(fl_name(fl_set_parallelism(s, 1), "inject"), "seqcheck-inject");
+    fl_uid(fl_name(fl_set_max_parallelism(fl_set_parallelism(s, 1), 1), "inject"),
+           "seqcheck-inject");
     fl_with_config_as(s, struct sc_cfg, &c);
     fl_with_open(s, sc_inject_open);
     fl_with_close(s, sc_inject_close);

@@ -45,6 +45,7 @@ void fl_dispatcher_on_cluster_view(void *ctx, fl_cluster_view *view)
     fl_dispatcher *d = ctx;
     fl_cluster_view_free(d->view);
     d->view = view;
+    fl_disp_reactive_view(d);
 }
 
 static void count_slots(const fl_dispatcher *d, int *total, int *free_slots)
@@ -732,6 +733,8 @@ static void post_job(void *ctx, struct evhttp_request *req, const fl_rest_params
     fl_jm_deps deps = {d->rpc, d->rm, d->ep, fl_disp_on_job_status, d->term, d->ha};
     fl_jm *jm = fl_jm_new(&deps, g, job_conf, &err);
     job_conf = NULL;
+    if (jm)
+        fl_disp_reactive_new_job(d, jm);
     if (!jm || fl_jm_start(jm, &err) < 0) {
         fl_jm_free(jm);
         fl_rest_error(req, 500, "Cannot start the job: %s", err.msg);

@@ -42,6 +42,7 @@ struct fl_dispatcher {
     struct fl_trusted_keys *trusted; /* security.bundles.trusted-keys: NULL, unchecked */
     int rest_port;
     fl_cluster_view *view; /* latest snapshot from the ResourceManager */
+    int reactive_slots;    /* the cluster's slots the JobMasters were told last (reactive) */
     struct fl_prom_reporter *prom; /* metrics.reporter.prom.port, or NULL (rest_metrics.c) */
     struct {                       /* the JobManager's CPU load between two looks */
         int64_t at_ms;
@@ -104,6 +105,11 @@ fl_conf *fl_disp_job_conf(fl_dispatcher *d, Fl__Pb__JobGraph *g, fl_err *err);
 
 /* dispatcher_rescale.c: GET/PUT /jobs/:jobid/resource-requirements */
 void fl_disp_rescale_routes(fl_dispatcher *d);
+/* Reactive mode (scheduler-mode: reactive): a new cluster view tells every JobMaster the
+ * cluster's slots when their number changed; a new JobMaster (before fl_jm_start) is told
+ * them at once, so that it starts at the parallelism they hold. */
+void fl_disp_reactive_view(fl_dispatcher *d);
+void fl_disp_reactive_new_job(fl_dispatcher *d, fl_jm *jm);
 /* rest_metrics.c: the metric endpoints (Flink's monitoring REST API) and the JobManager's
  * Prometheus reporter, started on the Dispatcher's thread */
 void fl_disp_metrics_routes(fl_dispatcher *d);

@@ -215,6 +215,7 @@ static void recover_job(fl_dispatcher *d, fl_ha_job_recovery *jr)
         return;
     }
     fl_jm_recover(jm, jr->checkpoints, jr->ncheckpoints, jr->stored->submitted_ms);
+    fl_disp_reactive_new_job(d, jm);
     if (fl_jm_start(jm, &err) < 0) {
         fl_jm_free(jm);
         unrecoverable(d, jr->job_id, err.msg);

@@ -7,6 +7,7 @@
  * checkpoint interval. Everything a request can get wrong is refused here with its reason,
  * before the JobMaster hears of it. Dispatcher thread only.
  */
+#include "common/log.h"
 #include "common/util.h"
 #include "dispatcher_internal.h"
 
@@ -152,6 +153,42 @@ refuse:
 done:
     free(par);
     json_decref(body);
+}
+
+/* scheduler-mode: reactive, or jobmanager.scheduler: adaptive: the jobs follow the slots */
+static bool reactive(const fl_dispatcher *d)
+{
+    const char *mode = fl_conf_get_str(d->conf, "scheduler-mode");
+    const char *sched = fl_conf_get_str(d->conf, "jobmanager.scheduler");
+    return (mode && !strcmp(mode, "reactive")) || (sched && !strcmp(sched, "adaptive"));
+}
+
+static int cluster_slots(const fl_dispatcher *d)
+{
+    int n = 0;
+    for (int i = 0; d->view && i < d->view->n; i++)
+        n += d->view->tms[i].slots_total;
+    return n;
+}
+
+void fl_disp_reactive_view(fl_dispatcher *d)
+{
+    int n = cluster_slots(d);
+    if (!reactive(d) || n == d->reactive_slots)
+        return; /* a heartbeat's view: the slots are the same */
+    fl_info("The cluster has %d slots now (%d before); the running jobs follow (%s).", n,
+            d->reactive_slots, fl_conf_get_str(d->conf, "scheduler-mode") ? "reactive mode"
+                                                                          : "adaptive scheduler");
+    d->reactive_slots = n;
+    for (job_entry *j = d->jobs; j; j = j->next)
+        if (j->jm && !fl_job_state_is_terminal(j->state))
+            fl_jm_cluster_slots(j->jm, n);
+}
+
+void fl_disp_reactive_new_job(fl_dispatcher *d, fl_jm *jm)
+{
+    if (reactive(d))
+        fl_jm_cluster_slots(jm, cluster_slots(d));
 }
 
 void fl_disp_rescale_routes(fl_dispatcher *d)

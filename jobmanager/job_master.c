@@ -172,11 +172,11 @@ static void op_rescaled(void *ctx, const int *from)
             n += snprintf(desc + n, sizeof desc - (size_t)n, "%s%s %d -> %d", v ? ", " : "",
                           jm->g->vertices[v]->name, from[v], jm->g->vertices[v]->parallelism);
     }
-    fl_info("Job %s (%s) rescaled (resource requirements changed): %s.", jm->g->name, jm->id,
-            desc);
+    const char *why = jm->s.rescale_why[0] ? jm->s.rescale_why : "resource requirements changed";
+    fl_info("Job %s (%s) rescaled (%s): %s.", jm->g->name, jm->id, why, desc);
     json_decref(jm->last_rescale);
     jm->last_rescale = json_pack("{s:I, s:s, s:o, s:o}", "timestamp", (json_int_t)fl_now_ms(),
-                                 "reason", "resource requirements changed", "from", f, "to", t);
+                                 "reason", why, "from", f, "to", t);
     json_decref(jm->plan);
     jm->plan = fl_plan_json(jm->g);
 }
@@ -288,6 +288,18 @@ static void run_rescale(void *ctx, void *arg)
 void fl_jm_rescale(fl_jm *jm, int *parallelism)
 {
     fl_endpoint_post(jm->ep, run_rescale, parallelism, free);
+}
+
+static void run_cluster_slots(void *ctx, void *arg)
+{
+    fl_jm *jm = ctx;
+    fl_sched_cluster_slots(&jm->s, (int)(intptr_t)arg);
+    fl_jm_publish_soon(jm, FL_JM_PUBLISH_TASKS_MS);
+}
+
+void fl_jm_cluster_slots(fl_jm *jm, int slots)
+{
+    fl_endpoint_post(jm->ep, run_cluster_slots, (void *)(intptr_t)slots, NULL);
 }
 
 /* ---- checkpoint coordinator callbacks ---------------------------------------------- */

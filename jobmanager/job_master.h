@@ -71,6 +71,9 @@ void fl_jm_cancel(fl_jm *jm);
 /* Any thread: rescale the running job to parallelism[v] per vertex (takes the array; the
  * caller checked it against the job's vertices, max parallelism and forward edges). */
 void fl_jm_rescale(fl_jm *jm, int *parallelism);
+/* Any thread, also before fl_jm_start: the cluster has `slots` slots now (reactive mode:
+ * the job follows them, scheduler_reactive.c). */
+void fl_jm_cluster_slots(fl_jm *jm, int slots);
 /* Any thread: a savepoint into dir ("" = state.savepoints.dir); its status appears in the
  * job's details under "savepoints"/<token as 16 hex digits>. stop: end the job (FINISHED)
  * once the savepoint is complete; cancel (a savepoint with cancel-job): end it CANCELED, as

@@ -39,6 +39,8 @@ static void set_state(fl_sched *s, fl_job_state state)
         evtimer_del(s->restart_timer);
         evtimer_del(s->cancel_timer);
         evtimer_del(s->region_timer);
+        evtimer_del(s->reactive_timer);
+        evtimer_del(s->wait_timer);
         s->ops->release_slots(s->ctx);
         s->waiting_slots = false;
     }
@@ -68,6 +70,7 @@ static void request_slots(fl_sched *s)
             fl_eg_set_state(&s->eg, &s->eg.v[vi].x[i], FL_TASK_SCHEDULED);
     s->ops->request_slots(s->ctx, s->eg.nslots_needed);
     fl_sched_timer_in(s->slot_timer, fl_conf_get_duration_ms(s->conf, "slot.request.timeout"));
+    fl_sched_reactive_waiting(s, true);
 }
 
 /* Replacements for the slots of lost TaskManagers: each takes a lost one's place (the same
@@ -103,6 +106,7 @@ void fl_sched_on_slots(fl_sched *s, fl_slot_grant *slots, int n)
     }
     s->waiting_slots = false;
     evtimer_del(s->slot_timer);
+    fl_sched_reactive_waiting(s, false);
     free(s->slots);
     s->slots = slots;
     s->nslots = n;
@@ -150,26 +154,30 @@ static void restart_now(fl_sched *s)
     }
 }
 
+static void rescale_now(fl_sched *s);
+
 static void on_restart_timer(evutil_socket_t fd, short what, void *arg)
 {
     fl_sched *s = arg;
-    if (s->state == FL_JOB_RESTARTING)
+    if (s->state != FL_JOB_RESTARTING)
+        return;
+    if (s->rescale_to) /* a rescale asked for while the job failed: restart at it */
+        rescale_now(s);
+    else
         restart_now(s);
 }
 
 static int setup_regions(fl_sched *s, fl_err *err);
 
-/* RESTARTING (rescale) -> RUNNING: every task stopped; the graph takes the new parallelism
- * and the job restarts in as many slots as it needs now. */
-static void rescale_now(fl_sched *s)
+/* The graph takes parallelism `to` (every task stopped or not yet started): the
+ * ExecutionGraph and its regions are built anew. */
+static void set_parallelism(fl_sched *s, const int *to)
 {
     int *from = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *from);
     for (int vi = 0; vi < s->eg.nv; vi++) {
         from[vi] = s->g->vertices[vi]->parallelism;
-        s->g->vertices[vi]->parallelism = s->rescale_to[vi];
+        s->g->vertices[vi]->parallelism = to[vi];
     }
-    free(s->rescale_to);
-    s->rescale_to = NULL;
     fl_eg_destroy(&s->eg);
     fl_err err;
     if (fl_eg_init(&s->eg, s->g, &err) < 0 || setup_regions(s, &err) < 0) {
@@ -181,6 +189,16 @@ static void rescale_now(fl_sched *s)
     }
     s->ops->rescaled(s->ctx, from);
     free(from);
+}
+
+/* RESTARTING (rescale) -> RUNNING: every task stopped; the graph takes the new parallelism
+ * and the job restarts in as many slots as it needs now. */
+static void rescale_now(fl_sched *s)
+{
+    int *to = s->rescale_to;
+    s->rescale_to = NULL;
+    set_parallelism(s, to);
+    free(to);
     free(s->slots);
     s->slots = NULL;
     s->nslots = 0;
@@ -595,10 +613,33 @@ int fl_sched_rescale(fl_sched *s, const int *parallelism)
 {
     if (s->state != FL_JOB_RUNNING)
         return -1;
-    s->rescale_to = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *s->rescale_to);
+    if (s->declared) /* adaptive: the new requirements are what it scales up to */
+        memcpy(s->declared, parallelism, (size_t)s->eg.nv * sizeof *s->declared);
+    return fl_sched_rescale_for(s, parallelism, "resource requirements changed");
+}
+
+int fl_sched_rescale_for(fl_sched *s, const int *parallelism, const char *why)
+{
+    if (s->state == FL_JOB_CREATED) { /* nothing runs yet: start at it */
+        snprintf(s->rescale_why, sizeof s->rescale_why, "%s", why);
+        set_parallelism(s, parallelism);
+        return 0;
+    }
+    if (s->state != FL_JOB_RUNNING && s->state != FL_JOB_RESTARTING &&
+        s->state != FL_JOB_FAILING)
+        return -1;
+    if (!s->rescale_to)
+        s->rescale_to = fl_xcalloc((size_t)s->eg.nv + 1, sizeof *s->rescale_to);
     memcpy(s->rescale_to, parallelism, (size_t)s->eg.nv * sizeof *s->rescale_to);
-    fl_info("Job %s (%s) rescales: the tasks stop, then it restores its latest completed "
-            "checkpoint at the new parallelism.", s->job_name, s->job_id);
+    snprintf(s->rescale_why, sizeof s->rescale_why, "%s", why);
+    if (s->state != FL_JOB_RUNNING) {
+        /* failing, or its tasks already stopping for a rescale: the restart takes it */
+        fl_info("Job %s (%s) will restart at the new parallelism (%s).", s->job_name,
+                s->job_id, why);
+        return 0;
+    }
+    fl_info("Job %s (%s) rescales (%s): the tasks stop, then it restores its latest "
+            "completed checkpoint at the new parallelism.", s->job_name, s->job_id, why);
     evtimer_del(s->region_timer);
     set_state(s, FL_JOB_RESTARTING);
     if (s->waiting_slots || s->replacing) {
@@ -633,6 +674,7 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
     s->slot_timer = evtimer_new(base, on_slot_timeout, s);
     s->restart_timer = evtimer_new(base, on_restart_timer, s);
     s->cancel_timer = evtimer_new(base, on_cancel_timeout, s);
+    fl_sched_reactive_init(s, base);
     s->state = FL_JOB_CREATED;
     s->created_ms = s->state_ts[FL_JOB_CREATED] = fl_now_ms();
     return 0;
@@ -645,7 +687,11 @@ void fl_sched_destroy(fl_sched *s)
         event_free(s->restart_timer);
         event_free(s->cancel_timer);
         event_free(s->region_timer);
+        event_free(s->reactive_timer);
+        event_free(s->wait_timer);
     }
+    free(s->declared);
+    free(s->rescale_to);
     free(s->rstate);
     free(s->rdue);
     free(s->slot_lost);

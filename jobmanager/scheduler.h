@@ -101,8 +101,17 @@ typedef struct fl_sched {
     int64_t created_ms, end_ms, running_since_ms; /* wall, wall, monotonic */
     int64_t state_ts[FL_JOB_FAILED + 1];
     Fl__Pb__JobGraph *g;           /* the JobMaster's: a rescale sets its parallelism */
-    int *rescale_to;               /* per vertex, while a rescale waits for the tasks */
-    struct event *slot_timer, *restart_timer, *cancel_timer, *region_timer;
+    int *rescale_to;               /* per vertex, while a rescale waits for the tasks (or,
+                                    * after a failure, for the restart) */
+    char rescale_why[160];         /* the latest rescale's reason (last-rescale) */
+    bool reactive;                 /* follows the cluster's slots: scheduler-mode reactive,
+                                    * or jobmanager.scheduler adaptive (scheduler_reactive.c) */
+    int *declared;                 /* adaptive (not reactive): the parallelism the job
+                                    * declared, per vertex, the most it scales up to */
+    bool reactive_refused;         /* said once why this job cannot follow the cluster */
+    int cluster_slots;             /* the cluster's slots as last heard, -1 before */
+    struct event *slot_timer, *restart_timer, *cancel_timer, *region_timer, *reactive_timer,
+        *wait_timer;
 } fl_sched;
 
 /* Sets s up over g (which must outlive it) in state CREATED. -1 with err. */
@@ -137,6 +146,32 @@ void fl_sched_stop(fl_sched *s, bool finished);
  * from the latest completed checkpoint (keyed state by key groups, operator state dealt
  * round robin). -1 when the job is not RUNNING. */
 int fl_sched_rescale(fl_sched *s, const int *parallelism);
+/* The same with its reason (last-rescale, the log), and in more states: CREATED takes the
+ * parallelism at once (the job starts with it); FAILING and RESTARTING after a failure keep
+ * it for the coming restart, which then restores at it. -1 in any other state. */
+int fl_sched_rescale_for(fl_sched *s, const int *parallelism, const char *why);
+
+/* Reactive mode (scheduler_reactive.c, scheduler-mode: reactive) and the adaptive
+ * scheduler (jobmanager.scheduler: adaptive): the cluster has `slots` slots now. The job rescales to use all of them (each vertex at min(its max parallelism,
+ * what fits), one slot per parallel pipeline of a sharing group): fewer at once (a lost
+ * TaskManager: no waiting for slots that will not come), more after
+ * jobmanager.adaptive-scheduler.resource-stabilization-timeout without a further change
+ * (TaskManagers starting together cause one rescale). Adaptive: up to the declared
+ * parallelism only, and down only when the job waited for its slots for
+ * jobmanager.adaptive-scheduler.resource-wait-timeout. No-op in the default scheduler. */
+void fl_sched_cluster_slots(fl_sched *s, int slots);
+/* The parallelism per vertex (par, eg->nv of them) that uses at most `slots` slots: the
+ * largest p with every vertex at min(p, its max parallelism, cap[v] unless cap is NULL)
+ * fitting, vertices joined by a
+ * forward edge at the smaller of the two. -1 when not even parallelism 1 fits. */
+int fl_sched_reactive_target(const fl_exec_graph *eg, int slots, const int *cap, int *par);
+/* The timers' callbacks: the stabilization timeout; resource-wait-timeout (adaptive). */
+void fl_sched_on_reactive_timer(evutil_socket_t fd, short what, void *arg);
+void fl_sched_on_wait_timer(evutil_socket_t fd, short what, void *arg);
+/* Sets up reactive or adaptive mode from the job's configuration (fl_sched_init). */
+void fl_sched_reactive_init(fl_sched *s, struct event_base *base);
+/* The job asks for its slots (adaptive: the resource-wait-timeout begins) or has them. */
+void fl_sched_reactive_waiting(fl_sched *s, bool waiting);
 
 /* Every execution the last ops->deploy had to deploy has its answer: regions that wait to
  * restart restart now (one deployment at a time: its producer tables are of one attempt). */

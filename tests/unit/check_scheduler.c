@@ -6,7 +6,10 @@
  * strategy (a lost TaskManager too); a one-region job taking the full path under `region`;
  * a restart strategy that gives up; a cancel while a region waits to restart; a second
  * region failing while the first one is being deployed; a rescale restarting the job at
- * the new parallelism without using up the restart strategy. The graph's
+ * the new parallelism without using up the restart strategy; reactive mode's parallelism
+ * for a slot count, its scale-up after the stabilization timeout, its scale-down through
+ * the lost TaskManager's restart, and its refusal of unaligned checkpoints; the adaptive
+ * scheduler's wait for its slots and scale-up to the declared parallelism. The graph's
  * invariants (fl_eg_validate) are checked after every step.
  */
 #include <check.h>
@@ -442,6 +445,164 @@ START_TEST(rescale_restarts_at_the_new_parallelism)
 }
 END_TEST
 
+/* ---- reactive mode (scheduler_reactive.c) ------------------------------------------- */
+
+START_TEST(reactive_target_fits_the_slots)
+{
+    graph gr;
+    graph_init(&gr);
+    int a = vertex(&gr, 1), b = vertex(&gr, 1), c = vertex(&gr, 1);
+    edge(&gr, a, b, FL__PB__PARTITIONER__PART_HASH);
+    edge(&gr, b, c, FL__PB__PARTITIONER__PART_FORWARD);
+    fl_exec_graph eg;
+    fl_err err;
+    int par[3];
+    ck_assert_int_eq(fl_eg_init(&eg, &gr.g, &err), 0);
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 0, NULL, par), -1); /* no slots: wait */
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 3, NULL, par), 0);
+    ck_assert(par[0] == 3 && par[1] == 3 && par[2] == 3); /* one pipeline per slot */
+    gr.v[a].max_parallelism = 1;
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 300, NULL, par), 0);
+    ck_assert(par[0] == 1 && par[1] == 128 && par[2] == 128); /* capped by max parallelism */
+    gr.v[c].max_parallelism = 2; /* the forward edge pulls b down to c */
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 5, NULL, par), 0);
+    ck_assert(par[0] == 1 && par[1] == 2 && par[2] == 2);
+    fl_eg_destroy(&eg);
+    gr.v[c].max_parallelism = 128;
+    gr.v[c].slot_sharing_group = "other"; /* two groups: p + p slots */
+    ck_assert_int_eq(fl_eg_init(&eg, &gr.g, &err), 0);
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 1, NULL, par), -1);
+    ck_assert_int_eq(fl_sched_reactive_target(&eg, 5, NULL, par), 0);
+    ck_assert(par[0] == 1 && par[1] == 2 && par[2] == 2);
+    fl_eg_destroy(&eg);
+}
+END_TEST
+
+static void w_reactive(world *w, const char *stabilization)
+{
+    fl_err err;
+    ck_assert_int_eq(fl_conf_set(w->conf, "jobmanager.adaptive-scheduler."
+                                 "resource-stabilization-timeout", stabilization, &err), 0);
+    w->s.reactive = true;
+}
+
+START_TEST(reactive_scales_up_once_the_cluster_is_stable)
+{
+    world w;
+    w_init(&w, 2, false, "region", 1);
+    w_reactive(&w, "10 s");
+    w_running(&w);
+    fl_sched_cluster_slots(&w.s, 3);
+    w_tick(&w);
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING); /* waits for the cluster to settle */
+    ck_assert_int_eq(w.cancels, 0);
+    ck_assert(evtimer_pending(w.s.reactive_timer, NULL));
+    fl_sched_cluster_slots(&w.s, 2); /* back: nothing to do */
+    ck_assert(!evtimer_pending(w.s.reactive_timer, NULL));
+    fl_sched_cluster_slots(&w.s, 3);
+    fl_sched_cluster_slots(&w.s, 4);
+    fl_sched_on_reactive_timer(-1, 0, &w.s); /* the timeout passed with 4 slots */
+    ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+    ck_assert_int_eq(w.cancels, 1);
+    for (int vi = 0; vi < 2; vi++)
+        for (int i = 0; i < 2; i++)
+            report(&w, vi, i, FL_TASK_CANCELED);
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.gr.v[0].parallelism, 4);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 4);
+    ck_assert_int_eq(w.requested, 4);
+    ck_assert_str_eq(w.s.rescale_why, "reactive mode: the cluster has 4 slots");
+    valid(&w);
+    w_free(&w);
+}
+END_TEST
+
+START_TEST(reactive_scales_down_when_a_taskmanager_is_lost)
+{
+    world w;
+    w_init(&w, 4, false, "region", 5);
+    w_reactive(&w, "10 s");
+    w_running(&w); /* tm-0 holds slots 0, 1; tm-1 slots 2, 3 */
+    fl_sched_on_slots_lost(&w.s, "tm-1", "heartbeat timeout");
+    ck_assert_int_eq(w.s.state, FL_JOB_FAILING); /* one region: the full path */
+    fl_sched_cluster_slots(&w.s, 2); /* fewer slots: at once, no timer */
+    ck_assert(!evtimer_pending(w.s.reactive_timer, NULL));
+    for (int vi = 0; vi < 2; vi++)
+        for (int i = 0; i < 4; i++)
+            if (!fl_task_state_is_terminal(fl_eg_exec(&w.s.eg, vi, i)->state))
+                report(&w, vi, i, FL_TASK_CANCELED);
+    ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+    w_tick(&w); /* the restart delay (0 ms): it comes up at 2, asking for 2 slots */
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.gr.v[0].parallelism, 2);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 2);
+    ck_assert_int_eq(w.requested, 2);
+    ck_assert_int_eq(rescaled_from[0], 4);
+    valid(&w);
+    fl_sched_on_slots(&w.s, grants(2), 2);
+    run_deployed(&w);
+    ck_assert(fl_eg_all_running(&w.s.eg));
+    w_free(&w);
+}
+END_TEST
+
+START_TEST(reactive_leaves_unaligned_checkpoints_alone)
+{
+    world w;
+    fl_err err;
+    w_init(&w, 2, false, "region", 1);
+    w_reactive(&w, "0 ms");
+    ck_assert_int_eq(fl_conf_set(w.conf, "execution.checkpointing.unaligned.enabled", "true",
+                                 &err), 0);
+    w_running(&w);
+    fl_sched_cluster_slots(&w.s, 1);
+    fl_sched_cluster_slots(&w.s, 8);
+    w_tick(&w);
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.cancels, 0);
+    ck_assert(w.s.reactive_refused);
+    w_free(&w);
+}
+END_TEST
+
+START_TEST(adaptive_waits_then_runs_with_fewer_and_scales_up_to_the_declared)
+{
+    world w;
+    fl_err err;
+    w_init(&w, 4, false, "region", 1);
+    w_reactive(&w, "10 s");
+    ck_assert_int_eq(fl_conf_set(w.conf, "jobmanager.adaptive-scheduler.resource-wait-timeout",
+                                 "10 s", &err), 0);
+    w.s.declared = calloc(3, sizeof *w.s.declared);
+    w.s.declared[0] = w.s.declared[1] = 4;
+    fl_sched_cluster_slots(&w.s, 2); /* CREATED: it starts at what it declared */
+    fl_sched_start(&w.s);
+    ck_assert_int_eq(w.requested, 4);
+    ck_assert(evtimer_pending(w.s.wait_timer, NULL));
+    fl_sched_cluster_slots(&w.s, 3); /* fewer than declared: no rescale before the timeout */
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 4);
+    fl_sched_on_wait_timer(-1, 0, &w.s); /* resource-wait-timeout: run with the 3 there are */
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 3);
+    ck_assert_int_eq(w.requested, 3);
+    fl_sched_on_slots(&w.s, grants(3), 3);
+    ck_assert(!evtimer_pending(w.s.wait_timer, NULL));
+    run_deployed(&w);
+    fl_sched_cluster_slots(&w.s, 8); /* up to the declared 4, not 8 */
+    fl_sched_on_reactive_timer(-1, 0, &w.s);
+    ck_assert_int_eq(w.s.state, FL_JOB_RESTARTING);
+    for (int vi = 0; vi < 2; vi++)
+        for (int i = 0; i < 3; i++)
+            report(&w, vi, i, FL_TASK_CANCELED);
+    ck_assert_int_eq(w.gr.v[0].parallelism, 4);
+    ck_assert_int_eq(w.gr.v[1].parallelism, 4);
+    ck_assert_str_eq(w.s.rescale_why, "adaptive scheduler: the cluster has 8 slots");
+    valid(&w);
+    w_free(&w);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
@@ -456,6 +617,11 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, restart_strategy_gives_up);
     tcase_add_test(tc, cancel_while_a_region_restarts);
     tcase_add_test(tc, rescale_restarts_at_the_new_parallelism);
+    tcase_add_test(tc, reactive_target_fits_the_slots);
+    tcase_add_test(tc, reactive_scales_up_once_the_cluster_is_stable);
+    tcase_add_test(tc, reactive_scales_down_when_a_taskmanager_is_lost);
+    tcase_add_test(tc, reactive_leaves_unaligned_checkpoints_alone);
+    tcase_add_test(tc, adaptive_waits_then_runs_with_fewer_and_scales_up_to_the_declared);
     suite_add_tcase(s, tc);
     return s;
 }
