@@ -254,7 +254,24 @@ static void region_stopped(fl_sched *s, int r)
         return;
     if (--s->ncanceling == 0)
         evtimer_del(s->cancel_timer);
-    int64_t delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
+    /* One failure is one restart of the strategy, however many regions it takes down (a
+     * TaskManager lost with the slots of three regions, a crash reported by its task and
+     * then by the TaskManager's loss): a region that fails while others of the same
+     * incident are still failing or restarting joins it. A region of the incident that
+     * fails again after its restart begins a new one. */
+    bool open = false;
+    for (int o = 0; o < s->eg.nregions; o++)
+        open |= o != r && s->incident[o] &&
+                (s->rstate[o] == FL_REGION_CANCELING || s->rstate[o] == FL_REGION_RESTARTING);
+    int64_t delay;
+    if (open && !s->incident[r]) {
+        delay = s->incident_delay;
+    } else {
+        delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
+        memset(s->incident, 0, (size_t)s->eg.nregions * sizeof *s->incident);
+        s->incident_delay = delay;
+    }
+    s->incident[r] = true;
     if (delay < 0) {
         fl_info("Job %s (%s): the restart strategy %s gives up.", s->job_name, s->job_id,
                 fl_restart_describe(s->restart));
@@ -598,11 +615,13 @@ static int setup_regions(fl_sched *s, fl_err *err)
     (void)err;
     free(s->rstate);
     free(s->rdue);
+    free(s->incident);
     free(s->slot_lost);
     free(s->rescale_to);
     s->region_failover = !strcmp(s->failover_strategy, "region") && s->eg.nregions > 1;
     s->rstate = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rstate);
     s->rdue = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->rdue);
+    s->incident = fl_xcalloc((size_t)s->eg.nregions + 1, sizeof *s->incident);
     s->slot_lost = fl_xcalloc((size_t)s->eg.nslots_needed + 1, sizeof *s->slot_lost);
     s->ncanceling = s->nslots_lost = 0;
     s->replacing = false;
@@ -694,6 +713,7 @@ void fl_sched_destroy(fl_sched *s)
     free(s->rescale_to);
     free(s->rstate);
     free(s->rdue);
+    free(s->incident);
     free(s->slot_lost);
     fl_restart_free(s->restart);
     free(s->slots);

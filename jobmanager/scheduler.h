@@ -88,6 +88,9 @@ typedef struct fl_sched {
     bool region_failover;          /* failover-strategy region, and more than one region */
     fl_region_state *rstate;       /* per region */
     int64_t *rdue;                 /* per RESTARTING region: when (monotonic ms) */
+    bool *incident;                /* per region: failed in the current failover incident
+                                    * (one restart of the strategy, region_stopped) */
+    int64_t incident_delay;        /* the restart strategy's delay for that incident */
     int ncanceling;                /* regions CANCELING */
     bool deploying;                /* a deployment awaits answers (fl_sched_on_deployed) */
     bool give_up;                  /* the restart strategy gave up: FAILING ends FAILED */

@@ -346,6 +346,33 @@ START_TEST(a_lost_taskmanager_restarts_its_regions_in_new_slots)
 }
 END_TEST
 
+/* A crash seen twice (its task's report, then its TaskManager's loss) that takes down two
+ * regions is one failure: it uses one restart of the strategy, not three. */
+START_TEST(one_failure_is_one_restart)
+{
+    world w;
+    w_init(&w, 3, true, "region", 1);
+    w_running(&w); /* slots 0 and 1 on tm-0, slot 2 on tm-1 */
+    report(&w, 1, 0, FL_TASK_FAILED);
+    fl_sched_on_slots_lost(&w.s, "tm-0", "TaskManager tm-0 crashed");
+    valid(&w);
+    ck_assert_int_eq(w.s.state, FL_JOB_RUNNING); /* the one restart allowed */
+    w_tick(&w);
+    fl_slot_grant *g = grants(2);
+    snprintf(g[0].resource_id, sizeof g[0].resource_id, "tm-new");
+    snprintf(g[1].resource_id, sizeof g[1].resource_id, "tm-new");
+    fl_sched_on_slots(&w.s, g, 2);
+    run_deployed(&w);
+    ck_assert(fl_eg_all_running(&w.s.eg));
+    ck_assert_int_eq(w.nstates, 1); /* never left RUNNING */
+    /* a new failure, after the restart: none left */
+    report(&w, 1, 2, FL_TASK_FAILED);
+    report(&w, 0, 2, FL_TASK_CANCELED);
+    ck_assert_int_eq(w.s.state, FL_JOB_FAILING);
+    w_free(&w);
+}
+END_TEST
+
 START_TEST(a_lost_taskmanager_under_full)
 {
     world w;
@@ -613,6 +640,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, full_strategy_restarts_everything);
     tcase_add_test(tc, one_region_takes_the_full_path);
     tcase_add_test(tc, a_lost_taskmanager_restarts_its_regions_in_new_slots);
+    tcase_add_test(tc, one_failure_is_one_restart);
     tcase_add_test(tc, a_lost_taskmanager_under_full);
     tcase_add_test(tc, restart_strategy_gives_up);
     tcase_add_test(tc, cancel_while_a_region_restarts);
