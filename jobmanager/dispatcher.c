@@ -867,6 +867,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     fl_disp_metrics_routes(d);
     fl_disp_web_routes(d);
+    fl_disp_log_routes(d);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
         fl_err_prefix(err, "REST server (rest.port)");

@@ -916,6 +916,12 @@ static void cancel_some_tasks(fl_te *te, const Fl__Pb__CancelJobTasks *c)
     }
 }
 
+static void on_log_request(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    fl_tm_answer_log_request(te->rpc, te->conf, msg);
+}
+
 static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
@@ -1027,6 +1033,7 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     fl_rpc_route(rpc, FL_RPC_CANCEL_JOB_TASKS, te->ep, on_cancel_job_tasks);
     fl_rpc_route(rpc, FL_RPC_TRIGGER_CHECKPOINT, te->ep, on_trigger_checkpoint);
     fl_rpc_route(rpc, FL_RPC_NOTIFY_CHECKPOINT, te->ep, on_notify_checkpoint);
+    fl_rpc_route(rpc, FL_RPC_LOG_REQUEST, te->ep, on_log_request);
     te->io = fl_endpoint_new("snapshot-io");
     snprintf(te->tmp_dir, sizeof te->tmp_dir, "%s", fl_conf_get_str(conf, "io.tmp.dirs"));
     return te;

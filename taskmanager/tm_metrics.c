@@ -1,5 +1,7 @@
 /* tm_metrics.c -- see tm_metrics.h. TaskExecutor thread. */
 #include "tm_metrics.h"
+#include "common/logfiles.h"
+#include "common/rpc.h"
 #include "common/metrics.h"
 #include "common/util.h"
 
@@ -123,4 +125,49 @@ void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host,
         }
     }
     free(s);
+}
+
+/* ---- log files (issue 12) ----------------------------------------------------------- */
+
+void fl_tm_answer_log_request(fl_rpc *rpc, const fl_conf *conf, fl_rpc_msg *msg)
+{
+    const Fl__Pb__LogRequest *r = (const Fl__Pb__LogRequest *)msg->pb;
+    Fl__Pb__LogResponse resp = FL__PB__LOG_RESPONSE__INIT;
+    fl_logfile *files = NULL;
+    Fl__Pb__LogFileInfo *infos = NULL, **ptrs = NULL;
+    uint8_t *data = NULL;
+    fl_err err = {0};
+    resp.status = 200;
+    if (!r->name || !*r->name) {
+        int n = fl_logfiles_list(&files);
+        infos = fl_xcalloc((size_t)n + 1, sizeof *infos);
+        ptrs = fl_xcalloc((size_t)n + 1, sizeof *ptrs);
+        for (int i = 0; i < n; i++) {
+            fl__pb__log_file_info__init(&infos[i]);
+            infos[i].name = files[i].name;
+            infos[i].size = files[i].size;
+            ptrs[i] = &infos[i];
+        }
+        resp.n_files = (size_t)n;
+        resp.files = ptrs;
+    } else {
+        /* the answer must fit one frame to the JobManager, whatever it asked for */
+        uint64_t cap = (uint64_t)fl_conf_get_bytes(conf, "rpc.frame.max-size") - 4096;
+        size_t len = 0;
+        int st = fl_logfiles_read(r->name, (size_t)FL_MIN(r->max_bytes, cap), &data, &len,
+                                  &resp.offset, &resp.size, &err);
+        if (st) {
+            resp.status = st;
+            resp.error = err.msg;
+        } else {
+            resp.data.data = data;
+            resp.data.len = len;
+        }
+    }
+    fl_rpc_reply(rpc, msg, FL_RPC_LOG_RESPONSE, &resp.base);
+    free(data);
+    free(infos);
+    free(ptrs);
+    free(files);
+    fl_rpc_msg_free(msg);
 }

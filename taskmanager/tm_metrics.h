@@ -22,4 +22,11 @@ void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
 void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
                       const fl_conf *conf, fl_task **tasks, int n);
 
+/* Answers a LogRequest of the JobManager (GET /taskmanagers/:tmid/logs[/:name]): the list of
+ * the log directory's files, or the last max_bytes of one (at most a frame), from
+ * common/logfiles.h. Owns msg. */
+struct fl_rpc;
+struct fl_rpc_msg;
+void fl_tm_answer_log_request(struct fl_rpc *rpc, const fl_conf *conf, struct fl_rpc_msg *msg);
+
 #endif
