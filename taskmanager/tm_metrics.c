@@ -1,8 +1,8 @@
 /* tm_metrics.c -- see tm_metrics.h. TaskExecutor thread. */
 #include "tm_metrics.h"
 #include "common/logfiles.h"
-#include "common/rpc.h"
 #include "common/metrics.h"
+#include "common/rpc.h"
 #include "common/util.h"
 
 #include <stdio.h>
