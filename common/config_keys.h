@@ -312,3 +312,6 @@ FL_KEY("metrics.reporter.prom.port", FL_CT_STRING, NULL, NULL, "1..32",
 FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
        "Directory of the web dashboard's files; default: web/ beside the JobManager's bin/ "
        "directory (build/web, filled by make). Without one GET / is a 404 saying so.")
+FL_KEY("web.exception-history-size", FL_CT_INT, "16", NULL, "1..1024",
+       "Failures of a job kept for GET /jobs/:jobid/exceptions (exceptionHistory), newest "
+       "first; older ones are dropped and the answer says truncated.")

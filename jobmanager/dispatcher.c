@@ -191,18 +191,6 @@ static void get_job(void *ctx, struct evhttp_request *req, const fl_rest_params 
         fl_rest_reply_json(req, 200, json_incref(j->details));
 }
 
-static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
-{
-    job_entry *j = fl_disp_job_param(ctx, req, p);
-    if (!j)
-        return;
-    json_t *cause = json_object_get(j->details, "root-exception");
-    json_t *o = json_pack("{s:O, s:[], s:b}", "root-exception", cause ? cause : json_null(),
-                          "all-exceptions", "truncated", 0);
-    json_object_set(o, "timestamp", json_object_get(j->details, "end-time"));
-    fl_rest_reply_json(req, 200, o);
-}
-
 static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
 {
     job_entry *j = fl_disp_job_param(ctx, req, p);
@@ -854,7 +842,6 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route_body(d->rest, "POST", "/jobs", "application/x-protobuf", post_job);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid", get_job);
     fl_rest_route(d->rest, "PATCH", "/jobs/:jobid", patch_job);
-    fl_rest_route(d->rest, "GET", "/jobs/:jobid/exceptions", get_job_exceptions);
     fl_rpc_route(rpc, FL_RPC_TASK_STATE_UPDATE, d->ep, on_job_msg);
     fl_rpc_route(rpc, FL_RPC_TASK_METRICS_REPORT, d->ep, on_job_msg);
     fl_rpc_route(rpc, FL_RPC_ACKNOWLEDGE_CHECKPOINT, d->ep, on_job_msg);
@@ -868,6 +855,7 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_disp_metrics_routes(d);
     fl_disp_web_routes(d);
     fl_disp_log_routes(d);
+    fl_disp_history_routes(d);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
         fl_err_prefix(err, "REST server (rest.port)");

@@ -102,6 +102,8 @@ void fl_disp_metrics_routes(fl_dispatcher *d);
 int fl_disp_prom_start(fl_dispatcher *d, fl_err *err);
 /* rest_logs.c: GET /jobmanager/logs[/:name], /taskmanagers/:taskmanagerid/logs[/:name] */
 void fl_disp_log_routes(fl_dispatcher *d);
+/* rest_history.c: GET /jobs/:jobid/exceptions, /jobs/:jobid/checkpoints/details/:checkpointid */
+void fl_disp_history_routes(fl_dispatcher *d);
 /* web.c: the web dashboard's files, GET / and GET /web/:file */
 void fl_disp_web_routes(fl_dispatcher *d);
 

@@ -171,6 +171,16 @@ async function job(jid, vid) {
     h += '</table>';
   }
   h += '<h3>Exceptions</h3>' + (ex['root-exception'] ? '<pre id="root-exception">' + esc(ex['root-exception']) + '</pre>' : '<div>No exceptions.</div>');
+  const eh = (ex.exceptionHistory || {}).entries || [];
+  if (eh.length) {
+    h += '<h4>History' + (ex.exceptionHistory.truncated ? ' (older ones dropped)' : '') + '</h4><table id="exception-history">' +
+      '<tr><th>Time</th><th>Exception</th><th>Task</th><th>Location</th><th>Message</th></tr>';
+    eh.forEach(x => {
+      h += '<tr class="exception"><td>' + time(x.timestamp) + '</td><td>' + esc(x.exceptionName) + '</td><td>' + esc(x.taskName || '(job)') +
+        '</td><td>' + esc(x.location || '-') + '</td><td><pre class="trace">' + esc(x.stacktrace) + '</pre></td></tr>';
+    });
+    h += '</table>';
+  }
   return h;
 }
 
