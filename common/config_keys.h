@@ -315,3 +315,11 @@ FL_KEY("web.root", FL_CT_STRING, NULL, NULL, "1..1024",
 FL_KEY("web.exception-history-size", FL_CT_INT, "16", NULL, "1..1024",
        "Failures of a job kept for GET /jobs/:jobid/exceptions (exceptionHistory), newest "
        "first; older ones are dropped and the answer says truncated.")
+FL_KEY("web.submit.enable", FL_CT_BOOL, "true", NULL, NULL,
+       "Flink's flag for uploading and running jobs from the web dashboard. Flint's dashboard "
+       "has no upload form and no /jars endpoints (submit with flint run, POST /jobs), so "
+       "/config reports web-submit false either way.")
+FL_KEY("web.cancel.enable", FL_CT_BOOL, "true", NULL, NULL,
+       "Whether the web dashboard shows its Cancel button (/config features.web-cancel). As in "
+       "Flink the REST cancel (PATCH /jobs/:jobid, which flint cancel uses) stays: protect it "
+       "with security.rest.auth.tokens.")

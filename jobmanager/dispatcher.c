@@ -124,7 +124,8 @@ static void get_config(void *ctx, struct evhttp_request *req, const fl_rest_para
         json_pack("{s:I, s:s, s:i, s:s, s:s, s:{s:b, s:b}}", "refresh-interval",
                   (json_int_t)fl_conf_get_duration_ms(d->conf, "web.refresh-interval"),
                   "timezone-name", "UTC", "timezone-offset", 0, "flint-version", FL_VERSION,
-                  "flint-revision", FL_VERSION, "features", "web-submit", 0, "web-cancel", 1));
+                  "flint-revision", FL_VERSION, "features", "web-submit", 0, "web-cancel",
+                  fl_conf_get_bool(d->conf, "web.cancel.enable")));
 }
 
 static void add_kv(void *arg, const char *key, const char *value)
