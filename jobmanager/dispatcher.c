@@ -913,6 +913,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
     fl_prom_reporter_free(d->prom);
+    fl_disp_log_calls_free(d);
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
     fl_rest_auth_free(d->auth);

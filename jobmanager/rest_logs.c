@@ -99,16 +99,36 @@ static const fl_tm_view *tm_param(fl_dispatcher *d, struct evhttp_request *req,
     return NULL;
 }
 
+/* A request waiting for a TaskManager: on the Dispatcher's list until answered, so that
+ * one still out when the JobManager stops (its answer is dropped then) is freed too. */
 typedef struct log_call {
+    struct log_call *next, **prev;
     struct evhttp_request *req;
     bool read; /* a file, not the list */
 } log_call;
+
+static void unlink_call(log_call *call)
+{
+    *call->prev = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+}
+
+void fl_disp_log_calls_free(fl_dispatcher *d)
+{
+    while (d->log_calls) {
+        log_call *call = d->log_calls;
+        unlink_call(call);
+        free(call);
+    }
+}
 
 static void on_tm_log_reply(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
 {
     log_call *call = arg;
     struct evhttp_request *req = call->req;
     bool read = call->read;
+    unlink_call(call);
     free(call);
     if (!reply) {
         fl_rest_error(req, 503, "The TaskManager did not answer: %s.", error ? error : "?");
@@ -146,6 +166,11 @@ static void ask_tm(fl_dispatcher *d, struct evhttp_request *req, const fl_rest_p
     log_call *call = fl_xmalloc(sizeof *call);
     call->req = req;
     call->read = name != NULL;
+    call->next = d->log_calls;
+    call->prev = &d->log_calls;
+    if (d->log_calls)
+        d->log_calls->prev = &call->next;
+    d->log_calls = call;
     fl_rpc_call(d->rpc, tm->conn, FL_RPC_LOG_REQUEST, &lr.base,
                 fl_conf_get_duration_ms(d->conf, "rpc.ask-timeout"), d->ep, on_tm_log_reply,
                 call);
