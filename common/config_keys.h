@@ -323,3 +323,8 @@ FL_KEY("web.cancel.enable", FL_CT_BOOL, "true", NULL, NULL,
        "Whether the web dashboard shows its Cancel button (/config features.web-cancel). As in "
        "Flink the REST cancel (PATCH /jobs/:jobid, which flint cancel uses) stays: protect it "
        "with security.rest.auth.tokens.")
+FL_KEY("metrics.latency.interval", FL_CT_DURATION, "0 ms", NULL, "0 ms..1 d",
+       "Flink's latency tracking: every source subtask sends a latency marker this often, "
+       "past the user functions, to one channel of each output in turn; every task records "
+       "the time since the marker left its source in a histogram per source vertex "
+       "(flint_taskmanager_job_latency_..._latency on the Prometheus reporter). 0: off.")

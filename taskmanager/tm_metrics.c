@@ -80,6 +80,49 @@ static double sample_value(const fl_task_sample *s, int k)
     }
 }
 
+/* Latency markers' histograms as Flink's Prometheus reporter writes them: a summary per
+ * source vertex and task, the groups source_id, operator_id and operator_subtask_index
+ * as labels. */
+static void prom_latency(struct evbuffer *out, const char *host, const char *tm_id,
+                         fl_task **tasks, int n)
+{
+    static const char name[] =
+        "flint_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency";
+    fl_task_latency *lat = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES + 1, sizeof *lat);
+    int *nlat = fl_xcalloc((size_t)n + 1, sizeof *nlat), total = 0;
+    for (int i = 0; i < n; i++)
+        total += nlat[i] = fl_task_latency_get(tasks[i], &lat[i * FL_TASK_LATENCY_SOURCES],
+                                               FL_TASK_LATENCY_SOURCES);
+    if (total > 0) {
+        char count_name[sizeof name + 8];
+        snprintf(count_name, sizeof count_name, "%s_count", name);
+        fl_prom_family(out, name, "summary");
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < nlat[i]; j++) {
+                const fl_task_latency *l = &lat[i * FL_TASK_LATENCY_SOURCES + j];
+                char src[16], op[16], sub[16];
+                snprintf(src, sizeof src, "%d", l->source_vertex);
+                snprintf(op, sizeof op, "%d", fl_task_vertex_id(tasks[i]));
+                snprintf(sub, sizeof sub, "%d", fl_task_subtask(tasks[i]));
+                const struct {
+                    const char *q;
+                    double v;
+                } qs[] = {{"0.5", l->p50}, {"0.95", l->p95}, {"0.99", l->p99}};
+                for (size_t k = 0; k < FL_ARRAY_LEN(qs); k++)
+                    fl_prom_sample(out, name, qs[k].v, "host", host, "tm_id", tm_id, "job_id",
+                                   fl_task_job_id(tasks[i]), "job_name",
+                                   fl_task_job_name(tasks[i]), "source_id", src, "operator_id",
+                                   op, "operator_subtask_index", sub, "quantile", qs[k].q, NULL);
+                fl_prom_sample(out, count_name, (double)l->count, "host", host, "tm_id", tm_id,
+                               "job_id", fl_task_job_id(tasks[i]), "job_name",
+                               fl_task_job_name(tasks[i]), "source_id", src, "operator_id", op,
+                               "operator_subtask_index", sub, NULL);
+            }
+    }
+    free(lat);
+    free(nlat);
+}
+
 void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
                       const fl_conf *conf, fl_task **tasks, int n)
 {
@@ -125,6 +168,7 @@ void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host,
         }
     }
     free(s);
+    prom_latency(out, host, tm_id, tasks, n);
 }
 
 /* ---- log files (issue 12) ----------------------------------------------------------- */
