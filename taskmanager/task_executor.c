@@ -501,12 +501,16 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         int32_t *vs = fl_xcalloc((size_t)n, sizeof *vs), *ss = fl_xcalloc((size_t)n, sizeof *ss);
         Fl__Pb__TaskMetrics *ms = fl_xcalloc((size_t)n, sizeof *ms);
         Fl__Pb__TaskMetrics **mp = fl_xcalloc((size_t)n, sizeof *mp);
+        Fl__Pb__LatencyHistogram *lh = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES, sizeof *lh);
+        Fl__Pb__LatencyHistogram **lp = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES, sizeof *lp);
         int k = 0;
         for (te_task *y = x; y; y = y->next)
             if (!strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task) {
                 vs[k] = y->vertex;
                 ss[k] = y->subtask;
                 fill_metrics(y->task, &ms[k]);
+                fl_tm_fill_task_latency(y->task, &ms[k], &lh[k * FL_TASK_LATENCY_SOURCES],
+                                        &lp[k * FL_TASK_LATENCY_SOURCES]);
                 mp[k] = &ms[k];
                 k++;
             }
@@ -521,6 +525,8 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         free(ss);
         free(ms);
         free(mp);
+        free(lh);
+        free(lp);
     }
 }
 

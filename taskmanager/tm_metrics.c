@@ -29,6 +29,27 @@ void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
     m->out_pool_usage = s.out_pool_usage;
 }
 
+void fl_tm_fill_task_latency(fl_task *t, Fl__Pb__TaskMetrics *m, Fl__Pb__LatencyHistogram *hist,
+                             Fl__Pb__LatencyHistogram **ptrs)
+{
+    fl_task_latency lat[FL_TASK_LATENCY_SOURCES];
+    int n = t ? fl_task_latency_get(t, lat, FL_TASK_LATENCY_SOURCES) : 0;
+    for (int i = 0; i < n; i++) {
+        fl__pb__latency_histogram__init(&hist[i]);
+        hist[i].source_vertex = lat[i].source_vertex;
+        hist[i].count = (uint64_t)lat[i].count;
+        hist[i].min = lat[i].min;
+        hist[i].max = lat[i].max;
+        hist[i].mean = lat[i].mean;
+        hist[i].p50 = lat[i].p50;
+        hist[i].p95 = lat[i].p95;
+        hist[i].p99 = lat[i].p99;
+        ptrs[i] = &hist[i];
+    }
+    m->n_latency = (size_t)n;
+    m->latency = n ? ptrs : NULL;
+}
+
 void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
                                 Fl__Pb__MetricsTaskManager *m)
 {

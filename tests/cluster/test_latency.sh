@@ -8,6 +8,9 @@
 #     for every downstream vertex (1, 2, 3) and subtask (0, 1), source_id 0, with its
 #     quantiles in order (0 <= p50 <= p95 <= p99) and a _count that grows between two
 #     scrapes; no series names the source vertex as its operator (it sends, not receives).
+#     GET /jobs/J/metrics lists the same as Flink's job-scope latency metrics
+#     (latency.source_id.0.operator_id.V.operator_subtask_index.I.latency_{min,max,mean,
+#     p50,p95,p99}) for exactly those (V, I), min <= p50 <= p99 <= max.
 #   * Markers are not records: a bounded job of the same shape with markers every 5 ms
 #     delivers exactly the 1,000,001 records 0..1000000 to its sink (numRecordsIn summed
 #     over the sink's subtasks, from REST), counted here from the bounds, not the job.
@@ -83,6 +86,26 @@ print("p99 ms per operator/subtask:", " ".join("%s/%s=%g" % (k[0], k[1], d["0.99
 count_of() { latency_of "$J" | awk -v op="$1" '$2 == op && $3 == 0 && $4 == "count" { print $5 }'; }
 C1=$(count_of 3)
 wait_for "[ \"\$(count_of 3)\" -gt $C1 ]" 20 || fail "the sink's marker count stays at $C1"
+# REST: the same histograms as Flink's job-scope metrics
+lat_names() {
+    rest GET "/jobs/$J/metrics" | py -c '
+import json, sys
+print("\n".join(sorted(m["id"] for m in json.load(sys.stdin) if m["id"].startswith("latency."))))'
+}
+want_names=$(for op in 1 2 3; do for s in 0 1; do for f in max mean min p50 p95 p99; do
+    echo "latency.source_id.0.operator_id.$op.operator_subtask_index.$s.latency_$f"; done; done; done | LC_ALL=C sort)
+wait_for '[ "$(lat_names | LC_ALL=C sort)" = "$want_names" ]' 20 ||
+    fail "/jobs/$J/metrics latency names: $(lat_names | head -40)"
+P="latency.source_id.0.operator_id.3.operator_subtask_index.1.latency"
+# (a get= list is at most 255 bytes: two names a request)
+{ rest GET "/jobs/$J/metrics?get=${P}_min,${P}_p50"; rest GET "/jobs/$J/metrics?get=${P}_p99,${P}_max"; } |
+    py -c '
+import json, sys
+v = {}
+for line in sys.stdin.read().replace("][", "]\n[").splitlines():
+    v.update({m["id"].rsplit("_", 1)[1]: float(m["value"]) for m in json.loads(line)})
+assert 0 <= v["min"] <= v["p50"] <= v["p99"] <= v["max"], v
+' || fail "REST latency of the sink: $(rest GET "/jobs/$J/metrics?get=${P}_min,${P}_p50") $(rest GET "/jobs/$J/metrics?get=${P}_p99,${P}_max")"
 st=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
     "http://127.0.0.1:$REST_PORT/jobs/$J?mode=cancel")
 [ "$st" = 202 ] || fail "cancelling $J: $st"
