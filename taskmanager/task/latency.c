@@ -33,7 +33,9 @@ void fl_task_latency_init(fl_task *t)
     pthread_mutex_init(&t->lat_lock, NULL);
     t->latency_interval_ms = fl_conf_get_duration_ms(t->conf, "metrics.latency.interval");
     t->next_latency_ms = 0;
-    t->lat = fl_xcalloc(FL_TASK_LATENCY_SOURCES, sizeof *t->lat);
+    /* the job's setting, the same at every task of it: no markers, no histograms */
+    if (t->latency_interval_ms > 0)
+        t->lat = fl_xcalloc(FL_TASK_LATENCY_SOURCES, sizeof *t->lat);
 }
 
 void fl_task_latency_destroy(fl_task *t)
@@ -66,7 +68,7 @@ void fl_task_latency_emit_due(fl_task *t)
 
 void fl_task_latency_on_marker(fl_task *t, const uint8_t *data, uint32_t len)
 {
-    if (len != FL_LATENCY_MARKER_LEN)
+    if (len != FL_LATENCY_MARKER_LEN || !t->lat)
         return;
     int64_t sent;
     int32_t source;
