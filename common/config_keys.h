@@ -371,3 +371,19 @@ FL_KEY("s3.connection.timeout", FL_CT_DURATION, "5 s", NULL, "1 ms..10 min",
        "Longest wait for a connection to the S3 endpoint.")
 FL_KEY("s3.request.timeout", FL_CT_DURATION, "2 min", NULL, "1 ms..1 h",
        "Longest an S3 request (one part of an upload) may take.")
+FL_KEY("web.exception-history-size", FL_CT_INT, "16", NULL, "1..1024",
+       "Failures of a job kept for GET /jobs/:jobid/exceptions (exceptionHistory), newest "
+       "first; older ones are dropped and the answer says truncated.")
+FL_KEY("web.submit.enable", FL_CT_BOOL, "true", NULL, NULL,
+       "Flink's flag for uploading and running jobs from the web dashboard. Flint's dashboard "
+       "has no upload form and no /jars endpoints (submit with flint run, POST /jobs), so "
+       "/config reports web-submit false either way.")
+FL_KEY("web.cancel.enable", FL_CT_BOOL, "true", NULL, NULL,
+       "Whether the web dashboard shows its Cancel button (/config features.web-cancel). As in "
+       "Flink the REST cancel (PATCH /jobs/:jobid, which flint cancel uses) stays: protect it "
+       "with security.rest.auth.tokens.")
+FL_KEY("metrics.latency.interval", FL_CT_DURATION, "0 ms", NULL, "0 ms..1 d",
+       "Flink's latency tracking: every source subtask sends a latency marker this often, "
+       "past the user functions, to one channel of each output in turn; every task records "
+       "the time since the marker left its source in a histogram per source vertex "
+       "(flint_taskmanager_job_latency_..._latency on the Prometheus reporter). 0: off.")

@@ -19,3 +19,6 @@ FL_RPC_TYPE(12, BLOB_RESPONSE, fl__pb__blob_response__descriptor)
 FL_RPC_TYPE(13, TRIGGER_CHECKPOINT, fl__pb__trigger_checkpoint__descriptor)
 FL_RPC_TYPE(14, ACKNOWLEDGE_CHECKPOINT, fl__pb__acknowledge_checkpoint__descriptor)
 FL_RPC_TYPE(15, NOTIFY_CHECKPOINT, fl__pb__notify_checkpoint__descriptor)
+/* issue 12: a TaskManager's log files, for the REST API (ids of the obs2 range) */
+FL_RPC_TYPE(120, LOG_REQUEST, fl__pb__log_request__descriptor)
+FL_RPC_TYPE(121, LOG_RESPONSE, fl__pb__log_response__descriptor)

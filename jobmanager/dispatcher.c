@@ -126,7 +126,8 @@ static void get_config(void *ctx, struct evhttp_request *req, const fl_rest_para
         json_pack("{s:I, s:s, s:i, s:s, s:s, s:{s:b, s:b}}", "refresh-interval",
                   (json_int_t)fl_conf_get_duration_ms(d->conf, "web.refresh-interval"),
                   "timezone-name", "UTC", "timezone-offset", 0, "flint-version", FL_VERSION,
-                  "flint-revision", FL_VERSION, "features", "web-submit", 0, "web-cancel", 1));
+                  "flint-revision", FL_VERSION, "features", "web-submit", 0, "web-cancel",
+                  fl_conf_get_bool(d->conf, "web.cancel.enable")));
 }
 
 static void add_kv(void *arg, const char *key, const char *value)
@@ -191,18 +192,6 @@ static void get_job(void *ctx, struct evhttp_request *req, const fl_rest_params 
     job_entry *j = fl_disp_job_param(ctx, req, p);
     if (j)
         fl_rest_reply_json(req, 200, json_incref(j->details));
-}
-
-static void get_job_exceptions(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
-{
-    job_entry *j = fl_disp_job_param(ctx, req, p);
-    if (!j)
-        return;
-    json_t *cause = json_object_get(j->details, "root-exception");
-    json_t *o = json_pack("{s:O, s:[], s:b}", "root-exception", cause ? cause : json_null(),
-                          "all-exceptions", "truncated", 0);
-    json_object_set(o, "timestamp", json_object_get(j->details, "end-time"));
-    fl_rest_reply_json(req, 200, o);
 }
 
 static void patch_job(void *ctx, struct evhttp_request *req, const fl_rest_params *p)
@@ -871,7 +860,6 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rest_route_body(d->rest, "POST", "/jobs", "application/x-protobuf", post_job);
     fl_rest_route(d->rest, "GET", "/jobs/:jobid", get_job);
     fl_rest_route(d->rest, "PATCH", "/jobs/:jobid", patch_job);
-    fl_rest_route(d->rest, "GET", "/jobs/:jobid/exceptions", get_job_exceptions);
     fl_rpc_route(rpc, FL_RPC_TASK_STATE_UPDATE, d->ep, on_job_msg);
     fl_rpc_route(rpc, FL_RPC_TASK_METRICS_REPORT, d->ep, on_job_msg);
     fl_rpc_route(rpc, FL_RPC_ACKNOWLEDGE_CHECKPOINT, d->ep, on_job_msg);
@@ -885,6 +873,8 @@ fl_dispatcher *fl_dispatcher_new(const fl_conf *conf, fl_rm *rm, fl_rpc *rpc, fl
     fl_rpc_route(rpc, FL_RPC_BLOB_REQUEST, d->ep, on_blob_request);
     fl_disp_metrics_routes(d);
     fl_disp_web_routes(d);
+    fl_disp_log_routes(d);
+    fl_disp_history_routes(d);
     if (fl_rest_listen(d->rest, fl_conf_get_str(conf, "rest.bind-address"),
                        (int)fl_conf_get_int(conf, "rest.port"), &d->rest_port, err) < 0) {
         fl_err_prefix(err, "REST server (rest.port)");
@@ -941,6 +931,7 @@ void fl_dispatcher_free(fl_dispatcher *d)
             fl_warn("could not remove the blob directory %s", d->blob_dir);
     }
     fl_prom_reporter_free(d->prom);
+    fl_disp_log_calls_free(d);
     fl_rest_free(d->rest);
     fl_tls_free(d->rest_tls);
     fl_rest_auth_free(d->auth);

@@ -49,6 +49,7 @@ struct fl_dispatcher {
         uint64_t cpu_ms;
         double load;
     } cpu;
+    struct log_call *log_calls;    /* rest_logs.c: asked of TaskManagers, not answered yet */
     char web_root[4096];           /* web.c: "" when there is none */
     bool web_root_known;
     job_entry *jobs;       /* newest first */
@@ -114,6 +115,12 @@ void fl_disp_reactive_new_job(fl_dispatcher *d, fl_jm *jm);
  * Prometheus reporter, started on the Dispatcher's thread */
 void fl_disp_metrics_routes(fl_dispatcher *d);
 int fl_disp_prom_start(fl_dispatcher *d, fl_err *err);
+/* rest_logs.c: GET /jobmanager/logs[/:name], /taskmanagers/:taskmanagerid/logs[/:name] */
+void fl_disp_log_routes(fl_dispatcher *d);
+/* Frees the calls whose answer can no longer come (the endpoint stopped). */
+void fl_disp_log_calls_free(fl_dispatcher *d);
+/* rest_history.c: GET /jobs/:jobid/exceptions, /jobs/:jobid/checkpoints/details/:checkpointid */
+void fl_disp_history_routes(fl_dispatcher *d);
 /* web.c: the web dashboard's files, GET / and GET /web/:file */
 void fl_disp_web_routes(fl_dispatcher *d);
 

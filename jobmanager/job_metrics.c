@@ -47,15 +47,39 @@ static json_t *subtask_metrics(const fl_exec *x)
     return m;
 }
 
+/* The latency markers' histograms as Flink's job-scope metrics:
+ * latency.source_id.S.operator_id.V.operator_subtask_index.I.latency_{min,max,mean,p50,p95,p99}. */
+static void add_latency(json_t *lat, const fl_vertex *vx, int i, const fl_subtask_metrics *sm)
+{
+    for (int k = 0; k < sm->nlat; k++) {
+        const struct fl_subtask_latency *l = &sm->lat[k];
+        const struct {
+            const char *n;
+            double v;
+        } f[] = {{"min", l->min}, {"max", l->max}, {"mean", l->mean},
+                 {"p50", l->p50}, {"p95", l->p95}, {"p99", l->p99}};
+        for (size_t j = 0; j < FL_ARRAY_LEN(f); j++) {
+            char name[160];
+            snprintf(name, sizeof name,
+                     "latency.source_id.%d.operator_id.%d.operator_subtask_index.%d.latency_%s",
+                     l->source, vx->jv->id, i, f[j].n);
+            json_object_set_new(lat, name, json_real(f[j].v));
+        }
+    }
+}
+
 json_t *fl_jm_metrics_json(const fl_jm *jm)
 {
     int64_t now = fl_now_ms();
     json_t *vertices = json_array();
+    json_t *lat = json_object();
     for (int vi = 0; vi < jm->s.eg.nv; vi++) {
         const fl_vertex *vx = &jm->s.eg.v[vi];
         json_t *subs = json_array();
         for (int i = 0; i < vx->jv->parallelism; i++) {
             const fl_exec *x = &vx->x[i];
+            if (x->state == FL_TASK_RUNNING)
+                add_latency(lat, vx, i, &x->sm);
             const fl_slot_grant *g = x->slot >= 0 && x->slot < jm->s.nslots ? &jm->s.slots[x->slot] : NULL;
             int64_t end = fl_task_state_is_terminal(x->state) ? x->end_ms : -1;
             json_array_append_new(
@@ -76,7 +100,8 @@ json_t *fl_jm_metrics_json(const fl_jm *jm)
                                                   "subtasks", subs));
     }
     bool running = jm->s.state == FL_JOB_RUNNING && jm->s.running_since_ms > 0;
-    return json_pack("{s:o, s:i, s:I, s:I}", "vertices", vertices, "numRestarts", jm->s.attempt,
-                     "uptime", (json_int_t)(running ? fl_mono_ms() - jm->s.running_since_ms : 0), "now",
-                     (json_int_t)now);
+    return json_pack("{s:o, s:i, s:I, s:I, s:o}", "vertices", vertices, "numRestarts",
+                     jm->s.attempt, "uptime",
+                     (json_int_t)(running ? fl_mono_ms() - jm->s.running_since_ms : 0), "now",
+                     (json_int_t)now, "latency", lat);
 }

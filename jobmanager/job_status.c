@@ -132,6 +132,7 @@ void fl_jm_publish(fl_jm *jm)
         json_object_set(details, "last-rescale", jm->last_rescale);
     if (jm->s.root_cause[0])
         json_object_set_new(details, "root-exception", json_string(jm->s.root_cause));
+    json_object_set_new(details, "exceptionHistory", fl_exc_history_json(&jm->s.hist));
     json_object_set_new(details, "checkpoints", fl_cc_stats_json(jm->cc));
     json_object_set_new(details, "checkpoints-config", fl_cc_config_json(jm->cc));
     json_object_set(details, "savepoints", jm->savepoints);

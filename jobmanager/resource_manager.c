@@ -111,6 +111,7 @@ static void publish(fl_rm *rm)
         tv->last_heartbeat_ms = t->last_heartbeat_ms;
         tv->registered_ms = t->registered_ms;
         tv->proc = t->proc;
+        tv->conn = t->conn;
     }
     view_mail *m = fl_xmalloc(sizeof *m);
     m->fn = rm->watch_fn;

@@ -36,6 +36,7 @@ typedef struct fl_tm_view {
     int64_t last_heartbeat_ms; /* wall clock of the last heartbeat (Flink's REST field) */
     int64_t registered_ms;
     fl_tm_process proc; /* issue 12: its process, from its heartbeats */
+    fl_conn_id conn;    /* its RPC connection (asking it for its log files) */
 } fl_tm_view;
 
 /* An immutable snapshot; the receiver owns it and frees it with fl_cluster_view_free. */

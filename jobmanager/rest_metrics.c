@@ -318,6 +318,8 @@ static json_t *job_metric_set(const job_entry *j)
     json_object_set_new(set, "lastCheckpointRestoreTimestamp",
                         json_integer(restored ? (json_int_t)num(restored, "restore_timestamp")
                                               : -1));
+    /* latency markers' histograms (metrics.latency.interval), job scope as in Flink */
+    json_object_update(set, json_object_get(m, "latency"));
     return set;
 }
 

@@ -370,8 +370,11 @@ void fl_sched_fail(fl_sched *s, const char *cause)
 {
     if (s->state != FL_JOB_RUNNING)
         return;
-    if (cause != s->root_cause)
+    if (cause != s->root_cause) {
         snprintf(s->root_cause, sizeof s->root_cause, "%s", cause);
+        if (!s->task_failing) /* a job-wide failure: a task's is recorded with its task */
+            fl_exc_history_add(&s->hist, fl_now_ms(), cause, NULL, NULL, NULL);
+    }
     fl_warn("Job %s (%s) failed: %s", s->job_name, s->job_id, cause);
     evtimer_del(s->region_timer);
     s->ncanceling = 0;
@@ -397,12 +400,24 @@ void fl_sched_task_failed(fl_sched *s, int vi, int i, const char *cause)
     char where[2400];
     snprintf(where, sizeof where, "%.1900s (from %s (%d/%d) on TaskManager %s)", cause,
              jv->name, i + 1, jv->parallelism, fl_sched_tm_of(s, x));
+    if (s->state == FL_JOB_RUNNING) { /* the failure that fails its region or the job */
+        char task[600], loc[300];
+        snprintf(task, sizeof task, "%.500s (%d/%d)", jv->name, i + 1, jv->parallelism);
+        const fl_slot_grant *g = x->slot < s->nslots ? &s->slots[x->slot] : NULL;
+        if (g)
+            snprintf(loc, sizeof loc, "%.256s:%d", g->host, g->data_port);
+        fl_exc_history_add(&s->hist, x->end_ms, cause, task, g ? loc : NULL,
+                           g ? g->resource_id : NULL);
+    }
     if (s->state != FL_JOB_RUNNING)
         check_terminal(s);
     else if (s->region_failover && !s->slots_lost && !s->waiting_slots)
         fail_region(s, x->region, where);
-    else
+    else {
+        s->task_failing = true;
         fl_sched_fail(s, where);
+        s->task_failing = false;
+    }
 }
 
 static void on_slot_timeout(evutil_socket_t fd, short what, void *arg)
@@ -685,6 +700,7 @@ int fl_sched_init(fl_sched *s, const fl_sched_ops *ops, void *ctx, Fl__Pb__JobGr
         return -1;
     }
     s->restart = fl_restart_new(job_conf);
+    fl_exc_history_init(&s->hist, (int)fl_conf_get_int(job_conf, "web.exception-history-size"));
     const char *fs = fl_conf_get_str(job_conf, "jobmanager.execution.failover-strategy");
     s->failover_strategy = fs && !strcmp(fs, "full") ? "full" : "region";
     s->g = g;
@@ -716,6 +732,7 @@ void fl_sched_destroy(fl_sched *s)
     free(s->incident);
     free(s->slot_lost);
     fl_restart_free(s->restart);
+    fl_exc_history_destroy(&s->hist);
     free(s->slots);
     fl_eg_destroy(&s->eg);
     memset(s, 0, sizeof *s);

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "common/config.h"
+#include "exception_history.h"
 #include "execution_graph.h"
 #include "resource_manager.h"
 #include "restart.h"
@@ -101,6 +102,8 @@ typedef struct fl_sched {
     bool replacing;                /* a request for replacement slots is out */
     fl_restart *restart;
     char root_cause[2048];
+    fl_exc_history hist;           /* issue 12: failures for GET /jobs/:jobid/exceptions */
+    bool task_failing;             /* fl_sched_fail is called for a task's failure */
     int64_t created_ms, end_ms, running_since_ms; /* wall, wall, monotonic */
     int64_t state_ts[FL_JOB_FAILED + 1];
     Fl__Pb__JobGraph *g;           /* the JobMaster's: a rescale sets its parallelism */

@@ -1,5 +1,6 @@
 /* task_metrics.c -- see task_metrics.h. JobMaster thread. */
 #include "task_metrics.h"
+#include "common/util.h"
 
 #include <string.h>
 
@@ -17,6 +18,12 @@ void fl_subtask_metrics_take(fl_subtask_metrics *sm, const Fl__Pb__TaskMetrics *
     sm->wm = m->current_input_watermark;
     sm->in_pool = m->in_pool_usage;
     sm->out_pool = m->out_pool_usage;
+    sm->nlat = 0;
+    for (size_t i = 0; i < m->n_latency && sm->nlat < (int)FL_ARRAY_LEN(sm->lat); i++) {
+        const Fl__Pb__LatencyHistogram *h = m->latency[i];
+        sm->lat[sm->nlat++] = (struct fl_subtask_latency){h->source_vertex, h->min, h->max,
+                                                          h->mean, h->p50, h->p95, h->p99};
+    }
     if (reset) {
         memcpy(sm->base, v, sizeof v);
         sm->base_ms = now_mono_ms;

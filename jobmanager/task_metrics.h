@@ -32,6 +32,11 @@ typedef struct fl_subtask_metrics {
     int64_t wm;                      /* currentInputWatermark */
     float in_pool, out_pool;
     bool has_rates;
+    int nlat;                        /* latency markers' histograms, per source vertex */
+    struct fl_subtask_latency {
+        int source;
+        double min, max, mean, p50, p95, p99;
+    } lat[8];
 } fl_subtask_metrics;
 
 void fl_subtask_metrics_take(fl_subtask_metrics *sm, const Fl__Pb__TaskMetrics *m,

@@ -515,12 +515,16 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         int32_t *vs = fl_xcalloc((size_t)n, sizeof *vs), *ss = fl_xcalloc((size_t)n, sizeof *ss);
         Fl__Pb__TaskMetrics *ms = fl_xcalloc((size_t)n, sizeof *ms);
         Fl__Pb__TaskMetrics **mp = fl_xcalloc((size_t)n, sizeof *mp);
+        Fl__Pb__LatencyHistogram *lh = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES, sizeof *lh);
+        Fl__Pb__LatencyHistogram **lp = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES, sizeof *lp);
         int k = 0;
         for (te_task *y = x; y; y = y->next)
             if (!strcmp(y->job_id, x->job_id) && y->attempt == x->attempt && y->task) {
                 vs[k] = y->vertex;
                 ss[k] = y->subtask;
                 fill_metrics(y->task, &ms[k]);
+                fl_tm_fill_task_latency(y->task, &ms[k], &lh[k * FL_TASK_LATENCY_SOURCES],
+                                        &lp[k * FL_TASK_LATENCY_SOURCES]);
                 mp[k] = &ms[k];
                 k++;
             }
@@ -535,6 +539,8 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         free(ss);
         free(ms);
         free(mp);
+        free(lh);
+        free(lp);
     }
 }
 
@@ -931,6 +937,12 @@ static void cancel_some_tasks(fl_te *te, const Fl__Pb__CancelJobTasks *c)
     }
 }
 
+static void on_log_request(void *ctx, fl_rpc_msg *msg)
+{
+    fl_te *te = ctx;
+    fl_tm_answer_log_request(te->rpc, te->conf, msg);
+}
+
 static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
@@ -1042,6 +1054,7 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     fl_rpc_route(rpc, FL_RPC_CANCEL_JOB_TASKS, te->ep, on_cancel_job_tasks);
     fl_rpc_route(rpc, FL_RPC_TRIGGER_CHECKPOINT, te->ep, on_trigger_checkpoint);
     fl_rpc_route(rpc, FL_RPC_NOTIFY_CHECKPOINT, te->ep, on_notify_checkpoint);
+    fl_rpc_route(rpc, FL_RPC_LOG_REQUEST, te->ep, on_log_request);
     te->io = fl_endpoint_new("snapshot-io");
     snprintf(te->tmp_dir, sizeof te->tmp_dir, "%s", fl_conf_get_str(conf, "io.tmp.dirs"));
     return te;

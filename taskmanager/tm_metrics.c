@@ -1,6 +1,8 @@
 /* tm_metrics.c -- see tm_metrics.h. TaskExecutor thread. */
 #include "tm_metrics.h"
+#include "common/logfiles.h"
 #include "common/metrics.h"
+#include "common/rpc.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -25,6 +27,27 @@ void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
     m->current_input_watermark = s.current_input_watermark;
     m->in_pool_usage = s.in_pool_usage;
     m->out_pool_usage = s.out_pool_usage;
+}
+
+void fl_tm_fill_task_latency(fl_task *t, Fl__Pb__TaskMetrics *m, Fl__Pb__LatencyHistogram *hist,
+                             Fl__Pb__LatencyHistogram **ptrs)
+{
+    fl_task_latency lat[FL_TASK_LATENCY_SOURCES];
+    int n = t ? fl_task_latency_get(t, lat, FL_TASK_LATENCY_SOURCES) : 0;
+    for (int i = 0; i < n; i++) {
+        fl__pb__latency_histogram__init(&hist[i]);
+        hist[i].source_vertex = lat[i].source_vertex;
+        hist[i].count = (uint64_t)lat[i].count;
+        hist[i].min = lat[i].min;
+        hist[i].max = lat[i].max;
+        hist[i].mean = lat[i].mean;
+        hist[i].p50 = lat[i].p50;
+        hist[i].p95 = lat[i].p95;
+        hist[i].p99 = lat[i].p99;
+        ptrs[i] = &hist[i];
+    }
+    m->n_latency = (size_t)n;
+    m->latency = n ? ptrs : NULL;
 }
 
 void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
@@ -78,6 +101,49 @@ static double sample_value(const fl_task_sample *s, int k)
     }
 }
 
+/* Latency markers' histograms as Flink's Prometheus reporter writes them: a summary per
+ * source vertex and task, the groups source_id, operator_id and operator_subtask_index
+ * as labels. */
+static void prom_latency(struct evbuffer *out, const char *host, const char *tm_id,
+                         fl_task **tasks, int n)
+{
+    static const char name[] =
+        "flint_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency";
+    fl_task_latency *lat = fl_xcalloc((size_t)n * FL_TASK_LATENCY_SOURCES + 1, sizeof *lat);
+    int *nlat = fl_xcalloc((size_t)n + 1, sizeof *nlat), total = 0;
+    for (int i = 0; i < n; i++)
+        total += nlat[i] = fl_task_latency_get(tasks[i], &lat[i * FL_TASK_LATENCY_SOURCES],
+                                               FL_TASK_LATENCY_SOURCES);
+    if (total > 0) {
+        char count_name[sizeof name + 8];
+        snprintf(count_name, sizeof count_name, "%s_count", name);
+        fl_prom_family(out, name, "summary");
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < nlat[i]; j++) {
+                const fl_task_latency *l = &lat[i * FL_TASK_LATENCY_SOURCES + j];
+                char src[16], op[16], sub[16];
+                snprintf(src, sizeof src, "%d", l->source_vertex);
+                snprintf(op, sizeof op, "%d", fl_task_vertex_id(tasks[i]));
+                snprintf(sub, sizeof sub, "%d", fl_task_subtask(tasks[i]));
+                const struct {
+                    const char *q;
+                    double v;
+                } qs[] = {{"0.5", l->p50}, {"0.95", l->p95}, {"0.99", l->p99}};
+                for (size_t k = 0; k < FL_ARRAY_LEN(qs); k++)
+                    fl_prom_sample(out, name, qs[k].v, "host", host, "tm_id", tm_id, "job_id",
+                                   fl_task_job_id(tasks[i]), "job_name",
+                                   fl_task_job_name(tasks[i]), "source_id", src, "operator_id",
+                                   op, "operator_subtask_index", sub, "quantile", qs[k].q, NULL);
+                fl_prom_sample(out, count_name, (double)l->count, "host", host, "tm_id", tm_id,
+                               "job_id", fl_task_job_id(tasks[i]), "job_name",
+                               fl_task_job_name(tasks[i]), "source_id", src, "operator_id", op,
+                               "operator_subtask_index", sub, NULL);
+            }
+    }
+    free(lat);
+    free(nlat);
+}
+
 void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
                       const fl_conf *conf, fl_task **tasks, int n)
 {
@@ -123,4 +189,50 @@ void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host,
         }
     }
     free(s);
+    prom_latency(out, host, tm_id, tasks, n);
+}
+
+/* ---- log files (issue 12) ----------------------------------------------------------- */
+
+void fl_tm_answer_log_request(fl_rpc *rpc, const fl_conf *conf, fl_rpc_msg *msg)
+{
+    const Fl__Pb__LogRequest *r = (const Fl__Pb__LogRequest *)msg->pb;
+    Fl__Pb__LogResponse resp = FL__PB__LOG_RESPONSE__INIT;
+    fl_logfile *files = NULL;
+    Fl__Pb__LogFileInfo *infos = NULL, **ptrs = NULL;
+    uint8_t *data = NULL;
+    fl_err err = {0};
+    resp.status = 200;
+    if (!r->name || !*r->name) {
+        int n = fl_logfiles_list(&files);
+        infos = fl_xcalloc((size_t)n + 1, sizeof *infos);
+        ptrs = fl_xcalloc((size_t)n + 1, sizeof *ptrs);
+        for (int i = 0; i < n; i++) {
+            fl__pb__log_file_info__init(&infos[i]);
+            infos[i].name = files[i].name;
+            infos[i].size = files[i].size;
+            ptrs[i] = &infos[i];
+        }
+        resp.n_files = (size_t)n;
+        resp.files = ptrs;
+    } else {
+        /* the answer must fit one frame to the JobManager, whatever it asked for */
+        uint64_t cap = (uint64_t)fl_conf_get_bytes(conf, "rpc.frame.max-size") - 4096;
+        size_t len = 0;
+        int st = fl_logfiles_read(r->name, (size_t)FL_MIN(r->max_bytes, cap), &data, &len,
+                                  &resp.offset, &resp.size, &err);
+        if (st) {
+            resp.status = st;
+            resp.error = err.msg;
+        } else {
+            resp.data.data = data;
+            resp.data.len = len;
+        }
+    }
+    fl_rpc_reply(rpc, msg, FL_RPC_LOG_RESPONSE, &resp.base);
+    free(data);
+    free(infos);
+    free(ptrs);
+    free(files);
+    fl_rpc_msg_free(msg);
 }

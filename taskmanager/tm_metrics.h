@@ -18,8 +18,20 @@ void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m);
 void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
                                 Fl__Pb__MetricsTaskManager *m);
 
+/* Adds the task's latency histograms (metrics.latency.interval) to m, in hist/ptrs (room
+ * for FL_TASK_LATENCY_SOURCES each), which must live until m is packed. */
+void fl_tm_fill_task_latency(fl_task *t, Fl__Pb__TaskMetrics *m, Fl__Pb__LatencyHistogram *hist,
+                             Fl__Pb__LatencyHistogram **ptrs);
+
 /* Writes the TaskManager's metrics and those of its n running tasks. */
 void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
                       const fl_conf *conf, fl_task **tasks, int n);
+
+/* Answers a LogRequest of the JobManager (GET /taskmanagers/:tmid/logs[/:name]): the list of
+ * the log directory's files, or the last max_bytes of one (at most a frame), from
+ * common/logfiles.h. Owns msg. */
+struct fl_rpc;
+struct fl_rpc_msg;
+void fl_tm_answer_log_request(struct fl_rpc *rpc, const fl_conf *conf, struct fl_rpc_msg *msg);
 
 #endif

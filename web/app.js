@@ -8,7 +8,7 @@
 'use strict';
 
 const main = document.getElementById('main');
-let refreshMs = 3000, timer = null, drawing = false, selected = null;
+let refreshMs = 3000, timer = null, drawing = false, selected = null, cancelEnabled = true;
 
 function esc(s) {
   return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -141,7 +141,7 @@ async function job(jid, vid) {
   const live = !['FINISHED', 'FAILED', 'CANCELED'].includes(j.state);
   let h = '<h2>' + esc(j.name) + ' ' + state(j.state) + '</h2><div>Job ID ' + esc(jid) + ' · started ' +
     time(j['start-time']) + ' · duration ' + dur(j.duration) + '</div><p>' +
-    (live ? '<button class="danger" id="cancel" onclick="cancelJob(\'' + esc(jid) + '\')">Cancel job</button>' +
+    (live ? (cancelEnabled ? '<button class="danger" id="cancel" onclick="cancelJob(\'' + esc(jid) + '\')">Cancel job</button>' : '') +
       '<button id="savepoint" onclick="savepoint(\'' + esc(jid) + '\')">Trigger savepoint</button>' : '') +
     '<span id="action-msg" class="msg"></span></p>' + graph(j.plan, vinfo);
   h += '<h3>Vertices</h3><table><tr><th>Name</th><th>Status</th><th>Parallelism</th><th>Records in</th><th>Records out</th>' +
@@ -171,6 +171,16 @@ async function job(jid, vid) {
     h += '</table>';
   }
   h += '<h3>Exceptions</h3>' + (ex['root-exception'] ? '<pre id="root-exception">' + esc(ex['root-exception']) + '</pre>' : '<div>No exceptions.</div>');
+  const eh = (ex.exceptionHistory || {}).entries || [];
+  if (eh.length) {
+    h += '<h4>History' + (ex.exceptionHistory.truncated ? ' (older ones dropped)' : '') + '</h4><table id="exception-history">' +
+      '<tr><th>Time</th><th>Exception</th><th>Task</th><th>Location</th><th>Message</th></tr>';
+    eh.forEach(x => {
+      h += '<tr class="exception"><td>' + time(x.timestamp) + '</td><td>' + esc(x.exceptionName) + '</td><td>' + esc(x.taskName || '(job)') +
+        '</td><td>' + esc(x.location || '-') + '</td><td><pre class="trace">' + esc(x.stacktrace) + '</pre></td></tr>';
+    });
+    h += '</table>';
+  }
   return h;
 }
 
@@ -229,6 +239,7 @@ async function start() {
   try {
     const c = await get('/config');
     refreshMs = Math.max(200, c['refresh-interval'] || 3000);
+    cancelEnabled = !c.features || c.features['web-cancel'] !== false; // web.cancel.enable
     document.getElementById('version').textContent = 'Flint ' + c['flint-version'];
   } catch (e) { /* the defaults */ }
   window.addEventListener('hashchange', () => { selected = null; draw(); });

@@ -80,3 +80,11 @@ void fl_writer_event(fl_writer *w, uint8_t type, const void *payload, uint32_t l
     if (fl_partition_emit_event(w->part, -1, type, payload, len) < 0)
         fl_fail(w->failure, "%s", fl_partition_error(w->part));
 }
+
+void fl_writer_event_to(fl_writer *w, uint32_t sub, uint8_t type, const void *payload,
+                        uint32_t len)
+{
+    if (w->nsub > 0 &&
+        fl_partition_emit_event(w->part, (int)(sub % (uint32_t)w->nsub), type, payload, len) < 0)
+        fl_fail(w->failure, "%s", fl_partition_error(w->part));
+}

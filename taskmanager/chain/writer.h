@@ -27,6 +27,10 @@
 /* The runtime's events in the network stream, beside FL_EV_WATERMARK (payload: int64): a
  * source's idleness changes (payload: u8 1 = idle, 0 = active again). */
 #define FL_EV_WATERMARK_STATUS FL_EV_USER
+/* A latency marker (metrics.latency.interval, issue 12): payload int64 wall-clock ms when
+ * its source sent it, int32 source vertex id, int32 source subtask. */
+#define FL_EV_LATENCY_MARKER (FL_EV_USER + 1)
+#define FL_LATENCY_MARKER_LEN 16
 
 typedef struct fl_writer {
     fl_partition *part;
@@ -44,5 +48,9 @@ typedef struct fl_writer {
 void fl_writer_write(fl_writer *w, const fl_rec *r);
 /* An event to every subpartition, after the records written before it. */
 void fl_writer_event(fl_writer *w, uint8_t type, const void *payload, uint32_t len);
+/* An event to subpartition sub % the writer's subpartitions only (a latency marker, which
+ * Flink sends down one channel, not all). */
+void fl_writer_event_to(fl_writer *w, uint32_t sub, uint8_t type, const void *payload,
+                        uint32_t len);
 
 #endif

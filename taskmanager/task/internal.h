@@ -81,6 +81,12 @@ struct fl_task {
     /* issue 12: what the metrics sampler (the TaskExecutor's thread) reads besides metrics */
     _Atomic int64_t metric_wm; /* the input watermark handed to the head (currentInputWatermark) */
     int ngates_started;        /* under parts_lock: gates it may ask for their buffer usage */
+    /* latency markers (latency.c): sent by a source every interval, recorded under lat_lock */
+    int64_t latency_interval_ms, next_latency_ms;
+    uint32_t latency_rr;
+    pthread_mutex_t lat_lock;
+    struct fl_lat_hist *lat;   /* FL_TASK_LATENCY_SOURCES of them */
+    int nlat;
     pthread_t thread;
     bool started;
     /* what the crash handler reports of this task (crash_ctx.c) */
@@ -109,6 +115,14 @@ void fl_task_run_source(fl_task *t);
 void fl_task_run_inputs(fl_task *t);
 /* Runs the mails waiting in the task's mailbox (checkpoint triggers, notifications). */
 void fl_task_run_mails(fl_task *t);
+
+/* latency.c: latency markers (metrics.latency.interval) */
+void fl_task_latency_init(fl_task *t);
+void fl_task_latency_destroy(fl_task *t);
+/* A source: sends a marker down each writer when one is due. */
+void fl_task_latency_emit_due(fl_task *t);
+/* A marker arrived: records its latency and sends it on. */
+void fl_task_latency_on_marker(fl_task *t, const uint8_t *data, uint32_t len);
 
 /* snapshot.c */
 /* The aligner's actions: snapshots, barriers, declines. */

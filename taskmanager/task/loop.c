@@ -48,6 +48,8 @@ static int time_work(fl_task *t)
         t->next_periodic_ms = now + (t->view.wm_interval_ms > 0 ? t->view.wm_interval_ms : 200);
     }
     next = t->next_periodic_ms;
+    if (t->ngates == 0 && t->latency_interval_ms > 0) /* a source: its latency markers */
+        fl_task_latency_emit_due(t);
     for (int i = 0; i < t->nops && !fl_task_should_stop(t); i++) {
         fl_op *op = &t->ops[i];
         if (!op->timers || !op->ops->on_timer)
@@ -269,6 +271,9 @@ static void handle_event(fl_task *t, int g, const fl_input *in)
         ch->status = FL_CHAN_FINISHED;
         update_watermark(t, k);
         fl_aligner_on_end(&t->aligner, g, c);
+        break;
+    case FL_EV_LATENCY_MARKER:
+        fl_task_latency_on_marker(t, in->data, in->len);
         break;
     case FL_EV_BARRIER:
         if (fl_aligner_on_barrier(&t->aligner, g, c, in->data, in->len) < 0)

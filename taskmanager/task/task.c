@@ -61,6 +61,7 @@ void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *
 
 const char *fl_task_job_name(const fl_task *t) { return t->tdd->job_name; }
 const char *fl_task_vertex_name(const fl_task *t) { return t->tdd->vertex->name; }
+int fl_task_vertex_id(const fl_task *t) { return t->tdd->vertex->id; }
 
 void fl_task_sample_get(fl_task *t, fl_task_sample *s)
 {
@@ -233,6 +234,7 @@ fl_task *fl_task_new(const fl_task_env *env, fl_rpc_msg *msg, const fl_bundle *b
     };
     t->mb = fl_mailbox_new();
     pthread_mutex_init(&t->parts_lock, NULL);
+    fl_task_latency_init(t);
     return t;
 }
 
@@ -286,6 +288,7 @@ void fl_task_free(fl_task *t)
     free(t->parts);
     free(t->writers);
     pthread_mutex_destroy(&t->parts_lock);
+    fl_task_latency_destroy(t);
     fl_conf_free(t->conf);
     fl_mailbox_free(t->mb);
     fl_rpc_msg_free(t->msg);

@@ -101,6 +101,20 @@ typedef struct fl_task_sample {
     float in_pool_usage, out_pool_usage;
 } fl_task_sample;
 void fl_task_sample_get(fl_task *t, fl_task_sample *s);
+/* Latency markers (metrics.latency.interval): per source vertex whose markers reached this
+ * task, the time since they left their source, over the last FL_TASK_LATENCY_WINDOW
+ * markers (Flink's window), in ms. Any thread (under the task's latency lock). */
+#define FL_TASK_LATENCY_SOURCES 8
+#define FL_TASK_LATENCY_WINDOW 128
+typedef struct fl_task_latency {
+    int source_vertex;
+    int64_t count;  /* markers ever */
+    double min, max, mean, p50, p95, p99;
+} fl_task_latency;
+/* Fills out with up to max histograms; returns how many. */
+int fl_task_latency_get(fl_task *t, fl_task_latency *out, int max);
+/* The vertex id of the task (Flink's operator_id of its latency metric). */
+int fl_task_vertex_id(const fl_task *t);
 /* The job's name and the vertex's (the task's name without its subtask). */
 const char *fl_task_job_name(const fl_task *t);
 const char *fl_task_vertex_name(const fl_task *t);

@@ -14,6 +14,11 @@
 #   * The TaskManagers page lists the TaskManager with its RSS.
 #   * The cancel button: driven through the DevTools protocol (tests/cluster/cdp.py), a
 #     click cancels the job (REST says CANCELED).
+#   * First paint: the page of a job of 20 vertices at parallelism 4 (examples/wide_graph.c),
+#     loaded afresh in Chromium, draws all 20 vertices; the time from navigation to that
+#     first full draw is printed (not asserted: machines differ).
+#   * The exception history: a job failing at its 100th record, restarted once, shows two
+#     rows (its task, host:port, the function's message).
 # Screenshots of the job page and the TaskManagers page go to build/dashboard-*.png.
 set -u
 # shellcheck source=tests/cluster/lib.sh
@@ -25,7 +30,9 @@ CHROMIUM=$(command -v chromium) || {
     echo "  Debian's chromium is not installed (make deps installs it)"
     exit 77
 }
-[ -f "$EX/seqcheck.so" ] || fail "missing $EX/seqcheck.so: run make first"
+for so in seqcheck wide_graph fail_job; do
+    [ -f "$EX/$so.so" ] || fail "missing $EX/$so.so: run make first"
+done
 [ -f "$FLINT_HOME/build/web/app.js" ] || fail "missing build/web: run make first"
 
 # A web root of our own: the dashboard's files and a symlink leading out of it.
@@ -68,6 +75,12 @@ wait_state "$J" RUNNING 30
 wait_for "[ \"\$(rest GET /jobs/$J/vertices/0/backpressure | json_get backpressureLevel)\" = high ]" 60 ||
     fail "the source vertex is not HIGH on REST after 60 s"
 wait_for "[ \"\$(ck $J counts.completed)\" -ge 1 ]" 60 || fail "no checkpoint completed in 60 s"
+CK=$(ck "$J" latest.completed.id)
+[ "$(rest GET "/jobs/$J/checkpoints/details/$CK" | json_get status)" = COMPLETED ] ||
+    fail "checkpoints/details/$CK: $(rest GET "/jobs/$J/checkpoints/details/$CK")"
+[ "$(rest GET "/jobs/$J/checkpoints/details/$CK" | json_get id)" = "$CK" ] || fail "details of $CK: wrong id"
+[ "$(rest_status GET "/jobs/$J/checkpoints/details/999999")" = 404 ] || fail "an unknown checkpoint is not 404"
+[ "$(rest_status GET "/jobs/$J/checkpoints/details/x1")" = 400 ] || fail "a malformed checkpoint id is not 400"
 NV=$(rest GET "/jobs/$J/plan" | json_get plan.nodes | py -c 'import json,sys; print(len(json.load(sys.stdin)))')
 
 # dom FILE: the job page's DOM once the page drew itself (Chromium's virtual time runs the
@@ -136,4 +149,32 @@ OUT=$(py "$FLINT_HOME/tests/cluster/cdp.py" "$DT" "$URL/#/jobs/$J" \
     "eval:document.getElementById('cancel').click()") || fail "driving Chromium failed: $OUT"
 wait_state "$J" CANCELED 30
 note "first full draw of the job page $(head -1 <<<"$OUT" | cut -d. -f1) ms after navigation"
+
+step "first paint of a job of 20 vertices at parallelism 4 (80 tasks)"
+submit wide run -d -p 4 "$EX/wide_graph.so" --vertices 20
+W=$JOB_ID
+wait_state "$W" RUNNING 30
+[ "$(rest GET "/jobs/$W/plan" | json_get plan.nodes | py -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 20 ] ||
+    fail "wide_graph is not 20 vertices: $(rest GET "/jobs/$W/plan")"
+# a query string makes it a new document (a changed hash alone would not reload the page)
+OUT=$(py "$FLINT_HOME/tests/cluster/cdp.py" "$DT" "$URL/?first-paint#/jobs/$W" \
+    "wait:window.flintFirstDrawMs" "eval:window.flintFirstDrawMs" \
+    "eval:document.querySelectorAll('g.vertex').length") || fail "driving Chromium failed: $OUT"
+DRAWN=$(sed -n 2p <<<"$OUT")
+[ "$DRAWN" = 20 ] || fail "the first paint drew $DRAWN vertices, not 20: $OUT"
+step "first paint of the 20-vertex job page: $(head -1 <<<"$OUT" | cut -d. -f1) ms after navigation, 20 vertices drawn"
+st=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' "$URL/jobs/$W?mode=cancel")
+[ "$st" = 202 ] || fail "cancelling $W failed: $st"
+wait_state "$W" CANCELED 30
+
+step "the exception history: a job failing at record 100, restarted once"
+submit fail run -d -p 1 -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=1 \
+    -D "restart-strategy.fixed-delay.delay=50 ms" "$EX/fail_job.so" --fail-at 100
+F=$JOB_ID
+wait_state "$F" FAILED 30
+timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 \
+    --dump-dom "$URL/#/jobs/$F" >"$TEST_DIR/fail.html" 2>/dev/null || fail "chromium failed"
+ROWS=$(grep -o '<tr class="exception"><td>[^<]*</td><td>[^<]*</td><td>[^<]*Failing Map[^<]*(1/1)</td><td>127.0.0.1:[0-9]*</td><td><pre class="trace">boom at record 100' \
+    "$TEST_DIR/fail.html" | wc -l)
+[ "$ROWS" = 2 ] || fail "the page shows $ROWS failures of Failing Map in its history, not 2: $(grep -o '<table id="exception-history">.*</table>' "$TEST_DIR/fail.html" | head -c 2000)"
 step "passed"

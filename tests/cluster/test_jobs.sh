@@ -324,12 +324,31 @@ assert_slots_free "the job without resources"
 step "failed after $elapsed ms (exit $JOB_RC): $(grep -m 1 'Could not acquire' "$TEST_DIR/nores.stderr")"
 
 # ---------------------------------------------------------------------------------------
-step "fail_job: a map calling fl_ctx_fail"
-run_job fail run "$EX/fail_job.so" --fail-at 100
+step "fail_job: a map calling fl_ctx_fail, restarted twice (fixed-delay, 2 attempts)"
+run_job fail run -p 1 -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=2 \
+    -D "restart-strategy.fixed-delay.delay=50 ms" "$EX/fail_job.so" --fail-at 100
 [ "$JOB_RC" != 0 ] || fail "fail_job: flint run exited 0: $(cat "$TEST_DIR/fail.stdout")"
 assert_contains "$(cat "$TEST_DIR/fail.stderr")" "boom at record 100" "fail_job: flint run's error"
 assert_eq "$(job_state "$JOB_ID")" FAILED "fail_job: state of job $JOB_ID"
 assert_contains "$(rest GET "/jobs/$JOB_ID")" "boom at record 100" "fail_job: /jobs/$JOB_ID"
+# Flink's exception history: the three failures (first run and two restarts), newest first,
+# each naming its subtask, where it ran and the function's message
+rest GET "/jobs/$JOB_ID/exceptions" | py -c '
+import json, sys
+o = json.load(sys.stdin)
+h = o["exceptionHistory"]
+e = h["entries"]
+assert len(e) == 3 and not h["truncated"], "want 3 entries, got %d: %s" % (len(e), o)
+assert "boom at record 100" in o["root-exception"], o
+ts = [x["timestamp"] for x in e]
+assert ts == sorted(ts, reverse=True) and ts[-1] > 0, ts
+assert o["timestamp"] == ts[0], o
+for x in e:
+    assert "boom at record 100" in x["stacktrace"], x
+    assert x["taskName"].endswith("(1/1)"), x
+    assert x["location"].startswith("127.0.0.1:") and x["taskManagerId"], x
+    assert x["exceptionName"], x
+' || fail "fail_job: /jobs/$JOB_ID/exceptions: $(rest GET "/jobs/$JOB_ID/exceptions")"
 assert_slots_free fail_job
 step "failed (exit $JOB_RC): $(grep -m 1 boom "$TEST_DIR/fail.stderr")"
 

@@ -117,7 +117,10 @@ LABELS=$(curl -s -G "http://127.0.0.1:$PROM_PORT/api/v1/series" --data-urlencode
 for l in job_id job_name task_name subtask_index tm_id host; do
     grep -q "\"$l\"" <<<"$LABELS" || fail "label $l missing: $LABELS"
 done
-R=$(query "flint_jobmanager_job_numRestarts{job_id=\"$JOB_ID\"}")
+# the JobManager's target may not have been scraped since the job appeared: wait for it
+RESTARTS="flint_jobmanager_job_numRestarts{job_id=\"$JOB_ID\"}"
+wait_for '[ -n "$(query "$RESTARTS")" ]' 10 || fail "Prometheus has no $RESTARTS after 10 s"
+R=$(query "$RESTARTS")
 [ "$R" = 0 ] || fail "flint_jobmanager_job_numRestarts of the job: '$R', expected 0"
 wait_for "gt_zero \"\$(query 'flint_jobmanager_job_uptime{job_id=\"$JOB_ID\"}')\"" 10 ||
     fail "flint_jobmanager_job_uptime of the running job is not above 0"
