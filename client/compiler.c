@@ -66,8 +66,9 @@ Fl__Pb__JobGraph *fl_compile(fl_env *env, const char *job_id, fl_err *err)
      * part of it, and a program without a sink has no topology */
     bool has_sink = false;
     for (int i = 0; i < env->n; i++)
-        has_sink |= env->nodes[i].kind >= FL__PB__OP_KIND__SINK_PRINT &&
-                    env->nodes[i].kind <= FL__PB__OP_KIND__SINK_CUSTOM;
+        has_sink |= (env->nodes[i].kind >= FL__PB__OP_KIND__SINK_PRINT &&
+                     env->nodes[i].kind <= FL__PB__OP_KIND__SINK_CUSTOM) ||
+                    env->nodes[i].kind == FL__PB__OP_KIND__SINK_CONNECTOR;
     if (!has_sink) {
         fl_err_set(err, "No operators defined in streaming topology. Cannot execute. (%s)",
                    env->n ? "the program defines no sink: add one, e.g. fl_print or "

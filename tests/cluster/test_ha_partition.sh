@@ -133,12 +133,15 @@ nft_heal 1 zkpart
 wait_for "grep -q 'Standing by' <(tail -n +$((lines_before + 1)) '$(jm_log_h 2)')" 15 ||
     fail "h2 does not stand by after the partition healed"
 after=$(tail -n +"$((lines_before + 1))" "$(jm_log_h 2)")
+grep -q "leadership suspended" <<<"$after" || fail "h2 never suspended its leadership"
+# from the moment h2 knows it lost ZooKeeper, nothing: a checkpoint whose pointer ZooKeeper
+# took just before the rules were in place may still be logged as completed before that
+fenced=$(sed -n '/leadership suspended/,$p' <<<"$after")
 for what in "Completed checkpoint" "Deploying job" "Published this JobManager"; do
-    if grep -q "$what" <<<"$after"; then
-        fail "h2 acted after it lost ZooKeeper ($what): $(grep "$what" <<<"$after" | head -n 3)"
+    if grep -q "$what" <<<"$fenced"; then
+        fail "h2 acted after it lost ZooKeeper ($what): $(grep "$what" <<<"$fenced" | head -n 3)"
     fi
 done
-grep -q "leadership suspended" <<<"$after" || fail "h2 never suspended its leadership"
 step "h2 cut from ZooKeeper for 6 s: suspended, stepped down, h3 leads, every task running $took ms after the cut; healed: h2 stands by, having completed, deployed and published nothing"
 
 gate_open
