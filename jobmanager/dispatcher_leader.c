@@ -92,7 +92,8 @@ void fl_disp_config_ha(fl_dispatcher *d, json_t *arr)
 
 /* ---- results --------------------------------------------------------------------------- */
 
-void fl_disp_job_ended(fl_dispatcher *d, const job_entry *j)
+/* A job of this leadership ended: its result is recorded (with high availability). */
+static void job_ended(fl_dispatcher *d, const job_entry *j)
 {
     if (!d->ha || !d->term || j->unrecoverable)
         return;
@@ -107,6 +108,31 @@ void fl_disp_job_ended(fl_dispatcher *d, const job_entry *j)
     r->end_ms = json_integer_value(json_object_get(j->details, "end-time"));
     r->root_cause = fl_xstrdup(json_string_value(cause) ? json_string_value(cause) : "");
     fl_ha_job_ended(d->ha, d->term, r);
+}
+
+/* JobMaster -> Dispatcher status (mail on this thread). */
+void fl_disp_on_job_status(void *ctx, void *arg)
+{
+    fl_dispatcher *d = ctx;
+    fl_job_status *st = arg;
+    job_entry *j = fl_disp_find_job(d, st->job_id);
+    if (j && j->jm && j->jm_serial == st->serial) { /* not a stale one */
+        json_decref(j->details);
+        json_decref(j->overview);
+        j->details = st->details;
+        j->overview = st->overview;
+        json_decref(j->metrics);
+        j->metrics = st->metrics;
+        st->details = st->overview = st->metrics = NULL;
+        j->state = st->state;
+        if (fl_job_state_is_terminal(j->state)) {
+            fl_jm_free(j->jm); /* its thread has nothing left to do */
+            j->jm = NULL;
+            job_ended(d, j);
+            fl_disp_job_terminal(d, j); /* may remove j */
+        }
+    }
+    fl_job_status_free(st);
 }
 
 /* A terminal state's name (a recorded result), FAILED when it is none. */

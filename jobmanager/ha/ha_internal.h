@@ -1,8 +1,10 @@
 /* ha_internal.h -- the layout of the HA services and the calls their files share:
- * ha_services.c (the "ha" thread: session events, the listener, requests of JobMasters,
- * terms), leader_election.c (the latch, leadership transitions, publication),
- * job_graph_store.c, checkpoint_store.c, job_result_store.c (the stores) and ha_file.c (the
- * payload files). Nobody outside jobmanager/ha/ includes this.
+ * ha_services.c (the "ha" thread: session events, start, stop), leader_election.c (the
+ * latch, leadership transitions, publication), ha_requests.c (requests of JobMasters),
+ * ha_listener.c (mails to the listener), job_result_store.c, job_graph_store.c,
+ * checkpoint_store.c (the stores), leader_term.c (terms) and ha_file.c (the payload files).
+ * Each calls only the ones after it in this list. Nobody outside jobmanager/ha/ includes
+ * this.
  *
  * Threads: everything here runs on the "ha" thread, except fl_ha_store_job (the Dispatcher's
  * thread), which touches only the ZooKeeper client (thread-safe) and fields that never
@@ -72,12 +74,14 @@ struct fl_ha {
     ha_req **waiting_tail;
 };
 
-/* ---- ha_services.c ------------------------------------------------------------------- */
+/* ---- ha_listener.c -------------------------------------------------------------------- */
 /* Tell the listener (mails to its endpoint). */
 void fl_ha_tell_granted(fl_ha *ha, fl_leader_term *term, fl_ha_recovery *rec);
 void fl_ha_tell_suspended(fl_ha *ha, fl_leader_term *term, bool suspended);
 void fl_ha_tell_revoked(fl_ha *ha, fl_leader_term *term, const char *why);
 void fl_ha_tell_leader(fl_ha *ha, const fl_leader_info *leader);
+
+/* ---- ha_requests.c -------------------------------------------------------------------- */
 /* Runs the requests that waited for the connection / fails them (leadership lost). */
 void fl_ha_run_waiting(fl_ha *ha);
 void fl_ha_fail_waiting(fl_ha *ha, const char *why);
