@@ -2,7 +2,8 @@
  * the task, the job, and the user functions of every operator of its chain by symbol, so
  * that a crash report names the operator whose function is on the stack. Published once
  * when the thread starts running the chain (nothing per record); the reporter, which runs
- * on the crash handler's own thread, fails the task with the crash's summary so that the
+ * on the crash handler's own thread, fails the task with the crash's summary (posting the
+ * FAILED report to the TaskExecutor itself, as task.c's report does) so that the
  * JobManager learns it before the TaskManager's connection closes. Task thread, but for
  * crash_report (the reporter thread).
  */
@@ -11,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +43,17 @@ static const void *bundle_base(const fl_bundle *b)
     return NULL;
 }
 
+/* Fails the task with the crash's summary (the reporter's thread): the TaskExecutor
+ * relays it to the JobManager before the process dies. */
 static void crash_report(void *cookie, const char *summary)
 {
-    fl_task_report_failure(cookie, summary);
+    fl_task *t = cookie;
+    fl_task_report *r = fl_xcalloc(1, sizeof *r);
+    r->task = t;
+    r->state = FL_TASK_FAILED;
+    r->crashed = true;
+    snprintf(r->error, sizeof r->error, "%s", summary);
+    fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
 }
 
 void fl_task_crash_begin(fl_task *t)

@@ -1,7 +1,8 @@
 /* internal.h -- the task's layout and the calls the files of task/ share: task.c (life
  * cycle, the thread), assemble.c (the chain from the deployment descriptor), loop.c (the
  * mailbox loop, input watermarks), snapshot.c (checkpoints and restore), channel_state.c
- * (unaligned checkpoints' in-flight data); barrier.c aligns. Nothing outside
+ * (unaligned checkpoints' in-flight data), latency.c (latency markers), crash_ctx.c (what
+ * the crash handler reports); barrier.c aligns. Nothing outside
  * taskmanager/task/ includes this. One task thread touches all of it; only
  * the failure slot's cancelled flag, the partitions (under parts_lock) and the metrics are
  * reached by other threads.
@@ -104,8 +105,6 @@ static inline bool fl_task_should_stop(const fl_task *t)
  * and withdraws it (before the thread ends). */
 void fl_task_crash_begin(fl_task *t);
 void fl_task_crash_end(fl_task *t);
-/* task.c: reports the task FAILED with error (any thread; the crash reporter's). */
-void fl_task_report_failure(fl_task *t, const char *error);
 
 /* assemble.c: the operators, writers, partitions and gates from the descriptor. */
 int fl_task_assemble(fl_task *t, fl_err *err);

@@ -28,16 +28,6 @@ static void report(fl_task *t, fl_task_state state)
     fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
 }
 
-void fl_task_report_failure(fl_task *t, const char *error)
-{
-    fl_task_report *r = fl_xcalloc(1, sizeof *r);
-    r->task = t;
-    r->state = FL_TASK_FAILED;
-    r->crashed = true;
-    snprintf(r->error, sizeof r->error, "%s", error);
-    fl_endpoint_post(t->env.owner, t->env.on_report, r, free);
-}
-
 const char *fl_task_job_id(const fl_task *t) { return t->tdd->job_id; }
 int fl_task_attempt(const fl_task *t) { return t->tdd->attempt; }
 int fl_task_vertex(const fl_task *t) { return t->tdd->vertex->id; }
@@ -61,7 +51,6 @@ void fl_task_metrics(const fl_task *t, uint64_t *rin, uint64_t *rout, uint64_t *
 
 const char *fl_task_job_name(const fl_task *t) { return t->tdd->job_name; }
 const char *fl_task_vertex_name(const fl_task *t) { return t->tdd->vertex->name; }
-int fl_task_vertex_id(const fl_task *t) { return t->tdd->vertex->id; }
 
 void fl_task_sample_get(fl_task *t, fl_task_sample *s)
 {
