@@ -1,6 +1,7 @@
-/* rocksdb_internal.h -- the RocksDB keyed backend's layout, shared by rocksdb_backend.c (the
- * DB, its options and merge operator, state access, life cycle) and rocksdb_snapshot.c
- * (snapshots, incremental SST bookkeeping, restore); nobody outside
+/* rocksdb_internal.h -- the RocksDB keyed backend's layout, shared by rocksdb_db.c (errors,
+ * the DB's options and merge operator, a state's column family), rocksdb_backend.c (state
+ * access, life cycle) and rocksdb_snapshot.c (snapshots, incremental SST bookkeeping,
+ * restore); nobody outside
  * taskmanager/state/rocksdb_*.c includes this. The key layout and the threads are described
  * at the top of rocksdb_backend.c, the snapshot files at the top of rocksdb_snapshot.c.
  */
@@ -60,10 +61,13 @@ struct rdb_backend {
     fl_err fail;            /* the error is kept and fails the next snapshot */
 };
 
-/* rocksdb_backend.c */
+/* rocksdb_db.c */
 /* The one place RocksDB's `char **errptr` becomes ours: 0 when e is NULL, else -1 with
  * "what: message" in err (e is freed). */
 int fl_rdb_status(char *e, fl_err *err, const char *what);
+/* An access (task thread, no error path) failed: b remembers the first failure (it fails
+ * the next snapshot), which is logged. */
+void fl_rdb_access_status(rdb_backend *b, char *e, const char *what);
 /* Options for our DB and for reading snapshots: the merge operator (owned by the options,
  * shared with the column families created from them), quiet info log. */
 rocksdb_options_t *fl_rdb_make_options(bool create);

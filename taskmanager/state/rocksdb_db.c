@@ -1,0 +1,153 @@
+/* rocksdb_db.c -- what both RocksDB files build on (rocksdb_internal.h): RocksDB's error
+ * style made ours, the options of our DB and of the snapshots we read (the concatenating
+ * merge operator that append relies on, the block cache every backend of the process
+ * shares), and a named state's column family, created on first use. The backend's accesses
+ * (rocksdb_backend.c) and restore (rocksdb_snapshot.c) call down to here; nothing here
+ * calls them.
+ *
+ * Threads: the task thread calls here; the merge operator is also called by RocksDB's own
+ * threads (flushes, compactions), and fl_rdb_status touches nothing shared.
+ */
+#include "common/log.h"
+#include "common/util.h"
+#include "rocksdb_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RDB_MERGE_NAME "flint.append"
+
+/* ---- RocksDB's error style ------------------------------------------------------------ */
+
+int fl_rdb_status(char *e, fl_err *err, const char *what)
+{
+    if (!e)
+        return 0;
+    fl_err_set(err, "%s: %s", what, e);
+    rocksdb_free(e);
+    return -1;
+}
+
+void fl_rdb_access_status(rdb_backend *b, char *e, const char *what)
+{
+    fl_err err;
+    if (fl_rdb_status(e, &err, what) == 0 || b->failed)
+        return;
+    b->failed = true;
+    b->fail = err;
+    fl_error("RocksDB state backend in %s: %s", b->dir, err.msg);
+}
+
+/* ---- append as a merge operator ------------------------------------------------------- */
+
+static char *concat(const char *first, size_t flen, const char *const *ops, const size_t *lens,
+                    int nops, unsigned char *success, size_t *out_len)
+{
+    size_t n = flen;
+    for (int i = 0; i < nops; i++)
+        n += lens[i];
+    char *out = malloc(n ? n : 1);
+    if (!out) {
+        *success = 0;
+        return NULL;
+    }
+    if (flen)
+        memcpy(out, first, flen);
+    size_t at = flen;
+    for (int i = 0; i < nops; i++) {
+        if (lens[i])
+            memcpy(out + at, ops[i], lens[i]);
+        at += lens[i];
+    }
+    *out_len = n;
+    *success = 1;
+    return out;
+}
+
+static char *append_full_merge(void *st, const char *key, size_t klen, const char *existing,
+                               size_t elen, const char *const *ops, const size_t *lens,
+                               int nops, unsigned char *success, size_t *out_len)
+{
+    return concat(existing, existing ? elen : 0, ops, lens, nops, success, out_len);
+}
+
+static char *append_partial_merge(void *st, const char *key, size_t klen,
+                                  const char *const *ops, const size_t *lens, int nops,
+                                  unsigned char *success, size_t *out_len)
+{
+    return concat(NULL, 0, ops, lens, nops, success, out_len);
+}
+
+static void append_delete(void *st, const char *v, size_t n)
+{
+    free((void *)v);
+}
+
+static const char *append_name(void *st)
+{
+    return RDB_MERGE_NAME;
+}
+
+static void append_destroy(void *st)
+{
+}
+
+/* One block cache for every backend of the process, as Flink shares one per slot's managed
+ * memory: reads of all operators' SST files share RDB_BLOCK_CACHE bytes. */
+#define RDB_BLOCK_CACHE (64u << 20)
+#define RDB_WRITE_BUFFER (8u << 20) /* a small memtable: its skiplist is searched per get */
+
+static rocksdb_cache_t *block_cache;
+static pthread_once_t block_cache_once = PTHREAD_ONCE_INIT;
+
+static void block_cache_init(void)
+{
+    block_cache = rocksdb_cache_create_lru(RDB_BLOCK_CACHE);
+}
+
+rocksdb_options_t *fl_rdb_make_options(bool create)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, create);
+    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    rocksdb_options_set_keep_log_file_num(o, 2);
+    rocksdb_options_set_write_buffer_size(o, RDB_WRITE_BUFFER);
+    /* bloom filters: a get of a key that is not in an SST file skips it */
+    pthread_once(&block_cache_once, block_cache_init);
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom(10));
+    rocksdb_block_based_options_set_block_cache(t, block_cache);
+    rocksdb_options_set_block_based_table_factory(o, t);
+    rocksdb_block_based_options_destroy(t);
+    rocksdb_options_set_merge_operator(
+        o, rocksdb_mergeoperator_create(NULL, append_destroy, append_full_merge,
+                                        append_partial_merge, append_delete, append_name));
+    return o;
+}
+
+/* ---- column families ------------------------------------------------------------------ */
+
+fl_kstate *fl_rdb_state(fl_kbackend *kb, const char *name)
+{
+    rdb_backend *b = (rdb_backend *)kb;
+    for (int i = 0; i < b->nstates; i++)
+        if (strcmp(b->states[i]->name, name) == 0)
+            return b->states[i];
+    fl_kstate *s = fl_xcalloc(1, sizeof *s);
+    s->b = b;
+    s->name = fl_xstrdup(name);
+    if (strcmp(name, "default") == 0) {
+        s->cf = b->default_cf;
+    } else {
+        char *e = NULL;
+        s->cf = rocksdb_create_column_family(b->db, b->opts, name, &e);
+        if (e) {
+            s->cf = NULL;
+            fl_rdb_access_status(b, e, "rocksdb_create_column_family");
+        }
+    }
+    b->states = fl_xrealloc(b->states, (size_t)(b->nstates + 1) * sizeof *b->states);
+    b->states[b->nstates++] = s;
+    return s;
+}
