@@ -92,6 +92,41 @@ static const void *config_zeros(uint32_t size)
     return zeros;
 }
 
+/* The operator's configuration value after its header, checked against type (and size,
+ * unless any_size), its size in *vlen; NULL having failed the task, naming the call. */
+static const uint8_t *checked_config(fl_ctx *ctx, const char *type, bool any_size,
+                                     uint32_t size, uint32_t *vlen)
+{
+    uint32_t len = 0;
+    const uint8_t *blob = RT->ctx.config(ctx, &len);
+    char want[56], call[96];
+    fl_cfg_type_name(type, want);
+    snprintf(call, sizeof call,
+             any_size ? "fl_ctx_config_bytes(ctx, \"%s\")" : "fl_ctx_config_as(ctx, %s)", want);
+    fl_cfg_header h;
+    if (!blob || len < sizeof h) {
+        fl_ctx_fail(ctx, "%s: this operator has no configuration (%s was called on another "
+                         "operator, or not at all)",
+                    call, any_size ? "fl_with_config_bytes" : "fl_with_config_as");
+        return NULL;
+    }
+    memcpy(&h, blob, sizeof h);
+    h.type[sizeof h.type - 1] = 0;
+    if (h.magic != FL_CFG_MAGIC || h.size != len - sizeof h || strcmp(h.type, want) != 0 ||
+        (!any_size && h.size != size)) {
+        if (any_size)
+            fl_ctx_fail(ctx, "%s: this operator's configuration is a '%s', not a '%s'", call,
+                        h.type, want);
+        else
+            fl_ctx_fail(ctx, "%s: this operator's configuration is a '%s' of %u bytes, not a "
+                             "'%s' of %u bytes",
+                        call, h.type, h.size, want, size);
+        return NULL;
+    }
+    *vlen = h.size;
+    return blob + sizeof h;
+}
+
 const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
 {
     uint32_t len = 0;
@@ -105,53 +140,24 @@ const void *fl_ctx_config_typed(fl_ctx *ctx, const char *type, uint32_t size)
     if (blob && blob == checked_blob && type == checked_type && len == checked_len &&
         len == sizeof(fl_cfg_header) + size)
         return blob + sizeof(fl_cfg_header);
-    char want[56];
-    fl_cfg_type_name(type, want);
-    fl_cfg_header h;
-    if (!blob || len < sizeof h) {
-        fl_ctx_fail(ctx, "fl_ctx_config_as(ctx, %s): this operator has no configuration "
-                         "(fl_with_config_as was called on another operator, or not at all)",
-                    want);
+    uint32_t vlen;
+    const uint8_t *v = checked_config(ctx, type, false, size, &vlen);
+    if (!v)
         return config_zeros(size);
-    }
-    memcpy(&h, blob, sizeof h);
-    h.type[sizeof h.type - 1] = 0;
-    if (h.magic != FL_CFG_MAGIC || h.size != len - sizeof h || h.size != size ||
-        strcmp(h.type, want) != 0) {
-        fl_ctx_fail(ctx, "fl_ctx_config_as(ctx, %s): this operator's configuration is a '%s' "
-                         "of %u bytes, not a '%s' of %u bytes",
-                    want, h.type, h.size, want, size);
-        return config_zeros(size);
-    }
     checked_blob = blob;
     checked_type = type;
     checked_len = len;
-    return blob + sizeof h;
+    return v;
 }
 
 const void *fl_ctx_config_bytes(fl_ctx *ctx, const char *type, uint32_t *len)
 {
-    uint32_t n = 0;
-    const uint8_t *blob = RT->ctx.config(ctx, &n);
-    char want[56];
-    fl_cfg_type_name(type, want);
-    fl_cfg_header h;
-    *len = 0;
-    if (!blob || n < sizeof h) {
-        fl_ctx_fail(ctx, "fl_ctx_config_bytes(ctx, \"%s\"): this operator has no configuration "
-                         "(fl_with_config_bytes was called on another operator, or not at all)",
-                    want);
+    const uint8_t *v = checked_config(ctx, type, true, 0, len);
+    if (!v) {
+        *len = 0;
         return config_zeros(1);
     }
-    memcpy(&h, blob, sizeof h);
-    h.type[sizeof h.type - 1] = 0;
-    if (h.magic != FL_CFG_MAGIC || h.size != n - sizeof h || strcmp(h.type, want) != 0) {
-        fl_ctx_fail(ctx, "fl_ctx_config_bytes(ctx, \"%s\"): this operator's configuration is "
-                         "a '%s', not a '%s'", want, h.type, want);
-        return config_zeros(1);
-    }
-    *len = h.size;
-    return blob + sizeof h;
+    return v;
 }
 
 void fl_ctx_set_user(fl_ctx *ctx, void *user)
