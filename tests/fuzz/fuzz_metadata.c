@@ -19,13 +19,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+    fl_remove_tree(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     if (!dir[0]) {
         fl_log_init(FL_LOG_OFF);
         snprintf(dir, sizeof dir, "/tmp/flint-fuzz-metadata-%d", (int)getpid());
         mkdir(dir, 0700);
+        atexit(remove_dir); /* libFuzzer ends a timed run with exit() */
     }
     char path[128];
     snprintf(path, sizeof path, "%s/_metadata", dir);

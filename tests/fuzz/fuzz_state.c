@@ -3,6 +3,7 @@
  * as a _metadata names it, and restored into a backend of all key groups. A damaged file is
  * an error; a crash, leak or read out of bounds is a bug. */
 #include "common/log.h"
+#include "common/util.h"
 #include "proto/checkpoint.pb-c.h"
 #include "taskmanager/state/keyed.h"
 
@@ -16,15 +17,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+    fl_remove_tree(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     static uint8_t *handle;
     static size_t hlen;
     if (!dir[0]) {
         fl_log_init(FL_LOG_OFF);
         snprintf(dir, sizeof dir, "/tmp/flint-fuzz-state-%d", (int)getpid());
         mkdir(dir, 0700);
+        atexit(remove_dir); /* libFuzzer ends a timed run with exit() */
         Fl__Pb__StateFile f = FL__PB__STATE_FILE__INIT, *fp = &f;
         f.path = "v1-s0-op0.keyed";
         Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;
