@@ -4,7 +4,7 @@
  * subtasks per vertex).
  *
  *   flint-simtm --jm HOST:PORT [--tms N] [--slots S] [--finish-after-ms T] [--report-ms R]
- *               [--not-running-at C]
+ *               [--not-running-at C] [--victim K]
  *
  * Each simulated TaskManager has its own RPC connection (as a real one does), registers,
  * answers heartbeats with its slot report, and accepts task deployments: a task is a no-op
@@ -21,6 +21,10 @@
  * (default 1000) "stats tasks_running=.. deployed=.. heartbeats=.. hb_delay_max_ms=..
  * hb_delay_p99_ms=.." where a heartbeat's delay is how much later than the JobManager's
  * heartbeat.interval it came after the previous one (the delays are reset with each line).
+ * SIGUSR1 "kills" simulated TaskManager K (default: the first that holds a task): its connection closes at once, as a
+ * kill -9 would close it, and its tasks are gone; it prints "killed RID: N tasks of
+ * subtasks I,J,..." (what it held), so that a test can tell which regions the failover must
+ * restart and count the deployments that follow (the deployed= figure).
  * Runs until SIGTERM/SIGINT. One thread for all the TaskManagers' logic, one for their
  * heartbeats (so that a storm of deployments here does not delay them: what is measured is
  * the JobManager's punctuality), one for the RPC sockets (fl_rpc).
@@ -52,6 +56,7 @@ typedef struct sim_tm {
     char rid[64];
     char regid[40];
     bool registered;
+    bool dead;            /* killed by SIGUSR1: its connection is closed */
     int64_t last_hb;      /* mono ms of the last heartbeat request */
     sim_task *tasks;
     int ntasks, cap;
@@ -65,6 +70,7 @@ static struct {
     int ntms, nslots;
     int64_t finish_after, report_ms;
     int64_t not_running_at; /* the checkpoint at which one task declines as not running */
+    int victim;             /* the TaskManager SIGUSR1 kills */
     fl_rpc *rpc;
     fl_endpoint *ep;
     fl_endpoint *hb_ep;   /* heartbeats */
@@ -164,6 +170,8 @@ static void on_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, const
 {
     if (!up) {
         sim_tm *t = tm_of(conn);
+        if (t && t->dead)
+            return;
         if (t || sim.connecting < sim.ntms) {
             fprintf(stderr, "simtm: connection to the JobManager %s lost: %s\n", peer, why);
             exit(2);
@@ -305,7 +313,7 @@ static void on_trigger(void *ctx, fl_rpc_msg *msg)
     bool declined = false;
     for (int k = 0; k < sim.ntms; k++) {
         sim_tm *t = &sim.tms[k];
-        for (int i = 0; i < t->ntasks; i++) {
+        for (int i = 0; !t->dead && i < t->ntasks; i++) {
             sim_task *x = &t->tasks[i];
             if (x->state != FL_TASK_RUNNING || strcmp(x->job, tr->job_id) ||
                 x->attempt != tr->attempt)
@@ -333,6 +341,44 @@ static void on_notify(void *ctx, fl_rpc_msg *msg)
     fl_rpc_msg_free(msg);
 }
 
+/* SIGUSR1: the victim's connection closes as a kill -9 would close it; its tasks are gone. */
+static void kill_victim(void *ctx, void *arg)
+{
+    sim_tm *t = NULL;
+    for (int k = 0; sim.victim < 0 && !t && k < sim.ntms; k++)
+        for (int i = 0; !t && i < sim.tms[k].ntasks; i++)
+            if (!sim.tms[k].dead && !fl_task_state_is_terminal(sim.tms[k].tasks[i].state))
+                t = &sim.tms[k];
+    if (sim.victim >= 0)
+        t = &sim.tms[sim.victim];
+    if (!t || t->dead || !t->registered) {
+        printf("killed none: no TaskManager to kill\n");
+        fflush(stdout);
+        return;
+    }
+    char list[4096];
+    size_t len = 0;
+    int n = 0;
+    list[0] = '\0';
+    for (int i = 0; i < t->ntasks; i++) {
+        sim_task *x = &t->tasks[i];
+        if (fl_task_state_is_terminal(x->state))
+            continue;
+        n++;
+        if (len < sizeof list - 16)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%d", len ? "," : "",
+                                    x->subtask);
+    }
+    pthread_mutex_lock(&sim.lock);
+    t->dead = true;
+    t->ntasks = 0;
+    pthread_mutex_unlock(&sim.lock);
+    fl_rpc_close(sim.rpc, t->conn);
+    printf("killed %s: %d tasks of subtasks %s deployed=%llu\n", t->rid, n, list,
+           (unsigned long long)sim.deployed);
+    fflush(stdout);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -345,7 +391,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int running = 0;
     for (int k = 0; k < sim.ntms; k++) {
         sim_tm *t = &sim.tms[k];
-        for (int i = 0; i < t->ntasks; i++) {
+        for (int i = 0; !t->dead && i < t->ntasks; i++) {
             sim_task *x = &t->tasks[i];
             if (x->state == FL_TASK_RUNNING && x->finish_at && now >= x->finish_at) {
                 send_state(t, x, FL_TASK_FINISHED);
@@ -386,6 +432,7 @@ int main(int argc, char **argv)
     sim.ntms = 100;
     sim.nslots = 1;
     sim.report_ms = 1000;
+    sim.victim = -1;
     const char *jm = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--jm"))
@@ -400,11 +447,14 @@ int main(int argc, char **argv)
             sim.report_ms = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--not-running-at"))
             sim.not_running_at = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--victim"))
+            sim.victim = atoi(argv[i + 1]);
     }
-    if (!jm || sim.ntms < 1 || sim.nslots < 1 ||
+    if (!jm || sim.ntms < 1 || sim.nslots < 1 || sim.victim < -1 || sim.victim >= sim.ntms ||
         fl_parse_host_port(jm, sim.jm_host, sizeof sim.jm_host, &sim.jm_port, &err) < 0) {
         fprintf(stderr, "usage: flint-simtm --jm HOST:PORT [--tms N] [--slots S] "
-                        "[--finish-after-ms T] [--report-ms R]\n");
+                        "[--finish-after-ms T] [--report-ms R] [--not-running-at C] "
+                        "[--victim K]\n");
         return 1;
     }
     fl_log_init(FL_LOG_WARN);
@@ -414,6 +464,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sim.tms = fl_xcalloc((size_t)sim.ntms, sizeof *sim.tms);
     for (int i = 0; i < sim.ntms; i++) {
@@ -443,7 +494,8 @@ int main(int argc, char **argv)
     }
     fl_endpoint_post(sim.ep, start, NULL, NULL);
     int sig;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+        fl_endpoint_post(sim.ep, kill_victim, NULL, NULL);
     fl_rpc_stop(sim.rpc);
     fl_endpoint_stop(sim.ep);
     fl_endpoint_stop(sim.hb_ep);
