@@ -62,12 +62,22 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
             return NULL;
         }
     }
-    int retries = cli->follow_leader ? (int)fl_conf_get_int(
-                                           cli->conf,
-                                           "high-availability.zookeeper.client.max-retry-attempts")
-                                     : 0;
-    int64_t wait_ms = fl_conf_get_duration_ms(cli->conf,
-                                              "high-availability.zookeeper.client.retry-wait");
+    /* following the leader, a failure or a 503 may mean it changed: ZooKeeper is asked
+     * again. Pointed at one JobManager (-m or rest.address), only a 503 is retried, as
+     * Flink's client does (rest.retry.*): that JobManager is up and says it cannot answer
+     * yet, e.g. a standby that started a moment ago and does not know the leader yet. */
+    int retries, retries_503;
+    int64_t wait_ms;
+    if (cli->follow_leader) {
+        retries = retries_503 = (int)fl_conf_get_int(
+            cli->conf, "high-availability.zookeeper.client.max-retry-attempts");
+        wait_ms = fl_conf_get_duration_ms(cli->conf,
+                                          "high-availability.zookeeper.client.retry-wait");
+    } else {
+        retries = 0;
+        retries_503 = (int)fl_conf_get_int(cli->conf, "rest.retry.max-attempts");
+        wait_ms = fl_conf_get_duration_ms(cli->conf, "rest.retry.delay");
+    }
     for (int attempt = 0, redirects = 0;;) {
         if (cli->follow_leader && !cli->resolved && resolve_leader(cli, &err) < 0) {
             fprintf(stderr, "Cannot find the leading JobManager: %s\n", err.msg);
@@ -89,7 +99,8 @@ json_t *fl_cli_rest(fl_cli *cli, const char *method, const char *path, const cha
             }
             continue;
         }
-        if ((rc < 0 || resp.status == 503) && attempt < retries) {
+        if (((rc < 0 && attempt < retries) || (rc == 0 && resp.status == 503 &&
+                                                 attempt < retries_503))) {
             /* the leader may have changed: ask ZooKeeper again after a while */
             if (rc == 0)
                 free(resp.body);

@@ -30,6 +30,11 @@ FL_KEY("rest.server.max-concurrent-content-length", FL_CT_MEMORY, "256 mb", NULL
        "1 kb..64 gb",
        "Memory all request bodies being received at once may take; a body that would exceed "
        "it is answered 413. At least rest.server.max-content-length.")
+FL_KEY("rest.retry.max-attempts", FL_CT_INT, "20", NULL, "0..1000",
+       "Times the CLI repeats a request that a JobManager answered 503 (it cannot answer yet: "
+       "a standby that does not know the leader yet, a leadership being re-established).")
+FL_KEY("rest.retry.delay", FL_CT_DURATION, "3 s", NULL, "1 ms..1 h",
+       "Wait of the CLI before it repeats a request answered 503 (rest.retry.max-attempts).")
 FL_KEY("web.access-control-allow-origin", FL_CT_STRING, NULL, NULL, "1..4096",
        "Origins (comma-separated, e.g. https://ops.example.com) whose web pages may call the "
        "REST API: their Origin is echoed in Access-Control-Allow-Origin. Unset: no CORS "
