@@ -5,9 +5,12 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,15 +124,28 @@ struct fl_lpool {
     int waiters;        /* threads blocked in fl_lpool_get */
     int wake_at;        /* wake them once this many are free: a batch, not one by one */
     bool closed, interrupted;
-    int notify_fd;
+    int avail_fd;        /* eventfd of fl_lpool_await, made at its first use, or -1 */
+    int fd_waiters;      /* tasks in fl_lpool_await */
+    atomic_int free_hint; /* nfree, for a lock-free look (fl_lpool_has_free) */
     int64_t wait_since_ns; /* while a fl_lpool_get waits: when it began (metrics), else 0 */
 };
 
 static void lpool_destroy(fl_lpool *lp)
 {
+    if (lp->avail_fd >= 0)
+        close(lp->avail_fd);
     pthread_mutex_destroy(&lp->lock);
     pthread_cond_destroy(&lp->cond);
     free(lp);
+}
+
+static void wake_fd(int fd)
+{
+    uint64_t one = 1;
+    if (fd >= 0) {
+        ssize_t w = write(fd, &one, sizeof one);
+        (void)w;
+    }
 }
 
 static void lpool_recycle(fl_buf_owner *owner, fl_buf *b)
@@ -148,15 +164,11 @@ static void lpool_recycle(fl_buf_owner *owner, fl_buf *b)
     b->next = lp->free_list;
     lp->free_list = b;
     lp->nfree++;
+    atomic_store_explicit(&lp->free_hint, lp->nfree, memory_order_relaxed);
     if (lp->waiters && lp->nfree == lp->wake_at)
         pthread_cond_broadcast(&lp->cond);
-    if (lp->nfree == 1) {
-        if (lp->notify_fd >= 0) {
-            uint64_t one = 1;
-            ssize_t w = write(lp->notify_fd, &one, sizeof one);
-            (void)w;
-        }
-    }
+    if (lp->fd_waiters && lp->nfree == lp->wake_at)
+        wake_fd(lp->avail_fd);
     pthread_mutex_unlock(&lp->lock);
 }
 
@@ -195,8 +207,9 @@ fl_lpool *fl_lpool_new(fl_netpool *pool, int required, int target, const char *o
     pthread_mutex_init(&lp->lock, NULL);
     pthread_cond_init(&lp->cond, NULL);
     lp->size = lp->nfree = n;
+    atomic_init(&lp->free_hint, n);
     lp->wake_at = 1;
-    lp->notify_fd = -1;
+    lp->avail_fd = -1;
     return lp;
 }
 
@@ -207,6 +220,7 @@ fl_buf *fl_lpool_try_get(fl_lpool *lp)
     if (b) {
         lp->free_list = b->next;
         lp->nfree--;
+        atomic_store_explicit(&lp->free_hint, lp->nfree, memory_order_relaxed);
         b->next = NULL;
         b->len = 0;
     }
@@ -232,6 +246,7 @@ fl_buf *fl_lpool_get(fl_lpool *lp, uint64_t *waited_ns)
     if (b) {
         lp->free_list = b->next;
         lp->nfree--;
+        atomic_store_explicit(&lp->free_hint, lp->nfree, memory_order_relaxed);
         b->next = NULL;
         b->len = 0;
     }
@@ -252,11 +267,8 @@ void fl_lpool_interrupt(fl_lpool *lp)
     pthread_mutex_lock(&lp->lock);
     lp->interrupted = true;
     pthread_cond_broadcast(&lp->cond);
-    if (lp->notify_fd >= 0) {
-        uint64_t one = 1;
-        ssize_t w = write(lp->notify_fd, &one, sizeof one);
-        (void)w;
-    }
+    if (lp->fd_waiters)
+        wake_fd(lp->avail_fd);
     pthread_mutex_unlock(&lp->lock);
 }
 
@@ -267,11 +279,43 @@ void fl_lpool_set_wake_batch(fl_lpool *lp, int batch)
     pthread_mutex_unlock(&lp->lock);
 }
 
-void fl_lpool_set_notify_fd(fl_lpool *lp, int fd)
+bool fl_lpool_has_free(const fl_lpool *lp)
+{
+    return atomic_load_explicit(&lp->free_hint, memory_order_relaxed) > 0;
+}
+
+uint64_t fl_lpool_await(fl_lpool *lp, struct pollfd *fds, int nfds, int timeout_ms)
 {
     pthread_mutex_lock(&lp->lock);
-    lp->notify_fd = fd;
+    if (lp->nfree > 0 || lp->interrupted || lp->closed) {
+        pthread_mutex_unlock(&lp->lock);
+        return 0;
+    }
+    if (lp->avail_fd < 0)
+        lp->avail_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int64_t t0 = fl_mono_ns();
+    lp->fd_waiters++;
+    lp->wait_since_ns = t0;
+    int fd = lp->avail_fd;
     pthread_mutex_unlock(&lp->lock);
+    /* the pool's eventfd first, then the caller's (its mailbox, priority events) */
+    struct pollfd all[8];
+    int n = 0;
+    all[n++] = (struct pollfd){fd, POLLIN, 0};
+    for (int i = 0; i < nfds && n < (int)FL_ARRAY_LEN(all); i++)
+        all[n++] = fds[i];
+    poll(all, (nfds_t)n, timeout_ms);
+    for (int i = 1; i < n; i++)
+        fds[i - 1].revents = all[i].revents;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v); /* written again by the next wake */
+    (void)r;
+    pthread_mutex_lock(&lp->lock);
+    lp->fd_waiters--;
+    if (!lp->waiters)
+        lp->wait_since_ns = 0;
+    pthread_mutex_unlock(&lp->lock);
+    return (uint64_t)(fl_mono_ns() - t0);
 }
 
 int fl_lpool_size(const fl_lpool *lp)
@@ -293,12 +337,14 @@ void fl_lpool_close(fl_lpool *lp)
         return;
     pthread_mutex_lock(&lp->lock);
     lp->closed = lp->interrupted = true;
-    lp->notify_fd = -1;
     pthread_cond_broadcast(&lp->cond);
+    if (lp->fd_waiters)
+        wake_fd(lp->avail_fd);
     fl_buf *b = lp->free_list;
     lp->free_list = NULL;
     lp->size -= lp->nfree;
     lp->nfree = 0;
+    atomic_store_explicit(&lp->free_hint, 0, memory_order_relaxed);
     bool last = lp->size == 0;
     pthread_mutex_unlock(&lp->lock);
     while (b) {

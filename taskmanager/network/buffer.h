@@ -145,9 +145,17 @@ int64_t fl_lpool_waiting_ns(fl_lpool *lp);
 void fl_lpool_set_wake_batch(fl_lpool *lp, int batch);
 /* Wakes every waiter and makes future waits return NULL at once (cancel or failure). */
 void fl_lpool_interrupt(fl_lpool *lp);
-/* Registers fd (an eventfd) to be written when a buffer becomes free while the pool was
- * empty: lets a task wait for output availability in poll() together with its mailbox. */
-void fl_lpool_set_notify_fd(fl_lpool *lp, int fd);
+/* Whether a buffer is free, without the lock (a hint: it may change at once). For the
+ * producing task's check before each record (fl_lpool_await). */
+bool fl_lpool_has_free(const fl_lpool *lp);
+/* Waits, without taking a buffer, until the pool has its wake batch free again, one of
+ * fds (at most 7; their revents are set) is readable, the pool is interrupted or
+ * timeout_ms passed; returns at once when a buffer is free. A task that must stay
+ * responsive to its mailbox waits here between records instead of blocking inside one
+ * in fl_lpool_get (Flink's output availability). Counts as waiting for
+ * fl_lpool_waiting_ns; returns the ns waited. Only the pool's producer calls it. */
+struct pollfd;
+uint64_t fl_lpool_await(fl_lpool *lp, struct pollfd *fds, int nfds, int timeout_ms);
 int fl_lpool_size(const fl_lpool *lp);
 int fl_lpool_free_count(fl_lpool *lp);
 /* Checks the local pool's invariants (listed in buffer.c): 0, or -1 with the first one

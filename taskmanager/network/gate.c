@@ -41,6 +41,12 @@ struct fl_gate {
     bool failed;        /* under lock */
     char error[512];
 
+    /* a priority event (an unaligned barrier) reached the head of a channel: the task
+     * thread takes it before the rest of the buffer it is reading (set by any thread,
+     * read once per record) */
+    atomic_bool prio_hint;
+    int prio_efd;       /* written with prio_hint, for a task waiting on full outputs */
+
     /* task thread */
     int cur;            /* channel whose buffer is being read, or -1 */
     int finished;
@@ -114,11 +120,23 @@ const char *fl_gate_error(fl_gate *g)
     return g->error;
 }
 
+/* A priority event reached the head of a channel (any thread). */
+static void priority_arrived(fl_gate *g)
+{
+    atomic_store_explicit(&g->prio_hint, true, memory_order_relaxed);
+    uint64_t one = 1;
+    ssize_t w = write(g->prio_efd, &one, sizeof one);
+    (void)w;
+}
+
 /* ---- local channels --------------------------------------------------------------- */
 
+/* The producer calls it with the subpartition's lock held. */
 static void local_notify(fl_subpart_reader *r)
 {
     fl_chan *c = CHAN_OF(r, reader);
+    if (c->sp->queue.head && c->sp->queue.head->kind == FL_BUF_PRIORITY)
+        priority_arrived(c->gate);
     pthread_mutex_lock(&c->gate->lock);
     mark_ready(c->gate, c);
     pthread_mutex_unlock(&c->gate->lock);
@@ -274,6 +292,8 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
         c->overtaken = n;
         mark_ready(g, c);
         pthread_mutex_unlock(&g->lock);
+        if (!after)
+            priority_arrived(g);
         return 0;
     }
     pthread_mutex_lock(&g->lock);
@@ -375,6 +395,7 @@ fl_gate *fl_gate_new(fl_netenv *net, int nchannels, const char *owner_name,
     g->metrics = metrics ? metrics : &g->own_metrics;
     pthread_mutex_init(&g->lock, NULL);
     g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    g->prio_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     g->float_owner.recycle = float_recycle;
     g->cur = -1;
     for (int i = 0; i < nchannels; i++) {
@@ -589,11 +610,100 @@ static void release_channel(fl_gate *g, fl_chan *c)
     }
 }
 
+/* Hands out event buffer b of channel c (and recycles it); overtaken: the data buffers a
+ * priority event overtook in c's queue. */
+static int deliver_event(fl_gate *g, fl_chan *c, fl_buf *b, int overtaken, fl_input *in)
+{
+    uint32_t len = b->len ? b->len - 1 : 0;
+    if (b->len == 0 || len > FL_EVENT_MAX_PAYLOAD) {
+        fl_buf_recycle(b);
+        fl_gate_fail(g, "corrupt event on channel %d of %s", c->idx, g->name);
+        return -1;
+    }
+    in->kind = FL_IN_EVENT;
+    in->channel = c->idx;
+    in->persist = false;
+    in->priority = b->kind == FL_BUF_PRIORITY;
+    /* the data this event overtook here is channel state of the checkpoint */
+    c->persist_left += overtaken;
+    in->event_type = b->data[0];
+    memcpy(g->evbuf, b->data + 1, len);
+    in->data = g->evbuf;
+    in->len = len;
+    fl_buf_recycle(b);
+    if (in->event_type == FL_EV_END_OF_PARTITION && !c->eop) {
+        pthread_mutex_lock(&g->lock);
+        c->eop = true;
+        pthread_mutex_unlock(&g->lock);
+        g->finished++;
+        release_channel(g, c);
+    }
+    return 1;
+}
+
+/* A priority event (an unaligned checkpoint's barrier) that reached the head of a channel
+ * goes before the rest of the buffer being read, between two records, as Flink's task
+ * takes it between two records: a slow operator (a throttled sink under backpressure)
+ * would otherwise hold an unaligned barrier for a whole buffer of records per channel
+ * ahead of it. When the event is the current channel's own, the rest of the current
+ * buffer came before it and is overtaken: persisted as channel state, like the queued
+ * buffers it overtook. Blocked channels keep their order. 1: in holds the event; 0: none
+ * at a head (one behind the parts of a split record comes the usual way). */
+static int take_priority(fl_gate *g, fl_input *in)
+{
+    atomic_store_explicit(&g->prio_hint, false, memory_order_relaxed);
+    uint64_t v;
+    ssize_t r = read(g->prio_efd, &v, sizeof v);
+    (void)r;
+    for (int i = 0; i < g->n; i++) {
+        fl_chan *c = &g->ch[i];
+        fl_buf *b = NULL;
+        int overtaken = 0;
+        pthread_mutex_lock(&g->lock);
+        bool usable = !c->blocked && !c->eop && (!c->local || c->attached);
+        if (usable && !c->local && c->received.head &&
+            c->received.head->kind == FL_BUF_PRIORITY) {
+            b = fl_bufq_pop(&c->received);
+            overtaken = c->overtaken;
+            c->overtaken = 0;
+        }
+        pthread_mutex_unlock(&g->lock);
+        if (usable && c->local)
+            b = fl_subpart_poll_priority(c->sp, NULL); /* its lock before the gate's */
+        if (!b)
+            continue;
+        if (i == g->cur)
+            c->cur_persist = true;
+        return deliver_event(g, c, b, overtaken, in);
+    }
+    return 0;
+}
+
+int fl_gate_read_priority(fl_gate *g, fl_input *in)
+{
+    if (!atomic_load_explicit(&g->prio_hint, memory_order_relaxed))
+        return 0;
+    if (g->cur >= 0 && (g->ch[g->cur].partial || g->ch[g->cur].lenhave))
+        return 0; /* inside a record: after it, the usual way */
+    return take_priority(g, in);
+}
+
+int fl_gate_priority_fd(fl_gate *g)
+{
+    return g->prio_efd;
+}
+
 int fl_gate_read(fl_gate *g, fl_input *in)
 {
     for (;;) {
         if (g->cur >= 0) {
             fl_chan *c = &g->ch[g->cur];
+            if (FL_UNLIKELY(atomic_load_explicit(&g->prio_hint, memory_order_relaxed)) &&
+                !c->partial && c->lenhave == 0) {
+                int r = take_priority(g, in);
+                if (r != 0)
+                    return r;
+            }
             int r = next_record(g, c, in);
             if (FL_LIKELY(r == 1)) {
                 in->kind = FL_IN_RECORD;
@@ -646,33 +756,8 @@ int fl_gate_read(fl_gate *g, fl_input *in)
         }
         if (!b)
             continue;
-        if (b->kind != FL_BUF_DATA) {
-            uint32_t len = b->len ? b->len - 1 : 0;
-            if (b->len == 0 || len > FL_EVENT_MAX_PAYLOAD) {
-                fl_buf_recycle(b);
-                fl_gate_fail(g, "corrupt event on channel %d of %s", idx, g->name);
-                return -1;
-            }
-            in->kind = FL_IN_EVENT;
-            in->channel = idx;
-            in->persist = false;
-            in->priority = b->kind == FL_BUF_PRIORITY;
-            /* the data this event overtook here is channel state of the checkpoint */
-            c->persist_left += overtaken;
-            in->event_type = b->data[0];
-            memcpy(g->evbuf, b->data + 1, len);
-            in->data = g->evbuf;
-            in->len = len;
-            fl_buf_recycle(b);
-            if (in->event_type == FL_EV_END_OF_PARTITION && !c->eop) {
-                pthread_mutex_lock(&g->lock);
-                c->eop = true;
-                pthread_mutex_unlock(&g->lock);
-                g->finished++;
-                release_channel(g, c);
-            }
-            return 1;
-        }
+        if (b->kind != FL_BUF_DATA)
+            return deliver_event(g, c, b, overtaken, in);
         c->cur = b;
         c->pos = 0;
         c->cur_persist = c->persist_left > 0;
@@ -810,6 +895,8 @@ void fl_gate_free(fl_gate *g)
     fl_lpool_close(g->lpool);
     if (g->efd >= 0)
         close(g->efd);
+    if (g->prio_efd >= 0)
+        close(g->prio_efd);
     pthread_mutex_destroy(&g->lock);
     free(g->ring);
     free(g->ch);

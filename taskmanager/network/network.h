@@ -65,10 +65,13 @@ void fl_partition_flush(fl_partition *p);
 /* Flushes when the buffer timeout has passed since the oldest unflushed record; returns the
  * nanoseconds until the next flush is due (INT64_MAX when nothing waits). */
 int64_t fl_partition_flush_if_due(fl_partition *p, int64_t now_ns);
-/* True when a buffer is free right now (a task may take more input without blocking). */
-bool fl_partition_is_available(fl_partition *p);
-/* eventfd-compatible descriptor written when a buffer frees up after the pool ran dry. */
-void fl_partition_set_notify_fd(fl_partition *p, int fd);
+/* Whether a buffer is free right now, without a lock (a hint): the producing task looks
+ * before each record, so that it never blocks inside one deaf to its mailbox. */
+bool fl_partition_has_free(const fl_partition *p);
+/* Waits until buffers are free again (the pool's wake batch), one of fds (at most 7, e.g.
+ * the mailbox's) is readable, or timeout_ms passed; the ns waited (backpressure). */
+struct pollfd;
+uint64_t fl_partition_await(fl_partition *p, struct pollfd *fds, int nfds, int timeout_ms);
 /* The share (0..1) of the partition's buffers taken: Flink's outPoolUsage. Any thread. */
 float fl_partition_pool_usage(fl_partition *p);
 /* How long the producer has been blocked for a buffer so far (0: it is not): the
@@ -122,6 +125,12 @@ int fl_gate_fd(const fl_gate *g);
 /* 1 with *in filled, 0 when nothing is ready, -1 on failure (fl_gate_error). Never blocks.
  * END_OF_PARTITION is returned as an event; after it the channel is done. */
 int fl_gate_read(fl_gate *g, fl_input *in);
+/* Only a priority event (an unaligned barrier) that reached the head of a channel, for a
+ * task whose outputs are full and that reads no records meanwhile: 1 with it in *in, 0
+ * when none. */
+int fl_gate_read_priority(fl_gate *g, fl_input *in);
+/* Readable once a priority event arrived (drained by the reads that take it). */
+int fl_gate_priority_fd(fl_gate *g);
 /* True when every channel has delivered END_OF_PARTITION. */
 bool fl_gate_is_finished(const fl_gate *g);
 int fl_gate_channels(const fl_gate *g);

@@ -168,9 +168,14 @@ int64_t fl_partition_flush_if_due(fl_partition *p, int64_t now_ns)
     return p->flush_deadline - now_ns;
 }
 
-bool fl_partition_is_available(fl_partition *p)
+bool fl_partition_has_free(const fl_partition *p)
 {
-    return fl_lpool_free_count(p->pool) > 0;
+    return fl_lpool_has_free(p->pool);
+}
+
+uint64_t fl_partition_await(fl_partition *p, struct pollfd *fds, int nfds, int timeout_ms)
+{
+    return fl_lpool_await(p->pool, fds, nfds, timeout_ms);
 }
 
 /* Issue 12 (outPoolUsage): the share of the partition's buffers taken. Any thread. */
@@ -185,10 +190,6 @@ int64_t fl_partition_waiting_ns(fl_partition *p)
     return fl_lpool_waiting_ns(p->pool);
 }
 
-void fl_partition_set_notify_fd(fl_partition *p, int fd)
-{
-    fl_lpool_set_notify_fd(p->pool, fd);
-}
 
 /* A new current buffer for sp, waiting for one if needed. NULL when failed. */
 static fl_buf *next_buffer(fl_partition *p, fl_subpart *sp)

@@ -87,6 +87,47 @@ static void wait_input(fl_task *t, int timeout_ms)
     FL_METRIC_ADD(&t->metrics, idle_ns, (uint64_t)(fl_mono_ns() - t0));
 }
 
+/* Flink's output availability: a task does not start a record while an output has no free
+ * buffer (it would block inside the record, deaf to its mailbox: a checkpoint trigger, a
+ * cancellation, an unaligned barrier would wait until a batch of buffers came back, which
+ * behind a slow consumer takes seconds). One relaxed load per output. */
+static inline bool outputs_full(const fl_task *t)
+{
+    for (int k = 0; k < t->nparts; k++)
+        if (FL_UNLIKELY(!fl_partition_has_free(t->parts[k])))
+            return true;
+    return false;
+}
+
+/* Waits until the full output has buffers again, mail came, or a priority event (an
+ * unaligned barrier) reached one of the gates; then takes those events and runs the mail.
+ * The wait is backpressure. */
+static void handle_event(fl_task *t, int g, const fl_input *in);
+
+static void await_outputs(fl_task *t)
+{
+    flush_due(t); /* what waits in partly filled buffers goes out on time all the same */
+    struct pollfd fds[7];
+    int n = 0;
+    fds[n++] = (struct pollfd){fl_mailbox_fd(t->mb), POLLIN, 0};
+    for (int g = 0; g < t->ngates && n < (int)FL_ARRAY_LEN(fds); g++)
+        if (!fl_gate_is_finished(t->gates[g]))
+            fds[n++] = (struct pollfd){fl_gate_priority_fd(t->gates[g]), POLLIN, 0};
+    for (int k = 0; k < t->nparts; k++)
+        if (!fl_partition_has_free(t->parts[k])) {
+            /* bounded: the gates past the 6th have no descriptor here */
+            int timeout = t->ngates + 1 > n ? 10 : 1000;
+            FL_METRIC_ADD(&t->metrics, backpressure_ns,
+                          fl_partition_await(t->parts[k], fds, n, timeout));
+            break;
+        }
+    fl_input in;
+    for (int g = 0; g < t->ngates; g++)
+        while (!fl_task_should_stop(t) && fl_gate_read_priority(t->gates[g], &in) == 1)
+            handle_event(t, g, &in);
+    fl_task_run_mails(t);
+}
+
 /* The source gate, a test hook (testing.source.gate-file): while the file exists the source
  * emits at most gate-rate records/s and does not finish at the end of its input; it stays
  * idle, handling mail (checkpoints, cancellation), until the file is gone. A fault test
@@ -156,6 +197,10 @@ void fl_task_run_source(fl_task *t)
         }
         if (ended)
             break;
+        if (FL_UNLIKELY(outputs_full(t))) {
+            await_outputs(t);
+            continue;
+        }
         int st = src->ops->poll(src);
         if (st == FL_SOURCE_END) {
             if (gate_closed(&gate)) {
@@ -308,14 +353,18 @@ void fl_task_run_inputs(fl_task *t)
     int cur = 0;
     fl_input in;
     while (!fl_task_should_stop(t)) {
-        bool got = false, all_done = true;
-        for (int k = 0; k < t->ngates; k++) {
+        bool got = false, all_done = true, full = false;
+        for (int k = 0; k < t->ngates && !full; k++) {
             int gi = (cur + k) % t->ngates;
             fl_gate *g = t->gates[gi];
             if (fl_gate_is_finished(g))
                 continue;
             all_done = false;
             for (int batch = 0; batch < 4096; batch++) {
+                if (FL_UNLIKELY(outputs_full(t))) {
+                    full = true;
+                    break;
+                }
                 int r = fl_gate_read(g, &in);
                 if (r == 0)
                     break;
@@ -335,6 +384,10 @@ void fl_task_run_inputs(fl_task *t)
         cur++;
         if (all_done)
             return;
+        if (full) {
+            await_outputs(t);
+            continue;
+        }
         int due = flush_due(t);
         int tdue = time_work(t);
         if (due < 0 || tdue < due)
