@@ -94,7 +94,12 @@ wait_completed "$WC" 2 20
 for p in "$R1" "$R2"; do kill -TERM "$(jm_pid "$p")"; done
 wait_for "! jm_pid $R1 && ! jm_pid $R2" 15 || fail "the JobManagers did not stop"
 STORE=$(ls -d "$TEST_DIR"/ha/*)
-latest=$(ls -d "$TEST_DIR/ck/$SEQ"/chk-* | sort -t- -k2,2n | tail -n 1)
+# the newest checkpoint a leader completed (and so published in ZooKeeper): a directory of a
+# later one may exist, in progress when the JobManagers stopped, and is never restored
+n=$(grep -ho "Completed checkpoint [0-9]* for job $SEQ" $(jm_logs) | awk '{ print $3 }' | sort -n | tail -n 1)
+[ -n "$n" ] || fail "no completed checkpoint of $SEQ in the JobManagers' logs"
+latest="$TEST_DIR/ck/$SEQ/chk-$n"
+[ -f "$latest/_metadata" ] || fail "checkpoint $n of $SEQ has no _metadata: $(ls "$latest" 2>&1)"
 printf 'XXXX' | dd of="$latest/_metadata" bs=1 seek=20 conv=notrunc 2>/dev/null
 rm -f -- "$STORE/jobgraphs/$WC.jobgraph"
 LEADER_PORT=
