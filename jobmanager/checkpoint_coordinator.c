@@ -379,6 +379,10 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     for (int i = 0; i < n; i++)
         if (!tasks[i].finished)
             p->tasks[p->ntasks++] = tasks[i];
+    /* savepoints are always aligned: they must be restorable at another parallelism */
+    bool unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
+                     fl_conf_get_duration_ms(cc->env.conf,
+                                             "execution.checkpointing.aligned-checkpoint-timeout") == 0;
     /* the trigger goes to the source tasks, grouped per TaskManager */
     int nsent = 0, nsrc = 0;
     int *idx = fl_xmalloc(((size_t)p->ntasks + 1) * sizeof *idx);
@@ -409,10 +413,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         t.exactly_once = cc->exactly_once;
         t.drain = savepoint && token && token == cc->drain_token;
         t.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
-        /* savepoints are always aligned: they must be restorable at another parallelism */
-        t.unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
-                      fl_conf_get_duration_ms(cc->env.conf,
-                                              "execution.checkpointing.aligned-checkpoint-timeout") == 0;
+        t.unaligned = unaligned;
         fl_rpc_send(cc->env.rpc, p->tasks[i].conn, FL_RPC_TRIGGER_CHECKPOINT, &t.base);
         nsent++;
     }
@@ -428,7 +429,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     evtimer_add(p->timeout, &tv);
     hist h = {.id = id, .trigger_ts = p->ts, .status = "IN_PROGRESS", .savepoint = savepoint,
               .nsub = p->ntasks,
-              .subs = fl_cc_subs_new(p, cc->unaligned && cc->exactly_once && !savepoint)};
+              .subs = fl_cc_subs_new(p, unaligned)};
     fl_cc_history_add(cc, &h);
     fl_debug("Triggering checkpoint %lld of job %s at %d source TaskManagers", (long long)id,
              cc->job_id, nsent);

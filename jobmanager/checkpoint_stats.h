@@ -27,7 +27,7 @@ typedef struct fl_ckpt_sub {
 typedef struct fl_ckpt_subs {
     atomic_int refs;
     int64_t id, trigger_ts;
-    bool unaligned;
+    bool unaligned;           /* triggered unaligned (a subtask with persisted data was too) */
     int n;                    /* subtasks, in (vertex, subtask) order */
     fl_ckpt_sub s[];
 } fl_ckpt_subs;

@@ -148,7 +148,7 @@ static json_t *subtask_json(const fl_ckpt_subs *s, const fl_ckpt_sub *x)
                                   (json_int_t)x->persisted, "duration",
                                   (json_int_t)x->alignment_ms));
     json_object_set_new(o, "start_delay", json_integer(x->start_delay_ms));
-    json_object_set_new(o, "unaligned_checkpoint", json_boolean(s->unaligned));
+    json_object_set_new(o, "unaligned_checkpoint", json_boolean(s->unaligned || x->persisted));
     json_object_set_new(o, "aborted", json_false());
     return o;
 }
