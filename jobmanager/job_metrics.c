@@ -12,10 +12,11 @@
 #include "job_master_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* A subtask's metrics by Flink's names. A subtask that stopped moves nothing: its rates
  * are 0, as Flink's meters fall to 0. */
-static json_t *subtask_metrics(const fl_exec *x)
+static json_t *subtask_metrics(const fl_vertex *vx, const fl_exec *x)
 {
     const fl_subtask_metrics *sm = &x->sm;
     bool live = x->state == FL_TASK_RUNNING && sm->has_rates;
@@ -44,6 +45,19 @@ static json_t *subtask_metrics(const fl_exec *x)
     json_object_set_new(m, "currentInputWatermark", json_integer(sm->base_ms ? sm->wm : INT64_MIN));
     json_object_set_new(m, "buffers.inPoolUsage", json_real(sm->in_pool));
     json_object_set_new(m, "buffers.outPoolUsage", json_real(sm->out_pool));
+    /* operator scope, as Flink's REST names it: <operator name>.numRecordsIn (an operator
+     * named as an earlier one of the chain is told apart by its position) */
+    size_t nc = vx->jv->n_chain;
+    for (size_t k = 0; k < nc; k++) {
+        char name[200];
+        const char *op = vx->jv->chain[k]->name;
+        int len = snprintf(name, sizeof name, "%.150s.numRecordsIn", op);
+        if (json_object_get(m, name))
+            len = snprintf(name, sizeof name, "%.150s[%zu].numRecordsIn", op, k);
+        json_object_set_new(m, name, json_integer((json_int_t)vx->op_rin[(size_t)x->subtask * nc + k]));
+        memcpy(name + len - strlen("In"), "Out", 4);
+        json_object_set_new(m, name, json_integer((json_int_t)vx->op_rout[(size_t)x->subtask * nc + k]));
+    }
     return m;
 }
 
@@ -90,7 +104,7 @@ json_t *fl_jm_metrics_json(const fl_jm *jm)
                                 (json_int_t)(x->start_ms ? x->start_ms : -1), "end-time",
                                 (json_int_t)end, "duration",
                                 (json_int_t)(x->start_ms ? (end > 0 ? end : now) - x->start_ms : -1),
-                                "metrics", subtask_metrics(x)));
+                                "metrics", subtask_metrics(vx, x)));
         }
         char vid[16];
         snprintf(vid, sizeof vid, "%d", vx->jv->id);
