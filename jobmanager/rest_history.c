@@ -195,6 +195,13 @@ static json_t *vertex_details_json(const fl_ckpt_subs *s, int lo, int hi, const 
     return o;
 }
 
+/* The checkpoint's status in its history entry h. */
+static const char *status_of(const json_t *h)
+{
+    const char *s = json_string_value(json_object_get(h, "status"));
+    return s ? s : "UNKNOWN";
+}
+
 /* The history entry of :checkpointid, or NULL with the reply sent. */
 static json_t *find_checkpoint(job_entry *j, struct evhttp_request *req,
                                const fl_rest_params *p, long long *idp)
@@ -233,8 +240,7 @@ static void get_checkpoint_details(void *ctx, struct evhttp_request *req,
                                                      ? "savepoint"
                                                      : "checkpoint"));
     json_object_set_new(o, "tasks",
-                        tasks_json(fl_ckpt_view_find(j->ckpt_view, id),
-                                   json_string_value(json_object_get(h, "status"))));
+                        tasks_json(fl_ckpt_view_find(j->ckpt_view, id), status_of(h)));
     fl_rest_reply_json(req, 200, o);
 }
 
@@ -256,8 +262,7 @@ static void get_checkpoint_subtasks(void *ctx, struct evhttp_request *req,
         fl_rest_error(req, 404, "There is no checkpoint statistics for task %.64s.", vs);
         return;
     }
-    fl_rest_reply_json(req, 200, vertex_details_json(s, lo, hi,
-                                                     json_string_value(json_object_get(h, "status"))));
+    fl_rest_reply_json(req, 200, vertex_details_json(s, lo, hi, status_of(h)));
 }
 
 void fl_disp_history_routes(fl_dispatcher *d)
