@@ -144,8 +144,7 @@ int fl_eg_init(fl_exec_graph *eg, Fl__Pb__JobGraph *g, fl_err *err)
             eg->group_size[gi] = vx->jv->parallelism;
         vx->x = fl_xcalloc((size_t)vx->jv->parallelism + 1, sizeof *vx->x);
         size_t nop = (size_t)vx->jv->parallelism * vx->jv->n_chain;
-        vx->op_rin = fl_xcalloc(nop + 1, sizeof *vx->op_rin);
-        vx->op_rout = fl_xcalloc(nop + 1, sizeof *vx->op_rout);
+        vx->ops = fl_xcalloc(nop + 1, sizeof *vx->ops);
         eg->ntasks += vx->jv->parallelism;
     }
     for (int gi = 0; gi < eg->ngroups; gi++) {
@@ -166,8 +165,7 @@ void fl_eg_destroy(fl_exec_graph *eg)
 {
     for (int vi = 0; eg->v && vi < eg->nv; vi++) {
         free(eg->v[vi].x);
-        free(eg->v[vi].op_rin);
-        free(eg->v[vi].op_rout);
+        free(eg->v[vi].ops);
     }
     free(eg->v);
     free(eg->regions);
@@ -189,8 +187,7 @@ static void reset_exec(fl_exec_graph *eg, fl_exec *x, int attempt)
     memset(x, 0, sizeof *x);
     const fl_vertex *vx = &eg->v[vi];
     size_t nc = vx->jv->n_chain;
-    memset(&vx->op_rin[(size_t)i * nc], 0, nc * sizeof *vx->op_rin); /* a new attempt counts from 0 */
-    memset(&vx->op_rout[(size_t)i * nc], 0, nc * sizeof *vx->op_rout);
+    memset(&vx->ops[(size_t)i * nc], 0, nc * sizeof *vx->ops); /* a new attempt counts from 0 */
     x->state = FL_TASK_CREATED;
     x->slot = eg->group_base[eg->v[vi].group] + i;
     x->attempt = attempt;

@@ -201,18 +201,14 @@ static void take_metrics(fl_jm *jm, fl_exec *x, const Fl__Pb__TaskMetrics *m)
 {
     if (!m)
         return;
-    /* operator scope: one counter per operator of the chain, or none (a report from
-     * before the chain was built); any other length is not this vertex's */
     const fl_vertex *vx = &jm->s.eg.v[x->vertex];
     size_t nc = vx->jv->n_chain;
-    if (m->n_operator_records_in == nc && m->n_operator_records_out == nc) {
-        memcpy(&vx->op_rin[(size_t)x->subtask * nc], m->operator_records_in, nc * sizeof(uint64_t));
-        memcpy(&vx->op_rout[(size_t)x->subtask * nc], m->operator_records_out, nc * sizeof(uint64_t));
-    }
+    int64_t old_base = x->sm.base_ms;
     x->rin = m->records_in, x->rout = m->records_out, x->bin = m->bytes_in;
     x->bout = m->bytes_out, x->bp_ms = m->backpressure_ms, x->idle_ms = m->idle_ms;
     x->busy_ms = m->busy_ms;
     fl_subtask_metrics_take(&x->sm, m, fl_mono_ms());
+    fl_op_counts_take(&vx->ops[(size_t)x->subtask * nc], nc, m, &x->sm, old_base);
 }
 
 /* The execution a TaskExecutor's message names, when it is of the attempt running now. */

@@ -12,7 +12,6 @@
 #include "job_master_internal.h"
 
 #include <stdio.h>
-#include <string.h>
 
 /* A subtask's metrics by Flink's names. A subtask that stopped moves nothing: its rates
  * are 0, as Flink's meters fall to 0. */
@@ -49,14 +48,23 @@ static json_t *subtask_metrics(const fl_vertex *vx, const fl_exec *x)
      * named as an earlier one of the chain is told apart by its position) */
     size_t nc = vx->jv->n_chain;
     for (size_t k = 0; k < nc; k++) {
-        char name[200];
-        const char *op = vx->jv->chain[k]->name;
-        int len = snprintf(name, sizeof name, "%.150s.numRecordsIn", op);
+        const fl_op_counts *o = &vx->ops[(size_t)x->subtask * nc + k];
+        char prefix[180], name[240];
+        snprintf(prefix, sizeof prefix, "%.150s", vx->jv->chain[k]->name);
+        snprintf(name, sizeof name, "%s.numRecordsIn", prefix);
         if (json_object_get(m, name))
-            len = snprintf(name, sizeof name, "%.150s[%zu].numRecordsIn", op, k);
-        json_object_set_new(m, name, json_integer((json_int_t)vx->op_rin[(size_t)x->subtask * nc + k]));
-        memcpy(name + len - strlen("In"), "Out", 4);
-        json_object_set_new(m, name, json_integer((json_int_t)vx->op_rout[(size_t)x->subtask * nc + k]));
+            snprintf(prefix, sizeof prefix, "%.150s[%zu]", vx->jv->chain[k]->name, k);
+        const struct {
+            const char *metric;
+            json_t *v;
+        } f[] = {{"numRecordsIn", json_integer((json_int_t)o->in)},
+                 {"numRecordsOut", json_integer((json_int_t)o->out)},
+                 {"numRecordsInPerSecond", json_real(live ? o->in_rate : 0)},
+                 {"numRecordsOutPerSecond", json_real(live ? o->out_rate : 0)}};
+        for (size_t j = 0; j < FL_ARRAY_LEN(f); j++) {
+            snprintf(name, sizeof name, "%s.%s", prefix, f[j].metric);
+            json_object_set_new(m, name, f[j].v);
+        }
     }
     return m;
 }
