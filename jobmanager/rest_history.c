@@ -202,10 +202,14 @@ static const char *status_of(const json_t *h)
     return s ? s : "UNKNOWN";
 }
 
-/* The history entry of :checkpointid, or NULL with the reply sent. */
-static json_t *find_checkpoint(job_entry *j, struct evhttp_request *req,
-                               const fl_rest_params *p, long long *idp)
+/* The history entry of :jobid's :checkpointid (its job in *jp, its id in *idp), or NULL
+ * with the reply sent. */
+static json_t *find_checkpoint(void *ctx, struct evhttp_request *req, const fl_rest_params *p,
+                               job_entry **jp, long long *idp)
 {
+    job_entry *j = *jp = fl_disp_job_param(ctx, req, p);
+    if (!j)
+        return NULL;
     const char *s = fl_rest_param(p, "checkpointid");
     char *end;
     errno = 0;
@@ -229,9 +233,9 @@ static json_t *find_checkpoint(job_entry *j, struct evhttp_request *req,
 static void get_checkpoint_details(void *ctx, struct evhttp_request *req,
                                    const fl_rest_params *p)
 {
-    job_entry *j = fl_disp_job_param(ctx, req, p);
+    job_entry *j;
     long long id;
-    json_t *h = j ? find_checkpoint(j, req, p, &id) : NULL;
+    json_t *h = find_checkpoint(ctx, req, p, &j, &id);
     if (!h)
         return;
     json_t *o = json_deep_copy(h);
@@ -247,9 +251,9 @@ static void get_checkpoint_details(void *ctx, struct evhttp_request *req,
 static void get_checkpoint_subtasks(void *ctx, struct evhttp_request *req,
                                     const fl_rest_params *p)
 {
-    job_entry *j = fl_disp_job_param(ctx, req, p);
+    job_entry *j;
     long long id;
-    json_t *h = j ? find_checkpoint(j, req, p, &id) : NULL;
+    json_t *h = find_checkpoint(ctx, req, p, &j, &id);
     if (!h)
         return;
     const char *vs = fl_rest_param(p, "vertexid");

@@ -23,22 +23,15 @@ set -u
 [ -f "$EX/bench_pipeline.so" ] || fail "missing $EX/bench_pipeline.so: run make first"
 N=300000
 PASS=$(py -c 'import sys; n = int(sys.argv[1]); print(sum(1 for v in range(1, n + 1) if (3 * v + 1) % 16))' "$N")
-LO=$(free_port)
 conf_set taskmanager.numberOfTaskSlots 2
-conf_set metrics.reporters prom
-conf_set metrics.reporter.prom.factory.class \
-    org.apache.flink.metrics.prometheus.PrometheusReporterFactory
-conf_set metrics.reporter.prom.port "$LO-$((LO + 20))"
+prom_conf
 
 step "start a JobManager and a TaskManager of 2 slots with the Prometheus reporter"
 "$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"
 tm_start
 wait_for "overview_is 1 2" 10 || fail "cluster not at 1 TaskManager / 2 slots: $(overview_str)"
-tm_prom() {
-    sed -n 's/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p' "$(log_of taskmanager 0)" | tail -1
-}
-wait_for '[ -n "$(tm_prom)" ]' 10 || fail "the TaskManager's reporter did not start"
-TM_PROM=$(tm_prom)
+wait_for '[ -n "$(reporter_port taskmanager)" ]' 10 || fail "the TaskManager's reporter did not start"
+TM_PROM=$(reporter_port taskmanager)
 
 step "source -> Map -> Filter -> sink in one chain at -p 2, held on the source gate"
 gate_args 2000
