@@ -379,6 +379,10 @@ FL_KEY("s3.request.timeout", FL_CT_DURATION, "2 min", NULL, "1 ms..1 h",
 FL_KEY("web.exception-history-size", FL_CT_INT, "16", NULL, "1..1024",
        "Failures of a job kept for GET /jobs/:jobid/exceptions (exceptionHistory), newest "
        "first; older ones are dropped and the answer says truncated.")
+FL_KEY("web.checkpoints.history", FL_CT_INT, "10", NULL, "1..1000",
+       "Checkpoints of a job kept for GET /jobs/:jobid/checkpoints (history) and their "
+       "per-vertex and per-subtask details (checkpoints/details/:checkpointid[/subtasks/"
+       ":vertexid]); older ones are dropped.")
 FL_KEY("web.submit.enable", FL_CT_BOOL, "true", NULL, NULL,
        "Flink's flag for uploading and running jobs from the web dashboard. Flint's dashboard "
        "has no upload form and no /jars endpoints (submit with flint run, POST /jobs), so "

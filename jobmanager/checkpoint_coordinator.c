@@ -21,22 +21,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static void history_add(fl_cc *cc, const hist *h)
-{
-    memmove(&cc->history[1], &cc->history[0], (HISTORY - 1) * sizeof *h);
-    cc->history[0] = *h;
-    if (cc->nhist < HISTORY)
-        cc->nhist++;
-}
-
-static hist *history_find(fl_cc *cc, int64_t id)
-{
-    for (int i = 0; i < cc->nhist; i++)
-        if (cc->history[i].id == id)
-            return &cc->history[i];
-    return NULL;
-}
-
 /* Sorts idx[0..n) (indexes into tasks) by connection, attempt, then position: the tasks of
  * one TaskManager and attempt become a run. O(n log n), where a scan for the ones seen
  * before was O(n^2). */
@@ -115,12 +99,12 @@ static void abort_pending(fl_cc *cc, pending *p, const char *why, bool counts)
     fl_cc_drop_dir(cc, p->dir);
     if (!p->savepoint)
         fl_cc_sweep_soon(cc); /* its tasks may still write there */
-    hist *h = history_find(cc, p->id);
+    hist *h = fl_cc_history_find(cc, p->id);
     if (h) {
         h->status = "FAILED";
         h->duration = fl_mono_ms() - p->start_mono;
         snprintf(h->failure, sizeof h->failure, "%s", why);
-        cc->latest_failed = *h;
+        fl_cc_set_latest(&cc->latest_failed, h);
         cc->has_failed = true;
     }
     cc->nfailed++;
@@ -314,7 +298,7 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
     cc->done = c;
     if (notify)
         send_notify(cc, p, false);
-    hist *h = history_find(cc, p->id);
+    hist *h = fl_cc_history_find(cc, p->id);
     if (h) {
         h->status = "COMPLETED";
         h->duration = duration;
@@ -324,10 +308,10 @@ static void finish(fl_cc *cc, pending *p, Fl__Pb__CheckpointMetadata *copy, bool
         h->alignment = p->alignment_ms;
         fl_fs_display(p->dir, h->path, sizeof h->path);
         if (p->savepoint) {
-            cc->latest_savepoint = *h;
+            fl_cc_set_latest(&cc->latest_savepoint, h);
             cc->has_savepoint = true;
         } else {
-            cc->latest_completed = *h;
+            fl_cc_set_latest(&cc->latest_completed, h);
             cc->has_completed = true;
         }
     }
@@ -385,7 +369,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         }
         /* unwritable storage: a failed checkpoint, counted against the tolerable ones */
         hist h = {.id = id, .trigger_ts = p->ts, .status = "IN_PROGRESS"};
-        history_add(cc, &h);
+        fl_cc_history_add(cc, &h);
         cc->total++;
         abort_pending(cc, p, err->msg, true);
         return 0;
@@ -395,6 +379,10 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     for (int i = 0; i < n; i++)
         if (!tasks[i].finished)
             p->tasks[p->ntasks++] = tasks[i];
+    /* savepoints are always aligned: they must be restorable at another parallelism */
+    bool unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
+                     fl_conf_get_duration_ms(cc->env.conf,
+                                             "execution.checkpointing.aligned-checkpoint-timeout") == 0;
     /* the trigger goes to the source tasks, grouped per TaskManager */
     int nsent = 0, nsrc = 0;
     int *idx = fl_xmalloc(((size_t)p->ntasks + 1) * sizeof *idx);
@@ -425,10 +413,7 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
         t.exactly_once = cc->exactly_once;
         t.drain = savepoint && token && token == cc->drain_token;
         t.leader_session_id = (char *)fl_leader_term_session(cc->env.term);
-        /* savepoints are always aligned: they must be restorable at another parallelism */
-        t.unaligned = cc->unaligned && cc->exactly_once && !savepoint &&
-                      fl_conf_get_duration_ms(cc->env.conf,
-                                              "execution.checkpointing.aligned-checkpoint-timeout") == 0;
+        t.unaligned = unaligned;
         fl_rpc_send(cc->env.rpc, p->tasks[i].conn, FL_RPC_TRIGGER_CHECKPOINT, &t.base);
         nsent++;
     }
@@ -443,8 +428,9 @@ static int trigger(fl_cc *cc, bool savepoint, const char *sdir, uint64_t token, 
     struct timeval tv = {cc->timeout / 1000, (cc->timeout % 1000) * 1000};
     evtimer_add(p->timeout, &tv);
     hist h = {.id = id, .trigger_ts = p->ts, .status = "IN_PROGRESS", .savepoint = savepoint,
-              .nsub = p->ntasks};
-    history_add(cc, &h);
+              .nsub = p->ntasks,
+              .subs = fl_cc_subs_new(p, unaligned)};
+    fl_cc_history_add(cc, &h);
     fl_debug("Triggering checkpoint %lld of job %s at %d source TaskManagers", (long long)id,
              cc->job_id, nsent);
     return 0;
@@ -529,11 +515,11 @@ void fl_cc_on_recorded(void *arg, int64_t id, int status, const char *why)
     fl_warn("Checkpoint %lld of job %s is not recorded in ZooKeeper: %s; it does not complete "
             "here", (long long)id, cc->job_id, why);
     unlink_pending(cc, p);
-    hist *h = history_find(cc, p->id);
+    hist *h = fl_cc_history_find(cc, p->id);
     if (h) {
         h->status = "FAILED";
         snprintf(h->failure, sizeof h->failure, "not recorded: %.200s", why);
-        cc->latest_failed = *h;
+        fl_cc_set_latest(&cc->latest_failed, h);
         cc->has_failed = true;
     }
     cc->nfailed++;
@@ -637,9 +623,11 @@ void fl_cc_on_ack(fl_cc *cc, fl_rpc_msg *msg)
     p->last_ack_ms = fl_now_ms();
     if ((int64_t)a->alignment_ms > p->alignment_ms)
         p->alignment_ms = (int64_t)a->alignment_ms;
-    hist *h = history_find(cc, p->id);
-    if (h)
+    hist *h = fl_cc_history_find(cc, p->id);
+    if (h) {
         h->nacked = p->acked;
+        fl_cc_stats_ack(h, i, a, p->last_ack_ms);
+    }
     if (p->acked == p->ntasks)
         complete(cc, p);
 }
@@ -693,6 +681,8 @@ fl_cc *fl_cc_new(const fl_cc_env *env, fl_err *err)
     }
     cc->next_id = 1;
     cc->ids_tail = &cc->ids;
+    cc->hist_cap = (int)FL_MAX(1, fl_conf_get_int(conf, "web.checkpoints.history"));
+    cc->history = fl_xcalloc((size_t)cc->hist_cap, sizeof *cc->history);
     cc->timer = event_new(env->base, -1, EV_PERSIST, on_tick, cc);
     if (cc->enabled) {
         struct timeval tv = {cc->interval / 1000, (cc->interval % 1000) * 1000};
@@ -786,74 +776,13 @@ void fl_cc_free(fl_cc *cc)
         free(r);
     }
     event_free(cc->timer);
+    for (int i = 0; i < cc->nhist; i++)
+        fl_ckpt_subs_unref(cc->history[i].subs);
+    free(cc->history);
     free(cc);
 }
 
-/* ---- REST ------------------------------------------------------------------------- */
-
-static json_t *hist_json(const hist *h)
-{
-    json_t *o = json_pack("{s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "id",
-                          (json_int_t)h->id, "status", h->status, "is_savepoint", h->savepoint,
-                          "trigger_timestamp", (json_int_t)h->trigger_ts,
-                          "latest_ack_timestamp", (json_int_t)h->ack_ts, "state_size",
-                          (json_int_t)h->size, "end_to_end_duration", (json_int_t)h->duration,
-                          "alignment_buffered", (json_int_t)0, "num_subtasks", h->nsub,
-                          "num_acknowledged_subtasks", h->nacked);
-    json_object_set_new(o, "checkpointed_size", json_integer((json_int_t)h->size));
-    json_object_set_new(o, "alignment_duration", json_integer(h->alignment));
-    if (h->path[0])
-        json_object_set_new(o, "external_path", json_string(h->path));
-    if (h->failure[0])
-        json_object_set_new(o, "failure_message", json_string(h->failure));
-    return o;
-}
-
-json_t *fl_cc_stats_json(const fl_cc *cc)
-{
-    json_t *history = json_array();
-    int64_t smin = -1, smax = 0, stot = 0, dmin = -1, dmax = 0, dtot = 0, n = 0;
-    for (int i = 0; i < cc->nhist; i++) {
-        const hist *h = &cc->history[i];
-        json_array_append_new(history, hist_json(h));
-        if (strcmp(h->status, "COMPLETED"))
-            continue;
-        n++;
-        stot += (int64_t)h->size, dtot += h->duration;
-        if (smin < 0 || (int64_t)h->size < smin)
-            smin = (int64_t)h->size;
-        if ((int64_t)h->size > smax)
-            smax = (int64_t)h->size;
-        if (dmin < 0 || h->duration < dmin)
-            dmin = h->duration;
-        if (h->duration > dmax)
-            dmax = h->duration;
-    }
-    json_t *latest = json_pack("{s:o, s:o, s:o, s:o}", "completed",
-                               cc->has_completed ? hist_json(&cc->latest_completed) : json_null(),
-                               "savepoint",
-                               cc->has_savepoint ? hist_json(&cc->latest_savepoint) : json_null(),
-                               "failed", cc->has_failed ? hist_json(&cc->latest_failed) : json_null(),
-                               "restored",
-                               cc->restored_id
-                                   ? json_pack("{s:I, s:I, s:b, s:s}", "id",
-                                               (json_int_t)cc->restored_id, "restore_timestamp",
-                                               (json_int_t)cc->restored_ts, "is_savepoint",
-                                               cc->restore_from_savepoint, "external_path",
-                                               cc->restored_path)
-                                   : json_null());
-    json_t *summary = json_pack(
-        "{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}", "state_size", "min",
-        (json_int_t)(smin < 0 ? 0 : smin), "max", (json_int_t)smax, "avg",
-        (json_int_t)(n ? stot / n : 0), "end_to_end_duration", "min",
-        (json_int_t)(dmin < 0 ? 0 : dmin), "max", (json_int_t)dmax, "avg",
-        (json_int_t)(n ? dtot / n : 0));
-    return json_pack("{s:{s:I, s:I, s:i, s:I, s:I}, s:o, s:o, s:o}", "counts", "restored",
-                     (json_int_t)cc->restored_count, "total", (json_int_t)cc->total,
-                     "in_progress", cc->npending, "completed", (json_int_t)cc->ncompleted,
-                     "failed", (json_int_t)cc->nfailed, "summary", summary, "latest", latest,
-                     "history", history);
-}
+/* ---- REST (the statistics: checkpoint_stats.c) ---------------------------------- */
 
 json_t *fl_cc_config_json(const fl_cc *cc)
 {

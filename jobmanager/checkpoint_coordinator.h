@@ -108,6 +108,9 @@ Fl__Pb__TaskRestore *fl_cc_task_restore(fl_arena *arena, const Fl__Pb__Checkpoin
 
 /* REST bodies: /jobs/:id/checkpoints and /jobs/:id/checkpoints/config. */
 json_t *fl_cc_stats_json(const fl_cc *cc);
+/* The per-subtask statistics of the history's checkpoints, for another thread (the
+ * caller's to free with fl_ckpt_view_free; checkpoint_stats.h). */
+struct fl_ckpt_view *fl_cc_view(const fl_cc *cc);
 json_t *fl_cc_config_json(const fl_cc *cc);
 
 /* Reads and checks a _metadata file (magic, version, CRC, decoding). */

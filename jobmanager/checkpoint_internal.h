@@ -8,9 +8,9 @@
 #define FL_CHECKPOINT_INTERNAL_H
 
 #include "checkpoint_coordinator.h"
+#include "checkpoint_stats.h"
 #include "common/path.h"
 
-#define HISTORY 10
 /* _metadata: "FLCK", u16 version, 2 bytes padding, u32 CRC-32 of the rest (host order),
  * then the packed fl.pb.CheckpointMetadata */
 #define META_MAGIC "FLCK"
@@ -63,6 +63,7 @@ typedef struct hist {
     int nsub, nacked;
     char path[1100];
     char failure[256];
+    fl_ckpt_subs *subs;       /* per subtask (a reference; NULL in the latest_* copies) */
 } hist;
 
 struct fl_cc {
@@ -82,8 +83,8 @@ struct fl_cc {
     int sweeps_due;           /* completed checkpoints that sweep it (after a failure) */
     /* statistics */
     int64_t total, ncompleted, nfailed, restored_count;
-    hist history[HISTORY];
-    int nhist;
+    hist *history;            /* newest first, web.checkpoints.history of them */
+    int nhist, hist_cap;
     hist latest_completed, latest_failed, latest_savepoint;
     bool has_completed, has_failed, has_savepoint;
     int64_t restored_id, restored_ts;
@@ -105,6 +106,17 @@ int fl_cc_write_metadata(const char *dir, const Fl__Pb__CheckpointMetadata *m, f
  * directory above it); -1 with err naming the first that does not. */
 int fl_cc_check_handles(Fl__Pb__OperatorSubtaskState *const *states, size_t n,
                         const char *dir, fl_err *err);
+
+/* checkpoint_stats.c: the history of checkpoints REST shows (JobMaster thread). add takes
+ * h->subs; the oldest entry goes when the history is full. */
+void fl_cc_history_add(fl_cc *cc, const hist *h);
+hist *fl_cc_history_find(fl_cc *cc, int64_t id);
+/* dst = *h without its per-subtask part (the history keeps that). */
+void fl_cc_set_latest(hist *dst, const hist *h);
+/* A slot per task of p, in p->tasks' order. */
+fl_ckpt_subs *fl_cc_subs_new(const pending *p, bool unaligned);
+/* Task i of the checkpoint acknowledged a at now_ms. */
+void fl_cc_stats_ack(hist *h, int i, const Fl__Pb__AcknowledgeCheckpoint *a, int64_t now_ms);
 
 /* checkpoint_storage.c: deletes a checkpoint's directory (S3: every object under its
  * prefix); a failure is logged (the sweeps find it again). */

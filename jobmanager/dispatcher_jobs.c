@@ -138,6 +138,7 @@ void fl_disp_remove_job(fl_dispatcher *d, job_entry *j)
     json_decref(j->details);
     json_decref(j->overview);
     json_decref(j->metrics);
+    fl_ckpt_view_free(j->ckpt_view);
     free(j);
 }
 

@@ -6,6 +6,7 @@
 #ifndef FL_DISPATCHER_JOBS_H
 #define FL_DISPATCHER_JOBS_H
 
+#include "checkpoint_stats.h"
 #include "dispatcher.h"
 #include "job_master.h"
 #include "jobmanager/ha/ha.h"
@@ -26,6 +27,7 @@ typedef struct job_entry {
     json_t *details;    /* latest status from the JobMaster */
     json_t *overview;
     json_t *metrics;    /* per subtask metrics from the JobMaster (job_metrics.c) */
+    struct fl_ckpt_view *ckpt_view; /* per subtask checkpoint statistics, or NULL */
     int64_t submitted_ms;
     int64_t ended_mono;  /* when it reached a terminal state (job store expiry), 0 before */
 } job_entry;

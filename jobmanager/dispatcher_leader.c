@@ -123,7 +123,10 @@ void fl_disp_on_job_status(void *ctx, void *arg)
         j->overview = st->overview;
         json_decref(j->metrics);
         j->metrics = st->metrics;
+        fl_ckpt_view_free(j->ckpt_view);
+        j->ckpt_view = st->ckpt_view;
         st->details = st->overview = st->metrics = NULL;
+        st->ckpt_view = NULL;
         j->state = st->state;
         if (fl_job_state_is_terminal(j->state)) {
             fl_jm_free(j->jm); /* its thread has nothing left to do */

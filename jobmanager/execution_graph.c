@@ -143,6 +143,8 @@ int fl_eg_init(fl_exec_graph *eg, Fl__Pb__JobGraph *g, fl_err *err)
         if (vx->jv->parallelism > eg->group_size[gi])
             eg->group_size[gi] = vx->jv->parallelism;
         vx->x = fl_xcalloc((size_t)vx->jv->parallelism + 1, sizeof *vx->x);
+        size_t nop = (size_t)vx->jv->parallelism * vx->jv->n_chain;
+        vx->ops = fl_xcalloc(nop + 1, sizeof *vx->ops);
         eg->ntasks += vx->jv->parallelism;
     }
     for (int gi = 0; gi < eg->ngroups; gi++) {
@@ -161,8 +163,10 @@ int fl_eg_init(fl_exec_graph *eg, Fl__Pb__JobGraph *g, fl_err *err)
 
 void fl_eg_destroy(fl_exec_graph *eg)
 {
-    for (int vi = 0; eg->v && vi < eg->nv; vi++)
+    for (int vi = 0; eg->v && vi < eg->nv; vi++) {
         free(eg->v[vi].x);
+        free(eg->v[vi].ops);
+    }
     free(eg->v);
     free(eg->regions);
     free(eg->members);
@@ -181,6 +185,9 @@ static void reset_exec(fl_exec_graph *eg, fl_exec *x, int attempt)
 {
     int vi = x->vertex, i = x->subtask, region = x->region;
     memset(x, 0, sizeof *x);
+    const fl_vertex *vx = &eg->v[vi];
+    size_t nc = vx->jv->n_chain;
+    memset(&vx->ops[(size_t)i * nc], 0, nc * sizeof *vx->ops); /* a new attempt counts from 0 */
     x->state = FL_TASK_CREATED;
     x->slot = eg->group_base[eg->v[vi].group] + i;
     x->attempt = attempt;

@@ -40,6 +40,9 @@ typedef struct fl_vertex {
     Fl__Pb__JobVertex *jv;      /* the JobMaster's graph owns it */
     int group;                  /* its slot sharing group */
     fl_exec *x;                 /* jv->parallelism of them */
+    /* operator scope (issue 12): operator k of subtask i's chain at [i * jv->n_chain + k]
+     * (task_metrics.h) */
+    struct fl_op_counts *ops;
 } fl_vertex;
 
 /* A pipelined region (Flink's SchedulingPipelinedRegion): executions connected by data

@@ -197,14 +197,18 @@ static const fl_sched_ops jm_sched_ops = {
 
 /* ---- messages from TaskExecutors -------------------------------------------------- */
 
-static void take_metrics(fl_exec *x, const Fl__Pb__TaskMetrics *m)
+static void take_metrics(fl_jm *jm, fl_exec *x, const Fl__Pb__TaskMetrics *m)
 {
     if (!m)
         return;
+    const fl_vertex *vx = &jm->s.eg.v[x->vertex];
+    size_t nc = vx->jv->n_chain;
+    int64_t old_base = x->sm.base_ms;
     x->rin = m->records_in, x->rout = m->records_out, x->bin = m->bytes_in;
     x->bout = m->bytes_out, x->bp_ms = m->backpressure_ms, x->idle_ms = m->idle_ms;
     x->busy_ms = m->busy_ms;
     fl_subtask_metrics_take(&x->sm, m, fl_mono_ms());
+    fl_op_counts_take(&vx->ops[(size_t)x->subtask * nc], nc, m, &x->sm, old_base);
 }
 
 /* The execution a TaskExecutor's message names, when it is of the attempt running now. */
@@ -233,7 +237,7 @@ static void on_task_update(fl_jm *jm, const fl_rpc_msg *msg)
     if (!x || u->state < 0 || u->state >= FL_TASK_NSTATES ||
         !from_holder(jm, x, msg, u->vertex, u->subtask))
         return;
-    take_metrics(x, u->metrics);
+    take_metrics(jm, x, u->metrics);
     fl_sched_on_task_state(&jm->s, u->vertex, u->subtask, (fl_task_state)u->state, u->error);
 }
 
@@ -253,7 +257,7 @@ static void run_deliver(void *ctx, void *arg)
         for (size_t k = 0; k < n; k++) {
             fl_exec *x = find_exec(jm, r->attempt, r->vertex[k], r->subtask[k]);
             if (x && r->metrics[k] && from_holder(jm, x, msg, r->vertex[k], r->subtask[k]))
-                take_metrics(x, r->metrics[k]);
+                take_metrics(jm, x, r->metrics[k]);
         }
         fl_jm_publish_soon(jm, FL_JM_PUBLISH_EVERY_MS);
     }

@@ -33,6 +33,7 @@ typedef struct fl_job_status {
     json_t *details;   /* body of GET /jobs/:id */
     json_t *overview;  /* its entry in GET /jobs/overview */
     json_t *metrics;   /* per subtask metrics (job_metrics.c, issue 12) */
+    struct fl_ckpt_view *ckpt_view; /* per subtask checkpoint statistics (checkpoint_stats.h) */
 } fl_job_status;
 
 void fl_job_status_free(fl_job_status *st);

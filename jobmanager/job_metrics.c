@@ -15,7 +15,7 @@
 
 /* A subtask's metrics by Flink's names. A subtask that stopped moves nothing: its rates
  * are 0, as Flink's meters fall to 0. */
-static json_t *subtask_metrics(const fl_exec *x)
+static json_t *subtask_metrics(const fl_vertex *vx, const fl_exec *x)
 {
     const fl_subtask_metrics *sm = &x->sm;
     bool live = x->state == FL_TASK_RUNNING && sm->has_rates;
@@ -44,6 +44,28 @@ static json_t *subtask_metrics(const fl_exec *x)
     json_object_set_new(m, "currentInputWatermark", json_integer(sm->base_ms ? sm->wm : INT64_MIN));
     json_object_set_new(m, "buffers.inPoolUsage", json_real(sm->in_pool));
     json_object_set_new(m, "buffers.outPoolUsage", json_real(sm->out_pool));
+    /* operator scope, as Flink's REST names it: <operator name>.numRecordsIn (an operator
+     * named as an earlier one of the chain is told apart by its position) */
+    size_t nc = vx->jv->n_chain;
+    for (size_t k = 0; k < nc; k++) {
+        const fl_op_counts *o = &vx->ops[(size_t)x->subtask * nc + k];
+        char prefix[180], name[240];
+        snprintf(prefix, sizeof prefix, "%.150s", vx->jv->chain[k]->name);
+        snprintf(name, sizeof name, "%s.numRecordsIn", prefix);
+        if (json_object_get(m, name))
+            snprintf(prefix, sizeof prefix, "%.150s[%zu]", vx->jv->chain[k]->name, k);
+        const struct {
+            const char *metric;
+            json_t *v;
+        } f[] = {{"numRecordsIn", json_integer((json_int_t)o->in)},
+                 {"numRecordsOut", json_integer((json_int_t)o->out)},
+                 {"numRecordsInPerSecond", json_real(live ? o->in_rate : 0)},
+                 {"numRecordsOutPerSecond", json_real(live ? o->out_rate : 0)}};
+        for (size_t j = 0; j < FL_ARRAY_LEN(f); j++) {
+            snprintf(name, sizeof name, "%s.%s", prefix, f[j].metric);
+            json_object_set_new(m, name, f[j].v);
+        }
+    }
     return m;
 }
 
@@ -90,7 +112,7 @@ json_t *fl_jm_metrics_json(const fl_jm *jm)
                                 (json_int_t)(x->start_ms ? x->start_ms : -1), "end-time",
                                 (json_int_t)end, "duration",
                                 (json_int_t)(x->start_ms ? (end > 0 ? end : now) - x->start_ms : -1),
-                                "metrics", subtask_metrics(x)));
+                                "metrics", subtask_metrics(vx, x)));
         }
         char vid[16];
         snprintf(vid, sizeof vid, "%d", vx->jv->id);

@@ -5,6 +5,7 @@
  * FL_JM_PUBLISH_EVERY_MS for metrics. Runs on the JobMaster's thread; the status it posts is the
  * Dispatcher's.
  */
+#include "checkpoint_stats.h"
 #include "common/util.h"
 #include "job_master_internal.h"
 
@@ -19,6 +20,7 @@ void fl_job_status_free(fl_job_status *st)
     json_decref(st->details);
     json_decref(st->overview);
     json_decref(st->metrics);
+    fl_ckpt_view_free(st->ckpt_view);
     free(st);
 }
 
@@ -154,6 +156,7 @@ void fl_jm_publish(fl_jm *jm)
     st->details = details;
     st->overview = overview;
     st->metrics = fl_jm_metrics_json(jm);
+    st->ckpt_view = fl_cc_view(jm->cc);
     jm->last_publish_ms = fl_mono_ms();
     jm->publish_pending = false;
     fl_endpoint_post(jm->deps.dispatcher, jm->deps.on_status, st, fl_job_status_drop);

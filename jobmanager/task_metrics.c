@@ -48,6 +48,33 @@ void fl_subtask_metrics_take(fl_subtask_metrics *sm, const Fl__Pb__TaskMetrics *
     sm->has_rates = true;
 }
 
+void fl_op_counts_take(fl_op_counts *c, size_t nc, const Fl__Pb__TaskMetrics *m,
+                       const fl_subtask_metrics *sm, int64_t old_base_ms)
+{
+    /* a report from before the chain was built has none; another length is not this
+     * vertex's chain */
+    if (!m || m->n_operator_records_in != nc || m->n_operator_records_out != nc)
+        return;
+    bool moved = sm->base_ms != old_base_ms;
+    double dt = (double)(sm->base_ms - old_base_ms);
+    for (size_t k = 0; k < nc; k++) {
+        fl_op_counts *o = &c[k];
+        o->in = m->operator_records_in[k];
+        o->out = m->operator_records_out[k];
+        if (!moved)
+            continue;
+        /* the subtask's window rolled (rates) or restarted (a new attempt: none yet) */
+        if (sm->has_rates && dt > 0 && o->in >= o->base_in && o->out >= o->base_out) {
+            o->in_rate = (double)(o->in - o->base_in) * 1000.0 / dt;
+            o->out_rate = (double)(o->out - o->base_out) * 1000.0 / dt;
+        } else {
+            o->in_rate = o->out_rate = 0;
+        }
+        o->base_in = o->in;
+        o->base_out = o->out;
+    }
+}
+
 void fl_tm_process_take(fl_tm_process *p, const Fl__Pb__MetricsTaskManager *m,
                         int64_t now_mono_ms)
 {

@@ -42,6 +42,19 @@ typedef struct fl_subtask_metrics {
 void fl_subtask_metrics_take(fl_subtask_metrics *sm, const Fl__Pb__TaskMetrics *m,
                              int64_t now_mono_ms);
 
+/* Operator scope: one operator of a subtask's chain, its latest counters and their rates
+ * over the subtask's rate window (Flink's numRecordsIn/OutPerSecond of an operator). */
+typedef struct fl_op_counts {
+    uint64_t in, out;
+    uint64_t base_in, base_out;      /* at the window's start */
+    double in_rate, out_rate;
+} fl_op_counts;
+
+/* The nc operators of m (when it has nc of them) into c, after fl_subtask_metrics_take
+ * moved sm's window: old_base_ms is where the window started before that call. */
+void fl_op_counts_take(fl_op_counts *c, size_t nc, const Fl__Pb__TaskMetrics *m,
+                       const fl_subtask_metrics *sm, int64_t old_base_ms);
+
 /* A TaskManager's process as its heartbeats tell (ResourceManager thread, then copied into
  * the cluster view for the Dispatcher). */
 typedef struct fl_tm_process {

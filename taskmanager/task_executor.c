@@ -374,6 +374,7 @@ static void send_state(fl_te *te, te_task *x, int state, const char *error)
     u.error = (char *)(error ? error : "");
     u.metrics = &m;
     fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_STATE_UPDATE, &u.base);
+    fl_tm_task_metrics_clear(&m);
 }
 
 /* ---- producer tables ---------------------------------------------------------------- */
@@ -535,6 +536,8 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
         rep.subtask = ss;
         rep.metrics = mp;
         fl_rpc_send(te->rpc, te->conn, FL_RPC_TASK_METRICS_REPORT, &rep.base);
+        for (int i = 0; i < k; i++)
+            fl_tm_task_metrics_clear(&ms[i]);
         free(vs);
         free(ss);
         free(ms);

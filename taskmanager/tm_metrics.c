@@ -27,6 +27,23 @@ void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m)
     m->current_input_watermark = s.current_input_watermark;
     m->in_pool_usage = s.in_pool_usage;
     m->out_pool_usage = s.out_pool_usage;
+    int nops = fl_task_nops(t);
+    uint64_t *ops = fl_xcalloc(2 * (size_t)nops + 1, sizeof *ops);
+    int n = fl_task_op_metrics(t, ops, ops + nops, nops);
+    if (n == 0) {
+        free(ops);
+        return;
+    }
+    m->n_operator_records_in = m->n_operator_records_out = (size_t)n;
+    m->operator_records_in = ops;
+    m->operator_records_out = ops + nops;
+}
+
+void fl_tm_task_metrics_clear(Fl__Pb__TaskMetrics *m)
+{
+    free(m->operator_records_in); /* one allocation with operator_records_out */
+    m->operator_records_in = m->operator_records_out = NULL;
+    m->n_operator_records_in = m->n_operator_records_out = 0;
 }
 
 void fl_tm_fill_task_latency(fl_task *t, Fl__Pb__TaskMetrics *m, Fl__Pb__LatencyHistogram *hist,
@@ -144,6 +161,45 @@ static void prom_latency(struct evbuffer *out, const char *host, const char *tm_
     free(nlat);
 }
 
+/* Operator scope, as Flink's reporter names it: flint_taskmanager_job_task_operator_X with
+ * the task's labels and the operator's name and id (the vertex and its place in the chain:
+ * two operators of a chain may share a name). */
+static void prom_operators(struct evbuffer *out, const char *host, const char *tm_id,
+                           fl_task **tasks, int n)
+{
+    int *nops = fl_xcalloc((size_t)n + 1, sizeof *nops), total = 0;
+    for (int i = 0; i < n; i++)
+        total += nops[i] = fl_task_nops(tasks[i]);
+    uint64_t *v = fl_xcalloc(2 * (size_t)total + 1, sizeof *v);
+    uint64_t *in = v, *outs = v + total;
+    int *filled = fl_xcalloc((size_t)n + 1, sizeof *filled);
+    for (int i = 0, at = 0; i < n; at += nops[i], i++)
+        filled[i] = fl_task_op_metrics(tasks[i], in + at, outs + at, nops[i]);
+    static const char *const names[2] = {"flint_taskmanager_job_task_operator_numRecordsIn",
+                                         "flint_taskmanager_job_task_operator_numRecordsOut"};
+    for (int k = 0; k < 2; k++) {
+        fl_prom_family(out, names[k], "counter");
+        for (int i = 0, at = 0; i < n; at += nops[i], i++) {
+            char sub[16], att[16];
+            snprintf(sub, sizeof sub, "%d", fl_task_subtask(tasks[i]));
+            snprintf(att, sizeof att, "%d", fl_task_attempt(tasks[i]));
+            for (int j = 0; j < filled[i]; j++) {
+                char opid[32];
+                snprintf(opid, sizeof opid, "%d.%d", fl_task_vertex_id(tasks[i]), j);
+                fl_prom_sample(out, names[k], (double)(k ? outs : in)[at + j], "host", host,
+                               "tm_id", tm_id, "job_id", fl_task_job_id(tasks[i]), "job_name",
+                               fl_task_job_name(tasks[i]), "task_name",
+                               fl_task_vertex_name(tasks[i]), "subtask_index", sub,
+                               "task_attempt_num", att, "operator_id", opid, "operator_name",
+                               fl_task_op_name(tasks[i], j), NULL);
+            }
+        }
+    }
+    free(filled);
+    free(v);
+    free(nops);
+}
+
 void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host, fl_netenv *net,
                       const fl_conf *conf, fl_task **tasks, int n)
 {
@@ -189,6 +245,7 @@ void fl_tm_prom_write(struct evbuffer *out, const char *tm_id, const char *host,
         }
     }
     free(s);
+    prom_operators(out, host, tm_id, tasks, n);
     prom_latency(out, host, tm_id, tasks, n);
 }
 

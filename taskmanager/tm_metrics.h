@@ -13,8 +13,10 @@
 
 struct evbuffer;
 
-/* m is initialised here; t NULL leaves it zero. */
+/* m is initialised here; t NULL leaves it zero. Its operator counters are allocated:
+ * fl_tm_task_metrics_clear frees them. */
 void fl_tm_fill_task_metrics(fl_task *t, Fl__Pb__TaskMetrics *m);
+void fl_tm_task_metrics_clear(Fl__Pb__TaskMetrics *m);
 void fl_tm_fill_process_metrics(fl_netenv *net, const fl_conf *conf,
                                 Fl__Pb__MetricsTaskManager *m);
 

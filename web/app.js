@@ -132,7 +132,25 @@ async function vertexInfo(jid, v) {
     idle: g('idleTimeMsPerSecond', 'avg'), bpms: g('backPressuredTimeMsPerSecond', 'avg') };
 }
 
-async function job(jid, vid) {
+// The per-vertex rows of one checkpoint (Flink's checkpoint details: its `tasks`).
+async function checkpointTasks(jid, id, vertices) {
+  let d;
+  try { d = await get('/jobs/' + jid + '/checkpoints/details/' + id); } catch (e) { return ''; } // dropped from the history
+  let h = '<h4>Checkpoint #' + esc(d.id) + ' per vertex</h4><table id="checkpoint-tasks"><tr><th>Vertex</th><th>Status</th>' +
+    '<th>Acknowledged</th><th>Latest ack</th><th>End to end</th><th>State size</th><th>Persisted in-flight</th></tr>';
+  vertices.forEach(v => {
+    const t = (d.tasks || {})[v.id];
+    if (!t) return;
+    h += '<tr class="ck-task" data-vertex-id="' + esc(v.id) + '"><td>' + esc(v.name) + '</td><td>' + esc(t.status) +
+      '</td><td class="num ck-acked">' + t.num_acknowledged_subtasks + '/' + t.num_subtasks + '</td><td>' +
+      (t.latest_ack_timestamp > 0 ? time(t.latest_ack_timestamp) : '-') + '</td><td class="num">' +
+      (t.end_to_end_duration >= 0 ? t.end_to_end_duration + ' ms' : '-') + '</td><td class="num">' + bytes(t.state_size) +
+      '</td><td class="num">' + bytes(t.persisted_data) + '</td></tr>';
+  });
+  return h + '</table>';
+}
+
+async function job(jid, vid, ckid) {
   const j = await get('/jobs/' + jid);
   const [infos, ck, ex] = await Promise.all([Promise.all(j.vertices.map(v => vertexInfo(jid, v))),
     get('/jobs/' + jid + '/checkpoints'), get('/jobs/' + jid + '/exceptions')]);
@@ -164,12 +182,16 @@ async function job(jid, vid) {
   if ((ck.history || []).length) {
     h += '<table><tr><th>ID</th><th>Status</th><th>Triggered</th><th>Duration</th><th>Size</th><th>Alignment</th><th>Acknowledged</th></tr>';
     ck.history.slice(0, 10).forEach(x => {
-      h += '<tr><td class="num">' + x.id + (x.is_savepoint ? ' (savepoint)' : '') + '</td><td>' + esc(x.status) + '</td><td>' +
+      h += '<tr><td class="num"><a href="#/jobs/' + esc(jid) + '/checkpoints/' + x.id + '">' + x.id + '</a>' +
+        (x.is_savepoint ? ' (savepoint)' : '') + '</td><td>' + esc(x.status) + '</td><td>' +
         time(x.trigger_timestamp) + '</td><td class="num">' + x.end_to_end_duration + ' ms</td><td class="num">' + bytes(x.state_size) +
         '</td><td class="num">' + (x.alignment_duration || 0) + ' ms</td><td class="num">' + x.num_acknowledged_subtasks + '/' + x.num_subtasks + '</td></tr>';
     });
     h += '</table>';
   }
+  // the checkpoint picked in the history (#/jobs/<jid>/checkpoints/<id>), else the latest completed
+  const ckShown = vid === 'checkpoints' && ckid ? ckid : (last ? last.id : undefined);
+  if (ckShown !== undefined) h += await checkpointTasks(jid, ckShown, j.vertices);
   h += '<h3>Exceptions</h3>' + (ex['root-exception'] ? '<pre id="root-exception">' + esc(ex['root-exception']) + '</pre>' : '<div>No exceptions.</div>');
   const eh = (ex.exceptionHistory || {}).entries || [];
   if (eh.length) {
@@ -219,7 +241,7 @@ async function draw() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   try {
     let h;
-    if (parts[0] === 'jobs' && parts[1]) h = await job(parts[1], parts[2]);
+    if (parts[0] === 'jobs' && parts[1]) h = await job(parts[1], parts[2], parts[3]);
     else if (parts[0] === 'jobs') h = await jobsPage();
     else if (parts[0] === 'taskmanagers') h = await taskmanagers();
     else h = await overview();

@@ -179,7 +179,9 @@ static inline void fl_out_emit(fl_out *out, const void *data, uint32_t len, int6
         return;
     }
     fl_rec r = {data, len, ts};
-    out->emitted++;
+    atomic_store_explicit(&out->emitted,
+                          atomic_load_explicit(&out->emitted, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     for (int i = 0; i < out->nchained; i++)
         out->chained[i]->ops->process(out->chained[i], &r);
     for (int i = 0; i < out->nwriters; i++)

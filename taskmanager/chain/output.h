@@ -11,6 +11,7 @@
 #ifndef FL_CHAIN_OUTPUT_H
 #define FL_CHAIN_OUTPUT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,7 +23,10 @@ typedef struct fl_op fl_op;
 
 struct fl_out {
     int64_t ts;               /* timestamp of the record being processed (fl_emit keeps it) */
-    uint64_t emitted;         /* records emitted through this output */
+    /* records emitted through this output: Flink's operator numRecordsOut, and the
+     * numRecordsIn of the operators it feeds. One writer (the task thread, relaxed load and
+     * store: no lock prefix); the TaskManager's metrics sampler reads it. */
+    _Atomic uint64_t emitted;
     fl_op **chained;          /* operators fed by direct calls */
     int nchained;
     fl_writer **writers;      /* network outputs */

@@ -81,6 +81,8 @@ struct fl_task {
     fl_io_metrics metrics;
     /* issue 12: what the metrics sampler (the TaskExecutor's thread) reads besides metrics */
     _Atomic int64_t metric_wm; /* the input watermark handed to the head (currentInputWatermark) */
+    _Atomic int ops_ready;     /* operators built and wired (release): the sampler may read
+                                  their counters (fl_task_op_metrics) */
     int ngates_started;        /* under parts_lock: gates it may ask for their buffer usage */
     /* latency markers (latency.c): sent by a source every interval, recorded under lat_lock */
     int64_t latency_interval_ms, next_latency_ms;

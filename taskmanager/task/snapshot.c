@@ -203,6 +203,7 @@ typedef struct ckpt_job {
     int nops;
     fl_op_snap **ops;
     int64_t sync_ms, alignment_ms, started_ns;
+    int64_t start_delay_ms;   /* trigger (JobManager's clock) -> first barrier here */
     fl_endpoint *owner;
     fl_mail_fn on_ack;
     char error[600];
@@ -281,6 +282,7 @@ static void write_job(void *ctx, void *arg)
                 st->channel_state[k].data = j->channel.v[k];
                 st->channel_state[k].len = j->channel.len[k];
                 size += j->channel.len[k];
+                a.persisted_bytes += j->channel.len[k];
             }
         }
         ops[i] = st;
@@ -302,6 +304,7 @@ static void write_job(void *ctx, void *arg)
         a.sync_ms = (uint64_t)j->sync_ms;
         a.async_ms = (uint64_t)((fl_mono_ns() - t0) / 1000000);
         a.alignment_ms = (uint64_t)j->alignment_ms;
+        a.start_delay_ms = (uint64_t)j->start_delay_ms;
     }
     post_ack(j->owner, j->on_ack, &a);
     if (j->nops)
@@ -326,6 +329,8 @@ static ckpt_job *take_snapshot(fl_task *t, const fl_ckpt_request *r, fl_err *err
     j->ops = fl_xcalloc((size_t)t->nops + 1, sizeof *j->ops);
     j->alignment_ms = t->aligner.start_ns ? (fl_mono_ns() - t->aligner.start_ns) / 1000000 : 0;
     j->started_ns = fl_mono_ns();
+    /* the first barrier came alignment_ms ago; clocks of two hosts may disagree: never < 0 */
+    j->start_delay_ms = FL_MAX(0, fl_now_ms() - j->alignment_ms - r->ts);
     t->aligner.start_ns = 0;
     for (int i = 0; i < t->nops; i++) {
         char prefix[300];

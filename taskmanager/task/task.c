@@ -77,6 +77,45 @@ void fl_task_sample_get(fl_task *t, fl_task_sample *s)
     s->busy_ms -= FL_MIN(s->busy_ms, ongoing);
 }
 
+int fl_task_op_metrics(fl_task *t, uint64_t *in, uint64_t *out, int max)
+{
+    int n = atomic_load_explicit(&t->ops_ready, memory_order_acquire);
+    if (n > max)
+        n = max;
+    memset(in, 0, (size_t)n * sizeof *in);
+    /* an operator's records in are what the outputs feeding it emitted (chained calls):
+     * added up here, once a second, rather than counted again per record */
+    if (n > 0)
+        in[0] = FL_METRIC_GET(&t->metrics, records_in);
+    for (int i = 0; i < n; i++) {
+        const fl_op *op = &t->ops[i];
+        uint64_t main = atomic_load_explicit(&op->out.emitted, memory_order_relaxed);
+        out[i] = main;
+        for (int c = 0; c < op->out.nchained; c++)
+            if (op->out.chained[c]->index < n)
+                in[op->out.chained[c]->index] += main;
+        for (int s = 0; s < op->nsides; s++) {
+            const fl_out *so = &op->sides[s].out;
+            uint64_t e = atomic_load_explicit(&so->emitted, memory_order_relaxed);
+            out[i] += e;
+            for (int c = 0; c < so->nchained; c++)
+                if (so->chained[c]->index < n)
+                    in[so->chained[c]->index] += e;
+        }
+    }
+    return n;
+}
+
+int fl_task_nops(const fl_task *t)
+{
+    return (int)t->tdd->vertex->n_chain;
+}
+
+const char *fl_task_op_name(const fl_task *t, int i)
+{
+    return t->tdd->vertex->chain[i]->name;
+}
+
 static void mail_cancel(void *ctx, void *arg)
 {
     /* the flag is already set; this mail only woke the thread */
@@ -96,6 +135,7 @@ static void *task_main(void *arg)
         fl_fail(&t->failure, "%s", err.msg);
         goto out;
     }
+    atomic_store_explicit(&t->ops_ready, t->nops, memory_order_release);
     /* open from the end of the chain, so an operator's successors are ready before it */
     for (int i = t->nops - 1; i >= 0 && !fl_task_should_stop(t); i--) {
         t->crash.op = i;

@@ -101,6 +101,15 @@ typedef struct fl_task_sample {
     float in_pool_usage, out_pool_usage;
 } fl_task_sample;
 void fl_task_sample_get(fl_task *t, fl_task_sample *s);
+/* Operator scope (Flink's): per operator of the chain, in chain order, the records it
+ * received (numRecordsIn: the head's are the task's) and emitted (numRecordsOut, side
+ * outputs included), for the first max operators; returns how many were filled (0 until
+ * the chain is built). Any thread; nothing is counted for it beyond the emit counter each
+ * output already has. fl_task_nops: the chain's length. */
+int fl_task_op_metrics(fl_task *t, uint64_t *in, uint64_t *out, int max);
+int fl_task_nops(const fl_task *t);
+/* The name of operator i (< fl_task_nops) of the chain. */
+const char *fl_task_op_name(const fl_task *t, int i);
 /* Latency markers (metrics.latency.interval): per source vertex whose markers reached this
  * task, the time since they left their source, over the last FL_TASK_LATENCY_WINDOW
  * markers (Flink's window), in ms. Any thread (under the task's latency lock). */

@@ -79,6 +79,24 @@ conf_set() {
     mv -f -- "$file.tmp" "$file"
 }
 
+# prom_conf: the Prometheus reporter configured as Flink's (metrics.reporters: prom, its
+# factory class, a port range of 21 from a free port: each daemon takes the first free one).
+prom_conf() {
+    local lo
+    lo=$(free_port)
+    conf_set metrics.reporters prom
+    conf_set metrics.reporter.prom.factory.class \
+        org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+    conf_set metrics.reporter.prom.port "$lo-$((lo + 20))"
+    PROM_RANGE="$lo-$((lo + 20))"
+}
+
+# reporter_port DAEMON: the port the log of DAEMON's first instance says its Prometheus
+# reporter took (empty before it started).
+reporter_port() {
+    sed -n 's/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p' "$(log_of "$1" 0)" | tail -1
+}
+
 # conf_unset KEY [CONF_DIR]: removes KEY from flint-conf.yaml (its default applies).
 conf_unset() {
     local file="${2:-$FLINT_CONF_DIR}/flint-conf.yaml" re="^[[:space:]]*${1//./\\.}[[:space:]]*:"

@@ -9,7 +9,8 @@
 #     backpressured), unaligned checkpoints every second. Once REST says the source is
 #     HIGH and a checkpoint completed, Chromium's DOM of the job page (--dump-dom) holds a
 #     graph node for every vertex of the job's plan, the source node marked high, the sink
-#     node ok, the completed checkpoint count, and the sink's records in; a second page
+#     node ok, the completed checkpoint count, the latest checkpoint's per-vertex rows
+#     (every vertex 2/2 subtasks acknowledged), and the sink's records in; a second page
 #     load later shows more records in (the page reads live numbers).
 #   * The TaskManagers page lists the TaskManager with its RSS.
 #   * The cancel button: driven through the DevTools protocol (tests/cluster/cdp.py), a
@@ -111,6 +112,14 @@ grep -q '<path class="edge bp-high" data-from="0" data-to="1"' "$TEST_DIR/dom1.h
     fail "the edge out of the backpressured source is not red"
 CKS=$(field "$TEST_DIR/dom1.html" 'int(re.search(r"id=\"ck-completed\">(\d+)<", d).group(1))')
 [ "$CKS" -ge 1 ] || fail "the page shows $CKS completed checkpoints"
+# the checkpoints tab: the latest completed checkpoint's rows, one per vertex, each with all
+# of the vertex's subtasks acknowledged (P of P, P its parallelism in the plan)
+for ((v = 0; v < NV; v++)); do
+    PV=$(rest GET "/jobs/$J/plan" | json_get "plan.nodes.$v.parallelism")
+    grep -q "<tr class=\"ck-task\" data-vertex-id=\"$v\"><td>[^<]*</td><td>COMPLETED</td><td class=\"num ck-acked\">$PV/$PV<" \
+        "$TEST_DIR/dom1.html" ||
+        fail "vertex $v has no row of $PV/$PV acknowledged subtasks under the checkpoint: $(grep -o '<table id="checkpoint-tasks">.*' "$TEST_DIR/dom1.html" | head -c 600)"
+done
 IN1=$(field "$TEST_DIR/dom1.html" "$SINK_IN")
 wait_for "[ \"\$(rest GET /jobs/$J | json_get vertices.1.metrics.read-records)\" -gt $IN1 ]" 30 ||
     fail "the sink's records in stay at $IN1 on REST"

@@ -22,20 +22,16 @@ set -u
 . "$(dirname -- "$0")/checkpoint_lib.sh"
 
 [ -f "$EX/wide_graph.so" ] || fail "missing $EX/wide_graph.so: run make first"
-LO=$(free_port)
 conf_set taskmanager.numberOfTaskSlots 2
-conf_set metrics.reporters prom
-conf_set metrics.reporter.prom.factory.class \
-    org.apache.flink.metrics.prometheus.PrometheusReporterFactory
-conf_set metrics.reporter.prom.port "$LO-$((LO + 20))"
+prom_conf
 
 step "start a JobManager and a TaskManager of 2 slots with the Prometheus reporter"
 "$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"
 tm_start
 wait_for "overview_is 1 2" 10 || fail "cluster not at 1 TaskManager / 2 slots: $(overview_str)"
-wait_for '[ -n "$(sed -n "s/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p" "$(log_of taskmanager 0)")" ]' 10 ||
+wait_for '[ -n "$(reporter_port taskmanager)" ]' 10 ||
     fail "no 'Started PrometheusReporter' in the TaskManager's log"
-TM_PROM=$(sed -n 's/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p' "$(log_of taskmanager 0)" | tail -1)
+TM_PROM=$(reporter_port taskmanager)
 LAT=flint_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency
 
 # latency_of JOB: "operator subtask quantile-or-count value" lines of the job's series.

@@ -29,22 +29,14 @@ PROMETHEUS=$(command -v prometheus) || {
 }
 [ -f "$EX/wordcount.so" ] || fail "missing $EX/wordcount.so: run make first"
 
-LO=$(free_port)
 conf_set taskmanager.numberOfTaskSlots 2
-conf_set metrics.reporters prom
-conf_set metrics.reporter.prom.factory.class \
-    org.apache.flink.metrics.prometheus.PrometheusReporterFactory
-conf_set metrics.reporter.prom.port "$LO-$((LO + 20))"
+prom_conf
 
-step "start a JobManager and a TaskManager with the Prometheus reporter ($LO-$((LO + 20)))"
+step "start a JobManager and a TaskManager with the Prometheus reporter ($PROM_RANGE)"
 "$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"
 tm_start
 wait_for "overview_is 1 2" 10 || fail "cluster not at 1 TaskManager / 2 slots: $(overview_str)"
 
-# reporter_port DAEMON: the port its log says the reporter took.
-reporter_port() {
-    sed -n 's/.*Started PrometheusReporter on .*:\([0-9]*\) .*/\1/p' "$(log_of "$1" 0)" | tail -1
-}
 wait_for '[ -n "$(reporter_port jobmanager)" ] && [ -n "$(reporter_port taskmanager)" ]' 10 ||
     fail "no 'Started PrometheusReporter' in the daemons' logs"
 JM_PROM=$(reporter_port jobmanager)

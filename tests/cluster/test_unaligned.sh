@@ -12,7 +12,9 @@
 #   * execution.checkpointing.unaligned.enabled=true: checkpoints complete while the source
 #     is backpressured (counts.completed grows), carry the overtaken in-flight data (their
 #     state is larger than the aligned one's) and take at most 2/3 as long as the aligned
-#     one; after a checkpoint with in-flight data completed, a TaskManager is killed and a
+#     one; that checkpoint's details (GET .../checkpoints/details/:id and its subtasks) show
+#     the in-flight data as persisted_data, equal to what its subtasks say they persisted,
+#     each of those unaligned; after a checkpoint with in-flight data completed, a TaskManager is killed and a
 #     new one started; the job restores (the in-flight data replayed), finishes, and the
 #     committed output holds every (key, seq) exactly once, no VIOLATION, and each key's
 #     FINAL count is N.
@@ -95,6 +97,24 @@ with_channel_state() {
 wait_for with_channel_state 30 ||
     fail "unaligned: no checkpoint carrying in-flight data (state above the aligned $A_SIZE bytes) within 30 s: $(durations "$J")"
 UNALIGNED=$(durations "$J")
+# that checkpoint's details (issue 12): it stored in-flight data (its tasks' persisted_data),
+# as much as its subtasks say they persisted, each of those unaligned
+CKU=${UNALIGNED##* }
+CKU=${CKU%%:*}
+rest GET "/jobs/$J/checkpoints/details/$CKU" >"$TEST_DIR/ck-details.json"
+for v in 0 1; do
+    rest GET "/jobs/$J/checkpoints/details/$CKU/subtasks/$v" >"$TEST_DIR/ck-subtasks-$v.json"
+done
+py - "$TEST_DIR/ck-details.json" "$TEST_DIR"/ck-subtasks-[01].json <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+subs = [x for f in sys.argv[2:] for x in json.load(open(f))["subtasks"]]
+persisted = sum(t["persisted_data"] for t in d["tasks"].values())
+assert 0 < persisted <= d["state_size"], (persisted, d["state_size"])
+assert sum(x["alignment"]["persisted"] for x in subs) == persisted, subs
+assert all(x["unaligned_checkpoint"] for x in subs if x["alignment"]["persisted"]), subs
+PY
+    fail "unaligned checkpoint $CKU: its details do not show its in-flight data: $(cat "$TEST_DIR/ck-details.json")"
 bp=$(source_bp_ms "$J")
 elapsed=$(($(now_ms) - t0))
 tm_kill
