@@ -171,6 +171,8 @@ START_TEST(test_round_trip_and_rescale)
     off_t zs = size_of("z"), ps = size_of("p");
     ck_assert_msg(zs * 2 < ps, "compressed %lld bytes, plain %lld: not even half",
                   (long long)zs, (long long)ps);
+    printf("    text-like values: %lld bytes plain, %lld compressed (%.2fx)\n", (long long)ps,
+           (long long)zs, (double)ps / (double)zs);
 
     /* same parallelism */
     const char *z[] = {"z"};
