@@ -16,7 +16,7 @@
 #      lines; medians. Ratio S3 / local.
 #   2. Throughput: the same job over its input repeated `repeat` (default 4) times (each
 #      word counted that often: the same state, a run long enough to sample), without
-#      checkpoints and with
+#      checkpoints, with checkpoints every 1 s to a local directory, and with
 #      checkpoints every 1 s to s3://flint/ck (num-retained 1; every checkpoint a full
 #      snapshot of the state so far), in alternation, `runs` of each. The rate is the slope
 #      of the counting vertex's read-records over time between 10 % and 90 % of the input,
@@ -120,12 +120,16 @@ bench_wait_slots 1
 # ---------------------------------------------------------------------------------------
 REP="$BENCH_TMP/words-repeated.txt"
 for _ in $(seq "$REPEAT"); do cat -- "$WORDS"; done >"$REP"
-# measure NAME CKPT(0|1): one run over the repeated input, sampled; appends
+# measure NAME CKPT(none|local|s3): one run over the repeated input, sampled; appends
 # "rate_words_per_s runtime_ms checkpoints" to $BENCH_TMP/NAME.res
 measure() {
     local name=$1 ck=$2 args=() out jid
-    [ "$ck" = 1 ] && args=(-D "execution.checkpointing.interval=1 s" \
-        -D "state.checkpoints.dir=s3://flint/ck" -D state.checkpoints.num-retained=1)
+    case $ck in
+        local) args=(-D "state.checkpoints.dir=$BENCH_TMP/ck") ;;
+        s3) args=(-D "state.checkpoints.dir=s3://flint/ck") ;;
+    esac
+    [ "$ck" = none ] || args+=(-D "execution.checkpointing.interval=1 s" \
+        -D state.checkpoints.num-retained=1)
     rm -rf -- "$BENCH_TMP/out"
     out=$("$FLINT" -m "127.0.0.1:$BENCH_REST_PORT" run -d -p 1 ${args[@]+"${args[@]}"} \
         "$BUNDLE" --input "$REP" --output "$BENCH_TMP/out")
@@ -163,11 +167,12 @@ ck = get("/jobs/%s/checkpoints" % jid)["counts"]["completed"]
 print("%.0f %d %d" % (slope, j["duration"], ck))
 PY
     echo "  run $name: $(tail -n 1 "$BENCH_TMP/$name.res" | awk '{printf "%d words/s, job %d ms, %d checkpoints", $1, $2, $3}')"
-    rm -rf -- "$BENCH_TMP/out" "$BENCH_TMP/s3/flint/ck"
+    rm -rf -- "$BENCH_TMP/out" "$BENCH_TMP/ck" "$BENCH_TMP/s3/flint/ck"
 }
 for i in $(seq "$RUNS"); do
-    measure none 0
-    measure s3 1
+    measure none none
+    measure local local
+    measure s3 s3
 done
 
 ld=$(cut -d' ' -f1 "$BENCH_TMP/sp-local" | median)
@@ -176,13 +181,17 @@ lb=$(cut -d' ' -f2 "$BENCH_TMP/sp-local" | median)
 sb=$(cut -d' ' -f2 "$BENCH_TMP/sp-s3" | median)
 rn=$(cut -d' ' -f1 "$BENCH_TMP/none.res" | median)
 rs=$(cut -d' ' -f1 "$BENCH_TMP/s3.res" | median)
+rl=$(cut -d' ' -f1 "$BENCH_TMP/local.res" | median)
+cl=$(cut -d' ' -f3 "$BENCH_TMP/local.res" | median)
 cs=$(cut -d' ' -f3 "$BENCH_TMP/s3.res" | median)
 awk -v ld="$ld" -v sd="$sd" -v lb="$lb" -v sb="$sb" -v rn="$rn" -v rs="$rs" -v cs="$cs" \
+    -v rl="$rl" -v cl="$cl" \
     -v mb="$MB" -v n="$NWORDS" 'BEGIN {
     printf "wordcount -p 1, %d unique words (~%d MB of keyed state), medians\n", n, mb
     printf "  full checkpoint (savepoint), local   %8d ms  %d bytes\n", ld, lb
     printf "  full checkpoint (savepoint), S3      %8d ms  %d bytes\n", sd, sb
     printf "  throughput, no checkpoints           %8d words/s\n", rn
+    printf "  throughput, 1 s checkpoints, local   %8d words/s (%d checkpoints a run)\n", rl, cl
     printf "  throughput, 1 s checkpoints to S3    %8d words/s (%d checkpoints a run)\n", rs, cs
-    printf "large state on s3: checkpoint duration s3/local=%.2f, throughput with/without=%.2f\n", (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0)
+    printf "large state on s3: checkpoint duration s3/local=%.2f, throughput with/without=%.2f (local %.2f)\n", (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0), (rn > 0 ? rl / rn : 0)
 }'
