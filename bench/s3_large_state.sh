@@ -20,20 +20,14 @@
 #      checkpoints every 1 s to s3://flint/ck (num-retained 1; every checkpoint a full
 #      snapshot of the state so far), in alternation, `runs` of each. The rate is the slope
 #      of the counting vertex's read-records over time between 10 % and 90 % of the input,
-#      sampled from /jobs/:id every 50 ms (the final checkpoint a bounded job takes after
-#      its input is not in it). Medians. Goal: with / without >= 0.9.
+#      sampled from /jobs/:id every 50 ms (bench/steady_rate.py: the final checkpoint a
+#      bounded job takes after its input is not in it). Medians. Goal: with / without >= 0.9.
 # Last line: both ratios.
 set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
 MB=${1:-1024}
 RUNS=${2:-3}
 REPEAT=${3:-4}
-S3RVER="$BENCH_HOME/tests/s3/node_modules/s3rver/bin/s3rver.js"
-if ! command -v node >/dev/null || [ ! -f "$S3RVER" ]; then
-    echo "bench: node or s3rver missing (make deps runs npm ci in tests/s3); not run" >&2
-    exit 0
-fi
-
 bench_build
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
 WORD=100
@@ -61,17 +55,11 @@ PY
     mv -- "$WORDS.tmp" "$WORDS"
 fi
 
-S3PORT=$(bench_free_port)
-mkdir -p "$BENCH_TMP/s3"
-node --openssl-legacy-provider "$S3RVER" -d "$BENCH_TMP/s3" -a 127.0.0.1 -p "$S3PORT" -s \
-    --configure-bucket flint >"$BENCH_TMP/s3rver.log" 2>&1 &
-S3PID=$!
-trap 'kill $S3PID 2>/dev/null; bench_cleanup' EXIT
-for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break
-    sleep 0.1
-done
-bench_cluster_start 1 1 "s3.endpoint=http://127.0.0.1:$S3PORT" s3.path.style.access=true \
+if ! bench_s3rver_start; then
+    echo "bench: node or s3rver missing (make deps runs npm ci in tests/s3); not run" >&2
+    exit 0
+fi
+bench_cluster_start 1 1 "s3.endpoint=$BENCH_S3_ENDPOINT" s3.path.style.access=true \
     s3.access-key=S3RVER s3.secret-key=S3RVER "metrics.report-interval=50 ms"
 
 jid_of() {
@@ -135,37 +123,7 @@ measure() {
         "$BUNDLE" --input "$REP" --output "$BENCH_TMP/out")
     jid=$(jid_of "$out")
     [ -n "$jid" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
-    python3 -S - "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" <<'PY' || exit 1
-import json, sys, time, urllib.request
-port, jid = sys.argv[1], sys.argv[2]
-def get(path):
-    with urllib.request.urlopen("http://127.0.0.1:%s%s" % (port, path), timeout=3) as r:
-        return json.load(r)
-samples = []
-t_end = time.time() + 3600
-while time.time() < t_end:
-    j = get("/jobs/" + jid)
-    samples.append((time.time(), j["vertices"][1]["metrics"]["read-records"]))
-    if j["state"] in ("FINISHED", "FAILED", "CANCELED"):
-        break
-    time.sleep(0.05)
-if j["state"] != "FINISHED":
-    sys.exit("bench: job %s ended %s" % (jid, j["state"]))
-total = samples[-1][1]
-mid = [(t, n) for t, n in samples if 0.1 * total <= n <= 0.9 * total]
-pts, last = [], None
-for t, n in mid:
-    if n != last:
-        pts.append((t, n))
-        last = n
-if len(pts) < 4:
-    sys.exit("bench: only %d samples in the steady part of job %s: use a larger input" % (len(pts), jid))
-mt = sum(t for t, _ in pts) / len(pts)
-mn = sum(n for _, n in pts) / len(pts)
-slope = sum((t - mt) * (n - mn) for t, n in pts) / sum((t - mt) ** 2 for t, _ in pts)
-ck = get("/jobs/%s/checkpoints" % jid)["counts"]["completed"]
-print("%.0f %d %d" % (slope, j["duration"], ck))
-PY
+    python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" || exit 1
     echo "  run $name: $(tail -n 1 "$BENCH_TMP/$name.res" | awk '{printf "%d words/s, job %d ms, %d checkpoints", $1, $2, $3}')"
     rm -rf -- "$BENCH_TMP/out" "$BENCH_TMP/ck" "$BENCH_TMP/s3/flint/ck"
 }
