@@ -113,6 +113,10 @@ START_TEST(test_config_refused)
                      0);
     ck_assert_ptr_null(fl_ha_new(c, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "Could not find a file system implementation"));
+    ck_assert_int_eq(fl_conf_set(c, "high-availability.storageDir", "s3://", &err), 0);
+    ck_assert_ptr_null(fl_ha_new(c, &err));
+    ck_assert_msg(strstr(err.msg, "high-availability.storageDir") &&
+                      strstr(err.msg, "not an S3 bucket name"), "%s", err.msg);
     fl_conf_free(c);
 }
 END_TEST
