@@ -86,7 +86,7 @@ r=$(restores "$WC")
 assert_eq "$(wc -w <<<"$r")" $((n_before + 1)) "restores of the job ($r)"
 k=${r##* }
 [ "$k" -ge "$last" ] || fail "restored from checkpoint $k, older than the latest completed under the old leader ($last)"
-newlog=$(grep -l "Published this JobManager as the leader: .*REST http://127.0.0.1:$LEADER_PORT" $(jm_logs) | head -n 1)
+newlog=$(jm_logs | xargs grep -l "Published this JobManager as the leader: .*REST http://127.0.0.1:$LEADER_PORT" | head -n 1)
 grep -q "Recovered 1 job(s)" "$newlog" || fail "the new leader did not recover one job: $(grep Recovered "$newlog")"
 wait_for "! grep -qx '$HA/jobgraphs/$STRAY.jobgraph' <<<\"\$(bucket_keys $HA)\"" 20 ||
     fail "the stray job graph is still in the bucket after the recovery"
