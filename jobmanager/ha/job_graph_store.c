@@ -1,8 +1,9 @@
 /* job_graph_store.c -- Flink's JobGraphStore: every submitted job that has not ended, as a
- * payload in storageDir/<cluster-id>/jobgraphs/<job id>.jobgraph (local or S3, common/fs.h) (proto/ha.proto's
- * StoredJobGraph) with its bundle in blobs/<sha256>.so, and a pointer node
- * /jobgraphs/<job id> in ZooKeeper that names the payload. The pointer is written last, in a
- * transaction that checks the leader's latch node, and only after both files are durable;
+ * payload in storageDir/<cluster-id>/jobgraphs/<job id>.jobgraph (proto/ha.proto's
+ * StoredJobGraph; local or S3, common/fs.h) with its bundle in blobs/<sha256>.so, and a
+ * pointer node /jobgraphs/<job id> in ZooKeeper that names the payload. The pointer is
+ * written last, in a transaction that checks the leader's latch node, and only after both
+ * files are durable;
  * so a pointer always names whole files, and only a leader ever adds one (README.md).
  * fl_ha_store_job runs on the Dispatcher's thread; recovery runs on the "ha" thread when
  * this JobManager becomes the leader.
