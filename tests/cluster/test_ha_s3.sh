@@ -2,7 +2,8 @@
 # test_ha_s3.sh -- issue 22 point 6 (HA storage on S3) with issue 11's takeover: ZooKeeper
 # (one server), s3rver (tests/cluster/s3_lib.sh), two JobManagers with
 # high-availability.storageDir s3://flint/ha and checkpoints on s3://flint/ck, one
-# TaskManager of two slots. WordCount at -p 2 into the file sink, checkpoints every 200 ms,
+# TaskManager of two slots. WordCount at -p 2 into the file sink, checkpoints every 200 ms
+# with snapshot compression on (compressed keyed state on S3 restored by the new leader),
 # its sources held on the gate file until the fault is done:
 #   - while it runs, the bucket (read from s3rver's own directory, not through Flint) holds
 #     its job graph and its bundle, named by the SHA-256 sha256sum computes of the .so file;
@@ -53,7 +54,8 @@ gate_close
 submit wc run -d -p 2 -D "execution.checkpointing.interval=200 ms" \
     -D "state.checkpoints.dir=s3://flint/ck" -D state.checkpoints.num-retained=2 \
     -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=20 \
-    -D "restart-strategy.fixed-delay.delay=200 ms" "${GATE[@]}" "$EX/wordcount.so" \
+    -D "restart-strategy.fixed-delay.delay=200 ms" -D execution.checkpointing.snapshot-compression=true \
+    "${GATE[@]}" "$EX/wordcount.so" \
     --input "$TEXT" --output "$TEST_DIR/wc.out"
 WC=$JOB_ID
 wait_for "all_tasks_running $WC" 30 || fail "the job does not run: $(rest GET /jobs/overview)"
@@ -86,11 +88,23 @@ r=$(restores "$WC")
 assert_eq "$(wc -w <<<"$r")" $((n_before + 1)) "restores of the job ($r)"
 k=${r##* }
 [ "$k" -ge "$last" ] || fail "restored from checkpoint $k, older than the latest completed under the old leader ($last)"
+# the checkpoints' keyed state is compressed: version 2, flag 1 (read here; a subsumed
+# checkpoint's objects may go while we look, so the first one still there)
+keyed_header() {
+    local k h
+    for k in $(bucket_keys "ck/$WC" | grep '\.keyed$'); do
+        h=$(od -An -tu4 -j4 -N8 "$S3DIR/flint/$k._S3rver_object" 2>/dev/null) || continue
+        echo "$h" | tr -s ' ' | sed 's/^ //'
+        return 0
+    done
+    return 1
+}
+assert_eq "$(keyed_header)" "2 1" "version and flags of a keyed-state object in ck/$WC"
 newlog=$(jm_logs | xargs grep -l "Published this JobManager as the leader: .*REST http://127.0.0.1:$LEADER_PORT" | head -n 1)
 grep -q "Recovered 1 job(s)" "$newlog" || fail "the new leader did not recover one job: $(grep Recovered "$newlog")"
 wait_for "! grep -qx '$HA/jobgraphs/$STRAY.jobgraph' <<<\"\$(bucket_keys $HA)\"" 20 ||
     fail "the stray job graph is still in the bucket after the recovery"
-step "kill -9 of the leader (REST $old): REST $LEADER_PORT leads and runs every task ${took} ms later, the job recovered from S3 and restored from checkpoint $k (last completed before: $last); the stray job graph removed"
+step "kill -9 of the leader (REST $old): REST $LEADER_PORT leads and runs every task ${took} ms later, the job recovered from S3 and restored from checkpoint $k (last completed before: $last; keyed state on S3 compressed); the stray job graph removed"
 
 gate_open
 wait_state "$WC" FINISHED 120
