@@ -390,5 +390,5 @@ FL_KEY("metrics.latency.interval", FL_CT_DURATION, "0 ms", NULL, "0 ms..1 d",
 FL_KEY("execution.checkpointing.snapshot-compression", FL_CT_BOOL, "false", NULL, NULL,
        "Compress keyed-state snapshots (hashmap backend, checkpoints and savepoints) with "
        "LZ4, one frame per key group. RocksDB snapshots are its own SST files, not "
-       "compressed by this flag (as in Flink for the RocksDB native format). Restores read "
-       "compressed and uncompressed snapshots alike.")
+       "compressed by this flag (as Flink leaves its native and incremental ones). Restores "
+       "read compressed and uncompressed snapshots alike.")
