@@ -15,9 +15,9 @@ DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-de
            iproute2 nftables openssl clang libclang-rt-14-dev \
            prometheus chromium \
            librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server \
-           libcurl4-openssl-dev nodejs
+           libcurl4-openssl-dev nodejs liblz4-dev
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
-           libcurl
+           libcurl liblz4
 # The connectors' client libraries: linked only into what uses connectors/ (the bundles of
 # examples/kafka_*, pg_*, redis_*, the Kafka test broker and benchmark), never the daemons.
 CONN_PKGS := rdkafka libpq hiredis

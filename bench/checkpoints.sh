@@ -61,38 +61,7 @@ measure() {
     out=$("$FLINT" run -d -p 1 "${args[@]}" "$BUNDLE" --input "$input" --output "$outdir")
     jid=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]*\)$/\1/p' <<<"$out")
     [ -n "$jid" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
-    python3 -S - "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" <<'PY' || exit 1
-import json, sys, time, urllib.request
-port, jid = sys.argv[1], sys.argv[2]
-def get(path):
-    with urllib.request.urlopen("http://127.0.0.1:%s%s" % (port, path), timeout=3) as r:
-        return json.load(r)
-samples = []
-t_end = time.time() + 600
-while time.time() < t_end:
-    j = get("/jobs/" + jid)
-    samples.append((time.time(), j["vertices"][1]["metrics"]["read-records"]))
-    if j["state"] in ("FINISHED", "FAILED", "CANCELED"):
-        break
-    time.sleep(0.05)
-if j["state"] != "FINISHED":
-    sys.exit("bench: job %s ended %s" % (jid, j["state"]))
-total = samples[-1][1]
-mid = [(t, n) for t, n in samples if 0.1 * total <= n <= 0.9 * total]
-# distinct metric updates only (the same value sampled twice says nothing new)
-pts, last = [], None
-for t, n in mid:
-    if n != last:
-        pts.append((t, n))
-        last = n
-if len(pts) < 4:
-    sys.exit("bench: only %d samples in the steady part of job %s: use a larger input" % (len(pts), jid))
-mt = sum(t for t, _ in pts) / len(pts)
-mn = sum(n for _, n in pts) / len(pts)
-slope = sum((t - mt) * (n - mn) for t, n in pts) / sum((t - mt) ** 2 for t, _ in pts)
-ck = get("/jobs/%s/checkpoints" % jid)["counts"]["completed"]
-print("%.0f %d %d" % (slope, j["duration"], ck))
-PY
+    python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" || exit 1
     rm -rf -- "$outdir"
 }
 

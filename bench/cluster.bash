@@ -14,6 +14,8 @@
 #                                    Runtime: N ms"); output in $BENCH_TMP/NAME.log
 #   tm_cpu_ms                        CPU time (user+sys) of all TaskManagers so far, in ms
 #   median                           the median of the numbers on stdin
+#   bench_s3rver_start               s3rver on a free loopback port (BENCH_S3_ENDPOINT),
+#                                    bucket flint, stopped at exit; 1 when not installed
 #   bench_hosts_cluster_start TMS SLOTS
 #                                    as root with ip(8): the same cluster on separate hosts,
 #                                    network namespaces on a bridge (the JobManager on one,
@@ -32,6 +34,7 @@ BENCH_REST_PORT=
 BENCH_REST_HOST=127.0.0.1
 BENCH_NS=          # set by bench_hosts_cluster_start
 BENCH_ON_JM=()     # prefix of commands run on the JobManager's host
+BENCH_S3PID=       # set by bench_s3rver_start
 
 bench_now_ms() {
     local t
@@ -55,6 +58,7 @@ bench_cleanup() {
     trap - EXIT INT TERM
     FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1
     FLINT_STOP_TIMEOUT=3 "$BENCH_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1
+    [ -z "$BENCH_S3PID" ] || kill "$BENCH_S3PID" 2>/dev/null
     bench_hosts_stop
     if [ "$rc" != 0 ]; then
         for f in "$FLINT_LOG_DIR"/*.log; do
@@ -207,6 +211,28 @@ tm_cpu_ms() {
         ticks=$((ticks + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + 0 }')))
     done
     echo $((ticks * 1000 / hz))
+}
+
+# bench_s3rver_start: s3rver (tests/s3, installed by `make deps`) on a free loopback port,
+# its data in $BENCH_TMP/s3 (the local disk: S3 figures are the cost of the protocol),
+# bucket flint, stopped at exit; sets BENCH_S3_ENDPOINT. Returns 1 when node or s3rver is
+# missing.
+bench_s3rver_start() {
+    local s3rver="$BENCH_HOME/tests/s3/node_modules/s3rver/bin/s3rver.js" port
+    command -v node >/dev/null && [ -f "$s3rver" ] || return 1
+    port=$(bench_free_port)
+    mkdir -p "$BENCH_TMP/s3"
+    # s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider
+    node --openssl-legacy-provider "$s3rver" -d "$BENCH_TMP/s3" -a 127.0.0.1 -p "$port" -s \
+        --configure-bucket flint >"$BENCH_TMP/s3rver.log" 2>&1 &
+    BENCH_S3PID=$!
+    BENCH_S3_ENDPOINT="http://127.0.0.1:$port"
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "$BENCH_S3_ENDPOINT/" && return 0
+        sleep 0.1
+    done
+    echo "bench: s3rver did not start: $(cat "$BENCH_TMP/s3rver.log")" >&2
+    exit 1
 }
 
 median() {

@@ -14,26 +14,14 @@ set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
 RUNS=${1:-3}
 MB=${2:-64}
-S3RVER="$BENCH_HOME/tests/s3/node_modules/s3rver/bin/s3rver.js"
-if ! command -v node >/dev/null || [ ! -f "$S3RVER" ]; then
-    echo "bench: node or s3rver missing (make deps runs npm ci in tests/s3); not run" >&2
-    exit 0
-fi
-
 bench_build
 DATA=$(bench_text "$MB")
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
-S3PORT=$(bench_free_port)
-mkdir -p "$BENCH_TMP/s3"
-node --openssl-legacy-provider "$S3RVER" -d "$BENCH_TMP/s3" -a 127.0.0.1 -p "$S3PORT" -s \
-    --configure-bucket flint >"$BENCH_TMP/s3rver.log" 2>&1 &
-S3PID=$!
-trap 'kill $S3PID 2>/dev/null; bench_cleanup' EXIT
-for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break
-    sleep 0.1
-done
-bench_cluster_start 1 1 "s3.endpoint=http://127.0.0.1:$S3PORT" s3.path.style.access=true \
+if ! bench_s3rver_start; then
+    echo "bench: node or s3rver missing (make deps runs npm ci in tests/s3); not run" >&2
+    exit 0
+fi
+bench_cluster_start 1 1 "s3.endpoint=$BENCH_S3_ENDPOINT" s3.path.style.access=true \
     s3.access-key=S3RVER s3.secret-key=S3RVER
 
 # ckpt_stats NAME: "D B" per completed checkpoint of the job of run NAME

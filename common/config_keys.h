@@ -396,3 +396,8 @@ FL_KEY("metrics.latency.interval", FL_CT_DURATION, "0 ms", NULL, "0 ms..1 d",
        "past the user functions, to one channel of each output in turn; every task records "
        "the time since the marker left its source in a histogram per source vertex "
        "(flint_taskmanager_job_latency_..._latency on the Prometheus reporter). 0: off.")
+FL_KEY("execution.checkpointing.snapshot-compression", FL_CT_BOOL, "false", NULL, NULL,
+       "Compress keyed-state snapshots (hashmap backend, checkpoints and savepoints) with "
+       "LZ4, one frame per key group. RocksDB snapshots are its own SST files, not "
+       "compressed by this flag (as Flink leaves its native and incremental ones). Restores "
+       "read compressed and uncompressed snapshots alike.")

@@ -41,11 +41,60 @@ static int make_parent(const char *path, fl_err *err)
     return fl_mkdirs(dir, err);
 }
 
+/* Through a temporary file of this writer's own (pid and random: two processes putting
+ * the same object, e.g. a deposed and a new HA leader, never write into one file), fsync,
+ * rename, fsync of the directory: readers see all of data or nothing. */
 static int l_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
 {
+    char tmp[FL_FS_URI_MAX + 64], rnd[9], dir[FL_FS_URI_MAX + 8];
     if (make_parent(l->path, err) < 0)
         return -1;
-    return fl_write_file(l->path, data, len, true, err);
+    fl_random_hex(rnd, 4);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d-%s", l->path, (int)getpid(), rnd);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        fl_err_set(err, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    const uint8_t *p = data;
+    for (size_t left = len; left;) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            fl_err_set(err, "cannot write %s: %s", tmp, strerror(w < 0 ? errno : ENOSPC));
+            goto fail_close;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        fl_err_set(err, "cannot sync %s: %s", tmp, strerror(errno));
+        goto fail_close;
+    }
+    if (close(fd) < 0) {
+        fl_err_set(err, "cannot close %s: %s", tmp, strerror(errno));
+        goto fail_unlink;
+    }
+    if (rename(tmp, l->path) < 0) {
+        fl_err_set(err, "cannot rename %s to %s: %s", tmp, l->path, strerror(errno));
+        goto fail_unlink;
+    }
+    dir_of(l->path, dir, sizeof dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0) {
+        fl_err_set(err, "cannot sync the directory of %s: %s", l->path, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    close(dfd);
+    return 0;
+fail_close:
+    close(fd);
+fail_unlink:
+    unlink(tmp);
+    return -1;
 }
 
 static int l_get(const fl_fs_loc *l, char **out, size_t *len, fl_err *err)

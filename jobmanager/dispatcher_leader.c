@@ -17,6 +17,7 @@
  * its leadership is suspended it answers them 503 too: it cannot tell whether another
  * JobManager leads by now.
  */
+#include "common/fs.h"
 #include "common/job_state.h"
 #include "common/log.h"
 #include "common/sha256.h"
@@ -212,7 +213,7 @@ static void recover_job(fl_dispatcher *d, fl_ha_job_recovery *jr)
         return;
     }
     Fl__Pb__JobGraph *g = jr->stored->graph;
-    if (fl_read_file(jr->bundle_path, &data, &len, &err) < 0) {
+    if (fl_fs_get(jr->bundle_path, &data, &len, &err) < 0) { /* local or S3 */
         unrecoverable(d, jr->job_id, err.msg);
         return;
     }

@@ -7,6 +7,7 @@
  * write: ids grow across leaders, so a deposed leader's directories are never a new
  * leader's. Every write checks the leader's latch node in the same transaction. "ha" thread.
  */
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ha_internal.h"
@@ -67,7 +68,9 @@ int fl_cks_list(fl_ha *ha, const char *job_id, fl_ha_checkpoint **out, int *n, f
             fl_zk_names_free(names, nn);
             return rc;
         }
-        if (len == 0 || len >= sizeof c[k].dir || strlen(data) != len || data[0] != '/') {
+        /* an absolute local path, or an s3:// one (state.checkpoints.dir on S3) */
+        if (len == 0 || len >= sizeof c[k].dir || strlen(data) != len ||
+            (data[0] != '/' && !fl_fs_is_remote(data))) {
             fl_warn("Job %s: the ZooKeeper node %s%s does not name a checkpoint directory; "
                     "ignoring checkpoint %" PRId64, job_id, ha->zc.root, child, id);
             free(data);

@@ -1,74 +1,20 @@
 /* ha_file.c -- the payload files of the HA stores in high-availability.storageDir: a 12-byte
  * header (magic, u16 version, u16 flags, CRC32 of the rest) and one packed protobuf message
- * (proto/ha.proto), written so that a reader sees the whole file or none (write to a
- * temporary file of this writer's own, fsync, rename, fsync the directory). Called on the
- * "ha" thread and, for submissions, on the Dispatcher's.
+ * (proto/ha.proto), written through the file-system layer (common/fs.h: a local directory
+ * or S3) so that a reader sees the whole file or none (local: a temporary file of this
+ * writer's own, fsync, rename, fsync of the directory; S3: one PUT). Called on the "ha"
+ * thread and, for submissions, on the Dispatcher's.
  */
+#include "common/fs.h"
 #include "common/util.h"
 #include "ha_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define FILE_VERSION 1
 #define FILE_HDR 12
-
-int fl_ha_write_atomic(const char *path, const void *data, size_t len, fl_err *err)
-{
-    char tmp[1300], rnd[9], dir[1200];
-    fl_random_hex(rnd, 4);
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d-%s", path, (int)getpid(), rnd);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        fl_err_set(err, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            fl_err_set(err, "cannot write %s: %s", tmp, strerror(w < 0 ? errno : ENOSPC));
-            goto fail_close;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) < 0) {
-        fl_err_set(err, "cannot sync %s: %s", tmp, strerror(errno));
-        goto fail_close;
-    }
-    if (close(fd) < 0) {
-        fl_err_set(err, "cannot close %s: %s", tmp, strerror(errno));
-        goto fail_unlink;
-    }
-    if (rename(tmp, path) < 0) {
-        fl_err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto fail_unlink;
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) {
-        fl_err_set(err, "cannot sync the directory of %s: %s", path, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        return -1;
-    }
-    close(dfd);
-    return 0;
-fail_close:
-    close(fd);
-fail_unlink:
-    unlink(tmp);
-    return -1;
-}
 
 int fl_ha_file_write(const char *path, const char *magic, const ProtobufCMessage *m,
                      fl_err *err)
@@ -82,7 +28,7 @@ int fl_ha_file_write(const char *path, const char *magic, const ProtobufCMessage
     protobuf_c_message_pack(m, buf + FILE_HDR);
     uint32_t crc = fl_crc32(buf + FILE_HDR, n);
     memcpy(buf + 8, &crc, 4);
-    int rc = fl_ha_write_atomic(path, buf, FILE_HDR + n, err);
+    int rc = fl_fs_put(path, buf, FILE_HDR + n, err);
     free(buf);
     return rc;
 }
@@ -92,7 +38,7 @@ ProtobufCMessage *fl_ha_file_read(const char *path, const char *magic,
 {
     char *data;
     size_t len;
-    if (fl_read_file(path, &data, &len, err) < 0)
+    if (fl_fs_get(path, &data, &len, err) < 0)
         return NULL;
     ProtobufCMessage *m = NULL;
     uint16_t version;

@@ -40,7 +40,7 @@ struct fl_ha {
     const fl_conf *conf;
     fl_zk_conf zc;
     fl_zk *zk;
-    char storage[1024];             /* storageDir/<cluster-id>, made absolute */
+    char storage[1024];             /* storageDir/<cluster-id>: an absolute path or s3:// */
     fl_leader_info self;            /* our addresses (no session id) */
     int max_results;                /* jobstore.max-capacity: results kept */
     bool started, stopping;
@@ -122,9 +122,6 @@ int fl_jrs_recover(fl_ha *ha, fl_ha_recovery *rec, fl_err *err);
 void fl_jrs_prune(fl_ha *ha, fl_leader_term *term, fl_ha_recovery *rec);
 
 /* ---- ha_file.c ------------------------------------------------------------------------- */
-/* Writes data to path through a temporary file of its own (never another writer's), fsync,
- * rename, fsync of the directory. */
-int fl_ha_write_atomic(const char *path, const void *data, size_t len, fl_err *err);
 /* A payload file: header (magic, version, flags, CRC32) and the packed message. */
 int fl_ha_file_write(const char *path, const char *magic, const ProtobufCMessage *m,
                      fl_err *err);

@@ -103,40 +103,47 @@ static void stop_mail(void *ctx, void *arg)
     ha->zk = NULL;
 }
 
-/* storageDir/<cluster-id> (file:// accepted), absolute, with the store directories. */
+/* storageDir/<cluster-id>: an absolute local path (file:// accepted) with the store
+ * directories made, or an s3:// prefix (objects need no directories). Everything below is
+ * written and read through common/fs.h. */
 static int make_storage(fl_ha *ha, const fl_conf *conf, fl_err *err)
 {
     const char *dir = fl_conf_get_str(conf, "high-availability.storageDir");
     if (!dir || !*dir) {
         fl_err_set(err, "high-availability.storageDir is not set: high availability "
                         "(high-availability.type: zookeeper) keeps submitted jobs and their "
-                        "results there (a directory every JobManager reaches)");
+                        "results there (a directory every JobManager reaches, or s3://)");
         return -1;
     }
     if (fl_fs_check(dir, err) < 0) {
         fl_err_prefix(err, "high-availability.storageDir");
         return -1;
     }
-    if (fl_fs_is_remote(dir)) {
-        fl_err_set(err, "high-availability.storageDir '%s': S3 is not supported there yet; "
-                        "give a directory every JobManager reaches (NFS)", dir);
-        return -1;
-    }
-    if (!strncmp(dir, "file://", 7))
-        dir += 7;
-    if (dir[0] != '/') {
-        fl_err_set(err, "high-availability.storageDir '%s' is not an absolute path", dir);
-        return -1;
+    bool remote = fl_fs_is_remote(dir);
+    if (!remote) {
+        dir = fl_fs_local_path(dir);
+        if (dir[0] != '/') {
+            fl_err_set(err, "high-availability.storageDir '%s' is not an absolute path", dir);
+            return -1;
+        }
     }
     const char *cid = fl_conf_get_str(conf, "high-availability.cluster-id");
     while (*cid == '/')
         cid++;
-    snprintf(ha->storage, sizeof ha->storage, "%.700s/%.200s", dir, *cid ? cid : "default");
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    snprintf(ha->storage, sizeof ha->storage, "%.*s/%.200s", (int)(dl > 700 ? 700 : dl), dir,
+             *cid ? cid : "default");
+    if (remote && fl_fs_check_below(dir, ha->storage, false, err) < 0) {
+        fl_err_prefix(err, "high-availability.storageDir with high-availability.cluster-id");
+        return -1;
+    }
     static const char *subs[] = {DIR_JOBGRAPHS, DIR_BLOBS, DIR_RESULTS};
     for (size_t i = 0; i < FL_ARRAY_LEN(subs); i++) {
         char sub[1100];
         snprintf(sub, sizeof sub, "%s/%s", ha->storage, subs[i]);
-        if (fl_mkdirs(sub, err) < 0) {
+        if (fl_fs_mkdirs(sub, err) < 0) {
             fl_err_prefix(err, "high-availability.storageDir");
             return -1;
         }

@@ -1,24 +1,22 @@
 /* job_graph_store.c -- Flink's JobGraphStore: every submitted job that has not ended, as a
  * payload in storageDir/<cluster-id>/jobgraphs/<job id>.jobgraph (proto/ha.proto's
- * StoredJobGraph) with its bundle in blobs/<sha256>.so, and a pointer node
- * /jobgraphs/<job id> in ZooKeeper that names the payload. The pointer is written last, in a
- * transaction that checks the leader's latch node, and only after both files are durable;
+ * StoredJobGraph; local or S3, common/fs.h) with its bundle in blobs/<sha256>.so, and a
+ * pointer node /jobgraphs/<job id> in ZooKeeper that names the payload. The pointer is
+ * written last, in a transaction that checks the leader's latch node, and only after both
+ * files are durable;
  * so a pointer always names whole files, and only a leader ever adds one (README.md).
  * fl_ha_store_job runs on the Dispatcher's thread; recovery runs on the "ha" thread when
  * this JobManager becomes the leader.
  */
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/util.h"
 #include "ha_internal.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static void graph_file(const fl_ha *ha, const char *job_id, char *out, size_t len)
 {
@@ -36,7 +34,8 @@ int fl_ha_store_job(fl_ha *ha, fl_leader_term *term, const Fl__Pb__JobGraph *g,
                     const uint8_t *bundle, size_t len, int64_t submitted_ms, fl_err *err)
 {
     char gpath[1200], bpath[1200], node[128];
-    struct stat st;
+    bool have = false;
+    uint64_t size = 0;
     if (!fl_leader_term_is_active(term)) {
         fl_err_set(err, "this JobManager cannot reach ZooKeeper (%s) to record the job; "
                         "retry shortly", ha->zc.quorum);
@@ -56,8 +55,9 @@ int fl_ha_store_job(fl_ha *ha, fl_leader_term *term, const Fl__Pb__JobGraph *g,
         return rc;
     /* 1. the bundle (content-addressed: a file of the right size is this bundle) */
     blob_file(ha, g->bundle_sha256.data, bpath, sizeof bpath);
-    if ((stat(bpath, &st) < 0 || (size_t)st.st_size != len) &&
-        fl_ha_write_atomic(bpath, bundle, len, err) < 0)
+    if (fl_fs_stat(bpath, &have, &size, err) < 0)
+        return -1;
+    if ((!have || size != len) && fl_fs_put(bpath, bundle, len, err) < 0)
         return -1;
     /* 2. the graph */
     Fl__Pb__StoredJobGraph sg = FL__PB__STORED_JOB_GRAPH__INIT;
@@ -79,8 +79,10 @@ int fl_ha_store_job(fl_ha *ha, fl_leader_term *term, const Fl__Pb__JobGraph *g,
     fl_zk_txn_free(txn);
     if (rc == FL_ZK_NONODE)
         fl_err_prefix(err, "this JobManager no longer leads the cluster");
-    if (rc < 0 && rc != FL_ZK_CONNLOSS)
-        unlink(gpath); /* certainly not recorded (lost connection: it may be, keep it) */
+    if (rc < 0 && rc != FL_ZK_CONNLOSS) {
+        fl_err why; /* certainly not recorded (lost connection: it may be, keep it) */
+        fl_fs_delete(gpath, &why);
+    }
     return rc;
 }
 
@@ -100,7 +102,8 @@ static int recover_one(fl_ha *ha, const char *job_id, fl_ha_job_recovery *j, fl_
         free(ptr);
         return rc;
     }
-    if (plen == 0 || plen >= 1100 || strlen(ptr) != plen || ptr[0] != '/') {
+    if (plen == 0 || plen >= 1100 || strlen(ptr) != plen ||
+        (ptr[0] != '/' && !fl_fs_is_remote(ptr))) {
         snprintf(j->error, sizeof j->error, "the ZooKeeper node %s%s does not name a file",
                  ha->zc.root, node);
         free(ptr);
@@ -125,10 +128,29 @@ static int recover_one(fl_ha *ha, const char *job_id, fl_ha_job_recovery *j, fl_
 
 /* Files of the storage directory that no pointer names: a submission that lost its
  * leadership between its files and its pointer, or a job whose end removed the pointer
- * before its file. Blobs are kept while any job (even one that cannot be read) may use them. */
+ * before its file. Blobs are kept while any job (even one that cannot be read) may use them.
+ * Listed and deleted through common/fs.h (a local directory or an S3 prefix). */
+typedef struct gc_list {
+    char **names;
+    size_t n, cap;
+} gc_list;
+
+static int gc_collect(void *arg, const char *name, bool is_dir, uint64_t size)
+{
+    gc_list *l = arg;
+    if (is_dir || name[0] == '.')
+        return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->names = fl_xrealloc(l->names, l->cap * sizeof *l->names);
+    }
+    l->names[l->n++] = fl_xstrdup(name);
+    return 0;
+}
+
 static void collect_garbage(fl_ha *ha, const fl_ha_recovery *rec)
 {
-    char dir[1200], path[1500];
+    char dir[1200];
     bool all_read = true;
     for (int i = 0; i < rec->njobs; i++)
         all_read &= rec->jobs[i].stored != NULL;
@@ -136,14 +158,13 @@ static void collect_garbage(fl_ha *ha, const fl_ha_recovery *rec)
         if (pass == 1 && !all_read)
             break;
         snprintf(dir, sizeof dir, "%s/%s", ha->storage, pass ? DIR_BLOBS : DIR_JOBGRAPHS);
-        DIR *d = opendir(dir);
-        if (!d)
-            continue;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            const char *name = de->d_name;
-            if (name[0] == '.')
-                continue;
+        gc_list l = {0};
+        fl_err err;
+        if (fl_fs_list(dir, false, gc_collect, &l, &err) < 0)
+            fl_warn("Cannot list %s to remove what no job uses: %s", dir, err.msg);
+        size_t ndrop = 0;
+        for (size_t k = 0; k < l.n; k++) {
+            const char *name = l.names[k];
             bool used = false;
             for (int i = 0; i < rec->njobs && !used; i++) {
                 const fl_ha_job_recovery *j = &rec->jobs[i];
@@ -152,13 +173,18 @@ static void collect_garbage(fl_ha *ha, const fl_ha_recovery *rec)
                 else
                     used = j->stored && !strcmp(strrchr(j->bundle_path, '/') + 1, name);
             }
-            if (used)
+            if (used) {
+                free(l.names[k]);
                 continue;
-            snprintf(path, sizeof path, "%s/%s", dir, name);
-            if (unlink(path) == 0)
-                fl_info("Removed %s: no job in ZooKeeper uses it", path);
+            }
+            fl_info("Removing %s/%s: no job in ZooKeeper uses it", dir, name);
+            l.names[ndrop++] = l.names[k];
         }
-        closedir(d);
+        if (ndrop && fl_fs_delete_many(dir, (const char *const *)l.names, ndrop, &err) < 0)
+            fl_warn("Cannot remove unused files of %s: %s", dir, err.msg);
+        for (size_t k = 0; k < ndrop; k++)
+            free(l.names[k]);
+        free(l.names);
     }
 }
 

@@ -7,6 +7,7 @@
  * never runs those jobs again; it keeps the newest jobstore.max-capacity of them. "ha"
  * thread.
  */
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ha_internal.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void result_file(const fl_ha *ha, const char *job_id, char *out, size_t len)
 {
@@ -41,8 +41,9 @@ int fl_jrs_record(fl_ha *ha, fl_leader_term *term, const Fl__Pb__JobResult *r, f
     rc = fl_zk_txn_commit(ha->zk, txn, err);
     if (rc == FL_ZK_NONODE)
         fl_err_prefix(err, "this JobManager no longer leads the cluster");
-    if (rc == 0 && gfile[0] && unlink(gfile) < 0)
-        fl_debug("could not remove %s after job %s ended", gfile, r->job_id);
+    fl_err why;
+    if (rc == 0 && gfile[0] && fl_fs_delete(gfile, &why) < 0)
+        fl_debug("could not remove %s after job %s ended: %s", gfile, r->job_id, why.msg);
 out:
     fl_zk_txn_free(txn);
     return rc;
@@ -112,7 +113,8 @@ void fl_jrs_prune(fl_ha *ha, fl_leader_term *term, fl_ha_recovery *rec)
         fl_zk_txn_free(txn);
         if (rc == 0) {
             result_file(ha, r->job_id, path, sizeof path);
-            unlink(path);
+            if (fl_fs_delete(path, &err) < 0)
+                fl_debug("could not remove %s: %s", path, err.msg);
             fl_info("Dropped the result of job %s (%s): more than %d results "
                     "(jobstore.max-capacity)", r->job_id, r->state, ha->max_results);
         } else if (rc != FL_ZK_NONODE) {

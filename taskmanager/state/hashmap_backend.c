@@ -7,6 +7,7 @@
 #include "common/keygroup.h"
 #include "common/path.h"
 #include "common/util.h"
+#include "compress.h"
 #include "keyed.h"
 #include "proto/checkpoint.pb-c.h"
 
@@ -146,10 +147,19 @@ static void hm_free(fl_kbackend *kb)
  * the range a section [i32 kg][u64 bytes] of entries [u16 state][u32 hash][u32 klen][key]
  * [u32 vlen][value]. Part 1, on the task thread, takes a copy-on-write snapshot of every
  * state's map (no entry is copied: see hmap.h); part 2, on the I/O thread, lays the entries
- * out by key group and writes and fsyncs the file while the task goes on. */
+ * out by key group and writes and fsyncs the file while the task goes on.
+ *
+ * With execution.checkpointing.snapshot-compression (Flink's key; as in Flink the unit is
+ * one key group, so a restore at another parallelism decompresses only its own) the file
+ * is version 2: "FLKH", 2, [u32 flags: 1 = LZ4], the same range, names, and per key group
+ * [i32 kg][u64 stored bytes][u64 raw bytes] and one LZ4 frame (compress.h) of the section's
+ * entries (none when empty). Off, version 1 as before. The reader takes both whatever the
+ * flag says now: the file says how it was written. */
 
 #define HM_MAGIC 0x484b4c46u /* "FLKH" */
 #define HM_VERSION 1
+#define HM_VERSION_FLAGS 2 /* with a flags word after the version */
+#define HM_FLAG_LZ4 1u
 
 struct fl_kb_snapshot {
     fl_hmap_snap **maps;
@@ -157,6 +167,7 @@ struct fl_kb_snapshot {
     int nstates;
     char path[4200], rel[600];
     int kg_first, kg_last;
+    bool compress; /* execution.checkpointing.snapshot-compression */
 };
 
 static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_err *err)
@@ -174,12 +185,14 @@ static fl_kb_snapshot *hm_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, f
     snprintf(snap->path, sizeof snap->path, "%s/%s", sc->dir, snap->rel);
     snap->kg_first = kb->kg_first;
     snap->kg_last = kb->kg_last;
+    snap->compress = sc->compression;
     (void)err;
     return snap;
 }
 
-/* The file's bytes; *state_size: the keys' and values' bytes. */
-static fl_bytes hm_serialize(fl_kb_snapshot *snap, uint64_t *state_size)
+/* The file's bytes (version 1); *state_size: the keys' and values' bytes; *hdr: the
+ * header's length (up to the first section). */
+static fl_bytes hm_serialize(fl_kb_snapshot *snap, uint64_t *state_size, size_t *hdr)
 {
     int nkg = snap->kg_last - snap->kg_first + 1;
     /* bucket the entries by key group: count, then lay out */
@@ -204,6 +217,7 @@ static fl_bytes hm_serialize(fl_kb_snapshot *snap, uint64_t *state_size)
     }
     size_t *off = fl_xcalloc((size_t)nkg, sizeof *off);
     size_t pos = w.len;
+    *hdr = w.len;
     for (int k = 0; k < nkg; k++) {
         off[k] = pos + 12;
         pos += 12 + bytes[k];
@@ -241,14 +255,71 @@ static fl_bytes hm_serialize(fl_kb_snapshot *snap, uint64_t *state_size)
     return w;
 }
 
+/* Version 1's bytes w (header of hdr bytes, then sections) as version 2 with every key
+ * group's section one LZ4 frame. */
+static int hm_compress(fl_bytes *w, size_t hdr, fl_err *err)
+{
+    size_t cap = hdr + 4, pos;
+    for (pos = hdr; pos < w->len;) {
+        uint64_t nb;
+        memcpy(&nb, w->p + pos + 4, 8);
+        cap += 20 + fl_lz4_bound((size_t)nb);
+        pos += 12 + (size_t)nb;
+    }
+    fl_bytes c = {0};
+    fl_bytes_reserve(&c, cap);
+    uint32_t version = HM_VERSION_FLAGS, flags = HM_FLAG_LZ4;
+    fl_bytes_put(&c, w->p, 4); /* magic */
+    fl_bytes_put(&c, &version, 4);
+    fl_bytes_put(&c, &flags, 4);
+    fl_bytes_put(&c, w->p + 8, hdr - 8); /* range, names */
+    for (pos = hdr; pos < w->len;) {
+        uint64_t nb, stored = 0;
+        memcpy(&nb, w->p + pos + 4, 8);
+        size_t at = c.len;
+        fl_bytes_put(&c, w->p + pos, 4); /* kg */
+        c.len += 16;
+        if (nb) {
+            stored = fl_lz4_pack(w->p + pos + 12, (size_t)nb, c.p + c.len, cap - c.len, err);
+            if (!stored) {
+                free(c.p);
+                return -1;
+            }
+        }
+        memcpy(c.p + at + 4, &stored, 8);
+        memcpy(c.p + at + 12, &nb, 8);
+        c.len += (size_t)stored;
+        pos += 12 + (size_t)nb;
+    }
+    free(w->p);
+    *w = c;
+    return 0;
+}
+
 static int hm_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
     uint64_t state_size;
-    fl_bytes w = hm_serialize(snap, &state_size);
-    /* an object store gets one put; a local file is not synced (the coordinator's
-     * _metadata, written after every acknowledgement, is) */
-    int rc = fl_fs_is_remote(snap->path) ? fl_fs_put(snap->path, w.p, w.len, err)
-                                         : fl_write_file(snap->path, w.p, w.len, false, err);
+    size_t hdr;
+    fl_bytes w = hm_serialize(snap, &state_size, &hdr);
+    if (snap->compress && hm_compress(&w, hdr, err) < 0) {
+        free(w.p);
+        return -1;
+    }
+    /* an object store gets a write stream: one PUT when small, a multipart upload in parts
+     * of s3.upload.min.part.size when large (a single PUT stops at 5 GB and cannot be
+     * retried part by part); a local file is not synced (the coordinator's _metadata,
+     * written after every acknowledgement, is) */
+    int rc;
+    if (fl_fs_is_remote(snap->path)) {
+        fl_fs_out *o = fl_fs_out_open(snap->path, err);
+        rc = o ? fl_fs_out_write(o, w.p, w.len, err) : -1;
+        if (o && rc < 0)
+            fl_fs_out_abort(o);
+        else if (o)
+            rc = fl_fs_out_close(o, err);
+    } else {
+        rc = fl_write_file(snap->path, w.p, w.len, false, err);
+    }
     free(w.p);
     if (rc < 0)
         return -1;
@@ -296,6 +367,34 @@ static bool rget(rbuf *r, void *out, size_t n)
     return true;
 }
 
+/* The entries of one key group's section into the backend's maps. */
+static int restore_section(fl_kstate **map, uint32_t nstates, int32_t kg, rbuf sec,
+                           const char *path, fl_err *err)
+{
+    while (sec.p < sec.end) {
+        uint16_t si;
+        uint32_t hash, klen, vlen;
+        const uint8_t *key, *val;
+        if (!rget(&sec, &si, 2) || si >= nstates || !rget(&sec, &hash, 4) ||
+            !rget(&sec, &klen, 4) || klen > (uint64_t)(sec.end - sec.p)) {
+            fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
+            return -1;
+        }
+        key = sec.p;
+        sec.p += klen;
+        if (!rget(&sec, &vlen, 4) || vlen > (uint64_t)(sec.end - sec.p)) {
+            fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
+            return -1;
+        }
+        val = sec.p;
+        sec.p += vlen;
+        fl_hentry *e = fl_hmap_upsert(map[si]->map, hash, key, klen, NULL);
+        e->tag = kg;
+        fl_hmap_set(e, val, vlen);
+    }
+    return 0;
+}
+
 static int restore_file(hm_backend *b, const char *path, fl_err *err)
 {
     fl_kbackend *kb = &b->base;
@@ -304,11 +403,15 @@ static int restore_file(hm_backend *b, const char *path, fl_err *err)
     if (fl_fs_get(path, &data, &len, err) < 0)
         return -1;
     rbuf r = {(const uint8_t *)data, (const uint8_t *)data + len};
-    uint32_t magic, version, first, last, nstates;
+    uint32_t magic, version, flags = 0, first, last, nstates;
     fl_kstate **map = NULL;
+    uint8_t *raw = NULL; /* a decompressed section */
+    size_t raw_cap = 0;
     int rc = -1;
     if (!rget(&r, &magic, 4) || magic != HM_MAGIC || !rget(&r, &version, 4) ||
-        version != HM_VERSION || !rget(&r, &first, 4) || !rget(&r, &last, 4) ||
+        (version != HM_VERSION && version != HM_VERSION_FLAGS) ||
+        (version == HM_VERSION_FLAGS && (!rget(&r, &flags, 4) || (flags & ~HM_FLAG_LZ4))) ||
+        !rget(&r, &first, 4) || !rget(&r, &last, 4) ||
         !rget(&r, &nstates, 4) || nstates > 65535 || first > last || last > 32767) {
         fl_err_set(err, "%s is not a hashmap state snapshot (bad header)", path);
         goto out;
@@ -324,41 +427,40 @@ static int restore_file(hm_backend *b, const char *path, fl_err *err)
         name[n] = '\0';
         map[i] = hm_state(kb, name);
     }
+    bool lz4 = flags & HM_FLAG_LZ4;
     while (r.p < r.end) {
         int32_t kg;
-        uint64_t nb;
-        if (!rget(&r, &kg, 4) || !rget(&r, &nb, 8) || nb > (uint64_t)(r.end - r.p)) {
+        uint64_t nb, nraw = 0;
+        /* LZ4 expands at most about 255-fold: a larger raw size is damage, not a bomb */
+        if (!rget(&r, &kg, 4) || !rget(&r, &nb, 8) || nb > (uint64_t)(r.end - r.p) ||
+            (lz4 && (!rget(&r, &nraw, 8) || nb > (uint64_t)(r.end - r.p) ||
+                     nraw > nb * 256 + 64 || (nraw == 0) != (nb == 0)))) {
             fl_err_set(err, "%s: damaged key-group section", path);
             goto out;
         }
         rbuf sec = {r.p, r.p + nb};
         r.p += nb;
         if (kg < kb->kg_first || kg > kb->kg_last)
-            continue; /* another subtask's key group (rescaling) */
-        while (sec.p < sec.end) {
-            uint16_t si;
-            uint32_t hash, klen, vlen;
-            const uint8_t *key, *val;
-            if (!rget(&sec, &si, 2) || si >= nstates || !rget(&sec, &hash, 4) ||
-                !rget(&sec, &klen, 4) || klen > (uint64_t)(sec.end - sec.p)) {
-                fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
+            continue; /* another subtask's key group (rescaling): not even decompressed */
+        if (lz4) {
+            if (nraw > raw_cap) {
+                free(raw);
+                raw_cap = (size_t)nraw;
+                raw = fl_xmalloc(raw_cap);
+            }
+            if (fl_lz4_unpack(sec.p, (size_t)nb, raw, (size_t)nraw, err) < 0) {
+                fl_err_prefix(err, "%s, key group %d", path, kg);
                 goto out;
             }
-            key = sec.p;
-            sec.p += klen;
-            if (!rget(&sec, &vlen, 4) || vlen > (uint64_t)(sec.end - sec.p)) {
-                fl_err_set(err, "%s: damaged entry in key group %d", path, kg);
-                goto out;
-            }
-            val = sec.p;
-            sec.p += vlen;
-            fl_hentry *e = fl_hmap_upsert(map[si]->map, hash, key, klen, NULL);
-            e->tag = kg;
-            fl_hmap_set(e, val, vlen);
+            sec.p = raw;
+            sec.end = raw + nraw;
         }
+        if (restore_section(map, nstates, kg, sec, path, err) < 0)
+            goto out;
     }
     rc = 0;
 out:
+    free(raw);
     free(map);
     free(data);
     return rc;

@@ -30,6 +30,8 @@ typedef struct fl_snapshot_ctx {
     int64_t checkpoint_id;
     bool incremental;        /* state.backend.incremental */
     bool savepoint;          /* savepoints are always self-contained (never incremental) */
+    bool compression;        /* execution.checkpointing.snapshot-compression: the hashmap
+                                backend's key-group sections LZ4-compressed */
 } fl_snapshot_ctx;
 
 typedef struct fl_kbackend_ops {

@@ -335,9 +335,10 @@ static ckpt_job *take_snapshot(fl_task *t, const fl_ckpt_request *r, fl_err *err
     for (int i = 0; i < t->nops; i++) {
         char prefix[300];
         snprintf(prefix, sizeof prefix, "v%d-s%d-op%d", j->vertex, j->subtask, i);
-        fl_snapshot_ctx sc = {r->dir, r->shared_dir, prefix, r->id,
-                              fl_conf_get_bool(t->conf, "state.backend.incremental"),
-                              r->savepoint};
+        fl_snapshot_ctx sc = {
+            r->dir, r->shared_dir, prefix, r->id,
+            fl_conf_get_bool(t->conf, "state.backend.incremental"), r->savepoint,
+            fl_conf_get_bool(t->conf, "execution.checkpointing.snapshot-compression")};
         if (!(j->ops[i] = fl_op_snapshot(&t->ops[i], &sc, err))) {
             free_job(j);
             return NULL;

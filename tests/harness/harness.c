@@ -340,8 +340,10 @@ int fl_harness_barrier(fl_harness *h, fl_harness_ckpt *c)
     uint64_t size = 0;
     Fl__Pb__OperatorSubtaskState st;
     snprintf(prefix, sizeof prefix, "v0-s%d-op0", h->view.subtask);
-    fl_snapshot_ctx sc = {c->dir, c->shared_dir, prefix, c->id,
-                          fl_conf_get_bool(h->conf, "state.backend.incremental"), false};
+    fl_snapshot_ctx sc = {
+        c->dir, c->shared_dir, prefix, c->id,
+        fl_conf_get_bool(h->conf, "state.backend.incremental"), false,
+        fl_conf_get_bool(h->conf, "execution.checkpointing.snapshot-compression")};
     fl_op_snap *s = fl_op_snapshot(&h->op, &sc, &err);
     if (!s || fl_op_snap_write(s, &st, &size, &err) < 0) {
         fl_fail(&h->failure, "harness: snapshot %lld: %s", (long long)c->id, err.msg);

@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 
     /* the first implementation's part 1: everything copied on the task thread */
     int64_t t0 = fl_mono_ns();
-    fl_snapshot_ctx sc = {chk, dir, "op-0", 1, false, false};
+    fl_snapshot_ctx sc = {chk, dir, "op-0", 1, false, false, false};
     fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
     int64_t t_sync = fl_mono_ns() - t0;
     uint8_t *copy = fl_xmalloc(keys * (14 + 8 + vlen));

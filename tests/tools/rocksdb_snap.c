@@ -59,7 +59,7 @@ static int checkpoint(fl_kbackend *b, const char *job, int64_t id, bool incremen
     snprintf(shared, sizeof shared, "%s/shared", job);
     if (fl_mkdirs(dir, &err) < 0)
         goto fail;
-    fl_snapshot_ctx sc = {dir, shared, "op-0", id, incremental, false};
+    fl_snapshot_ctx sc = {dir, shared, "op-0", id, incremental, false, false};
     int64_t t0 = fl_mono_ns();
     fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
     if (!snap)

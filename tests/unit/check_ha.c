@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/fs.h"
 #include "common/sha256.h"
 #include "common/util.h"
 #include "common/zk.h"
@@ -22,6 +23,12 @@
 #include "testzk.h"
 
 /* ---- files and terms ------------------------------------------------------------------ */
+
+static int count_entry(void *arg, const char *name, bool is_dir, uint64_t size)
+{
+    ++*(int *)arg;
+    return 0;
+}
 
 START_TEST(test_payload_files)
 {
@@ -60,8 +67,11 @@ START_TEST(test_payload_files)
     unlink(path);
     ck_assert_ptr_null(fl_ha_file_read(path, MAGIC_RESULT, &fl__pb__job_result__descriptor, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, path));
-    /* no temporary file is left behind */
-    ck_assert_int_eq(fl_ha_write_atomic(path, "x", 1, &err), 0);
+    /* the files go through common/fs.h: no temporary file is left behind */
+    ck_assert_int_eq(fl_ha_file_write(path, MAGIC_RESULT, &r.base, &err), 0);
+    int nfiles = 0;
+    ck_assert_int_eq(fl_fs_list(dir, false, count_entry, &nfiles, &err), 0);
+    ck_assert_int_eq(nfiles, 1);
     ck_assert_int_eq(fl_remove_tree(dir), 0);
 }
 END_TEST
@@ -99,6 +109,14 @@ START_TEST(test_config_refused)
     ck_assert_int_eq(fl_conf_set(c, "high-availability.storageDir", "relative/dir", &err), 0);
     ck_assert_ptr_null(fl_ha_new(c, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "not an absolute path"));
+    ck_assert_int_eq(fl_conf_set(c, "high-availability.storageDir", "hdfs://nn:8020/ha", &err),
+                     0);
+    ck_assert_ptr_null(fl_ha_new(c, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "Could not find a file system implementation"));
+    ck_assert_int_eq(fl_conf_set(c, "high-availability.storageDir", "s3://", &err), 0);
+    ck_assert_ptr_null(fl_ha_new(c, &err));
+    ck_assert_msg(strstr(err.msg, "high-availability.storageDir") &&
+                      strstr(err.msg, "not an S3 bucket name"), "%s", err.msg);
     fl_conf_free(c);
 }
 END_TEST

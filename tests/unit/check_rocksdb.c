@@ -83,7 +83,7 @@ static void take(fl_kbackend *b, const char *base, int64_t id, bool incremental,
     snprintf(dir, sizeof dir, "%s/chk-%lld", base, (long long)id);
     snprintf(shared, sizeof shared, "%s/shared", base);
     ck_assert_int_eq(fl_mkdirs(dir, &err), 0);
-    fl_snapshot_ctx sc = {dir, shared, prefix, id, incremental, savepoint};
+    fl_snapshot_ctx sc = {dir, shared, prefix, id, incremental, savepoint, false};
     fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
     ck_assert_msg(snap != NULL, "snapshot: %s", err.msg);
     ck_assert_msg(b->ops->snapshot_write(snap, h, hl, &err) == 0, "snapshot_write: %s", err.msg);
@@ -615,7 +615,7 @@ START_TEST(test_foreign_backends)
     /* a hashmap snapshot is refused by rocksdb, clearly */
     fl_kbackend *hm = fl_kbackend_hashmap_new(MAXP, 0, MAXP - 1);
     fill(hm, 100, 1);
-    fl_snapshot_ctx sc = {chk, NULL, "hm", 1, false, false};
+    fl_snapshot_ctx sc = {chk, NULL, "hm", 1, false, false, false};
     fl_kb_snapshot *snap = hm->ops->snapshot(hm, &sc, &err);
     ck_assert(snap != NULL);
     uint8_t *h;
