@@ -196,10 +196,10 @@ static bool typed_copy(fl_ctx *ctx, const char *call, const char *what, const vo
     }
     memset(out, 0, size);
     if (ctx)
-        fl_ctx_fail(ctx, "%s on %s: the stored value has %u bytes, the type %u", call, what,
+        fl_ctx_fail(ctx, "%s on %s: the value has %u bytes, the type %u", call, what,
                     n, size);
     else { /* an iterator not made by the runtime: no task to fail, and no garbage either */
-        fprintf(stderr, "flint: %s on %s: the stored value has %u bytes, the type %u\n", call,
+        fprintf(stderr, "flint: %s on %s: the value has %u bytes, the type %u\n", call,
                 what, n, size);
         abort();
     }
