@@ -21,6 +21,26 @@
  * are (memcpy is the serializer); flint/codec.h helps with strings and variable fields
  * and with parsing text lines and flags.
  *
+ * Threads: flint_main runs once, in the client (`flint run`), and only builds the graph.
+ * Every other function you pass (map, process, key selectors, sources, sinks, open and
+ * close, timers, window functions, triggers) runs on the TaskManager, on the thread of the
+ * task running that operator's subtask, one call at a time: a subtask's functions never run
+ * concurrently with each other, while other subtasks run in parallel on other threads.
+ *
+ * Ownership: what Flint hands your functions (an fl_rec and its bytes, a key, a window,
+ * an iterator and its elements, a state value read as bytes) belongs to the runtime and is
+ * valid only during the call (state values: until the next state call); copy what you
+ * keep. What you hand Flint is copied before the call returns (fl_emit's bytes, a
+ * configuration, the elements of fl_from_elements, names and paths), so it may live on your
+ * stack. Handles (fl_env, fl_stream, fl_ctx, fl_out, states) belong to the runtime; never
+ * free them. What you allocate in open you free in close.
+ *
+ * Timestamps of results: an operator's output carries the timestamp of the input record it
+ * was computed from (map, flat map, filter, process, reduce and the rolling aggregations,
+ * with fl_emit; fl_emit_ts sets another), a timer's output the timer's time, a window's
+ * result the window's max timestamp end - 1 (flint/window.h), an interval join's result the
+ * larger of the two joined timestamps (flint/streams.h).
+ *
  * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
  * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
  * an operator (fl_name, fl_set_parallelism, fl_with_config_as, ...) applies to the operator
