@@ -124,7 +124,7 @@ void lf_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         fl_value_clear(st);
         return;
     }
-    fl_value_get_as(st, struct lf_fails, &f); /* zeros for a new key */
+    fl_value_get_as(st, struct lf_fails, &f); /* a new key keeps the zeros */
     if (f.n == 2) {
         struct lf_alert a;
         uint32_t klen;

@@ -163,10 +163,10 @@ void ot_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct ot_states *st = fl_ctx_user(ctx);
     struct ot_event e;
-    struct ot_seen s;
+    struct ot_seen s = {0, 0, 0, 0};
 
     memcpy(&e, in->data, sizeof e);
-    fl_value_get_as(st->seen, struct ot_seen, &s); /* zeros for a new order */
+    fl_value_get_as(st->seen, struct ot_seen, &s); /* a new order keeps the zeros */
     if (!e.pay) {
         if (s.has_create) /* a second create of the order: ignored */
             return;
