@@ -177,6 +177,10 @@ $(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(HARNESS_O) $(LIBS_AL
 $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+# bench/typed_state drives one operator through the test harness, as the unit tests do.
+$(BUILD)/bench/typed_state: $(BUILD)/obj/bench/typed_state.o $(HARNESS_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(API_WHOLE) $(LIBS_ALL) $(LDLIBS_ALL)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
