@@ -8,6 +8,8 @@
  * comparison). Not a test.
  *
  *   build/bench/typed_state [records]      (default 2,000,000 over 10,000 keys)
+ *   TSB_AA=1 build/bench/typed_state       the byte form on both sides: the ratio it prints
+ *                                          is this machine's noise (A/A)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,11 +107,11 @@ int main(int argc, char **argv)
         double typed_v[5], bytes_v[5];
         for (int r = 0; r < 5; r++) {
             if (r % 2) {
-                typed_v[r] = run("tsb_typed", backends[b], m);
+                typed_v[r] = run(getenv("TSB_AA") ? "tsb_bytes" : "tsb_typed", backends[b], m);
                 bytes_v[r] = run("tsb_bytes", backends[b], m);
             } else {
                 bytes_v[r] = run("tsb_bytes", backends[b], m);
-                typed_v[r] = run("tsb_typed", backends[b], m);
+                typed_v[r] = run(getenv("TSB_AA") ? "tsb_bytes" : "tsb_typed", backends[b], m);
             }
         }
         qsort(typed_v, 5, sizeof typed_v[0], cmp_double);
