@@ -110,7 +110,8 @@ void fl_map_clear(fl_map_state *s);
  * it.key / it.klen and it.value / it.vlen are the current entry's bytes (owned by the
  * runtime, valid until the next state call). Other states may be read and written while
  * iterating; a put to the same map moves that entry to the end, where the iteration may
- * meet it again. The iterator lives on the caller's stack and needs no freeing. */
+ * meet it again. The iterator lives on the caller's stack, needs no freeing, and serves the
+ * current call only (the next record or timer has another current key). */
 typedef struct fl_map_iter {
     const void *key, *value; /* the current entry */
     uint32_t klen, vlen;
