@@ -31,7 +31,8 @@ enum ts_cmd {
     TS_UPDATE = 0,
     TS_QUERY = 1,
     TS_PRUNE = 2,      /* remove map entries with an even count while iterating */
-    TS_KEEP_ABOVE = 3, /* the list of values keeps those above v (fl_list_update_as) */
+    TS_KEEP_ABOVE = 3, /* the list of values keeps those above v (fl_list_update_as; with an
+                          odd v fl_list_update_bytes) */
     TS_BAD_VALUE = 4,  /* reads an int64 value as a 16-byte struct */
     TS_BAD_KEY = 5,    /* reads the 4-byte key as an int64 */
     TS_BAD_ELEM = 6,   /* reads an int64 list element as a struct */
@@ -247,6 +248,7 @@ static void ts_prune(struct ts_states *s, fl_ctx *ctx, fl_out *out)
 static void ts_keep_above(struct ts_states *s, int64_t limit)
 {
     static int64_t keep[MAXVALS];
+    static fl_rec recs[MAXVALS];
     uint32_t n = 0;
     fl_iter it;
     int64_t v;
@@ -256,7 +258,13 @@ static void ts_keep_above(struct ts_states *s, int64_t limit)
                 ck_assert_uint_lt(n, MAXVALS);
                 keep[n++] = v;
             }
-    fl_list_update_as(s->vals, int64_t, keep, n);
+    if (limit % 2 == 0) {
+        fl_list_update_as(s->vals, int64_t, keep, n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        recs[i] = (fl_rec){&keep[i], sizeof keep[i], FL_NO_TIMESTAMP};
+    fl_list_update_bytes(s->vals, recs, n);
 }
 
 void ts_process(fl_ctx *ctx, const fl_rec *in, fl_out *out);
@@ -524,8 +532,9 @@ static void feed(fl_harness **hs, int p, int n, int64_t *ts)
         SEND(hs, p, k, TS_UPDATE, v, *ts);
         model_update(k, v, *ts);
         if (i % 997 == 500) {
-            SEND(hs, p, k, TS_KEEP_ABOVE, 2500, *ts);
-            model_keep_above(k, 2500);
+            int64_t limit = 2500 + i % 2; /* both update forms */
+            SEND(hs, p, k, TS_KEEP_ABOVE, limit, *ts);
+            model_keep_above(k, limit);
         }
     }
 }
