@@ -15,7 +15,7 @@ DEBS    := libevent-dev libprotobuf-c-dev protobuf-c-compiler libzookeeper-mt-de
            iproute2 nftables openssl clang libclang-rt-14-dev \
            prometheus chromium \
            librdkafka-dev kcat libpq-dev postgresql libhiredis-dev redis-server \
-           libcurl4-openssl-dev nodejs liblz4-dev
+           libcurl4-openssl-dev nodejs liblz4-dev doxygen
 PKGS    := libevent libevent_pthreads libevent_openssl libprotobuf-c jansson libssl libcrypto \
            libcurl liblz4
 # The connectors' client libraries: linked only into what uses connectors/ (the bundles of
@@ -104,6 +104,7 @@ BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 WEB_FILES   := $(patsubst web/%,$(BUILD)/web/%,$(wildcard web/*.html web/*.js web/*.css))
 
 .PHONY: all deps test unit cluster asan demo clean bench test-faults layers fuzz fuzz-bins fuzz-smoke
+.PHONY: docs docs-check
 .SECONDARY:
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(EX_SO) $(BENCH_BINS) $(WEB_FILES) layers
 
@@ -176,6 +177,10 @@ $(BUILD)/tests/check_%: $(BUILD)/obj/tests/unit/check_%.o $(HARNESS_O) $(LIBS_AL
 $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+# bench/typed_state drives one operator through the test harness, as the unit tests do.
+$(BUILD)/bench/typed_state: $(BUILD)/obj/bench/typed_state.o $(HARNESS_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(API_WHOLE) $(LIBS_ALL) $(LDLIBS_ALL)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
@@ -218,6 +223,7 @@ $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j2 all
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory cluster
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -245,6 +251,34 @@ $(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(LIBS_ALL)
 # longer than make test's part of it; CI need not run it.
 test-faults: all
 	@NEMESIS_FULL=1 tests/run-cluster.sh test_nemesis
+
+# The API reference: HTML from include/flint/*.h by Doxygen into $(BUILD)/docs/html, and the
+# guide docs/flink-to-flint.md as its main page. A warning fails it (docs/Doxyfile); about
+# 10 s, so make test runs it too (docs-check). docs-check also compiles every snippet of
+# the guide as a bundle and checks that the guide quotes them exactly.
+DOC_SNIPPETS := $(wildcard docs/snippets/*.c)
+DOC_SO       := $(patsubst docs/snippets/%.c,$(BUILD)/docs/snippets/%.so,$(DOC_SNIPPETS))
+docs:
+	@mkdir -p $(BUILD)/docs
+	@FLINT_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile || \
+	    { cat $(BUILD)/docs/warnings.log >&2; echo "make docs: Doxygen warned (above)" >&2; exit 1; }
+	@echo "make docs: $(BUILD)/docs/html/index.html"
+docs-check: $(DOC_SO) $(BUILD)/bin/flint
+	@python3 docs/check-guide.py docs/flink-to-flint.md docs/snippets
+	@for so in $(DOC_SO); do \
+	    $(BUILD)/bin/flint info $$so >/dev/null 2>$(BUILD)/docs/info.err || \
+	    { echo "docs-check: flint info $$so failed:" >&2; cat $(BUILD)/docs/info.err >&2; exit 1; }; \
+	done
+	@$(MAKE) --no-print-directory docs
+SNIPPET_CC = $(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -fPIC \
+             -shared -Iinclude -o $@ $<
+$(BUILD)/docs/snippets/exactly_once.so: docs/snippets/exactly_once.c $(wildcard include/flint/*.h) \
+                                        $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(SNIPPET_CC) $(call lib,connectors) -lrdkafka
+$(BUILD)/docs/snippets/%.so: docs/snippets/%.c $(wildcard include/flint/*.h)
+	@mkdir -p $(dir $@)
+	$(SNIPPET_CC)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)

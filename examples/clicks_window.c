@@ -166,17 +166,15 @@ void ck_count_merge(void *acc, const void *other)
 void ck_window_result(fl_ctx *ctx, const fl_window *w, fl_iter *elements, fl_out *out)
 {
     struct ck_result r;
-    fl_rec count;
     uint32_t klen;
 
-    if (!fl_iter_next(elements, &count) || count.len != sizeof r.count)
+    if (!fl_iter_next_i64(elements, &r.count))
         return;
     const void *key = fl_ctx_key(ctx, &klen);
     if (klen > CK_MAX_FIELD)
         klen = CK_MAX_FIELD;
     r.start = w->start;
     r.end = w->end;
-    memcpy(&r.count, count.data, sizeof r.count);
     memcpy(r.key, key, klen);
     fl_emit(out, &r, (uint32_t)CK_RESULT_HEAD + klen);
 }

@@ -126,12 +126,10 @@ void fr_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct fr_states *st = fl_ctx_user(ctx);
     struct fr_txn t;
-    fl_rec v;
     int64_t small_ts, timer;
 
     memcpy(&t, in->data, sizeof t);
-    if (fl_value_get(st->small, &v)) {
-        memcpy(&small_ts, v.data, sizeof small_ts);
+    if (fl_value_get_i64(st->small, &small_ts)) {
         if (t.cents > FR_LARGE_CENTS && t.ts >= small_ts && t.ts - small_ts <= FR_WINDOW_MS) {
             struct fr_alert a;
             uint32_t klen;
@@ -142,18 +140,16 @@ void fr_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
             fl_emit(out, &a, (uint32_t)FR_ALERT_HEAD + klen);
         }
         /* cleanUp: the flag and its timer */
-        if (fl_value_get(st->timer, &v)) {
-            memcpy(&timer, v.data, sizeof timer);
+        if (fl_value_get_i64(st->timer, &timer))
             fl_ctx_delete_event_timer(ctx, timer);
-        }
         fl_value_clear(st->timer);
         fl_value_clear(st->small);
     }
     if (t.cents < FR_SMALL_CENTS) {
         timer = t.ts + FR_WINDOW_MS;
-        fl_value_put(st->small, &t.ts, sizeof t.ts);
+        fl_value_put_i64(st->small, t.ts);
         fl_ctx_register_event_timer(ctx, timer);
-        fl_value_put(st->timer, &timer, sizeof timer);
+        fl_value_put_i64(st->timer, timer);
     }
 }
 

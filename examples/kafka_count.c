@@ -61,11 +61,9 @@ void kc_count(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     fl_value_state *st = fl_ctx_user(ctx);
     int64_t n = 0;
-    fl_rec v;
-    if (fl_value_get(st, &v) && v.len == sizeof n)
-        memcpy(&n, v.data, sizeof n);
+    fl_value_get_i64(st, &n); /* 0 for a new key */
     n++;
-    fl_value_put(st, &n, sizeof n);
+    fl_value_put_i64(st, n);
     char line[512];
     int len = snprintf(line, sizeof line, "%.*s,%lld", (int)(in->len > 400 ? 400 : in->len),
                        (const char *)in->data, (long long)n);

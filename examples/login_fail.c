@@ -118,15 +118,13 @@ void lf_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     fl_value_state *st = fl_ctx_user(ctx);
     struct lf_login l;
     struct lf_fails f = {0, {0, 0}};
-    fl_rec v;
 
     memcpy(&l, in->data, sizeof l);
     if (!l.failed) {
         fl_value_clear(st);
         return;
     }
-    if (fl_value_get(st, &v))
-        memcpy(&f, v.data, sizeof f);
+    fl_value_get_as(st, struct lf_fails, &f); /* a new key keeps the zeros */
     if (f.n == 2) {
         struct lf_alert a;
         uint32_t klen;
@@ -140,7 +138,7 @@ void lf_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         f.ts[1] = l.ts;
     } else
         f.ts[f.n++] = l.ts;
-    fl_value_put(st, &f, sizeof f);
+    fl_value_put_as(st, struct lf_fails, &f);
 }
 
 /* "user,ts1,ts2,ts3" */

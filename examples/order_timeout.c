@@ -164,11 +164,9 @@ void ot_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct ot_states *st = fl_ctx_user(ctx);
     struct ot_event e;
     struct ot_seen s = {0, 0, 0, 0};
-    fl_rec v;
 
     memcpy(&e, in->data, sizeof e);
-    if (fl_value_get(st->seen, &v))
-        memcpy(&s, v.data, sizeof s);
+    fl_value_get_as(st->seen, struct ot_seen, &s); /* a new order keeps the zeros */
     if (!e.pay) {
         if (s.has_create) /* a second create of the order: ignored */
             return;
@@ -180,7 +178,7 @@ void ot_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
             return;
         }
         fl_ctx_register_event_timer(ctx, e.ts + st->timeout_ms);
-        fl_value_put(st->seen, &s, sizeof s);
+        fl_value_put_as(st->seen, struct ot_seen, &s);
         return;
     }
     if (s.has_pay) /* a second pay: ignored */
@@ -193,18 +191,16 @@ void ot_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         fl_value_clear(st->seen);
         return;
     }
-    fl_value_put(st->seen, &s, sizeof s);
+    fl_value_put_as(st->seen, struct ot_seen, &s);
 }
 
 void ot_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
 {
     struct ot_states *st = fl_ctx_user(ctx);
     struct ot_seen s;
-    fl_rec v;
 
-    if (!fl_value_get(st->seen, &v))
+    if (!fl_value_get_as(st->seen, struct ot_seen, &s))
         return;
-    memcpy(&s, v.data, sizeof s);
     if (!s.has_create || s.has_pay)
         return;
     ot_decide(ctx, out, &s, st->timeout_ms);

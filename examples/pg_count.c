@@ -46,12 +46,10 @@ void pc_count(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     fl_value_state *st = fl_ctx_user(ctx);
     struct pc_rec r;
     int64_t n = 0;
-    fl_rec v;
     memcpy(&r, in->data, sizeof r);
-    if (fl_value_get(st, &v) && v.len == sizeof n)
-        memcpy(&n, v.data, sizeof n);
+    fl_value_get_i64(st, &n); /* 0 for a new key */
     n++;
-    fl_value_put(st, &n, sizeof n);
+    fl_value_put_i64(st, n);
     char k[24], s[24], c[24], buf[96];
     fl_enc e = fl_enc_init(buf, sizeof buf);
     fl_enc_str(&e, k, (uint32_t)snprintf(k, sizeof k, "k%lld", (long long)r.key));

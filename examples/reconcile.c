@@ -163,12 +163,10 @@ static void rc_arrive(fl_ctx *ctx, const fl_rec *in, fl_out *out, fl_value_state
 {
     struct rc_states *st = fl_ctx_user(ctx);
     struct rc_event e, o;
-    fl_rec v;
 
     memcpy(&e, in->data, sizeof e);
-    if (fl_value_get(other, &v)) {
+    if (fl_value_get_as(other, struct rc_event, &o)) {
         struct rc_match m;
-        memcpy(&o, v.data, sizeof o);
         m.order_ts = is_order ? e.ts : o.ts;
         m.receipt_ts = is_order ? o.ts : e.ts;
         uint32_t klen = (uint32_t)strnlen(e.id, RC_MAX_ID);
@@ -178,7 +176,7 @@ static void rc_arrive(fl_ctx *ctx, const fl_rec *in, fl_out *out, fl_value_state
         fl_value_clear(other);
         return;
     }
-    fl_value_put(mine, &e, sizeof e);
+    fl_value_put_as(mine, struct rc_event, &e);
     fl_ctx_register_event_timer(ctx, e.ts + st->wait_ms);
 }
 
@@ -199,11 +197,9 @@ static void rc_unmatched(fl_ctx *ctx, fl_value_state *s, int64_t timestamp)
 {
     struct rc_event e;
     char line[RC_MAX_ID + RC_MAX_FIELD + 32];
-    fl_rec v;
 
-    if (!fl_value_get(s, &v))
+    if (!fl_value_get_as(s, struct rc_event, &e))
         return;
-    memcpy(&e, v.data, sizeof e);
     int n = snprintf(line, sizeof line, "%.*s,%.*s,%lld", RC_MAX_ID, e.id, RC_MAX_FIELD, e.field,
                      (long long)e.ts);
     fl_ctx_output(ctx, "unmatched", line, (uint32_t)n, timestamp);

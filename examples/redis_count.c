@@ -46,14 +46,12 @@ void rc_count(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     fl_value_state *st = fl_ctx_user(ctx);
     struct rc_rec r;
     int64_t n = 0;
-    fl_rec v;
     uint32_t len;
     const char *cmd = fl_ctx_config_bytes(ctx, "command", &len);
     memcpy(&r, in->data, sizeof r);
-    if (fl_value_get(st, &v) && v.len == sizeof n)
-        memcpy(&n, v.data, sizeof n);
+    fl_value_get_i64(st, &n); /* 0 for a new key */
     n++;
-    fl_value_put(st, &n, sizeof n);
+    fl_value_put_i64(st, n);
     char a[40], b[40], buf[128];
     fl_enc e = fl_enc_init(buf, sizeof buf);
     if (!strcmp(cmd, "set")) {

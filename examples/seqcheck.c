@@ -151,7 +151,6 @@ void sc_check(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct sc_cfg c = sc_config(ctx);
     struct sc_seen st = {-1, 0};
     struct sc_rec r;
-    fl_rec v;
     char line[128];
     int n;
 
@@ -160,13 +159,7 @@ void sc_check(fl_ctx *ctx, const fl_rec *in, fl_out *out)
         return;
     }
     memcpy(&r, in->data, sizeof r);
-    if (fl_value_get(seen, &v)) {
-        if (v.len != sizeof st) {
-            fl_ctx_fail(ctx, "seqcheck: state of %u bytes for key %lld", v.len, (long long)r.key);
-            return;
-        }
-        memcpy(&st, v.data, sizeof st);
-    }
+    fl_value_get_as(seen, struct sc_seen, &st); /* {-1, 0} for a new key */
     if (r.seq != st.last + 1) {
         n = snprintf(line, sizeof line, "VIOLATION key=%lld expected=%lld got=%lld",
                      (long long)r.key, (long long)(st.last + 1), (long long)r.seq);
@@ -174,7 +167,7 @@ void sc_check(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     }
     st.last = r.seq;
     st.count++;
-    fl_value_put(seen, &st, sizeof st);
+    fl_value_put_as(seen, struct sc_seen, &st);
     if (c.emit_all) {
         n = snprintf(line, sizeof line, "%lld,%lld", (long long)r.key, (long long)r.seq);
         fl_emit(out, line, (uint32_t)n);

@@ -133,18 +133,13 @@ void tr_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct tr_states *st = fl_ctx_user(ctx);
     struct tr_reading r;
-    fl_rec v;
-    double prev = 0;
-    int64_t timer = 0;
+    double prev;
+    int64_t timer;
 
     memcpy(&r, in->data, sizeof r);
-    bool has_prev = fl_value_get(st->last_temp, &v);
-    if (has_prev)
-        memcpy(&prev, v.data, sizeof prev);
-    fl_value_put(st->last_temp, &r.temp, sizeof r.temp);
-    bool pending = fl_value_get(st->timer, &v);
-    if (pending)
-        memcpy(&timer, v.data, sizeof timer);
+    bool has_prev = fl_value_get_f64(st->last_temp, &prev);
+    fl_value_put_f64(st->last_temp, r.temp);
+    bool pending = fl_value_get_i64(st->timer, &timer);
 
     if (!has_prev || !(r.temp > prev)) {
         if (pending) {
@@ -154,7 +149,7 @@ void tr_process(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     } else if (!pending) {
         timer = r.ts + st->interval_ms;
         fl_ctx_register_event_timer(ctx, timer);
-        fl_value_put(st->timer, &timer, sizeof timer);
+        fl_value_put_i64(st->timer, timer);
     }
 }
 

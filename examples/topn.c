@@ -137,13 +137,9 @@ uint32_t tn_count_result(const void *acc, void *out, uint32_t cap)
 void tn_window_result(fl_ctx *ctx, const fl_window *w, fl_iter *elements, fl_out *out)
 {
     struct tn_count c;
-    fl_rec count;
-    uint32_t klen;
 
-    if (!fl_iter_next(elements, &count) || count.len != sizeof c.count)
+    if (!fl_iter_next_i64(elements, &c.count) || !fl_ctx_key_as(ctx, int64_t, &c.item))
         return;
-    memcpy(&c.item, fl_ctx_key(ctx, &klen), sizeof c.item);
-    memcpy(&c.count, count.data, sizeof c.count);
     c.window_end = w->end;
     fl_emit(out, &c, sizeof c);
 }
@@ -187,7 +183,7 @@ void tn_collect(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct tn_count c;
 
     memcpy(&c, in->data, sizeof c);
-    fl_list_add(t->counts, &c, sizeof c);
+    fl_list_add_as(t->counts, struct tn_count, &c);
     fl_ctx_register_event_timer(ctx, c.window_end + 1);
 }
 
@@ -205,10 +201,10 @@ void tn_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
     struct tn_top *t = fl_ctx_user(ctx);
     size_t k = 0;
     fl_iter it;
-    fl_rec e;
+    struct tn_count e;
 
     if (fl_list_get(t->counts, &it))
-        while (fl_iter_next(&it, &e)) {
+        while (fl_iter_next_as(&it, struct tn_count, &e)) {
             if (k == t->cap) {
                 size_t cap = t->cap ? 2 * t->cap : 1024;
                 struct tn_count *b = realloc(t->buf, cap * sizeof *b);
@@ -219,7 +215,7 @@ void tn_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
                 t->buf = b;
                 t->cap = cap;
             }
-            memcpy(&t->buf[k++], e.data, sizeof t->buf[0]);
+            t->buf[k++] = e;
         }
     fl_list_clear(t->counts);
     if (k > 1)

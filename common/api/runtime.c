@@ -183,19 +183,123 @@ const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len)
     return RT->ctx.key(ctx, len);
 }
 
+/* ---- typed values: one size check for every typed read ----------------------------- */
+
+/* The read found n bytes where the type has size: fails the task through ctx naming the
+ * call and what (a state, a key), zeroes out, false. */
+static bool __attribute__((noinline, cold)) wrong_size(fl_ctx *ctx, const char *call,
+                                                       const char *what, uint32_t n,
+                                                       void *out, uint32_t size)
+{
+    memset(out, 0, size);
+    if (ctx)
+        fl_ctx_fail(ctx, "%s on %s: the value has %u bytes, the type %u", call, what,
+                    n, size);
+    else { /* an iterator not made by the runtime: no task to fail, and no garbage either */
+        fprintf(stderr, "flint: %s on %s: the value has %u bytes, the type %u\n", call,
+                what, n, size);
+        abort();
+    }
+    return false;
+}
+
+/* The same for a state handle s: the message names the state. */
+static bool __attribute__((noinline, cold)) state_wrong_size(const void *s, const char *call,
+                                                             uint32_t n, void *out,
+                                                             uint32_t size)
+{
+    const char *name = "?";
+    fl_ctx *ctx = RT->state.owner(s, &name);
+    char what[160];
+    snprintf(what, sizeof what, "state '%s'", name);
+    return wrong_size(ctx, call, what, n, out, size);
+}
+
+/* Copies the value d (n bytes) into out when it is size bytes. Inlined into each typed
+ * read, so that the _i64 and _f64 ones copy 8 bytes as a load and a store: per record
+ * they cost what the byte form with the caller's memcpy costs (bench/typed_state). */
+#define FL_ALWAYS_INLINE static inline __attribute__((always_inline))
+FL_ALWAYS_INLINE bool typed_copy(fl_ctx *ctx, const char *call, const char *what,
+                                 const void *d, uint32_t n, void *out, uint32_t size)
+{
+    if (FL_LIKELY(n == size)) {
+        memcpy(out, d, size);
+        return true;
+    }
+    return wrong_size(ctx, call, what, n, out, size);
+}
+
+FL_ALWAYS_INLINE bool state_copy(const void *s, const char *call, const void *d, uint32_t n,
+                                 void *out, uint32_t size)
+{
+    if (FL_LIKELY(n == size)) {
+        memcpy(out, d, size);
+        return true;
+    }
+    return state_wrong_size(s, call, n, out, size);
+}
+
+bool fl_ctx_key_typed(fl_ctx *ctx, const char *call, void *out, uint32_t size)
+{
+    uint32_t n = 0;
+    const void *k = RT->ctx.key(ctx, &n);
+    if (!k) {
+        memset(out, 0, size);
+        fl_ctx_fail(ctx, "%s: there is no current key (not a keyed operator)", call);
+        return false;
+    }
+    return typed_copy(ctx, call, "the current key", k, n, out, size);
+}
+
+/* ---- flint.h: ValueState ---------------------------------------------------------- */
+
 fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name)
 {
     return RT->state.value_state(ctx, name);
 }
 
-bool fl_value_get(fl_value_state *s, fl_rec *value)
+bool fl_value_get_bytes(fl_value_state *s, const void **data, uint32_t *len)
 {
-    return RT->state.value_get(s, value);
+    return RT->state.value_get(s, data, len);
 }
 
-void fl_value_put(fl_value_state *s, const void *data, uint32_t len)
+void fl_value_put_bytes(fl_value_state *s, const void *data, uint32_t len)
 {
     RT->state.value_put(s, data, len);
+}
+
+FL_ALWAYS_INLINE bool value_get(fl_value_state *s, const char *call, void *out, uint32_t size)
+{
+    const void *d;
+    uint32_t n;
+    if (!RT->state.value_get(s, &d, &n))
+        return false;
+    return state_copy(s, call, d, n, out, size);
+}
+
+bool fl_value_get_typed(fl_value_state *s, const char *call, void *out, uint32_t size)
+{
+    return value_get(s, call, out, size);
+}
+
+bool fl_value_get_i64(fl_value_state *s, int64_t *out)
+{
+    return value_get(s, "fl_value_get_i64", out, sizeof *out);
+}
+
+void fl_value_put_i64(fl_value_state *s, int64_t v)
+{
+    RT->state.value_put(s, &v, sizeof v);
+}
+
+bool fl_value_get_f64(fl_value_state *s, double *out)
+{
+    return value_get(s, "fl_value_get_f64", out, sizeof *out);
+}
+
+void fl_value_put_f64(fl_value_state *s, double v)
+{
+    RT->state.value_put(s, &v, sizeof v);
 }
 
 void fl_value_clear(fl_value_state *s)
@@ -203,7 +307,7 @@ void fl_value_clear(fl_value_state *s)
     RT->state.value_clear(s);
 }
 
-/* ---- state.h ---------------------------------------------------------------------- */
+/* ---- state.h: iterators ----------------------------------------------------------- */
 
 bool fl_iter_next(fl_iter *it, fl_rec *out)
 {
@@ -220,19 +324,49 @@ bool fl_iter_next(fl_iter *it, fl_rec *out)
     return true;
 }
 
-bool fl_iter_next_entry(fl_iter *it, fl_rec *key, fl_rec *value)
+FL_ALWAYS_INLINE bool iter_next(fl_iter *it, const char *call, void *out, uint32_t size)
 {
-    return fl_iter_next(it, key) && fl_iter_next(it, value);
+    fl_rec e;
+    if (!fl_iter_next(it, &e))
+        return false;
+    return typed_copy(it->ctx, call, "an element", e.data, e.len, out, size);
 }
+
+bool fl_iter_next_typed(fl_iter *it, const char *call, void *out, uint32_t size)
+{
+    return iter_next(it, call, out, size);
+}
+
+bool fl_iter_next_i64(fl_iter *it, int64_t *out)
+{
+    return iter_next(it, "fl_iter_next_i64", out, sizeof *out);
+}
+
+bool fl_iter_next_f64(fl_iter *it, double *out)
+{
+    return iter_next(it, "fl_iter_next_f64", out, sizeof *out);
+}
+
+/* ---- state.h: ListState ----------------------------------------------------------- */
 
 fl_list_state *fl_ctx_list_state(fl_ctx *ctx, const char *name)
 {
     return RT->state.list_state(ctx, name);
 }
 
-void fl_list_add(fl_list_state *s, const void *data, uint32_t len)
+void fl_list_add_bytes(fl_list_state *s, const void *data, uint32_t len)
 {
     RT->state.list_add(s, data, len);
+}
+
+void fl_list_add_i64(fl_list_state *s, int64_t v)
+{
+    RT->state.list_add(s, &v, sizeof v);
+}
+
+void fl_list_add_f64(fl_list_state *s, double v)
+{
+    RT->state.list_add(s, &v, sizeof v);
 }
 
 bool fl_list_get(fl_list_state *s, fl_iter *it)
@@ -240,9 +374,14 @@ bool fl_list_get(fl_list_state *s, fl_iter *it)
     return RT->state.list_get(s, it);
 }
 
-void fl_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
+void fl_list_update_bytes(fl_list_state *s, const fl_rec *elems, uint32_t n)
 {
     RT->state.list_update(s, elems, n);
+}
+
+void fl_list_update_fixed(fl_list_state *s, const void *elems, uint32_t size, uint32_t n)
+{
+    RT->state.list_update_fixed(s, elems, size, n);
 }
 
 void fl_list_clear(fl_list_state *s)
@@ -250,19 +389,59 @@ void fl_list_clear(fl_list_state *s)
     RT->state.list_clear(s);
 }
 
+/* ---- state.h: MapState ------------------------------------------------------------ */
+
 fl_map_state *fl_ctx_map_state(fl_ctx *ctx, const char *name)
 {
     return RT->state.map_state(ctx, name);
 }
 
-bool fl_map_get(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value)
+bool fl_map_get_bytes(fl_map_state *s, const void *key, uint32_t klen, const void **val,
+                      uint32_t *vlen)
 {
-    return RT->state.map_get(s, key, klen, value);
+    return RT->state.map_get(s, key, klen, val, vlen);
 }
 
-void fl_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val, uint32_t vlen)
+void fl_map_put_bytes(fl_map_state *s, const void *key, uint32_t klen, const void *val,
+                      uint32_t vlen)
 {
     RT->state.map_put(s, key, klen, val, vlen);
+}
+
+FL_ALWAYS_INLINE bool map_get(fl_map_state *s, const void *key, uint32_t klen, const char *call,
+                              void *out, uint32_t size)
+{
+    const void *d;
+    uint32_t n;
+    if (!RT->state.map_get(s, key, klen, &d, &n))
+        return false;
+    return state_copy(s, call, d, n, out, size);
+}
+
+bool fl_map_get_typed(fl_map_state *s, const void *key, uint32_t klen, const char *call,
+                      void *out, uint32_t size)
+{
+    return map_get(s, key, klen, call, out, size);
+}
+
+bool fl_map_get_i64(fl_map_state *s, const void *key, uint32_t klen, int64_t *out)
+{
+    return map_get(s, key, klen, "fl_map_get_i64", out, sizeof *out);
+}
+
+void fl_map_put_i64(fl_map_state *s, const void *key, uint32_t klen, int64_t v)
+{
+    RT->state.map_put(s, key, klen, &v, sizeof v);
+}
+
+bool fl_map_get_f64(fl_map_state *s, const void *key, uint32_t klen, double *out)
+{
+    return map_get(s, key, klen, "fl_map_get_f64", out, sizeof *out);
+}
+
+void fl_map_put_f64(fl_map_state *s, const void *key, uint32_t klen, double v)
+{
+    RT->state.map_put(s, key, klen, &v, sizeof v);
 }
 
 void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
@@ -272,24 +451,64 @@ void fl_map_remove(fl_map_state *s, const void *key, uint32_t klen)
 
 bool fl_map_contains(fl_map_state *s, const void *key, uint32_t klen)
 {
-    return fl_map_get(s, key, klen, NULL);
+    const void *d;
+    uint32_t n;
+    return RT->state.map_get(s, key, klen, &d, &n);
 }
 
-bool fl_map_entries(fl_map_state *s, fl_iter *it)
+uint32_t fl_map_size(fl_map_state *s)
 {
-    return RT->state.map_entries(s, it);
+    return RT->state.map_size(s);
 }
 
 bool fl_map_is_empty(fl_map_state *s)
 {
-    fl_iter it;
-    return !fl_map_entries(s, &it);
+    return RT->state.map_size(s) == 0;
 }
 
 void fl_map_clear(fl_map_state *s)
 {
     RT->state.map_clear(s);
 }
+
+void fl_map_iterate(fl_map_state *s, fl_map_iter *it)
+{
+    RT->state.map_iterate(s, it);
+}
+
+bool fl_map_next(fl_map_iter *it)
+{
+    return RT->state.map_next(it);
+}
+
+FL_ALWAYS_INLINE bool map_value(fl_map_iter *it, const char *call, void *out, uint32_t size)
+{
+    if (!it->value)
+        return false;
+    return state_copy(it->s, call, it->value, it->vlen, out, size);
+}
+
+bool fl_map_value_typed(fl_map_iter *it, const char *call, void *out, uint32_t size)
+{
+    return map_value(it, call, out, size);
+}
+
+bool fl_map_value_i64(fl_map_iter *it, int64_t *out)
+{
+    return map_value(it, "fl_map_value_i64", out, sizeof *out);
+}
+
+bool fl_map_value_f64(fl_map_iter *it, double *out)
+{
+    return map_value(it, "fl_map_value_f64", out, sizeof *out);
+}
+
+void fl_map_iter_remove(fl_map_iter *it)
+{
+    RT->state.map_iter_remove(it);
+}
+
+/* ---- state.h: ReducingState, AggregatingState, TTL -------------------------------- */
 
 fl_reducing_state *fl_ctx_reducing_state(fl_ctx *ctx, const char *name, fl_reduce_fn fn)
 {

@@ -57,22 +57,29 @@ typedef struct fl_api_time_ops {
 
 /* flint.h's value state, state.h, streams.h's broadcast state. */
 typedef struct fl_api_state_ops {
+    /* the context a state handle fails, and the state's name (for messages) */
+    fl_ctx *(*owner)(const void *s, const char **name);
     fl_value_state *(*value_state)(fl_ctx *ctx, const char *name);
-    bool (*value_get)(fl_value_state *s, fl_rec *value);
+    bool (*value_get)(fl_value_state *s, const void **data, uint32_t *len);
     void (*value_put)(fl_value_state *s, const void *data, uint32_t len);
     void (*value_clear)(fl_value_state *s);
     fl_list_state *(*list_state)(fl_ctx *ctx, const char *name);
     void (*list_add)(fl_list_state *s, const void *data, uint32_t len);
     bool (*list_get)(fl_list_state *s, fl_iter *it);
     void (*list_update)(fl_list_state *s, const fl_rec *elems, uint32_t n);
+    void (*list_update_fixed)(fl_list_state *s, const void *elems, uint32_t size, uint32_t n);
     void (*list_clear)(fl_list_state *s);
     fl_map_state *(*map_state)(fl_ctx *ctx, const char *name);
     fl_map_state *(*broadcast_state)(fl_ctx *ctx, const char *name);
-    bool (*map_get)(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value);
+    bool (*map_get)(fl_map_state *s, const void *key, uint32_t klen, const void **val,
+                    uint32_t *vlen);
     void (*map_put)(fl_map_state *s, const void *key, uint32_t klen, const void *val,
                     uint32_t vlen);
     void (*map_remove)(fl_map_state *s, const void *key, uint32_t klen);
-    bool (*map_entries)(fl_map_state *s, fl_iter *it);
+    uint32_t (*map_size)(fl_map_state *s);
+    void (*map_iterate)(fl_map_state *s, fl_map_iter *it);
+    bool (*map_next)(fl_map_iter *it);
+    void (*map_iter_remove)(fl_map_iter *it);
     void (*map_clear)(fl_map_state *s);
     fl_reducing_state *(*reducing_state)(fl_ctx *ctx, const char *name, fl_reduce_fn fn);
     void (*reducing_add)(fl_reducing_state *s, const void *data, uint32_t len);

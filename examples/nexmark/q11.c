@@ -73,13 +73,9 @@ void q11_merge(void *acc, const void *other)
 void q11_window(fl_ctx *ctx, const fl_window *w, fl_iter *elements, fl_out *out)
 {
     struct q11_row r;
-    fl_rec n;
-    uint32_t klen;
 
-    if (!fl_iter_next(elements, &n) || n.len != sizeof r.count)
+    if (!fl_iter_next_i64(elements, &r.count) || !fl_ctx_key_as(ctx, int64_t, &r.bidder))
         return;
-    memcpy(&r.bidder, fl_ctx_key(ctx, &klen), sizeof r.bidder);
-    memcpy(&r.count, n.data, sizeof r.count);
     r.start = w->start;
     r.end = w->end;
     fl_emit(out, &r, sizeof r);

@@ -135,17 +135,14 @@ void q3_on_person(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct q3_states *st = fl_ctx_user(ctx);
     fl_iter it;
-    fl_rec w;
     int64_t id;
 
     if (in->len < Q3_PERSON_HEAD || in->len > sizeof(struct q3_person))
         return;
-    fl_value_put(st->person, in->data, in->len);
+    fl_value_put_bytes(st->person, in->data, in->len); /* variable length */
     if (fl_list_get(st->waiting, &it)) {
-        while (fl_iter_next(&it, &w)) {
-            memcpy(&id, w.data, sizeof id);
+        while (fl_iter_next_i64(&it, &id))
             q3_emit(out, in, id);
-        }
         fl_list_clear(st->waiting);
     }
 }
@@ -154,13 +151,13 @@ void q3_on_auction(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     struct q3_states *st = fl_ctx_user(ctx);
     struct q3_auction a;
-    fl_rec p;
+    fl_rec p = {NULL, 0, FL_NO_TIMESTAMP};
 
     memcpy(&a, in->data, sizeof a);
-    if (fl_value_get(st->person, &p))
+    if (fl_value_get_bytes(st->person, &p.data, &p.len))
         q3_emit(out, &p, a.id);
     else
-        fl_list_add(st->waiting, &a.id, sizeof a.id);
+        fl_list_add_i64(st->waiting, a.id);
 }
 
 uint32_t q3_format(const fl_rec *in, char *buf, uint32_t cap)

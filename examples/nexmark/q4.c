@@ -83,7 +83,7 @@ struct q4_join {
 struct q4_avg {
     fl_value_state *sum;
     fl_list_state *pending;
-    fl_rec *keep;
+    struct q4_winner *keep; /* the timer's winners that stay pending */
     uint32_t keep_cap;
 };
 
@@ -171,7 +171,6 @@ void q4_on_auction(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct q4_open_auction a;
     struct q4_pending_bid b;
     fl_iter it;
-    fl_rec e;
 
     memcpy(&r, in->data, sizeof r);
     memset(&a, 0, sizeof a);
@@ -179,14 +178,12 @@ void q4_on_auction(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     a.expires = r.expires;
     a.category = r.category;
     if (fl_list_get(j->early, &it)) {
-        while (fl_iter_next(&it, &e)) {
-            memcpy(&b, e.data, sizeof b);
+        while (fl_iter_next_as(&it, struct q4_pending_bid, &b))
             if (q4_in_window(&a, b.date_time))
                 q4_offer(&a, b.price);
-        }
         fl_list_clear(j->early);
     }
-    fl_value_put(j->auction, &a, sizeof a);
+    fl_value_put_as(j->auction, struct q4_open_auction, &a);
     fl_ctx_register_event_timer(ctx, a.expires);
 }
 
@@ -195,22 +192,20 @@ void q4_on_bid(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct q4_join *j = fl_ctx_user(ctx);
     struct q4_bid r;
     struct q4_open_auction a;
-    fl_rec v;
 
     memcpy(&r, in->data, sizeof r);
-    if (fl_value_get(j->auction, &v)) {
-        memcpy(&a, v.data, sizeof a);
+    if (fl_value_get_as(j->auction, struct q4_open_auction, &a)) {
         if (!a.closed && q4_in_window(&a, r.date_time) &&
             (!a.has_bid || r.price > a.max_price)) {
             q4_offer(&a, r.price);
-            fl_value_put(j->auction, &a, sizeof a);
+            fl_value_put_as(j->auction, struct q4_open_auction, &a);
         }
         return;
     }
     if (r.date_time <= fl_ctx_current_watermark(ctx))
         return; /* its auction would have come by now */
     struct q4_pending_bid b = {r.price, r.date_time};
-    fl_list_add(j->early, &b, sizeof b);
+    fl_list_add_as(j->early, struct q4_pending_bid, &b);
     fl_ctx_register_event_timer(ctx, r.date_time);
 }
 
@@ -220,14 +215,12 @@ static void q4_drop_early(struct q4_join *j, int64_t t)
     struct q4_pending_bid b, keep[64];
     uint32_t n = 0, total = 0;
     fl_iter it;
-    fl_rec e;
     bool overflow = false;
 
     if (!fl_list_get(j->early, &it))
         return;
-    while (fl_iter_next(&it, &e)) {
+    while (fl_iter_next_as(&it, struct q4_pending_bid, &b)) {
         total++;
-        memcpy(&b, e.data, sizeof b);
         if (b.date_time <= t)
             continue;
         if (n == 64) {
@@ -242,33 +235,25 @@ static void q4_drop_early(struct q4_join *j, int64_t t)
         fl_list_clear(j->early);
         return;
     }
-    fl_rec recs[64];
-    for (uint32_t i = 0; i < n; i++) {
-        recs[i].data = &keep[i];
-        recs[i].len = sizeof keep[i];
-        recs[i].ts = keep[i].date_time;
-    }
-    fl_list_update(j->early, recs, n);
+    fl_list_update_as(j->early, struct q4_pending_bid, keep, n);
 }
 
 void q4_join_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
 {
     struct q4_join *j = fl_ctx_user(ctx);
     struct q4_open_auction a;
-    fl_rec v;
 
-    if (!fl_value_get(j->auction, &v)) {
+    if (!fl_value_get_as(j->auction, struct q4_open_auction, &a)) {
         q4_drop_early(j, timestamp);
         return;
     }
-    memcpy(&a, v.data, sizeof a);
     if (!a.closed && timestamp >= a.expires) {
         if (a.has_bid) {
             struct q4_winner w = {a.category, a.max_price, a.expires};
             fl_emit_ts(out, &w, sizeof w, a.expires);
         }
         a.closed = 1;
-        fl_value_put(j->auction, &a, sizeof a);
+        fl_value_put_as(j->auction, struct q4_open_auction, &a);
         fl_ctx_register_event_timer(ctx, a.expires + j->grace_ms);
     } else if (a.closed && timestamp >= a.expires + j->grace_ms) {
         fl_value_clear(j->auction);
@@ -305,7 +290,7 @@ void q4_on_winner(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct q4_winner w;
 
     memcpy(&w, in->data, sizeof w);
-    fl_list_add(s->pending, &w, sizeof w);
+    fl_list_add_as(s->pending, struct q4_winner, &w);
     fl_ctx_register_event_timer(ctx, w.expires);
 }
 
@@ -317,16 +302,13 @@ void q4_avg_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
     uint32_t nkeep = 0, total = 0;
     int64_t category = 0;
     fl_iter it;
-    fl_rec e, v;
 
-    if (fl_value_get(s->sum, &v))
-        memcpy(&sc, v.data, sizeof sc);
+    fl_value_get_as(s->sum, struct q4_sum, &sc);
     if (!fl_list_get(s->pending, &it)) /* after the value: a state call ends an iteration */
         return;
-    /* the records stay valid until the next state call: collect the ones to keep first */
-    while (fl_iter_next(&it, &e)) {
+    /* the elements stay valid until the next state call: collect the ones to keep first */
+    while (fl_iter_next_as(&it, struct q4_winner, &w)) {
         total++;
-        memcpy(&w, e.data, sizeof w);
         category = w.category;
         if (w.expires <= timestamp) {
             sc.sum += w.final;
@@ -335,7 +317,7 @@ void q4_avg_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
         }
         if (nkeep == s->keep_cap) {
             uint32_t cap = s->keep_cap ? 2 * s->keep_cap : 64;
-            fl_rec *k = realloc(s->keep, cap * sizeof *k);
+            struct q4_winner *k = realloc(s->keep, cap * sizeof *k);
             if (!k) {
                 fl_ctx_fail(ctx, "q4: out of memory");
                 return;
@@ -343,27 +325,15 @@ void q4_avg_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
             s->keep = k;
             s->keep_cap = cap;
         }
-        s->keep[nkeep++] = e;
+        s->keep[nkeep++] = w;
     }
     if (nkeep == total)
         return;
-    /* copy the kept winners out of the state before it changes */
-    struct q4_winner *copy = nkeep ? malloc(nkeep * sizeof *copy) : NULL;
-    if (nkeep && !copy) {
-        fl_ctx_fail(ctx, "q4: out of memory");
-        return;
-    }
-    for (uint32_t i = 0; i < nkeep; i++) {
-        memcpy(&copy[i], s->keep[i].data, sizeof copy[i]);
-        s->keep[i].data = &copy[i];
-        s->keep[i].len = sizeof copy[i];
-    }
     if (nkeep)
-        fl_list_update(s->pending, s->keep, nkeep);
+        fl_list_update_as(s->pending, struct q4_winner, s->keep, nkeep);
     else
         fl_list_clear(s->pending);
-    free(copy);
-    fl_value_put(s->sum, &sc, sizeof sc);
+    fl_value_put_as(s->sum, struct q4_sum, &sc);
     struct q4_avg_row r = {category, timestamp, sc.sum / sc.count, sc.count};
     fl_emit_ts(out, &r, sizeof r, timestamp);
 }

@@ -84,13 +84,9 @@ uint32_t q5_count_result(const void *acc, void *out, uint32_t cap)
 void q5_window(fl_ctx *ctx, const fl_window *w, fl_iter *elements, fl_out *out)
 {
     struct q5_count c;
-    fl_rec n;
-    uint32_t klen;
 
-    if (!fl_iter_next(elements, &n) || n.len != sizeof c.num)
+    if (!fl_iter_next_i64(elements, &c.num) || !fl_ctx_key_as(ctx, int64_t, &c.auction))
         return;
-    memcpy(&c.auction, fl_ctx_key(ctx, &klen), sizeof c.auction);
-    memcpy(&c.num, n.data, sizeof c.num);
     c.window_start = w->start;
     c.window_end = w->end;
     fl_emit(out, &c, sizeof c);
@@ -119,31 +115,28 @@ void q5_collect(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct q5_top *t = fl_ctx_user(ctx);
     struct q5_count c;
     int64_t max = -1;
-    fl_rec v;
 
     memcpy(&c, in->data, sizeof c);
-    if (fl_value_get(t->max, &v))
-        memcpy(&max, v.data, sizeof max);
-    else
+    if (!fl_value_get_i64(t->max, &max))
         fl_ctx_register_event_timer(ctx, c.window_end - 1);
     if (c.num < max)
         return;
     if (c.num > max) {
-        fl_value_put(t->max, &c.num, sizeof c.num);
+        fl_value_put_i64(t->max, c.num);
         fl_list_clear(t->at_max);
     }
-    fl_list_add(t->at_max, &c, sizeof c);
+    fl_list_add_as(t->at_max, struct q5_count, &c);
 }
 
 void q5_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
 {
     struct q5_top *t = fl_ctx_user(ctx);
     fl_iter it;
-    fl_rec e;
+    struct q5_count c;
 
     if (fl_list_get(t->at_max, &it))
-        while (fl_iter_next(&it, &e))
-            fl_emit_ts(out, e.data, e.len, timestamp);
+        while (fl_iter_next_as(&it, struct q5_count, &c))
+            fl_emit_ts(out, &c, sizeof c, timestamp);
     fl_list_clear(t->at_max);
     fl_value_clear(t->max);
 }

@@ -161,25 +161,23 @@ void q7_collect(fl_ctx *ctx, const fl_rec *in, fl_out *out)
     struct q7_top *t = fl_ctx_user(ctx);
     struct q7_list l;
     int64_t max = -1;
-    fl_rec v;
 
     if (in->len < sizeof l)
         return;
     memcpy(&l, in->data, sizeof l);
     fl_ctx_register_event_timer(ctx, l.window_end);
     if (l.edge) {
-        fl_list_add(t->edges, in->data, in->len);
+        fl_list_add_bytes(t->edges, in->data, in->len);
         return;
     }
-    if (fl_value_get(t->max, &v))
-        memcpy(&max, v.data, sizeof max);
+    fl_value_get_i64(t->max, &max);
     if (l.price < max)
         return;
     if (l.price > max) {
-        fl_value_put(t->max, &l.price, sizeof l.price);
+        fl_value_put_i64(t->max, l.price);
         fl_list_clear(t->cands);
     }
-    fl_list_add(t->cands, in->data, in->len);
+    fl_list_add_bytes(t->cands, in->data, in->len);
 }
 
 /* Every candidate of the list record r at price max as an output row. */
@@ -210,10 +208,9 @@ void q7_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out)
     struct q7_top *t = fl_ctx_user(ctx);
     int64_t max;
     fl_iter it;
-    fl_rec v, e;
+    fl_rec e;
 
-    if (fl_value_get(t->max, &v)) {
-        memcpy(&max, v.data, sizeof max);
+    if (fl_value_get_i64(t->max, &max)) {
         if (fl_list_get(t->cands, &it))
             while (fl_iter_next(&it, &e))
                 q7_emit_list(out, &e, max, timestamp);

@@ -116,15 +116,11 @@ void q8_window(fl_ctx *ctx, const fl_window *w, fl_iter *elements, fl_out *out)
 {
     struct q8_acc a;
     struct q8_row r;
-    fl_rec v;
-    uint32_t klen;
 
-    if (!fl_iter_next(elements, &v) || v.len != sizeof a)
+    if (!fl_iter_next_as(elements, struct q8_acc, &a) || !a.has_person || !a.has_auction)
         return;
-    memcpy(&a, v.data, sizeof a);
-    if (!a.has_person || !a.has_auction)
+    if (!fl_ctx_key_as(ctx, int64_t, &r.id))
         return;
-    memcpy(&r.id, fl_ctx_key(ctx, &klen), sizeof r.id);
     r.start = w->start;
     memcpy(r.name, a.name, a.name_len);
     fl_emit(out, &r, (uint32_t)Q8_ROW_HEAD + a.name_len);

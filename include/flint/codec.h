@@ -7,6 +7,9 @@
  *           or damaged record makes the decoder bad, never a read past its end).
  *
  * Fixed-size C structs need none of this: memcpy is their serializer (see flint.h).
+ * Ownership: an fl_enc writes into your buffer; what an fl_dec returns (strings, bytes)
+ * points into the record it reads, valid as long as that record (during the call). Any
+ * thread may use these helpers; they keep no state of their own.
  *
  *     uint8_t buf[256];
  *     fl_enc e = fl_enc_init(buf, sizeof buf);

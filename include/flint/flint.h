@@ -21,6 +21,26 @@
  * are (memcpy is the serializer); flint/codec.h helps with strings and variable fields
  * and with parsing text lines and flags.
  *
+ * Threads: flint_main runs once, in the client (`flint run`), and only builds the graph.
+ * Every other function you pass (map, process, key selectors, sources, sinks, open and
+ * close, timers, window functions, triggers) runs on the TaskManager, on the thread of the
+ * task running that operator's subtask, one call at a time: a subtask's functions never run
+ * concurrently with each other, while other subtasks run in parallel on other threads.
+ *
+ * Ownership: what Flint hands your functions (an fl_rec and its bytes, a key, a window,
+ * an iterator and its elements, a state value read as bytes) belongs to the runtime and is
+ * valid only during the call (state values: until the next state call); copy what you
+ * keep. What you hand Flint is copied before the call returns (fl_emit's bytes, a
+ * configuration, the elements of fl_from_elements, names and paths), so it may live on your
+ * stack. Handles (fl_env, fl_stream, fl_ctx, fl_out, states) belong to the runtime; never
+ * free them. What you allocate in open you free in close.
+ *
+ * Timestamps of results: an operator's output carries the timestamp of the input record it
+ * was computed from (map, flat map, filter, process, reduce and the rolling aggregations,
+ * with fl_emit; fl_emit_ts sets another), a timer's output the timer's time, a window's
+ * result the window's max timestamp end - 1 (flint/window.h), an interval join's result the
+ * larger of the two joined timestamps (flint/streams.h).
+ *
  * The calls mirror Flink's DataStream API: fl_map ~ map(), fl_key_by ~ keyBy(), fl_sum ~
  * sum(), fl_name ~ name(), fl_set_parallelism ~ setParallelism() ... A call that configures
  * an operator (fl_name, fl_set_parallelism, fl_with_config_as, ...) applies to the operator
@@ -235,16 +255,54 @@ void *fl_ctx_user(const fl_ctx *ctx);
 /* Fails this task (and so the job, subject to its restart strategy) with a message. The
  * current call still returns normally; nothing more is processed afterwards. */
 void fl_ctx_fail(fl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The key of the record being processed in a keyed operator (NULL elsewhere). */
+/* The key of the record being processed in a keyed operator, and in on_timer the key of
+ * the firing timer (Flink's ctx.getCurrentKey()); NULL with *len 0 outside a keyed
+ * operator. The bytes belong to the runtime and stay valid while the current record or
+ * timer is processed. This byte form is the one for string keys; fixed-size keys are read
+ * with fl_ctx_key_as. */
 const void *fl_ctx_key(const fl_ctx *ctx, uint32_t *len);
+/* Copies the current key into *out, a T (the type the key selector wrote: an int64_t for
+ * fl_key_by_field of 8 bytes, a struct...). Outside a keyed operator, or when the key's size
+ * is not sizeof(T), the task fails naming the call, *out is zeroed and this returns false. */
+#define fl_ctx_key_as(ctx, T, out)                                                           \
+    fl_ctx_key_typed((ctx), "fl_ctx_key_as(" #T ")", (void *)(1 ? (out) : (T *)0),          \
+                     (uint32_t)sizeof(T))
+bool fl_ctx_key_typed(fl_ctx *ctx, const char *call, void *out, uint32_t size);
 
-/* Keyed state, scoped to the current key. Create handles in an open function. */
+/* ---- keyed state: ValueState (more kinds in flint/state.h) ------------------------- */
+
+/* Every state is scoped to the current key of a keyed operator (and, in the function of a
+ * window that does not merge, to the window); flint/state.h says more. Create handles in an
+ * open function (the handle belongs to the runtime, freed with the operator) and use them
+ * in the functions Flint calls on the task's thread (process, on_timer, window functions).
+ *
+ * Values are read and written in one of four typed forms, and a value is read in the form
+ * it was written:
+ *   _i64 / _f64     a 64-bit integer / a double
+ *   _bytes          a byte string of any length (strings, variable records); reads hand
+ *                   out a pointer owned by the runtime, valid until the next state call
+ *   _as(s, T, ...)  a fixed-size struct or scalar T, copied in and out (no alignment
+ *                   worries); its size is checked when read
+ * A read returns false and leaves *out as it was when the key has no value (so initialize
+ * *out with the default). A read of a value whose stored size is not the size of the type
+ * asked for (8 for _i64 and _f64) fails the task with a message naming the call and the
+ * state, zeroes *out and returns false: it never returns garbage. */
 typedef struct fl_value_state fl_value_state;
-/* Keyed state of the current key (more kinds in flint/state.h). */
 fl_value_state *fl_ctx_value_state(fl_ctx *ctx, const char *name);
-/* The current key's value (valid until the next state call), or false when there is none. */
-bool fl_value_get(fl_value_state *s, fl_rec *value);
-void fl_value_put(fl_value_state *s, const void *data, uint32_t len);
+bool fl_value_get_i64(fl_value_state *s, int64_t *out);
+void fl_value_put_i64(fl_value_state *s, int64_t v);
+bool fl_value_get_f64(fl_value_state *s, double *out);
+void fl_value_put_f64(fl_value_state *s, double v);
+bool fl_value_get_bytes(fl_value_state *s, const void **data, uint32_t *len);
+void fl_value_put_bytes(fl_value_state *s, const void *data, uint32_t len);
+/* T *out: the current key's value copied into it. */
+#define fl_value_get_as(s, T, out)                                                           \
+    fl_value_get_typed((s), "fl_value_get_as(" #T ")", (void *)(1 ? (out) : (T *)0),        \
+                       (uint32_t)sizeof(T))
+/* const T *v: stored as the current key's value. */
+#define fl_value_put_as(s, T, v)                                                             \
+    fl_value_put_bytes((s), (const void *)(1 ? (v) : (const T *)0), (uint32_t)sizeof(T))
+bool fl_value_get_typed(fl_value_state *s, const char *call, void *out, uint32_t size);
 void fl_value_clear(fl_value_state *s);
 
 #ifdef __cplusplus

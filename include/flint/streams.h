@@ -11,7 +11,11 @@
  *             process_element)
  *   interval join: records of two keyed streams whose timestamps are within [lower, upper]
  *
- * The watermark of a multi-input operator is the minimum of its inputs'.
+ * The watermark of a multi-input operator is the minimum of its inputs'. Every function
+ * given here runs on the task thread of the operator's subtask, one call at a time (never
+ * both inputs at once); the records handed to it belong to the runtime and are valid during
+ * the call only. Results carry the timestamp of the record being processed, except an
+ * interval join's: the larger of the two joined records' timestamps (as Flink's).
  */
 #ifndef FLINT_STREAMS_H
 #define FLINT_STREAMS_H

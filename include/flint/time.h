@@ -13,7 +13,9 @@
  * reaches them) and processing-time timers (fire by the wall clock), per key and
  * timestamp; registering the same one twice is a no-op. on_timer and process never run at
  * the same time (both run on the task thread), and a watermark is forwarded only after the
- * timers it fires have run.
+ * timers it fires have run. What on_timer emits with fl_emit carries the timer's time; the
+ * key of the firing timer is the current key (fl_ctx_key, fl_ctx_key_as), so keyed state
+ * reads and writes that key's values.
  */
 #ifndef FLINT_TIME_H
 #define FLINT_TIME_H

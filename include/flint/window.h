@@ -10,6 +10,15 @@
  * fl_window_side_output_late_data, sent to a side output. Session windows merge: an
  * element bridging two sessions merges them.
  *
+ * Results: what a window function emits with fl_emit carries the window's max timestamp,
+ * end - 1 (Flink's TimeWindow.maxTimestamp()), for every firing, late ones included; in
+ * global and count windows (end INT64_MAX), INT64_MAX.
+ *
+ * Threads and ownership: window functions, the reduce or aggregate functions of windows,
+ * and triggers run on the task thread of the window operator's subtask, with the key of
+ * the window current (fl_ctx_key). The window (const fl_window *) and the elements iterator
+ * and its elements belong to the runtime and are valid during the call only.
+ *
  * Usage: keyed = fl_key_by(...); w = fl_windowed(keyed, fl_tumbling_event_time_windows(...));
  * then optionally fl_window_allowed_lateness / fl_window_trigger / ... and finally one of
  * fl_window_reduce / fl_window_aggregate / fl_window_process, which returns the stream of

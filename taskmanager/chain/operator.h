@@ -124,6 +124,8 @@ struct fl_op {
     /* the keyed-state handles the user created (state_api.c) */
     struct fl_state_handle **handles;
     int nhandles;
+    uint64_t state_gen;       /* counts state accesses: a map iterator's pointer is stale
+                                 once it moved (state_api.c) */
     struct fl_ttl_entry *ttls;        /* fl_ctx_state_ttl registrations */
     int nttls;
 };

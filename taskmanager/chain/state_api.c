@@ -36,6 +36,7 @@ typedef struct fl_state_handle {
     fl_out capture;          /* reduce results */
     uint8_t *scratch;        /* rebuilt values, accumulators */
     uint32_t scap;
+    char name[128];          /* the user's name, for messages */
 } fl_state_handle;
 
 struct fl_value_state { fl_state_handle h; };
@@ -79,6 +80,7 @@ static fl_state_handle *handle_new(fl_ctx *ctx, const char *name, state_kind kin
     h->ctx = ctx;
     h->kb = kb;
     h->broadcast = broadcast;
+    snprintf(h->name, sizeof h->name, "%s", name);
     char full[200];
     snprintf(full, sizeof full, "%s:%s", broadcast ? "broadcast" : "user", name);
     h->s = fl_kstate_get_or_create(kb, full);
@@ -113,11 +115,22 @@ void fl_op_clear_window_states(fl_op *op, const uint8_t *ns, uint32_t nslen)
             op->handles[i]->kb->ops->remove(op->handles[i]->s, ns, nslen);
 }
 
-/* Ready for an access: a current key (or the broadcast key) is there. */
+static fl_ctx *st_owner(const void *s, const char **name)
+{
+    const fl_state_handle *h = s; /* every kind's struct starts with its handle */
+    if (!h)
+        return NULL;
+    *name = h->name;
+    return h->ctx;
+}
+
+/* Ready for an access: a current key (or the broadcast key) is there. Any access may move
+ * what an earlier one handed out (RocksDB reuses its read buffer), hence the count. */
 static bool ready(fl_state_handle *h, bool write)
 {
     if (!h)
         return false;
+    h->ctx->op->state_gen++;
     if (h->broadcast) {
         if (write && h->ctx->input != 2) {
             fl_op_ctx_fail(h->ctx, "the broadcast state is read-only in process_element");
@@ -181,15 +194,14 @@ static fl_value_state *st_value_state(fl_ctx *ctx, const char *name)
     return (fl_value_state *)handle_new(ctx, name, K_VALUE, sizeof(fl_value_state), false);
 }
 
-static bool st_value_get(fl_value_state *s, fl_rec *value)
+static bool st_value_get(fl_value_state *s, const void **data, uint32_t *len)
 {
     const uint8_t *d;
     uint32_t n;
     if (!s || !ready(&s->h, false) || !load(&s->h, &d, &n))
         return false;
-    value->data = d;
-    value->len = n;
-    value->ts = FL_NO_TIMESTAMP;
+    *data = d;
+    *len = n;
     return true;
 }
 
@@ -243,6 +255,7 @@ static bool st_list_get(fl_list_state *s, fl_iter *it)
         return false;
     it->p = d;
     it->end = d + n;
+    it->ctx = s->h.ctx;
     return true;
 }
 
@@ -260,6 +273,27 @@ static void st_list_update(fl_list_state *s, const fl_rec *elems, uint32_t n)
         w += 4 + elems[i].len;
     }
     store(&s->h, buf + 8, total);
+}
+
+/* n values of size bytes each, back to back in elems. */
+static void st_list_update_fixed(fl_list_state *s, const void *elems, uint32_t size, uint32_t n)
+{
+    if (!s || !ready(&s->h, true))
+        return;
+    uint64_t total = (uint64_t)n * (4 + size);
+    if (total > UINT32_MAX - 8) {
+        fl_op_ctx_fail(s->h.ctx, "fl_list_update_as on state '%s': %u elements of %u bytes "
+                                 "exceed a state value's 4 GiB",
+                       s->h.name, n, size);
+        return;
+    }
+    uint8_t *buf = scratch(&s->h, 8 + (uint32_t)total), *w = buf + 8;
+    const uint8_t *e = elems;
+    for (uint32_t i = 0; i < n; i++, e += size, w += 4 + size) {
+        memcpy(w, &size, 4);
+        memcpy(w + 4, e, size);
+    }
+    store(&s->h, buf + 8, (uint32_t)total);
 }
 
 static void st_list_clear(fl_list_state *s)
@@ -292,10 +326,10 @@ static bool map_find(fl_state_handle *h, const void *key, uint32_t klen, fl_rec 
         return false;
     *map = d;
     *mlen = n;
-    fl_iter it = {d, d + n};
+    fl_iter it = {d, d + n, h->ctx};
     fl_rec k, v;
     const uint8_t *at = it.p;
-    while (fl_iter_next_entry(&it, &k, &v)) {
+    while (fl_iter_next(&it, &k) && fl_iter_next(&it, &v)) {
         if (k.len == klen && memcmp(k.data, key, klen) == 0) {
             if (value)
                 *value = v;
@@ -308,11 +342,17 @@ static bool map_find(fl_state_handle *h, const void *key, uint32_t klen, fl_rec 
     return false;
 }
 
-static bool st_map_get(fl_map_state *s, const void *key, uint32_t klen, fl_rec *value)
+static bool st_map_get(fl_map_state *s, const void *key, uint32_t klen, const void **val,
+                       uint32_t *vlen)
 {
     const uint8_t *m;
     uint32_t ml, eo, el;
-    return s && ready(&s->h, false) && map_find(&s->h, key, klen, value, &m, &ml, &eo, &el);
+    fl_rec v;
+    if (!s || !ready(&s->h, false) || !map_find(&s->h, key, klen, &v, &m, &ml, &eo, &el))
+        return false;
+    *val = v.data;
+    *vlen = v.len;
+    return true;
 }
 
 static void st_map_put(fl_map_state *s, const void *key, uint32_t klen, const void *val,
@@ -340,15 +380,10 @@ static void st_map_put(fl_map_state *s, const void *key, uint32_t klen, const vo
     store(h, buf + 8, keep + 8 + klen + vlen);
 }
 
-static void st_map_remove(fl_map_state *s, const void *key, uint32_t klen)
+/* Stores the map m (ml bytes) without its bytes [eo, eo + el): the entry removed. */
+static void map_store_without(fl_state_handle *h, const uint8_t *m, uint32_t ml, uint32_t eo,
+                              uint32_t el)
 {
-    if (!s || !ready(&s->h, true))
-        return;
-    fl_state_handle *h = &s->h;
-    const uint8_t *m;
-    uint32_t ml, eo, el;
-    if (!map_find(h, key, klen, NULL, &m, &ml, &eo, &el))
-        return;
     if (ml == el) {
         h->kb->ops->remove(h->s, NS(h));
         return;
@@ -359,15 +394,101 @@ static void st_map_remove(fl_map_state *s, const void *key, uint32_t klen)
     store(h, buf + 8, ml - el);
 }
 
-static bool st_map_entries(fl_map_state *s, fl_iter *it)
+static void st_map_remove(fl_map_state *s, const void *key, uint32_t klen)
+{
+    if (!s || !ready(&s->h, true))
+        return;
+    const uint8_t *m;
+    uint32_t ml, eo, el;
+    if (map_find(&s->h, key, klen, NULL, &m, &ml, &eo, &el))
+        map_store_without(&s->h, m, ml, eo, el);
+}
+
+static uint32_t st_map_size(fl_map_state *s)
 {
     const uint8_t *d;
+    uint32_t n, count = 0;
+    if (!s || !ready(&s->h, false) || !load(&s->h, &d, &n))
+        return 0;
+    fl_iter it = {d, d + n, s->h.ctx};
+    fl_rec k, v;
+    while (fl_iter_next(&it, &k) && fl_iter_next(&it, &v))
+        count++;
+    return count;
+}
+
+/* The iterator keeps byte offsets into the map's value, so it survives the value being
+ * rewritten (a removal) or moved (another state's access): when any state access ran since
+ * it last read the value (op->state_gen moved), it reads it again and goes on at the same
+ * offset. */
+#define NO_ENTRY UINT32_MAX
+
+static void st_map_iterate(fl_map_state *s, fl_map_iter *it)
+{
+    memset(it, 0, sizeof *it);
+    it->s = s;
+    it->cur = NO_ENTRY;
+}
+
+/* The iterator's map, read again if stale; false when it has none (any more). */
+static bool map_iter_fresh(fl_map_iter *it)
+{
+    fl_state_handle *h = &it->s->h;
+    if (it->base && it->gen == h->ctx->op->state_gen)
+        return true;
+    const uint8_t *d;
     uint32_t n;
-    if (!s || !ready(&s->h, false) || !load(&s->h, &d, &n) || n == 0)
+    if (!ready(h, false) || !load(h, &d, &n)) {
+        it->base = NULL;
         return false;
-    it->p = d;
-    it->end = d + n;
+    }
+    it->base = d;
+    it->len = n;
+    it->gen = h->ctx->op->state_gen;
     return true;
+}
+
+static bool st_map_next(fl_map_iter *it)
+{
+    it->key = it->value = NULL;
+    it->klen = it->vlen = 0;
+    it->cur = NO_ENTRY;
+    if (!it->s || !map_iter_fresh(it) || it->off >= it->len)
+        return false;
+    fl_iter e = {it->base + it->off, it->base + it->len, it->s->h.ctx};
+    fl_rec k, v;
+    if (!fl_iter_next(&e, &k) || !fl_iter_next(&e, &v)) {
+        fl_op_ctx_fail(it->s->h.ctx, "map state '%s': a damaged entry at byte %u",
+                       it->s->h.name, it->off);
+        return false;
+    }
+    it->key = k.data;
+    it->klen = k.len;
+    it->value = v.data;
+    it->vlen = v.len;
+    it->cur = it->off;
+    it->off = (uint32_t)(e.p - it->base);
+    return true;
+}
+
+static void st_map_iter_remove(fl_map_iter *it)
+{
+    if (!it->s || it->cur == NO_ENTRY) {
+        if (it->s)
+            fl_op_ctx_fail(it->s->h.ctx, "fl_map_iter_remove on map state '%s' without a "
+                                         "current entry (call fl_map_next first)",
+                           it->s->h.name);
+        return;
+    }
+    uint32_t eo = it->cur, el = it->off - it->cur;
+    if (!map_iter_fresh(it) || it->off > it->len || !ready(&it->s->h, true))
+        return;
+    map_store_without(&it->s->h, it->base, it->len, eo, el);
+    it->off = eo; /* the next entry now starts where the removed one did */
+    it->cur = NO_ENTRY;
+    it->base = NULL;
+    it->key = it->value = NULL;
+    it->klen = it->vlen = 0;
 }
 
 static void st_map_clear(fl_map_state *s)
@@ -411,7 +532,14 @@ static void st_reducing_add(fl_reducing_state *s, const void *data, uint32_t len
 
 static bool st_reducing_get(fl_reducing_state *s, fl_rec *value)
 {
-    return st_value_get((fl_value_state *)s, value);
+    const void *d;
+    uint32_t n;
+    if (!st_value_get((fl_value_state *)s, &d, &n))
+        return false;
+    value->data = d;
+    value->len = n;
+    value->ts = FL_NO_TIMESTAMP;
+    return true;
 }
 
 static void st_reducing_clear(fl_reducing_state *s)
@@ -475,6 +603,7 @@ static void st_aggregating_clear(fl_aggregating_state *s)
 }
 
 const fl_api_state_ops fl_chain_state_api = {
+    .owner = st_owner,
     .value_state = st_value_state,
     .value_get = st_value_get,
     .value_put = st_value_put,
@@ -483,13 +612,17 @@ const fl_api_state_ops fl_chain_state_api = {
     .list_add = st_list_add,
     .list_get = st_list_get,
     .list_update = st_list_update,
+    .list_update_fixed = st_list_update_fixed,
     .list_clear = st_list_clear,
     .map_state = st_map_state,
     .broadcast_state = st_broadcast_state,
     .map_get = st_map_get,
     .map_put = st_map_put,
     .map_remove = st_map_remove,
-    .map_entries = st_map_entries,
+    .map_size = st_map_size,
+    .map_iterate = st_map_iterate,
+    .map_next = st_map_next,
+    .map_iter_remove = st_map_iter_remove,
     .map_clear = st_map_clear,
     .reducing_state = st_reducing_state,
     .reducing_add = st_reducing_add,

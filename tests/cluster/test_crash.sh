@@ -87,6 +87,17 @@ job_state() {
     rest GET "/jobs/$1" | json_get state
 }
 
+# The exceptionHistory entries of /jobs/:id/exceptions (JSON on stdin): "N M", N of them
+# naming the crash (signal, function, operator), M naming something else.
+history_crashes() {
+    python3 -c '
+import json, sys
+entries = json.load(sys.stdin)["exceptionHistory"]["entries"]
+crash = [e for e in entries if "crashed: SIGSEGV at 0x0 in crash_job.so:crash_map+0x" in
+         e["stacktrace"] and "(operator '"'"'Crashing Map'"'"', subtask 2/3)" in e["stacktrace"]]
+print(len(crash), len(entries) - len(crash))'
+}
+
 # A job that does not crash (--crash-at 0) finishes on the cluster as it is.
 expect_healthy() {
     run_job "$1" run -p 3 "$EX/crash_job.so" --records 30000 --crash-at 0
@@ -119,6 +130,8 @@ exc=$(rest GET "/jobs/$JOB_ID/exceptions")
 assert_contains "$exc" "TaskManager $ids crashed: SIGSEGV at 0x0 in crash_job.so:crash_map+0x" \
     "none: /jobs/$JOB_ID/exceptions"
 assert_contains "$exc" "(operator 'Crashing Map', subtask 2/3)" "none: /jobs/$JOB_ID/exceptions"
+hist=$(printf '%s' "$exc" | history_crashes)
+[ "$hist" = "1 0" ] || fail "none: the exception history has $hist (crash, other) entries, expected 1 0: $exc"
 
 step "the crash file holds the report with a symbolized backtrace"
 wait_for '[ "$(crash_files)" = 1 ]' 10 || fail "none: $(crash_files) crash files, expected 1"
@@ -152,6 +165,10 @@ assert_contains "$(cat "$TEST_DIR/fixed.stderr")" "crashed: SIGSEGV at 0x0 in cr
     "fixed: flint run"
 wait_for '[ "$(crash_files)" = $((before + 3)) ]' 10 ||
     fail "fixed: $(($(crash_files) - before)) new crash files, expected 3"
+exc=$(rest GET "/jobs/$JOB_ID/exceptions")
+hist=$(printf '%s' "$exc" | history_crashes)
+[ "$hist" = "3 0" ] ||
+    fail "fixed: the exception history has $hist (crash, other) entries, expected 3 0: $exc"
 n=$(grep -c "ERROR .*crashed: SIGSEGV at 0x0 in crash_job.so:crash_map" "$TM_LOG")
 [ "$n" = 4 ] || fail "fixed: $n crash lines in the TaskManager's log, expected 4 (1 + 3)"
 step "the cluster is healthy: the next job runs"

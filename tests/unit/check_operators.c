@@ -331,12 +331,10 @@ void ot_count(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void ot_count(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     fl_value_state *vs = fl_ctx_user(ctx);
-    fl_rec v;
     int64_t n = 0;
-    if (fl_value_get(vs, &v))
-        memcpy(&n, v.data, sizeof n);
+    fl_value_get_i64(vs, &n);
     n++;
-    fl_value_put(vs, &n, sizeof n);
+    fl_value_put_i64(vs, n);
     fl_ctx_register_event_timer(ctx, in->ts + 100);
 }
 
@@ -344,16 +342,11 @@ void ot_count_timer(fl_ctx *ctx, int64_t ts, fl_out *out);
 void ot_count_timer(fl_ctx *ctx, int64_t ts, fl_out *out)
 {
     fl_value_state *vs = fl_ctx_user(ctx);
-    fl_rec v;
-    uint32_t klen;
     kv r = {0, -1};
-    memcpy(&r.key, fl_ctx_key(ctx, &klen), 4);
-    ck_assert_uint_eq(klen, 4);
-    if (fl_value_get(vs, &v)) {
-        int64_t n;
-        memcpy(&n, v.data, sizeof n);
+    ck_assert(fl_ctx_key_as(ctx, uint32_t, &r.key)); /* the timer's key (getCurrentKey) */
+    int64_t n;
+    if (fl_value_get_i64(vs, &n))
         r.val = (int32_t)n;
-    }
     ck_assert_int_eq(fl_ctx_timestamp(ctx), ts);
     fl_emit(out, &r, sizeof r);
 }
@@ -1181,21 +1174,19 @@ void ot_bc_element(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void ot_bc_element(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
     fl_map_state *rules = fl_ctx_broadcast_state(ctx, "rules");
-    fl_rec f;
     int64_t v, factor = 1;
     memcpy(&v, in->data, sizeof v);
-    if (fl_map_get(rules, "factor", 6, &f))
-        memcpy(&factor, f.data, sizeof factor);
+    fl_map_get_i64(rules, "factor", 6, &factor);
     v *= factor;
     fl_emit(out, &v, sizeof v);
     if (v < 0)
-        fl_map_put(rules, "factor", 6, &v, sizeof v); /* read-only here: fails the task */
+        fl_map_put_i64(rules, "factor", 6, v); /* read-only here: fails the task */
 }
 
 void ot_bc_rule(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void ot_bc_rule(fl_ctx *ctx, const fl_rec *in, fl_out *out)
 {
-    fl_map_put(fl_ctx_broadcast_state(ctx, "rules"), "factor", 6, in->data, in->len);
+    fl_map_put_bytes(fl_ctx_broadcast_state(ctx, "rules"), "factor", 6, in->data, in->len);
 }
 
 START_TEST(test_broadcast_process_rescale)

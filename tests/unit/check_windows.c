@@ -192,13 +192,10 @@ void wt_process_firings(fl_ctx *ctx, const fl_window *w, fl_iter *it, fl_out *ou
     if (!firings_vs)
         firings_vs = fl_ctx_value_state(ctx, "firings");
     int64_t firings = 0;
-    fl_rec v, e;
-    if (fl_value_get(firings_vs, &v)) {
-        ck_assert_uint_eq(v.len, sizeof firings);
-        memcpy(&firings, v.data, sizeof firings);
-    }
+    fl_rec e;
+    fl_value_get_i64(firings_vs, &firings);
     firings++;
-    fl_value_put(firings_vs, &firings, sizeof firings);
+    fl_value_put_i64(firings_vs, firings);
     res r = {w->start, w->end, key_of(ctx), 0, 0, firings};
     while (fl_iter_next(it, &e))
         r.n++;

@@ -146,7 +146,7 @@ static void emit_single(fl_op *op, wop *w, const fl_window *win, const void *dat
             memcpy(framed + 4, data, len);
     }
     memcpy(framed, &len, 4);
-    fl_iter it = {framed, framed + 4 + len};
+    fl_iter it = {framed, framed + 4 + len, &op->ctx};
     w->process(&op->ctx, win, &it, &op->out);
 }
 
@@ -191,7 +191,7 @@ void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
         }
     }
     if (w->function == FL_WINDOW_PROCESS) {
-        fl_iter it = {p, p + len};
+        fl_iter it = {p, p + len, &op->ctx};
         w->process(&op->ctx, win, &it, &op->out);
     } else if (!w->list) {
         if (w->function == FL_WINDOW_REDUCE) {
@@ -201,7 +201,7 @@ void fl_window_fire(fl_op *op, wop *w, const fl_window *win, const uint8_t *sns)
             emit_aggregate(op, w, win);
         }
     } else { /* reduce or aggregate over the kept elements */
-        fl_iter it = {p, p + len};
+        fl_iter it = {p, p + len, &op->ctx};
         fl_rec e;
         bool first = true;
         uint32_t rlen = 0;
