@@ -361,4 +361,6 @@ const fl_api_conn_ops fl_connector_api = {
     .add_committable = fl_connector_sink_add_committable,
     .job_id = api_job_id,
     .checkpoint_interval = api_checkpoint_interval,
+    .set_position = fl_custom_source_set_position,
+    .restored_position = fl_custom_source_restored_position,
 };

@@ -30,6 +30,9 @@ extern const fl_op_ops fl_text_file_source_ops; /* in connector_source.c */
 extern const fl_op_ops fl_socket_source_ops;
 extern const fl_op_ops fl_sequence_source_ops;
 extern const fl_op_ops fl_custom_source_ops;
+/* the run-time half of fl_source_set_position / fl_source_restored_position */
+void fl_custom_source_set_position(fl_ctx *ctx, const void *pos, uint32_t len);
+const void *fl_custom_source_restored_position(fl_ctx *ctx, int index, uint32_t *len);
 
 /* sinks.c */
 extern const fl_op_ops fl_print_sink_ops;

@@ -9,7 +9,7 @@
  *              the reader whose range holds its first byte
  *   socket     lines from host:port, until the peer closes (parallelism 1)
  *   sequence   from..to, split into n contiguous ranges
- *   custom     the bundle's fl_source_fn
+ *   custom     the bundle's fl_source_fn, checkpointed through the position it reports
  */
 #include "common/api/connectors.h"
 #include "common/log.h"
@@ -469,11 +469,106 @@ static void seq_release(fl_op *op)
     free(s);
 }
 
-/* ---- custom ----------------------------------------------------------------------- */
+/* ---- custom -----------------------------------------------------------------------
+ * The bundle's fl_source_fn, checkpointed through the position it reports
+ * (fl_source_set_position): one state item per subtask that reported one, handed back on
+ * restore (fl_source_restored_position). */
+
+#define POSITION_MAX (64 << 10)
+
+typedef struct custom_state {
+    uint8_t *pos;             /* the last position reported */
+    uint32_t len, cap;
+    bool has_pos;
+    uint8_t **restored;       /* the positions restored, and their lengths */
+    uint32_t *restored_len;
+    int nrestored;
+} custom_state;
 
 static int src_custom(fl_op *op)
 {
     return ((fl_source_fn)op->fn)(&op->ctx, &op->out);
+}
+
+static custom_state *custom_of(fl_ctx *ctx, const char *call)
+{
+    if (ctx->op->ops != &fl_custom_source_ops) {
+        fl_op_ctx_fail(ctx, "%s outside a source function of fl_add_source", call);
+        return NULL;
+    }
+    return ctx->op->state;
+}
+
+void fl_custom_source_set_position(fl_ctx *ctx, const void *pos, uint32_t len)
+{
+    custom_state *s = custom_of(ctx, "fl_source_set_position");
+    if (!s)
+        return;
+    if (FL_UNLIKELY(len > POSITION_MAX)) {
+        fl_op_ctx_fail(ctx, "fl_source_set_position: a position of %u bytes (at most %d)", len,
+                       POSITION_MAX);
+        return;
+    }
+    if (FL_UNLIKELY(len > s->cap)) { /* grows once: no allocation per call */
+        s->cap = len < 64 ? 64 : len;
+        s->pos = fl_xrealloc(s->pos, s->cap);
+    }
+    memcpy(s->pos, pos, len);
+    s->len = len;
+    s->has_pos = true;
+}
+
+const void *fl_custom_source_restored_position(fl_ctx *ctx, int index, uint32_t *len)
+{
+    custom_state *s = custom_of(ctx, "fl_source_restored_position");
+    if (!s || index < 0 || index >= s->nrestored) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = s->restored_len[index];
+    return s->restored[index];
+}
+
+static void custom_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    custom_state *s = op->state;
+    if (s->has_pos) {
+        fl_items_add(items, s->pos, s->len);
+        return;
+    }
+    /* not reported since the restore: what was restored stays the position */
+    for (int i = 0; i < s->nrestored; i++)
+        fl_items_add(items, s->restored[i], s->restored_len[i]);
+}
+
+static int custom_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                          fl_err *err)
+{
+    custom_state *s = op->state;
+    s->restored = fl_xcalloc(n + 1, sizeof *s->restored);
+    s->restored_len = fl_xcalloc(n + 1, sizeof *s->restored_len);
+    for (size_t i = 0; i < n; i++) {
+        s->restored[i] = fl_xmalloc(items[i].len ? items[i].len : 1);
+        memcpy(s->restored[i], items[i].data, items[i].len);
+        s->restored_len[i] = (uint32_t)items[i].len;
+        s->nrestored++;
+    }
+    return 0;
+}
+
+static void custom_release(fl_op *op)
+{
+    custom_state *s = op->state;
+    if (!s)
+        return;
+    for (int i = 0; i < s->nrestored; i++)
+        free(s->restored[i]);
+    free(s->restored);
+    free(s->restored_len);
+    free(s->pos);
+    free(s);
 }
 
 static void free_state(fl_op *op)
@@ -525,6 +620,7 @@ static int init_sequence(fl_op *op, fl_err *err)
 
 static int init_custom(fl_op *op, fl_err *err)
 {
+    op->state = fl_xcalloc(1, sizeof(custom_state));
     if (!op->fn) {
         fl_err_set(err, "custom source without a function");
         return -1;
@@ -567,4 +663,7 @@ const fl_op_ops fl_custom_source_ops = {
     .init = init_custom,
     .poll = src_custom,
     .process_watermark = fl_op_default_watermark,
+    .snapshot_state = custom_snapshot,
+    .restore_state = custom_restore,
+    .release = custom_release,
 };
