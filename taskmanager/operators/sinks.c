@@ -50,6 +50,7 @@ typedef struct file_sink {
     char dir[FL_FS_URI_MAX + 8];
     bool remote;              /* s3://: parts are multipart uploads, published by completing */
     int subtask, next_part;
+    int64_t min_next;         /* S3: parts are numbered from here (see file_start_part) */
     char inprogress[4200], final_name[4200]; /* local: the open part's two names */
     fl_fs_out *out;           /* remote: the open part's upload */
     size_t written;           /* bytes in the current part */
@@ -212,10 +213,17 @@ static void part_path(const file_sink *f, char *out, size_t len, bool hidden, in
     snprintf(out, len, "%s/%spart-%d-%d%s", f->dir, hidden ? "." : "", f->subtask, n, suffix);
 }
 
-/* Opens the next part file: part-<subtask>-<n> with the first n not used in any form. */
+/* Opens the next part file: part-<subtask>-<n> with the first n not used in any form.
+ * On S3 an upload in progress is invisible, and after a restore at another parallelism the
+ * pending parts of old subtask <subtask> are completed by whichever subtask they were dealt
+ * to, maybe after this one began: so S3 parts are numbered from the last checkpoint id on
+ * (one part per subtask per checkpoint interval; a restore from c starts at c + 1), above
+ * every pending part of a restored checkpoint. */
 static int file_start_part(fl_op *op, file_sink *f)
 {
     fl_err err = {0};
+    if (f->remote && f->next_part < f->min_next)
+        f->next_part = f->min_next > INT32_MAX ? INT32_MAX : (int)f->min_next;
     for (;; f->next_part++) {
         part_path(f, f->final_name, sizeof f->final_name, false, f->next_part, "");
         if (f->remote) {
@@ -328,6 +336,8 @@ static int fsink_pre_commit(fl_ctx *ctx, int64_t id)
         return -1;
     if (id == FL_SINK_END_OF_INPUT)
         return 0;
+    if (id + 1 > f->min_next)
+        f->min_next = id + 1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint8_t cm[1 + sizeof(part_mark)];
@@ -459,6 +469,8 @@ static int fsink_recover(fl_ctx *ctx, int64_t restored)
     f->recovered = true;
     if (restored < 0) /* a fresh start: nothing of ours is there */
         return 0;
+    if (restored + 1 > f->min_next)
+        f->min_next = restored + 1;
     if (!f->remote)
         return drop_parts_after(op, f, f->have_mark ? f->mark : NULL);
     if (!f->have_mark)
