@@ -16,7 +16,8 @@
  *   exactly-once   PostgreSQL's two-phase commit (Flink's JDBC exactly-once sink, with XA):
  *                  one transaction per checkpoint, PREPARE TRANSACTION '<gid>' at the barrier
  *                  with gid = flint-<job>-<subtask>-<checkpoint>, COMMIT PREPARED when the
- *                  checkpoint completes (a gid that no longer exists was committed before:
+ *                  checkpoint completes, on a second connection (the first may already be in
+ *                  the next checkpoint's transaction, where COMMIT PREPARED is refused; a gid that no longer exists was committed before:
  *                  commit is idempotent). recover() rolls back this job's prepared
  *                  transactions of checkpoints after the restored one (all of them on a
  *                  fresh start), for the subtasks this one stands for at its parallelism.
@@ -37,6 +38,9 @@
 
 typedef struct pgw {
     PGconn *conn;
+    /* exactly-once: COMMIT PREPARED cannot run inside a transaction block, and by the time
+     * a checkpoint completes conn may already be in the next checkpoint's transaction */
+    PGconn *commit_conn;
     bool exactly_once, in_txn;
     int ncols, max_rows, rows;
     int64_t interval_ms, last_flush_ms;
@@ -205,6 +209,15 @@ int fl_postgres_sink_open(fl_ctx *ctx)
     w->conn = PQconnectdbParams(kw, val, 1);
     if (PQstatus(w->conn) != CONNECTION_OK)
         return fail_pg(ctx, w, "cannot connect", NULL);
+    if (w->exactly_once) {
+        w->commit_conn = PQconnectdbParams(kw, val, 1);
+        if (PQstatus(w->commit_conn) != CONNECTION_OK) {
+            PQfinish(w->conn); /* fail_pg reports the commit connection's error */
+            w->conn = w->commit_conn;
+            w->commit_conn = NULL;
+            return fail_pg(ctx, w, "cannot connect", NULL);
+        }
+    }
     if (prepare(ctx, w) < 0)
         return -1;
     w->params = calloc((size_t)w->ncols, sizeof *w->params);
@@ -330,7 +343,7 @@ int fl_postgres_sink_commit(fl_ctx *ctx, int64_t id, const void *data, uint32_t 
         return -1;
     }
     snprintf(sql, sizeof sql, "COMMIT PREPARED '%.*s'", (int)len, (const char *)data);
-    PGresult *r = PQexec(w->conn, sql);
+    PGresult *r = PQexec(w->commit_conn ? w->commit_conn : w->conn, sql);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (PQresultStatus(r) == PGRES_COMMAND_OK || (state && !strcmp(state, "42704"))) {
         PQclear(r); /* 42704: no such prepared transaction -- committed before */
@@ -389,6 +402,8 @@ void fl_postgres_sink_close(fl_ctx *ctx)
         return;
     if (w->conn)
         PQfinish(w->conn); /* an open transaction rolls back; prepared ones stay */
+    if (w->commit_conn)
+        PQfinish(w->commit_conn);
     free(w->buf);
     free(w->params);
     free(w);
