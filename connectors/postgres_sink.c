@@ -50,6 +50,11 @@ typedef struct pgw {
     char *buf;
     size_t len, cap;
     const char **params;
+    /* plain inserts (no key-columns) go in by COPY FROM STDIN, PostgreSQL's bulk path: the
+     * batch as COPY's text format in copy_buf */
+    char copy_sql[4700];
+    char *copy_buf;
+    size_t copy_cap;
 } pgw;
 
 /* The url with a password (user:password@) masked, for messages. */
@@ -160,6 +165,8 @@ static int prepare(fl_ctx *ctx, pgw *w)
                  qt, cols, ph, keys, sets);
     else
         snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s)", qt, cols, ph);
+    if (!nk)
+        snprintf(w->copy_sql, sizeof w->copy_sql, "COPY %s (%s) FROM STDIN", qt, cols);
     PGresult *r = PQprepare(w->conn, "flint_row", sql, w->ncols, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return fail_pg(ctx, w, "cannot prepare the statement (options table-name, columns, "
@@ -226,7 +233,60 @@ int fl_postgres_sink_open(fl_ctx *ctx)
 
 void fl_postgres_sink_write(fl_ctx *ctx, const fl_rec *in);
 
-/* Sends the batch in one pipeline (inside the open transaction in exactly-once mode). */
+/* The batch as COPY's text format: fields separated by tabs, rows ended by newlines, a
+ * backslash, tab, newline or carriage return in a value escaped. */
+static size_t copy_text(pgw *w)
+{
+    size_t o = 0;
+    const char *p = w->buf;
+    /* at most twice the bytes (every byte escaped) plus the separators */
+    fl_conn_reserve(&w->copy_buf, &w->copy_cap, 2 * w->len + 1);
+    for (int r = 0; r < w->rows; r++)
+        for (int c = 0; c < w->ncols; c++) {
+            for (; *p; p++) {
+                char e = *p == '\\' ? '\\'
+                         : *p == '\t' ? 't'
+                         : *p == '\n' ? 'n'
+                         : *p == '\r' ? 'r'
+                                      : 0;
+                if (e) {
+                    w->copy_buf[o++] = '\\';
+                    w->copy_buf[o++] = e;
+                } else {
+                    w->copy_buf[o++] = *p;
+                }
+            }
+            p++;
+            w->copy_buf[o++] = c + 1 < w->ncols ? '\t' : '\n';
+        }
+    return o;
+}
+
+/* Plain inserts: the batch in one COPY FROM STDIN. */
+static int copy_batch(fl_ctx *ctx, pgw *w)
+{
+    size_t n = copy_text(w);
+    w->rows = 0;
+    w->len = 0;
+    PGresult *r = PQexec(w->conn, w->copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return fail_pg(ctx, w, "COPY failed", r);
+    PQclear(r);
+    if (PQputCopyData(w->conn, w->copy_buf, (int)n) != 1 || PQputCopyEnd(w->conn, NULL) != 1)
+        return fail_pg(ctx, w, "the connection was lost while writing", NULL);
+    int rc = 0;
+    while ((r = PQgetResult(w->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+            rc = fail_pg(ctx, w, "a row was rejected", r);
+            continue;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* Sends the batch in one pipeline, or one COPY (inside the open transaction in
+ * exactly-once mode). */
 static int flush_batch(fl_ctx *ctx, pgw *w)
 {
     if (!w->rows)
@@ -236,6 +296,8 @@ static int flush_batch(fl_ctx *ctx, pgw *w)
             return -1;
         w->in_txn = true;
     }
+    if (w->copy_sql[0] && w->len < (size_t)INT32_MAX / 2)
+        return copy_batch(ctx, w);
     if (!PQenterPipelineMode(w->conn))
         return fail_pg(ctx, w, "cannot enter pipeline mode", NULL);
     const char *p = w->buf;
@@ -405,6 +467,7 @@ void fl_postgres_sink_close(fl_ctx *ctx)
     if (w->commit_conn)
         PQfinish(w->commit_conn);
     free(w->buf);
+    free(w->copy_buf);
     free(w->params);
     free(w);
     fl_ctx_set_user(ctx, NULL);
