@@ -154,7 +154,8 @@ uploads_left() {
     find "$d" -mindepth 1 -maxdepth 1 -type d | wc -l
 }
 # s3_parts NAME [RUN]: PARTS (wc_check's arguments) from the objects of s3://flint/out-NAME as
-# s3rver keeps them on disk; fails on any object that is not a committed part
+# s3rver keeps them on disk (maybe none: a run resumed after its input was all read); fails
+# on any object that is not a committed part
 s3_parts() {
     local k f
     PARTS=()
@@ -164,7 +165,6 @@ s3_parts() {
         [[ "$f" =~ ^part-([0-9]+)-([0-9]+)$ ]] || fail "$1: unexpected object '$k' in the output"
         PARTS+=("${2:-r1}/s${BASH_REMATCH[1]}=$S3DIR/flint/$k._S3rver_object")
     done < <(bucket_keys "out-$1" | sort -t- -k3,3n -k4,4n)
-    [ "${#PARTS[@]}" -gt 0 ] || fail "$1: no part objects under s3://flint/out-$1"
 }
 s3_run() {
     local name=$1 fault=$2 text=$3 mult=$4 j ids res chks latest f0 out up0
@@ -199,6 +199,7 @@ s3_run() {
     wait_state "$j" FINISHED 120
     if [ -n "$S3_OUT" ]; then
         s3_parts "$name"
+        [ "${#PARTS[@]}" -gt 0 ] || fail "$name: no part objects under $out"
     else
         part_args r1 "$TEST_DIR/$name"
     fi
@@ -273,6 +274,7 @@ JOB_ID=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]\{32\}\)$/\1/p' 
 assert_eq "$(ck "$JOB_ID" latest.restored.is_savepoint)" True "resumed: latest.restored.is_savepoint"
 assert_eq "$(ck "$JOB_ID" latest.restored.external_path)" "$SP" "resumed: latest.restored.external_path"
 s3_parts wc1 r1
+[ "${#PARTS[@]}" -gt 0 ] || fail "wc1: no part objects under s3://flint/out-wc1"
 r1=("${PARTS[@]}")
 s3_parts wc2 r2
 res=$("$WC_CHECK" "$COUNTS" $COPIES exact "${r1[@]}" "${PARTS[@]}" 2>&1) ||
