@@ -35,6 +35,8 @@
 #     s3://..."), resumed with `flint run -s` from it at -p 2: the stopped run's output then
 #     the resumed run's are exactly-once. Both write to s3://flint/out-wc1 and out-wc2:
 #     read back from s3rver's directory, and no incomplete upload is left by them.
+#   * wordcount -p 2 without checkpointing to s3://flint/out-nock: its parts are completed
+#     when the input ends; exactly the reference, no incomplete upload.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -282,6 +284,19 @@ res=$("$WC_CHECK" "$COUNTS" $COPIES exact "${r1[@]}" "${PARTS[@]}" 2>&1) ||
 $res"
 step "savepoint $SP; resumed at -p 2: the stopped run's output then the resumed run's, read from the bucket: $res"
 assert_eq "$(($(uploads_left) - UP0))" 0 "incomplete uploads left by the stopped and the resumed run"
+
+step "wordcount -p 2 without checkpointing to s3://flint/out-nock: parts completed at the end"
+UP0=$(uploads_left)
+timeout 120 "$FLINT" run -p 2 "$EX/wordcount.so" --input "$BASE" --output s3://flint/out-nock \
+    >"$TEST_DIR/nock.stdout" 2>"$TEST_DIR/nock.stderr" ||
+    fail "wordcount to s3://flint/out-nock failed: $(cat "$TEST_DIR/nock.stdout" "$TEST_DIR/nock.stderr")"
+s3_parts nock
+[ "${#PARTS[@]}" -gt 0 ] || fail "nock: no part objects under s3://flint/out-nock"
+res=$("$WC_CHECK" "$COUNTS" 1 exact "${PARTS[@]}" 2>&1) ||
+    fail "nock: the output on S3 differs from the reference:
+$res"
+assert_eq "$(($(uploads_left) - UP0))" 0 "nock: incomplete uploads left"
+step "nock: ${#PARTS[@]} part objects, no incomplete upload: $res"
 grep -rq -- "$SECRET" "$FLINT_LOG_DIR" "$TEST_DIR"/*.stdout "$TEST_DIR"/*.stderr &&
     fail "a log or the CLI's output names the S3 secret key"
 step "done"
