@@ -266,6 +266,19 @@ static bool part_open(const file_sink *f)
     return f->remote ? f->out != NULL : f->t.fd >= 0;
 }
 
+/* Hands back a part as a committable: kind, a, NUL, b, NUL (an S3 committable names every
+ * part's ETag: any length). Once per checkpoint, not per record. */
+static void add_part_committable(fl_ctx *ctx, char kind, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), n = 1 + la + 1 + lb + 1;
+    char *cm = fl_xmalloc(n);
+    cm[0] = kind;
+    memcpy(cm + 1, a, la + 1);
+    memcpy(cm + 2 + la, b, lb + 1);
+    fl_connector_api.add_committable(ctx, cm, (uint32_t)n);
+    free(cm);
+}
+
 /* Closes the current part (everything written and synced) and hands it back as a
  * committable: locally renamed .pending first when it waits for a checkpoint. */
 static int close_part(fl_op *op, file_sink *f, bool pending)
@@ -275,8 +288,6 @@ static int close_part(fl_op *op, file_sink *f, bool pending)
     if (!part_open(f) || op->view->failure->failed)
         return op->view->failure->failed ? -1 : 0;
     fl_err err = {0};
-    char cm[9000];
-    size_t n;
     if (f->remote) {
         char *up = NULL;
         int rc = fl_fs_out_close_for_commit(f->out, &up, &err);
@@ -285,7 +296,7 @@ static int close_part(fl_op *op, file_sink *f, bool pending)
             fl_op_fail(op, "%s: cannot pre-commit %s: %s", op->ctx.name, f->final_name, err.msg);
             return -1;
         }
-        n = (size_t)snprintf(cm, sizeof cm, "%c%s%c%s", CM_S3, f->final_name, 0, up);
+        add_part_committable(ctx, CM_S3, f->final_name, up);
         free(up);
     } else {
         int rc = fsync(f->t.fd);
@@ -305,13 +316,8 @@ static int close_part(fl_op *op, file_sink *f, bool pending)
                 return -1;
             }
         }
-        n = (size_t)snprintf(cm, sizeof cm, "%c%s%c%s", CM_LOCAL, from, 0, f->final_name);
+        add_part_committable(ctx, CM_LOCAL, from, f->final_name);
     }
-    if (n >= sizeof cm) {
-        fl_op_fail(op, "%s: part name too long: %s", op->ctx.name, f->final_name);
-        return -1;
-    }
-    fl_connector_api.add_committable(ctx, cm, (uint32_t)n + 1);
     return 0;
 }
 
