@@ -198,7 +198,7 @@ $(BUILD)/examples/nexmark/%.so: examples/nexmark/%.c $(wildcard examples/nexmark
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude -o $@ $< -lm
 
-# Connector bundles (examples/kafka_*.c, pg_*.c, redis_*.c) link the connectors archive and its client
+# Connector bundles (examples/kafka_*.c, pg_*.c, redis_*.c, topn.c) link the connectors archive and its client
 # library; the rest of their symbols resolve against the TaskManager/CLI at load like any
 # bundle's.
 CONN_BUNDLE = $(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -fPIC -shared -Iinclude \
@@ -212,6 +212,10 @@ $(BUILD)/examples/pg_%.so: examples/pg_%.c $(wildcard include/flint/*.h) $(call 
 $(BUILD)/examples/redis_%.so: examples/redis_%.c $(wildcard include/flint/*.h) $(call lib,connectors)
 	@mkdir -p $(dir $@)
 	$(CONN_BUNDLE) -lhiredis
+# the hot-items example writes its top N into PostgreSQL and Redis too
+$(BUILD)/examples/topn.so: examples/topn.c $(wildcard include/flint/*.h) $(call lib,connectors)
+	@mkdir -p $(dir $@)
+	$(CONN_BUNDLE) -lpq -lhiredis
 
 # Job bundles see only include/flint; symbols resolve against the TaskManager/CLI at load.
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/flint/*.h)

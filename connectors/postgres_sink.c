@@ -16,7 +16,8 @@
  *   exactly-once   PostgreSQL's two-phase commit (Flink's JDBC exactly-once sink, with XA):
  *                  one transaction per checkpoint, PREPARE TRANSACTION '<gid>' at the barrier
  *                  with gid = flint-<job>-<subtask>-<checkpoint>, COMMIT PREPARED when the
- *                  checkpoint completes (a gid that no longer exists was committed before:
+ *                  checkpoint completes, on a second connection (the first may already be in
+ *                  the next checkpoint's transaction, where COMMIT PREPARED is refused; a gid that no longer exists was committed before:
  *                  commit is idempotent). recover() rolls back this job's prepared
  *                  transactions of checkpoints after the restored one (all of them on a
  *                  fresh start), for the subtasks this one stands for at its parallelism.
@@ -37,6 +38,9 @@
 
 typedef struct pgw {
     PGconn *conn;
+    /* exactly-once: COMMIT PREPARED cannot run inside a transaction block, and by the time
+     * a checkpoint completes conn may already be in the next checkpoint's transaction */
+    PGconn *commit_conn;
     bool exactly_once, in_txn;
     int ncols, max_rows, rows;
     int64_t interval_ms, last_flush_ms;
@@ -46,6 +50,11 @@ typedef struct pgw {
     char *buf;
     size_t len, cap;
     const char **params;
+    /* plain inserts (no key-columns) go in by COPY FROM STDIN, PostgreSQL's bulk path: the
+     * batch as COPY's text format in copy_buf */
+    char copy_sql[4700];
+    char *copy_buf;
+    size_t copy_cap;
 } pgw;
 
 /* The url with a password (user:password@) masked, for messages. */
@@ -156,6 +165,8 @@ static int prepare(fl_ctx *ctx, pgw *w)
                  qt, cols, ph, keys, sets);
     else
         snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s)", qt, cols, ph);
+    if (!nk)
+        snprintf(w->copy_sql, sizeof w->copy_sql, "COPY %s (%s) FROM STDIN", qt, cols);
     PGresult *r = PQprepare(w->conn, "flint_row", sql, w->ncols, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return fail_pg(ctx, w, "cannot prepare the statement (options table-name, columns, "
@@ -205,6 +216,15 @@ int fl_postgres_sink_open(fl_ctx *ctx)
     w->conn = PQconnectdbParams(kw, val, 1);
     if (PQstatus(w->conn) != CONNECTION_OK)
         return fail_pg(ctx, w, "cannot connect", NULL);
+    if (w->exactly_once) {
+        w->commit_conn = PQconnectdbParams(kw, val, 1);
+        if (PQstatus(w->commit_conn) != CONNECTION_OK) {
+            PQfinish(w->conn); /* fail_pg reports the commit connection's error */
+            w->conn = w->commit_conn;
+            w->commit_conn = NULL;
+            return fail_pg(ctx, w, "cannot connect", NULL);
+        }
+    }
     if (prepare(ctx, w) < 0)
         return -1;
     w->params = calloc((size_t)w->ncols, sizeof *w->params);
@@ -213,7 +233,60 @@ int fl_postgres_sink_open(fl_ctx *ctx)
 
 void fl_postgres_sink_write(fl_ctx *ctx, const fl_rec *in);
 
-/* Sends the batch in one pipeline (inside the open transaction in exactly-once mode). */
+/* The batch as COPY's text format: fields separated by tabs, rows ended by newlines, a
+ * backslash, tab, newline or carriage return in a value escaped. */
+static size_t copy_text(pgw *w)
+{
+    size_t o = 0;
+    const char *p = w->buf;
+    /* at most twice the bytes (every byte escaped) plus the separators */
+    fl_conn_reserve(&w->copy_buf, &w->copy_cap, 2 * w->len + 1);
+    for (int r = 0; r < w->rows; r++)
+        for (int c = 0; c < w->ncols; c++) {
+            for (; *p; p++) {
+                char e = *p == '\\' ? '\\'
+                         : *p == '\t' ? 't'
+                         : *p == '\n' ? 'n'
+                         : *p == '\r' ? 'r'
+                                      : 0;
+                if (e) {
+                    w->copy_buf[o++] = '\\';
+                    w->copy_buf[o++] = e;
+                } else {
+                    w->copy_buf[o++] = *p;
+                }
+            }
+            p++;
+            w->copy_buf[o++] = c + 1 < w->ncols ? '\t' : '\n';
+        }
+    return o;
+}
+
+/* Plain inserts: the batch in one COPY FROM STDIN. */
+static int copy_batch(fl_ctx *ctx, pgw *w)
+{
+    size_t n = copy_text(w);
+    w->rows = 0;
+    w->len = 0;
+    PGresult *r = PQexec(w->conn, w->copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return fail_pg(ctx, w, "COPY failed", r);
+    PQclear(r);
+    if (PQputCopyData(w->conn, w->copy_buf, (int)n) != 1 || PQputCopyEnd(w->conn, NULL) != 1)
+        return fail_pg(ctx, w, "the connection was lost while writing", NULL);
+    int rc = 0;
+    while ((r = PQgetResult(w->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+            rc = fail_pg(ctx, w, "a row was rejected", r);
+            continue;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* Sends the batch in one pipeline, or one COPY (inside the open transaction in
+ * exactly-once mode). */
 static int flush_batch(fl_ctx *ctx, pgw *w)
 {
     if (!w->rows)
@@ -223,6 +296,8 @@ static int flush_batch(fl_ctx *ctx, pgw *w)
             return -1;
         w->in_txn = true;
     }
+    if (w->copy_sql[0] && w->len < (size_t)INT32_MAX / 2)
+        return copy_batch(ctx, w);
     if (!PQenterPipelineMode(w->conn))
         return fail_pg(ctx, w, "cannot enter pipeline mode", NULL);
     const char *p = w->buf;
@@ -330,7 +405,7 @@ int fl_postgres_sink_commit(fl_ctx *ctx, int64_t id, const void *data, uint32_t 
         return -1;
     }
     snprintf(sql, sizeof sql, "COMMIT PREPARED '%.*s'", (int)len, (const char *)data);
-    PGresult *r = PQexec(w->conn, sql);
+    PGresult *r = PQexec(w->commit_conn ? w->commit_conn : w->conn, sql);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (PQresultStatus(r) == PGRES_COMMAND_OK || (state && !strcmp(state, "42704"))) {
         PQclear(r); /* 42704: no such prepared transaction -- committed before */
@@ -389,7 +464,10 @@ void fl_postgres_sink_close(fl_ctx *ctx)
         return;
     if (w->conn)
         PQfinish(w->conn); /* an open transaction rolls back; prepared ones stay */
+    if (w->commit_conn)
+        PQfinish(w->commit_conn);
     free(w->buf);
+    free(w->copy_buf);
     free(w->params);
     free(w);
     fl_ctx_set_user(ctx, NULL);

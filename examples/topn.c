@@ -3,6 +3,8 @@
  *
  *   flint run [-p N] build/examples/topn.so --input FILE --output DIR
  *       [--size-min 60] [--slide-min 5] [--n 3] [--out-of-orderness-ms 5000]
+ *       [--pg-url postgresql://HOST:PORT/DB [--pg-table hot_items] [--pg-password PW]]
+ *       [--redis-port PORT [--redis-host 127.0.0.1] [--redis-password PW]]
  *
  * Input: the UserBehavior format, `userId,itemId,categoryId,behavior,timestamp_s` (the
  * behavior is pv, buy, cart or fav; only pv rows count). Output, for every window end and
@@ -18,7 +20,12 @@
  *       .aggregate(count, ProcessWindowFunction -> (itemId, windowEnd, count))    (at -p)
  *   -> keyBy(windowEnd) -> KeyedProcessFunction: each count goes into a ListState, and an
  *       event-time timer at windowEnd + 1 sorts the list and emits the top N     (at -p)
- *   -> file sink DIR
+ *   -> file sink DIR (print without --output)
+ *   -> with --pg-url, also PostgreSQL (the tutorial's chapter 10 JDBC sink): rows
+ *       (window_end, rank, item, cnt) of the table --pg-table, upserted on (window_end,
+ *       rank), so a replay after a failure writes the same rows again (idempotent)
+ *   -> with --redis-port, also Redis (the tutorial's RedisSink): HSET hot-items:<window_end>
+ *       <rank> "<itemId>,<count>", idempotent as well
  *
  * The timer at windowEnd + 1 fires once the watermark (the minimum over all the window
  * subtasks) passes windowEnd + 1, when every item's count for that window has arrived: a
@@ -29,6 +36,8 @@
  */
 #include <flint/codec.h>
 #include <flint/flint.h>
+#include <flint/postgres.h>
+#include <flint/redis.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +79,8 @@ void tn_close(fl_ctx *ctx);
 void tn_collect(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 void tn_on_timer(fl_ctx *ctx, int64_t timestamp, fl_out *out);
 uint32_t tn_format(const fl_rec *in, char *buf, uint32_t cap);
+void tn_pg_row(fl_ctx *ctx, const fl_rec *in, fl_out *out);
+void tn_redis_hset(fl_ctx *ctx, const fl_rec *in, fl_out *out);
 int flint_main(fl_env *env, int argc, char **argv);
 
 /* "userId,itemId,categoryId,behavior,timestamp_s" -> a view, for pv rows only */
@@ -237,6 +248,66 @@ uint32_t tn_format(const fl_rec *in, char *buf, uint32_t cap)
     return fl_fmt_len(n, cap);
 }
 
+/* A rank as a PostgreSQL row: the columns window_end, rank, item, cnt as text fields. */
+void tn_pg_row(fl_ctx *ctx, const fl_rec *in, fl_out *out)
+{
+    struct tn_rank r;
+    char v[4][24], buf[128];
+    fl_enc e = fl_enc_init(buf, sizeof buf);
+
+    memcpy(&r, in->data, sizeof r);
+    const int64_t f[4] = {r.window_end, r.rank, r.item, r.count};
+    for (int i = 0; i < 4; i++)
+        fl_enc_str(&e, v[i], (uint32_t)snprintf(v[i], sizeof v[i], "%lld", (long long)f[i]));
+    fl_emit(out, buf, e.len);
+}
+
+/* A rank as the arguments of HSET hot-items:<window_end> <rank> "<itemId>,<count>". */
+void tn_redis_hset(fl_ctx *ctx, const fl_rec *in, fl_out *out)
+{
+    struct tn_rank r;
+    char key[48], field[24], value[48], buf[160];
+    fl_enc e = fl_enc_init(buf, sizeof buf);
+
+    memcpy(&r, in->data, sizeof r);
+    fl_enc_str(&e, key, (uint32_t)snprintf(key, sizeof key, "hot-items:%lld",
+                                            (long long)r.window_end));
+    fl_enc_str(&e, field, (uint32_t)snprintf(field, sizeof field, "%lld", (long long)r.rank));
+    fl_enc_str(&e, value, (uint32_t)snprintf(value, sizeof value, "%lld,%lld", (long long)r.item,
+                                              (long long)r.count));
+    fl_emit(out, buf, e.len);
+}
+
+/* The optional sinks of the top N: PostgreSQL (upsert) and Redis (HSET). */
+static void tn_db_sinks(fl_stream *s, int argc, char **argv)
+{
+    const char *pg = fl_arg(argc, argv, "pg-url", NULL);
+    const char *redis = fl_arg(argc, argv, "redis-port", NULL);
+    fl_props o = {0};
+
+    if (pg) {
+        fl_props_set(&o, "url", pg);
+        fl_props_set(&o, "table-name", fl_arg(argc, argv, "pg-table", "hot_items"));
+        fl_props_set(&o, "columns", "window_end,rank,item,cnt");
+        fl_props_set(&o, "key-columns", "window_end,rank");
+        if (fl_arg(argc, argv, "pg-password", NULL))
+            fl_props_set(&o, "password", fl_arg(argc, argv, "pg-password", NULL));
+        fl_stream *rows = fl_uid(fl_name(fl_map(s, tn_pg_row), "pg-rows"), "topn-pg-rows");
+        fl_uid(fl_name(fl_postgres_sink(rows, &o), "postgres-sink"), "topn-pg-sink");
+        fl_props_free(&o);
+    }
+    if (redis) {
+        fl_props_set(&o, "host", fl_arg(argc, argv, "redis-host", "127.0.0.1"));
+        fl_props_set(&o, "port", redis);
+        fl_props_set(&o, "command", "HSET");
+        if (fl_arg(argc, argv, "redis-password", NULL))
+            fl_props_set(&o, "password", fl_arg(argc, argv, "redis-password", NULL));
+        fl_stream *args = fl_uid(fl_name(fl_map(s, tn_redis_hset), "redis-args"), "topn-redis-args");
+        fl_uid(fl_name(fl_redis_sink(args, &o), "redis-sink"), "topn-redis-sink");
+        fl_props_free(&o);
+    }
+}
+
 int flint_main(fl_env *env, int argc, char **argv)
 {
     const char *input = fl_arg(argc, argv, "input", NULL);
@@ -246,7 +317,9 @@ int flint_main(fl_env *env, int argc, char **argv)
 
     if (!input) {
         fprintf(stderr, "Usage: topn --input FILE [--output DIR] [--size-min N] "
-                        "[--slide-min N] [--n N] [--out-of-orderness-ms N]\n");
+                        "[--slide-min N] [--n N] [--out-of-orderness-ms N] [--pg-url URL "
+                        "[--pg-table T] [--pg-password PW]] [--redis-port P [--redis-host H] "
+                        "[--redis-password PW]]\n");
         return 1;
     }
     if (fl_arg_i64(argc, argv, "topn", "size-min", 60, 1, &size_min) < 0 ||
@@ -280,7 +353,8 @@ int flint_main(fl_env *env, int argc, char **argv)
     fl_with_close(s, tn_close);
     if (output)
         fl_name(fl_write_as_text(s, output, tn_format), "file-sink");
-    else
+    else if (!fl_arg(argc, argv, "pg-url", NULL) && !fl_arg(argc, argv, "redis-port", NULL))
         fl_name(fl_print(s, tn_format), "print-sink");
+    tn_db_sinks(s, argc, argv);
     return fl_execute(env, "Hot items");
 }

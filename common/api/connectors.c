@@ -108,3 +108,13 @@ int64_t fl_ctx_checkpoint_interval(const fl_ctx *ctx)
 {
     return RT->checkpoint_interval(ctx);
 }
+
+void fl_source_set_position(fl_ctx *ctx, const void *pos, uint32_t len)
+{
+    RT->set_position(ctx, pos, len);
+}
+
+const void *fl_source_restored_position(fl_ctx *ctx, int index, uint32_t *len)
+{
+    return RT->restored_position(ctx, index, len);
+}

@@ -16,6 +16,8 @@ typedef struct fl_api_conn_ops {
     void (*add_committable)(fl_ctx *ctx, const void *data, uint32_t len);
     const char *(*job_id)(const fl_ctx *ctx);
     int64_t (*checkpoint_interval)(const fl_ctx *ctx);
+    void (*set_position)(fl_ctx *ctx, const void *pos, uint32_t len);
+    const void *(*restored_position)(fl_ctx *ctx, int index, uint32_t *len);
 } fl_api_conn_ops;
 
 /* Installs the table (copied). Once per process, before any task thread runs. */

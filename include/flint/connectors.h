@@ -91,6 +91,24 @@ void fl_source_emit(fl_ctx *ctx, int split, const void *data, uint32_t len, int6
  * watermark back. */
 void fl_source_split_finished(fl_ctx *ctx, int split);
 
+/* ---- plain sources (fl_add_source) ---------------------------------------------------
+ * A source function of fl_add_source is checkpointed through its position (Flink's
+ * CheckpointedFunction with a list state): after emitting, it reports where it stands --
+ * the bytes it needs to continue after the records emitted so far, an offset say -- with
+ * fl_source_set_position. Checkpoints are taken between two calls of the function, so the
+ * position in the checkpoint always matches the records emitted before it. The position
+ * is operator state: after a restore, fl_source_restored_position hands it back (the
+ * subtask's own at the same parallelism; at another one the subtasks' positions are dealt
+ * round robin, so a subtask may get several -- index 0, 1, ... -- or none). A source that
+ * never reports a position restarts from its beginning, as before. */
+
+/* In the source function: the position after the records emitted so far (copied; at
+ * most 64 KiB). Cheap: call it after every batch. */
+void fl_source_set_position(fl_ctx *ctx, const void *pos, uint32_t len);
+/* The index-th position restored from the checkpoint (NULL when there is none: a fresh
+ * start, or index past the last), its length in *len. */
+const void *fl_source_restored_position(fl_ctx *ctx, int index, uint32_t *len);
+
 /* ---- sinks ------------------------------------------------------------------------- */
 
 #define FL_SINK_END_OF_INPUT INT64_MAX

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void sink_process(fl_op *op, const fl_rec *in);
+
 typedef struct committable {
     int64_t checkpoint;
     uint8_t *data;
@@ -41,7 +43,7 @@ void fl_connector_sink_add_committable(fl_ctx *ctx, const void *data, uint32_t l
 {
     fl_op *op = ctx->op;
     csink *s = op->state;
-    if (op->ops != &fl_connector_sink_ops || s->collecting < 0) {
+    if (op->ops->process != sink_process || s->collecting < 0) { /* built-in or the bundle's */
         fl_op_ctx_fail(ctx, "fl_sink_add_committable outside a connector sink's pre_commit");
         return;
     }
@@ -192,13 +194,14 @@ static void sink_release(fl_op *op)
     free(s);
 }
 
-static int sink_init(fl_op *op, fl_err *err)
+/* Set-up around def: the bundle's (fl_sink_to) or a built-in one. */
+static int sink_setup(fl_op *op, const fl_sink_def *def, fl_err *err)
 {
     const fl_task_view *v = op->view;
     csink *s = fl_xcalloc(1, sizeof *s);
     op->state = s;
     s->collecting = -1;
-    s->def = fl_bundle_sym(v->bundle, op->spec->fn);
+    s->def = def;
     if (!s->def || !s->def->write || !s->def->pre_commit) {
         fl_err_set(err, "sink definition '%s' not found in the bundle, or without write and "
                         "pre_commit", op->spec->fn);
@@ -212,9 +215,33 @@ static int sink_init(fl_op *op, fl_err *err)
     return 0;
 }
 
+static int sink_init(fl_op *op, fl_err *err)
+{
+    return sink_setup(op, fl_bundle_sym(op->view->bundle, op->spec->fn), err);
+}
+
+static int file_sink_init(fl_op *op, fl_err *err)
+{
+    return sink_setup(op, &fl_file_sink_def, err);
+}
+
 const fl_op_ops fl_connector_sink_ops = {
     .name = "connector sink",
     .init = sink_init,
+    .process = sink_process,
+    .process_watermark = fl_op_default_watermark,
+    .periodic = sink_periodic,
+    .finish = sink_finish,
+    .snapshot_state = sink_snapshot,
+    .restore_state = sink_restore,
+    .checkpoint_complete = sink_complete,
+    .release = sink_release,
+};
+
+/* fl_write_file: the built-in file connector (sinks.c) run the same way. */
+const fl_op_ops fl_file_sink_ops = {
+    .name = "file sink",
+    .init = file_sink_init,
     .process = sink_process,
     .process_watermark = fl_op_default_watermark,
     .periodic = sink_periodic,

@@ -211,12 +211,13 @@ static void conn_release(fl_op *op)
     free(s);
 }
 
-static int conn_init(fl_op *op, fl_err *err)
+/* Set-up around def: the bundle's (fl_from_source) or a built-in one. */
+static int conn_setup(fl_op *op, const fl_source_def *def, fl_err *err)
 {
     const fl_task_view *v = op->view;
     csrc *s = fl_xcalloc(1, sizeof *s);
     op->state = s;
-    s->def = fl_bundle_sym(v->bundle, op->spec->fn);
+    s->def = def;
     if (!s->def || !s->def->poll || !s->def->add_split || !s->def->split_state) {
         fl_err_set(err, "source definition '%s' not found in the bundle, or without poll, "
                         "add_split and split_state", op->spec->fn);
@@ -250,9 +251,32 @@ static int conn_init(fl_op *op, fl_err *err)
     return 0;
 }
 
+static int conn_init(fl_op *op, fl_err *err)
+{
+    return conn_setup(op, fl_bundle_sym(op->view->bundle, op->spec->fn), err);
+}
+
+static int text_file_init(fl_op *op, fl_err *err)
+{
+    return conn_setup(op, &fl_file_source_def, err);
+}
+
 const fl_op_ops fl_connector_source_ops = {
     .name = "connector source",
     .init = conn_init,
+    .poll = conn_poll,
+    .process_watermark = fl_op_default_watermark,
+    .periodic = conn_periodic,
+    .snapshot_state = conn_snapshot,
+    .restore_state = conn_restore,
+    .checkpoint_complete = conn_complete,
+    .release = conn_release,
+};
+
+/* fl_read_text_file: the built-in file connector (sources.c) run the same way. */
+const fl_op_ops fl_text_file_source_ops = {
+    .name = "text file source",
+    .init = text_file_init,
     .poll = conn_poll,
     .process_watermark = fl_op_default_watermark,
     .periodic = conn_periodic,
@@ -267,7 +291,7 @@ const fl_op_ops fl_connector_source_ops = {
 static int api_add_split(fl_ctx *ctx, const void *state, uint32_t len)
 {
     fl_op *op = ctx->op;
-    if (op->ops != &fl_connector_source_ops) {
+    if (op->ops->poll != conn_poll) { /* any connector source, built-in or the bundle's */
         fl_op_ctx_fail(ctx, "fl_source_add_split outside a connector source");
         return -1;
     }
@@ -337,4 +361,6 @@ const fl_api_conn_ops fl_connector_api = {
     .add_committable = fl_connector_sink_add_committable,
     .job_id = api_job_id,
     .checkpoint_interval = api_checkpoint_interval,
+    .set_position = fl_custom_source_set_position,
+    .restored_position = fl_custom_source_restored_position,
 };

@@ -4,12 +4,14 @@
  * cancellation and checkpoints between calls. Their positions are operator state.
  *
  *   elements   the records given to fl_from_elements / fl_from_strings (parallelism 1)
- *   text file  lines; with parallelism n the file is cut into n byte ranges and a line
- *              belongs to the reader whose range holds its first byte
+ *   text file  a connector (fl_file_source_def, run by connector_source.c): lines; with
+ *              parallelism n the file is cut into n byte ranges and a line belongs to
+ *              the reader whose range holds its first byte
  *   socket     lines from host:port, until the peer closes (parallelism 1)
  *   sequence   from..to, split into n contiguous ranges
- *   custom     the bundle's fl_source_fn
+ *   custom     the bundle's fl_source_fn, checkpointed through the position it reports
  */
+#include "common/api/connectors.h"
 #include "common/log.h"
 #include "common/rpc.h"
 #include "operators.h"
@@ -88,11 +90,12 @@ static int src_elements(fl_op *op)
     return s->left && s->end - s->p >= 4 ? FL_SOURCE_MORE : FL_SOURCE_END;
 }
 
-/* ---- text file --------------------------------------------------------------------
- * The file is read as splits: byte ranges [start, end), initially one per subtask. A line
- * belongs to the split holding its first byte. A checkpoint records each split with the
- * position of its next line; on restore (at any parallelism) the splits are dealt round
- * robin and each reader continues its splits where they stood. */
+/* ---- text file: a connector (flint/connectors.h) ------------------------------------
+ * fl_file_source_def reads the file as splits: byte ranges [start, end), one per subtask on
+ * a fresh start. A line belongs to the split holding its first byte. The connector source
+ * operator (connector_source.c) keeps each split's position (its next line) as operator
+ * state, so a restore at any parallelism deals the splits over the readers and each
+ * continues its splits where they stood: the same protocol as every other connector. */
 
 typedef struct split {
     uint64_t start, end; /* end UINT64_MAX: to the end of the file */
@@ -103,7 +106,7 @@ typedef struct file_state {
     int fd;
     char path[4096];
     split *splits;
-    int nsplits, cur;
+    int nsplits, splits_cap, cur;
     bool positioned;     /* the buffer holds data of splits[cur] from pos on */
     uint64_t pos;        /* file offset of buf[0] */
     uint8_t *buf;
@@ -169,16 +172,25 @@ static bool file_position(file_state *s, fl_op *op)
     return !op->view->failure->failed;
 }
 
-static void emit_line(fl_op *op, const uint8_t *p, size_t n)
+static void emit_line(fl_ctx *ctx, int at, const uint8_t *p, size_t n)
 {
     if (n && p[n - 1] == '\r')
         n--;
-    fl_out_emit(&op->out, p, (uint32_t)n, FL_NO_TIMESTAMP);
+    fl_connector_api.emit(ctx, at, p, (uint32_t)n, FL_NO_TIMESTAMP);
 }
 
-static int src_text_file(fl_op *op)
+/* The split is read: the next one, and the operator stops waiting for this one. */
+static void file_next_split(fl_ctx *ctx, file_state *s)
 {
-    file_state *s = op->state;
+    fl_connector_api.split_finished(ctx, s->cur);
+    s->cur++;
+    s->positioned = false;
+}
+
+static int file_poll(fl_ctx *ctx)
+{
+    fl_op *op = ctx->op;
+    file_state *s = ctx->user;
     size_t emitted = 0;
     while (emitted < READ_CHUNK) {
         if (s->cur >= s->nsplits)
@@ -188,8 +200,7 @@ static int src_text_file(fl_op *op)
             return FL_SOURCE_END;
         sp->pos = s->pos + s->off;
         if (sp->pos >= sp->end) { /* the next line belongs to the next split */
-            s->cur++;
-            s->positioned = false;
+            file_next_split(ctx, s);
             continue;
         }
         uint8_t *start = s->buf + s->off;
@@ -200,15 +211,14 @@ static int src_text_file(fl_op *op)
             if (op->view->failure->failed)
                 return FL_SOURCE_END;
             if (s->len > s->off) /* a last line without a newline */
-                emit_line(op, start, s->len - s->off);
+                emit_line(ctx, s->cur, start, s->len - s->off);
             s->off = s->len;
             sp->pos = sp->end = s->pos + s->off;
-            s->cur++;
-            s->positioned = false;
+            file_next_split(ctx, s);
             continue;
         }
         size_t n = (size_t)(nl - start);
-        emit_line(op, start, n);
+        emit_line(ctx, s->cur, start, n);
         emitted += n + 1;
         s->off = (size_t)(nl - s->buf) + 1;
         sp->pos = s->pos + s->off;
@@ -218,35 +228,52 @@ static int src_text_file(fl_op *op)
     return FL_SOURCE_MORE;
 }
 
-static void file_snapshot(fl_op *op, int64_t id, fl_items *items)
+static int file_add_split(fl_ctx *ctx, int i, const void *state, uint32_t len)
 {
-    file_state *s = op->state;
-    for (int i = 0; i < s->nsplits; i++)
-        fl_items_add(items, &s->splits[i], sizeof(split));
-}
-
-static int file_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
-                        fl_err *err)
-{
-    file_state *s = op->state;
-    free(s->splits);
-    s->splits = fl_xcalloc(n + 1, sizeof *s->splits);
-    s->nsplits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].len != sizeof(split)) {
-            fl_err_set(err, "damaged file source state");
-            return -1;
-        }
-        memcpy(&s->splits[s->nsplits++], items[i].data, sizeof(split));
+    file_state *s = ctx->user;
+    if (len != sizeof(split) || i != s->nsplits) {
+        fl_op_ctx_fail(ctx, "damaged file source state");
+        return -1;
     }
-    s->cur = 0;
-    s->positioned = false;
+    if (s->nsplits == s->splits_cap) {
+        s->splits_cap = s->splits_cap ? s->splits_cap * 2 : 4;
+        s->splits = fl_xrealloc(s->splits, (size_t)s->splits_cap * sizeof *s->splits);
+    }
+    memcpy(&s->splits[s->nsplits++], state, sizeof(split));
     return 0;
 }
 
-static void file_release(fl_op *op)
+static uint32_t file_split_state(fl_ctx *ctx, int i, void *buf, uint32_t cap)
 {
-    file_state *s = op->state;
+    file_state *s = ctx->user;
+    memcpy(buf, &s->splits[i], sizeof(split));
+    return sizeof(split);
+}
+
+/* A fresh start: this subtask's share of the file, cut by bytes. */
+static int file_discover(fl_ctx *ctx)
+{
+    const fl_task_view *v = ctx->op->view;
+    file_state *s = ctx->user;
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        fl_op_ctx_fail(ctx, "cannot read input file %s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    split sp = {
+        .start = size * (uint64_t)v->subtask / (uint64_t)v->parallelism,
+        .end = v->subtask + 1 == v->parallelism
+                   ? UINT64_MAX /* the last reader takes whatever the file has */
+                   : size * (uint64_t)(v->subtask + 1) / (uint64_t)v->parallelism,
+        .pos = UINT64_MAX,
+    };
+    return fl_connector_api.add_split(ctx, &sp, sizeof sp) < 0 ? -1 : 0;
+}
+
+static void file_close(fl_ctx *ctx)
+{
+    file_state *s = ctx->user;
     if (!s)
         return;
     if (s->fd >= 0)
@@ -254,39 +281,42 @@ static void file_release(fl_op *op)
     free(s->splits);
     free(s->buf);
     free(s);
+    ctx->user = NULL;
 }
 
-static int init_text_file(fl_op *op, fl_err *err)
+/* The path is the operator's parameters (fl_read_text_file). */
+static int file_open(fl_ctx *ctx)
 {
-    const fl_task_view *v = op->view;
-    size_t plen = op->spec->params.len;
+    const Fl__Pb__OperatorSpec *spec = ctx->op->spec;
+    size_t plen = spec->params.len;
     file_state *s = fl_xcalloc(1, sizeof *s);
     s->fd = -1;
-    op->state = s;
+    ctx->user = s;
     if (plen == 0 || plen >= sizeof s->path) {
-        fl_err_set(err, "text file source without a path");
+        fl_op_ctx_fail(ctx, "text file source without a path");
         return -1;
     }
-    memcpy(s->path, op->spec->params.data, plen);
+    memcpy(s->path, spec->params.data, plen);
     s->path[plen] = '\0';
     s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (s->fd < 0 || fstat(s->fd, &st) < 0) {
-        fl_err_set(err, "cannot open input file %s: %s", s->path, strerror(errno));
+    if (s->fd < 0) {
+        fl_op_ctx_fail(ctx, "cannot open input file %s: %s", s->path, strerror(errno));
         return -1;
     }
-    uint64_t size = (uint64_t)st.st_size;
-    s->splits = fl_xcalloc(1, sizeof *s->splits);
-    s->nsplits = 1;
-    s->splits[0].start = size * (uint64_t)v->subtask / (uint64_t)v->parallelism;
-    s->splits[0].end = v->subtask + 1 == v->parallelism
-                           ? UINT64_MAX /* the last reader takes whatever the file has */
-                           : size * (uint64_t)(v->subtask + 1) / (uint64_t)v->parallelism;
-    s->splits[0].pos = UINT64_MAX;
     s->cap = READ_CHUNK;
     s->buf = fl_xmalloc(s->cap);
     return 0;
 }
+
+const fl_source_def fl_file_source_def = {
+    .name = "text file",
+    .open = file_open,
+    .discover = file_discover,
+    .add_split = file_add_split,
+    .poll = file_poll,
+    .split_state = file_split_state,
+    .close = file_close,
+};
 
 /* ---- socket ----------------------------------------------------------------------- */
 
@@ -439,11 +469,106 @@ static void seq_release(fl_op *op)
     free(s);
 }
 
-/* ---- custom ----------------------------------------------------------------------- */
+/* ---- custom -----------------------------------------------------------------------
+ * The bundle's fl_source_fn, checkpointed through the position it reports
+ * (fl_source_set_position): one state item per subtask that reported one, handed back on
+ * restore (fl_source_restored_position). */
+
+#define POSITION_MAX (64 << 10)
+
+typedef struct custom_state {
+    uint8_t *pos;             /* the last position reported */
+    uint32_t len, cap;
+    bool has_pos;
+    uint8_t **restored;       /* the positions restored, and their lengths */
+    uint32_t *restored_len;
+    int nrestored;
+} custom_state;
 
 static int src_custom(fl_op *op)
 {
     return ((fl_source_fn)op->fn)(&op->ctx, &op->out);
+}
+
+static custom_state *custom_of(fl_ctx *ctx, const char *call)
+{
+    if (ctx->op->ops != &fl_custom_source_ops) {
+        fl_op_ctx_fail(ctx, "%s outside a source function of fl_add_source", call);
+        return NULL;
+    }
+    return ctx->op->state;
+}
+
+void fl_custom_source_set_position(fl_ctx *ctx, const void *pos, uint32_t len)
+{
+    custom_state *s = custom_of(ctx, "fl_source_set_position");
+    if (!s)
+        return;
+    if (FL_UNLIKELY(len > POSITION_MAX)) {
+        fl_op_ctx_fail(ctx, "fl_source_set_position: a position of %u bytes (at most %d)", len,
+                       POSITION_MAX);
+        return;
+    }
+    if (FL_UNLIKELY(len > s->cap)) { /* grows once: no allocation per call */
+        s->cap = len < 64 ? 64 : len;
+        s->pos = fl_xrealloc(s->pos, s->cap);
+    }
+    memcpy(s->pos, pos, len);
+    s->len = len;
+    s->has_pos = true;
+}
+
+const void *fl_custom_source_restored_position(fl_ctx *ctx, int index, uint32_t *len)
+{
+    custom_state *s = custom_of(ctx, "fl_source_restored_position");
+    if (!s || index < 0 || index >= s->nrestored) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = s->restored_len[index];
+    return s->restored[index];
+}
+
+static void custom_snapshot(fl_op *op, int64_t id, fl_items *items)
+{
+    custom_state *s = op->state;
+    if (s->has_pos) {
+        fl_items_add(items, s->pos, s->len);
+        return;
+    }
+    /* not reported since the restore: what was restored stays the position */
+    for (int i = 0; i < s->nrestored; i++)
+        fl_items_add(items, s->restored[i], s->restored_len[i]);
+}
+
+static int custom_restore(fl_op *op, const ProtobufCBinaryData *items, size_t n, int64_t id,
+                          fl_err *err)
+{
+    custom_state *s = op->state;
+    s->restored = fl_xcalloc(n + 1, sizeof *s->restored);
+    s->restored_len = fl_xcalloc(n + 1, sizeof *s->restored_len);
+    for (size_t i = 0; i < n; i++) {
+        s->restored[i] = fl_xmalloc(items[i].len ? items[i].len : 1);
+        memcpy(s->restored[i], items[i].data, items[i].len);
+        s->restored_len[i] = (uint32_t)items[i].len;
+        s->nrestored++;
+    }
+    return 0;
+}
+
+static void custom_release(fl_op *op)
+{
+    custom_state *s = op->state;
+    if (!s)
+        return;
+    for (int i = 0; i < s->nrestored; i++)
+        free(s->restored[i]);
+    free(s->restored);
+    free(s->restored_len);
+    free(s->pos);
+    free(s);
 }
 
 static void free_state(fl_op *op)
@@ -495,6 +620,7 @@ static int init_sequence(fl_op *op, fl_err *err)
 
 static int init_custom(fl_op *op, fl_err *err)
 {
+    op->state = fl_xcalloc(1, sizeof(custom_state));
     if (!op->fn) {
         fl_err_set(err, "custom source without a function");
         return -1;
@@ -513,15 +639,6 @@ const fl_op_ops fl_elements_source_ops = {
     .release = free_state,
 };
 
-const fl_op_ops fl_text_file_source_ops = {
-    .name = "text file source",
-    .init = init_text_file,
-    .poll = src_text_file,
-    .process_watermark = fl_op_default_watermark,
-    .snapshot_state = file_snapshot,
-    .restore_state = file_restore,
-    .release = file_release,
-};
 
 const fl_op_ops fl_socket_source_ops = {
     .name = "socket source",
@@ -546,4 +663,7 @@ const fl_op_ops fl_custom_source_ops = {
     .init = init_custom,
     .poll = src_custom,
     .process_watermark = fl_op_default_watermark,
+    .snapshot_state = custom_snapshot,
+    .restore_state = custom_restore,
+    .release = custom_release,
 };

@@ -20,9 +20,9 @@ set -u
 . "$(dirname -- "$0")/lib.sh"
 # shellcheck source=tests/cluster/checkpoint_lib.sh
 . "$(dirname -- "$0")/checkpoint_lib.sh"
+# shellcheck source=tests/cluster/servers_lib.sh
+. "$(dirname -- "$0")/servers_lib.sh"
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$PGBIN/initdb" ] || fail "PostgreSQL is missing: run make deps"
 [ -f "$EX/pg_count.so" ] || fail "missing $EX/pg_count.so: run make first"
 
 conf_set taskmanager.numberOfTaskSlots 1
@@ -33,29 +33,7 @@ CKPT=(-D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=$TE
     -D "restart-strategy.fixed-delay.delay=200 ms")
 
 step "start PostgreSQL (initdb in a temp directory, a free port)"
-PGDIR=$(mktemp -d /tmp/flint-pg.XXXXXX)
-PGPORT=$(free_port)
-PGPASS=s3cret-flint
-as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-pg_stop() {
-    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1
-    rm -rf -- "$PGDIR"
-}
-CLEANUP_HOOKS+=(pg_stop)
-[ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
-echo "$PGPASS" >"$PGDIR/pw"
-as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U flint --auth=scram-sha-256 --pwfile="$PGDIR/pw" \
-    >"$TEST_DIR/initdb.log" 2>&1 || fail "initdb failed: $(tail -n 5 "$TEST_DIR/initdb.log")"
-as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 \
-    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_prepared_transactions=16 -c fsync=off" \
-    start >/dev/null || fail "PostgreSQL did not start: $(tail -n 5 "$PGDIR/server.log")"
-URL="postgresql://flint@127.0.0.1:$PGPORT/postgres"
-export PGPASSWORD=$PGPASS
-sql() {
-    "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$URL" -c "$1"
-}
+pg_start
 sql "CREATE TABLE counts (k text, seq bigint, cnt bigint);
      CREATE TABLE counts_up (k text PRIMARY KEY, cnt bigint)" || fail "cannot create the tables"
 

@@ -16,8 +16,9 @@ set -u
 . "$(dirname -- "$0")/lib.sh"
 # shellcheck source=tests/cluster/checkpoint_lib.sh
 . "$(dirname -- "$0")/checkpoint_lib.sh"
+# shellcheck source=tests/cluster/servers_lib.sh
+. "$(dirname -- "$0")/servers_lib.sh"
 
-command -v redis-server >/dev/null || fail "redis-server is missing: run make deps"
 [ -f "$EX/redis_count.so" ] || fail "missing $EX/redis_count.so: run make first"
 
 conf_set taskmanager.numberOfTaskSlots 1
@@ -28,22 +29,7 @@ CKPT=(-D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=$TE
     -D "restart-strategy.fixed-delay.delay=200 ms")
 
 step "start redis-server on a free port"
-RPORT=$(free_port)
-RPASS=redis-pw-flint
-mkdir -p "$TEST_DIR/redis"
-REDIS_PID=
-redis_stop() {
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
-    return 0
-}
-CLEANUP_HOOKS+=(redis_stop)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$TEST_DIR/redis" --requirepass "$RPASS" >"$TEST_DIR/redis.log" 2>&1 &
-REDIS_PID=$!
-rcli() {
-    REDISCLI_AUTH=$RPASS redis-cli -p "$RPORT" "$@"
-}
-wait_for "rcli PING | grep -q PONG" 10 || fail "redis-server did not start: $(tail -n 5 "$TEST_DIR/redis.log")"
+redis_start
 
 step "start a JobManager and 3 TaskManagers (1 slot each)"
 "$BIN/jobmanager.sh" start >/dev/null || fail "jobmanager.sh start failed"

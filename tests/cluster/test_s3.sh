@@ -10,8 +10,6 @@
 #     never shown). s3rver does not verify SigV4 signatures: a wrong secret key is not covered
 #   * a scheme no file system serves (hdfs://) is refused at submission with Flink's
 #     message, and nothing runs
-#   * the file sink given s3://flint/out fails the job with a message (S3 output is not
-#     served yet) instead of writing a local directory "s3:"
 #   * wordcount at -p 3 (hashmap), checkpoints every 200 ms to s3://flint/ck with
 #     state.checkpoints.num-retained 2, sources held on the gate; after two completed
 #     checkpoints a TaskManager is killed with -9: the job restores from an S3 checkpoint
@@ -19,7 +17,12 @@
 #     output (wc_check against ref/word_counts.py). The bucket, read from s3rver's own
 #     directory (not through Flint), holds for the job only chk-N prefixes that have a
 #     _metadata, exactly num-retained of them, the newest being REST's latest completed
-#     one; nothing of the checkpoints is on local disk.
+#     one; nothing of the checkpoints is on local disk. This run writes its output to
+#     s3://flint/out-hashmap (the file sink on S3: parts are multipart uploads, pre-committed
+#     at the barrier, completed when the checkpoint completes): read back from s3rver's
+#     directory it is exactly-once, only committed part-<subtask>-<n> objects; the uploads
+#     left incomplete are counted (s3rver implements neither ListMultipartUploads nor
+#     AbortMultipartUpload, so the killed attempt's cannot be aborted there: reported).
 #   * the same with RocksDB, incremental (state.backend.incremental): restored from S3 (its
 #     SSTs downloaded), exactly-once; the shared SST objects listed, those uploaded by a
 #     subsumed checkpoint and still referenced by a retained one reported
@@ -30,7 +33,10 @@
 #     gone from the bucket (their deletion, refused while the server was down, retried)
 #   * the same job stopped with a savepoint to s3://flint/sp ("Savepoint completed. Path:
 #     s3://..."), resumed with `flint run -s` from it at -p 2: the stopped run's output then
-#     the resumed run's are exactly-once.
+#     the resumed run's are exactly-once. Both write to s3://flint/out-wc1 and out-wc2:
+#     read back from s3rver's directory, and no incomplete upload is left by them.
+#   * wordcount -p 2 without checkpointing to s3://flint/out-nock: its parts are completed
+#     when the input ends; exactly the reference, no incomplete upload.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -118,12 +124,6 @@ grep -q "Could not find a file system implementation for scheme 'hdfs'" \
 [ "$(rest GET /jobs/overview | py -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')" = 0 ] ||
     fail "a job exists after the refused submission: $(rest GET /jobs/overview)"
 
-step "the file sink refuses an s3:// output (not yet served there) instead of a local s3: directory"
-submit sink-s3 run -d -p 1 "$EX/wordcount.so" --input "$BASE" --output s3://flint/out
-wait_state "$JOB_ID" FAILED 30
-rest GET "/jobs/$JOB_ID/exceptions" | grep -q "not yet to S3" ||
-    fail "the job writing to s3://flint/out failed without the file sink's message: $(rest GET "/jobs/$JOB_ID/exceptions")"
-
 # ---------------------------------------------------------------------------------------
 CKPT=(-D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=s3://flint/ck"
     -D state.checkpoints.num-retained=2 -D restart-strategy.type=fixed-delay
@@ -147,13 +147,37 @@ failed_at_least() {
 # COMPLETE.
 KEYS=
 COMPLETE=
+# S3_OUT=1: the output goes to s3://flint/out-NAME instead of a local directory
+S3_OUT=
+# the incomplete multipart uploads s3rver keeps (one directory each)
+uploads_left() {
+    local d="$S3DIR/flint/._S3rver_uploads"
+    [ -d "$d" ] || { echo 0; return; }
+    find "$d" -mindepth 1 -maxdepth 1 -type d | wc -l
+}
+# s3_parts NAME [RUN]: PARTS (wc_check's arguments) from the objects of s3://flint/out-NAME as
+# s3rver keeps them on disk (maybe none: a run resumed after its input was all read); fails
+# on any object that is not a committed part
+s3_parts() {
+    local k f
+    PARTS=()
+    while read -r k; do
+        [ -n "$k" ] || continue
+        f=${k#out-$1/}
+        [[ "$f" =~ ^part-([0-9]+)-([0-9]+)$ ]] || fail "$1: unexpected object '$k' in the output"
+        PARTS+=("${2:-r1}/s${BASH_REMATCH[1]}=$S3DIR/flint/$k._S3rver_object")
+    done < <(bucket_keys "out-$1" | sort -t- -k3,3n -k4,4n)
+}
 s3_run() {
-    local name=$1 fault=$2 text=$3 mult=$4 j ids res chks latest f0
+    local name=$1 fault=$2 text=$3 mult=$4 j ids res chks latest f0 out up0
     shift 4
-    step "$name: wordcount -p 3 checkpointing to s3://flint/ck; $fault"
+    out="$TEST_DIR/$name"
+    [ -z "$S3_OUT" ] || out="s3://flint/out-$name"
+    up0=$(uploads_left)
+    step "$name: wordcount -p 3 checkpointing to s3://flint/ck, output to $out; $fault"
     gate_close
     submit "$name" run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$@" "$EX/wordcount.so" \
-        --input "$text" --output "$TEST_DIR/$name"
+        --input "$text" --output "$out"
     j=$JOB_ID
     wait_completed "$j" 2 30
     if [ "$fault" = kill ]; then
@@ -175,11 +199,21 @@ s3_run() {
     wait_completed "$j" $(($(ck "$j" counts.completed) + 2)) 30
     gate_open
     wait_state "$j" FINISHED 120
-    part_args r1 "$TEST_DIR/$name"
+    if [ -n "$S3_OUT" ]; then
+        s3_parts "$name"
+        [ "${#PARTS[@]}" -gt 0 ] || fail "$name: no part objects under $out"
+    else
+        part_args r1 "$TEST_DIR/$name"
+    fi
     res=$("$WC_CHECK" "$COUNTS" "$mult" exact "${PARTS[@]}" 2>&1) ||
         fail "$name: the committed output differs from the reference:
 $res"
     step "$name: FINISHED (restored from: $ids), $(ck "$j" counts.failed) failed checkpoints; $res"
+    if [ -n "$S3_OUT" ]; then
+        up0=$(($(uploads_left) - up0))
+        step "$name: output on S3: ${#PARTS[@]} committed part objects, nothing else; $up0 incomplete upload(s) left"
+        [ "$fault" = kill ] || assert_eq "$up0" 0 "$name: incomplete uploads left by a run without a failure"
+    fi
 
     KEYS=$(bucket_keys "ck/$j")
     chks=$(sed -n 's|^ck/[0-9a-f]*/\(chk-[0-9]*\)/.*|\1|p' <<<"$KEYS" | sort -uV)
@@ -201,7 +235,7 @@ $res"
 }
 
 gate_args 20000
-s3_run hashmap kill "$BIG" $COPIES
+S3_OUT=1 s3_run hashmap kill "$BIG" $COPIES
 # RocksDB, incremental: the shared SSTs are objects of ck/<job>/shared/, named after the
 # checkpoint that uploaded them; one uploaded by a checkpoint older than the oldest one
 # retained is still there because a retained checkpoint references it (it was restorable)
@@ -219,11 +253,11 @@ step "rocksdb: $(grep -c '/shared/' <<<"$KEYS") shared SST objects; uploaded by 
 s3_run outage outage "$BIG" $COPIES -D execution.checkpointing.tolerable-failed-checkpoints=100
 assert_eq "$(ck "$JOB_ID" counts.restored)" 0 "outage: restores"
 
-step "wordcount -p 3 stopped with a savepoint to s3://flint/sp; resumed at -p 2"
-rm -rf -- "$TEST_DIR/wc1"
+step "wordcount -p 3 stopped with a savepoint to s3://flint/sp; resumed at -p 2; output on S3"
+UP0=$(uploads_left)
 gate_close
 submit wc-sp run -d -p 3 "${GATE[@]}" "${CKPT[@]}" "$EX/wordcount.so" --input "$BIG" \
-    --output "$TEST_DIR/wc1"
+    --output s3://flint/out-wc1
 J=$JOB_ID
 wait_completed "$J" 1 30
 "$FLINT" stop --savepointPath s3://flint/sp "$J" >"$TEST_DIR/stop.stdout" 2>"$TEST_DIR/stop.stderr" ||
@@ -236,18 +270,33 @@ wait_state "$J" FINISHED 10
 gate_open
 wait_for "overview_is 3 3" 10 || fail "slots not free after flint stop: $(overview_str)"
 timeout 120 "$FLINT" run -s "$SP" -p 2 "${CKPT[@]}" "$EX/wordcount.so" --input "$BIG" \
-    --output "$TEST_DIR/wc2" >"$TEST_DIR/resume.stdout" 2>"$TEST_DIR/resume.stderr" ||
+    --output s3://flint/out-wc2 >"$TEST_DIR/resume.stdout" 2>"$TEST_DIR/resume.stderr" ||
     fail "flint run -s $SP failed: $(cat "$TEST_DIR/resume.stdout" "$TEST_DIR/resume.stderr")"
 JOB_ID=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]\{32\}\)$/\1/p' "$TEST_DIR/resume.stdout")
 assert_eq "$(ck "$JOB_ID" latest.restored.is_savepoint)" True "resumed: latest.restored.is_savepoint"
 assert_eq "$(ck "$JOB_ID" latest.restored.external_path)" "$SP" "resumed: latest.restored.external_path"
-part_args r1 "$TEST_DIR/wc1"
+s3_parts wc1 r1
+[ "${#PARTS[@]}" -gt 0 ] || fail "wc1: no part objects under s3://flint/out-wc1"
 r1=("${PARTS[@]}")
-part_args r2 "$TEST_DIR/wc2"
+s3_parts wc2 r2
 res=$("$WC_CHECK" "$COUNTS" $COPIES exact "${r1[@]}" "${PARTS[@]}" 2>&1) ||
-    fail "stopped at -p 3 with a savepoint on S3, resumed at -p 2: the output differs from the reference:
+    fail "stopped at -p 3 with a savepoint on S3, resumed at -p 2: the output (on S3) differs from the reference:
 $res"
-step "savepoint $SP; resumed at -p 2: the stopped run's output then the resumed run's: $res"
+step "savepoint $SP; resumed at -p 2: the stopped run's output then the resumed run's, read from the bucket: $res"
+assert_eq "$(($(uploads_left) - UP0))" 0 "incomplete uploads left by the stopped and the resumed run"
+
+step "wordcount -p 2 without checkpointing to s3://flint/out-nock: parts completed at the end"
+UP0=$(uploads_left)
+timeout 120 "$FLINT" run -p 2 "$EX/wordcount.so" --input "$BASE" --output s3://flint/out-nock \
+    >"$TEST_DIR/nock.stdout" 2>"$TEST_DIR/nock.stderr" ||
+    fail "wordcount to s3://flint/out-nock failed: $(cat "$TEST_DIR/nock.stdout" "$TEST_DIR/nock.stderr")"
+s3_parts nock
+[ "${#PARTS[@]}" -gt 0 ] || fail "nock: no part objects under s3://flint/out-nock"
+res=$("$WC_CHECK" "$COUNTS" 1 exact "${PARTS[@]}" 2>&1) ||
+    fail "nock: the output on S3 differs from the reference:
+$res"
+assert_eq "$(($(uploads_left) - UP0))" 0 "nock: incomplete uploads left"
+step "nock: ${#PARTS[@]} part objects, no incomplete upload: $res"
 grep -rq -- "$SECRET" "$FLINT_LOG_DIR" "$TEST_DIR"/*.stdout "$TEST_DIR"/*.stderr &&
     fail "a log or the CLI's output names the S3 secret key"
 step "done"

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <flint/connectors.h>
+
 #include "common/api/typed_config.h"
 #include "common/keygroup.h"
 #include "common/util.h"
@@ -732,6 +734,102 @@ START_TEST(test_text_file_source_rescale)
 }
 END_TEST
 
+/* A source of fl_add_source reporting its position (fl_source_set_position): subtask i of p
+ * emits the values [i * 1000, i * 1000 + 999], 100 per call; its position is the list of
+ * its ranges (next, last) still to go. Restored, it continues from the positions it is
+ * handed (several after a rescale down). */
+typedef struct ot_range {
+    int64_t next, last;
+} ot_range;
+
+typedef struct ot_src {
+    ot_range r[8];
+    int n;
+} ot_src;
+
+int ot_positioned_source(fl_ctx *ctx, fl_out *out);
+int ot_positioned_source(fl_ctx *ctx, fl_out *out)
+{
+    ot_src *s = fl_ctx_user(ctx);
+    if (!s) {
+        s = fl_xcalloc(1, sizeof *s);
+        fl_ctx_set_user(ctx, s);
+        const void *pos;
+        uint32_t len;
+        bool restored = false;
+        for (int i = 0; (pos = fl_source_restored_position(ctx, i, &len)); i++) {
+            restored = true;
+            ck_assert_int_eq(len % sizeof(ot_range), 0);
+            for (uint32_t k = 0; k < len / sizeof(ot_range); k++)
+                memcpy(&s->r[s->n++], (const uint8_t *)pos + k * sizeof(ot_range),
+                       sizeof(ot_range));
+        }
+        if (!restored) {
+            int64_t base = fl_ctx_subtask(ctx) * 1000;
+            s->r[s->n++] = (ot_range){base, base + 999};
+        }
+    }
+    int emitted = 0;
+    for (int i = 0; i < s->n && emitted < 100; i++)
+        for (; s->r[i].next <= s->r[i].last && emitted < 100; emitted++, s->r[i].next++)
+            fl_emit(out, &s->r[i].next, sizeof s->r[i].next);
+    fl_source_set_position(ctx, s->r, (uint32_t)(s->n * sizeof(ot_range)));
+    bool more = false;
+    for (int i = 0; i < s->n; i++)
+        more |= s->r[i].next <= s->r[i].last;
+    if (!more) {
+        free(s);
+        fl_ctx_set_user(ctx, NULL);
+    }
+    return more ? FL_SOURCE_MORE : FL_SOURCE_END;
+}
+
+/* Custom sources are checkpointed: 2 subtasks poll 3 times (300 values each), a checkpoint,
+ * 2 more polls each (lost with the failure), then restored at parallelism 1: every value
+ * of both ranges is emitted exactly once counting what came before the checkpoint and
+ * everything after the restore. */
+START_TEST(test_custom_source_position)
+{
+    spec *s = spec_new(FL__PB__OP_KIND__SRC_CUSTOM, "Positioned", "ot_positioned_source");
+    int seen[2000] = {0};
+    fl_harness *hs[2];
+    fl_harness_ckpt c;
+    fl_harness_ckpt_init(&c, base_dir, 3);
+    open_all(hs, s, 2, NULL, NULL);
+    for (int i = 0; i < 2; i++) {
+        fl_harness *h = hs[i];
+        int st;
+        for (int k = 0; k < 3; k++)
+            OK(fl_harness_poll(h, &st));
+        OK(fl_harness_barrier(h, &c));
+        const fl_harness_output *o = fl_harness_get_output(hs[i]);
+        for (int j = 0; j < o->nrecords; j++) {
+            int64_t v;
+            memcpy(&v, fl_harness_record(o, j)->data, sizeof v);
+            ck_assert(v >= 0 && v < 2000);
+            seen[v]++;
+        }
+        for (int k = 0; k < 2; k++)
+            OK(fl_harness_poll(h, &st)); /* after the checkpoint: replayed */
+        close_h(hs[i]);
+    }
+    open_all(hs, s, 1, &c, NULL);
+    drain(hs[0], 100);
+    const fl_harness_output *o = fl_harness_get_output(hs[0]);
+    for (int j = 0; j < o->nrecords; j++) {
+        int64_t v;
+        memcpy(&v, fl_harness_record(o, j)->data, sizeof v);
+        ck_assert(v >= 0 && v < 2000);
+        seen[v]++;
+    }
+    close_h(hs[0]);
+    for (int v = 0; v < 2000; v++)
+        ck_assert_msg(seen[v] == 1, "value %d emitted %d times", v, seen[v]);
+    fl_harness_ckpt_free(&c);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_socket_source)
 {
     int srv = socket(AF_INET, SOCK_STREAM, 0);
@@ -1293,6 +1391,7 @@ static Suite *operators_suite(void)
     tcase_add_test(tc, test_elements_source_restore);
     tcase_add_test(tc, test_sequence_source_rescale);
     tcase_add_test(tc, test_text_file_source_rescale);
+    tcase_add_test(tc, test_custom_source_position);
     tcase_add_test(tc, test_socket_source);
     tcase_add_test(tc, test_custom_source);
     tcase_add_test(tc, test_print_sink);
