@@ -1,8 +1,9 @@
 /* fs.h -- the file-system layer, as Flink's FileSystem: checkpoint and savepoint storage
  * go through it (the JobManager's _metadata, deletions and listings; the TaskManagers'
  * hashmap and RocksDB snapshot files, full and incremental), and high-availability.
- * storageDir (jobmanager/ha/: job graphs, bundles, job results). Not yet: the file sink,
- * which refuses an s3:// URI. The blob store is a working copy, not durable data.
+ * storageDir (jobmanager/ha/: job graphs, bundles, job results), and the file sink's
+ * s3:// output (multipart uploads committed with the checkpoint; local output keeps its
+ * rename). The blob store is a working copy, not durable data.
  * A location is a URI; its scheme picks the file system:
  *
  *   file:///abs/path, file:/abs/path, /abs/path   the local file system (fs_local.c)
