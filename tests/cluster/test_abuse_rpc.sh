@@ -60,8 +60,10 @@ SECRET="$TEST_DIR/cluster.secret"
 (umask 077 && head -c 32 /dev/urandom | base64 >"$SECRET")
 conf_set security.cluster.secret-file "$SECRET"
 conf_set taskmanager.numberOfTaskSlots 2
+# no case waits for a heartbeat to time out: a generous timeout, so that a TaskManager
+# starved of CPU for seconds (one core shared by a whole loaded machine) is not declared dead
 conf_set heartbeat.interval "500 ms"
-conf_set heartbeat.timeout "5 s"
+conf_set heartbeat.timeout "30 s"
 conf_set rpc.server.handshake-timeout "2 s"
 conf_set taskmanager.network.server.handshake-timeout "2 s"
 # caps below the descriptors the flood has (the defaults, 16384, fit 1,000s of TaskManagers)
