@@ -179,6 +179,10 @@ $(BUILD)/tests/flint-%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+# bench/window_op.c drives one operator in-process through the operator test harness.
+$(BUILD)/bench/window_op: $(BUILD)/obj/bench/window_op.o $(HARNESS_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(API_WHOLE) $(LIBS_ALL) $(LDLIBS_ALL)
 $(BUILD)/tests/flint-kafka_%: $(BUILD)/obj/tests/tools/kafka_%.o
 	@mkdir -p $(dir $@)
 	$(LINK) $(CONN_LIBS)

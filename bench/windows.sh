@@ -19,6 +19,8 @@
 #    1 million: RocksDB costs microseconds per record; its output is checked against
 #    clicks_ref's too); the hand-written C's CPU time per event, and the ratio of the two CPU
 #    costs, which unlike the wall-clock ratio does not depend on how many cores are free.
+# 4. The window operator alone (bench/window_op.c, in-process, no source, network or sink):
+#    tumbling windows as clicks and sliding ones as topn on hashmap, tumbling on RocksDB.
 # Both jobs run with pipeline.auto-watermark-interval 200 ms (the default). Inputs come from
 # build/bench/events_gen (fixed seed) and are kept in build/bench/data/. Each figure is the
 # median of `runs` (default 3) runs. Last line: the ratios.
@@ -116,6 +118,10 @@ for i in $(seq "$RUNS"); do
         exit 1
     fi
 done
+
+# the window operator alone, in-process (bench/window_op.c): its own cost per record
+"$BENCH_HOME/build/bench/window_op" "$((EVENTS / 2))" "$((ROCKS_EVENTS / 3))" |
+    grep -v '^window_op:' >&2
 
 python3 -S - "$EVENTS" "$(median <"$BENCH_TMP/ref.ms")" "$(median <"$BENCH_TMP/clicks.ms")" \
     "$(median <"$BENCH_TMP/clicks-job.ms")" "$(median <"$BENCH_TMP/topn.ms")" \
