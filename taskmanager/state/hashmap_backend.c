@@ -88,7 +88,10 @@ static const uint8_t *full_key(hm_backend *b, const void *ns, uint32_t nslen, ui
         b->scratch = fl_xrealloc(b->scratch, b->scap);
     }
     memcpy(b->scratch, kb->key, kb->klen);
-    memcpy(b->scratch + kb->klen, ns, nslen);
+    if (nslen == 16) /* a window's namespace: a copy of known size, no call */
+        memcpy(b->scratch + kb->klen, ns, 16);
+    else
+        memcpy(b->scratch + kb->klen, ns, nslen);
     *len = n;
     *hash = full_hash(b, ns, nslen);
     return b->scratch;
