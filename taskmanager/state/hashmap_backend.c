@@ -72,6 +72,22 @@ static inline uint32_t full_hash(hm_backend *b, const void *ns, uint32_t nslen)
     return nslen ? b->base.hash ^ ns_hash(b, ns, nslen) : b->base.hash;
 }
 
+/* memcpy of a key, without a call for the short keys most are: two overlapping copies of
+ * a fixed size (a call to memcpy per lookup was 6 % of bench/window_op's instructions). */
+static inline void copy_key(uint8_t *d, const void *src, uint32_t n)
+{
+    const uint8_t *s = src;
+    if (n >= 8 && n <= 16) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
 /* The map key for (current key, ns): the key itself when ns is empty. */
 static const uint8_t *full_key(hm_backend *b, const void *ns, uint32_t nslen, uint32_t *len,
                                uint32_t *hash)
@@ -87,7 +103,7 @@ static const uint8_t *full_key(hm_backend *b, const void *ns, uint32_t nslen, ui
         b->scap = n * 2;
         b->scratch = fl_xrealloc(b->scratch, b->scap);
     }
-    memcpy(b->scratch, kb->key, kb->klen);
+    copy_key(b->scratch, kb->key, kb->klen);
     if (nslen == 16) /* a window's namespace: a copy of known size, no call */
         memcpy(b->scratch + kb->klen, ns, 16);
     else

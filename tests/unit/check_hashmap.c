@@ -1,7 +1,8 @@
 /* check_hashmap.c -- unit tests of the hashmap keyed state backend
  * (taskmanager/state/hashmap_backend.c) around its memo of namespace hashes: many
  * namespaces of every length from 1 to 16 bytes (more than the memo holds, so they evict
- * each other, and pairs equal but for their length), interleaved with keys, read back
+ * each other, and pairs equal but for their length), interleaved with keys of 1 to 24
+ * bytes (the lengths its key copy treats apart), read back
  * right; and the hash in a snapshot file is still key hash ^ murmur3(namespace), computed
  * here from keygroup.h, so snapshots of earlier versions restore. */
 #include "common/fs.h"
@@ -42,13 +43,22 @@ static uint32_t ns_of(uint32_t j, uint8_t *ns)
     return len;
 }
 
+/* Key k: 1..24 bytes (k % 24 + 1, so short, word-sized and long keys), its first byte k. */
+static uint32_t key_of(uint32_t k, char *key)
+{
+    uint32_t len = k % 24 + 1;
+    memset(key, 'x', len);
+    key[0] = (char)('A' + k);
+    return len;
+}
+
 static void put_all(fl_kbackend *b, fl_kstate *s)
 {
     char key[32];
     uint8_t ns[16];
     for (uint32_t j = 0; j < NNS; j++)
         for (uint32_t k = 0; k < NKEYS; k++) {
-            fl_kbackend_set_key(b, key, (uint32_t)sprintf(key, "key-%u", k));
+            fl_kbackend_set_key(b, key, key_of(k, key));
             uint64_t v = (uint64_t)k * 100000 + j;
             b->ops->put(s, ns, ns_of(j, ns), &v, sizeof v);
         }
@@ -62,7 +72,7 @@ static void expect_all(fl_kbackend *b, fl_kstate *s)
     for (uint32_t k = 0; k < NKEYS; k++)
         for (uint32_t jj = 0; jj < NNS; jj++) {
             uint32_t j = (jj * 7919u) % NNS;
-            fl_kbackend_set_key(b, key, (uint32_t)sprintf(key, "key-%u", k));
+            fl_kbackend_set_key(b, key, key_of(k, key));
             const void *v;
             uint32_t n;
             uint64_t got, want = (uint64_t)k * 100000 + j;
@@ -83,7 +93,7 @@ START_TEST(test_namespaces_of_every_length)
     /* removing every other namespace leaves the rest */
     char key[32];
     uint8_t ns[16];
-    fl_kbackend_set_key(b, key, (uint32_t)sprintf(key, "key-%u", 3));
+    fl_kbackend_set_key(b, key, key_of(3, key));
     for (uint32_t j = 0; j < NNS; j += 2)
         b->ops->remove(s, ns, ns_of(j, ns));
     for (uint32_t j = 0; j < NNS; j++) {
