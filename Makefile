@@ -184,6 +184,10 @@ $(BUILD)/bench/typed_state: $(BUILD)/obj/bench/typed_state.o $(HARNESS_O) $(LIBS
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(LINK) $(LIBS_ALL) $(LDLIBS_ALL)
+# bench/window_op.c drives one operator in-process through the operator test harness.
+$(BUILD)/bench/window_op: $(BUILD)/obj/bench/window_op.o $(HARNESS_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(LINK) $(API_WHOLE) $(LIBS_ALL) $(LDLIBS_ALL)
 $(BUILD)/tests/flint-kafka_%: $(BUILD)/obj/tests/tools/kafka_%.o
 	@mkdir -p $(dir $@)
 	$(LINK) $(CONN_LIBS)

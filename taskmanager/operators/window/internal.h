@@ -37,6 +37,7 @@ typedef struct wop {
     enum fl_assigner_kind assigner;
     bool event_time, merging, all;
     int64_t size, slide, offset, gap, lateness;
+    int64_t offset_mod;          /* time windows: offset % slide (slide = size if tumbling) */
     const char *late_tag;        /* NULL: late elements are counted as dropped */
     trig_kind trig;
     int64_t trig_count;

@@ -41,10 +41,17 @@ static bool window_late(const fl_op *op, const wop *w, const fl_window *win)
     return w->event_time && cleanup_time(w, win) <= op->watermark;
 }
 
-/* start = ts - (ts - offset + size) mod size, with a true (non-negative) modulo. */
-static int64_t window_start(int64_t ts, int64_t offset, int64_t size)
+/* start = ts - (ts - offset + size) mod size, with a true (non-negative) modulo; om is
+ * offset % size, computed once (w->offset_mod): one division per element instead of three.
+ * ts % size - om lies in (-2 size, 2 size), so at most one step brings it to (-size, size),
+ * which is what a third % would. */
+static inline int64_t window_start(int64_t ts, int64_t om, int64_t size)
 {
-    int64_t r = (ts % size - offset % size) % size;
+    int64_t r = ts % size - om;
+    if (r >= size)
+        r -= size;
+    else if (r <= -size)
+        r += size;
     if (r < 0)
         r += size;
     return sat_add(ts, -r);
@@ -56,7 +63,7 @@ static int assign_windows(wop *w, int64_t ts)
     switch (w->assigner) {
     case FL_TUMBLING_EVENT_TIME:
     case FL_TUMBLING_PROCESSING_TIME: {
-        int64_t s = window_start(ts, w->offset, w->size);
+        int64_t s = window_start(ts, w->offset_mod, w->size);
         w->wins[0] = (fl_window){s, sat_add(s, w->size)};
         return 1;
     }
@@ -64,7 +71,7 @@ static int assign_windows(wop *w, int64_t ts)
     case FL_SLIDING_PROCESSING_TIME: {
         int n = 0;
         int64_t limit = sat_add(ts, -w->size);
-        for (int64_t s = window_start(ts, w->offset, w->slide); s > limit && n < w->maxwins;
+        for (int64_t s = window_start(ts, w->offset_mod, w->slide); s > limit && n < w->maxwins;
              s = sat_add(s, -w->slide)) {
             w->wins[n++] = (fl_window){s, sat_add(s, w->size)};
             if (s == INT64_MIN)
@@ -441,6 +448,7 @@ static int init_window(fl_op *op, fl_err *err)
             return -1;
         }
         w->maxwins = (int)(w->size / w->slide) + 1;
+        w->offset_mod = w->offset % w->slide; /* slide = size for tumbling windows */
         break;
     case FL_EVENT_TIME_SESSION:
     case FL_PROCESSING_TIME_SESSION:

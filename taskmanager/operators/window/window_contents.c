@@ -26,6 +26,18 @@ bool fl_window_reduce2(fl_op *op, wop *w, const void *a, uint32_t alen, const fl
     return true;
 }
 
+/* memcpy of an accumulator, without a call for the one- and two-word accumulators of
+ * counts and sums (most of them): a copy of a known size is two moves. */
+static inline void copy_acc(void *d, const void *s, uint32_t n)
+{
+    if (n == 8)
+        memcpy(d, s, 8);
+    else if (n == 16)
+        memcpy(d, s, 16);
+    else
+        memcpy(d, s, n);
+}
+
 /* windowState.add(element) for the contents in namespace ns; true when the window had
  * no contents before (or, for element lists, when that is not known). */
 bool fl_window_contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *in)
@@ -47,9 +59,9 @@ bool fl_window_contents_add(fl_op *op, wop *w, const uint8_t *ns, const fl_rec *
         uint32_t mlen;
         uint8_t *mut = kb->ops->get_mut(w->contents, ns, NS_LEN, &mlen);
         if (mut && mlen == w->agg.acc_size) {
-            memcpy(w->acc, mut, mlen);
+            copy_acc(w->acc, mut, mlen);
             w->agg.add(w->acc, in);
-            memcpy(mut, w->acc, mlen);
+            copy_acc(mut, w->acc, mlen);
             return false;
         }
         have = mut && kb->ops->get(w->contents, ns, NS_LEN, &cur, &len); /* missing: known */
