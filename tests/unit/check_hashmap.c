@@ -111,7 +111,7 @@ START_TEST(test_snapshot_hashes_unchanged)
     fl_kstate *s = b->ops->state(b, "s");
     put_all(b, s);
     fl_err err = {{0}};
-    fl_snapshot_ctx sc = {tmp, tmp, "op", 1, false, false};
+    fl_snapshot_ctx sc = {tmp, tmp, "op", 1, false, false, false};
     fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
     ck_assert_msg(snap != NULL, "%s", err.msg);
     uint8_t *h;
