@@ -47,6 +47,7 @@ struct fl_jm {
     fl_deploy dep;
 
     int64_t last_publish_ms;
+    int64_t publish_cost_ms; /* what the last publication took to build */
     bool publish_pending;
     int64_t publish_due_ms;
     json_t *plan;
