@@ -475,6 +475,13 @@ static void lose_slots(fl_sched *s, const char *resource_id, const char *why)
     fl_warn("Job %s (%s): TaskManager %s with %d of the job's slots is gone (%s); asking "
             "for %d replacement slots", s->job_name, s->job_id, resource_id, newly, why,
             s->nslots_lost);
+    /* one failure, one entry in the exception history: a loss that joins an open incident
+     * (its crash was reported by the task first) has its entry already */
+    bool open = false;
+    for (int o = 0; o < s->eg.nregions && s->rstate; o++)
+        open |= s->incident[o] &&
+                (s->rstate[o] == FL_REGION_CANCELING || s->rstate[o] == FL_REGION_RESTARTING);
+    bool recorded = open;
     for (int pass = 0; pass < 2; pass++) /* first all of them gone, then their regions fail */
         for (int vi = 0; vi < s->eg.nv; vi++)
             for (int i = 0; i < s->eg.v[vi].jv->parallelism; i++) {
@@ -491,6 +498,17 @@ static void lose_slots(fl_sched *s, const char *resource_id, const char *why)
                     char where[2400];
                     snprintf(where, sizeof where, "%.1900s (from %s (%d/%d) on TaskManager %s)",
                              why, jv->name, i + 1, jv->parallelism, resource_id);
+                    if (!recorded) {
+                        /* as a task's own failure report records it (fl_sched_task_failed):
+                         * a crashed TaskManager's loss may come before that report */
+                        char task[600], loc[300];
+                        const fl_slot_grant *g = &s->slots[x->slot];
+                        snprintf(task, sizeof task, "%.500s (%d/%d)", jv->name, i + 1,
+                                 jv->parallelism);
+                        snprintf(loc, sizeof loc, "%.256s:%d", g->host, g->data_port);
+                        fl_exc_history_add(&s->hist, x->end_ms, why, task, loc, resource_id);
+                        recorded = true;
+                    }
                     fail_region(s, x->region, where);
                 }
             }
