@@ -513,7 +513,7 @@ static int restore_file(hm_backend *b, const char *path, fl_err *err)
                 goto out;
             }
             sec.p = raw;
-            sec.end = raw + nraw;
+            sec.end = nraw ? raw + nraw : raw; /* an empty section: raw may still be NULL */
         }
         if (restore_section(map, nstates, kg, sec, path, err) < 0)
             goto out;
