@@ -227,34 +227,8 @@ measure() {
         -D "state.checkpoints.dir=$BENCH_TMP/ck" "$WC" --input "$TEXT" --output "$BENCH_TMP/out")
     jid=$(sed -n 's/^Job has been submitted with JobID \([0-9a-f]*\)$/\1/p' <<<"$out")
     [ -n "$jid" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
-    python3 -S - "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" <<'PY' || exit 1
-import json, sys, time, urllib.request
-port, jid = sys.argv[1], sys.argv[2]
-def get(path):
-    with urllib.request.urlopen("http://127.0.0.1:%s%s" % (port, path), timeout=3) as r:
-        return json.load(r)
-samples = []
-while True:
-    j = get("/jobs/" + jid)
-    samples.append((time.time(), j["vertices"][1]["metrics"]["read-records"]))
-    if j["state"] in ("FINISHED", "FAILED", "CANCELED"):
-        break
-    time.sleep(0.05)
-if j["state"] != "FINISHED":
-    sys.exit("bench: job %s ended %s" % (jid, j["state"]))
-total = samples[-1][1]
-pts, last = [], None
-for t, n in samples:
-    if 0.1 * total <= n <= 0.9 * total and n != last:
-        pts.append((t, n))
-        last = n
-if len(pts) < 4:
-    sys.exit("bench: too few samples in the steady part: use a larger input")
-mt = sum(t for t, _ in pts) / len(pts)
-mn = sum(n for _, n in pts) / len(pts)
-print("%.0f %d" % (sum((t - mt) * (n - mn) for t, n in pts) / sum((t - mt) ** 2 for t, _ in pts), total))
-PY
-    words=$(tail -n 1 "$BENCH_TMP/$name.res" | cut -d' ' -f2)
+    python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" || exit 1
+    words=$(tail -n 1 "$BENCH_TMP/$name.res" | cut -d' ' -f4)
     echo "$((words * 1000 / ($(daemons_cpu_ms) - cpu0 + 1)))" >>"$BENCH_TMP/$name.cpu"
     rm -rf -- "$BENCH_TMP/out"
 }

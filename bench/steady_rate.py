@@ -1,6 +1,7 @@
 """steady_rate.py PORT JOB_ID -- for the job benchmarks (bench/checkpoints.sh,
-bench/s3_large_state.sh): follows a running job through REST until it ends and prints
-"rate runtime_ms checkpoints": rate is the steady throughput, the slope (least squares) of
+bench/s3_large_state.sh, bench/ha.sh): follows a running job through REST until it ends and
+prints "rate runtime_ms checkpoints records": records is the second vertex's final
+read-records; rate is the steady throughput, the slope (least squares) of
 the second vertex's read-records over time between 10 % and 90 % of its final count,
 sampled every 50 ms (set metrics.report-interval to 50 ms), so the job's start and its
 final checkpoint are not in it. Exits non-zero when the job does not finish, or when the
@@ -42,4 +43,4 @@ mt = sum(t for t, _ in pts) / len(pts)
 mn = sum(n for _, n in pts) / len(pts)
 slope = sum((t - mt) * (n - mn) for t, n in pts) / sum((t - mt) ** 2 for t, _ in pts)
 ck = get("/jobs/%s/checkpoints" % jid)["counts"]["completed"]
-print("%.0f %d %d" % (slope, j["duration"], ck))
+print("%.0f %d %d %d" % (slope, j["duration"], ck, total))
