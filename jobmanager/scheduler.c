@@ -270,6 +270,7 @@ static void region_stopped(fl_sched *s, int r)
         delay = fl_restart_next(s->restart, fl_mono_ms(), s->running_since_ms);
         memset(s->incident, 0, (size_t)s->eg.nregions * sizeof *s->incident);
         s->incident_delay = delay;
+        s->incident_due = fl_mono_ms() + delay;
     }
     s->incident[r] = true;
     if (delay < 0) {
@@ -283,7 +284,10 @@ static void region_stopped(fl_sched *s, int r)
     fl_info("Job %s (%s): region %d (%d tasks) restarts in %lld ms (%s).", s->job_name,
             s->job_id, r, s->eg.regions[r].n, (long long)delay, fl_restart_describe(s->restart));
     s->rstate[r] = FL_REGION_RESTARTING;
-    s->rdue[r] = fl_mono_ms() + delay;
+    /* the regions of one incident restart together, as one new attempt, even when their
+     * failures arrived a few ms apart (a slow machine: two regions of a lost TaskManager
+     * restarted at attempts 1 and 2) */
+    s->rdue[r] = s->incident_due;
     arm_region_timer(s);
 }
 

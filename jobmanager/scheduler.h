@@ -92,6 +92,7 @@ typedef struct fl_sched {
     bool *incident;                /* per region: failed in the current failover incident
                                     * (one restart of the strategy, region_stopped) */
     int64_t incident_delay;        /* the restart strategy's delay for that incident */
+    int64_t incident_due;          /* when its regions restart (mono ms): all at once */
     int ncanceling;                /* regions CANCELING */
     bool deploying;                /* a deployment awaits answers (fl_sched_on_deployed) */
     bool give_up;                  /* the restart strategy gave up: FAILING ends FAILED */
