@@ -1,330 +1,15 @@
 /* task_executor.c -- see task_executor.h. After start, everything runs on the taskexecutor
  * thread. */
-#include "task_executor.h"
-#include "common/bundle.h"
-#include "common/bundle_sign.h"
 #include "common/job_state.h"
-#include "common/leader_retrieval.h"
 #include "common/log.h"
-#include "common/metrics.h"
 #include "common/path.h"
-#include "common/sha256.h"
-#include "common/supervise.h"
 #include "common/util.h"
-#include "common/workdir.h"
-#include "taskmanager/network/network.h"
-#include "taskmanager/state/keyed.h"
-#include "taskmanager/task/task.h"
+#include "task_executor_internal.h"
 #include "tm_metrics.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <event2/event.h>
-
-/* A job bundle this TaskManager has (or is fetching). */
-typedef struct bundle_entry {
-    struct bundle_entry *next;
-    uint8_t sha[32];
-    char hex[65];
-    enum { B_FETCHING, B_READY, B_FAILED } state;
-    fl_bundle bundle;
-    char name[256];           /* the bundle's file name, for messages */
-    uint8_t sig[FL_BUNDLE_SIG_LEN]; /* the signature the deployment that fetches it sent */
-    size_t siglen;
-    char error[600];
-    int refs; /* tasks using it */
-} bundle_entry;
-
-/* The TaskExecutor's record of a task: waiting for its bundle, or running. */
-typedef struct te_task {
-    struct te_task *next;
-    char job_id[40];
-    int attempt, vertex, subtask, slot;
-    fl_rpc_msg *msg;      /* the SubmitTask until the task takes it */
-    fl_task *task;        /* once started */
-    bundle_entry *bundle;
-    fl_ptable **tables;   /* per gate, until the task takes them */
-    int ntables;
-} te_task;
-
-/* A producer table this TaskManager was sent (once per job attempt and vertex). */
-typedef struct te_ptable {
-    struct te_ptable *next;
-    char job_id[40];
-    int attempt, vertex;
-    fl_ptable *t;
-} te_ptable;
-
-enum te_state { TE_DISCONNECTED, TE_CONNECTING, TE_REGISTERING, TE_REGISTERED, TE_STOPPING };
-
-typedef struct te_slot {
-    char job_id[40];
-    char allocation_id[40];
-} te_slot;
-
-struct fl_te {
-    fl_endpoint *ep;
-    fl_rpc *rpc;
-    const fl_conf *conf;
-    char resource_id[128];
-    char host[256];
-    int rpc_port, data_port;
-    char jm_host[256];
-    int jm_port;
-    int nslots;
-    te_slot *slots;
-    Fl__Pb__SlotStatus *slot_status;  /* the slot report, sized once by the slot count */
-    Fl__Pb__SlotStatus **slot_ptrs;
-
-    enum te_state state;
-    fl_conn_id conn;
-    char registration_id[40];
-    /* the leader: with high availability as ZooKeeper names it (lr), else the configured
-     * JobManager; its session id (the fencing token) as its registration answer gave it */
-    fl_leader_retrieval *lr;
-    bool have_leader;
-    char expected_session[FL_SESSION_ID_LEN + 1]; /* ZooKeeper's; "" without HA */
-    char leader_session[FL_SESSION_ID_LEN + 1];   /* the registered leader's */
-    bool retarget;             /* a new leader came while connecting: go there next */
-    int64_t idle_wait_since;   /* mono ms: registration waits for cancelled tasks to stop */
-    int64_t backoff_ms, backoff_initial_ms, backoff_max_ms, ask_timeout_ms;
-    int64_t hb_timeout_ms;     /* from the ResourceManager's answer */
-    int64_t last_rm_heard;     /* mono ms */
-    int64_t started_mono;
-    bool ever_registered;
-    struct event *retry_timer, *watchdog, *metrics_timer;
-
-    fl_netenv *net;
-    fl_endpoint *io;          /* snapshot I/O thread: writes checkpoint files */
-    char tmp_dir[1024];       /* io.tmp.dirs */
-    te_task *tasks;
-    bundle_entry *bundles;
-    te_ptable *ptables;        /* producer tables of the jobs with tasks here */
-    char blob_dir[4096];
-    int blob_lock;             /* held while blob_dir is ours (common/workdir.h) */
-    fl_trusted_keys *trusted;  /* security.bundles.trusted-keys: NULL, bundles unchecked */
-    bool refused;              /* the ResourceManager refused us for good */
-    fl_prom_reporter *prom;    /* metrics.reporter.prom.port, or NULL */
-};
-
-static void cancel_all_tasks(fl_te *te, const char *why);
-
-static void connect_rm(fl_te *te);
-
-static void schedule_retry(fl_te *te)
-{
-    if (te->state == TE_STOPPING)
-        return;
-    te->state = TE_DISCONNECTED;
-    struct timeval tv = {te->backoff_ms / 1000, (te->backoff_ms % 1000) * 1000};
-    evtimer_add(te->retry_timer, &tv);
-    te->backoff_ms = FL_MIN(te->backoff_ms * 2, te->backoff_max_ms);
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    connect_rm(arg);
-}
-
-/* How long a (re-)registration waits for the tasks it cancelled to stop, so that the
- * leader it registers with finds every slot free; a task stuck longer does not keep its
- * TaskManager out of the cluster. */
-#define IDLE_WAIT_MAX_MS 10000
-
-/* The slot report, in te->slot_status (heap: a large slot count would not fit a stack). */
-static void fill_slots(fl_te *te)
-{
-    Fl__Pb__SlotStatus *st = te->slot_status, **ptrs = te->slot_ptrs;
-    for (int i = 0; i < te->nslots; i++) {
-        fl__pb__slot_status__init(&st[i]);
-        st[i].index = (uint32_t)i;
-        st[i].job_id = te->slots[i].job_id;
-        st[i].allocation_id = te->slots[i].allocation_id;
-        ptrs[i] = &st[i];
-    }
-}
-
-static void on_registration(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
-{
-    fl_te *te = ctx;
-    fl_conn_id conn = (fl_conn_id)(uintptr_t)arg;
-    if (te->state != TE_REGISTERING || conn != te->conn) {
-        fl_rpc_msg_free(reply);
-        return;
-    }
-    if (!reply) {
-        fl_warn("Registration at ResourceManager %s:%d failed: %s", te->jm_host, te->jm_port,
-                error);
-        fl_rpc_close(te->rpc, conn); /* the down event schedules the retry */
-        return;
-    }
-    Fl__Pb__RegistrationResponse *r = (Fl__Pb__RegistrationResponse *)reply->pb;
-    if (!r->accepted && r->permanent) {
-        /* its configuration: no retry can help. Stop (exit status 2), saying why. */
-        fl_error("ResourceManager %s:%d refused the registration for good: %s. Stopping.",
-                 te->jm_host, te->jm_port, r->reason);
-        te->refused = true;
-        kill(getpid(), SIGTERM);
-    } else if (!r->accepted) {
-        fl_warn("ResourceManager %s:%d refused the registration: %s", te->jm_host, te->jm_port,
-                r->reason);
-        fl_rpc_close(te->rpc, conn);
-    } else if (strlen(r->leader_session_id) != FL_SESSION_ID_LEN ||
-               (te->expected_session[0] &&
-                strcmp(r->leader_session_id, te->expected_session) != 0)) {
-        fl_warn("ResourceManager %s:%d accepted us as leader session '%.40s', but ZooKeeper "
-                "names session %s as the leader: not registering with it", te->jm_host,
-                te->jm_port, r->leader_session_id, te->expected_session);
-        fl_rpc_close(te->rpc, conn);
-    } else {
-        snprintf(te->leader_session, sizeof te->leader_session, "%s", r->leader_session_id);
-        te->state = TE_REGISTERED;
-        snprintf(te->registration_id, sizeof te->registration_id, "%s", r->registration_id);
-        te->hb_timeout_ms = r->heartbeat_timeout_ms ? (int64_t)r->heartbeat_timeout_ms : 50000;
-        te->last_rm_heard = fl_mono_ms();
-        te->backoff_ms = te->backoff_initial_ms;
-        fl_info("Successful registration at resource manager flint://%s:%d/resourcemanager "
-                "under registration id %s%s, leader session %s (%lld ms after start).",
-                te->jm_host, te->jm_port, r->registration_id,
-                te->ever_registered ? " (re-registered)" : "", te->leader_session,
-                (long long)(fl_mono_ms() - te->started_mono));
-        te->ever_registered = true;
-    }
-    fl_rpc_msg_free(reply);
-}
-
-static void on_rm_conn(void *ctx, fl_conn_id conn, const char *peer, bool up, const char *why)
-{
-    fl_te *te = ctx;
-    if (te->state == TE_STOPPING)
-        return;
-    if (up) {
-        if (te->state != TE_CONNECTING || te->retarget) { /* stale, or the leader changed */
-            fl_rpc_close(te->rpc, conn);
-            return;
-        }
-        te->conn = conn;
-        te->state = TE_REGISTERING;
-        /* no slot report: the tasks of the previous JobManager stopped before this
-         * registration (connect_rm waits for them), a new leader redeploys what it
-         * recovers, and a registration must stay small (rpc.server.handshake.max-frame-size) */
-        Fl__Pb__RegisterTaskManager req = FL__PB__REGISTER_TASK_MANAGER__INIT;
-        req.resource_id = te->resource_id;
-        req.host = te->host;
-        req.rpc_port = (uint32_t)te->rpc_port;
-        req.data_port = (uint32_t)te->data_port;
-        req.num_slots = (uint32_t)te->nslots;
-        if (!te->ever_registered && fl_supervise_crash_report())
-            req.crash_report = (char *)fl_supervise_crash_report();
-        fl_rpc_call(te->rpc, conn, FL_RPC_REGISTER_TASK_MANAGER, &req.base, te->ask_timeout_ms,
-                    te->ep, on_registration, (void *)(uintptr_t)conn);
-        return;
-    }
-    if (te->state == TE_CONNECTING || conn == te->conn) {
-        if (te->state == TE_REGISTERED) {
-            fl_warn("Lost connection to ResourceManager %s: %s. Trying to re-register.", peer,
-                    why);
-            cancel_all_tasks(te, "the JobManager is gone");
-        }
-        else
-            fl_debug("Could not reach ResourceManager %s: %s; retrying in %lld ms", peer, why,
-                     (long long)te->backoff_ms);
-        te->conn = 0;
-        te->leader_session[0] = '\0';
-        if (te->retarget) { /* straight to the new leader */
-            te->retarget = false;
-            te->backoff_ms = te->backoff_initial_ms;
-            te->state = TE_DISCONNECTED;
-            connect_rm(te);
-        } else {
-            schedule_retry(te);
-        }
-    }
-}
-
-static void connect_rm(fl_te *te)
-{
-    if (te->state == TE_STOPPING)
-        return;
-    te->state = TE_DISCONNECTED;
-    if (te->lr && !te->have_leader)
-        return; /* on_leader connects once ZooKeeper names one */
-    if (te->tasks) {
-        /* the tasks cancelled when the JobManager went are still stopping: the next leader
-         * should find their slots free (remove_task comes back here) */
-        int64_t now = fl_mono_ms();
-        if (!te->idle_wait_since)
-            te->idle_wait_since = now;
-        if (now - te->idle_wait_since < IDLE_WAIT_MAX_MS) {
-            struct timeval tv = {0, 200 * 1000};
-            evtimer_add(te->retry_timer, &tv);
-            return;
-        }
-        int n = 0;
-        for (te_task *x = te->tasks; x; x = x->next)
-            n++;
-        fl_warn("%d task(s) did not stop within %d ms of their cancellation; registering "
-                "anyway", n, IDLE_WAIT_MAX_MS);
-    }
-    te->idle_wait_since = 0;
-    te->state = TE_CONNECTING;
-    fl_rpc_connect(te->rpc, te->jm_host, te->jm_port, te->ask_timeout_ms, te->ep, on_rm_conn);
-}
-
-static void on_heartbeat_request(void *ctx, fl_rpc_msg *msg)
-{
-    fl_te *te = ctx;
-    Fl__Pb__HeartbeatRequest *h = (Fl__Pb__HeartbeatRequest *)msg->pb;
-    if (te->state == TE_REGISTERED && msg->conn == te->conn &&
-        strcmp(h->registration_id, te->registration_id) == 0 &&
-        strcmp(h->leader_session_id, te->leader_session) == 0) {
-        te->last_rm_heard = fl_mono_ms();
-        Fl__Pb__HeartbeatResponse resp = FL__PB__HEARTBEAT_RESPONSE__INIT;
-        Fl__Pb__MetricsTaskManager pm;
-        fl_tm_fill_process_metrics(te->net, te->conf, &pm);
-        resp.metrics = &pm;
-        fill_slots(te);
-        resp.resource_id = te->resource_id;
-        resp.registration_id = te->registration_id;
-        resp.n_slots = (size_t)te->nslots;
-        resp.slots = te->slot_ptrs;
-        fl_rpc_send(te->rpc, msg->conn, FL_RPC_HEARTBEAT_RESPONSE, &resp.base);
-    }
-    fl_rpc_msg_free(msg);
-}
-
-static void on_disconnect(void *ctx, fl_rpc_msg *msg)
-{
-    fl_te *te = ctx;
-    Fl__Pb__Disconnect *d = (Fl__Pb__Disconnect *)msg->pb;
-    if (msg->conn == te->conn && te->state != TE_STOPPING &&
-        (te->state != TE_REGISTERED || !strcmp(d->leader_session_id, te->leader_session))) {
-        fl_warn("ResourceManager %s disconnected us: %s. Registering again.", msg->peer,
-                d->reason);
-        fl_rpc_close(te->rpc, msg->conn);
-    }
-    fl_rpc_msg_free(msg);
-}
-
-static void on_watchdog(evutil_socket_t fd, short what, void *arg)
-{
-    fl_te *te = arg;
-    if (te->state != TE_REGISTERED)
-        return;
-    int64_t silent = fl_mono_ms() - te->last_rm_heard;
-    if (silent > te->hb_timeout_ms) {
-        fl_warn("The heartbeat of ResourceManager flint://%s:%d/resourcemanager timed out "
-                "(%lld ms); re-registering.",
-                te->jm_host, te->jm_port, (long long)silent);
-        fl_rpc_close(te->rpc, te->conn);
-    }
-}
 
 /* ---- slots ------------------------------------------------------------------------ */
 
@@ -453,16 +138,14 @@ static void remove_task(fl_te *te, te_task *x)
         job_here = !strcmp(y->job_id, x->job_id);
     if (!job_here)
         drop_ptables(te, x->job_id, INT32_MAX); /* the job is done here */
-    if (x->bundle && --x->bundle->refs == 0 && x->bundle->state == B_READY) {
-        fl_bundle_close(&x->bundle->bundle);
-        x->bundle->state = B_FETCHING; /* reloaded from the cache file next time */
-    }
+    if (x->bundle)
+        fl_bundle_cache_release(x->bundle);
     int slot = x->slot;
     free(x);
     free_slot_if_unused(te, slot);
     if (!te->tasks && te->idle_wait_since && te->state == TE_DISCONNECTED) {
         evtimer_del(te->retry_timer); /* every cancelled task stopped: register now */
-        connect_rm(te);
+        fl_te_connect_rm(te);
     }
 }
 
@@ -562,25 +245,6 @@ static void on_ckpt_ack(void *ctx, void *arg)
     fl_ckpt_ack_free(a);
 }
 
-/* True when msg came on the connection of the JobManager we registered with and carries
- * its leader session id (the fencing token): commands from anyone else, or from a leader
- * that another has replaced, are refused (the RPC service closes accepted connections that
- * send them; this is the second and third line). */
-static bool from_leader(fl_te *te, const fl_rpc_msg *msg, const char *token)
-{
-    if (te->state == TE_REGISTERED && msg->conn == te->conn &&
-        strcmp(token, te->leader_session) == 0)
-        return true;
-    if (te->state == TE_REGISTERED && msg->conn == te->conn)
-        fl_warn_every(10, "Refusing %s from %s: it carries leader session '%.40s', not %s "
-                      "(a leader that was replaced)", fl_rpc_type_name(msg->type), msg->peer,
-                      token, te->leader_session);
-    else
-        fl_warn_every(10, "Refusing %s from %s: not the JobManager this TaskManager is "
-                      "registered with", fl_rpc_type_name(msg->type), msg->peer);
-    return false;
-}
-
 static te_task *find_task(fl_te *te, const char *job, int attempt, int vertex, int subtask)
 {
     for (te_task *x = te->tasks; x; x = x->next)
@@ -596,7 +260,7 @@ static void on_trigger_checkpoint(void *ctx, fl_rpc_msg *msg)
     Fl__Pb__TriggerCheckpoint *t = (Fl__Pb__TriggerCheckpoint *)msg->pb;
     fl_ckpt_request r = {0};
     char why[200] = "";
-    if (!from_leader(te, msg, t->leader_session_id)) {
+    if (!fl_te_from_leader(te, msg, t->leader_session_id)) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -641,7 +305,7 @@ static void on_notify_checkpoint(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__NotifyCheckpoint *n = (Fl__Pb__NotifyCheckpoint *)msg->pb;
-    if (!from_leader(te, msg, n->leader_session_id)) {
+    if (!fl_te_from_leader(te, msg, n->leader_session_id)) {
         fl_rpc_msg_free(msg);
         return;
     }
@@ -667,14 +331,14 @@ static void start_task(fl_te *te, te_task *x)
 }
 
 /* Starts (or fails) every task waiting for bundle b. */
-static void bundle_settled(fl_te *te, bundle_entry *b)
+static void bundle_settled(fl_te *te, fl_bundle_entry *b)
 {
     te_task *x = te->tasks, *next;
     for (; x; x = next) {
         next = x->next;
         if (x->bundle != b || x->task)
             continue;
-        if (b->state == B_READY) {
+        if (b->state == FL_BUNDLE_READY) {
             start_task(te, x);
         } else {
             send_state(te, x, FL_TASK_FAILED, b->error);
@@ -683,86 +347,21 @@ static void bundle_settled(fl_te *te, bundle_entry *b)
     }
 }
 
-static void bundle_path(const fl_te *te, const bundle_entry *b, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s.so", te->blob_dir, b->hex);
-}
-
-static void load_bundle(fl_te *te, bundle_entry *b)
-{
-    char path[4200];
-    fl_err err;
-    bundle_path(te, b, path, sizeof path);
-    if (fl_bundle_open(&b->bundle, path, false, &err) < 0) {
-        b->state = B_FAILED;
-        snprintf(b->error, sizeof b->error, "Cannot load the job bundle: %.500s", err.msg);
-    } else {
-        b->state = B_READY;
-    }
-}
-
 static void on_blob(void *ctx, void *arg, fl_rpc_msg *reply, const char *error)
 {
     fl_te *te = ctx;
-    bundle_entry *b = arg;
+    fl_bundle_entry *b = arg;
     Fl__Pb__BlobResponse *r = reply ? (Fl__Pb__BlobResponse *)reply->pb : NULL;
-    uint8_t digest[32];
-    char path[4200], tmp[4300];
     if (!r || !r->found) {
-        b->state = B_FAILED;
+        b->state = FL_BUNDLE_FAILED;
         snprintf(b->error, sizeof b->error, "Cannot fetch the job bundle %.16s from the "
                                             "JobManager: %s",
                  b->hex, r ? "not found" : error);
-        goto out;
+    } else {
+        fl_bundle_cache_store(te->bundles, b, r->data.data, r->data.len);
     }
-    fl_sha256(r->data.data, r->data.len, digest);
-    if (memcmp(digest, b->sha, 32) != 0) {
-        b->state = B_FAILED;
-        snprintf(b->error, sizeof b->error, "The fetched job bundle does not match its hash");
-        goto out;
-    }
-    /* before the bytes are stored, so that nothing unverified is ever loaded: a bundle in
-     * the cache was verified when fetched (the cache is this process's own) */
-    fl_err verr;
-    if (te->trusted && fl_bundle_verify(te->trusted, b->name, r->data.data, r->data.len,
-                                        b->siglen ? b->sig : NULL, b->siglen, &verr) < 0) {
-        b->state = B_FAILED;
-        snprintf(b->error, sizeof b->error, "TaskManager %.100s refused to load it: %.400s",
-                 te->resource_id, verr.msg);
-        fl_warn("%s", b->error);
-        goto out;
-    }
-    bundle_path(te, b, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (fd < 0 || write(fd, r->data.data, r->data.len) != (ssize_t)r->data.len ||
-        close(fd) < 0 || rename(tmp, path) < 0) {
-        b->state = B_FAILED;
-        snprintf(b->error, sizeof b->error, "Cannot store the job bundle in %.300s: %s",
-                 te->blob_dir, strerror(errno));
-        goto out;
-    }
-    load_bundle(te, b);
-out:
     fl_rpc_msg_free(reply);
     bundle_settled(te, b);
-}
-
-static bundle_entry *get_bundle(fl_te *te, const uint8_t sha[32])
-{
-    bundle_entry *b;
-    for (b = te->bundles; b; b = b->next)
-        if (!memcmp(b->sha, sha, 32))
-            break;
-    if (!b) {
-        b = fl_xcalloc(1, sizeof *b);
-        memcpy(b->sha, sha, 32);
-        fl_sha256_hex(sha, b->hex);
-        b->state = B_FETCHING;
-        b->next = te->bundles;
-        te->bundles = b;
-    }
-    return b;
 }
 
 static void reply_ack(fl_te *te, const fl_rpc_msg *req, bool ok, const char *error)
@@ -778,7 +377,7 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     fl_te *te = ctx;
     Fl__Pb__TaskDeploymentDescriptor *d = ((Fl__Pb__SubmitTask *)msg->pb)->tdd;
     char why[300];
-    if (!from_leader(te, msg, ((Fl__Pb__SubmitTask *)msg->pb)->leader_session_id)) {
+    if (!fl_te_from_leader(te, msg, ((Fl__Pb__SubmitTask *)msg->pb)->leader_session_id)) {
         reply_ack(te, msg, false, "not the leader this TaskManager is registered with");
         fl_rpc_msg_free(msg);
         return;
@@ -841,15 +440,15 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     x->msg = msg;
     x->tables = tables;
     x->ntables = (int)d->n_gates;
-    x->bundle = get_bundle(te, d->bundle_sha256.data);
+    x->bundle = fl_bundle_cache_get(te->bundles, d->bundle_sha256.data);
     x->bundle->refs++;
-    if (x->bundle->state == B_FAILED) {
+    if (x->bundle->state == FL_BUNDLE_FAILED) {
         /* the tasks that waited for it have failed: this deployment tries again (a fetch
          * that timed out, or a signature this one may carry) */
-        x->bundle->state = B_FETCHING;
+        x->bundle->state = FL_BUNDLE_FETCHING;
     }
-    if (x->bundle->state == B_FETCHING) {
-        bundle_entry *nb = x->bundle;
+    if (x->bundle->state == FL_BUNDLE_FETCHING) {
+        fl_bundle_entry *nb = x->bundle;
         snprintf(nb->name, sizeof nb->name, "%s", d->bundle_name);
         nb->siglen = d->bundle_signature.len; /* a wrong length is refused, naming it */
         if (nb->siglen) /* unsigned: data is NULL */
@@ -858,20 +457,17 @@ static void on_submit_task(void *ctx, fl_rpc_msg *msg)
     x->next = te->tasks;
     te->tasks = x;
     reply_ack(te, msg, true, NULL);
-    bundle_entry *b = x->bundle;
-    if (b->state == B_READY) {
+    fl_bundle_entry *b = x->bundle;
+    if (b->state == FL_BUNDLE_READY) {
         start_task(te, x);
     } else {
         /* fetching: in the cache already (another job used it), being fetched, or not */
-        char path[4200];
-        bundle_path(te, b, path, sizeof path);
         bool fetching = false;
         for (te_task *y = te->tasks; y; y = y->next)
             fetching |= y != x && y->bundle == b && !y->task;
         if (fetching)
             return;
-        if (access(path, F_OK) == 0) {
-            load_bundle(te, b);
+        if (fl_bundle_cache_load_stored(te->bundles, b)) {
             bundle_settled(te, b);
             return;
         }
@@ -906,7 +502,7 @@ static void cancel_tasks_of(fl_te *te, const char *job_id, int attempt, const ch
     fl_netenv_release_partitions(te->net, prefix, why);
 }
 
-static void cancel_all_tasks(fl_te *te, const char *why)
+void fl_te_cancel_all_tasks(fl_te *te, const char *why)
 {
     if (te->tasks)
         fl_warn("Cancelling all tasks: %s", why);
@@ -950,46 +546,13 @@ static void on_cancel_job_tasks(void *ctx, fl_rpc_msg *msg)
 {
     fl_te *te = ctx;
     Fl__Pb__CancelJobTasks *c = (Fl__Pb__CancelJobTasks *)msg->pb;
-    if (c->n_vertex > 0 && from_leader(te, msg, c->leader_session_id)) {
+    if (c->n_vertex > 0 && fl_te_from_leader(te, msg, c->leader_session_id)) {
         cancel_some_tasks(te, c);
-    } else if (from_leader(te, msg, c->leader_session_id)) {
+    } else if (fl_te_from_leader(te, msg, c->leader_session_id)) {
         cancel_tasks_of(te, c->job_id, c->attempt, "job cancelled");
         drop_ptables(te, c->job_id, c->attempt == INT32_MAX ? INT32_MAX : c->attempt + 1);
     }
     fl_rpc_msg_free(msg);
-}
-
-/* The leader ZooKeeper names (high availability): register with it when it is another. */
-static void on_leader(void *ctx, const fl_leader_info *li)
-{
-    fl_te *te = ctx;
-    if (!li || te->state == TE_STOPPING)
-        return; /* between two leaders: stay with the one we have until the next appears */
-    if (te->have_leader && !strcmp(li->session_id, te->expected_session) &&
-        !strcmp(li->rpc_host, te->jm_host) && li->rpc_port == te->jm_port)
-        return;
-    bool had = te->have_leader;
-    te->have_leader = true;
-    snprintf(te->expected_session, sizeof te->expected_session, "%s", li->session_id);
-    snprintf(te->jm_host, sizeof te->jm_host, "%s", li->rpc_host);
-    te->jm_port = li->rpc_port;
-    fl_info("%s leader: flint://%s:%d (leader session %s)%s", had ? "New" : "Found the",
-            te->jm_host, te->jm_port, te->expected_session,
-            te->state == TE_REGISTERED ? "; leaving the old one" : "");
-    te->backoff_ms = te->backoff_initial_ms;
-    switch (te->state) {
-    case TE_DISCONNECTED:
-        evtimer_del(te->retry_timer);
-        connect_rm(te);
-        break;
-    case TE_CONNECTING:
-        te->retarget = true; /* its answer, whatever it is, leads to the new one */
-        break;
-    default: /* registering or registered with the old one: its down event goes on */
-        te->retarget = true;
-        fl_rpc_close(te->rpc, te->conn);
-        break;
-    }
 }
 
 fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_addr *addr)
@@ -1009,18 +572,6 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     snprintf(te->jm_host, sizeof te->jm_host, "%s",
              fl_conf_get_str(conf, "jobmanager.rpc.address"));
     te->jm_port = (int)fl_conf_get_int(conf, "jobmanager.rpc.port");
-    if (fl_ha_enabled(conf)) {
-        fl_err lerr;
-        te->lr = fl_leader_retrieval_new(conf, te->ep, on_leader, &lerr);
-        if (!te->lr) {
-            fl_error("%s", lerr.msg);
-            fl_endpoint_free(te->ep);
-            free(te);
-            return NULL;
-        }
-        te->jm_host[0] = '\0';
-        te->jm_port = 0;
-    }
     te->nslots = (int)fl_conf_get_int(conf, "taskmanager.numberOfTaskSlots");
     te->slots = fl_xcalloc((size_t)te->nslots, sizeof *te->slots);
     te->slot_status = fl_xcalloc((size_t)te->nslots, sizeof *te->slot_status);
@@ -1032,27 +583,19 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     te->backoff_ms = te->backoff_initial_ms;
     te->ask_timeout_ms = fl_conf_get_duration_ms(conf, "rpc.ask-timeout");
     te->hb_timeout_ms = fl_conf_get_duration_ms(conf, "heartbeat.timeout");
-    struct event_base *base = fl_endpoint_base(te->ep);
-    te->retry_timer = evtimer_new(base, on_retry, te);
-    te->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, te);
-    te->metrics_timer = event_new(base, -1, EV_PERSIST, on_metrics_tick, te);
-    te->net = net;
-    /* what TaskManagers killed with -9 left behind, then our own bundle cache (locked while
-     * we live, so that the next TaskManager to start after us removes it if we cannot) */
-    const char *blob_parent = fl_conf_get_str(conf, "blob.storage.directory");
-    if (!blob_parent || !*blob_parent)
-        blob_parent = "/tmp";
-    fl_workdir_reap(blob_parent, "flint-tm-blobs-");
-    fl_kbackend_rocksdb_reap(fl_conf_get_str(conf, "io.tmp.dirs"));
-    fl_err werr;
-    te->blob_lock = fl_workdir_new(blob_parent, "flint-tm-blobs-", te->blob_dir,
-                                   sizeof te->blob_dir, &werr);
-    if (te->blob_lock < 0) {
-        fl_error("cannot create a bundle cache directory: %s", werr.msg);
-        te->blob_dir[0] = '\0';
+    fl_err rerr;
+    if (fl_te_registration_init(te, &rerr) < 0) {
+        fl_error("%s", rerr.msg);
+        free(te->slots);
+        free(te->slot_status);
+        free(te->slot_ptrs);
+        fl_endpoint_free(te->ep);
+        free(te);
+        return NULL;
     }
-    fl_rpc_route(rpc, FL_RPC_HEARTBEAT_REQUEST, te->ep, on_heartbeat_request);
-    fl_rpc_route(rpc, FL_RPC_DISCONNECT, te->ep, on_disconnect);
+    te->metrics_timer = event_new(fl_endpoint_base(te->ep), -1, EV_PERSIST, on_metrics_tick, te);
+    te->net = net;
+    te->bundles = fl_bundle_cache_new(conf, te->resource_id);
     fl_rpc_route(rpc, FL_RPC_SUBMIT_TASK, te->ep, on_submit_task);
     fl_rpc_route(rpc, FL_RPC_CANCEL_JOB_TASKS, te->ep, on_cancel_job_tasks);
     fl_rpc_route(rpc, FL_RPC_TRIGGER_CHECKPOINT, te->ep, on_trigger_checkpoint);
@@ -1065,17 +608,13 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
 
 static void start_mail(void *ctx, void *arg)
 {
-    connect_rm(ctx);
+    fl_te_connect_rm(ctx);
 }
 
 int fl_te_start(fl_te *te, fl_err *err)
 {
-    if (fl_trusted_keys_load(te->conf, &te->trusted, err) < 0)
+    if (fl_bundle_cache_load_keys(te->bundles, te->conf, err) < 0)
         return -1;
-    if (te->trusted)
-        fl_info("Job bundles are loaded only when signed by one of %d trusted key(s) "
-                "(security.bundles.trusted-keys).",
-                fl_trusted_keys_count(te->trusted));
     te->started_mono = fl_mono_ms();
     struct timeval tick = {0, 100 * 1000};
     event_add(te->watchdog, &tick);
@@ -1106,7 +645,7 @@ static void shutdown_mail(void *ctx, void *arg)
     }
     te->state = TE_STOPPING;
     evtimer_del(te->retry_timer);
-    cancel_all_tasks(te, "the TaskManager is shutting down");
+    fl_te_cancel_all_tasks(te, "the TaskManager is shutting down");
 }
 
 void fl_te_shutdown(fl_te *te)
@@ -1129,20 +668,7 @@ void fl_te_free(fl_te *te)
             fl_task_cancel(x->task);
         remove_task(te, x);
     }
-    while (te->bundles) {
-        bundle_entry *b = te->bundles;
-        te->bundles = b->next;
-        if (b->state == B_READY)
-            fl_bundle_close(&b->bundle);
-        free(b);
-    }
-    if (te->blob_dir[0]) {
-        if (fl_remove_tree(te->blob_dir) != 0)
-            fl_warn("could not remove %s", te->blob_dir);
-    }
-    if (te->blob_lock >= 0)
-        close(te->blob_lock);
-    fl_trusted_keys_free(te->trusted);
+    fl_bundle_cache_free(te->bundles);
     event_free(te->retry_timer);
     event_free(te->watchdog);
     event_free(te->metrics_timer);
