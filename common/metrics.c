@@ -4,6 +4,7 @@
 #include "metrics.h"
 #include "config.h"
 #include "log.h"
+#include "netaddr.h"
 #include "rpc.h"
 #include "util.h"
 

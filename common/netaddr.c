@@ -1,9 +1,9 @@
 /* netaddr.c -- see netaddr.h. */
 #include "netaddr.h"
-#include "rpc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,4 +78,50 @@ void fl_peer_host(const char *peer, char *out, size_t outlen)
         n = outlen - 1;
     memcpy(out, start, n);
     out[n] = '\0';
+}
+
+int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *sslen, fl_err *err)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc == EAI_BADFLAGS || (rc && strcmp(host, "localhost") == 0)) {
+        hints.ai_flags = AI_NUMERICSERV;
+        rc = getaddrinfo(host, portstr, &hints, &res);
+    }
+    if (rc) {
+        fl_err_set(err, "cannot resolve host '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    /* Prefer IPv4: loopback set-ups bind "localhost" to 127.0.0.1. */
+    struct addrinfo *pick = res;
+    for (struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    *sslen = (int)pick->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, outlen, "%s:%d", host, port);
 }

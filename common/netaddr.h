@@ -26,4 +26,11 @@ bool fl_host_is_loopback(const char *host);
 /* The host part of "host:port" or "[v6]:port" into out. */
 void fl_peer_host(const char *peer, char *out, size_t outlen);
 
+/* Resolves host (name or literal) for an IPv4/IPv6 TCP socket. 0 or -1 with err. */
+struct sockaddr_storage;
+struct sockaddr;
+int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *sslen, fl_err *err);
+/* "ip:port" of a socket address. */
+void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen);
+
 #endif

@@ -2,12 +2,11 @@
 #include "rpc.h"
 #include "frame.h"
 #include "log.h"
+#include "netaddr.h"
 #include "tls.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
@@ -19,34 +18,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-
-typedef struct type_info {
-    uint16_t id;
-    const char *name;
-    const ProtobufCMessageDescriptor *desc;
-} type_info;
-
-static const type_info types[] = {
-#define FL_RPC_TYPE(id, name, desc) {id, #name, &desc},
-#include "rpc_types.h"
-#undef FL_RPC_TYPE
-};
-
-const ProtobufCMessageDescriptor *fl_rpc_type_descriptor(uint16_t type)
-{
-    for (size_t i = 0; i < FL_ARRAY_LEN(types); i++)
-        if (types[i].id == type)
-            return types[i].desc;
-    return NULL;
-}
-
-const char *fl_rpc_type_name(uint16_t type)
-{
-    for (size_t i = 0; i < FL_ARRAY_LEN(types); i++)
-        if (types[i].id == type)
-            return types[i].name;
-    return "UNKNOWN";
-}
 
 typedef struct route {
     uint16_t type;
@@ -439,22 +410,6 @@ static rconn *add_conn(fl_rpc *rpc, struct bufferevent *bev, const char *peer, f
     return c;
 }
 
-void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-    }
-    snprintf(out, outlen, "%s:%d", host, port);
-}
-
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -652,36 +607,6 @@ static void do_connect(void *ctx, void *arg)
             close_conn(rpc, still, "connect failed");
     }
     free(r);
-}
-
-int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *sslen, fl_err *err)
-{
-    struct addrinfo hints = {0}, *res = NULL;
-    char portstr[16];
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-    snprintf(portstr, sizeof portstr, "%d", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc == EAI_BADFLAGS || (rc && strcmp(host, "localhost") == 0)) {
-        hints.ai_flags = AI_NUMERICSERV;
-        rc = getaddrinfo(host, portstr, &hints, &res);
-    }
-    if (rc) {
-        fl_err_set(err, "cannot resolve host '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    /* Prefer IPv4: loopback set-ups bind "localhost" to 127.0.0.1. */
-    struct addrinfo *pick = res;
-    for (struct addrinfo *a = res; a; a = a->ai_next)
-        if (a->ai_family == AF_INET) {
-            pick = a;
-            break;
-        }
-    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-    *sslen = (int)pick->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
 }
 
 void fl_rpc_connect(fl_rpc *rpc, const char *host, int port, int64_t timeout_ms, fl_endpoint *ep,

@@ -117,11 +117,4 @@ void fl_rpc_close(fl_rpc *rpc, fl_conn_id conn);
  * the service's max_frame are read. Takes effect before anything sent after this call. */
 void fl_rpc_admit(fl_rpc *rpc, fl_conn_id conn);
 
-/* Resolves host (name or literal) for an IPv4/IPv6 TCP socket. 0 or -1 with err. */
-struct sockaddr_storage;
-struct sockaddr;
-int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *sslen, fl_err *err);
-/* "ip:port" of a socket address. */
-void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen);
-
 #endif

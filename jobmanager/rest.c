@@ -4,6 +4,7 @@
 #include "common/config.h"
 #include "common/connlimit.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/rpc.h"
 #include "common/util.h"
 #include "rest_auth.h"

@@ -11,6 +11,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/mailbox.h"
+#include "common/netaddr.h"
 #include "common/rpc.h"
 #include "common/tls.h"
 #include "common/util.h"

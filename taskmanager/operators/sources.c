@@ -13,6 +13,7 @@
  */
 #include "common/api/connectors.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/rpc.h"
 #include "operators.h"
 #include "taskmanager/chain/operator.h"

@@ -30,6 +30,7 @@
  */
 #include "common/auth.h"
 #include "common/frame.h"
+#include "common/netaddr.h"
 #include "common/rpc.h"
 #include "common/util.h"
 #include "proto/checkpoint.pb-c.h"
