@@ -781,25 +781,3 @@ void fl_cc_free(fl_cc *cc)
     free(cc->history);
     free(cc);
 }
-
-/* ---- REST (the statistics: checkpoint_stats.c) ---------------------------------- */
-
-json_t *fl_cc_config_json(const fl_cc *cc)
-{
-    const char *backend = fl_conf_get_str(cc->env.conf, "state.backend.type");
-    return json_pack(
-        "{s:s, s:I, s:I, s:I, s:i, s:{s:b, s:b}, s:s, s:s, s:b, s:i, s:I, s:s}", "mode",
-        cc->exactly_once ? "exactly_once" : "at_least_once", "interval",
-        (json_int_t)(cc->enabled ? cc->interval : INT64_MAX), "timeout",
-        (json_int_t)cc->timeout, "min_pause", (json_int_t)cc->min_pause, "max_concurrent",
-        cc->max_concurrent, "externalization", "enabled", 1, "delete_on_cancellation", 0,
-        "state_backend",
-        backend && !strcmp(backend, "rocksdb") ? "EmbeddedRocksDBStateBackend"
-                                               : "HashMapStateBackend",
-        "checkpoint_storage", "FileSystemCheckpointStorage", "unaligned_checkpoints",
-        cc->unaligned, "tolerable_failed_checkpoints", cc->tolerable,
-        "aligned_checkpoint_timeout",
-        (json_int_t)fl_conf_get_duration_ms(cc->env.conf,
-                                            "execution.checkpointing.aligned-checkpoint-timeout"),
-        "checkpoints_dir", cc->base);
-}
