@@ -19,7 +19,7 @@ start_producer() { # port args...
     local port=$1; shift
     $T produce --port "$port" "$@" > "$tmp/prod.out" 2>&1 &
     pids+=($!)
-    for _ in $(seq 50); do grep -q ready "$tmp/prod.out" 2>/dev/null && return; sleep 0.05; done
+    for _ in $(seq 1200); do grep -q ready "$tmp/prod.out" 2>/dev/null && return; sleep 0.05; done
     fail "producer did not start"
 }
 
@@ -55,12 +55,12 @@ start_producer "$P" --records 1000000000
 $T consume --connect 127.0.0.1:$P --records 1000000000 --consume-rate 100000 > "$tmp/cons.out" 2>&1 &
 cpid=$!
 pids+=($cpid)
-for _ in $(seq 250); do grep -q receiving "$tmp/cons.out" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q receiving "$tmp/cons.out" && break; sleep 0.02; done
 grep -q receiving "$tmp/cons.out" || fail "consumer never received anything"
 sleep 0.3
 kill -9 $cpid
 killed_ms=$(date +%s%3N)
-for _ in $(seq 250); do grep -q "failed at" "$tmp/prod.out" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q "failed at" "$tmp/prod.out" && break; sleep 0.02; done
 cat "$tmp/prod.out"
 failed_ms=$(sed -n 's/.*failed at wall_ms=\([0-9]*\).*/\1/p' "$tmp/prod.out")
 [ -n "$failed_ms" ] || fail "producer did not fail"
