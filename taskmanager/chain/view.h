@@ -49,11 +49,22 @@ typedef struct fl_task_view {
     int64_t (*clock_ms)(void *clock_arg);
     void *clock_arg;
     fl_failure *failure;      /* the task's: operators fail through it */
+    /* True while an output of the task has no free buffer (Flink's output availability). A
+     * built-in source returns from its poll then, between two records, so that its task
+     * waits for buffers where it hears its mail (a checkpoint trigger, a cancellation),
+     * not inside a batch. NULL: never (the operator test harness). */
+    bool (*output_full)(const void *output_arg);
+    const void *output_arg;
 } fl_task_view;
 
 static inline bool fl_view_should_stop(const fl_task_view *v)
 {
     return fl_failure_should_stop(v->failure);
+}
+
+static inline bool fl_view_output_full(const fl_task_view *v)
+{
+    return v->output_full && v->output_full(v->output_arg);
 }
 
 static inline int64_t fl_view_now_ms(const fl_task_view *v)

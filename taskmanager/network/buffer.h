@@ -22,6 +22,7 @@
 enum fl_buf_kind { FL_BUF_DATA = 0, FL_BUF_EVENT = 1, FL_BUF_PRIORITY = 2 };
 /* A data buffer whose first bytes continue a record begun in the previous buffer. */
 #define FL_BUF_F_CONT 1
+#define FL_BUF_NO_RECORD UINT32_MAX
 
 typedef struct fl_buf fl_buf;
 typedef struct fl_buf_owner fl_buf_owner;
@@ -38,6 +39,8 @@ struct fl_buf {
     uint32_t cap;        /* segment size */
     uint8_t kind;        /* enum fl_buf_kind */
     uint8_t flags;       /* FL_BUF_F_* */
+    uint32_t first_rec;  /* producer side: offset of the first record that begins here
+                          * (FL_BUF_NO_RECORD: none, the buffer continues one record) */
     fl_buf_owner *owner;
 };
 

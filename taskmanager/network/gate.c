@@ -272,8 +272,10 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
 {
     fl_gate *g = c->gate;
     if (kind == FL_BUF_PRIORITY) {
-        /* sent without credit: it gets a buffer of its own and goes ahead of the queued data
-         * (after buffers that finish a record begun in a buffer already read) */
+        /* sent without credit: it gets a buffer of its own and goes ahead of all the queued
+         * data. A record begun in a buffer already read and finished in one it overtook is
+         * read after the event (the deserializer keeps its beginning), and is channel state:
+         * the records of overtaken buffers are persisted whole, beginning included. */
         if (len == 0 || len > FL_EVENT_MAX_PAYLOAD + 1)
             return -1;
         fl_buf *ev = fl_buf_heap_new(len);
@@ -281,19 +283,14 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
         ev->len = len;
         ev->kind = FL_BUF_PRIORITY;
         pthread_mutex_lock(&g->lock);
-        fl_buf *after = NULL;
-        for (fl_buf *b = c->received.head; b && b->kind == FL_BUF_DATA && (b->flags & FL_BUF_F_CONT);
-             b = b->next)
-            after = b;
-        fl_bufq_insert_after(&c->received, after, ev);
+        fl_bufq_insert_after(&c->received, NULL, ev);
         int n = 0;
         for (fl_buf *b = ev->next; b; b = b->next)
             n += b->kind == FL_BUF_DATA;
         c->overtaken = n;
         mark_ready(g, c);
         pthread_mutex_unlock(&g->lock);
-        if (!after)
-            priority_arrived(g);
+        priority_arrived(g);
         return 0;
     }
     pthread_mutex_lock(&g->lock);

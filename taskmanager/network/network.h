@@ -78,7 +78,7 @@ float fl_partition_pool_usage(fl_partition *p);
  * backpressure its counter gets only when the wait ends. Any thread. */
 int64_t fl_partition_waiting_ns(fl_partition *p);
 /* Unaligned checkpoints: sends an event to every subpartition AHEAD of the data queued
- * there (but after buffers that finish a record begun in an already sent buffer), without
+ * there (but after the bytes that finish a record begun in an already sent buffer), without
  * waiting for credit. The data it overtakes -- whole length-prefixed records, in order --
  * is handed to overtaken(arg, sub, bytes, len) before the call returns. */
 int fl_partition_emit_priority(fl_partition *p, uint8_t type, const void *payload, uint32_t len,

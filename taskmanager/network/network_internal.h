@@ -61,6 +61,7 @@ struct fl_partition {
     int64_t timeout_ns;       /* < 0: flush only full buffers */
     bool dirty;               /* producer thread: some cur buffer holds unflushed data */
     bool in_record;           /* producer thread: writing a record (spanning buffers) */
+    uint32_t rec_left;        /* producer thread: bytes of that record not written yet */
     int64_t flush_deadline;   /* producer thread */
     atomic_int refs;          /* producer + registry + attached readers */
     atomic_int consumed_subs;

@@ -207,6 +207,8 @@ static fl_buf *next_buffer(fl_partition *p, fl_subpart *sp)
     }
     b->kind = FL_BUF_DATA;
     b->flags = p->in_record ? FL_BUF_F_CONT : 0;
+    /* where the next record may begin: after the rest of the one being written */
+    b->first_rec = !p->in_record ? 0 : p->rec_left < b->cap ? p->rec_left : FL_BUF_NO_RECORD;
     sp->cur = b;
     if (!p->dirty && p->timeout_ns > 0) {
         p->dirty = true;
@@ -230,6 +232,7 @@ static int write_spanning(fl_partition *p, fl_subpart *sp, const uint8_t *src, u
         b->len += k;
         src += k;
         n -= k;
+        p->rec_left -= k;
         if (b->len == b->cap) {
             sp->cur = NULL;
             hand_over(sp, b);
@@ -248,6 +251,7 @@ static int emit_slow(fl_partition *p, fl_subpart *sp, const void *hdr, uint32_t 
     if (!sp->cur && !next_buffer(p, sp)) /* the record starts at this buffer's start */
         return -1;
     p->in_record = true; /* buffers taken from here on (even for the prefix) continue it */
+    p->rec_left = 4 + hlen + plen;
     int rc = write_spanning(p, sp, prefix, 4) < 0 || write_spanning(p, sp, hdr, hlen) < 0 ||
              write_spanning(p, sp, payload, plen) < 0;
     p->in_record = false;
@@ -318,6 +322,36 @@ int fl_partition_emit_event(fl_partition *p, int sub, uint8_t type, const void *
     return 0;
 }
 
+/* Where a priority event goes in sp's queue (lock held): at its head, but never between
+ * the parts of a record whose beginning the consumer has already taken, and what it
+ * overtakes must begin with a record (it is replayed as output channel state into a fresh
+ * consumer). So after the continuation that ends such a record: a buffer that holds that
+ * end and the beginning of later records is split there, its tail moved into a buffer of
+ * its own. With small records nearly every buffer continues one; walking past every such
+ * buffer instead put the event behind all the queued data. NULL: at the head. */
+static fl_buf *priority_slot(fl_subpart *sp)
+{
+    fl_buf *after = NULL;
+    for (fl_buf *b = sp->queue.head; b && b->kind == FL_BUF_DATA && (b->flags & FL_BUF_F_CONT);
+         b = b->next) {
+        after = b;
+        if (b->first_rec == FL_BUF_NO_RECORD)
+            continue; /* all of it continues one record: the next buffer goes too */
+        if (b->first_rec < b->len) {
+            fl_buf *tail = fl_buf_heap_new(b->len - b->first_rec);
+            memcpy(tail->data, b->data + b->first_rec, b->len - b->first_rec);
+            tail->len = b->len - b->first_rec;
+            tail->kind = FL_BUF_DATA;
+            tail->flags = 0;
+            tail->first_rec = 0;
+            b->len = b->first_rec;
+            fl_bufq_insert_after(&sp->queue, b, tail);
+        }
+        break;
+    }
+    return after;
+}
+
 int fl_partition_emit_priority(fl_partition *p, uint8_t type, const void *payload, uint32_t len,
                                void (*overtaken)(void *arg, int sub, const uint8_t *data,
                                                  uint32_t len),
@@ -335,12 +369,7 @@ int fl_partition_emit_priority(fl_partition *p, uint8_t type, const void *payloa
             memcpy(ev->data + 1, payload, len);
         ev->len = len + 1;
         pthread_mutex_lock(&sp->lock);
-        /* never between the parts of a record that began in a buffer already sent */
-        fl_buf *after = NULL;
-        for (fl_buf *b = sp->queue.head; b && b->kind == FL_BUF_DATA && (b->flags & FL_BUF_F_CONT);
-             b = b->next)
-            after = b;
-        fl_bufq_insert_after(&sp->queue, after, ev);
+        fl_bufq_insert_after(&sp->queue, priority_slot(sp), ev);
         for (fl_buf *b = ev->next; b; b = b->next)
             if (b->kind == FL_BUF_DATA && b->len)
                 overtaken(arg, i, b->data, b->len);

@@ -87,6 +87,8 @@ static int src_elements(fl_op *op)
         s->p += 4 + len;
         s->left--;
         s->emitted++;
+        if (FL_UNLIKELY(fl_view_output_full(op->view)))
+            break; /* the task waits for buffers where it hears its mail */
     }
     return s->left && s->end - s->p >= 4 ? FL_SOURCE_MORE : FL_SOURCE_END;
 }
@@ -225,6 +227,8 @@ static int file_poll(fl_ctx *ctx)
         sp->pos = s->pos + s->off;
         if (FL_UNLIKELY(fl_op_should_stop(op)))
             return FL_SOURCE_END;
+        if (FL_UNLIKELY(fl_view_output_full(op->view)))
+            break; /* the task waits for buffers where it hears its mail */
     }
     return FL_SOURCE_MORE;
 }
@@ -434,6 +438,8 @@ static int src_sequence(fl_op *op)
             r->done = 1;
         else
             r->next++;
+        if (FL_UNLIKELY(fl_view_output_full(op->view)))
+            break; /* the task waits for buffers where it hears its mail */
     }
     return FL_SOURCE_MORE;
 }

@@ -182,6 +182,10 @@ int fl_task_assemble(fl_task *t, fl_err *err)
             fl_partition_fail(p, "task canceled");
         w->part = p;
     }
+    if (t->nparts > 0) { /* sources look between records (a chain that ends here: never) */
+        t->view.output_full = fl_task_outputs_full;
+        t->view.output_arg = t;
+    }
     /* wire each operator's outputs: chained operators and network writers */
     for (int i = 0; i < t->nops; i++) {
         fl_op *op = &t->ops[i];

@@ -114,6 +114,8 @@ int fl_task_assemble(fl_task *t, fl_err *err);
 /* loop.c: runs the source, or reads the gates, until the input ends or the task stops. */
 void fl_task_run_source(fl_task *t);
 void fl_task_run_inputs(fl_task *t);
+/* Whether an output of task (an fl_task) has no free buffer: the view's output_full. */
+bool fl_task_outputs_full(const void *task);
 /* Runs the mails waiting in the task's mailbox (checkpoint triggers, notifications). */
 void fl_task_run_mails(fl_task *t);
 

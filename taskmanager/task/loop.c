@@ -99,6 +99,12 @@ static inline bool outputs_full(const fl_task *t)
     return false;
 }
 
+/* The view's output_full (sources ask it between records). */
+bool fl_task_outputs_full(const void *task)
+{
+    return outputs_full(task);
+}
+
 /* Waits until the full output has buffers again, mail came, or a priority event (an
  * unaligned barrier) reached one of the gates; then takes those events and runs the mail.
  * The wait is backpressure. */

@@ -217,6 +217,173 @@ START_TEST(test_events_in_order_with_records)
 }
 END_TEST
 
+/* ---- priority events (unaligned checkpoints) --------------------------------------- */
+
+typedef struct captured {
+    uint8_t *p;
+    size_t len;
+} captured;
+
+static void capture(void *arg, int sub, const uint8_t *data, uint32_t len)
+{
+    captured *c = arg;
+    ck_assert_int_eq(sub, 0);
+    c->p = realloc(c->p, c->len + len);
+    memcpy(c->p + c->len, data, len);
+    c->len += len;
+}
+
+/* Small records put a record boundary inside nearly every buffer (each one begins with the
+ * end of a record): the event must still go right behind the buffer the consumer is on,
+ * the data it overtakes must begin with a whole record (it is replayed into a fresh
+ * consumer), and the consumer sees every record once, in order, the event among them. */
+START_TEST(test_priority_overtakes_small_records)
+{
+    fl_netenv *net = make_net("4kb", "256", NULL);
+    fl_err err;
+    fl_partition *p = fl_partition_new(net, "j/pr/0", 1, -1, NULL, &err);
+    ck_assert_ptr_nonnull(p);
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/pr/0", 0, NULL, 0);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    const uint32_t n = 2000, rec = 10; /* 14 bytes with the prefix: 7 of the pool's 10 buffers */
+    uint8_t r[10];
+    for (uint32_t i = 0; i < n; i++) {
+        memset(r, (int)(i & 0xff), rec);
+        memcpy(r, &i, 4);
+        ck_assert_int_eq(fl_partition_emit(p, 0, r, rec, NULL, 0), 0);
+    }
+    fl_input in;
+    const uint32_t before = 3; /* the consumer is inside the first buffer */
+    for (uint32_t i = 0; i < before; i++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_RECORD);
+    }
+    int64_t chk = 4;
+    captured c = {0};
+    ck_assert_int_eq(fl_partition_emit_priority(p, FL_EV_BARRIER, &chk, sizeof chk, capture, &c),
+                     0);
+    /* the overtaken bytes: whole records, consecutive, up to the last one emitted */
+    uint32_t first = UINT32_MAX, next = 0;
+    for (size_t off = 0; off < c.len;) {
+        ck_assert_uint_ge(c.len - off, 4 + rec);
+        uint32_t len, idx;
+        memcpy(&len, c.p + off, 4);
+        ck_assert_uint_eq(len, rec);
+        memcpy(&idx, c.p + off + 4, 4);
+        if (first == UINT32_MAX)
+            first = next = idx;
+        ck_assert_uint_eq(idx, next);
+        next++;
+        off += 4 + len;
+    }
+    ck_assert_uint_eq(next, n);
+    /* behind the first two buffers at most (4096 / 14 = 292 records each), not the tail */
+    ck_assert_uint_le(first, 2 * 4096 / (4 + rec) + 1);
+    ck_assert_uint_gt(first, before);
+    /* the consumer: records up to `first`, the barrier, then the rest, each once */
+    fl_partition_finish(p);
+    uint32_t want = before;
+    bool barrier = false;
+    for (;;) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
+            break;
+        if (in.kind == FL_IN_EVENT) {
+            ck_assert_int_eq(in.event_type, FL_EV_BARRIER);
+            ck_assert(in.priority);
+            ck_assert(!barrier);
+            ck_assert_uint_eq(want, first); /* exactly where it overtook */
+            barrier = true;
+            continue;
+        }
+        uint32_t idx;
+        ck_assert_uint_eq(in.len, rec);
+        memcpy(&idx, in.data, 4);
+        ck_assert_uint_eq(idx, want);
+        want++;
+    }
+    ck_assert(barrier);
+    ck_assert_uint_eq(want, n);
+    free(c.p);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    fl_netenv_free(net);
+}
+END_TEST
+
+/* The same across TaskManagers: the event travels without credit and, at the consumer, goes
+ * ahead of every buffer received (even one that ends a record begun in a buffer already
+ * read) and of the rest of the buffer being read; every record arrives once, in order. */
+START_TEST(test_priority_overtakes_remote)
+{
+    fl_conf *conf = fl_conf_new();
+    fl_err err;
+    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "256", NULL);
+    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
+    int pport, cport;
+    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
+    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
+    fl_partition *p = fl_partition_new(prod, "j/pr/1", 1, -1, NULL, &err);
+    ck_assert_ptr_nonnull(p);
+    fl_gate *g = fl_gate_new(cons, 1, "remote gate", NULL);
+    fl_gate_set_channel(g, 0, "j/pr/1", 0, "127.0.0.1", pport);
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    const uint32_t n = 2000, rec = 10;
+    uint8_t r[10];
+    for (uint32_t i = 0; i < n; i++) {
+        memset(r, (int)(i & 0xff), rec);
+        memcpy(r, &i, 4);
+        ck_assert_int_eq(fl_partition_emit(p, 0, r, rec, NULL, 0), 0);
+    }
+    fl_partition_flush(p);
+    fl_input in;
+    const uint32_t before = 3;
+    for (uint32_t i = 0; i < before; i++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_RECORD);
+    }
+    int64_t chk = 5;
+    captured c = {0};
+    ck_assert_int_eq(fl_partition_emit_priority(p, FL_EV_BARRIER, &chk, sizeof chk, capture, &c),
+                     0);
+    struct pollfd pfd = {fl_gate_priority_fd(g), POLLIN, 0};
+    ck_assert_int_eq(poll(&pfd, 1, 10000), 1); /* it reached the consumer */
+    fl_partition_finish(p);
+    uint32_t want = before;
+    bool barrier = false;
+    for (;;) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
+            break;
+        if (in.kind == FL_IN_EVENT) {
+            ck_assert_int_eq(in.event_type, FL_EV_BARRIER);
+            ck_assert(in.priority);
+            ck_assert(!barrier);
+            ck_assert_uint_eq(want, before); /* ahead of the rest of the buffer being read */
+            barrier = true;
+            continue;
+        }
+        uint32_t idx;
+        ck_assert_uint_eq(in.len, rec);
+        memcpy(&idx, in.data, 4);
+        ck_assert_uint_eq(idx, want);
+        want++;
+    }
+    ck_assert(barrier);
+    ck_assert_uint_eq(want, n);
+    free(c.p);
+    fl_partition_release(p);
+    fl_gate_free(g);
+    fl_netenv_free(cons);
+    fl_netenv_free(prod);
+    fl_conf_free(conf);
+}
+END_TEST
+
 START_TEST(test_recycling_million_buffers)
 {
     fl_netenv *net = make_net("4kb", "16", NULL);
@@ -669,6 +836,8 @@ static Suite *network_suite(void)
     tcase_add_test(tc, test_local_spanning_huge_empty);
     tcase_add_test(tc, test_remote_spanning_huge_empty);
     tcase_add_test(tc, test_events_in_order_with_records);
+    tcase_add_test(tc, test_priority_overtakes_small_records);
+    tcase_add_test(tc, test_priority_overtakes_remote);
     tcase_add_test(tc, test_recycling_million_buffers);
     tcase_add_test(tc, test_block_unblock);
     tcase_add_test(tc, test_insufficient_buffers_message);
