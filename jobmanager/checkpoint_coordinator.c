@@ -504,6 +504,18 @@ void fl_cc_on_recorded(void *arg, int64_t id, int status, const char *why)
         ;
     if (!p)
         return;
+    if (status == 0 && fl_leader_term_state(cc->env.term) == FL_TERM_REVOKED) {
+        /* recorded, but another JobManager may lead by now: the checkpoint is its */
+        fl_info("Checkpoint %lld of job %s was recorded, but this JobManager no longer leads; "
+                "not completing it here", (long long)id, cc->job_id);
+        unlink_pending(cc, p);
+        free_pending(p);
+        return;
+    }
+    if (status == 0 && !fl_leader_term_is_active(cc->env.term)) {
+        p->recorded = true; /* suspended: nothing completes until the term is back */
+        return;
+    }
     if (status == 0) {
         Fl__Pb__CheckpointMetadata *meta = p->meta;
         p->meta = NULL;
@@ -527,6 +539,18 @@ void fl_cc_on_recorded(void *arg, int64_t id, int status, const char *why)
         cc->env.savepoint_done(cc->env.jm, p->token, NULL, why);
     free_pending(p);
     cc->env.changed(cc->env.jm);
+}
+
+void fl_cc_resume(fl_cc *cc)
+{
+    for (pending *p = cc->pending, *next; p; p = next) {
+        next = p->next;
+        if (p->recorded) {
+            Fl__Pb__CheckpointMetadata *meta = p->meta;
+            p->meta = NULL;
+            finish(cc, p, meta, !p->orphan);
+        }
+    }
 }
 
 void fl_cc_trigger_savepoint(fl_cc *cc, const char *dir, uint64_t token, bool drain)

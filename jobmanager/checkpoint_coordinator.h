@@ -83,6 +83,9 @@ int fl_cc_retained(const fl_cc *cc);
 /* The store's answers (fl_ha_job_callbacks; arg is the fl_cc). */
 void fl_cc_on_id(void *cc, int64_t id, const char *why);
 void fl_cc_on_recorded(void *cc, int64_t id, int status, const char *why);
+/* The term is active again after a suspension: completes the checkpoints recorded
+ * meanwhile (a recorded checkpoint completes only while its JobManager leads). */
+void fl_cc_resume(fl_cc *cc);
 /* All tasks of an attempt are running: periodic checkpoints (re)start. */
 void fl_cc_start(fl_cc *cc);
 /* The attempt is over (failing, cancelled, finished): pending checkpoints are aborted. */

@@ -36,6 +36,7 @@ typedef struct pending {
     int64_t alignment_ms;
     bool recording;           /* complete: being recorded in the store */
     bool orphan;              /* its attempt ended while it was being recorded */
+    bool recorded;            /* recorded while the term was suspended: completes on resume */
     Fl__Pb__CheckpointMetadata *meta; /* while recording */
 } pending;
 

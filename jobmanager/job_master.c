@@ -503,6 +503,8 @@ void fl_jm_recover(fl_jm *jm, const fl_ha_checkpoint *ckpts, int n, int64_t subm
 static void run_resume(void *ctx, void *arg)
 {
     fl_jm *jm = ctx;
+    if (jm->cc)
+        fl_cc_resume(jm->cc);
     if (jm->deploy_held)
         fl_jm_deploy_resume(jm);
 }
