@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,7 +36,25 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
                           uint32_t len)
 {
     fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
-    fl_frame_append(bufferevent_get_output(nc->bev), &h, payload);
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    /* A directly read connection (plain TCP, handshake done) sends a control frame with one
+     * send(2) when nothing is queued before it: through the bufferevent a credit frame
+     * cost two epoll_ctl calls and a loop turn besides its write. What the socket does not
+     * take now is queued behind, in order. */
+    if (nc->rx && len <= FL_NET_MAX_CONTROL && evbuffer_get_length(out) == 0) {
+        uint8_t d[FL_FRAME_HDR_LEN + FL_NET_MAX_CONTROL];
+        fl_frame_hdr_encode(&h, d);
+        if (len)
+            memcpy(d + FL_FRAME_HDR_LEN, payload, len);
+        size_t n = FL_FRAME_HDR_LEN + len;
+        ssize_t w = send(bufferevent_getfd(nc->bev), d, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0)
+            w = 0; /* the bufferevent's write finds the error, if there is one */
+        if ((size_t)w < n)
+            evbuffer_add(out, d + w, n - (size_t)w);
+        return;
+    }
+    fl_frame_append(out, &h, payload);
 }
 
 void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg)
@@ -315,8 +334,11 @@ void fl_netenv_queue_credit(fl_netenv *net, fl_chan *c)
     if (!c->credit_queued) {
         c->credit_queued = true;
         c->credit_next = net->work_credits;
+        /* the network thread empties the list before it sleeps: a list that was not
+         * empty has been told of already */
+        if (!net->work_credits)
+            wake_work(net);
         net->work_credits = c;
-        wake_work(net);
     }
     pthread_mutex_unlock(&net->work_lock);
 }
@@ -664,8 +686,8 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
     net->hb_timeout_ms = FL_MAX(net->hb_interval_ms, fl_conf_get_duration_ms(conf, "heartbeat.timeout"));
     net->max_frame = fl_netpool_segment_size(pool) + FL_NET_BUFFER_HDR;
     pthread_mutex_init(&net->reg_lock, NULL);
-    pthread_mutex_init(&net->work_lock, NULL);
-    pthread_mutex_init(&net->rcv_lock, NULL);
+    fl_net_mutex_init(&net->work_lock);
+    fl_net_mutex_init(&net->rcv_lock);
     net->work_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     net->ep = fl_endpoint_new("network");
     if (!net->ep || net->work_efd < 0) {

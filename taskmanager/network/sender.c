@@ -29,8 +29,9 @@ static void view_notify(fl_subpart_reader *r)
     if (!v->in_work) {
         v->in_work = true;
         v->work_next = net->work_views;
+        if (!net->work_views) /* else told already: the thread empties the list */
+            wake_work(net);
         net->work_views = v;
-        wake_work(net);
     }
     pthread_mutex_unlock(&net->work_lock);
 }
