@@ -527,6 +527,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (net->secret.set) {
         fl_auth_accept(&nc->auth, &net->secret, bufferevent_get_output(bev));
         nc->authing = true;
+    } else if (fl_rx_direct_eligible(nc)) {
+        fl_rx_direct_start(nc, bufferevent_get_input(bev));
     }
 }
 

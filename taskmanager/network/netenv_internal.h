@@ -47,7 +47,7 @@ struct netconn {
     bool authing;             /* the cluster-secret handshake is under way (auth.h) */
     fl_auth auth;
     fl_conn_guard g;          /* its share of the data port's bounds (connlimit.h) */
-    struct rx_direct *rx;     /* plain TCP to a producer: read by receive.c directly */
+    struct rx_direct *rx;     /* plain TCP, handshake done: read by receive.c directly */
 };
 
 typedef struct pending {
@@ -152,7 +152,7 @@ struct evbuffer;
 /* The bufferevent's read callback of every data connection (until a direct reader takes
  * over). */
 void fl_rx_on_read(struct bufferevent *bev, void *arg);
-/* Whether nc may be read directly: plain TCP, to a producer, handshake done. */
+/* Whether nc may be read directly: plain TCP, handshake done. */
 bool fl_rx_direct_eligible(const netconn *nc);
 /* From now on nc is read by the direct reader; `in` holds what its bufferevent read
  * already. -1 when nc was closed meanwhile. */

@@ -2,17 +2,18 @@
  * frames of both sides (partition requests, credit, backlog, cancel, errors) and the BUFFER
  * frames a consumer receives, each read into one of its channel's credited buffers.
  *
- * Two readers. The bufferevent's (accepted connections, which carry control frames only,
- * TLS connections, and every connection until its cluster-secret handshake is done) hands
- * whole frames from the bufferevent's input. The direct reader reads a plain TCP connection
- * to a producer itself: libevent tells it the socket is readable, and its readv puts a
+ * Two readers. The bufferevent's (TLS connections, and every connection until its
+ * cluster-secret handshake is done) hands whole frames from the bufferevent's input. The
+ * direct reader reads a plain TCP connection itself once its handshake is done: libevent
+ * tells it the socket is readable, and on a connection to a producer its readv puts a
  * BUFFER frame's payload straight into the channel's buffer and the next frame's header
  * behind it into a small header area; a read with no payload under way takes up to
  * RX_STAGE bytes into a staging area, from which small frames are parsed. About one system
  * call per 32 KiB buffer, no FIONREAD and no copy of the payload (libevent read at most
  * 4 KiB per readiness: an epoll_wait, an ioctl(FIONREAD) and a readv each, then a copy out
  * of the evbuffer). While a frame is incomplete, SO_RCVLOWAT asks the kernel to wake the
- * thread only when the rest of it is there, not for every segment.
+ * thread only when the rest of it is there, not for every segment. A producer's side reads
+ * its consumers' control frames the same way, through the staging area.
  *
  * A claimed buffer is held across reads. It is handed to its channel only if the channel's
  * receiver slot is still the same (fl_gate_deliver under the receiver lock); a channel
@@ -328,7 +329,9 @@ static int feed(netconn *nc, const uint8_t *p, size_t n, bool *progressed)
         if (rx->hhave < rx->hwant)
             continue;
         if (!rx->decoded) {
-            if (fl_frame_hdr_decode(rx->hbuf, nc->net->max_frame, &rx->h, &err) < 0) {
+            /* a consumer sends control frames only: a larger one is refused here */
+            uint32_t max = nc->key[0] ? nc->net->max_frame : FL_NET_MAX_CONTROL;
+            if (fl_frame_hdr_decode(rx->hbuf, max, &rx->h, &err) < 0) {
                 snprintf(why, sizeof why, "%.500s", err.msg);
                 goto refuse;
             }
@@ -432,7 +435,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 bool fl_rx_direct_eligible(const netconn *nc)
 {
-    return nc->key[0] && !nc->net->tls && !nc->authing && !nc->rx;
+    return !nc->net->tls && !nc->authing && !nc->rx;
 }
 
 int fl_rx_direct_start(netconn *nc, struct evbuffer *in)
