@@ -37,7 +37,8 @@ struct fl_gate {
     int nfloat_free;
     fl_lpool *lpool;
     fl_buf_owner *lpool_owner;
-    atomic_int wstate;  /* the reader's state (GW_*), written under lock, read without */
+    atomic_int wstate;  /* GW_SLEEP: armed, the reader found nothing and may sleep on efd;
+                         * written under lock, read without */
     bool drain;         /* task thread: it armed since it last took a token */
     bool closing;       /* under lock: recycled buffers go back to the local pool */
     bool failed;        /* under lock */
@@ -70,10 +71,9 @@ static void wake(fl_gate *g)
     (void)w;
 }
 
-/* What the reader does when nothing is ready: busy (it will look again without being told),
- * asleep on efd (a writer must write it), or spinning (a writer just sets GW_BUSY, which
- * the spinning reader sees without a system call on either side). */
-enum { GW_BUSY = 0, GW_SLEEP = 1, GW_SPIN = 2 };
+/* What the reader does when nothing is ready: busy (it will look again without being told)
+ * or asleep on efd (a writer must write it). */
+enum { GW_BUSY = 0, GW_SLEEP = 1 };
 
 static void take_token(fl_gate *g)
 {
@@ -86,8 +86,7 @@ static void take_token(fl_gate *g)
  * it found nothing ready and is going to sleep. A reader busy with a buffer is not woken
  * for the next one (it finds it in the ring), so a network thread delivering a batch of
  * buffers writes the eventfd once at most, and a busy reader never reads it. The write is
- * under the lock, so a reader that sees the gate disarmed knows the token is there; a
- * spinning reader is told by the state alone. */
+ * under the lock, so a reader that sees the gate disarmed knows the token is there. */
 static void mark_ready(fl_gate *g, fl_chan *c)
 {
     if (c->in_ready)
@@ -99,11 +98,10 @@ static void mark_ready(fl_gate *g, fl_chan *c)
     c->in_ready = true;
     g->ring[(g->rhead + g->rcount) % g->n] = c->idx;
     g->rcount++;
-    int st = atomic_load_explicit(&g->wstate, memory_order_relaxed);
-    if (st == GW_SLEEP)
+    if (atomic_load_explicit(&g->wstate, memory_order_relaxed) == GW_SLEEP) {
         wake(g); /* before disarming: a reader that sees it disarmed finds the token */
-    if (st != GW_BUSY)
         atomic_store_explicit(&g->wstate, GW_BUSY, memory_order_release);
+    }
 }
 
 /* Gate lock held. */
@@ -810,62 +808,6 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             c->persist_left--;
         g->cur = idx;
     }
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#define CPU_RELAX() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define CPU_RELAX() __asm__ __volatile__("yield")
-#else
-#define CPU_RELAX() ((void)0)
-#endif
-
-/* SLEEP -> SPIN when still armed (false: a writer came first and left a token, which
- * fl_gate_read takes). Under the lock, as the writers' transitions are. */
-static bool start_spin(fl_gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    bool armed = atomic_load_explicit(&g->wstate, memory_order_relaxed) == GW_SLEEP;
-    if (armed)
-        atomic_store_explicit(&g->wstate, GW_SPIN, memory_order_relaxed);
-    pthread_mutex_unlock(&g->lock);
-    return armed;
-}
-
-/* SPIN -> SLEEP; false when a writer set GW_BUSY meanwhile (no token: it saw the spin). */
-static bool stop_spin(fl_gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    bool still = atomic_load_explicit(&g->wstate, memory_order_relaxed) == GW_SPIN;
-    if (still)
-        atomic_store_explicit(&g->wstate, GW_SLEEP, memory_order_relaxed);
-    else
-        g->drain = false; /* it went SPIN -> BUSY without a token */
-    pthread_mutex_unlock(&g->lock);
-    return still;
-}
-
-bool fl_gates_spin(fl_gate *const *gates, int n, int64_t ns)
-{
-    bool found = false;
-    int k;
-    for (k = 0; k < n && !found; k++)
-        if (gates[k] && !fl_gate_is_finished(gates[k]) && !start_spin(gates[k]))
-            found = true;
-    int spun = found ? k - 1 : k; /* gates [0, spun) are spinning (or finished / NULL) */
-    int64_t t0 = fl_mono_ns();
-    for (unsigned it = 1; !found; it++) {
-        for (int i = 0; i < spun && !found; i++)
-            found = gates[i] && !fl_gate_is_finished(gates[i]) &&
-                    atomic_load_explicit(&gates[i]->wstate, memory_order_acquire) != GW_SPIN;
-        CPU_RELAX();
-        if (it % 32 == 0 && fl_mono_ns() - t0 >= ns) /* the clock costs more than a look */
-            break;
-    }
-    for (int i = 0; i < spun; i++)
-        if (gates[i] && !fl_gate_is_finished(gates[i]) && !stop_spin(gates[i]))
-            found = true;
-    return found;
 }
 
 /* ---- invariants (for tests) ------------------------------------------------------------

@@ -133,14 +133,6 @@ int fl_gate_read_priority(fl_gate *g, fl_input *in);
 int fl_gate_priority_fd(fl_gate *g);
 /* True when every channel has delivered END_OF_PARTITION. */
 bool fl_gate_is_finished(const fl_gate *g);
-/* After fl_gate_read returned 0 on each of the n gates (NULL and finished ones are
- * skipped): waits up to ns, spinning, for one of them to have something, and returns true
- * when one has (read again), false when the caller should sleep on the gates' fds. A short
- * spin saves the sleep and the wake-up (a poll, an eventfd write and read, two context
- * switches) when the next buffer is microseconds away, as it is in a busy stream. */
-bool fl_gates_spin(fl_gate *const *gates, int n, int64_t ns);
-/* How long a task spins so before it sleeps (ns). */
-#define FL_GATE_SPIN_NS 20000
 int fl_gate_channels(const fl_gate *g);
 /* A blocked channel is not read (its data waits) until unblocked: barrier alignment. */
 void fl_gate_block(fl_gate *g, int channel);

@@ -76,9 +76,6 @@ void fl_task_run_mails(fl_task *t)
 /* Sleeps until a gate or the mailbox has something, at most timeout_ms (-1: no limit). */
 static void wait_input(fl_task *t, int timeout_ms)
 {
-    /* a busy stream's next buffer is microseconds away: a short spin saves the sleep */
-    if (timeout_ms != 0 && fl_gates_spin(t->gates, t->ngates, FL_GATE_SPIN_NS))
-        return;
     struct pollfd *pfd = t->pfd;
     int n = 0;
     pfd[n++] = (struct pollfd){fl_mailbox_fd(t->mb), POLLIN, 0};

@@ -238,10 +238,6 @@ static void *consumer_main(void *arg)
         }
         if (r == 0) {
             int64_t w0 = fl_mono_ns();
-            if (fl_gates_spin(&c->gate, 1, FL_GATE_SPIN_NS)) {
-                FL_METRIC_ADD(&c->m, idle_ns, (uint64_t)(fl_mono_ns() - w0));
-                continue;
-            }
             poll(&pfd, 1, 1000);
             FL_METRIC_ADD(&c->m, idle_ns, (uint64_t)(fl_mono_ns() - w0));
             continue;
