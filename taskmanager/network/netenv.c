@@ -391,6 +391,7 @@ void fl_netenv_close_conn(fl_netenv *net, netconn *nc, const char *why)
     }
     pthread_mutex_unlock(&net->reg_lock);
     fl_rx_direct_free(nc); /* before the bufferevent closes the descriptor */
+    fl_tx_direct_free(nc);
     bufferevent_free(nc->bev);
     fl_connlimit_release(&net->cl, &nc->g);
     free(nc);
@@ -416,15 +417,7 @@ void fl_netenv_auth_done(netconn *nc)
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
-    netconn *nc = arg;
-    if (!nc->stalled)
-        return;
-    nc->stalled = false;
-    for (view *v = nc->views, *next; v; v = next) {
-        next = v->next;
-        if (v->credit > 0)
-            fl_sender_pump(v);
-    }
+    fl_sender_resume(arg);
 }
 
 /* Every data connection: no Nagle; and a peer that stops answering is found within

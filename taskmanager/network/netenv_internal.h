@@ -48,6 +48,7 @@ struct netconn {
     fl_auth auth;
     fl_conn_guard g;          /* its share of the data port's bounds (connlimit.h) */
     struct rx_direct *rx;     /* plain TCP, handshake done: read by receive.c directly */
+    struct tx_direct *tx;     /* and written by sender.c directly */
 };
 
 typedef struct pending {
@@ -172,6 +173,13 @@ void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiv
                                     const uint8_t *d, uint32_t len);
 /* Serves remote requests whose partition has appeared; fails expired ones (expire). */
 void fl_sender_scan_pendings(fl_netenv *net, bool expire);
+/* A connection whose output had exceeded OUT_HIGH drained below OUT_LOW: its views send
+ * again. */
+void fl_sender_resume(netconn *nc);
+/* From now on nc's output (plain TCP, handshake done) is written by the direct writer. */
+void fl_tx_direct_start(netconn *nc);
+/* Frees nc's direct writer, if any (the output itself is the bufferevent's). */
+void fl_tx_direct_free(netconn *nc);
 /* The sender's invariant, checked about once a second: a view with data queued either has
  * credit and is being served (in the work list, or its connection is stalled), or has no
  * credit and its consumer knows of the backlog. A view seen breaking it twice in a row is

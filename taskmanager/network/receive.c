@@ -449,6 +449,7 @@ int fl_rx_direct_start(netconn *nc, struct evbuffer *in)
                        nc);
     event_add(rx->ev, NULL);
     nc->rx = rx;
+    fl_tx_direct_start(nc);
     bool progressed = false;
     size_t n;
     while ((n = evbuffer_get_length(in)) > 0) {
