@@ -38,9 +38,9 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
     fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
     struct evbuffer *out = bufferevent_get_output(nc->bev);
     /* A directly read connection (plain TCP, handshake done) sends a control frame with one
-     * send(2) when nothing is queued before it: through the bufferevent a credit frame
-     * cost two epoll_ctl calls and a loop turn besides its write. What the socket does not
-     * take now is queued behind, in order. */
+     * send(2) when nothing is queued before it, without waiting for the end of the loop
+     * turn (the direct writer's flush). What the socket does not take now is queued, in
+     * order, and the direct writer sends it or finds the error. */
     if (nc->rx && len <= FL_NET_MAX_CONTROL && evbuffer_get_length(out) == 0) {
         uint8_t d[FL_FRAME_HDR_LEN + FL_NET_MAX_CONTROL];
         fl_frame_hdr_encode(&h, d);
@@ -49,7 +49,7 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
         size_t n = FL_FRAME_HDR_LEN + len;
         ssize_t w = send(bufferevent_getfd(nc->bev), d, n, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (w < 0)
-            w = 0; /* the bufferevent's write finds the error, if there is one */
+            w = 0;
         if ((size_t)w < n)
             evbuffer_add(out, d + w, n - (size_t)w);
         return;
