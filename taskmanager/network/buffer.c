@@ -204,7 +204,7 @@ fl_lpool *fl_lpool_new(fl_netpool *pool, int required, int target, const char *o
     pthread_mutex_unlock(&pool->lock);
     lp->owner.recycle = lpool_recycle;
     lp->pool = pool;
-    pthread_mutex_init(&lp->lock, NULL);
+    fl_net_mutex_init(&lp->lock);
     pthread_cond_init(&lp->cond, NULL);
     lp->size = lp->nfree = n;
     atomic_init(&lp->free_hint, n);

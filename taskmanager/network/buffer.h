@@ -11,6 +11,7 @@
 #ifndef FL_NET_BUFFER_H
 #define FL_NET_BUFFER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,18 @@ struct fl_buf {
                           * (FL_BUF_NO_RECORD: none, the buffer continues one record) */
     fl_buf_owner *owner;
 };
+
+/* The data plane's locks are held for a few instructions by two threads at a time (a task
+ * and the network thread, per buffer): an adaptive mutex spins briefly on contention instead
+ * of sleeping in futex(2) at once. */
+static inline void fl_net_mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+}
 
 /* A buffer outside any pool (priority events): freed when recycled. */
 fl_buf *fl_buf_heap_new(uint32_t cap);

@@ -37,6 +37,9 @@ struct fl_gate {
     int nfloat_free;
     fl_lpool *lpool;
     fl_buf_owner *lpool_owner;
+    atomic_int wstate;  /* GW_SLEEP: armed, the reader found nothing and may sleep on efd;
+                         * written under lock, read without */
+    bool drain;         /* task thread: it armed since it last took a token */
     bool closing;       /* under lock: recycled buffers go back to the local pool */
     bool failed;        /* under lock */
     char error[512];
@@ -68,7 +71,22 @@ static void wake(fl_gate *g)
     (void)w;
 }
 
-/* Gate lock held. */
+/* What the reader does when nothing is ready: busy (it will look again without being told)
+ * or asleep on efd (a writer must write it). */
+enum { GW_BUSY = 0, GW_SLEEP = 1 };
+
+static void take_token(fl_gate *g)
+{
+    uint64_t v;
+    ssize_t r = read(g->efd, &v, sizeof v);
+    (void)r;
+}
+
+/* Gate lock held. The reader is woken (its eventfd written) only when it armed the gate:
+ * it found nothing ready and is going to sleep. A reader busy with a buffer is not woken
+ * for the next one (it finds it in the ring), so a network thread delivering a batch of
+ * buffers writes the eventfd once at most, and a busy reader never reads it. The write is
+ * under the lock, so a reader that sees the gate disarmed knows the token is there. */
 static void mark_ready(fl_gate *g, fl_chan *c)
 {
     if (c->in_ready)
@@ -79,8 +97,11 @@ static void mark_ready(fl_gate *g, fl_chan *c)
     }
     c->in_ready = true;
     g->ring[(g->rhead + g->rcount) % g->n] = c->idx;
-    if (g->rcount++ == 0)
-        wake(g);
+    g->rcount++;
+    if (atomic_load_explicit(&g->wstate, memory_order_relaxed) == GW_SLEEP) {
+        wake(g); /* before disarming: a reader that sees it disarmed finds the token */
+        atomic_store_explicit(&g->wstate, GW_BUSY, memory_order_release);
+    }
 }
 
 /* Gate lock held. */
@@ -267,45 +288,53 @@ static void borrow_floating(fl_gate *g, fl_chan *c)
     maybe_announce(g, c);
 }
 
-int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
-                    void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg)
+fl_buf *fl_gate_claim(fl_chan *c, uint8_t kind, uint32_t len, fl_buf_owner **lp_owner)
 {
     fl_gate *g = c->gate;
     if (kind == FL_BUF_PRIORITY) {
-        /* sent without credit: it gets a buffer of its own and goes ahead of all the queued
-         * data. A record begun in a buffer already read and finished in one it overtook is
-         * read after the event (the deserializer keeps its beginning), and is channel state:
-         * the records of overtaken buffers are persisted whole, beginning included. */
+        /* sent without credit: it gets a buffer of its own */
         if (len == 0 || len > FL_EVENT_MAX_PAYLOAD + 1)
-            return -1;
-        fl_buf *ev = fl_buf_heap_new(len);
-        fill(arg, ev->data, len);
-        ev->len = len;
-        ev->kind = FL_BUF_PRIORITY;
-        pthread_mutex_lock(&g->lock);
-        fl_bufq_insert_after(&c->received, NULL, ev);
-        int n = 0;
-        for (fl_buf *b = ev->next; b; b = b->next)
-            n += b->kind == FL_BUF_DATA;
-        c->overtaken = n;
-        mark_ready(g, c);
-        pthread_mutex_unlock(&g->lock);
-        priority_arrived(g);
-        return 0;
+            return NULL;
+        *lp_owner = NULL;
+        return fl_buf_heap_new(len);
     }
     pthread_mutex_lock(&g->lock);
     fl_buf *b = c->free_list;
     if (!b || c->announced <= 0 || len > b->cap) {
         pthread_mutex_unlock(&g->lock);
-        return -1;
+        return NULL;
     }
     c->free_list = b->next;
     c->nfree--;
     c->announced--;
-    fill(arg, b->data, len);
+    *lp_owner = g->lpool_owner;
+    pthread_mutex_unlock(&g->lock);
+    return b;
+}
+
+void fl_gate_deliver(fl_chan *c, fl_buf *b, uint8_t kind, uint8_t flags, uint32_t len,
+                     int backlog)
+{
+    fl_gate *g = c->gate;
     b->len = len;
     b->kind = kind;
     b->flags = flags;
+    pthread_mutex_lock(&g->lock);
+    if (kind == FL_BUF_PRIORITY) {
+        /* ahead of all the queued data. A record begun in a buffer already read and
+         * finished in one it overtook is read after the event (the deserializer keeps its
+         * beginning), and is channel state: the records of overtaken buffers are persisted
+         * whole, beginning included. */
+        fl_bufq_insert_after(&c->received, NULL, b);
+        int n = 0;
+        for (fl_buf *q = b->next; q; q = q->next)
+            n += q->kind == FL_BUF_DATA;
+        c->overtaken = n;
+        mark_ready(g, c);
+        pthread_mutex_unlock(&g->lock);
+        priority_arrived(g);
+        return;
+    }
     if (kind == FL_BUF_EVENT && len > 0 && b->data[0] == FL_EV_END_OF_PARTITION)
         c->eop_received = true;
     fl_bufq_push(&c->received, b);
@@ -313,7 +342,6 @@ int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int b
     borrow_floating(g, c);
     mark_ready(g, c);
     pthread_mutex_unlock(&g->lock);
-    return 0;
 }
 
 void fl_gate_backlog(fl_chan *c, int backlog)
@@ -390,11 +418,14 @@ fl_gate *fl_gate_new(fl_netenv *net, int nchannels, const char *owner_name,
     g->ring = fl_xcalloc((size_t)nchannels, sizeof *g->ring);
     snprintf(g->name, sizeof g->name, "%s", owner_name);
     g->metrics = metrics ? metrics : &g->own_metrics;
-    pthread_mutex_init(&g->lock, NULL);
+    fl_net_mutex_init(&g->lock);
     g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     g->prio_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     g->float_owner.recycle = float_recycle;
     g->cur = -1;
+    /* armed from the start: a reader may poll before its first read */
+    atomic_store(&g->wstate, GW_SLEEP);
+    g->drain = true;
     for (int i = 0; i < nchannels; i++) {
         fl_chan *c = &g->ch[i];
         c->gate = g;
@@ -714,6 +745,12 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             if (r < 0)
                 return -1;
         }
+        /* armed before and disarmed since: a writer put a token into efd; take it, or the
+         * next poll would not sleep */
+        if (g->drain && atomic_load_explicit(&g->wstate, memory_order_acquire) == GW_BUSY) {
+            take_token(g);
+            g->drain = false;
+        }
         pthread_mutex_lock(&g->lock);
         if (g->failed) {
             pthread_mutex_unlock(&g->lock);
@@ -721,11 +758,17 @@ int fl_gate_read(fl_gate *g, fl_input *in)
         }
         int idx = pop_ready(g);
         if (idx < 0) {
-            uint64_t v;
-            ssize_t r = read(g->efd, &v, sizeof v); /* re-armed by the next mark_ready */
-            (void)r;
+            atomic_store_explicit(&g->wstate, GW_SLEEP, memory_order_relaxed);
+            g->drain = true;
             pthread_mutex_unlock(&g->lock);
             return 0;
+        }
+        if (g->drain) {
+            if (atomic_load_explicit(&g->wstate, memory_order_relaxed) == GW_SLEEP)
+                atomic_store_explicit(&g->wstate, GW_BUSY, memory_order_relaxed); /* no token */
+            else
+                take_token(g); /* disarmed by a writer since the look above */
+            g->drain = false;
         }
         fl_chan *c = &g->ch[idx];
         fl_buf *b = NULL;

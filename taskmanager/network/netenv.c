@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -36,7 +37,25 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
                           uint32_t len)
 {
     fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
-    fl_frame_append(bufferevent_get_output(nc->bev), &h, payload);
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    /* A directly read connection (plain TCP, handshake done) sends a control frame with one
+     * send(2) when nothing is queued before it, without waiting for the end of the loop
+     * turn (the direct writer's flush). What the socket does not take now is queued, in
+     * order, and the direct writer sends it or finds the error. */
+    if (nc->rx && len <= FL_NET_MAX_CONTROL && evbuffer_get_length(out) == 0) {
+        uint8_t d[FL_FRAME_HDR_LEN + FL_NET_MAX_CONTROL];
+        fl_frame_hdr_encode(&h, d);
+        if (len)
+            memcpy(d + FL_FRAME_HDR_LEN, payload, len);
+        size_t n = FL_FRAME_HDR_LEN + len;
+        ssize_t w = send(bufferevent_getfd(nc->bev), d, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0)
+            w = 0;
+        if ((size_t)w < n)
+            evbuffer_add(out, d + w, n - (size_t)w);
+        return;
+    }
+    fl_frame_append(out, &h, payload);
 }
 
 void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg)
@@ -215,13 +234,7 @@ void fl_netenv_cancel_local(fl_netenv *net, fl_chan *c)
 
 /* ---- receivers (consumer side) ---------------------------------------------------- */
 
-static uint64_t receiver_id(uint32_t slot, uint32_t gen)
-{
-    return (uint64_t)gen << 32 | (slot + 1);
-}
-
-/* rcv_lock held. */
-static recv_slot *find_slot(fl_netenv *net, uint64_t id)
+recv_slot *fl_netenv_find_slot(fl_netenv *net, uint64_t id)
 {
     uint32_t slot = (uint32_t)id - 1;
     if ((uint32_t)id == 0 || slot >= net->nslots)
@@ -257,7 +270,7 @@ void fl_netenv_request_remote(fl_netenv *net, fl_chan *c)
     s->c = c;
     s->conn = NULL;
     s->gen++;
-    c->receiver_id = receiver_id(i, s->gen);
+    c->receiver_id = fl_receiver_id(i, s->gen);
     pthread_mutex_unlock(&net->rcv_lock);
 
     remote_req *r = fl_xcalloc(1, sizeof *r);
@@ -290,7 +303,7 @@ void fl_netenv_cancel_remote(fl_netenv *net, fl_chan *c)
     netconn *conn = NULL;
     bool had = false;
     pthread_mutex_lock(&net->rcv_lock);
-    recv_slot *s = find_slot(net, c->receiver_id);
+    recv_slot *s = fl_netenv_find_slot(net, c->receiver_id);
     if (s) {
         conn = s->conn;
         s->c = NULL;
@@ -322,15 +335,18 @@ void fl_netenv_queue_credit(fl_netenv *net, fl_chan *c)
     if (!c->credit_queued) {
         c->credit_queued = true;
         c->credit_next = net->work_credits;
+        /* the network thread empties the list before it sleeps: a list that was not
+         * empty has been told of already */
+        if (!net->work_credits)
+            wake_work(net);
         net->work_credits = c;
-        wake_work(net);
     }
     pthread_mutex_unlock(&net->work_lock);
 }
 
 /* ---- connections ------------------------------------------------------------------ */
 
-static void close_conn(fl_netenv *net, netconn *nc, const char *why)
+void fl_netenv_close_conn(fl_netenv *net, netconn *nc, const char *why)
 {
     for (netconn **pp = &net->conns; *pp; pp = &(*pp)->next)
         if (*pp == nc) {
@@ -375,117 +391,24 @@ static void close_conn(fl_netenv *net, netconn *nc, const char *why)
         }
     }
     pthread_mutex_unlock(&net->reg_lock);
+    fl_rx_direct_free(nc); /* before the bufferevent closes the descriptor */
+    fl_tx_direct_free(nc);
     bufferevent_free(nc->bev);
     fl_connlimit_release(&net->cl, &nc->g);
     free(nc);
 }
 
-static void fill_from_evbuffer(void *arg, uint8_t *dst, uint32_t len)
+void fl_netenv_refuse(netconn *nc, const char *why)
 {
-    evbuffer_remove(arg, dst, len);
+    fl_netenv *net = nc->net;
+    fl_log_rl(&net->rl_close, 5, FL_LOG_WARN, 10, "closing data connection with %s: %s",
+              nc->peer, why);
+    if (!nc->key[0] && !nc->authing)
+        fl_netenv_send_error(nc, 0, why);
+    fl_netenv_close_conn(net, nc, why);
 }
 
-/* One frame whose payload is next in `in`; -1 closes the connection (why set). */
-static int handle_frame(fl_netenv *net, netconn *nc, const fl_frame_hdr *h, struct evbuffer *in,
-                        char *why, size_t whylen)
-{
-    uint8_t small[FL_NET_MAX_CONTROL];
-    if (h->type == FL_NET_BUFFER) {
-        uint8_t bh[FL_NET_BUFFER_HDR];
-        if (h->len < FL_NET_BUFFER_HDR || !nc->key[0]) {
-            snprintf(why, whylen, "unexpected data buffer");
-            return -1;
-        }
-        evbuffer_remove(in, bh, sizeof bh);
-        uint32_t seq = rd32(bh), backlog = rd32(bh + 4), len = h->len - FL_NET_BUFFER_HDR;
-        uint8_t kind = bh[8], flags = bh[9];
-        int rc = 0;
-        pthread_mutex_lock(&net->rcv_lock);
-        recv_slot *s = find_slot(net, h->corr);
-        if (!s || s->conn != nc) {
-            evbuffer_drain(in, len); /* its gate was closed meanwhile */
-        } else if (seq != s->c->expected_seq || kind > FL_BUF_PRIORITY || backlog > (1u << 24)) {
-            snprintf(why, whylen, "out-of-order or malformed buffer %u for receiver %llu", seq,
-                     (unsigned long long)h->corr);
-            rc = -1;
-        } else if (fl_gate_receive(s->c, kind, flags, len, (int)backlog, fill_from_evbuffer, in) < 0) {
-            snprintf(why, whylen, "buffer of %u bytes arrived without credit", len);
-            rc = -1;
-        } else {
-            s->c->expected_seq++;
-        }
-        pthread_mutex_unlock(&net->rcv_lock);
-        return rc;
-    }
-    if (h->len > sizeof small) {
-        snprintf(why, whylen, "control frame of %u bytes is too large", h->len);
-        return -1;
-    }
-    evbuffer_remove(in, small, h->len);
-    switch (h->type) {
-    case FL_NET_PARTITION_REQUEST:
-        if (nc->key[0])
-            break;
-        nc->g.established = true; /* a consumer: no handshake deadline any more */
-        fl_sender_on_partition_request(net, nc, h->corr, small, h->len);
-        return 0;
-    case FL_NET_ADD_CREDIT: {
-        view *v = nc->key[0] || h->len != 4 ? NULL : fl_sender_find_view(nc, h->corr);
-        if (v) {
-            uint32_t add = rd32(small);
-            if (add > 1024 || v->credit + (int)add > 1 << 20) {
-                snprintf(why, whylen, "implausible credit %u", add);
-                return -1;
-            }
-            v->credit += (int)add;
-            fl_sender_pump(v);
-        }
-        return 0;
-    }
-    case FL_NET_BACKLOG: {
-        if (!nc->key[0] || h->len != 4)
-            break;
-        uint32_t backlog = rd32(small);
-        if (backlog > (1u << 24)) {
-            snprintf(why, whylen, "implausible backlog %u", backlog);
-            return -1;
-        }
-        pthread_mutex_lock(&net->rcv_lock);
-        recv_slot *s = find_slot(net, h->corr);
-        if (s && s->conn == nc)
-            fl_gate_backlog(s->c, (int)backlog);
-        pthread_mutex_unlock(&net->rcv_lock);
-        return 0;
-    }
-    case FL_NET_CANCEL: {
-        view *v = nc->key[0] ? NULL : fl_sender_find_view(nc, h->corr);
-        if (v)
-            fl_sender_release_view(v);
-        return 0;
-    }
-    case FL_NET_ERROR: {
-        if (!nc->key[0])
-            break;
-        char msg[1100];
-        snprintf(msg, sizeof msg, "TaskManager at %s reports: %.*s", nc->key, (int)h->len,
-                 (const char *)small);
-        pthread_mutex_lock(&net->rcv_lock);
-        for (uint32_t i = 0; i < net->nslots; i++) {
-            recv_slot *s = &net->slots[i];
-            if (s->c && s->conn == nc &&
-                (h->corr == 0 || receiver_id(i, s->gen) == h->corr))
-                fl_gate_channel_lost(s->c, msg);
-        }
-        pthread_mutex_unlock(&net->rcv_lock);
-        return 0;
-    }
-    }
-    snprintf(why, whylen, "unexpected data-plane frame type %u", h->type);
-    return -1;
-}
-
-/* The cluster-secret handshake of nc is done; a connector may send what it queued. */
-static void auth_done(netconn *nc)
+void fl_netenv_auth_done(netconn *nc)
 {
     nc->authing = false;
     bufferevent_set_timeouts(nc->bev, NULL, NULL);
@@ -493,64 +416,9 @@ static void auth_done(netconn *nc)
         bufferevent_enable(nc->bev, EV_WRITE);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    netconn *nc = arg;
-    fl_netenv *net = nc->net;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    fl_frame_hdr h;
-    fl_err err;
-    char why[600];
-    bool progressed = false;
-    if (nc->authing) {
-        int rc = fl_auth_step(&nc->auth, in, bufferevent_get_output(bev), why, sizeof why);
-        if (rc < 0)
-            goto refuse;
-        if (rc == 0)
-            goto track;
-        auth_done(nc);
-    }
-    /* a consumer sends control frames only: a larger one is refused at its header */
-    uint32_t max = nc->key[0] ? net->max_frame : FL_NET_MAX_CONTROL;
-    for (;;) {
-        int rc = fl_frame_next(in, max, &h, &err);
-        if (rc == 0)
-            goto track;
-        if (rc < 0) {
-            snprintf(why, sizeof why, "%.500s", err.msg);
-            goto refuse;
-        }
-        if (fl_auth_is_handshake_type(h.type) && !net->secret.set) {
-            snprintf(why, sizeof why, "the peer requires the cluster secret, but "
-                                      "security.cluster.secret-file is not set here");
-            goto refuse;
-        }
-        if (handle_frame(net, nc, &h, in, why, sizeof why) < 0)
-            goto refuse;
-        progressed = true;
-    }
-track:
-    if (fl_connlimit_track(&net->cl, &nc->g, in, progressed, why, sizeof why) == 0)
-        return;
-refuse:
-    fl_log_rl(&net->rl_close, 5, FL_LOG_WARN, 10, "closing data connection with %s: %s",
-              nc->peer, why);
-    if (!nc->key[0] && !nc->authing)
-        fl_netenv_send_error(nc, 0, why);
-    close_conn(net, nc, why);
-}
-
 static void on_write(struct bufferevent *bev, void *arg)
 {
-    netconn *nc = arg;
-    if (!nc->stalled)
-        return;
-    nc->stalled = false;
-    for (view *v = nc->views, *next; v; v = next) {
-        next = v->next;
-        if (v->credit > 0)
-            fl_sender_pump(v);
-    }
+    fl_sender_resume(arg);
 }
 
 /* Every data connection: no Nagle; and a peer that stops answering is found within
@@ -589,6 +457,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             bufferevent_set_timeouts(bev, &tv, NULL);
             fl_auth_connect(&nc->auth, &nc->net->secret);
             nc->authing = true;
+        } else if (fl_rx_direct_eligible(nc)) {
+            fl_rx_direct_start(nc, bufferevent_get_input(bev));
         }
         return;
     }
@@ -605,7 +475,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (tls_why) /* a peer without a certificate of the cluster's CA, or not speaking TLS */
         fl_log_rl(&nc->net->rl_close, 5, FL_LOG_WARN, 10, "refusing the data connection %s %s: %s",
                   nc->key[0] ? "to" : "from", nc->key[0] ? nc->key : nc->peer, tls_why);
-    close_conn(nc->net, nc, buf);
+    fl_netenv_close_conn(nc->net, nc, buf);
 }
 
 static netconn *add_conn(fl_netenv *net, struct bufferevent *bev, const char *peer,
@@ -618,7 +488,7 @@ static netconn *add_conn(fl_netenv *net, struct bufferevent *bev, const char *pe
     snprintf(nc->key, sizeof nc->key, "%s", key);
     nc->next = net->conns;
     net->conns = nc;
-    bufferevent_setcb(bev, on_read, on_write, on_event, nc);
+    bufferevent_setcb(bev, fl_rx_on_read, on_write, on_event, nc);
     bufferevent_setwatermark(bev, EV_WRITE, OUT_LOW, 0);
     bufferevent_set_max_single_read(bev, 1 << 20);
     bufferevent_set_max_single_write(bev, 1 << 20);
@@ -651,6 +521,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (net->secret.set) {
         fl_auth_accept(&nc->auth, &net->secret, bufferevent_get_output(bev));
         nc->authing = true;
+    } else if (fl_rx_direct_eligible(nc)) {
+        fl_rx_direct_start(nc, bufferevent_get_input(bev));
     }
 }
 
@@ -669,7 +541,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     for (netconn *nc = net->conns, *next; nc; nc = next) {
         next = nc->next;
         if (fl_connlimit_expired(&net->cl, &nc->g, nc->peer, now, why, sizeof why))
-            close_conn(net, nc, why);
+            fl_netenv_close_conn(net, nc, why);
     }
 }
 
@@ -699,7 +571,7 @@ static netconn *client_conn(fl_netenv *net, const char *host, int port, char *wh
         /* on_event may have closed it already */
         for (netconn *c = net->conns; c; c = c->next)
             if (c == nc)
-                close_conn(net, nc, "connect failed");
+                fl_netenv_close_conn(net, nc, "connect failed");
         snprintf(why, wl, "cannot connect to %.250s", key);
         return NULL;
     }
@@ -713,7 +585,7 @@ static void do_request_remote(void *ctx, void *arg)
     char why[300];
     netconn *nc = client_conn(net, r->host, r->port, why, sizeof why);
     pthread_mutex_lock(&net->rcv_lock);
-    recv_slot *s = find_slot(net, r->receiver_id);
+    recv_slot *s = fl_netenv_find_slot(net, r->receiver_id);
     if (s && !nc) {
         char msg[700];
         snprintf(msg, sizeof msg, "Cannot reach TaskManager at %s:%d: %s", r->host, r->port, why);
@@ -758,7 +630,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
             break;
         for (int i = 0; i < n; i++) {
             pthread_mutex_lock(&net->rcv_lock);
-            recv_slot *s = find_slot(net, ids[i]);
+            recv_slot *s = fl_netenv_find_slot(net, ids[i]);
             netconn *nc = s ? s->conn : NULL;
             int k = nc ? fl_gate_take_credit(s->c) : 0;
             if (k > 0) {
@@ -810,8 +682,8 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
     net->hb_timeout_ms = FL_MAX(net->hb_interval_ms, fl_conf_get_duration_ms(conf, "heartbeat.timeout"));
     net->max_frame = fl_netpool_segment_size(pool) + FL_NET_BUFFER_HDR;
     pthread_mutex_init(&net->reg_lock, NULL);
-    pthread_mutex_init(&net->work_lock, NULL);
-    pthread_mutex_init(&net->rcv_lock, NULL);
+    fl_net_mutex_init(&net->work_lock);
+    fl_net_mutex_init(&net->rcv_lock);
     net->work_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     net->ep = fl_endpoint_new("network");
     if (!net->ep || net->work_efd < 0) {
@@ -886,7 +758,7 @@ static void do_shutdown(void *ctx, void *arg)
     if (net->sweep)
         event_del(net->sweep);
     while (net->conns)
-        close_conn(net, net->conns, "TaskManager shutting down");
+        fl_netenv_close_conn(net, net->conns, "TaskManager shutting down");
 }
 
 void fl_netenv_free(fl_netenv *net)

@@ -8,6 +8,7 @@
 
 #include "common/auth.h"
 #include "common/connlimit.h"
+#include "common/frame.h"
 #include "common/mailbox.h"
 #include "network_internal.h"
 
@@ -46,6 +47,8 @@ struct netconn {
     bool authing;             /* the cluster-secret handshake is under way (auth.h) */
     fl_auth auth;
     fl_conn_guard g;          /* its share of the data port's bounds (connlimit.h) */
+    struct rx_direct *rx;     /* plain TCP, handshake done: read by receive.c directly */
+    struct tx_direct *tx;     /* and written by sender.c directly */
 };
 
 typedef struct pending {
@@ -58,6 +61,13 @@ typedef struct pending {
     uint64_t receiver_id;
     int credit;
 } pending;
+
+/* The id a consumer gives a channel: its slot and the slot's generation, so that a stale id
+ * is never mistaken for a new one. */
+static inline uint64_t fl_receiver_id(uint32_t slot, uint32_t gen)
+{
+    return (uint64_t)gen << 32 | (slot + 1);
+}
 
 typedef struct recv_slot {
     fl_chan *c;
@@ -128,6 +138,29 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
 /* Queues an ERROR frame for receiver (0: the whole connection) on nc. */
 void fl_netenv_send_error(netconn *nc, uint64_t receiver, const char *msg);
 
+/* The receiver slot of id, or NULL (rcv_lock held). */
+recv_slot *fl_netenv_find_slot(fl_netenv *net, uint64_t id);
+/* Closes nc: fails what reads or writes through it, frees it. */
+void fl_netenv_close_conn(fl_netenv *net, netconn *nc, const char *why);
+/* Logs why (rate-limited), tells an accepted peer, and closes nc. */
+void fl_netenv_refuse(netconn *nc, const char *why);
+/* The cluster-secret handshake of nc is done; a connector may send what it queued. */
+void fl_netenv_auth_done(netconn *nc);
+
+/* receive.c: frames coming in (network thread) */
+struct bufferevent;
+struct evbuffer;
+/* The bufferevent's read callback of every data connection (until a direct reader takes
+ * over). */
+void fl_rx_on_read(struct bufferevent *bev, void *arg);
+/* Whether nc may be read directly: plain TCP, handshake done. */
+bool fl_rx_direct_eligible(const netconn *nc);
+/* From now on nc is read by the direct reader; `in` holds what its bufferevent read
+ * already. -1 when nc was closed meanwhile. */
+int fl_rx_direct_start(netconn *nc, struct evbuffer *in);
+/* Frees nc's direct reader, if any (its partly read buffer goes back to its pool). */
+void fl_rx_direct_free(netconn *nc);
+
 /* sender.c: the producer side of remote channels (network thread) */
 /* Detaches v from its subpartition and frees it. */
 void fl_sender_release_view(view *v);
@@ -140,6 +173,13 @@ void fl_sender_on_partition_request(fl_netenv *net, netconn *nc, uint64_t receiv
                                     const uint8_t *d, uint32_t len);
 /* Serves remote requests whose partition has appeared; fails expired ones (expire). */
 void fl_sender_scan_pendings(fl_netenv *net, bool expire);
+/* A connection whose output had exceeded OUT_HIGH drained below OUT_LOW: its views send
+ * again. */
+void fl_sender_resume(netconn *nc);
+/* From now on nc's output (plain TCP, handshake done) is written by the direct writer. */
+void fl_tx_direct_start(netconn *nc);
+/* Frees nc's direct writer, if any (the output itself is the bufferevent's). */
+void fl_tx_direct_free(netconn *nc);
 /* The sender's invariant, checked about once a second: a view with data queued either has
  * credit and is being served (in the work list, or its connection is stalled), or has no
  * credit and its consumer knows of the backlog. A view seen breaking it twice in a row is

@@ -168,10 +168,18 @@ typedef struct fl_chan {
 
 /* Gate functions the network thread calls. */
 void fl_gate_fail(struct fl_gate *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Stores a received buffer for c; -1 when c had no credited buffer (protocol violation).
- * fill copies len payload bytes into the buffer. Takes the gate lock. */
-int fl_gate_receive(fl_chan *c, uint8_t kind, uint8_t flags, uint32_t len, int backlog,
-                    void (*fill)(void *arg, uint8_t *dst, uint32_t len), void *arg);
+/* The buffer a BUFFER frame of `len` payload bytes and this kind is read into: one of c's
+ * credited free buffers (a heap buffer for a priority event, which needs no credit); NULL
+ * when c has none (a protocol violation) or the length is impossible. *lp_owner = where the
+ * buffer goes if c disappears before fl_gate_deliver (its gate's local pool, which lives
+ * until its last buffer is back), NULL for a heap buffer (fl_buf_recycle frees it). Takes
+ * the gate lock; the caller holds the receiver lock and fills the buffer without either. */
+fl_buf *fl_gate_claim(fl_chan *c, uint8_t kind, uint32_t len, fl_buf_owner **lp_owner);
+/* Hands a claimed and filled buffer to c (receiver lock held, c still registered): queued
+ * (a priority event ahead of the data), floating buffers borrowed against the backlog, the
+ * reader woken if it is going to sleep. Takes the gate lock. */
+void fl_gate_deliver(fl_chan *c, fl_buf *b, uint8_t kind, uint8_t flags, uint32_t len,
+                     int backlog);
 /* The sender of c has `backlog` buffers queued and no credit (a BACKLOG frame): c borrows
  * floating buffers for them. Takes the gate lock. */
 void fl_gate_backlog(fl_chan *c, int backlog);

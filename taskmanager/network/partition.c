@@ -59,7 +59,7 @@ fl_partition *fl_partition_new(fl_netenv *net, const char *id, int nsubs,
     for (int i = 0; i < nsubs; i++) {
         p->subs[i].part = p;
         p->subs[i].index = i;
-        pthread_mutex_init(&p->subs[i].lock, NULL);
+        fl_net_mutex_init(&p->subs[i].lock);
     }
     if (fl_netenv_register(net, p, err) < 0) {
         atomic_store(&p->refs, 1);

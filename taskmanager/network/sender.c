@@ -12,12 +12,16 @@
 #include "common/util.h"
 #include "netenv_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 /* ---- views (producer side, network thread) ---------------------------------------- */
 
@@ -29,8 +33,9 @@ static void view_notify(fl_subpart_reader *r)
     if (!v->in_work) {
         v->in_work = true;
         v->work_next = net->work_views;
+        if (!net->work_views) /* else told already: the thread empties the list */
+            wake_work(net);
         net->work_views = v;
-        wake_work(net);
     }
     pthread_mutex_unlock(&net->work_lock);
 }
@@ -315,4 +320,115 @@ void fl_sender_scan_pendings(fl_netenv *net, bool expire)
         ready = v->ready_next; /* before the pump, which may free v */
         fl_sender_pump(v);
     }
+}
+
+void fl_sender_resume(netconn *nc)
+{
+    if (!nc->stalled)
+        return;
+    nc->stalled = false;
+    for (view *v = nc->views, *next; v; v = next) {
+        next = v->next;
+        if (v->credit > 0)
+            fl_sender_pump(v);
+    }
+}
+
+/* ---- the direct writer (plain TCP connections, handshake done) ---------------------
+ * The bufferevent wrote its output once epoll said the socket was writable: every burst
+ * of buffers cost an epoll_ctl to watch for writability, a loop turn, and an epoll_ctl to
+ * stop (measured: 13 epoll_ctl per MB on a 1x1 producer). A directly written connection
+ * writes its output (the same evbuffer, so frames stay in order and sent buffers are
+ * recycled by their references) at the end of the loop turn that queued it, with
+ * sendmsg(2) of up to 64 pieces per call, and watches for writability only while the
+ * socket is full. */
+
+#define TX_IOV 64
+
+struct tx_direct {
+    struct event *wev;   /* the socket was full: writable again */
+    struct event *flush; /* made active when something was queued: written this loop turn */
+    bool waiting;        /* wev added */
+    bool flushing;       /* flush active */
+};
+
+static void on_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct tx_direct *tx = ((netconn *)arg)->tx;
+    if (info->n_added && !tx->waiting && !tx->flushing) {
+        tx->flushing = true;
+        event_active(tx->flush, EV_WRITE, 0);
+    }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    netconn *nc = arg;
+    struct tx_direct *tx = nc->tx;
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    tx->flushing = false;
+    size_t left;
+    while ((left = evbuffer_get_length(out)) > 0) {
+        struct evbuffer_iovec v[TX_IOV];
+        struct iovec iov[TX_IOV];
+        int n = evbuffer_peek(out, -1, NULL, v, TX_IOV);
+        n = n > TX_IOV ? TX_IOV : n;
+        size_t want = 0;
+        for (int i = 0; i < n; i++) {
+            iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+            want += v[i].iov_len;
+        }
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(bufferevent_getfd(nc->bev), &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        if (w < 0) {
+            fl_netenv_close_conn(nc->net, nc, strerror(errno));
+            return;
+        }
+        evbuffer_drain(out, (size_t)w); /* recycles the buffers sent whole */
+        if ((size_t)w < want)
+            break; /* the socket is full */
+    }
+    left = evbuffer_get_length(out);
+    if (left && !tx->waiting) {
+        event_add(tx->wev, NULL);
+        tx->waiting = true;
+    } else if (!left && tx->waiting) {
+        event_del(tx->wev);
+        tx->waiting = false;
+    }
+    if (left <= OUT_LOW)
+        fl_sender_resume(nc);
+}
+
+void fl_tx_direct_start(netconn *nc)
+{
+    struct tx_direct *tx = fl_xcalloc(1, sizeof *tx);
+    struct event_base *base = bufferevent_get_base(nc->bev);
+    evutil_socket_t fd = bufferevent_getfd(nc->bev);
+    tx->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_flush, nc);
+    tx->flush = event_new(base, -1, 0, on_flush, nc);
+    nc->tx = tx;
+    bufferevent_disable(nc->bev, EV_WRITE);
+    struct evbuffer *out = bufferevent_get_output(nc->bev);
+    /* a socket bufferevent freezes its output's front (only it drains it); we do now */
+    evbuffer_unfreeze(out, 1);
+    evbuffer_add_cb(out, on_out, nc);
+    if (evbuffer_get_length(out)) {
+        tx->flushing = true;
+        event_active(tx->flush, EV_WRITE, 0);
+    }
+}
+
+void fl_tx_direct_free(netconn *nc)
+{
+    struct tx_direct *tx = nc->tx;
+    if (!tx)
+        return;
+    nc->tx = NULL;
+    evbuffer_remove_cb(bufferevent_get_output(nc->bev), on_out, nc);
+    event_free(tx->wev);
+    event_free(tx->flush);
+    free(tx);
 }

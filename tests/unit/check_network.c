@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -700,6 +701,129 @@ START_TEST(test_credit_never_exceeded)
 }
 END_TEST
 
+/* ---- the direct reader ---------------------------------------------------------------
+ * A fake producer trickles its frames in chunks of 1, 2, 3, ... bytes, so the consumer's
+ * direct reader (receive.c) finds every split: inside a frame header, inside a BUFFER
+ * frame's 12-byte header, inside its payload, between a control frame and the next. Then
+ * a connection that breaks in the middle of a payload: the channel fails with the
+ * connection-lost message and the buffer being read goes back to its pool. */
+
+static int trickle_mode; /* 0: whole stream in chunks; 1: stop halfway through a payload */
+#define TRICKLE_LEN 3000u
+
+static size_t put_frame(uint8_t *d, uint16_t type, uint64_t corr, const uint8_t *payload,
+                        uint32_t len)
+{
+    fl_frame_hdr h = {.type = type, .len = len, .corr = corr};
+    fl_frame_hdr_encode(&h, d);
+    memcpy(d + FL_FRAME_HDR_LEN, payload, len);
+    return FL_FRAME_HDR_LEN + len;
+}
+
+static void *trickle_producer(void *arg)
+{
+    int s = accept(fake_ls, NULL, NULL);
+    int one = 1;
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint8_t hdr[FL_FRAME_HDR_LEN], body[512];
+    fl_frame_hdr h;
+    ck_assert_int_eq(read(s, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+    ck_assert_int_eq(fl_frame_hdr_decode(hdr, 1 << 20, &h, NULL), 0);
+    ck_assert_int_eq(h.type, FL_NET_PARTITION_REQUEST);
+    ck_assert_int_eq(read(s, body, h.len), (ssize_t)h.len);
+    static uint8_t stream[2 * TRICKLE_LEN + 256], pl[TRICKLE_LEN + 64];
+    size_t n = 0;
+    uint8_t backlog[4] = {0, 0, 0, 1};
+    n += put_frame(stream + n, FL_NET_BACKLOG, h.corr, backlog, 4);
+    /* buffer 0: one record of TRICKLE_LEN - 4 bytes */
+    memset(pl, 0, FL_NET_BUFFER_HDR);
+    pl[7] = 1; /* backlog */
+    uint32_t rlen = TRICKLE_LEN - 4;
+    uint8_t *r = pl + FL_NET_BUFFER_HDR;
+    r[0] = (uint8_t)rlen;
+    r[1] = (uint8_t)(rlen >> 8);
+    r[2] = r[3] = 0;
+    for (uint32_t k = 0; k < rlen; k++)
+        r[4 + k] = byte_at(7, k);
+    n += put_frame(stream + n, FL_NET_BUFFER, h.corr, pl, FL_NET_BUFFER_HDR + TRICKLE_LEN);
+    size_t cut = n - TRICKLE_LEN / 2; /* mode 1 stops in the middle of this payload */
+    /* buffer 1: END_OF_PARTITION */
+    memset(pl, 0, FL_NET_BUFFER_HDR + 1);
+    pl[3] = 1; /* seq */
+    pl[8] = FL_BUF_EVENT;
+    pl[FL_NET_BUFFER_HDR] = FL_EV_END_OF_PARTITION;
+    n += put_frame(stream + n, FL_NET_BUFFER, h.corr, pl, FL_NET_BUFFER_HDR + 1);
+    size_t end = trickle_mode ? cut : n;
+    for (size_t off = 0, chunk = 1; off < end; off += chunk, chunk = chunk % 37 + 1) {
+        size_t k = chunk < end - off ? chunk : end - off;
+        ck_assert_int_eq(write(s, stream + off, k), (ssize_t)k);
+        usleep(200);
+    }
+    if (trickle_mode)
+        usleep(100000); /* the consumer holds the claimed buffer, half filled */
+    close(s); /* after END_OF_PARTITION the close fails nothing */
+    return NULL;
+}
+
+static void trickle(int mode)
+{
+    fl_netenv *net = make_net("4kb", "8", NULL);
+    fake_ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    bind(fake_ls, (struct sockaddr *)&sa, sizeof sa);
+    listen(fake_ls, 1);
+    getsockname(fake_ls, (struct sockaddr *)&sa, &sl);
+    trickle_mode = mode;
+    pthread_t t;
+    pthread_create(&t, NULL, trickle_producer, NULL);
+    fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
+    fl_gate_set_channel(g, 0, "j/t/0", 0, "127.0.0.1", ntohs(sa.sin_port));
+    fl_err err;
+    ck_assert_int_eq(fl_gate_start(g, &err), 0);
+    fl_input in;
+    if (mode == 0) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_RECORD);
+        ck_assert_uint_eq(in.len, TRICKLE_LEN - 4);
+        for (uint32_t k = 0; k < in.len; k++)
+            if (in.data[k] != byte_at(7, k))
+                ck_abort_msg("record byte %u differs", k);
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_EVENT);
+        ck_assert_int_eq(in.event_type, FL_EV_END_OF_PARTITION);
+        ck_assert(fl_gate_is_finished(g));
+    } else {
+        int r = read_wait(g, &in);
+        ck_assert_int_eq(r, -1);
+        ck_assert_msg(strstr(fl_gate_error(g), "Connection to TaskManager at 127.0.0.1:") &&
+                          strstr(fl_gate_error(g), "lost: connection closed by peer"),
+                      "%s", fl_gate_error(g));
+    }
+    fl_gate_free(g);
+    pthread_join(t, NULL);
+    close(fake_ls);
+    /* every buffer is back, the one the reader held when the connection broke too */
+    int64_t deadline = fl_mono_ms() + 3000;
+    while (fl_netenv_buffers_available(net) < 8 && fl_mono_ms() < deadline)
+        usleep(10000);
+    ck_assert_int_eq(fl_netenv_buffers_available(net), 8);
+    fl_netenv_free(net);
+}
+
+START_TEST(test_direct_reader_every_split)
+{
+    trickle(0);
+}
+END_TEST
+
+START_TEST(test_direct_reader_lost_mid_payload)
+{
+    trickle(1);
+}
+END_TEST
+
 /* ---- many requests served at once ---------------------------------------------------
  * 10,000 remote channels request subpartitions of a partition that does not exist yet;
  * while the producer's network thread is held, the partition appears and every
@@ -843,6 +967,8 @@ static Suite *network_suite(void)
     tcase_add_test(tc, test_insufficient_buffers_message);
     tcase_add_test(tc, test_request_timeout);
     tcase_add_test(tc, test_credit_never_exceeded);
+    tcase_add_test(tc, test_direct_reader_every_split);
+    tcase_add_test(tc, test_direct_reader_lost_mid_payload);
     tcase_add_test(tc, test_many_pending_requests_served_at_once);
     tcase_add_test(tc, test_wide_gate_floating_only);
     tcase_add_test(tc, test_pool_invariants);
