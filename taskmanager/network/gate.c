@@ -20,43 +20,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-struct fl_gate {
-    fl_netenv *net;
-    int n;
-    fl_chan *ch;
-    char name[128];
-    fl_io_metrics *metrics;
-    fl_io_metrics own_metrics;
-
-    pthread_mutex_t lock;
-    int *ring; /* ready channels, each at most once; under lock */
-    int rhead, rcount;
-    int efd;
-    fl_buf_owner float_owner;
-    fl_buf *float_free; /* under lock */
-    int nfloat_free;
-    fl_lpool *lpool;
-    fl_buf_owner *lpool_owner;
-    atomic_int wstate;  /* GW_SLEEP: armed, the reader found nothing and may sleep on efd;
-                         * written under lock, read without */
-    bool drain;         /* task thread: it armed since it last took a token */
-    bool closing;       /* under lock: recycled buffers go back to the local pool */
-    bool failed;        /* under lock */
-    char error[512];
-
-    /* a priority event (an unaligned barrier) reached the head of a channel: the task
-     * thread takes it before the rest of the buffer it is reading (set by any thread,
-     * read once per record) */
-    atomic_bool prio_hint;
-    int prio_efd;       /* written with prio_hint, for a task waiting on full outputs */
-
-    /* task thread */
-    int cur;            /* channel whose buffer is being read, or -1 */
-    int finished;
-    bool started;
-    uint8_t evbuf[FL_EVENT_MAX_PAYLOAD];
-};
-
 #define CHAN_OF(ptr, member) ((fl_chan *)((char *)(ptr)-offsetof(fl_chan, member)))
 
 static inline uint32_t get32le(const uint8_t *d)
@@ -378,33 +341,6 @@ bool fl_gate_failed(fl_gate *g)
     return failed;
 }
 
-int fl_gate_channel_credit(fl_gate *g, int channel, int *free_buffers)
-{
-    fl_chan *c = &g->ch[channel];
-    if (c->local)
-        return -1;
-    pthread_mutex_lock(&g->lock);
-    int credit = c->announced;
-    if (free_buffers)
-        *free_buffers = c->nfree;
-    pthread_mutex_unlock(&g->lock);
-    return credit;
-}
-
-/* Issue 12 (inPoolUsage): the share of the gate's buffers holding data, 0 with only local
- * channels (they read the producer's buffers). Any thread, once started; under the lock. */
-float fl_gate_pool_usage(fl_gate *g)
-{
-    if (!g->started || !g->lpool)
-        return 0;
-    int total = fl_lpool_size(g->lpool), free_bufs = 0;
-    pthread_mutex_lock(&g->lock);
-    free_bufs = g->nfloat_free;
-    for (int i = 0; i < g->n; i++)
-        free_bufs += g->ch[i].local ? 0 : g->ch[i].nfree;
-    pthread_mutex_unlock(&g->lock);
-    return total > 0 && free_bufs < total ? (float)(total - free_bufs) / (float)total : 0;
-}
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
@@ -805,101 +741,6 @@ int fl_gate_read(fl_gate *g, fl_input *in)
             c->persist_left--;
         g->cur = idx;
     }
-}
-
-/* ---- invariants (for tests) ------------------------------------------------------------
- *  1. the ready ring holds rcount distinct channels, exactly those marked in_ready;
- *  2. a parked channel is blocked and not in the ring (unblocking re-queues it);
- *  3. a remote channel's free buffers are its credit: nfree = announced + unannounced,
- *     neither negative, its free list nfree long, each buffer its own exclusive one or a
- *     floating one of the gate; a local channel holds none;
- *  4. the gate's free floating buffers are nfloat_free, each owned by the gate's floating
- *     set;
- *  5. a channel's received queue is as long as it says, and ends at its tail;
- *  6. (task thread) finished counts the channels that delivered END_OF_PARTITION; the
- *     channel being read is one of the gate's. */
-static int chan_valid(const fl_gate *g, const fl_chan *c, fl_err *err)
-{
-    int n = 0;
-    const fl_buf *b, *last = NULL;
-    if (c->parked && (!c->blocked || c->in_ready)) {
-        fl_err_set(err, "%s: channel %d parked but %s", g->name, c->idx,
-                   c->in_ready ? "ready" : "not blocked");
-        return -1;
-    }
-    for (b = c->received.head; b && n <= c->received.n; b = b->next, n++)
-        last = b;
-    if (n != c->received.n || last != c->received.tail) {
-        fl_err_set(err, "%s: channel %d holds %d received buffers, says %d", g->name, c->idx,
-                   n, c->received.n);
-        return -1;
-    }
-    n = 0;
-    for (b = c->free_list; b && n <= c->nfree; b = b->next, n++)
-        if (b->owner != &c->excl_owner && b->owner != &g->float_owner) {
-            fl_err_set(err, "%s: channel %d holds a free buffer it does not own", g->name,
-                       c->idx);
-            return -1;
-        }
-    if (n != c->nfree || c->announced < 0 || c->unannounced < 0 ||
-        c->nfree != c->announced + c->unannounced || (c->local && c->nfree)) {
-        fl_err_set(err, "%s: channel %d: %d free buffers listed, %d free = %d announced + %d "
-                        "unannounced",
-                   g->name, c->idx, n, c->nfree, c->announced, c->unannounced);
-        return -1;
-    }
-    return 0;
-}
-
-int fl_gate_validate(fl_gate *g, fl_err *err)
-{
-    int rc = 0, ready = 0, eop = 0, nfloat = 0;
-    pthread_mutex_lock(&g->lock);
-    if (g->rcount < 0 || g->rcount > g->n) {
-        fl_err_set(err, "%s: %d ready channels of %d", g->name, g->rcount, g->n);
-        rc = -1;
-    }
-    for (int k = 0; !rc && k < g->rcount; k++) {
-        int idx = g->ring[(g->rhead + k) % g->n];
-        if (idx < 0 || idx >= g->n || !g->ch[idx].in_ready) {
-            fl_err_set(err, "%s: ready ring holds %d, not a ready channel", g->name, idx);
-            rc = -1;
-        }
-        for (int j = 0; !rc && j < k; j++)
-            if (g->ring[(g->rhead + j) % g->n] == idx) {
-                fl_err_set(err, "%s: channel %d twice in the ready ring", g->name, idx);
-                rc = -1;
-            }
-    }
-    for (int i = 0; !rc && i < g->n; i++) {
-        ready += g->ch[i].in_ready;
-        eop += g->ch[i].eop;
-        rc = chan_valid(g, &g->ch[i], err);
-    }
-    if (!rc && ready != g->rcount) {
-        fl_err_set(err, "%s: %d channels marked ready, %d in the ring", g->name, ready,
-                   g->rcount);
-        rc = -1;
-    }
-    for (const fl_buf *b = g->float_free; !rc && b && nfloat <= g->nfloat_free; b = b->next) {
-        nfloat++;
-        if (b->owner != &g->float_owner) {
-            fl_err_set(err, "%s: a free floating buffer owned by another", g->name);
-            rc = -1;
-        }
-    }
-    if (!rc && nfloat != g->nfloat_free) {
-        fl_err_set(err, "%s: %d free floating buffers listed, says %d", g->name, nfloat,
-                   g->nfloat_free);
-        rc = -1;
-    }
-    pthread_mutex_unlock(&g->lock);
-    if (!rc && (eop != g->finished || g->cur < -1 || g->cur >= g->n)) {
-        fl_err_set(err, "%s: %d channels ended, says %d (reading %d)", g->name, eop,
-                   g->finished, g->cur);
-        rc = -1;
-    }
-    return rc;
 }
 
 void fl_gate_free(fl_gate *g)

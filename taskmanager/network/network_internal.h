@@ -166,6 +166,44 @@ typedef struct fl_chan {
     bool parked;              /* ready while blocked: re-queued on unblock */
 } fl_chan;
 
+/* An input gate (gate.c; looked into by gate_inspect.c). */
+struct fl_gate {
+    fl_netenv *net;
+    int n;
+    fl_chan *ch;
+    char name[128];
+    fl_io_metrics *metrics;
+    fl_io_metrics own_metrics;
+
+    pthread_mutex_t lock;
+    int *ring; /* ready channels, each at most once; under lock */
+    int rhead, rcount;
+    int efd;
+    fl_buf_owner float_owner;
+    fl_buf *float_free; /* under lock */
+    int nfloat_free;
+    fl_lpool *lpool;
+    fl_buf_owner *lpool_owner;
+    atomic_int wstate;  /* GW_SLEEP: armed, the reader found nothing and may sleep on efd;
+                         * written under lock, read without */
+    bool drain;         /* task thread: it armed since it last took a token */
+    bool closing;       /* under lock: recycled buffers go back to the local pool */
+    bool failed;        /* under lock */
+    char error[512];
+
+    /* a priority event (an unaligned barrier) reached the head of a channel: the task
+     * thread takes it before the rest of the buffer it is reading (set by any thread,
+     * read once per record) */
+    atomic_bool prio_hint;
+    int prio_efd;       /* written with prio_hint, for a task waiting on full outputs */
+
+    /* task thread */
+    int cur;            /* channel whose buffer is being read, or -1 */
+    int finished;
+    bool started;
+    uint8_t evbuf[FL_EVENT_MAX_PAYLOAD];
+};
+
 /* Gate functions the network thread calls. */
 void fl_gate_fail(struct fl_gate *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The buffer a BUFFER frame of `len` payload bytes and this kind is read into: one of c's
