@@ -94,13 +94,21 @@ wait_completed "$WC" 2 20
 for p in "$R1" "$R2"; do kill -TERM "$(jm_pid "$p")"; done
 wait_for "! jm_pid $R1 && ! jm_pid $R2" 15 || fail "the JobManagers did not stop"
 STORE=$(ls -d "$TEST_DIR"/ha/*)
-# the newest checkpoint a leader completed (and so published in ZooKeeper): a directory of a
-# later one may exist, in progress when the JobManagers stopped, and is never restored
+# The newest checkpoint in ZooKeeper is the one the next leader restores. It is at least the
+# newest a leader logged as completed, and may be a later one: recorded in ZooKeeper while
+# the JobManager was stopping, not completed (nor logged) there. So that one and every later
+# directory with a _metadata are damaged; the next leader must refuse the newest it has and
+# restore from before the first damaged one.
 n=$(grep -ho "Completed checkpoint [0-9]* for job $SEQ" $(jm_logs) | awk '{ print $3 }' | sort -n | tail -n 1)
 [ -n "$n" ] || fail "no completed checkpoint of $SEQ in the JobManagers' logs"
 latest="$TEST_DIR/ck/$SEQ/chk-$n"
 [ -f "$latest/_metadata" ] || fail "checkpoint $n of $SEQ has no _metadata: $(ls "$latest" 2>&1)"
-printf 'XXXX' | dd of="$latest/_metadata" bs=1 seek=20 conv=notrunc 2>/dev/null
+damaged=()
+for d in "$TEST_DIR/ck/$SEQ"/chk-*; do
+    [ "${d##*chk-}" -ge "$n" ] && [ -f "$d/_metadata" ] || continue
+    printf 'XXXX' | dd of="$d/_metadata" bs=1 seek=20 conv=notrunc 2>/dev/null
+    damaged+=("${d##*chk-}")
+done
 rm -f -- "$STORE/jobgraphs/$WC.jobgraph"
 LEADER_PORT=
 JM_PORTS=("$R3")
@@ -108,10 +116,11 @@ jm_start "$R3"
 wait_for "LEADER_PORT=\$(leader_port)" 20 || fail "the fresh JobManager does not lead"
 wait_for "all_tasks_running $SEQ" 30 || fail "seqcheck does not run under the fresh leader"
 log3=$(grep -l "Published this JobManager as the leader: .*REST http://127.0.0.1:$R3" $(jm_logs) | head -n 1)
-grep -q "Refusing checkpoint ${latest##*chk-} of job $SEQ: $latest/_metadata is damaged" "$log3" ||
-    fail "no message naming the damaged checkpoint: $(grep -i 'refus\|damaged' "$log3" | head -n 3)"
+refused=$(sed -n "s|.*Refusing checkpoint \([0-9]*\) of job $SEQ: $TEST_DIR/ck/$SEQ/chk-[0-9]*/_metadata is damaged.*|\1|p" "$log3" | head -n 1)
+[ -n "$refused" ] && [ "$refused" -ge "$n" ] ||
+    fail "no message naming a damaged checkpoint (${damaged[*]}): $(grep -i 'refus\|damaged' "$log3" | head -n 3)"
 r=$(restores "$SEQ")
-[ "${r##* }" -lt "${latest##*chk-}" ] || fail "seqcheck restored from ${r##* }, not from before the damaged ${latest##*chk-}"
+[ "${r##* }" -lt "$n" ] || fail "seqcheck restored from ${r##* }, not from before the damaged $n"
 cause=$(rest GET "/jobs/$WC" | json_get root-exception)
 assert_eq "$(job_state "$WC")" FAILED "wordcount without its job graph file"
 case "$cause" in
@@ -121,7 +130,7 @@ esac
 [ ! -e "$STORE/jobresults/$WC.result" ] || fail "the unrecoverable job was recorded as ended"
 sleep 1
 [ "$(leader_port)" = "$R3" ] && jm_pid "$R3" >/dev/null || fail "the fresh leader did not keep leading"
-step "damaged _metadata of checkpoint ${latest##*chk-}: refused, named, seqcheck restored from ${r##* }; missing job graph: wordcount FAILED with '$cause'; the JobManager keeps leading"
+step "damaged _metadata of checkpoints ${damaged[*]}: $refused refused, named, seqcheck restored from ${r##* }; missing job graph: wordcount FAILED with '$cause'; the JobManager keeps leading"
 
 gate_open
 wait_state "$SEQ" FINISHED 90
