@@ -197,6 +197,11 @@ int fl_fs_stat(const char *uri, bool *exists, uint64_t *size, fl_err *err)
     DISPATCH(uri, stat(&l, exists, size, err));
 }
 
+int fl_fs_mtime(const char *uri, bool *exists, int64_t *mtime_ns, fl_err *err)
+{
+    DISPATCH(uri, mtime(&l, exists, mtime_ns, err));
+}
+
 int fl_fs_list(const char *uri, bool recursive, fl_fs_list_fn fn, void *arg, fl_err *err)
 {
     DISPATCH(uri, list(&l, recursive, fn, arg, err));

@@ -206,6 +206,22 @@ static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     return 0;
 }
 
+static int l_mtime(const fl_fs_loc *l, bool *exists, int64_t *mtime_ns, fl_err *err)
+{
+    struct stat st;
+    if (stat(l->path, &st) < 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            fl_err_set(err, "cannot stat %s: %s", l->path, strerror(errno));
+            return -1;
+        }
+        *exists = false;
+        return 0;
+    }
+    *exists = true;
+    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    return 0;
+}
+
 /* Walks dir (rel: its name below the listing's root). 1 = stopped by fn. */
 static int walk(const char *dir, const char *rel, bool recursive, fl_fs_list_fn fn, void *arg,
                 int depth, fl_err *err)
@@ -474,6 +490,7 @@ const fl_fs_ops fl_fs_local_ops = {
     .put_file = l_put_file,
     .get_file = l_get_file,
     .stat = l_stat,
+    .mtime = l_mtime,
     .list = l_list,
     .delete_many = l_delete_many,
     .delete_tree = l_delete_tree,

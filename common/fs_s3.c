@@ -184,6 +184,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         snprintf(c->etag, sizeof c->etag, "%.*s", (int)(j - i), p + i);
     } else if (len > 15 && !strncasecmp(p, "Content-Length:", 15)) {
         c->length = strtoull(p + 15, NULL, 10);
+    } else if (len > 14 && !strncasecmp(p, "Last-Modified:", 14)) {
+        char date[64];
+        snprintf(date, sizeof date, "%.*s", (int)FL_MIN(len - 14, sizeof date - 1), p + 14);
+        c->mtime = curl_getdate(date, NULL);
     }
     return len;
 }
@@ -356,6 +360,7 @@ int fl_s3_do(s3_call *c, bool missing_ok, fl_err *err)
         c->resp.len = 0;
         c->etag[0] = '\0';
         c->length = 0;
+        c->mtime = -1;
         c->write_errno = 0;
         if (c->fd >= 0 && (ftruncate(c->fd, fd_start) < 0 ||
                            lseek(c->fd, fd_start, SEEK_SET) < 0)) {
@@ -443,6 +448,24 @@ int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     *exists = rc == 0;
     if (size)
         *size = c.length;
+    return 0;
+}
+
+static int s_mtime(const fl_fs_loc *l, bool *exists, int64_t *mtime_ns, fl_err *err)
+{
+    s3_call c;
+    fl_s3_call_init(&c, "HEAD", l, NULL);
+    int rc = fl_s3_do(&c, true, err);
+    free(c.resp.p);
+    if (rc < 0)
+        return -1;
+    *exists = rc == 0;
+    if (*exists && c.mtime < 0) {
+        fl_err_set(err, "%s: the store sent no Last-Modified", l->uri);
+        return -1;
+    }
+    if (*exists)
+        *mtime_ns = (int64_t)c.mtime * 1000000000;
     return 0;
 }
 
@@ -634,6 +657,7 @@ const fl_fs_ops fl_fs_s3_ops = {
     .put_file = fl_s3_put_file,
     .get_file = s_get_file,
     .stat = fl_s3_stat,
+    .mtime = s_mtime,
     .list = s_list,
     .delete_many = s_delete_many,
     .delete_tree = s_delete_tree,

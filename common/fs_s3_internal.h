@@ -9,6 +9,8 @@
 #include "bytes.h"
 #include "fs_internal.h"
 
+#include <time.h>
+
 /* S3's bound on the parts of one upload. */
 #define MAX_PARTS 10000
 
@@ -26,6 +28,7 @@ typedef struct s3_call {
     long status;
     char etag[72];
     uint64_t length;
+    time_t mtime;              /* Last-Modified, -1 when none */
     int write_errno;
 } s3_call;
 
