@@ -194,12 +194,12 @@ int fl_fs_get_file(const char *uri, const char *dst, fl_err *err)
 
 int fl_fs_stat(const char *uri, bool *exists, uint64_t *size, fl_err *err)
 {
-    DISPATCH(uri, stat(&l, exists, size, err));
+    DISPATCH(uri, stat(&l, exists, size, NULL, err));
 }
 
 int fl_fs_mtime(const char *uri, bool *exists, int64_t *mtime_ns, fl_err *err)
 {
-    DISPATCH(uri, mtime(&l, exists, mtime_ns, err));
+    DISPATCH(uri, stat(&l, exists, NULL, mtime_ns, err));
 }
 
 int fl_fs_list(const char *uri, bool recursive, fl_fs_list_fn fn, void *arg, fl_err *err)

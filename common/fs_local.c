@@ -189,7 +189,8 @@ static int l_get_file(const fl_fs_loc *l, const char *dst, fl_err *err)
     return copy_file(l->path, dst, NULL, err);
 }
 
-static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
+static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+                  fl_err *err)
 {
     struct stat st;
     if (stat(l->path, &st) < 0) {
@@ -203,22 +204,8 @@ static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     *exists = true;
     if (size)
         *size = (uint64_t)st.st_size;
-    return 0;
-}
-
-static int l_mtime(const fl_fs_loc *l, bool *exists, int64_t *mtime_ns, fl_err *err)
-{
-    struct stat st;
-    if (stat(l->path, &st) < 0) {
-        if (errno != ENOENT && errno != ENOTDIR) {
-            fl_err_set(err, "cannot stat %s: %s", l->path, strerror(errno));
-            return -1;
-        }
-        *exists = false;
-        return 0;
-    }
-    *exists = true;
-    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (mtime_ns)
+        *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 
@@ -490,7 +477,6 @@ const fl_fs_ops fl_fs_local_ops = {
     .put_file = l_put_file,
     .get_file = l_get_file,
     .stat = l_stat,
-    .mtime = l_mtime,
     .list = l_list,
     .delete_many = l_delete_many,
     .delete_tree = l_delete_tree,

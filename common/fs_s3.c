@@ -437,7 +437,8 @@ static int s_get(const fl_fs_loc *l, char **out, size_t *len, fl_err *err)
     return 0;
 }
 
-int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
+int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+               fl_err *err)
 {
     s3_call c;
     fl_s3_call_init(&c, "HEAD", l, NULL);
@@ -448,24 +449,13 @@ int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     *exists = rc == 0;
     if (size)
         *size = c.length;
-    return 0;
-}
-
-static int s_mtime(const fl_fs_loc *l, bool *exists, int64_t *mtime_ns, fl_err *err)
-{
-    s3_call c;
-    fl_s3_call_init(&c, "HEAD", l, NULL);
-    int rc = fl_s3_do(&c, true, err);
-    free(c.resp.p);
-    if (rc < 0)
-        return -1;
-    *exists = rc == 0;
-    if (*exists && c.mtime < 0) {
-        fl_err_set(err, "%s: the store sent no Last-Modified", l->uri);
-        return -1;
-    }
-    if (*exists)
+    if (*exists && mtime_ns) {
+        if (c.mtime < 0) {
+            fl_err_set(err, "%s: the store sent no Last-Modified", l->uri);
+            return -1;
+        }
         *mtime_ns = (int64_t)c.mtime * 1000000000;
+    }
     return 0;
 }
 
@@ -657,7 +647,6 @@ const fl_fs_ops fl_fs_s3_ops = {
     .put_file = fl_s3_put_file,
     .get_file = s_get_file,
     .stat = fl_s3_stat,
-    .mtime = s_mtime,
     .list = s_list,
     .delete_many = s_delete_many,
     .delete_tree = s_delete_tree,
