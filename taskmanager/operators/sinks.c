@@ -220,7 +220,10 @@ static void part_path(const file_sink *f, char *out, size_t len, int n)
  * by whichever subtask they were dealt to, maybe after this one began: so after a restore
  * from checkpoint c parts are numbered from c + 1 on. Every pending part of c is numbered
  * at most c: numbers begin at 0, grow by one per part, and a part is closed only at a
- * barrier or the end of the input (at most one part a checkpoint interval). */
+ * barrier or the end of the input (at most one part a checkpoint interval). Published parts
+ * an earlier run left in the directory push numbers past that bound: a rescaled restore of
+ * such a job could then publish two parts under one name (an output directory per run
+ * avoids it). */
 static int file_start_part(fl_op *op, file_sink *f)
 {
     fl_err err = {0};
