@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Large keyed state checkpointed to S3 (issue 22, point 7). One command:
-#   bench/s3_large_state.sh [MB] [runs] [repeat]
+#   bench/s3_large_state.sh [MB] [runs] [repeat] [hashmap|rocksdb]
 #
-# examples/wordcount.so at -p 1 (hashmap backend) on generated text of unique 100-letter
-# words, as many as make about MB (default 1024) of keyed state in a snapshot (each word's
+# examples/wordcount.so at -p 1 (the state backend: hashmap by default, or rocksdb with
+# state.backend.incremental: true, as Flink advises for large state) on generated text of
+# unique 100-letter words, as many as make about MB (default 1024) of keyed state in a snapshot (each word's
 # entry: the word as key, count + word as value, 14 bytes of framing: 222 bytes), through a
 # real cluster (a JobManager and one TaskManager of one slot) and s3rver (tests/s3, started
 # here on a free loopback port, its data on the local disk too: the S3 figure is the cost of
@@ -13,7 +14,9 @@
 #      (default 3) savepoints in alternation to a local directory and to s3://flint/sp (a
 #      hashmap savepoint is the same full snapshot as its checkpoint), each deleted after.
 #      Durations and sizes from the JobManager's "Completed checkpoint ... as a savepoint"
-#      lines; medians. Ratio S3 / local.
+#      lines; medians. Ratio S3 / local. (A RocksDB savepoint is a full snapshot, all SST
+#      files, never incremental: the incremental checkpoints' own durations and sizes are
+#      in the throughput runs' lines below.)
 #   2. Throughput: the same job over its input repeated `repeat` (default 4) times (each
 #      word counted that often: the same state, a run long enough to sample), without
 #      checkpoints, with checkpoints every 1 s to a local directory, and with
@@ -28,6 +31,12 @@ set -euo pipefail
 MB=${1:-1024}
 RUNS=${2:-3}
 REPEAT=${3:-4}
+BACKEND=${4:-hashmap}
+case $BACKEND in
+    hashmap) BACKEND_ARGS=(-D state.backend.type=hashmap) ;;
+    rocksdb) BACKEND_ARGS=(-D state.backend.type=rocksdb -D state.backend.incremental=true) ;;
+    *) echo "bench: backend '$BACKEND': hashmap or rocksdb" >&2; exit 2 ;;
+esac
 bench_build
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
 WORD=100
@@ -69,7 +78,8 @@ jid_of() {
 # ---------------------------------------------------------------------------------------
 GATE="$BENCH_TMP/gate"
 : >"$GATE"
-out=$("$FLINT" -m "127.0.0.1:$BENCH_REST_PORT" run -d -p 1 -D "testing.source.gate-file=$GATE" \
+out=$("$FLINT" -m "127.0.0.1:$BENCH_REST_PORT" run -d -p 1 "${BACKEND_ARGS[@]}" \
+    -D "testing.source.gate-file=$GATE" \
     "$BUNDLE" --input "$WORDS" --output "$BENCH_TMP/out-held")
 JID=$(jid_of "$out")
 [ -n "$JID" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
@@ -111,10 +121,10 @@ for _ in $(seq "$REPEAT"); do cat -- "$WORDS"; done >"$REP"
 # measure NAME CKPT(none|local|s3): one run over the repeated input, sampled; appends
 # "rate_words_per_s runtime_ms checkpoints" to $BENCH_TMP/NAME.res
 measure() {
-    local name=$1 ck=$2 args=() out jid
+    local name=$1 ck=$2 args=("${BACKEND_ARGS[@]}") out jid
     case $ck in
-        local) args=(-D "state.checkpoints.dir=$BENCH_TMP/ck") ;;
-        s3) args=(-D "state.checkpoints.dir=s3://flint/ck") ;;
+        local) args+=(-D "state.checkpoints.dir=$BENCH_TMP/ck") ;;
+        s3) args+=(-D "state.checkpoints.dir=s3://flint/ck") ;;
     esac
     [ "$ck" = none ] || args+=(-D "execution.checkpointing.interval=1 s" \
         -D state.checkpoints.num-retained=1)
@@ -124,7 +134,12 @@ measure() {
     jid=$(jid_of "$out")
     [ -n "$jid" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
     python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" || exit 1
-    echo "  run $name: $(tail -n 1 "$BENCH_TMP/$name.res" | awk '{printf "%d words/s, job %d ms, %d checkpoints", $1, $2, $3}')"
+    # the run's checkpoints (incremental ones with rocksdb): median duration and largest
+    # size, from the JobManager's "Completed checkpoint N for job J (B bytes, T ms)"
+    ckinfo=$(sed -n "s/.*Completed checkpoint [0-9]* for job $jid (\([0-9]*\) bytes, \([0-9]*\) ms)\.\$/\2 \1/p" \
+        "$FLINT_LOG_DIR"/flint-*-jobmanager-*.log | sort -n | awk '{d[NR] = $1; if ($2 > m) m = $2}
+        END { if (NR) printf ", checkpoints: median %d ms, largest %d bytes", d[int((NR + 1) / 2)], m }')
+    echo "  run $name: $(tail -n 1 "$BENCH_TMP/$name.res" | awk '{printf "%d words/s, job %d ms, %d checkpoints", $1, $2, $3}')$ckinfo"
     rm -rf -- "$BENCH_TMP/out" "$BENCH_TMP/ck" "$BENCH_TMP/s3/flint/ck"
 }
 for i in $(seq "$RUNS"); do
@@ -144,12 +159,12 @@ cl=$(cut -d' ' -f3 "$BENCH_TMP/local.res" | median)
 cs=$(cut -d' ' -f3 "$BENCH_TMP/s3.res" | median)
 awk -v ld="$ld" -v sd="$sd" -v lb="$lb" -v sb="$sb" -v rn="$rn" -v rs="$rs" -v cs="$cs" \
     -v rl="$rl" -v cl="$cl" \
-    -v mb="$MB" -v n="$NWORDS" 'BEGIN {
-    printf "wordcount -p 1, %d unique words (~%d MB of keyed state), medians\n", n, mb
+    -v mb="$MB" -v n="$NWORDS" -v be="$BACKEND" 'BEGIN {
+    printf "wordcount -p 1, %s backend, %d unique words (~%d MB of keyed state), medians\n", be, n, mb
     printf "  full checkpoint (savepoint), local   %8d ms  %d bytes\n", ld, lb
     printf "  full checkpoint (savepoint), S3      %8d ms  %d bytes\n", sd, sb
     printf "  throughput, no checkpoints           %8d words/s\n", rn
     printf "  throughput, 1 s checkpoints, local   %8d words/s (%d checkpoints a run)\n", rl, cl
     printf "  throughput, 1 s checkpoints to S3    %8d words/s (%d checkpoints a run)\n", rs, cs
-    printf "large state on s3: checkpoint duration s3/local=%.2f, throughput with/without=%.2f (local %.2f)\n", (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0), (rn > 0 ? rl / rn : 0)
+    printf "large state on s3 (%s): checkpoint duration s3/local=%.2f, throughput with/without=%.2f (local %.2f)\n", be, (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0), (rn > 0 ? rl / rn : 0)
 }'

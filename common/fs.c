@@ -194,7 +194,12 @@ int fl_fs_get_file(const char *uri, const char *dst, fl_err *err)
 
 int fl_fs_stat(const char *uri, bool *exists, uint64_t *size, fl_err *err)
 {
-    DISPATCH(uri, stat(&l, exists, size, err));
+    DISPATCH(uri, stat(&l, exists, size, NULL, err));
+}
+
+int fl_fs_mtime(const char *uri, bool *exists, int64_t *mtime_ns, fl_err *err)
+{
+    DISPATCH(uri, stat(&l, exists, NULL, mtime_ns, err));
 }
 
 int fl_fs_list(const char *uri, bool recursive, fl_fs_list_fn fn, void *arg, fl_err *err)
@@ -279,6 +284,15 @@ int fl_fs_out_write(fl_fs_out *o, const void *data, size_t len, fl_err *err)
     const uint8_t *p = data;
     o->size += len;
     while (len) {
+        if (o->len == 0 && len >= o->part_size) {
+            /* a whole part of the caller's: out without a copy (a 1 GB snapshot) */
+            if (o->ops->out_part(o, p, o->part_size, err) < 0)
+                return -1;
+            o->nparts++;
+            p += o->part_size;
+            len -= o->part_size;
+            continue;
+        }
         if (!o->buf)
             o->buf = fl_xmalloc(o->part_size);
         size_t n = FL_MIN(len, o->part_size - o->len);

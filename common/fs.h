@@ -1,9 +1,15 @@
-/* fs.h -- the file-system layer, as Flink's FileSystem: checkpoint and savepoint storage
- * go through it (the JobManager's _metadata, deletions and listings; the TaskManagers'
- * hashmap and RocksDB snapshot files, full and incremental), and high-availability.
- * storageDir (jobmanager/ha/: job graphs, bundles, job results), and the file sink's
- * s3:// output (multipart uploads committed with the checkpoint; local output keeps its
- * rename). The blob store is a working copy, not durable data.
+/* fs.h -- the file-system layer, as Flink's FileSystem. Every module that writes durable
+ * data writes it through here, for file:// and s3:// alike: checkpoint and savepoint
+ * storage (the JobManager's _metadata, deletions and listings; the TaskManagers' hashmap
+ * snapshot files through a write stream, RocksDB's files full and incremental through
+ * put_file), high-availability.storageDir (jobmanager/ha/: job graphs, bundles, job
+ * results), and the file sink's part files (taskmanager/operators/sinks.c: write streams
+ * published by the recoverable writer below). What else writes files with open() is not
+ * durable data: the JobManager's blob store (jobmanager/dispatcher_jobs.c, below
+ * blob.storage.directory) and the TaskManagers' bundle cache (task_executor.c) are
+ * working copies of bundles (persisted only in high-availability.storageDir, when HA is
+ * on), and logs, pid and lock files, crash reports and the client's bundle signatures
+ * are no cluster state.
  * A location is a URI; its scheme picks the file system:
  *
  *   file:///abs/path, file:/abs/path, /abs/path   the local file system (fs_local.c)
@@ -64,6 +70,9 @@ int fl_fs_get_file(const char *uri, const char *dst, fl_err *err);
 /* *exists, and *size when it exists (size may be NULL). An error only when the store
  * cannot be asked. */
 int fl_fs_stat(const char *uri, bool *exists, uint64_t *size, fl_err *err);
+/* *exists, and *mtime_ns when it exists: when the object was last written (wall clock, ns;
+ * S3: the store's Last-Modified, whole seconds). */
+int fl_fs_mtime(const char *uri, bool *exists, int64_t *mtime_ns, fl_err *err);
 
 /* Lists below the "directory" uri: every object under it (recursive: name relative to uri,
  * with '/' inside), or the entries of that level (names without '/'; is_dir for a
@@ -86,8 +95,9 @@ int fl_fs_sync_dir(const char *uri, fl_err *err);
 
 /* ---- streams ---------------------------------------------------------------------------
  * A write stream to one object: bytes are buffered and sent in parts (S3: multipart upload
- * once a part is full; local: a hidden temporary file). The object appears only at
- * fl_fs_out_close; fl_fs_out_abort leaves nothing. One thread at a time. */
+ * once a part is full; local: a hidden ".<name>.inprogress.<random>" beside it). The
+ * object appears only at fl_fs_out_close, durable (local: fsync, rename, fsync of the
+ * directory); fl_fs_out_abort leaves nothing. One thread at a time. */
 typedef struct fl_fs_out fl_fs_out;
 fl_fs_out *fl_fs_out_open(const char *uri, fl_err *err);
 int fl_fs_out_write(fl_fs_out *o, const void *data, size_t len, fl_err *err);
@@ -101,8 +111,9 @@ uint64_t fl_fs_out_size(const fl_fs_out *o);
  * returns what a later process needs to publish the object -- a committable, a string to
  * store in a checkpoint (*committable, the caller's to free) -- without publishing it. fl_fs_commit publishes it
  * (idempotent: committing twice, or after a crash between the two, succeeds);
- * fl_fs_commit_abort drops it. Local: the committable is the hidden file, published by
- * rename. S3: "<upload id> <etag>,...", published by completing the multipart upload. */
+ * fl_fs_commit_abort drops it. Local: the committable is the hidden file (fsynced),
+ * published by rename. S3: "<upload id> <etag>,...", published by completing the
+ * multipart upload. */
 int fl_fs_out_close_for_commit(fl_fs_out *o, char **committable, fl_err *err);
 int fl_fs_commit(const char *uri, const char *committable, fl_err *err);
 int fl_fs_commit_abort(const char *uri, const char *committable, fl_err *err);

@@ -20,7 +20,9 @@ typedef struct fl_fs_ops {
     int (*get)(const fl_fs_loc *l, char **out, size_t *len, fl_err *err);
     int (*put_file)(const char *src, const fl_fs_loc *l, uint64_t *size, fl_err *err);
     int (*get_file)(const fl_fs_loc *l, const char *dst, fl_err *err);
-    int (*stat)(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err);
+    /* size and mtime_ns (ns of the wall clock) may be NULL */
+    int (*stat)(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+                fl_err *err);
     int (*list)(const fl_fs_loc *l, bool recursive, fl_fs_list_fn fn, void *arg, fl_err *err);
     int (*delete_many)(const fl_fs_loc *dir, const char *const *names, size_t n, fl_err *err);
     int (*delete_tree)(const fl_fs_loc *l, fl_err *err);

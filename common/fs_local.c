@@ -1,7 +1,7 @@
 /* fs_local.c -- the local file system behind fs.h (file:// and plain paths): atomic puts by
  * temporary file, fsync and rename; streams into a hidden ".<name>.inprogress.<random>"
- * beside the target, renamed at close or commit; deletes that never follow a symlink
- * (path.h, util.h). Any thread. */
+ * beside the target, fsynced, renamed at close (then the directory synced) or at commit;
+ * deletes that never follow a symlink (path.h, util.h). Any thread. */
 #include "fs_internal.h"
 #include "path.h"
 #include "util.h"
@@ -41,12 +41,28 @@ static int make_parent(const char *path, fl_err *err)
     return fl_mkdirs(dir, err);
 }
 
+/* fsync of path's directory: a rename into it survives a power loss. */
+static int sync_parent(const char *path, fl_err *err)
+{
+    char dir[FL_FS_URI_MAX + 8];
+    dir_of(path, dir, sizeof dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0) {
+        fl_err_set(err, "cannot sync the directory of %s: %s", path, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    close(dfd);
+    return 0;
+}
+
 /* Through a temporary file of this writer's own (pid and random: two processes putting
  * the same object, e.g. a deposed and a new HA leader, never write into one file), fsync,
  * rename, fsync of the directory: readers see all of data or nothing. */
 static int l_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
 {
-    char tmp[FL_FS_URI_MAX + 64], rnd[9], dir[FL_FS_URI_MAX + 8];
+    char tmp[FL_FS_URI_MAX + 64], rnd[9];
     if (make_parent(l->path, err) < 0)
         return -1;
     fl_random_hex(rnd, 4);
@@ -80,16 +96,7 @@ static int l_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err)
         fl_err_set(err, "cannot rename %s to %s: %s", tmp, l->path, strerror(errno));
         goto fail_unlink;
     }
-    dir_of(l->path, dir, sizeof dir);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) {
-        fl_err_set(err, "cannot sync the directory of %s: %s", l->path, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        return -1;
-    }
-    close(dfd);
-    return 0;
+    return sync_parent(l->path, err);
 fail_close:
     close(fd);
 fail_unlink:
@@ -182,7 +189,8 @@ static int l_get_file(const fl_fs_loc *l, const char *dst, fl_err *err)
     return copy_file(l->path, dst, NULL, err);
 }
 
-static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
+static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+                  fl_err *err)
 {
     struct stat st;
     if (stat(l->path, &st) < 0) {
@@ -196,6 +204,8 @@ static int l_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     *exists = true;
     if (size)
         *size = (uint64_t)st.st_size;
+    if (mtime_ns)
+        *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 
@@ -374,7 +384,9 @@ static int l_out_close(fl_fs_out *o, fl_err *err)
     }
     free(lo);
     o->impl = NULL;
-    return rc;
+    /* the rename made durable: a snapshot file is there for good before the _metadata
+     * naming it is written */
+    return rc < 0 ? -1 : sync_parent(o->loc.path, err);
 }
 
 static int l_out_close_for_commit(fl_fs_out *o, char **committable, fl_err *err)

@@ -184,6 +184,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         snprintf(c->etag, sizeof c->etag, "%.*s", (int)(j - i), p + i);
     } else if (len > 15 && !strncasecmp(p, "Content-Length:", 15)) {
         c->length = strtoull(p + 15, NULL, 10);
+    } else if (len > 14 && !strncasecmp(p, "Last-Modified:", 14)) {
+        char date[64];
+        snprintf(date, sizeof date, "%.*s", (int)FL_MIN(len - 14, sizeof date - 1), p + 14);
+        c->mtime = curl_getdate(date, NULL);
     }
     return len;
 }
@@ -356,6 +360,7 @@ int fl_s3_do(s3_call *c, bool missing_ok, fl_err *err)
         c->resp.len = 0;
         c->etag[0] = '\0';
         c->length = 0;
+        c->mtime = -1;
         c->write_errno = 0;
         if (c->fd >= 0 && (ftruncate(c->fd, fd_start) < 0 ||
                            lseek(c->fd, fd_start, SEEK_SET) < 0)) {
@@ -432,7 +437,8 @@ static int s_get(const fl_fs_loc *l, char **out, size_t *len, fl_err *err)
     return 0;
 }
 
-int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
+int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+               fl_err *err)
 {
     s3_call c;
     fl_s3_call_init(&c, "HEAD", l, NULL);
@@ -443,6 +449,13 @@ int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err)
     *exists = rc == 0;
     if (size)
         *size = c.length;
+    if (*exists && mtime_ns) {
+        if (c.mtime < 0) {
+            fl_err_set(err, "%s: the store sent no Last-Modified", l->uri);
+            return -1;
+        }
+        *mtime_ns = (int64_t)c.mtime * 1000000000;
+    }
     return 0;
 }
 

@@ -9,6 +9,8 @@
 #include "bytes.h"
 #include "fs_internal.h"
 
+#include <time.h>
+
 /* S3's bound on the parts of one upload. */
 #define MAX_PARTS 10000
 
@@ -26,6 +28,7 @@ typedef struct s3_call {
     long status;
     char etag[72];
     uint64_t length;
+    time_t mtime;              /* Last-Modified, -1 when none */
     int write_errno;
 } s3_call;
 
@@ -45,7 +48,8 @@ bool fl_s3_xml_next(const char *xml, size_t len, size_t *pos, const char *tag, c
 /* key with a '/' at its end ("" for the root); the caller frees it. */
 char *fl_s3_dir_prefix(const char *key);
 int fl_s3_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err);
-int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, fl_err *err);
+int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
+               fl_err *err);
 
 /* fs_s3_upload.c: the stream and recoverable-writer operations of the table */
 int fl_s3_out_open(fl_fs_out *o, fl_err *err);

@@ -152,7 +152,7 @@ static int complete(const fl_fs_loc *l, const char *upload, char (*etags)[72], i
     if (rc != 0) {
         bool exists = false;
         fl_err e2;
-        if (fl_s3_stat(l, &exists, NULL, &e2) == 0 && exists)
+        if (fl_s3_stat(l, &exists, NULL, NULL, &e2) == 0 && exists)
             rc = 0; /* committed before */
         else if (rc == 1)
             fl_err_set(err, "S3 knows no upload %.100s of %s (aborted or expired)", upload,

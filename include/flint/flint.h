@@ -196,9 +196,10 @@ fl_stream *fl_partition_custom(fl_stream *in, fl_partitioner_fn fn, fl_key_fn ke
  * "N> " (the 1-based subtask) when the sink runs with parallelism > 1. fmt NULL prints the
  * record bytes as text. */
 fl_stream *fl_print(fl_stream *in, fl_format_fn fmt);
-/* One part file per subtask under dir: written hidden (".part-<subtask>-<n>.inprogress")
- * and renamed to part-<subtask>-<n> when complete. fmt NULL writes the bytes as text. dir
- * may be an s3:// URI: parts are multipart uploads, completed when complete. */
+/* One part file per subtask under dir: written hidden
+ * (".part-<subtask>-<n>.inprogress.<random>") and renamed to part-<subtask>-<n> when
+ * complete. fmt NULL writes the bytes as text. dir may be an s3:// URI: parts are
+ * multipart uploads, completed when complete. */
 fl_stream *fl_write_as_text(fl_stream *in, const char *dir, fl_format_fn fmt);
 fl_stream *fl_discard(fl_stream *in);
 fl_stream *fl_add_sink(fl_stream *in, fl_sink_fn fn);

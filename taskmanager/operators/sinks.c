@@ -4,8 +4,9 @@
  *            with the 1-based subtask when the sink runs with parallelism > 1 (Flink's
  *            PrintSinkFunction); written in whole lines from a per-task buffer
  *   file     fl_file_sink_def, a two-phase-commit connector of flint/connectors.h run by
- *            connector_sink.c: part files under a local directory or on S3, committed when
- *            checkpoints complete (its section below)
+ *            connector_sink.c: part files under a local directory or on S3 through
+ *            common/fs's recoverable writer, committed when checkpoints complete (its
+ *            section below)
  *   discard  nothing
  *   custom   the bundle's fl_sink_fn
  *
@@ -18,12 +19,9 @@
 #include "taskmanager/chain/operator.h"
 
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +29,7 @@
 #define LINE_MAX_TEXT 65536
 
 /* Where a text sink's lines go: the task's standard output (print) or the current part
- * file (the file sink: a local descriptor, or a write stream of common/fs on S3). */
+ * file (the file sink: a write stream of common/fs, local or S3). */
 typedef struct text_out {
     int fd;
     char *buf;
@@ -48,11 +46,10 @@ typedef struct file_sink {
     text_out t;
     fl_op *op;
     char dir[FL_FS_URI_MAX + 8];
-    bool remote;              /* s3://: parts are multipart uploads, published by completing */
     int subtask, next_part;
-    int64_t min_next;         /* S3: parts are numbered from here (see file_start_part) */
-    char inprogress[4200], final_name[4200]; /* local: the open part's two names */
-    fl_fs_out *out;           /* remote: the open part's upload */
+    int64_t min_next;         /* after a restore parts are numbered from here (file_start_part) */
+    char final_name[FL_FS_URI_MAX + 64]; /* the open part's URI */
+    fl_fs_out *out;           /* the open part's stream (a hidden file, or a multipart upload) */
     size_t written;           /* bytes in the current part */
     bool recovered;           /* recover() ran: commits from now on are completions */
     bool have_mark;
@@ -61,10 +58,12 @@ typedef struct file_sink {
 
 /* A committable of the file sink (the connector sink keeps it in the checkpoint until its
  * checkpoint completes): a part to publish, or the mark of a checkpoint.
- *   'P' <hidden path> NUL <final path>          local: rename (idempotent)
- *   'S' <object URI> NUL <upload committable>   S3: complete the multipart upload
- *   'M' <part_mark>                             where the parts after the checkpoint begin */
-enum { CM_LOCAL = 'P', CM_S3 = 'S', CM_MARK = 'M' };
+ *   'S' <part URI> NUL <fs committable>   fl_fs_commit publishes it (local: rename of the
+ *                                         hidden file; S3: completes the multipart upload)
+ *   'M' <part_mark>                       where the parts after the checkpoint begin
+ * ('S' is the byte S3 parts had before local parts went through common/fs too: an S3
+ * savepoint of then restores.) */
+enum { CM_PART = 'S', CM_MARK = 'M' };
 
 /* The subtask's first part that can hold records after the checkpoint, and when the
  * checkpoint was taken (wall clock, ns). */
@@ -95,17 +94,17 @@ static void out_write(fl_op *op, text_out *s, const char *p, size_t n)
     file_sink *f = s->file;
     if (!n || op->view->failure->failed)
         return;
-    if (f && !f->out && s->fd < 0 && file_start_part(op, f) < 0)
+    if (!f) {
+        if (write_all(s->fd, p, n) < 0)
+            fl_op_fail(op, "%s: cannot write: %s", op->ctx.name, strerror(errno));
         return;
-    if (f && f->remote) {
-        fl_err err = {0};
-        if (fl_fs_out_write(f->out, p, n, &err) < 0)
-            fl_op_fail(op, "%s: cannot write %s: %s", op->ctx.name, f->final_name, err.msg);
-    } else if (write_all(s->fd, p, n) < 0) {
-        fl_op_fail(op, "%s: cannot write: %s", op->ctx.name, strerror(errno));
     }
-    if (f)
-        f->written += n;
+    if (!f->out && file_start_part(op, f) < 0)
+        return;
+    fl_err err = {0};
+    if (fl_fs_out_write(f->out, p, n, &err) < 0)
+        fl_op_fail(op, "%s: cannot write %s: %s", op->ctx.name, f->final_name, err.msg);
+    f->written += n;
 }
 
 static void text_flush_out(fl_op *op, text_out *s)
@@ -191,133 +190,88 @@ static void print_finish(fl_op *op)
 
 /* ---- file: a two-phase-commit connector (flint/connectors.h) ---------------------------
  * fl_file_sink_def, run by the connector sink operator (connector_sink.c) as every sink of
- * the connector API is. The current part is written hidden; at a barrier (pre_commit) it
- * is closed and becomes a committable -- locally renamed .part-<subtask>-<n>.pending, on S3
- * its multipart upload with every part uploaded but not completed -- and a new part begins
- * with the next record; when the checkpoint completes (commit) it is published under
- * part-<subtask>-<n> by rename or by completing the upload. Each barrier also hands back a
- * mark: where the parts after the checkpoint begin. On restore the connector sink commits
- * the restored checkpoint's committables (idempotent) and then calls recover(): locally,
- * this subtask's in-progress parts (their records are replayed) are deleted, and on a
- * failover to a checkpoint older than the newest completed one (that one was damaged) so
- * are its part files numbered from the mark on and written after it (never another run's
- * files); on S3 the uploads a crashed attempt began after the checkpoint (numbered from
- * the mark on) are aborted, where the store can list them. A job started with flint run -s
- * leaves what is there, as Flink. Without checkpointing, the part is published when the
- * input ends (pre_commit and commit of FL_SINK_END_OF_INPUT). */
+ * the connector API is. One code path for every file system, through common/fs's write
+ * stream and recoverable writer (Flink's RecoverableWriter): the current part is a stream
+ * to <dir>/part-<subtask>-<n>, invisible while written (a hidden
+ * .part-<subtask>-<n>.inprogress.<random> file locally, a multipart upload on S3); at a
+ * barrier (pre_commit) fl_fs_out_close_for_commit makes everything written durable but not
+ * visible and hands back the committable, and a new part begins with the next record; when
+ * the checkpoint completes (commit) fl_fs_commit publishes it under part-<subtask>-<n>.
+ * Each barrier also hands back a mark: where the parts after the checkpoint begin. On
+ * restore the connector sink commits the restored checkpoint's committables again
+ * (idempotent), then recover() runs: on a failover, fl_fs_abort_uploads drops what the
+ * crashed attempt began after the checkpoint (parts numbered from the mark on; every
+ * committable of the restored checkpoint is numbered below it and kept, whichever subtask
+ * commits it), and after a fallback to a checkpoint older than the newest completed one
+ * (that one was damaged) so are its published parts numbered from the mark on and written
+ * after it (never another run's files). A job started with flint run -s leaves what is
+ * there, as Flink. Without checkpointing, the part is published when the input ends
+ * (pre_commit and commit of FL_SINK_END_OF_INPUT). */
 
-/* The part's URI or path: <dir>/<name>. */
-static void part_path(const file_sink *f, char *out, size_t len, bool hidden, int n,
-                      const char *suffix)
+/* The part's URI: <dir>/part-<subtask>-<n>. */
+static void part_path(const file_sink *f, char *out, size_t len, int n)
 {
-    snprintf(out, len, "%s/%spart-%d-%d%s", f->dir, hidden ? "." : "", f->subtask, n, suffix);
+    snprintf(out, len, "%s/part-%d-%d", f->dir, f->subtask, n);
 }
 
-/* Opens the next part file: part-<subtask>-<n> with the first n not used in any form.
- * On S3 an upload in progress is invisible, and after a restore at another parallelism the
- * pending parts of old subtask <subtask> are completed by whichever subtask they were dealt
- * to, maybe after this one began: so S3 parts are numbered from the last checkpoint id on
- * (one part per subtask per checkpoint interval; a restore from c starts at c + 1), above
- * every pending part of a restored checkpoint. */
+/* Opens the next part: part-<subtask>-<n> with the first n, from min_next on, that is not
+ * published. A part in progress is invisible (a hidden file, an upload), and after a
+ * restore at another parallelism the pending parts of old subtask <subtask> are completed
+ * by whichever subtask they were dealt to, maybe after this one began: so after a restore
+ * from checkpoint c parts are numbered from c + 1 on. Every pending part of c is numbered
+ * at most c: numbers begin at 0, grow by one per part, and a part is closed only at a
+ * barrier or the end of the input (at most one part a checkpoint interval). Published parts
+ * an earlier run left in the directory push numbers past that bound: a rescaled restore of
+ * such a job could then publish two parts under one name (an output directory per run
+ * avoids it). */
 static int file_start_part(fl_op *op, file_sink *f)
 {
     fl_err err = {0};
-    if (f->remote && f->next_part < f->min_next)
+    if (f->next_part < f->min_next)
         f->next_part = f->min_next > INT32_MAX ? INT32_MAX : (int)f->min_next;
     for (;; f->next_part++) {
-        part_path(f, f->final_name, sizeof f->final_name, false, f->next_part, "");
-        if (f->remote) {
-            bool exists;
-            if (fl_fs_stat(f->final_name, &exists, NULL, &err) < 0) {
-                fl_op_fail(op, "%s: %s", op->ctx.name, err.msg);
-                return -1;
-            }
-            if (!exists)
-                break;
-            continue;
+        bool exists;
+        part_path(f, f->final_name, sizeof f->final_name, f->next_part);
+        if (fl_fs_stat(f->final_name, &exists, NULL, &err) < 0) {
+            fl_op_fail(op, "%s: %s", op->ctx.name, err.msg);
+            return -1;
         }
-        char pend[4300];
-        part_path(f, f->inprogress, sizeof f->inprogress, true, f->next_part, ".inprogress");
-        part_path(f, pend, sizeof pend, true, f->next_part, ".pending");
-        if (access(f->final_name, F_OK) != 0 && access(f->inprogress, F_OK) != 0 &&
-            access(pend, F_OK) != 0)
+        if (!exists)
             break;
     }
     f->next_part++;
     f->written = 0;
-    if (f->remote) {
-        if (!(f->out = fl_fs_out_open(f->final_name, &err))) {
-            fl_op_fail(op, "%s: cannot create %s: %s", op->ctx.name, f->final_name, err.msg);
-            return -1;
-        }
-        return 0;
-    }
-    f->t.fd = open(f->inprogress, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (f->t.fd < 0) {
-        fl_op_fail(op, "%s: cannot create %s: %s", op->ctx.name, f->inprogress,
-                   strerror(errno));
+    if (!(f->out = fl_fs_out_open(f->final_name, &err))) {
+        fl_op_fail(op, "%s: cannot create %s: %s", op->ctx.name, f->final_name, err.msg);
         return -1;
     }
     return 0;
 }
 
-static bool part_open(const file_sink *f)
-{
-    return f->remote ? f->out != NULL : f->t.fd >= 0;
-}
-
-/* Hands back a part as a committable: kind, a, NUL, b, NUL (an S3 committable names every
+/* Closes the current part (everything written and durable, not visible) and hands it back
+ * as a committable: kind, URI, NUL, the fs committable, NUL (an S3 committable names every
  * part's ETag: any length). Once per checkpoint, not per record. */
-static void add_part_committable(fl_ctx *ctx, char kind, const char *a, const char *b)
+static int close_part(fl_op *op, file_sink *f)
 {
-    size_t la = strlen(a), lb = strlen(b), n = 1 + la + 1 + lb + 1;
-    char *cm = fl_xmalloc(n);
-    cm[0] = kind;
-    memcpy(cm + 1, a, la + 1);
-    memcpy(cm + 2 + la, b, lb + 1);
-    fl_connector_api.add_committable(ctx, cm, (uint32_t)n);
-    free(cm);
-}
-
-/* Closes the current part (everything written and synced) and hands it back as a
- * committable: locally renamed .pending first when it waits for a checkpoint. */
-static int close_part(fl_op *op, file_sink *f, bool pending)
-{
-    fl_ctx *ctx = &op->ctx;
     text_flush_out(op, &f->t);
-    if (!part_open(f) || op->view->failure->failed)
+    if (!f->out || op->view->failure->failed)
         return op->view->failure->failed ? -1 : 0;
     fl_err err = {0};
-    if (f->remote) {
-        char *up = NULL;
-        int rc = fl_fs_out_close_for_commit(f->out, &up, &err);
-        f->out = NULL;
-        if (rc < 0) {
-            fl_op_fail(op, "%s: cannot pre-commit %s: %s", op->ctx.name, f->final_name, err.msg);
-            return -1;
-        }
-        add_part_committable(ctx, CM_S3, f->final_name, up);
-        free(up);
-    } else {
-        int rc = fsync(f->t.fd);
-        if (rc < 0)
-            fl_op_fail(op, "%s: fsync %s: %s", op->ctx.name, f->inprogress, strerror(errno));
-        close(f->t.fd);
-        f->t.fd = -1;
-        if (rc < 0)
-            return -1;
-        char from[4300];
-        snprintf(from, sizeof from, "%s", f->inprogress);
-        if (pending) { /* .X.inprogress -> .X.pending */
-            part_path(f, from, sizeof from, true, f->next_part - 1, ".pending");
-            if (rename(f->inprogress, from) < 0) {
-                fl_op_fail(op, "%s: cannot pre-commit %s: %s", op->ctx.name, f->inprogress,
-                           strerror(errno));
-                return -1;
-            }
-        }
-        add_part_committable(ctx, CM_LOCAL, from, f->final_name);
+    char *up = NULL;
+    int rc = fl_fs_out_close_for_commit(f->out, &up, &err);
+    f->out = NULL;
+    if (rc < 0) {
+        fl_op_fail(op, "%s: cannot pre-commit %s: %s", op->ctx.name, f->final_name, err.msg);
+        return -1;
     }
+    size_t la = strlen(f->final_name), lb = strlen(up), n = 1 + la + 1 + lb + 1;
+    char *cm = fl_xmalloc(n);
+    cm[0] = CM_PART;
+    memcpy(cm + 1, f->final_name, la + 1);
+    memcpy(cm + 2 + la, up, lb + 1);
+    fl_connector_api.add_committable(&op->ctx, cm, (uint32_t)n);
+    free(cm);
+    free(up);
     return 0;
 }
 
@@ -335,19 +289,16 @@ static int fsink_pre_commit(fl_ctx *ctx, int64_t id)
     fl_op *op = ctx->op;
     file_sink *f = ctx->user;
     text_flush_out(op, &f->t);
-    if (part_open(f) && (f->written > 0 || id == FL_SINK_END_OF_INPUT) &&
-        close_part(op, f, id != FL_SINK_END_OF_INPUT) < 0)
+    if (f->out && (f->written > 0 || id == FL_SINK_END_OF_INPUT) && close_part(op, f) < 0)
         return -1;
     if (op->view->failure->failed)
         return -1;
     if (id == FL_SINK_END_OF_INPUT)
         return 0;
-    if (id + 1 > f->min_next)
-        f->min_next = id + 1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint8_t cm[1 + sizeof(part_mark)];
-    part_mark m = {f->subtask, part_open(f) ? f->next_part - 1 : f->next_part,
+    part_mark m = {f->subtask, f->out ? f->next_part - 1 : f->next_part,
                    (int64_t)now.tv_sec * 1000000000 + now.tv_nsec};
     cm[0] = CM_MARK;
     memcpy(cm + 1, &m, sizeof m);
@@ -386,86 +337,102 @@ static int fsink_commit(fl_ctx *ctx, int64_t id, const void *data, uint32_t len)
         }
         return 0;
     }
-    if (!len || (d[0] != CM_LOCAL && d[0] != CM_S3) || !split_cm(d, len, &a, &b)) {
+    if (len && d[0] == 'P') { /* before local parts went through common/fs */
+        fl_op_ctx_fail(ctx, "a local part file pending in a checkpoint of an older Flint "
+                            "(.part-*.pending) cannot be committed by this one");
+        return -1;
+    }
+    if (!len || d[0] != CM_PART || !split_cm(d, len, &a, &b)) {
         fl_op_ctx_fail(ctx, "damaged file sink state");
         return -1;
     }
-    if (d[0] == CM_S3) {
-        if (fl_fs_commit(a, b, &err) < 0) {
-            fl_op_ctx_fail(ctx, "cannot commit %s: %s", a, err.msg);
-            return -1;
-        }
-        return 0;
-    }
-    /* idempotent: already committed is fine (a restore may commit again) */
-    if (rename(a, b) < 0 && !(errno == ENOENT && access(b, F_OK) == 0)) {
-        fl_op_ctx_fail(ctx, "cannot commit %s: %s", b, strerror(errno));
+    /* idempotent: committed before (a restore commits again) is success */
+    if (fl_fs_commit(a, b, &err) < 0) {
+        fl_op_ctx_fail(ctx, "cannot commit %s: %s", a, err.msg);
         return -1;
     }
     return 0;
 }
 
-/* Parses "part-<subtask>-<n>", ".part-<subtask>-<n>.inprogress" or ".pending": n, or -1. */
+/* Parses "part-<subtask>-<n>": n, or -1. */
 static int part_index(const char *name, int subtask)
 {
     char prefix[32];
-    int hidden = name[0] == '.';
     snprintf(prefix, sizeof prefix, "part-%d-", subtask);
-    if (strncmp(name + hidden, prefix, strlen(prefix)))
+    if (strncmp(name, prefix, strlen(prefix)))
         return -1;
     char *end;
-    const char *digits = name + hidden + strlen(prefix);
+    const char *digits = name + strlen(prefix);
     long n = strtol(digits, &end, 10);
-    if (end == digits || n < 0 || n > INT32_MAX)
-        return -1;
-    if (hidden ? strcmp(end, ".inprogress") && strcmp(end, ".pending") : *end != '\0')
+    if (end == digits || n < 0 || n > INT32_MAX || *end != '\0')
         return -1;
     return (int)n;
 }
 
-/* Deletes this subtask's in-progress parts and, on a failover (m not NULL), its parts
- * numbered from m->first_after on, in any form, that were written after m's checkpoint:
- * their records come again. */
-static int drop_parts_after(fl_op *op, file_sink *f, const part_mark *m)
-{
-    DIR *d = opendir(f->dir);
-    if (!d) {
-        fl_op_fail(op, "cannot read %s: %s", f->dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *de;
-    int dropped = 0;
-    while ((de = readdir(d))) {
-        int n = part_index(de->d_name, f->subtask);
-        size_t len = strlen(de->d_name);
-        bool inprogress = len > 11 && !strcmp(de->d_name + len - 11, ".inprogress");
-        if (n < 0 || !(inprogress || (m && n >= m->first_after)))
-            continue;
-        char path[FL_FS_URI_MAX + 300];
-        snprintf(path, sizeof path, "%s/%s", f->dir, de->d_name);
-        struct stat st;
-        if (!inprogress && (stat(path, &st) < 0 ||
-                            (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec <=
-                                m->snap_ns))
-            continue; /* older than the checkpoint: not this run's replayed records */
-        if (unlink(path) == 0 && !inprogress)
-            dropped++;
-    }
-    closedir(d);
-    if (dropped)
-        fl_info("%s: deleted %d part files written after the restored checkpoint (part-%d-%d "
-                "on): their records are written again.", op->ctx.name, dropped, f->subtask,
-                m->first_after);
-    return 0;
-}
-
-/* S3: the uploads this subtask began after the restored checkpoint (numbered from the
- * mark on) belong to a crashed attempt: nothing will complete them. */
+/* The uploads this subtask began after the restored checkpoint (numbered from the mark on)
+ * belong to the crashed attempt: nothing will complete them. Every committable of the
+ * restored checkpoint is numbered below the mark and stays. */
 static bool keep_upload(void *arg, const char *name, const char *committable)
 {
     const file_sink *f = arg;
     int n = part_index(name, f->subtask);
     return n < 0 || n < f->mark->first_after;
+}
+
+/* The published parts of this subtask numbered from the mark on (listing). */
+typedef struct later_parts {
+    const file_sink *f;
+    char **names;
+    size_t n, cap;
+} later_parts;
+
+static int collect_later(void *arg, const char *name, bool is_dir, uint64_t size)
+{
+    later_parts *l = arg;
+    int n = part_index(name, l->f->subtask);
+    if (is_dir || n < 0 || n < l->f->mark->first_after)
+        return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->names = fl_xrealloc(l->names, l->cap * sizeof *l->names);
+    }
+    l->names[l->n++] = fl_xstrdup(name);
+    return 0;
+}
+
+/* After a fallback to a checkpoint older than the newest completed one, the parts that
+ * newer checkpoint published hold records that come again: this subtask's published parts
+ * numbered from the mark on and written after the checkpoint are deleted (an earlier run's
+ * part under such a number is older than the checkpoint and stays). */
+static int drop_published_after(fl_op *op, file_sink *f)
+{
+    later_parts l = {.f = f};
+    fl_err err = {0};
+    int rc = fl_fs_list(f->dir, false, collect_later, &l, &err), dropped = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        char uri[FL_FS_URI_MAX + 300];
+        bool exists;
+        int64_t mtime;
+        snprintf(uri, sizeof uri, "%s/%s", f->dir, l.names[i]);
+        rc = fl_fs_mtime(uri, &exists, &mtime, &err);
+        if (rc == 0 && exists && mtime > f->mark->snap_ns) {
+            rc = fl_fs_delete(uri, &err);
+            dropped += rc == 0;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.names[i]);
+    free(l.names);
+    if (rc < 0) {
+        fl_op_fail(op, "%s: cannot roll back the parts below %s written after the restored "
+                       "checkpoint: %s", op->ctx.name, f->dir, err.msg);
+        return -1;
+    }
+    if (dropped)
+        fl_info("%s: deleted %d part files written after the restored checkpoint (part-%d-%d "
+                "on): their records are written again.", op->ctx.name, dropped, f->subtask,
+                f->mark->first_after);
+    return 0;
 }
 
 static int fsink_recover(fl_ctx *ctx, int64_t restored)
@@ -477,9 +444,7 @@ static int fsink_recover(fl_ctx *ctx, int64_t restored)
         return 0;
     if (restored + 1 > f->min_next)
         f->min_next = restored + 1;
-    if (!f->remote)
-        return drop_parts_after(op, f, f->have_mark ? f->mark : NULL);
-    if (!f->have_mark)
+    if (!f->have_mark) /* run -s (or a rescale): what is there stays */
         return 0;
     fl_err err = {0};
     char prefix[32];
@@ -491,10 +456,10 @@ static int fsink_recover(fl_ctx *ctx, int64_t restored)
         return -1;
     }
     if (n)
-        fl_info("%s: aborted %d uploads begun after the restored checkpoint (part-%d-%d on): "
-                "their records are written again.", op->ctx.name, n, f->subtask,
-                f->mark->first_after);
-    return 0;
+        fl_info("%s: aborted %d parts in progress begun after the restored checkpoint "
+                "(part-%d-%d on): their records are written again.", op->ctx.name, n,
+                f->subtask, f->mark->first_after);
+    return drop_published_after(op, f);
 }
 
 static void fsink_close(fl_ctx *ctx)
@@ -502,7 +467,7 @@ static void fsink_close(fl_ctx *ctx)
     file_sink *f = ctx->user;
     if (!f)
         return;
-    fl_fs_out_abort(f->out); /* a failure mid-part: its upload is dropped */
+    fl_fs_out_abort(f->out); /* a failure mid-part: its hidden file or upload is dropped */
     text_free(&f->t);
     free(f->mark);
     free(f);
@@ -534,10 +499,10 @@ static int fsink_open(fl_ctx *ctx)
         fl_op_ctx_fail(ctx, "%s", err.msg);
         return -1;
     }
-    f->remote = fl_fs_is_remote(f->dir);
-    while (f->remote && n > 1 && f->dir[n - 1] == '/')
+    bool remote = fl_fs_is_remote(f->dir);
+    while (remote && n > 1 && f->dir[n - 1] == '/') /* keys without "//" */
         f->dir[--n] = '\0';
-    if (!f->remote && !strncmp(f->dir, "file:", 5))
+    if (!remote && !strncmp(f->dir, "file:", 5))
         memmove(f->dir, fl_fs_local_path(f->dir), strlen(fl_fs_local_path(f->dir)) + 1);
     if (fl_fs_mkdirs(f->dir, &err) < 0) {
         fl_op_ctx_fail(ctx, "%s", err.msg);

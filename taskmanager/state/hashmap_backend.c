@@ -365,21 +365,18 @@ static int hm_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len
         free(w.p);
         return -1;
     }
-    /* an object store gets a write stream: one PUT when small, a multipart upload in parts
-     * of s3.upload.min.part.size when large (a single PUT stops at 5 GB and cannot be
-     * retried part by part); a local file is not synced (the coordinator's _metadata,
-     * written after every acknowledgement, is) */
-    int rc;
-    if (fl_fs_is_remote(snap->path)) {
-        fl_fs_out *o = fl_fs_out_open(snap->path, err);
-        rc = o ? fl_fs_out_write(o, w.p, w.len, err) : -1;
-        if (o && rc < 0)
-            fl_fs_out_abort(o);
-        else if (o)
-            rc = fl_fs_out_close(o, err);
-    } else {
-        rc = fl_write_file(snap->path, w.p, w.len, false, err);
-    }
+    /* one write stream for every file system: on an object store one PUT when small, a
+     * multipart upload in parts of s3.upload.min.part.size when large (a single PUT stops
+     * at 5 GB and cannot be retried part by part); locally a hidden file, fsynced, renamed
+     * and its directory synced -- durable before the acknowledgement, so the _metadata
+     * the coordinator writes after every acknowledgement never points to data a power
+     * loss took */
+    fl_fs_out *o = fl_fs_out_open(snap->path, err);
+    int rc = o ? fl_fs_out_write(o, w.p, w.len, err) : -1;
+    if (o && rc < 0)
+        fl_fs_out_abort(o);
+    else if (o)
+        rc = fl_fs_out_close(o, err);
     free(w.p);
     if (rc < 0)
         return -1;

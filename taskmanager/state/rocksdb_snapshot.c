@@ -28,7 +28,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,27 +234,13 @@ out_free:
 
 /* ---- snapshot, part 2 (snapshot I/O thread) ---------------------------------------------- */
 
-static int fsync_path(const char *path, int flags, fl_err *err)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0) {
-        fl_err_set(err, "cannot sync %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
     int rc = -1;
     uint64_t state_size = 0, written = 0;
     /* on an object store every file is one object (put whole): no directories to make or
-     * sync */
-    bool remote = fl_fs_is_remote(snap->dir);
-    if (!remote && snap->incremental && fl_mkdirs(snap->shared_dir, err) < 0)
+     * sync (fl_fs_mkdirs and fl_fs_sync_dir do nothing there) */
+    if (snap->incremental && fl_fs_mkdirs(snap->shared_dir, err) < 0)
         return -1;
     Fl__Pb__StateFile *fs = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fs);
     Fl__Pb__StateFile **fps = fl_xcalloc(snap->nfiles ? snap->nfiles : 1, sizeof *fps);
@@ -280,8 +265,9 @@ int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, f
         fps[i] = &fs[i];
         state_size += f->size;
     }
-    if (!remote && (fsync_path(snap->dir, O_RDONLY | O_DIRECTORY, err) < 0 ||
-        (snap->incremental && fsync_path(snap->shared_dir, O_RDONLY | O_DIRECTORY, err) < 0)))
+    /* the new files' directory entries durable (nothing to do on an object store) */
+    if (fl_fs_sync_dir(snap->dir, err) < 0 ||
+        (snap->incremental && fl_fs_sync_dir(snap->shared_dir, err) < 0))
         goto out;
 
     Fl__Pb__KeyedStateHandle h = FL__PB__KEYED_STATE_HANDLE__INIT;

@@ -18,10 +18,11 @@
 #   wait_state J STATE T    until the job is in STATE (fails when it ends in another state)
 #   part_args RUN DIR   PARTS: RUN/s<subtask>=DIR/part-<subtask>-<n> for every committed part
 #                       file, in subtask and part order (wc_check's arguments); fails on a file
-#                       that is neither a part file nor a hidden in-progress/pending one, and
+#                       that is neither a part file nor a hidden .part-*.inprogress.* one
+#                       (in progress, or pre-committed and pending: common/fs's name), and
 #                       counts the hidden ones in HIDDEN
 #   jm_log              the JobManager's log
-#   hidden_files DIR    the names of DIR's hidden (pending, in-progress) part files, one line
+#   hidden_files DIR    the names of DIR's hidden (in-progress or pending) part files, one line
 #   restored_ids J      the checkpoint ids job J restored from, from the JobManager's log
 #   seq_verify NAME DIR KEYS PER_KEY   checks examples/seqcheck.so output: SEQ_OK, SEQ_RES
 #   soft_fail MSG / finish   a failed check that lets the test go on / the end of such a
@@ -169,7 +170,7 @@ part_args() {
     while read -r f; do
         case "$f" in
             part-*-*) PARTS+=("$run/s$(cut -d- -f2 <<<"$f")=$dir/$f") ;;
-            .part-*.inprogress | .part-*.pending) HIDDEN=$((HIDDEN + 1)) ;;
+            .part-*.inprogress.*) HIDDEN=$((HIDDEN + 1)) ;; # common/fs's local in-progress file
             *) fail "unexpected file '$f' in $dir" ;;
         esac
     done < <(ls -A -- "$dir" | sort -t- -k2,2n -k3,3n)

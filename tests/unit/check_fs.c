@@ -10,6 +10,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -92,11 +93,22 @@ static void round_trip(const char *base, int n)
     snprintf(u, sizeof u, "%s/chk-1/_metadata", base);
     ck_assert_int_eq(fl_fs_stat(u, &exists, NULL, &err), 0);
     ck_assert(!exists);
+    int64_t mtime;
+    ck_assert_int_eq(fl_fs_mtime(u, &exists, &mtime, &err), 0);
+    ck_assert(!exists);
     ck_assert_int_eq(fl_fs_get(u, &data, &len, &err), -1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_REALTIME, &t0);
     ck_assert_msg(fl_fs_put(u, "meta!", 5, &err) == 0, "%s", err.msg);
+    clock_gettime(CLOCK_REALTIME, &t1);
     ck_assert_int_eq(fl_fs_stat(u, &exists, &size, &err), 0);
     ck_assert(exists);
     ck_assert_int_eq(size, 5);
+    /* when it was written (S3: whole seconds of the store's clock, here the same host's) */
+    ck_assert_msg(fl_fs_mtime(u, &exists, &mtime, &err) == 0, "%s", err.msg);
+    ck_assert(exists);
+    ck_assert_int_ge(mtime / 1000000000, (int64_t)t0.tv_sec - 1);
+    ck_assert_int_le(mtime / 1000000000, (int64_t)t1.tv_sec + 1);
     ck_assert_int_eq(fl_fs_get(u, &data, &len, &err), 0);
     ck_assert_int_eq(len, 5);
     ck_assert_str_eq(data, "meta!");

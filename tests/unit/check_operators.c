@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <flint/connectors.h>
@@ -935,6 +937,20 @@ static char *file_text(const char *dir, const char *name)
     return fl_read_file(path, &text, &len, &err) < 0 ? NULL : text;
 }
 
+/* Writes text to dir/name, its modification time age_s seconds in the past. */
+static void put_text(const char *dir, const char *name, const char *text, int age_s)
+{
+    char path[600];
+    fl_err err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert_int_eq(fl_write_file(path, text, strlen(text), false, &err), 0);
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= age_s;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -970,6 +986,25 @@ START_TEST(test_print_sink)
 }
 END_TEST
 
+/* The text of dir's one hidden in-progress file of part name (common/fs's local
+ * recoverable writer: .<name>.inprogress.<random>), or NULL. */
+static char *hidden_text(const char *dir, const char *name)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, ".%s.inprogress.", name);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    char *text = NULL;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)))
+            continue;
+        ck_assert_ptr_null(text); /* one */
+        text = file_text(dir, e->d_name);
+    }
+    closedir(d);
+    return text;
+}
+
 /* Two-phase commit: pending at a checkpoint, published when it completes; after a failure,
  * the restored checkpoint's pending part is published and what came after it is not. */
 START_TEST(test_file_sink_two_phase)
@@ -986,7 +1021,7 @@ START_TEST(test_file_sink_two_phase)
     push_text(h, "a", 1);
     push_text(h, "b", 2);
     OK(fl_harness_barrier(h, &c1));
-    char *t = file_text(dir, ".part-0-0.pending");
+    char *t = hidden_text(dir, "part-0-0");
     ck_assert_str_eq(t, "a\nb\n");
     free(t);
     ck_assert_ptr_null(file_text(dir, "part-0-0"));
@@ -998,17 +1033,29 @@ START_TEST(test_file_sink_two_phase)
     OK(fl_harness_barrier(h, &c2));
     push_text(h, "d", 4); /* after checkpoint 2: replayed after the failure */
     close_h(h);           /* the failure: 2 never completes here */
+    /* what a crash leaves: a part in progress after checkpoint 2, a part a newer checkpoint
+     * (then damaged) published; and an earlier run's part, older than checkpoint 2 */
+    put_text(dir, ".part-0-2.inprogress.0123abcd", "d\n", 0);
+    put_text(dir, "part-0-4", "e\n", 0);
+    put_text(dir, "part-0-9", "earlier run\n", 3600);
     h = open_h(s, &(fl_harness_opts){.checkpointing = true, .restore = &c2, .failover = true});
+    ck_assert_ptr_null(hidden_text(dir, "part-0-2")); /* aborted */
+    ck_assert_ptr_null(file_text(dir, "part-0-4"));   /* rolled back */
     t = file_text(dir, "part-0-1");
     ck_assert_str_eq(t, "c\n");
     free(t);
     push_text(h, "d", 4);
     OK(fl_harness_finish(h));
     close_h(h);
-    t = file_text(dir, "part-0-2");
+    /* restored from checkpoint 2: the parts after it are numbered from 3 on (file_start_part) */
+    ck_assert_ptr_null(file_text(dir, "part-0-2"));
+    t = file_text(dir, "part-0-3");
     ck_assert_str_eq(t, "d\n");
     free(t);
-    ck_assert_int_eq(count_entries(dir), 3); /* nothing pending or in progress is left */
+    t = file_text(dir, "part-0-9");
+    ck_assert_str_eq(t, "earlier run\n");
+    free(t);
+    ck_assert_int_eq(count_entries(dir), 4); /* nothing pending or in progress is left */
     fl_harness_ckpt_free(&c1);
     fl_harness_ckpt_free(&c2);
     free(s);
