@@ -136,20 +136,33 @@ START_TEST(test_local_spanning_huge_empty)
 }
 END_TEST
 
+/* Two network environments in one process (4 KiB buffers, nbufs each): the consumer reaches
+ * the producer (listening on *pport) over loopback TCP, with credit-based flow control. */
+static void make_pair(const char *nbufs, fl_conf **conf, fl_netenv **prod, fl_netenv **cons,
+                      int *pport)
+{
+    fl_err err;
+    int cport;
+    *conf = fl_conf_new();
+    fl_conf_set(*conf, "taskmanager.memory.segment-size", "4kb", NULL);
+    fl_conf_set(*conf, "taskmanager.network.numberOfBuffers", nbufs, NULL);
+    *prod = fl_netenv_new(*conf, &err);
+    *cons = fl_netenv_new(*conf, &err);
+    ck_assert_ptr_nonnull(*prod);
+    ck_assert_ptr_nonnull(*cons);
+    ck_assert_int_eq(fl_netenv_listen(*prod, "127.0.0.1", 0, pport, &err), 0);
+    ck_assert_int_eq(fl_netenv_listen(*cons, "127.0.0.1", 0, &cport, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(*prod, &err), 0);
+    ck_assert_int_eq(fl_netenv_start(*cons, &err), 0);
+}
+
 START_TEST(test_remote_spanning_huge_empty)
 {
-    /* Two network environments in one process: the consumer reaches the producer over
-     * loopback TCP, with credit-based flow control. */
-    fl_conf *conf = fl_conf_new();
+    fl_conf *conf = NULL;
+    fl_netenv *prod, *cons;
+    int pport;
+    make_pair("64", &conf, &prod, &cons, &pport);
     fl_err err;
-    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
-    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "64", NULL);
-    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
-    int pport, cport;
-    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
-    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
     fl_gate *g = fl_gate_new(cons, 1, "remote gate", NULL);
     fl_gate_set_channel(g, 0, "j/v/1", 0, "127.0.0.1", pport);
     ck_assert_int_eq(fl_gate_start(g, &err), 0); /* before the producer exists: it waits */
@@ -234,10 +247,61 @@ static void capture(void *arg, int sub, const uint8_t *data, uint32_t len)
     c->len += len;
 }
 
-/* Small records put a record boundary inside nearly every buffer (each one begins with the
- * end of a record): the event must still go right behind the buffer the consumer is on,
- * the data it overtakes must begin with a whole record (it is replayed into a fresh
- * consumer), and the consumer sees every record once, in order, the event among them. */
+/* Records of PRIO_REC bytes, each beginning with its number: 14 bytes with the prefix, so a
+ * record boundary falls inside nearly every buffer (each one begins with the end of a
+ * record). */
+#define PRIO_REC 10
+
+static void emit_numbered(fl_partition *p, uint32_t n)
+{
+    uint8_t r[PRIO_REC];
+    for (uint32_t i = 0; i < n; i++) {
+        memset(r, (int)(i & 0xff), PRIO_REC);
+        memcpy(r, &i, 4);
+        ck_assert_int_eq(fl_partition_emit(p, 0, r, PRIO_REC, NULL, 0), 0);
+    }
+}
+
+/* Reads records from..n-1 with one priority barrier among them and the end of the partition;
+ * each record once, in order. Returns the number of records read before the barrier. */
+static uint32_t read_around_barrier(fl_gate *g, uint32_t from, uint32_t n)
+{
+    fl_input in;
+    uint32_t want = from, at = UINT32_MAX;
+    for (;;) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
+            break;
+        if (in.kind == FL_IN_EVENT) {
+            ck_assert_int_eq(in.event_type, FL_EV_BARRIER);
+            ck_assert(in.priority);
+            ck_assert_uint_eq(at, UINT32_MAX);
+            at = want;
+            continue;
+        }
+        uint32_t idx;
+        ck_assert_uint_eq(in.len, PRIO_REC);
+        memcpy(&idx, in.data, 4);
+        ck_assert_uint_eq(idx, want);
+        want++;
+    }
+    ck_assert_uint_ne(at, UINT32_MAX);
+    ck_assert_uint_eq(want, n);
+    return at;
+}
+
+static void read_records(fl_gate *g, uint32_t k)
+{
+    fl_input in;
+    for (uint32_t i = 0; i < k; i++) {
+        ck_assert_int_eq(read_wait(g, &in), 1);
+        ck_assert_int_eq(in.kind, FL_IN_RECORD);
+    }
+}
+
+/* The event must still go right behind the buffer the consumer is on, the data it overtakes
+ * must begin with a whole record (it is replayed into a fresh consumer), and the consumer
+ * sees every record once, in order, the event among them. */
 START_TEST(test_priority_overtakes_small_records)
 {
     fl_netenv *net = make_net("4kb", "256", NULL);
@@ -247,19 +311,10 @@ START_TEST(test_priority_overtakes_small_records)
     fl_gate *g = fl_gate_new(net, 1, "gate", NULL);
     fl_gate_set_channel(g, 0, "j/pr/0", 0, NULL, 0);
     ck_assert_int_eq(fl_gate_start(g, &err), 0);
-    const uint32_t n = 2000, rec = 10; /* 14 bytes with the prefix: 7 of the pool's 10 buffers */
-    uint8_t r[10];
-    for (uint32_t i = 0; i < n; i++) {
-        memset(r, (int)(i & 0xff), rec);
-        memcpy(r, &i, 4);
-        ck_assert_int_eq(fl_partition_emit(p, 0, r, rec, NULL, 0), 0);
-    }
-    fl_input in;
+    const uint32_t n = 2000; /* 7 of the pool's 10 buffers */
+    emit_numbered(p, n);
     const uint32_t before = 3; /* the consumer is inside the first buffer */
-    for (uint32_t i = 0; i < before; i++) {
-        ck_assert_int_eq(read_wait(g, &in), 1);
-        ck_assert_int_eq(in.kind, FL_IN_RECORD);
-    }
+    read_records(g, before);
     int64_t chk = 4;
     captured c = {0};
     ck_assert_int_eq(fl_partition_emit_priority(p, FL_EV_BARRIER, &chk, sizeof chk, capture, &c),
@@ -267,10 +322,10 @@ START_TEST(test_priority_overtakes_small_records)
     /* the overtaken bytes: whole records, consecutive, up to the last one emitted */
     uint32_t first = UINT32_MAX, next = 0;
     for (size_t off = 0; off < c.len;) {
-        ck_assert_uint_ge(c.len - off, 4 + rec);
+        ck_assert_uint_ge(c.len - off, 4 + PRIO_REC);
         uint32_t len, idx;
         memcpy(&len, c.p + off, 4);
-        ck_assert_uint_eq(len, rec);
+        ck_assert_uint_eq(len, PRIO_REC);
         memcpy(&idx, c.p + off + 4, 4);
         if (first == UINT32_MAX)
             first = next = idx;
@@ -280,32 +335,10 @@ START_TEST(test_priority_overtakes_small_records)
     }
     ck_assert_uint_eq(next, n);
     /* behind the first two buffers at most (4096 / 14 = 292 records each), not the tail */
-    ck_assert_uint_le(first, 2 * 4096 / (4 + rec) + 1);
+    ck_assert_uint_le(first, 2 * 4096 / (4 + PRIO_REC) + 1);
     ck_assert_uint_gt(first, before);
-    /* the consumer: records up to `first`, the barrier, then the rest, each once */
     fl_partition_finish(p);
-    uint32_t want = before;
-    bool barrier = false;
-    for (;;) {
-        ck_assert_int_eq(read_wait(g, &in), 1);
-        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
-            break;
-        if (in.kind == FL_IN_EVENT) {
-            ck_assert_int_eq(in.event_type, FL_EV_BARRIER);
-            ck_assert(in.priority);
-            ck_assert(!barrier);
-            ck_assert_uint_eq(want, first); /* exactly where it overtook */
-            barrier = true;
-            continue;
-        }
-        uint32_t idx;
-        ck_assert_uint_eq(in.len, rec);
-        memcpy(&idx, in.data, 4);
-        ck_assert_uint_eq(idx, want);
-        want++;
-    }
-    ck_assert(barrier);
-    ck_assert_uint_eq(want, n);
+    ck_assert_uint_eq(read_around_barrier(g, before, n), first); /* exactly where it overtook */
     free(c.p);
     fl_partition_release(p);
     fl_gate_free(g);
@@ -318,35 +351,21 @@ END_TEST
  * read) and of the rest of the buffer being read; every record arrives once, in order. */
 START_TEST(test_priority_overtakes_remote)
 {
-    fl_conf *conf = fl_conf_new();
+    fl_conf *conf = NULL;
+    fl_netenv *prod, *cons;
+    int pport;
+    make_pair("256", &conf, &prod, &cons, &pport);
     fl_err err;
-    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
-    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "256", NULL);
-    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
-    int pport, cport;
-    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
-    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
     fl_partition *p = fl_partition_new(prod, "j/pr/1", 1, -1, NULL, &err);
     ck_assert_ptr_nonnull(p);
     fl_gate *g = fl_gate_new(cons, 1, "remote gate", NULL);
     fl_gate_set_channel(g, 0, "j/pr/1", 0, "127.0.0.1", pport);
     ck_assert_int_eq(fl_gate_start(g, &err), 0);
-    const uint32_t n = 2000, rec = 10;
-    uint8_t r[10];
-    for (uint32_t i = 0; i < n; i++) {
-        memset(r, (int)(i & 0xff), rec);
-        memcpy(r, &i, 4);
-        ck_assert_int_eq(fl_partition_emit(p, 0, r, rec, NULL, 0), 0);
-    }
+    const uint32_t n = 2000;
+    emit_numbered(p, n);
     fl_partition_flush(p);
-    fl_input in;
     const uint32_t before = 3;
-    for (uint32_t i = 0; i < before; i++) {
-        ck_assert_int_eq(read_wait(g, &in), 1);
-        ck_assert_int_eq(in.kind, FL_IN_RECORD);
-    }
+    read_records(g, before);
     int64_t chk = 5;
     captured c = {0};
     ck_assert_int_eq(fl_partition_emit_priority(p, FL_EV_BARRIER, &chk, sizeof chk, capture, &c),
@@ -354,28 +373,8 @@ START_TEST(test_priority_overtakes_remote)
     struct pollfd pfd = {fl_gate_priority_fd(g), POLLIN, 0};
     ck_assert_int_eq(poll(&pfd, 1, 10000), 1); /* it reached the consumer */
     fl_partition_finish(p);
-    uint32_t want = before;
-    bool barrier = false;
-    for (;;) {
-        ck_assert_int_eq(read_wait(g, &in), 1);
-        if (in.kind == FL_IN_EVENT && in.event_type == FL_EV_END_OF_PARTITION)
-            break;
-        if (in.kind == FL_IN_EVENT) {
-            ck_assert_int_eq(in.event_type, FL_EV_BARRIER);
-            ck_assert(in.priority);
-            ck_assert(!barrier);
-            ck_assert_uint_eq(want, before); /* ahead of the rest of the buffer being read */
-            barrier = true;
-            continue;
-        }
-        uint32_t idx;
-        ck_assert_uint_eq(in.len, rec);
-        memcpy(&idx, in.data, 4);
-        ck_assert_uint_eq(idx, want);
-        want++;
-    }
-    ck_assert(barrier);
-    ck_assert_uint_eq(want, n);
+    /* ahead of the rest of the buffer being read */
+    ck_assert_uint_eq(read_around_barrier(g, before, n), before);
     free(c.p);
     fl_partition_release(p);
     fl_gate_free(g);
@@ -508,16 +507,11 @@ END_TEST
  * after every read, block and unblock, while the network thread delivers. */
 START_TEST(test_gate_invariants)
 {
-    fl_conf *conf = fl_conf_new();
+    fl_conf *conf = NULL;
+    fl_netenv *prod, *cons;
+    int pport;
+    make_pair("64", &conf, &prod, &cons, &pport);
     fl_err err;
-    fl_conf_set(conf, "taskmanager.memory.segment-size", "4kb", NULL);
-    fl_conf_set(conf, "taskmanager.network.numberOfBuffers", "64", NULL);
-    fl_netenv *prod = fl_netenv_new(conf, &err), *cons = fl_netenv_new(conf, &err);
-    int pport, cport;
-    ck_assert_int_eq(fl_netenv_listen(prod, "127.0.0.1", 0, &pport, &err), 0);
-    ck_assert_int_eq(fl_netenv_listen(cons, "127.0.0.1", 0, &cport, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(prod, &err), 0);
-    ck_assert_int_eq(fl_netenv_start(cons, &err), 0);
     fl_partition *p0 = fl_partition_new(prod, "j/i/0", 1, 5, NULL, &err);
     fl_partition *p1 = fl_partition_new(prod, "j/i/1", 1, 5, NULL, &err);
     fl_partition *p2 = fl_partition_new(cons, "j/i/2", 1, 0, NULL, &err);
