@@ -750,26 +750,6 @@ void fl_cc_set_store(fl_cc *cc, fl_ha_job *hj)
     cc->store = hj;
 }
 
-void fl_cc_recover(fl_cc *cc, const fl_ha_checkpoint *ck, int n)
-{
-    for (int i = 0; i < n; i++) {
-        fl_err err;
-        completed *c = fl_xcalloc(1, sizeof *c);
-        c->id = ck[i].id;
-        snprintf(c->dir, sizeof c->dir, "%s", ck[i].dir);
-        c->meta = fl_cc_load_metadata(c->dir, &err);
-        if (!c->meta)
-            fl_warn("Job %s: retained checkpoint %lld cannot be read: %s", cc->job_id,
-                    (long long)c->id, err.msg);
-        else
-            c->ts = c->meta->timestamp;
-        c->next = cc->done;
-        cc->done = c;
-        if (c->id >= cc->next_id)
-            cc->next_id = c->id + 1;
-    }
-}
-
 int fl_cc_retained(const fl_cc *cc)
 {
     int n = 0;

@@ -4,15 +4,16 @@
  * point of a restart (the latest checkpoint that reads back intact) or of flint run -s (a
  * savepoint, checked against the job), and each new task's share of the state: keyed state
  * by key group, operator state kept per subtask (round robin at another parallelism),
- * timers merged. The JobMaster asks for the restore
- * point when an attempt starts and for each task's share when it deploys it. JobMaster
- * thread only.
+ * timers merged; and the retained checkpoints a new leader recovers. The JobMaster asks
+ * for the restore point when an attempt starts and for each task's share when it deploys
+ * it. JobMaster thread only.
  */
 #include "checkpoint_internal.h"
 #include "common/fs.h"
 #include "common/keygroup.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "jobmanager/ha/ha.h"
 
 #include <flint/flint.h>
 
@@ -131,6 +132,29 @@ Fl__Pb__CheckpointMetadata *fl_cc_load_metadata(const char *dir, fl_err *err)
         m = NULL;
     }
     return m;
+}
+
+/* A new leader's retained checkpoints (high availability), oldest first: each becomes a
+ * completed one, its _metadata read now (one that cannot be read stays, and is refused as a
+ * restore point with its reason). */
+void fl_cc_recover(fl_cc *cc, const fl_ha_checkpoint *ck, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fl_err err;
+        completed *c = fl_xcalloc(1, sizeof *c);
+        c->id = ck[i].id;
+        snprintf(c->dir, sizeof c->dir, "%s", ck[i].dir);
+        c->meta = fl_cc_load_metadata(c->dir, &err);
+        if (!c->meta)
+            fl_warn("Job %s: retained checkpoint %lld cannot be read: %s", cc->job_id,
+                    (long long)c->id, err.msg);
+        else
+            c->ts = c->meta->timestamp;
+        c->next = cc->done;
+        cc->done = c;
+        if (c->id >= cc->next_id)
+            cc->next_id = c->id + 1;
+    }
 }
 
 /* ---- restoring -------------------------------------------------------------------- */
