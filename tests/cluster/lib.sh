@@ -234,6 +234,11 @@ cleanup() {
             echo "----- $(basename -- "$f") (last 60 lines) -----" >&2
             tail -n 60 -- "$f" >&2
         done
+        # FLINT_TEST_KEEP_LOGS=DIR keeps a failed test's whole logs for a later read.
+        if [ -n "${FLINT_TEST_KEEP_LOGS:-}" ]; then
+            mkdir -p -- "$FLINT_TEST_KEEP_LOGS" &&
+                cp -r -- "$TEST_DIR/log" "$FLINT_TEST_KEEP_LOGS/$(basename -- "$0" .sh)-$$"
+        fi
     fi
     FLINT_STOP_TIMEOUT=3 "$BIN/taskmanager.sh" stop-all >/dev/null 2>&1
     FLINT_STOP_TIMEOUT=3 "$BIN/jobmanager.sh" stop-all >/dev/null 2>&1
