@@ -316,7 +316,8 @@ static int run_consume(void)
             printf("consumer %d failed: %s\n", j, cs[j].error);
         }
         lat = fl_xrealloc(lat, (size_t)(nlat + cs[j].nlat + 1) * sizeof *lat);
-        memcpy(lat + nlat, cs[j].lat, (size_t)cs[j].nlat * sizeof *lat);
+        if (cs[j].nlat) /* a consumer that measured nothing has no array */
+            memcpy(lat + nlat, cs[j].lat, (size_t)cs[j].nlat * sizeof *lat);
         nlat += cs[j].nlat;
     }
     int64_t t1 = fl_mono_ns();
