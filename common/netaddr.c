@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -124,4 +125,15 @@ void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen)
         port = ntohs(in6->sin6_port);
     }
     snprintf(out, outlen, "%s:%d", host, port);
+}
+
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44 /* Linux 6.15 (include/uapi/linux/tcp.h) */
+#endif
+
+bool fl_tcp_tune(int fd)
+{
+    int one = 1, rto_max = FL_TCP_RTO_MAX_MS;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &rto_max, sizeof rto_max) == 0;
 }

@@ -33,4 +33,13 @@ int fl_resolve(const char *host, int port, struct sockaddr_storage *ss, int *ssl
 /* "ip:port" of a socket address. */
 void fl_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen);
 
+/* Every TCP connection between daemons (RPC and data plane): no Nagle, and TCP's
+ * retransmission backoff capped at FL_TCP_RTO_MAX_MS where the kernel can (Linux 6.15's
+ * TCP_RTO_MAX_MS; elsewhere nothing changes), so that after a partition heals every
+ * connection is sending again within a second: uncapped, the next retransmission can come
+ * as late as twice the partition's length after the data was sent, and a partition
+ * shorter than heartbeat.timeout silenced heartbeats past it. True when the cap took. */
+#define FL_TCP_RTO_MAX_MS 1000
+bool fl_tcp_tune(int fd);
+
 #endif

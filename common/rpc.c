@@ -356,8 +356,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     rconn *c = arg;
     fl_rpc *rpc = c->rpc;
     if (what & BEV_EVENT_CONNECTED) {
-        int one = 1;
-        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fl_tcp_tune(bufferevent_getfd(bev));
         if (rpc->secret.set) {
             /* up once both sides proved the secret; the acceptor speaks first */
             struct timeval tv = {rpc->cl.c.handshake_ms / 1000,
@@ -421,8 +420,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fl_tcp_tune(fd);
     struct bufferevent *bev =
         rpc->tls ? fl_tls_accept_bev(rpc->tls, evconnlistener_get_base(l), fd)
                  : bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);

@@ -421,19 +421,27 @@ static void on_write(struct bufferevent *bev, void *arg)
     fl_sender_resume(arg);
 }
 
-/* Every data connection: no Nagle; and a peer that stops answering is found within
- * heartbeat.timeout, as the JobManager finds a silent TaskManager: unacknowledged data for
- * that long (TCP_USER_TIMEOUT), or keepalive probes every heartbeat.interval going
- * unanswered on an idle connection, close it and fail its channels. Without this a
- * partition between two TaskManagers (with heartbeats to the JobManager still flowing)
- * left a connection waiting for the kernel's 15 minutes of retransmissions. */
+/* Every data connection: tuned as every daemon connection (fl_tcp_tune), and a peer that
+ * stops answering is found, as the JobManager finds a silent TaskManager, while a
+ * partition that heals within heartbeat.timeout (T) breaks nothing. Data unacknowledged
+ * for U (TCP_USER_TIMEOUT), or keepalive probes every heartbeat.interval going unanswered
+ * that long on an idle connection, close the connection and fail its channels. U is
+ * T + 2 s where the retransmission backoff is capped at a second (the first
+ * retransmission after a heal at t < T comes before t + 1 s), else 2T + 1 s: TCP
+ * retransmits at 0.2, 0.6, 1.4, 3.0 s ... after the send, so the first retransmission
+ * after a heal at t can come at 2t + RTO. With U = T a partition healed at 1.5 s of a 3 s
+ * timeout killed every connection with data in flight at 3 s (a slowed proof run of
+ * test_nemesis). Without any of this a partition between two TaskManagers (heartbeats to
+ * the JobManager still flowing) left a connection waiting for the kernel's 15 minutes of
+ * retransmissions. */
 static void tune_socket(fl_netenv *net, evutil_socket_t fd)
 {
+    bool capped = fl_tcp_tune(fd);
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int idle = (int)FL_MAX(1, net->hb_interval_ms / 1000);
     int cnt = (int)FL_MAX(1, (net->hb_timeout_ms - net->hb_interval_ms) / 1000 / idle);
-    unsigned int user_timeout = (unsigned int)FL_MIN(net->hb_timeout_ms, UINT32_MAX);
+    int64_t u = capped ? net->hb_timeout_ms + 2 * FL_TCP_RTO_MAX_MS : 2 * net->hb_timeout_ms + 1000;
+    unsigned int user_timeout = (unsigned int)FL_MIN(u, (int64_t)UINT32_MAX);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_nemesis.sh -- issue 10 point 4: a fault suite in the spirit of flink-jepsen, on four
 # hosts (hosts.sh): the JobManager on h1, TaskManagers of 2 slots on h2, h3, h4 (slots
-# spread evenly), heartbeats every 500 ms with a 3 s timeout.
+# spread evenly), heartbeats every 500 ms with a 4 s timeout.
 #
 # Each nemesis hits h2 while a job runs (its sources held on the gate file until the nemesis
 # has healed, so the job cannot have finished, however fast the machine), then heals; the job
@@ -10,14 +10,16 @@
 # and the time to RUNNING again.
 #
 #   kill       kill -9 of h2's TaskManager; a new one started
-#   stop       SIGSTOP of h2's TaskManager for 5 s, then SIGCONT
-#   part-jm    h2 and the JobManager's host cannot reach each other for 5 s
-#   part-data  h2 and the other TaskManager hosts cannot reach each other, the JobManager
-#              still can (heartbeats flow; the data connections must find out themselves)
-#   one-way    h2 hears nothing from the JobManager's host for 5 s (h2 still sends)
+#   stop       SIGSTOP of h2's TaskManager for 7 s, then SIGCONT
+#   part-jm    h2 and the JobManager's host cannot reach each other for 7 s
+#   part-data  h2 and the other TaskManager hosts cannot reach each other for 12 s, the
+#              JobManager still can (heartbeats flow; the data connections must find out
+#              themselves: heartbeat.timeout + 2 s, or 2 x heartbeat.timeout + 1 s on a
+#              kernel without TCP_RTO_MAX_MS, README "Hosts")
+#   one-way    h2 hears nothing from the JobManager's host for 7 s (h2 still sends)
 #   loss       h2 loses 5 % of what it receives, at random, for 10 s (no restart needed)
-#   short      a full partition of h2 from everyone for 1 s, healed before heartbeat.timeout:
-#              the job must not restart
+#   short      a full partition of h2 from everyone for 1 s, healed well before
+#              heartbeat.timeout: the job must not restart
 #
 # The job is seqcheck (examples/seqcheck.c: every key's sequence numbers arrive with no gap
 # and no repeat) at -p 3 with checkpoints every 200 ms into the exactly-once file sink; with
@@ -43,7 +45,7 @@ hosts_cluster_conf 1
 conf_set taskmanager.numberOfTaskSlots 2
 conf_set cluster.evenly-spread-out-slots true
 conf_set heartbeat.interval "500 ms"
-conf_set heartbeat.timeout "3 s"
+conf_set heartbeat.timeout "4 s"
 JM_IP=${HOST_IP[1]}
 VICTIM=2
 
@@ -125,8 +127,8 @@ hold_ms() {
         kill) echo 0 ;;
         loss) echo 10000 ;;
         short) echo 1000 ;;
-        part-data) echo 6000 ;;
-        *) echo 5000 ;;
+        part-data) echo 12000 ;; # past the data connections' 2 x 4 s + 1 s
+        *) echo 7000 ;; # heartbeat.timeout (4 s) and a margin for a loaded machine
     esac
 }
 
@@ -158,9 +160,9 @@ run_nemesis() {
     t0=$(now_ms)
     inject "$nem"
     # a partition that must heal within heartbeat.timeout heals on its own timer: this loop's
-    # REST calls through ip netns can take several 100 ms on a loaded machine, and a heal
-    # past TCP's retransmission at 1.4 s leaves the connections silent until the next one
-    # at 3 s, i.e. past heartbeat.timeout
+    # REST calls through ip netns can take several 100 ms on a loaded machine, and every
+    # connection is silent until its next retransmission after the heal (within 1 s where
+    # the kernel caps the backoff, fl_tcp_tune; else up to twice the partition's length)
     local healer=
     if [ "$nem" = short ]; then
         (sleep "$(awk -v ms="$hold" 'BEGIN { print ms / 1000 }')" && heal "$nem") &
