@@ -17,6 +17,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "common/frame.h"
 #include "common/mailbox.h"
+#include "common/netaddr.h"
 #include "common/rpc.h"
 #include "testutil.h"
 
@@ -1098,6 +1100,31 @@ START_TEST(test_bound_partial_memory_and_read_deadline)
 }
 END_TEST
 
+/* fl_tcp_tune, as every daemon connection gets it: no Nagle; and where the kernel knows
+ * TCP_RTO_MAX_MS (option 44, Linux 6.15) the backoff cap reads back as FL_TCP_RTO_MAX_MS,
+ * where it does not the option cannot be read at all (never a silent half). */
+START_TEST(test_tcp_tune_caps_backoff_where_the_kernel_can)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    bool capped = fl_tcp_tune(fd);
+    int v = 0;
+    socklen_t len = sizeof v;
+    ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+    ck_assert_int_ne(v, 0);
+    v = 0;
+    len = sizeof v;
+    int rc = getsockopt(fd, IPPROTO_TCP, 44 /* TCP_RTO_MAX_MS */, &v, &len);
+    if (capped) {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(v, FL_TCP_RTO_MAX_MS);
+    } else {
+        ck_assert_int_ne(rc, 0);
+    }
+    close(fd);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
     Suite *s = suite_create("rpc");
@@ -1157,6 +1184,10 @@ static Suite *rpc_suite(void)
     tcase_add_test(tc, test_bound_handshake_deadline);
     tcase_add_test(tc, test_bound_handshake_frame);
     tcase_add_test(tc, test_bound_partial_memory_and_read_deadline);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tuning");
+    tcase_add_test(tc, test_tcp_tune_caps_backoff_where_the_kernel_can);
     suite_add_tcase(s, tc);
     return s;
 }
