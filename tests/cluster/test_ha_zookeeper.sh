@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_ha_zookeeper.sh -- issue 11 point 10: ZooKeeper's own faults and damaged HA data. A
 # quorum of three ZooKeeper servers (session timeout 10 s), two JobManagers, one TaskManager
-# of three slots; seqcheck at -p 2 (checkpoints every 200 ms, two retained) and wordcount at
+# of three slots; seqcheck at -p 2 (checkpoints every 200 ms, three retained) and wordcount at
 # -p 1, their sources held on the gate file:
 #   - kill -9 of one ZooKeeper server: nothing restarts, the leader stays, checkpoints keep
 #     completing;
@@ -43,7 +43,7 @@ LEADER_LOG=$(grep -l "Published this JobManager as the leader: .*REST http://127
 TEXT="$TEST_DIR/text.txt"
 py "$REF/gen_text.py" --seed 31 --bytes $((1 << 19)) "$TEXT" || fail "gen_text.py failed"
 CKPT=(-D "execution.checkpointing.interval=200 ms" -D "state.checkpoints.dir=$TEST_DIR/ck"
-    -D state.checkpoints.num-retained=2 -D restart-strategy.type=fixed-delay
+    -D state.checkpoints.num-retained=3 -D restart-strategy.type=fixed-delay
     -D restart-strategy.fixed-delay.attempts=20 -D "restart-strategy.fixed-delay.delay=200 ms")
 KEYS=16
 PER_KEY=30000
@@ -98,7 +98,9 @@ STORE=$(ls -d "$TEST_DIR"/ha/*)
 # newest a leader logged as completed, and may be a later one: recorded in ZooKeeper while
 # the JobManager was stopping, not completed (nor logged) there. So that one and every later
 # directory with a _metadata are damaged; the next leader must refuse the newest it has and
-# restore from before the first damaged one.
+# restore from before the first damaged one. Three are retained, so one from before remains
+# also when that later one was recorded (with two, it would have subsumed the only older one,
+# and the fresh leader rightly refuses to start a job none of whose checkpoints reads back).
 n=$(grep -ho "Completed checkpoint [0-9]* for job $SEQ" $(jm_logs) | awk '{ print $3 }' | sort -n | tail -n 1)
 [ -n "$n" ] || fail "no completed checkpoint of $SEQ in the JobManagers' logs"
 latest="$TEST_DIR/ck/$SEQ/chk-$n"
@@ -114,7 +116,8 @@ LEADER_PORT=
 JM_PORTS=("$R3")
 jm_start "$R3"
 wait_for "LEADER_PORT=\$(leader_port)" 20 || fail "the fresh JobManager does not lead"
-wait_for "all_tasks_running $SEQ" 30 || fail "seqcheck does not run under the fresh leader"
+wait_for "all_tasks_running $SEQ" 30 ||
+    fail "seqcheck does not run under the fresh leader (damaged: ${damaged[*]}): $(job_state "$SEQ"), $(rest GET "/jobs/$SEQ" | json_get root-exception)"
 log3=$(grep -l "Published this JobManager as the leader: .*REST http://127.0.0.1:$R3" $(jm_logs) | head -n 1)
 refused=$(sed -n "s|.*Refusing checkpoint \([0-9]*\) of job $SEQ: $TEST_DIR/ck/$SEQ/chk-[0-9]*/_metadata is damaged.*|\1|p" "$log3" | head -n 1)
 [ -n "$refused" ] && [ "$refused" -ge "$n" ] ||
