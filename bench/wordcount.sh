@@ -31,8 +31,9 @@ for i in $(seq "$RUNS"); do
     echo "$RUN_WALL_MS" >>"$BENCH_TMP/flint.ms"
     echo "$RUN_JOB_MS" >>"$BENCH_TMP/flint-job.ms"
     if [ "$i" = 1 ]; then
-        # the part files in order: part-0-0, part-0-1, ...
-        mapfile -t parts < <(cd "$BENCH_TMP/out" && ls -A | sort -t- -k3,3n)
+        # the part files in order: part-<job>-0-0, part-<job>-0-1, ...
+        mapfile -t parts < <(cd "$BENCH_TMP/out" && ls -A | awk -F- '{ print $NF "\t" $0 }' |
+            sort -k1,1n | cut -f2-)
         if ! (cd "$BENCH_TMP/out" && cat -- "${parts[@]}") | cmp -s - "$BENCH_TMP/ref.txt"; then
             echo "bench: the job's output (${parts[*]}) differs from the reference's" >&2
             exit 1

@@ -197,8 +197,8 @@ fl_stream *fl_partition_custom(fl_stream *in, fl_partitioner_fn fn, fl_key_fn ke
  * record bytes as text. */
 fl_stream *fl_print(fl_stream *in, fl_format_fn fmt);
 /* One part file per subtask under dir: written hidden
- * (".part-<subtask>-<n>.inprogress.<random>") and renamed to part-<subtask>-<n> when
- * complete. fmt NULL writes the bytes as text. dir may be an s3:// URI: parts are
+ * (".part-<job>-<subtask>-<n>.inprogress.<random>", <job> the job's ID) and renamed to
+ * part-<job>-<subtask>-<n> when complete. fmt NULL writes the bytes as text. dir may be an s3:// URI: parts are
  * multipart uploads, completed when complete. */
 fl_stream *fl_write_as_text(fl_stream *in, const char *dir, fl_format_fn fmt);
 fl_stream *fl_discard(fl_stream *in);

@@ -46,9 +46,10 @@ typedef struct file_sink {
     text_out t;
     fl_op *op;
     char dir[FL_FS_URI_MAX + 8];
+    char prefix[80];          /* "part-<job id>-<subtask>-": this subtask's parts of this job */
     int subtask, next_part;
     int64_t min_next;         /* after a restore parts are numbered from here (file_start_part) */
-    char final_name[FL_FS_URI_MAX + 64]; /* the open part's URI */
+    char final_name[FL_FS_URI_MAX + 128]; /* the open part's URI */
     fl_fs_out *out;           /* the open part's stream (a hidden file, or a multipart upload) */
     size_t written;           /* bytes in the current part */
     bool recovered;           /* recover() ran: commits from now on are completions */
@@ -192,11 +193,16 @@ static void print_finish(fl_op *op)
  * fl_file_sink_def, run by the connector sink operator (connector_sink.c) as every sink of
  * the connector API is. One code path for every file system, through common/fs's write
  * stream and recoverable writer (Flink's RecoverableWriter): the current part is a stream
- * to <dir>/part-<subtask>-<n>, invisible while written (a hidden
- * .part-<subtask>-<n>.inprogress.<random> file locally, a multipart upload on S3); at a
- * barrier (pre_commit) fl_fs_out_close_for_commit makes everything written durable but not
+ * to <dir>/part-<job>-<subtask>-<n>, invisible while written (a hidden
+ * .part-<job>-<subtask>-<n>.inprogress.<random> file locally, a multipart upload on S3); at
+ * a barrier (pre_commit) fl_fs_out_close_for_commit makes everything written durable but not
  * visible and hands back the committable, and a new part begins with the next record; when
- * the checkpoint completes (commit) fl_fs_commit publishes it under part-<subtask>-<n>.
+ * the checkpoint completes (commit) fl_fs_commit publishes it under part-<job>-<subtask>-<n>.
+ * <job> is the job's ID, as Flink's FileSink puts a unique ID in every part's name: a run
+ * never meets a name another run (another job ID: a new submission, also one from a
+ * savepoint) wrote into the directory, so numbers are never pushed past the bound below by
+ * leftovers, and a failover or a rescaled restore of the job (same ID) cannot publish two
+ * parts under one name.
  * Each barrier also hands back a mark: where the parts after the checkpoint begin. On
  * restore the connector sink commits the restored checkpoint's committables again
  * (idempotent), then recover() runs: on a failover, fl_fs_abort_uploads drops what the
@@ -208,22 +214,22 @@ static void print_finish(fl_op *op)
  * there, as Flink. Without checkpointing, the part is published when the input ends
  * (pre_commit and commit of FL_SINK_END_OF_INPUT). */
 
-/* The part's URI: <dir>/part-<subtask>-<n>. */
+/* The part's URI: <dir>/part-<job>-<subtask>-<n>. */
 static void part_path(const file_sink *f, char *out, size_t len, int n)
 {
-    snprintf(out, len, "%s/part-%d-%d", f->dir, f->subtask, n);
+    snprintf(out, len, "%s/%s%d", f->dir, f->prefix, n);
 }
 
-/* Opens the next part: part-<subtask>-<n> with the first n, from min_next on, that is not
- * published. A part in progress is invisible (a hidden file, an upload), and after a
+/* Opens the next part: part-<job>-<subtask>-<n> with the first n, from min_next on, that is
+ * not published. A part in progress is invisible (a hidden file, an upload), and after a
  * restore at another parallelism the pending parts of old subtask <subtask> are completed
  * by whichever subtask they were dealt to, maybe after this one began: so after a restore
  * from checkpoint c parts are numbered from c + 1 on. Every pending part of c is numbered
  * at most c: numbers begin at 0, grow by one per part, and a part is closed only at a
- * barrier or the end of the input (at most one part a checkpoint interval). Published parts
- * an earlier run left in the directory push numbers past that bound: a rescaled restore of
- * such a job could then publish two parts under one name (an output directory per run
- * avoids it). */
+ * barrier or the end of the input (at most one part a checkpoint interval). Only the job's
+ * own published parts can be found here (the names hold its ID), and none of them from
+ * min_next on (a restore deletes those, drop_published_after): the look is a safety net
+ * that never overwrites a file. */
 static int file_start_part(fl_op *op, file_sink *f)
 {
     fl_err err = {0};
@@ -354,15 +360,14 @@ static int fsink_commit(fl_ctx *ctx, int64_t id, const void *data, uint32_t len)
     return 0;
 }
 
-/* Parses "part-<subtask>-<n>": n, or -1. */
-static int part_index(const char *name, int subtask)
+/* Parses "part-<job>-<subtask>-<n>" of this subtask of this job: n, or -1. */
+static int part_index(const file_sink *f, const char *name)
 {
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "part-%d-", subtask);
-    if (strncmp(name, prefix, strlen(prefix)))
+    size_t pl = strlen(f->prefix);
+    if (strncmp(name, f->prefix, pl))
         return -1;
     char *end;
-    const char *digits = name + strlen(prefix);
+    const char *digits = name + pl;
     long n = strtol(digits, &end, 10);
     if (end == digits || n < 0 || n > INT32_MAX || *end != '\0')
         return -1;
@@ -375,7 +380,7 @@ static int part_index(const char *name, int subtask)
 static bool keep_upload(void *arg, const char *name, const char *committable)
 {
     const file_sink *f = arg;
-    int n = part_index(name, f->subtask);
+    int n = part_index(f, name);
     return n < 0 || n < f->mark->first_after;
 }
 
@@ -389,7 +394,7 @@ typedef struct later_parts {
 static int collect_later(void *arg, const char *name, bool is_dir, uint64_t size)
 {
     later_parts *l = arg;
-    int n = part_index(name, l->f->subtask);
+    int n = part_index(l->f, name);
     if (is_dir || n < 0 || n < l->f->mark->first_after)
         return 0;
     if (l->n == l->cap) {
@@ -429,8 +434,8 @@ static int drop_published_after(fl_op *op, file_sink *f)
         return -1;
     }
     if (dropped)
-        fl_info("%s: deleted %d part files written after the restored checkpoint (part-%d-%d "
-                "on): their records are written again.", op->ctx.name, dropped, f->subtask,
+        fl_info("%s: deleted %d part files written after the restored checkpoint (%s%d on): "
+                "their records are written again.", op->ctx.name, dropped, f->prefix,
                 f->mark->first_after);
     return 0;
 }
@@ -447,9 +452,7 @@ static int fsink_recover(fl_ctx *ctx, int64_t restored)
     if (!f->have_mark) /* run -s (or a rescale): what is there stays */
         return 0;
     fl_err err = {0};
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "part-%d-", f->subtask);
-    int n = fl_fs_abort_uploads(f->dir, prefix, keep_upload, f, &err);
+    int n = fl_fs_abort_uploads(f->dir, f->prefix, keep_upload, f, &err);
     if (n < 0) {
         fl_op_ctx_fail(ctx, "cannot abort the uploads of a failed attempt below %s: %s", f->dir,
                        err.msg);
@@ -457,8 +460,8 @@ static int fsink_recover(fl_ctx *ctx, int64_t restored)
     }
     if (n)
         fl_info("%s: aborted %d parts in progress begun after the restored checkpoint "
-                "(part-%d-%d on): their records are written again.", op->ctx.name, n,
-                f->subtask, f->mark->first_after);
+                "(%s%d on): their records are written again.", op->ctx.name, n, f->prefix,
+                f->mark->first_after);
     return drop_published_after(op, f);
 }
 
@@ -509,6 +512,8 @@ static int fsink_open(fl_ctx *ctx)
         return -1;
     }
     f->subtask = op->view->subtask;
+    snprintf(f->prefix, sizeof f->prefix, "part-%.40s-%d-",
+             op->view->job_id && op->view->job_id[0] ? op->view->job_id : "0", f->subtask);
     return 0; /* the part file is opened with the first record (after any restore) */
 }
 

@@ -16,7 +16,7 @@
 #                           ends first)
 #   wait_restored J N T     until the job restored N times and runs again
 #   wait_state J STATE T    until the job is in STATE (fails when it ends in another state)
-#   part_args RUN DIR   PARTS: RUN/s<subtask>=DIR/part-<subtask>-<n> for every committed part
+#   part_args RUN DIR   PARTS: RUN/s<subtask>=DIR/part-<job>-<subtask>-<n> for every committed part
 #                       file, in subtask and part order (wc_check's arguments); fails on a file
 #                       that is neither a part file nor a hidden .part-*.inprogress.* one
 #                       (in progress, or pre-committed and pending: common/fs's name), and
@@ -169,11 +169,11 @@ part_args() {
     [ -d "$dir" ] || fail "no output directory $dir"
     while read -r f; do
         case "$f" in
-            part-*-*) PARTS+=("$run/s$(cut -d- -f2 <<<"$f")=$dir/$f") ;;
+            part-*-*-*) PARTS+=("$run/s$(cut -d- -f3 <<<"$f")=$dir/$f") ;;
             .part-*.inprogress.*) HIDDEN=$((HIDDEN + 1)) ;; # common/fs's local in-progress file
             *) fail "unexpected file '$f' in $dir" ;;
         esac
-    done < <(ls -A -- "$dir" | sort -t- -k2,2n -k3,3n)
+    done < <(ls -A -- "$dir" | part_order)
 }
 
 hidden_files() {

@@ -8,7 +8,8 @@
 #   FLINT_PID_DIR    $TEST_DIR/pid
 #
 # and helpers: free_port, rest GET PATH, rest_status, json_get PATH, wait_for CMD TIMEOUT_S,
-# overview_is TMS SLOTS, pids_of DAEMON, log_of/out_of DAEMON N, step/note/fail, now_ms.
+# overview_is TMS SLOTS, pids_of DAEMON, log_of/out_of DAEMON N, step/note/fail, now_ms,
+# part_order (the file sink's part names in subtask, part order).
 #
 # At exit (normal, failure, INT or TERM) every daemon started under FLINT_PID_DIR is stopped
 # (stop-all for both daemons, then kill -9 of any pid still around); when the test failed, the
@@ -254,3 +255,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# part_order: file names (stdin) in subtask, then part number order: the last two fields of
+# part-<job>-<subtask>-<n> (a job restored from a savepoint of another numbers its parts on
+# from the savepoint's, so its parts come after the other's under one subtask)
+part_order() {
+    awk -F- '{ print $(NF - 1) "\t" $NF "\t" $0 }' | sort -t"$(printf '\t')" -k1,1n -k2,2n | cut -f3-
+}

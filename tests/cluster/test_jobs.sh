@@ -8,7 +8,7 @@
 #     fixed seed, Zipf-like words, mixed case, punctuation, UTF-8, CRLF): for every word
 #     the counts printed are exactly 1..N in order, from one subtask, N from an independent
 #     count (ref/word_counts.py); "N> " prefixes exactly when the sink runs with p > 1. With
-#     --output DIR (-p 2, 4): only part-<subtask>-<n> files, nothing hidden left over.
+#     --output DIR (-p 2, 4): only part-<job>-<subtask>-<n> files, nothing hidden left over.
 #   * keyed_sum: the tutorial's running sums per key of 1..8 mod 3, 8 lines, each key's
 #     lines from one of the 4 print subtasks, in order.
 #   * -p 5 on 4 slots waits for slot.request.timeout (2 s) and fails with "Could not acquire
@@ -192,13 +192,14 @@ for p in 2 4; do
     run_job "wcf-p$p" run -p "$p" "$EX/wordcount.so" --input "$TEXT" --output "$dir"
     expect_finished "wcf-p$p"
     [ -d "$dir" ] || fail "wordcount -p $p --output: no directory $dir"
-    # part-<subtask>-<n> only (nothing hidden, no .inprogress left), in subtask, n order
+    # part-<job>-<subtask>-<n> of this job only (nothing hidden, no .inprogress left), in
+    # subtask, n order
     mapfile -t parts < <(cd "$dir" && for f in * .*; do
         [ "$f" = . ] || [ "$f" = .. ] || [ ! -e "$f" ] || echo "$f"
-    done | sort -t- -k2,2n -k3,3n)
+    done | part_order)
     [ "${#parts[@]}" -gt 0 ] || fail "wordcount -p $p --output: no part files in $dir"
     for f in "${parts[@]}"; do
-        [[ "$f" =~ ^part-([0-9]+)-[0-9]+$ ]] ||
+        [[ "$f" =~ ^part-$JOB_ID-([0-9]+)-[0-9]+$ ]] ||
             fail "wordcount -p $p --output: unexpected file '$f' in $dir (all: ${parts[*]})"
         [ "${BASH_REMATCH[1]}" -lt "$p" ] ||
             fail "wordcount -p $p --output: $f names subtask ${BASH_REMATCH[1]} (parallelism $p)"

@@ -20,7 +20,7 @@
 #     one; nothing of the checkpoints is on local disk. This run writes its output to
 #     s3://flint/out-hashmap (the file sink on S3: parts are multipart uploads, pre-committed
 #     at the barrier, completed when the checkpoint completes): read back from s3rver's
-#     directory it is exactly-once, only committed part-<subtask>-<n> objects; the uploads
+#     directory it is exactly-once, only committed part-<job>-<subtask>-<n> objects; the uploads
 #     left incomplete are counted (s3rver implements neither ListMultipartUploads nor
 #     AbortMultipartUpload, so the killed attempt's cannot be aborted there: reported).
 #   * the same with RocksDB, incremental (state.backend.incremental): restored from S3 (its
@@ -164,9 +164,9 @@ s3_parts() {
     while read -r k; do
         [ -n "$k" ] || continue
         f=${k#out-$1/}
-        [[ "$f" =~ ^part-([0-9]+)-([0-9]+)$ ]] || fail "$1: unexpected object '$k' in the output"
+        [[ "$f" =~ ^part-[0-9a-f]{32}-([0-9]+)-([0-9]+)$ ]] || fail "$1: unexpected object '$k' in the output"
         PARTS+=("${2:-r1}/s${BASH_REMATCH[1]}=$S3DIR/flint/$k._S3rver_object")
-    done < <(bucket_keys "out-$1" | sort -t- -k3,3n -k4,4n)
+    done < <(bucket_keys "out-$1" | part_order)
 }
 s3_run() {
     local name=$1 fault=$2 text=$3 mult=$4 j ids res chks latest f0 out up0

@@ -277,7 +277,7 @@ wait_for all_slots_free 10 || fail "slots not free after the damaged savepoints:
 step "wordcount -p 3, num-retained 2: damage the latest checkpoint's _metadata, kill a TaskManager"
 # an earlier run's part file: the rollback after the fallback must leave it alone
 mkdir -p "$TEST_DIR/wc-damaged"
-OLD_PART="$TEST_DIR/wc-damaged/part-1-7"
+OLD_PART="$TEST_DIR/wc-damaged/part-0123456789abcdef0123456789abcdef-1-7" # another job's name
 echo "earlier-run,1" >"$OLD_PART"
 touch -d '1 hour ago' "$OLD_PART"
 gate_close

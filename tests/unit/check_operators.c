@@ -990,7 +990,7 @@ END_TEST
  * recoverable writer: .<name>.inprogress.<random>), or NULL. */
 static char *hidden_text(const char *dir, const char *name)
 {
-    char prefix[64];
+    char prefix[128];
     snprintf(prefix, sizeof prefix, ".%s.inprogress.", name);
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
@@ -1004,6 +1004,11 @@ static char *hidden_text(const char *dir, const char *name)
     closedir(d);
     return text;
 }
+
+/* The file sink's part names: part-<job>-<subtask>-<n> (the harness's job ID), and another
+ * job's, as an earlier run into the same directory leaves them. */
+#define PART "part-0123456789abcdef0123456789abcdef-"
+#define OTHER_RUN "part-fedcba9876543210fedcba9876543210-"
 
 /* Two-phase commit: pending at a checkpoint, published when it completes; after a failure,
  * the restored checkpoint's pending part is published and what came after it is not. */
@@ -1021,12 +1026,12 @@ START_TEST(test_file_sink_two_phase)
     push_text(h, "a", 1);
     push_text(h, "b", 2);
     OK(fl_harness_barrier(h, &c1));
-    char *t = hidden_text(dir, "part-0-0");
+    char *t = hidden_text(dir, PART "0-0");
     ck_assert_str_eq(t, "a\nb\n");
     free(t);
-    ck_assert_ptr_null(file_text(dir, "part-0-0"));
+    ck_assert_ptr_null(file_text(dir, PART "0-0"));
     OK(fl_harness_notify_complete(h, 1));
-    t = file_text(dir, "part-0-0");
+    t = file_text(dir, PART "0-0");
     ck_assert_str_eq(t, "a\nb\n");
     free(t);
     push_text(h, "c", 3);
@@ -1034,28 +1039,34 @@ START_TEST(test_file_sink_two_phase)
     push_text(h, "d", 4); /* after checkpoint 2: replayed after the failure */
     close_h(h);           /* the failure: 2 never completes here */
     /* what a crash leaves: a part in progress after checkpoint 2, a part a newer checkpoint
-     * (then damaged) published; and an earlier run's part, older than checkpoint 2 */
-    put_text(dir, ".part-0-2.inprogress.0123abcd", "d\n", 0);
-    put_text(dir, "part-0-4", "e\n", 0);
-    put_text(dir, "part-0-9", "earlier run\n", 3600);
+     * (then damaged) published; and another run's (job's) parts: one under the number the
+     * next part takes, written after checkpoint 2, and one older than it */
+    put_text(dir, "." PART "0-2.inprogress.0123abcd", "d\n", 0);
+    put_text(dir, PART "0-4", "e\n", 0);
+    put_text(dir, OTHER_RUN "0-3", "other run\n", 0);
+    put_text(dir, OTHER_RUN "0-9", "earlier run\n", 3600);
     h = open_h(s, &(fl_harness_opts){.checkpointing = true, .restore = &c2, .failover = true});
-    ck_assert_ptr_null(hidden_text(dir, "part-0-2")); /* aborted */
-    ck_assert_ptr_null(file_text(dir, "part-0-4"));   /* rolled back */
-    t = file_text(dir, "part-0-1");
+    ck_assert_ptr_null(hidden_text(dir, PART "0-2")); /* aborted */
+    ck_assert_ptr_null(file_text(dir, PART "0-4"));   /* rolled back */
+    t = file_text(dir, PART "0-1");
     ck_assert_str_eq(t, "c\n");
     free(t);
     push_text(h, "d", 4);
     OK(fl_harness_finish(h));
     close_h(h);
-    /* restored from checkpoint 2: the parts after it are numbered from 3 on (file_start_part) */
-    ck_assert_ptr_null(file_text(dir, "part-0-2"));
-    t = file_text(dir, "part-0-3");
+    /* restored from checkpoint 2: the parts after it are numbered from 3 on (file_start_part),
+     * whatever another job left under its own names; that stays as it was */
+    ck_assert_ptr_null(file_text(dir, PART "0-2"));
+    t = file_text(dir, PART "0-3");
     ck_assert_str_eq(t, "d\n");
     free(t);
-    t = file_text(dir, "part-0-9");
+    t = file_text(dir, OTHER_RUN "0-3");
+    ck_assert_str_eq(t, "other run\n");
+    free(t);
+    t = file_text(dir, OTHER_RUN "0-9");
     ck_assert_str_eq(t, "earlier run\n");
     free(t);
-    ck_assert_int_eq(count_entries(dir), 4); /* nothing pending or in progress is left */
+    ck_assert_int_eq(count_entries(dir), 5); /* nothing pending or in progress is left */
     fl_harness_ckpt_free(&c1);
     fl_harness_ckpt_free(&c2);
     free(s);

@@ -44,7 +44,7 @@ def report():
 
 
 for path in outputs:
-    m = re.search(r"part-([0-9]+)-[0-9]+$", path)
+    m = re.search(r"part-[0-9a-f]+-([0-9]+)-[0-9]+$", path)
     file_subtask = m.group(1).encode() if mode == "file" and m else None
     with open(path, "rb") as f:
         for raw in f:

@@ -4,7 +4,7 @@
     outdir.py collect DIR            every line of every part file under DIR, as
                                      "SUBDIR<TAB>LINE" (SUBDIR "" for DIR itself, "late/"
                                      for DIR/late, ...), sorted; fails (exit 1) on a file
-                                     that is not a finished part file (part-<subtask>-<n>)
+                                     that is not a finished part file (part-<job>-<subtask>-<n>)
     outdir.py compare EXPECTED GOT   both files of such lines: equal as multisets? Prints a
                                      one-line summary; on a difference, a few of the lines
                                      missing and extra, and exits 1
@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-PART = re.compile(r"part-[0-9]+-[0-9]+")
+PART = re.compile(r"part-[0-9a-f]+-[0-9]+-[0-9]+")
 
 
 def collect(root):
@@ -27,7 +27,7 @@ def collect(root):
         sub = "" if rel == "." else rel + "/"
         for name in sorted(filenames):
             if not PART.fullmatch(name):
-                sys.exit("outdir.py: unexpected file %s in %s (only part-<subtask>-<n>)"
+                sys.exit("outdir.py: unexpected file %s in %s (only part-<job>-<subtask>-<n>)"
                          % (name, dirpath))
             with open(os.path.join(dirpath, name), encoding="utf-8") as f:
                 data = f.read()
