@@ -33,6 +33,8 @@ void fl_writer_write(fl_writer *w, const fl_rec *r)
         sub = 0;
         break;
     case FL__PB__PARTITIONER__PART_HASH: {
+        if (w->nsub == 1) /* one consumer: it has every key group (and checks the key) */
+            break;
         uint8_t key[FL_MAX_KEY];
         int klen = fl_keysel_extract(&w->key, r, key);
         if (FL_UNLIKELY(klen < 0)) {

@@ -328,6 +328,24 @@ START_TEST(test_processing_time_timers)
 }
 END_TEST
 
+/* A keyBy with one consumer sends every record to it without taking the key (writer.c): the
+ * keyed operator is where a record too short for its key fails the task, with a message. */
+START_TEST(test_record_without_its_key)
+{
+    spec *s = spec_new(FL__PB__OP_KIND__OP_PROCESS, "Later", "ot_proc_timer");
+    keyed(s);
+    s->op.timer_fn = "ot_proc_fired";
+    fl_harness *h = open_h(s, &(fl_harness_opts){0});
+    uint16_t half = 7; /* 2 bytes; the key is the first 4 */
+    ck_assert_int_eq(fl_harness_process(h, &half, sizeof half, 1), -1);
+    ck_assert_msg(strstr(fl_harness_error(h), "cannot take the key of a 2-byte record") != NULL,
+                  "%s", fl_harness_error(h));
+    ck_assert_int_eq(fl_harness_get_output(h)->nrecords, 0);
+    close_h(h);
+    free(s);
+}
+END_TEST
+
 /* ---- rolling aggregations ------------------------------------------------------------ */
 
 void ot_sum_kv(fl_ctx *ctx, const fl_rec *acc, const fl_rec *in, fl_out *out);
@@ -786,6 +804,7 @@ static Suite *operators_suite(void)
     tcase_add_test(tc, test_keyed_process_rescale);
     tcase_add_test(tc, test_keyed_process_rescale_rocksdb);
     tcase_add_test(tc, test_processing_time_timers);
+    tcase_add_test(tc, test_record_without_its_key);
     tcase_add_test(tc, test_reduce_rescale);
     tcase_add_test(tc, test_aggregations);
     tcase_add_test(tc, test_aggregation_state_restored);
