@@ -5,9 +5,10 @@
  * (the state dealt as the JobMaster deals it), and run on to the end.
  *
  * Kinds: map, flat map, filter, process (with side outputs), keyed process (state and
- * timers), reduce, sum, min, max, minBy, maxBy; the timestamp/watermark assigner; the window operator (check_windows.c tests its semantics; here its state
- * across a rescale); CoMap, CoFlatMap, keyed CoProcess, the broadcast process, the interval
- * join. Every expected value is worked out here from the inputs, never read from the code
+ * timers), reduce, sum, min, max, minBy, maxBy; the timestamp/watermark assigner; the
+ * window operator (check_windows.c tests its semantics; here its state across a rescale);
+ * CoMap, CoFlatMap, keyed CoProcess, the broadcast process, the interval join (the sources
+ * and sinks: check_sources_sinks.c). Every expected value is worked out here from the inputs, never read from the code
  * under test; records reach the subtasks of a rescaled operator as a keyBy would send them
  * (murmur3 -> key group -> subtask).
  */
