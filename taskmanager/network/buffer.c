@@ -153,10 +153,13 @@ static void lpool_recycle(fl_buf_owner *owner, fl_buf *b)
     fl_lpool *lp = (fl_lpool *)owner;
     pthread_mutex_lock(&lp->lock);
     if (lp->closed) {
+        /* once unlocked, lp may be freed by the recycler of its last buffer: nothing of it
+         * is read after the unlock but by the one that frees it */
         bool last = --lp->size == 0;
+        fl_netpool *np = lp->pool;
         pthread_mutex_unlock(&lp->lock);
         b->owner = NULL;
-        netpool_put(lp->pool, b);
+        netpool_put(np, b);
         if (last)
             lpool_destroy(lp);
         return;
@@ -346,11 +349,12 @@ void fl_lpool_close(fl_lpool *lp)
     lp->nfree = 0;
     atomic_store_explicit(&lp->free_hint, 0, memory_order_relaxed);
     bool last = lp->size == 0;
+    fl_netpool *np = lp->pool; /* lp may be freed by a recycler once unlocked (see there) */
     pthread_mutex_unlock(&lp->lock);
     while (b) {
         fl_buf *next = b->next;
         b->owner = NULL;
-        netpool_put(lp->pool, b);
+        netpool_put(np, b);
         b = next;
     }
     if (last)
