@@ -59,7 +59,7 @@ p=$(free_port)
 $T produce --port "$p" --records 30000 --rate 10000 --timeout-ms 0 > "$tmp/prod.out" 2>&1 &
 pp=$!
 for _ in $(seq 100); do grep -q ready "$tmp/prod.out" && break; sleep 0.05; done
-$T consume --connect 127.0.0.1:"$p" --records 30000 > "$tmp/lat.out"
+$T consume --connect 127.0.0.1:"$p" --records 30000 --timeout-ms 0 > "$tmp/lat.out"
 wait $pp
 P50=$(field latency_p50_us "$tmp/lat.out"); P99=$(field latency_p99_us "$tmp/lat.out")
 

@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -748,6 +750,16 @@ int fl_netenv_listen(fl_netenv *net, const char *bind_host, int port, int *bound
     fl_sockaddr_str((struct sockaddr *)&got, s, sizeof s);
     *bound_port = atoi(strrchr(s, ':') + 1);
     return 0;
+}
+
+void fl_net_task_thread(int64_t buffer_timeout_ms)
+{
+    if (buffer_timeout_ms == 0)
+        return;
+    struct sched_param sp = {0};
+    int rc = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    if (rc) /* a sandbox may refuse it: the data plane works as before, with more switches */
+        fl_debug("SCHED_BATCH refused: %s", strerror(rc));
 }
 
 int fl_netenv_start(fl_netenv *net, fl_err *err)

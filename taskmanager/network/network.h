@@ -37,6 +37,14 @@ enum fl_event_type {
 
 #define FL_EVENT_MAX_PAYLOAD 1024
 
+/* A task thread calls this before it reads or writes data, with its job's buffer timeout:
+ * unless that is 0 (flush every record: the job asked for the lowest latency), the thread
+ * becomes SCHED_BATCH, so that woken (by the network thread, by a local producer or
+ * consumer) it does not preempt the thread that woke it but runs on a free core or after
+ * that thread's slice. Producers, the network thread and consumers then pass buffers in
+ * bursts instead of switching at every buffer (README.md, "Waking the reader"). */
+void fl_net_task_thread(int64_t buffer_timeout_ms);
+
 /* ---- producer --------------------------------------------------------------------- */
 
 typedef struct fl_partition fl_partition;

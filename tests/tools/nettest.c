@@ -9,7 +9,8 @@
  * Options: --producers N --consumers M (each producer has M subpartitions; each consumer a
  * gate with N remote channels), --records R (total), --size S (record bytes, >= 24),
  * --keyed (hash partitioning, else round robin), --rate R (records/s per producer, 0 = as
- * fast as possible), --timeout-ms T (execution.buffer-timeout), --consume-rate R (records/s
+ * fast as possible), --timeout-ms T (execution.buffer-timeout; a consumer given 0 keeps its
+ * thread's scheduling, as a task of such a job does), --consume-rate R (records/s
  * per consumer: a slow consumer), --buffers N (taskmanager.network.numberOfBuffers),
  * -D key=value (any configuration key).
  *
@@ -99,6 +100,7 @@ typedef struct prod {
 static void *producer_main(void *arg)
 {
     prod *p = arg;
+    fl_net_task_thread(opt.timeout_ms); /* as a TaskManager's task thread does */
     uint8_t payload[1 << 16];
     uint64_t *seq = fl_xcalloc((size_t)opt.consumers, sizeof *seq);
     memset(payload, 'x', sizeof payload);
@@ -225,6 +227,7 @@ typedef struct cons {
 static void *consumer_main(void *arg)
 {
     cons *c = arg;
+    fl_net_task_thread(opt.timeout_ms);
     fl_input in;
     struct pollfd pfd = {fl_gate_fd(c->gate), POLLIN, 0};
     int64_t t0 = fl_mono_ns();
