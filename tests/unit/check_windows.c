@@ -6,15 +6,15 @@
  *
  * Covered: window assignment (tumbling and sliding, positive and negative offsets, sizes
  * that do not divide the epoch, negative timestamps), firing at end - 1, the window
- * functions (with the count evictor) and windowAll, session merging (a bridging element merges two sessions;
- * contents combine by concatenation, the aggregate's merge, or the reduce function; the
- * count trigger's counts add up), trigger results (CONTINUE, FIRE, PURGE, FIRE_AND_PURGE
- * from a custom trigger, count triggers, count windows), and the same paths on RocksDB.
- * Lateness, per-window state and processing time are in check_window_lateness.c; the
- * records, user functions and harness both use in windows_util.h. Every expected window
- * and result is written out here by hand (the windows of the odd sizes were worked out
- * with start = ts - ((ts - offset) mod size) on paper), never computed by the code under
- * test.
+ * functions (with the count evictor) and windowAll, session merging (a bridging element
+ * merges two sessions; contents combine by concatenation, the aggregate's merge, or the
+ * reduce function; the count trigger's counts add up), trigger results (CONTINUE, FIRE,
+ * PURGE, FIRE_AND_PURGE from a custom trigger, count triggers, count windows), and the
+ * same paths on RocksDB. Lateness, per-window state and processing time are in
+ * check_window_lateness.c; the records, user functions and harness both use in
+ * windows_util.h. Every expected window and result is written out here by hand (the
+ * windows of the odd sizes were worked out with start = ts - ((ts - offset) mod size) on
+ * paper), never computed by the code under test.
  */
 #include "windows_util.h"
 
