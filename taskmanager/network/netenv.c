@@ -617,12 +617,23 @@ static void do_request_remote(void *ctx, void *arg)
 
 /* ---- the work list ---------------------------------------------------------------- */
 
+static void do_work(fl_netenv *net);
+
 static void on_work(evutil_socket_t fd, short what, void *arg)
 {
-    fl_netenv *net = arg;
     uint64_t count;
-    ssize_t r = read(net->work_efd, &count, sizeof count);
+    ssize_t r = read(((fl_netenv *)arg)->work_efd, &count, sizeof count);
     (void)r;
+    do_work(arg);
+}
+
+static void on_work_now(evutil_socket_t fd, short what, void *arg)
+{
+    do_work(arg);
+}
+
+static void do_work(fl_netenv *net)
+{
     /* Credit: copy receiver ids under the work lock; resolve them under the receiver lock,
      * so a gate that is closing meanwhile is never touched. */
     for (;;) {
@@ -710,6 +721,7 @@ fl_netenv *fl_netenv_new(const fl_conf *conf, fl_err *err)
     struct timeval sweep_tv = {1, 0};
     event_add(net->sweep, &sweep_tv);
     net->work_ev = event_new(base, net->work_efd, EV_READ | EV_PERSIST, on_work, net);
+    net->work_now = event_new(base, -1, 0, on_work_now, net);
     net->tick = event_new(base, -1, EV_PERSIST, on_tick, net);
     event_add(net->work_ev, NULL);
     struct timeval tv = {0, 100000};
@@ -798,6 +810,8 @@ void fl_netenv_free(fl_netenv *net)
     }
     if (net->work_ev)
         event_free(net->work_ev);
+    if (net->work_now)
+        event_free(net->work_now);
     if (net->tick)
         event_free(net->tick);
     if (net->sweep)

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "common/auth.h"
 #include "common/connlimit.h"
 #include "common/frame.h"
@@ -94,6 +96,7 @@ struct fl_netenv {
     fl_chan *work_credits;
     int work_efd;
     struct event *work_ev;
+    struct event *work_now;    /* the network thread queued work itself: this loop turn */
 
     pthread_mutex_t rcv_lock;  /* receiver slots */
     recv_slot *slots;
@@ -109,8 +112,15 @@ struct fl_netenv {
     fl_ratelimit rl_close;     /* "closing data connection" lines */
 };
 
+/* Called with the work lock held, by any thread, when the work list was empty. The network
+ * thread itself (credit it borrowed floating buffers for while reading, say) has its work
+ * done at the end of this loop turn, without writing and reading its eventfd. */
 static inline void wake_work(fl_netenv *net)
 {
+    if (fl_endpoint_in_thread(net->ep)) {
+        event_active(net->work_now, 0, 0);
+        return;
+    }
     uint64_t one = 1;
     ssize_t w = write(net->work_efd, &one, sizeof one);
     (void)w;
