@@ -40,23 +40,9 @@ void fl_netenv_send_frame(netconn *nc, uint16_t type, uint64_t receiver, const v
 {
     fl_frame_hdr h = {.type = type, .len = len, .corr = receiver};
     struct evbuffer *out = bufferevent_get_output(nc->bev);
-    /* A directly read connection (plain TCP, handshake done) sends a control frame with one
-     * send(2) when nothing is queued before it, without waiting for the end of the loop
-     * turn (the direct writer's flush). What the socket does not take now is queued, in
-     * order, and the direct writer sends it or finds the error. */
-    if (nc->rx && len <= FL_NET_MAX_CONTROL && evbuffer_get_length(out) == 0) {
-        uint8_t d[FL_FRAME_HDR_LEN + FL_NET_MAX_CONTROL];
-        fl_frame_hdr_encode(&h, d);
-        if (len)
-            memcpy(d + FL_FRAME_HDR_LEN, payload, len);
-        size_t n = FL_FRAME_HDR_LEN + len;
-        ssize_t w = send(bufferevent_getfd(nc->bev), d, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w < 0)
-            w = 0;
-        if ((size_t)w < n)
-            evbuffer_add(out, d + w, n - (size_t)w);
-        return;
-    }
+    /* A directly written connection (plain TCP, handshake done) sends what is queued at the
+     * end of the loop turn (sender.c, the direct writer), in one sendmsg(2): the credit of
+     * several channels announced in one turn goes out together. */
     fl_frame_append(out, &h, payload);
 }
 
