@@ -8,7 +8,10 @@
 # CPU time (user + system) both TaskManager processes spent during the job. Each figure is
 # the median of `runs` (default 3); every run checks (REST) that the sinks read all N
 # records. As root, the same again with the TaskManagers on two hosts (network namespaces
-# joined by a bridge, bench/cluster.bash), printed beside. Last line: the figures.
+# joined by a bridge, bench/cluster.bash), printed beside. Then the loopback runs again with
+# taskmanager.memory.segment-size: 64kb (default 32kb, Flink's): half as many buffers for
+# the same records, so what the data plane pays per buffer shows as the difference.
+# Last line: the figures.
 set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
 RUNS=${1:-3}
@@ -36,14 +39,17 @@ done
 }
 bench_cluster_start 2 1
 shuffle_runs lo
+bench_cluster_start 2 1 taskmanager.memory.segment-size=64kb
+shuffle_runs lo64
 HOSTS_JOB=0
 if bench_hosts_cluster_start 2 1; then
     shuffle_runs veth
     HOSTS_JOB=$(median <"$BENCH_TMP/veth.job")
 fi
-python3 -S - "$N" "$(median <"$BENCH_TMP/lo.job")" "$(median <"$BENCH_TMP/lo.cpu")" "$(nproc)" "$HOSTS_JOB" <<'PY'
+python3 -S - "$N" "$(median <"$BENCH_TMP/lo.job")" "$(median <"$BENCH_TMP/lo.cpu")" "$(nproc)" "$HOSTS_JOB" \
+    "$(median <"$BENCH_TMP/lo64.job")" "$(median <"$BENCH_TMP/lo64.cpu")" <<'PY'
 import sys
-n, job, cpu, ncpu, hosts_job = map(int, sys.argv[1:])
+n, job, cpu, ncpu, hosts_job, job64, cpu64 = map(int, sys.argv[1:])
 rate = n / job * 1e3
 per_core = n / cpu * 1e3 if cpu else float("nan")
 print(f"records                       {n / 1e6:8.0f} M x 100 bytes, keyBy at -p 2 over 2 TaskManagers")
@@ -56,5 +62,8 @@ if hosts_job:
     across = f"; across hosts (veth) {hrate / 1e6:.2f} M records/s = {hrate / rate:.2f}x loopback"
 else:
     across = "; across hosts: skipped (needs root and ip)"
-print(f"shuffle: {rate / 1e6:.2f} M records/s, {per_core / 1e6:.2f} M records per core-second{across}")
+rate64, per_core64 = n / job64 * 1e3, n / cpu64 * 1e3 if cpu64 else float("nan")
+print(f"64 KiB buffers                {job64:8d} ms  {rate64 / 1e6:7.2f} M records/s  {per_core64 / 1e6:7.2f} M per core-second")
+print(f"shuffle: {rate / 1e6:.2f} M records/s, {per_core / 1e6:.2f} M records per core-second{across}; "
+      f"64 KiB buffers: {per_core64 / 1e6:.2f} M records per core-second")
 PY
