@@ -9,6 +9,8 @@
 #  (e) (a) and (b) again with taskmanager.memory.segment-size: 64kb (default 32kb, Flink's):
 #      half as many buffers for the same bytes, so what the data plane pays per buffer
 #      (wake-ups, locks, system calls) shows as the difference
+#  (f) the CPU time (user + system, both processes) per GB of records of (a) and (b) beside
+#      the plain TCP pair's: on 2 cores a transfer cannot beat 2 cores' worth of its CPU time
 # Each figure is the median of `runs` (default 3) alternating runs. Last line: the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +35,9 @@ raw() { # -> MB/s of a plain TCP blast
     ${ON_SRV[@]+"${ON_SRV[@]}"} $T raw-recv --bind "$SRV" --port "$p" --bytes "$BYTES" > "$tmp/raw.out" &
     local r=$!
     sleep 0.2
-    ${ON_CLI[@]+"${ON_CLI[@]}"} $T raw-send --connect "$SRV:$p" --bytes "$BYTES"
+    ${ON_CLI[@]+"${ON_CLI[@]}"} $T raw-send --connect "$SRV:$p" --bytes "$BYTES" > "$tmp/rawsend.out"
     wait $r
+    echo $(($(field cpu_ms "$tmp/raw.out") + $(field cpu_ms "$tmp/rawsend.out"))) >> "$tmp/${CPU_TO:-cpu.none}"
     # the raw sink counts all bytes; report MB/s of record payload for a like-for-like ratio
     python3 -c "import sys; print(float(sys.argv[1]) * 100 / 104)" "$(field mb_per_s "$tmp/raw.out")"
 }
@@ -47,18 +50,22 @@ flint() { # producers consumers [args of both processes] -> MB/s of record paylo
     for _ in $(seq 100); do grep -q ready "$tmp/prod.out" && break; sleep 0.05; done
     ${ON_CLI[@]+"${ON_CLI[@]}"} $T consume --connect "$SRV:$p" --producers "$np" --consumers "$nc" --records "$N" "$@" > "$tmp/cons.out"
     wait $pp
+    echo $(($(field cpu_ms "$tmp/prod.out") + $(field cpu_ms "$tmp/cons.out"))) >> "$tmp/${CPU_TO:-cpu.none}"
     field mb_per_s "$tmp/cons.out"
 }
 
 for i in $(seq "$RUNS"); do
-    raw >> "$tmp/raw1"
-    flint 1 1 >> "$tmp/f11"
-    flint 4 4 >> "$tmp/f44"
+    CPU_TO=cpu.raw raw >> "$tmp/raw1"
+    CPU_TO=cpu.f11 flint 1 1 >> "$tmp/f11"
+    CPU_TO=cpu.f44 flint 4 4 >> "$tmp/f44"
     flint 1 1 -D taskmanager.memory.segment-size=64kb >> "$tmp/g11"
     flint 4 4 -D taskmanager.memory.segment-size=64kb >> "$tmp/g44"
 done
 RAW=$(median < "$tmp/raw1"); F11=$(median < "$tmp/f11"); F44=$(median < "$tmp/f44")
 G11=$(median < "$tmp/g11"); G44=$(median < "$tmp/g44")
+# CPU seconds per GB of records (N * 100 bytes)
+cpu_per_gb() { python3 -c "import sys; print(float(sys.argv[1]) / 1e3 / (float(sys.argv[2]) * 100 / 1e9))" "$(median < "$tmp/$1")" "$N"; }
+CRAW=$(cpu_per_gb cpu.raw); C11=$(cpu_per_gb cpu.f11); C44=$(cpu_per_gb cpu.f44)
 
 # (c) latency: 10,000 records/s for 3 s, flushed after every record.
 p=$(free_port)
@@ -73,6 +80,7 @@ printf 'plain TCP (32 KiB writes)     %8.1f MB/s of records\n' "$RAW"
 printf 'flint 1x1, 100-byte records   %8.1f MB/s\n' "$F11"
 printf 'flint 4x4, 100-byte records   %8.1f MB/s\n' "$F44"
 printf 'the same, 64 KiB buffers      %8.1f MB/s 1x1, %.1f MB/s 4x4\n' "$G11" "$G44"
+printf 'CPU per GB of records         %8.2f s plain TCP, %.2f s 1x1, %.2f s 4x4 (both processes)\n' "$CRAW" "$C11" "$C44"
 printf 'latency at 10k records/s      p50 %.1f us, p99 %.1f us (buffer timeout 0)\n' "$P50" "$P99"
 # (d) two hosts joined by a veth pair
 VETH=
@@ -98,10 +106,11 @@ else
     VETH="  (veth: skipped, needs root and ip)"
 fi
 
-python3 - "$F11" "$F44" "$RAW" "$P50" "$P99" "$G11" "$G44" "$VETH" <<'PY'
+python3 - "$F11" "$F44" "$RAW" "$P50" "$P99" "$G11" "$G44" "$CRAW" "$C11" "$C44" "$VETH" <<'PY'
 import sys
-f11, f44, raw, p50, p99, g11, g44 = map(float, sys.argv[1:8])
+f11, f44, raw, p50, p99, g11, g44, craw, c11, c44 = map(float, sys.argv[1:11])
 print(f"network: 1x1/raw={f11/raw:.2f} (goal >= 0.7)  4x4/raw={f44/raw:.2f}  "
       f"p50={p50:.0f}us p99={p99:.0f}us (goal p99 < 1000us)  "
-      f"64 KiB buffers: 1x1/raw={g11/raw:.2f} 4x4/raw={g44/raw:.2f}{sys.argv[8]}")
+      f"64 KiB buffers: 1x1/raw={g11/raw:.2f} 4x4/raw={g44/raw:.2f}  "
+      f"cpu/raw: 1x1={c11/craw:.2f} 4x4={c44/craw:.2f}{sys.argv[11]}")
 PY

@@ -141,6 +141,16 @@ static int64_t max_rss_kb(void)
     return ru.ru_maxrss;
 }
 
+/* CPU time (user + system) of the whole process so far, in ms: what the transfer cost
+ * besides its wall time (bench/network.sh compares it with the plain TCP pair's). */
+static long long cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 static int run_produce(void)
 {
     prod *ps = fl_xcalloc((size_t)opt.producers, sizeof *ps);
@@ -193,11 +203,11 @@ static int run_produce(void)
     }
     printf("produce records=%lld seconds=%.3f backpressure=%.3f pool_total=%lld "
            "pool_reserved=%lld pool_min_available=%lld pool_grew=%d rss_growth_kb=%lld "
-           "failed=%d\n",
+           "cpu_ms=%lld failed=%d\n",
            opt.records, (double)(t1 - t0) / 1e9, bp / opt.producers,
            (long long)fl_netenv_buffers_total(net), (long long)(avail_before - avail_after),
            (long long)min_avail, min_avail < avail_after, (long long)(max_rss_kb() - rss_start),
-           failed);
+           cpu_ms(), failed);
     fflush(stdout);
     for (int i = 0; i < opt.producers; i++)
         fl_partition_release(ps[i].part);
@@ -326,9 +336,9 @@ static int run_consume(void)
     int64_t t1 = fl_mono_ns();
     double secs = (double)(t1 - t0) / 1e9;
     printf("consume records=%lld expected=%lld order_errors=%lld seconds=%.3f "
-           "records_per_s=%.0f mb_per_s=%.1f failed=%d",
+           "records_per_s=%.0f mb_per_s=%.1f cpu_ms=%lld failed=%d",
            total, opt.records, errors, secs, (double)total / secs,
-           (double)total * opt.size / secs / 1e6, failed);
+           (double)total * opt.size / secs / 1e6, cpu_ms(), failed);
     if (nlat) {
         qsort(lat, (size_t)nlat, sizeof *lat, cmp64);
         printf(" latency_p50_us=%.1f latency_p99_us=%.1f", (double)lat[nlat / 2] / 1e3,
@@ -374,7 +384,8 @@ static int run_raw_recv(void)
         got += r;
     }
     double secs = (double)(fl_mono_ns() - t0) / 1e9;
-    printf("raw bytes=%lld seconds=%.3f mb_per_s=%.1f\n", got, secs, (double)got / secs / 1e6);
+    printf("raw bytes=%lld seconds=%.3f mb_per_s=%.1f cpu_ms=%lld\n", got, secs,
+           (double)got / secs / 1e6, cpu_ms());
     return got == opt.bytes ? 0 : 3;
 }
 
@@ -397,6 +408,7 @@ static int run_raw_send(void)
         left -= w;
     }
     close(s);
+    printf("raw-send bytes=%lld cpu_ms=%lld\n", opt.bytes, cpu_ms());
     return 0;
 }
 
