@@ -3,12 +3,14 @@
  * snapshot restores every value, at the same and at another parallelism (each subtask gets
  * exactly the keys of its key groups); compressed and uncompressed snapshots restore alike
  * and together (the file says how it was written, not the flag); a key-group section past
- * LZ4's 4 MB block size; an empty state; damaged and truncated compressed files are errors,
+ * LZ4's 4 MB block size; plain files past the writer's 4 MB buffer (one key group, and 128
+ * restored at another parallelism), each handle naming its file's true size; an empty state; damaged and truncated compressed files are errors,
  * never a crash. Expected values are computed here from the keys the test inserted (key
  * groups through keygroup.h); the file's header is read here byte by byte. */
 #include "common/keygroup.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/checkpoint.pb-c.h"
 #include "taskmanager/state/keyed.h"
 #include "testutil.h"
 
@@ -111,6 +113,16 @@ static void take(fl_kbackend *b, const char *name, bool compress, uint8_t **h, s
     ck_assert_msg(snap != NULL, "snapshot: %s", err.msg);
     ck_assert_msg(b->ops->snapshot_write(snap, h, hl, &err) == 0, "snapshot_write: %s", err.msg);
     b->ops->snapshot_free(snap);
+    /* the handle names the file with the size it has (the writer streams it and counts) */
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s.keyed", dir, name);
+    ck_assert_int_eq(stat(p, &st), 0);
+    Fl__Pb__KeyedStateHandle *kh = fl__pb__keyed_state_handle__unpack(NULL, *hl, *h);
+    ck_assert(kh != NULL && kh->n_files == 1);
+    ck_assert_uint_eq(kh->files[0]->size, (uint64_t)st.st_size);
+    ck_assert_uint_eq(kh->incremental_size, (uint64_t)st.st_size);
+    fl__pb__keyed_state_handle__free_unpacked(kh, NULL);
 }
 
 static char *file_of(const char *name, char *out, size_t len)
@@ -194,6 +206,30 @@ START_TEST(test_round_trip_and_rescale)
 }
 END_TEST
 
+START_TEST(test_plain_rescale_past_the_write_buffer)
+{
+    /* uncompressed, 128 key groups, about 9 MB: the writer's 4 MB buffer fills twice in
+     * the middle of key groups; restored at parallelism 3 */
+    fl_err err = {{0}};
+    fl_kbackend *src = fl_kbackend_hashmap_new(MAXP, 0, MAXP - 1);
+    fill(src, NKEYS, 200);
+    uint8_t *h;
+    size_t hl;
+    take(src, "p9", false, &h, &hl);
+    fl_kbackend_free(src);
+    ck_assert_msg(size_of("p9") > 8 << 20, "%lld bytes", (long long)size_of("p9"));
+    const char *p9[] = {"p9"};
+    int ranges[3][2] = {{0, 42}, {43, 85}, {86, 127}};
+    for (int s = 0; s < 3; s++) {
+        fl_kbackend *b = fl_kbackend_hashmap_new(MAXP, ranges[s][0], ranges[s][1]);
+        ck_assert_msg(restore(b, p9, &h, &hl, 1, &err) == 0, "%s", err.msg);
+        expect_keys(b, NKEYS, 200, MAXP);
+        fl_kbackend_free(b);
+    }
+    free(h);
+}
+END_TEST
+
 START_TEST(test_mixed_snapshots)
 {
     /* two subtasks at parallelism 2, one writing compressed, one not (the flag changed
@@ -238,6 +274,18 @@ START_TEST(test_large_section_and_empty)
     const char *big[] = {"big"};
     fl_kbackend *b = fl_kbackend_hashmap_new(1, 0, 0);
     ck_assert_msg(restore(b, big, &h, &hl, 1, &err) == 0, "%s", err.msg);
+    expect_keys(b, 3000, 4000, 1);
+    fl_kbackend_free(b);
+    free(h);
+    /* and plain: written through the 4 MB write buffer three times over */
+    src = fl_kbackend_hashmap_new(1, 0, 0);
+    fill(src, 3000, 4000);
+    take(src, "bigp", false, &h, &hl);
+    fl_kbackend_free(src);
+    ck_assert_msg(size_of("bigp") > 12 << 20, "plain: %lld bytes", (long long)size_of("bigp"));
+    const char *bigp[] = {"bigp"};
+    b = fl_kbackend_hashmap_new(1, 0, 0);
+    ck_assert_msg(restore(b, bigp, &h, &hl, 1, &err) == 0, "%s", err.msg);
     expect_keys(b, 3000, 4000, 1);
     fl_kbackend_free(b);
     free(h);
@@ -301,6 +349,7 @@ static Suite *compression_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_round_trip_and_rescale);
+    tcase_add_test(tc, test_plain_rescale_past_the_write_buffer);
     tcase_add_test(tc, test_mixed_snapshots);
     tcase_add_test(tc, test_large_section_and_empty);
     tcase_add_test(tc, test_damaged);
