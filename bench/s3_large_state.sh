@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Large keyed state checkpointed to S3 (issue 22, point 7). One command:
-#   bench/s3_large_state.sh [MB] [runs] [repeat] [hashmap|rocksdb]
+#   bench/s3_large_state.sh [MB] [runs] [repeat] [hashmap|rocksdb] [churn|hot]
 #
 # examples/wordcount.so at -p 1 (the state backend: hashmap by default, or rocksdb with
 # state.backend.incremental: true, as Flink advises for large state) on generated text of
@@ -25,6 +25,11 @@
 #      of the counting vertex's read-records over time between 10 % and 90 % of the input,
 #      sampled from /jobs/:id every 50 ms (bench/steady_rate.py: the final checkpoint a
 #      bounded job takes after its input is not in it). Medians. Goal: with / without >= 0.9.
+#      With `hot` (the fifth argument; `churn` is the default, above) the input is the words
+#      once (the state built) and then repeat - 1 times as many words drawn skewed, as hot
+#      items are (rank r with a probability ~ 1/r, scattered over the words): the rate is
+#      taken after the state is built (from 1/repeat + 5 % of the input on), over updates
+#      of about 7 % of the keys a second instead of all of them every few seconds.
 # Last line: both ratios.
 set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
@@ -32,6 +37,8 @@ MB=${1:-1024}
 RUNS=${2:-3}
 REPEAT=${3:-4}
 BACKEND=${4:-hashmap}
+WORKLOAD=${5:-churn}
+case $WORKLOAD in churn | hot) ;; *) echo "bench: workload '$WORKLOAD': churn or hot" >&2; exit 2 ;; esac
 case $BACKEND in
     hashmap) BACKEND_ARGS=(-D state.backend.type=hashmap) ;;
     rocksdb) BACKEND_ARGS=(-D state.backend.type=rocksdb -D state.backend.incremental=true) ;;
@@ -42,26 +49,44 @@ BUNDLE="$BENCH_HOME/build/examples/wordcount.so"
 WORD=100
 NWORDS=$(((MB << 20) / (22 + 2 * WORD)))
 WORDS="$BENCH_HOME/build/bench/data/words-${MB}mb.txt"
-if [ ! -f "$WORDS" ]; then
-    echo "generating $NWORDS unique words into $WORDS (once)..." >&2
-    mkdir -p "$(dirname -- "$WORDS")"
-    python3 -S - "$NWORDS" "$WORD" "$WORDS.tmp" <<'PY'
+# gen_words N PATH [UPDATES]: the N unique words (the word of index i is always the same);
+# with UPDATES, that many of them drawn at random instead, skewed as hot items are (the
+# word of rank r, scattered over the indices, with a probability ~ 1/r: log-uniform ranks)
+gen_words() {
+    python3 -S - "$1" "$WORD" "$2.tmp" "${3:-0}" <<'PY'
 import random, sys
-n, width, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+n, width, path, updates = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 rnd = random.Random(7)
 pool = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(1 << 20))
 tail = width - 12
+def word(i):
+    o = (i * 7919) % (len(pool) - tail)
+    return "w%011d%s\n" % (i, pool[o:o + tail])
+if updates:
+    pick = random.Random(11)
+    idx = (((int(n ** pick.random()) - 1) * 1000003) % n for _ in range(updates))
+else:
+    idx = iter(range(n))
 with open(path, "w") as f:
     lines = []
-    for i in range(n):
-        o = (i * 7919) % (len(pool) - tail)
-        lines.append("w%011d%s\n" % (i, pool[o:o + tail]))
+    for i in idx:
+        lines.append(word(i))
         if len(lines) == 65536:
             f.write("".join(lines))
             lines = []
     f.write("".join(lines))
 PY
-    mv -- "$WORDS.tmp" "$WORDS"
+    mv -- "$2.tmp" "$2"
+}
+if [ ! -f "$WORDS" ]; then
+    echo "generating $NWORDS unique words into $WORDS (once)..." >&2
+    mkdir -p "$(dirname -- "$WORDS")"
+    gen_words "$NWORDS" "$WORDS"
+fi
+HOT="$BENCH_HOME/build/bench/data/words-${MB}mb-hot$((REPEAT - 1)).txt"
+if [ "$WORKLOAD" = hot ] && [ ! -f "$HOT" ]; then
+    echo "generating $(((REPEAT - 1) * NWORDS)) skewed updates into $HOT (once)..." >&2
+    gen_words "$NWORDS" "$HOT" $(((REPEAT - 1) * NWORDS))
 fi
 
 if ! bench_s3rver_start; then
@@ -117,7 +142,13 @@ bench_wait_slots 1
 
 # ---------------------------------------------------------------------------------------
 REP="$BENCH_TMP/words-repeated.txt"
-for _ in $(seq "$REPEAT"); do cat -- "$WORDS"; done >"$REP"
+if [ "$WORKLOAD" = churn ]; then
+    for _ in $(seq "$REPEAT"); do cat -- "$WORDS"; done >"$REP"
+    FROM=0.1
+else
+    cat -- "$WORDS" "$HOT" >"$REP"
+    FROM=$(awk -v r="$REPEAT" 'BEGIN { printf "%.3f", 1 / r + 0.05 }')
+fi
 # measure NAME CKPT(none|local|s3): one run over the repeated input, sampled; appends
 # "rate_words_per_s runtime_ms checkpoints" to $BENCH_TMP/NAME.res
 measure() {
@@ -133,7 +164,7 @@ measure() {
         "$BUNDLE" --input "$REP" --output "$BENCH_TMP/out")
     jid=$(jid_of "$out")
     [ -n "$jid" ] || { echo "bench: submission failed: $out" >&2; exit 1; }
-    python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" >>"$BENCH_TMP/$name.res" || exit 1
+    python3 -S "$BENCH_HOME/bench/steady_rate.py" "$BENCH_REST_PORT" "$jid" "$FROM" >>"$BENCH_TMP/$name.res" || exit 1
     # the run's checkpoints (incremental ones with rocksdb): median duration and largest
     # size, from the JobManager's "Completed checkpoint N for job J (B bytes, T ms)"
     ckinfo=$(sed -n "s/.*Completed checkpoint [0-9]* for job $jid (\([0-9]*\) bytes, \([0-9]*\) ms)\.\$/\2 \1/p" \

@@ -1,8 +1,8 @@
-"""steady_rate.py PORT JOB_ID -- for the job benchmarks (bench/checkpoints.sh,
+"""steady_rate.py PORT JOB_ID [FROM] -- for the job benchmarks (bench/checkpoints.sh,
 bench/s3_large_state.sh, bench/ha.sh): follows a running job through REST until it ends and
 prints "rate runtime_ms checkpoints records": records is the second vertex's final
 read-records; rate is the steady throughput, the slope (least squares) of
-the second vertex's read-records over time between 10 % and 90 % of its final count,
+the second vertex's read-records over time between 10 % (or FROM, a fraction) and 90 % of its final count,
 sampled every 50 ms (set metrics.report-interval to 50 ms), so the job's start and its
 final checkpoint are not in it. Exits non-zero when the job does not finish, or when the
 steady part has fewer than 4 distinct samples (use a larger input)."""
@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 port, jid = sys.argv[1], sys.argv[2]
+lo = float(sys.argv[3]) if len(sys.argv) > 3 else 0.1
 
 
 def get(path):
@@ -30,7 +31,7 @@ while time.time() < t_end:
 if j["state"] != "FINISHED":
     sys.exit("bench: job %s ended %s" % (jid, j["state"]))
 total = samples[-1][1]
-mid = [(t, n) for t, n in samples if 0.1 * total <= n <= 0.9 * total]
+mid = [(t, n) for t, n in samples if lo * total <= n <= 0.9 * total]
 # distinct metric updates only (the same value sampled twice says nothing new)
 pts, last = [], None
 for t, n in mid:
