@@ -29,7 +29,7 @@
 #      once (the state built) and then repeat - 1 times as many words drawn skewed, as hot
 #      items are (rank r with a probability ~ 1/r, scattered over the words): the rate is
 #      taken after the state is built (from 1/repeat + 5 % of the input on), over updates
-#      of about 7 % of the keys a second instead of all of them every few seconds.
+#      of about 5 % of the keys a second (at 0.8 M words/s) instead of all of them every few seconds.
 # Last line: both ratios.
 set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
