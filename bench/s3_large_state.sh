@@ -29,7 +29,8 @@
 #      once (the state built) and then repeat - 1 times as many words drawn skewed, as hot
 #      items are (rank r with a probability ~ 1/r, scattered over the words): the rate is
 #      taken after the state is built (from 1/repeat + 5 % of the input on), over updates
-#      of about 5 % of the keys a second (at 0.8 M words/s) instead of all of them every few seconds.
+#      of about 5 % of the keys a second (at 0.8 M words/s) instead of all of them every
+#      few seconds. `hot` needs repeat >= 2.
 # Last line: both ratios.
 set -euo pipefail
 . "$(dirname -- "$0")/cluster.bash"
@@ -39,6 +40,10 @@ REPEAT=${3:-4}
 BACKEND=${4:-hashmap}
 WORKLOAD=${5:-churn}
 case $WORKLOAD in churn | hot) ;; *) echo "bench: workload '$WORKLOAD': churn or hot" >&2; exit 2 ;; esac
+if [ "$WORKLOAD" = hot ] && [ "$REPEAT" -lt 2 ]; then
+    echo "bench: the hot workload needs repeat >= 2 (one pass builds the state)" >&2
+    exit 2
+fi
 case $BACKEND in
     hashmap) BACKEND_ARGS=(-D state.backend.type=hashmap) ;;
     rocksdb) BACKEND_ARGS=(-D state.backend.type=rocksdb -D state.backend.incremental=true) ;;
@@ -190,12 +195,12 @@ cl=$(cut -d' ' -f3 "$BENCH_TMP/local.res" | median)
 cs=$(cut -d' ' -f3 "$BENCH_TMP/s3.res" | median)
 awk -v ld="$ld" -v sd="$sd" -v lb="$lb" -v sb="$sb" -v rn="$rn" -v rs="$rs" -v cs="$cs" \
     -v rl="$rl" -v cl="$cl" \
-    -v mb="$MB" -v n="$NWORDS" -v be="$BACKEND" 'BEGIN {
-    printf "wordcount -p 1, %s backend, %d unique words (~%d MB of keyed state), medians\n", be, n, mb
+    -v mb="$MB" -v n="$NWORDS" -v be="$BACKEND" -v wl="$WORKLOAD" 'BEGIN {
+    printf "wordcount -p 1, %s backend, %s workload, %d unique words (~%d MB of keyed state), medians\n", be, wl, n, mb
     printf "  full checkpoint (savepoint), local   %8d ms  %d bytes\n", ld, lb
     printf "  full checkpoint (savepoint), S3      %8d ms  %d bytes\n", sd, sb
     printf "  throughput, no checkpoints           %8d words/s\n", rn
     printf "  throughput, 1 s checkpoints, local   %8d words/s (%d checkpoints a run)\n", rl, cl
     printf "  throughput, 1 s checkpoints to S3    %8d words/s (%d checkpoints a run)\n", rs, cs
-    printf "large state on s3 (%s): checkpoint duration s3/local=%.2f, throughput with/without=%.2f (local %.2f)\n", be, (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0), (rn > 0 ? rl / rn : 0)
+    printf "large state on s3 (%s, %s): checkpoint duration s3/local=%.2f, throughput with/without=%.2f (local %.2f)\n", be, wl, (ld > 0 ? sd / ld : 0), (rn > 0 ? rs / rn : 0), (rn > 0 ? rl / rn : 0)
 }'
