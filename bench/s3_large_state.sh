@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Large keyed state checkpointed to S3 (issue 22, point 7). One command:
-#   bench/s3_large_state.sh [MB] [runs] [repeat] [hashmap|rocksdb] [churn|hot]
+#   bench/s3_large_state.sh [MB] [runs] [repeat] [hashmap|rocksdb|rocksdb-universal] [churn|hot]
 #
 # examples/wordcount.so at -p 1 (the state backend: hashmap by default, or rocksdb with
-# state.backend.incremental: true, as Flink advises for large state) on generated text of
+# state.backend.incremental: true, as Flink advises for large state, with Flink's default
+# RocksDB options, or with rocksdb-universal also state.backend.rocksdb.compaction.style:
+# UNIVERSAL, whose compactions rewrite less, so fewer new SST files to upload) on generated text of
 # unique 100-letter words, as many as make about MB (default 1024) of keyed state in a snapshot (each word's
 # entry: the word as key, count + word as value, 14 bytes of framing: 222 bytes), through a
 # real cluster (a JobManager and one TaskManager of one slot) and s3rver (tests/s3, started
@@ -47,7 +49,10 @@ fi
 case $BACKEND in
     hashmap) BACKEND_ARGS=(-D state.backend.type=hashmap) ;;
     rocksdb) BACKEND_ARGS=(-D state.backend.type=rocksdb -D state.backend.incremental=true) ;;
-    *) echo "bench: backend '$BACKEND': hashmap or rocksdb" >&2; exit 2 ;;
+    rocksdb-universal)
+        BACKEND_ARGS=(-D state.backend.type=rocksdb -D state.backend.incremental=true
+            -D state.backend.rocksdb.compaction.style=UNIVERSAL) ;;
+    *) echo "bench: backend '$BACKEND': hashmap, rocksdb or rocksdb-universal" >&2; exit 2 ;;
 esac
 bench_build
 BUNDLE="$BENCH_HOME/build/examples/wordcount.so"

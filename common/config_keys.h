@@ -308,6 +308,29 @@ FL_KEY("state.backend.type", FL_CT_ENUM, "hashmap", "hashmap|rocksdb", NULL,
        "Where keyed state lives: hashmap (in memory) or rocksdb (on local disk).")
 FL_KEY("state.backend.incremental", FL_CT_BOOL, "false", NULL, NULL,
        "rocksdb: upload only new SST files at each checkpoint.")
+/* Flink's RocksDBConfigurableOptions; read when a RocksDB backend opens its DB */
+FL_KEY("state.backend.rocksdb.thread.num", FL_CT_INT, "2", NULL, "1..256",
+       "rocksdb: background flushes and compactions at once (RocksDB's max_background_jobs; "
+       "the thread pool is the TaskManager's, sized by the largest value of its jobs).")
+FL_KEY("state.backend.rocksdb.writebuffer.size", FL_CT_MEMORY, "64 mb", NULL, "64 kb..4 gb",
+       "rocksdb: a memtable's size, written to an SST file when full (and at each "
+       "checkpoint).")
+FL_KEY("state.backend.rocksdb.writebuffer.count", FL_CT_INT, "2", NULL, "2..64",
+       "rocksdb: memtables (the one written, the others being flushed) before writes stall.")
+FL_KEY("state.backend.rocksdb.writebuffer.number-to-merge", FL_CT_INT, "1", NULL, "1..64",
+       "rocksdb: full memtables merged into one SST file by a flush.")
+FL_KEY("state.backend.rocksdb.block.blocksize", FL_CT_MEMORY, "4 kb", NULL, "1 kb..64 mb",
+       "rocksdb: the size of an SST file's data blocks (the unit read and cached).")
+FL_KEY("state.backend.rocksdb.compaction.style", FL_CT_ENUM, "LEVEL", "LEVEL|UNIVERSAL|FIFO",
+       NULL, "rocksdb: how SST files are compacted (RocksDB's compaction_style).")
+FL_KEY("state.backend.rocksdb.compaction.level.use-dynamic-size", FL_CT_BOOL, "false", NULL,
+       NULL,
+       "rocksdb, LEVEL: level sizes derived from the last level's (RocksDB's "
+       "level_compaction_dynamic_level_bytes), bounding space amplification.")
+FL_KEY("state.backend.rocksdb.compaction.level.target-file-size-base", FL_CT_MEMORY, "64 mb",
+       NULL, "64 kb..4 gb", "rocksdb, LEVEL: the size of an SST file written to level 1.")
+FL_KEY("state.backend.rocksdb.compaction.level.max-size-level-base", FL_CT_MEMORY, "256 mb",
+       NULL, "64 kb..64 gb", "rocksdb, LEVEL: the size of level 1 (each deeper level 10x).")
 FL_KEY("state.checkpoints.dir", FL_CT_STRING, NULL, NULL, "1..1024",
        "Checkpoint storage: a directory or file:// URI (chk-N/, shared/, taskowned/ per job). "
        "Default: ${TMPDIR:-/tmp}/flint-<user>/checkpoints (created 0700).")

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "common/err.h"
 
 typedef struct fl_kbackend fl_kbackend;
@@ -80,12 +81,14 @@ struct fl_kbackend {
 
 fl_kbackend *fl_kbackend_hashmap_new(int max_parallelism, int kg_first, int kg_last);
 /* rocksdb: one RocksDB per operator instance in a fresh directory under tmp_dir
- * (io.tmp.dirs), a column family per state, keys prefixed by their key group. */
+ * (io.tmp.dirs), a column family per state, keys prefixed by their key group; tuned by
+ * conf's state.backend.rocksdb.* keys (NULL: their defaults). */
 /* Removes the RocksDB directories under tmp_dir whose TaskManager is gone (kill -9);
  * returns how many. */
 int fl_kbackend_rocksdb_reap(const char *tmp_dir);
 fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
-                                     const char *tmp_dir, const char *name, fl_err *err);
+                                     const char *tmp_dir, const char *name,
+                                     const fl_conf *conf, fl_err *err);
 void fl_kbackend_free(fl_kbackend *b);
 /* Sets the current key (hashes it once: the key group and the map lookups share it). */
 void fl_kbackend_set_key(fl_kbackend *b, const void *key, uint32_t klen);

@@ -183,7 +183,8 @@ int fl_kbackend_rocksdb_reap(const char *tmp_dir)
 }
 
 fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_last,
-                                     const char *tmp_dir, const char *name, fl_err *err)
+                                     const char *tmp_dir, const char *name,
+                                     const fl_conf *conf, fl_err *err)
 {
     if (max_parallelism < 1 || max_parallelism > 32768 || kg_first < 0 || kg_first > kg_last ||
         kg_last >= max_parallelism) {
@@ -224,7 +225,9 @@ fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_l
     /* the task thread makes every get and put: no per-call perf counters on it (RocksDB
      * keeps them in thread-locals, a quarter of the cost of a get and put here) */
     rocksdb_set_perf_level(1 /* kDisable */);
-    b->opts = fl_rdb_make_options(true);
+    fl_conf *defaults = conf ? NULL : fl_conf_new();
+    b->opts = fl_rdb_make_options(true, conf ? conf : defaults);
+    fl_conf_free(defaults);
     b->wo = rocksdb_writeoptions_create();
     rocksdb_writeoptions_disable_WAL(b->wo, 1);
     b->ro = rocksdb_readoptions_create();

@@ -8,6 +8,7 @@
  * Threads: the task thread calls here; the merge operator is also called by RocksDB's own
  * threads (flushes, compactions), and fl_rdb_status touches nothing shared.
  */
+#include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "rocksdb_internal.h"
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RDB_MERGE_NAME "flint.append"
 
@@ -96,7 +98,6 @@ static void append_destroy(void *st)
 /* One block cache for every backend of the process, as Flink shares one per slot's managed
  * memory: reads of all operators' SST files share RDB_BLOCK_CACHE bytes. */
 #define RDB_BLOCK_CACHE (64u << 20)
-#define RDB_WRITE_BUFFER (8u << 20) /* a small memtable: its skiplist is searched per get */
 
 static rocksdb_cache_t *block_cache;
 static pthread_once_t block_cache_once = PTHREAD_ONCE_INIT;
@@ -106,18 +107,44 @@ static void block_cache_init(void)
     block_cache = rocksdb_cache_create_lru(RDB_BLOCK_CACHE);
 }
 
-rocksdb_options_t *fl_rdb_make_options(bool create)
+rocksdb_options_t *fl_rdb_make_options(bool create, const fl_conf *conf)
 {
     rocksdb_options_t *o = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(o, create);
     rocksdb_options_set_info_log_level(o, 2 /* WARN */);
     rocksdb_options_set_keep_log_file_num(o, 2);
-    rocksdb_options_set_write_buffer_size(o, RDB_WRITE_BUFFER);
     /* bloom filters: a get of a key that is not in an SST file skips it */
     pthread_once(&block_cache_once, block_cache_init);
     rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_block_based_options_set_block_cache(t, block_cache);
+    if (conf) {
+        /* Flink's state.backend.rocksdb.* keys (config_keys.h), with Flink's defaults:
+         * 64 MB memtables, two background jobs, level compaction sized 64 MB / 256 MB */
+        rocksdb_block_based_options_set_block_size(
+            t, (size_t)fl_conf_get_bytes(conf, "state.backend.rocksdb.block.blocksize"));
+        rocksdb_options_set_max_background_jobs(
+            o, (int)fl_conf_get_int(conf, "state.backend.rocksdb.thread.num"));
+        rocksdb_options_set_write_buffer_size(
+            o, (size_t)fl_conf_get_bytes(conf, "state.backend.rocksdb.writebuffer.size"));
+        rocksdb_options_set_max_write_buffer_number(
+            o, (int)fl_conf_get_int(conf, "state.backend.rocksdb.writebuffer.count"));
+        rocksdb_options_set_min_write_buffer_number_to_merge(
+            o, (int)fl_conf_get_int(conf, "state.backend.rocksdb.writebuffer.number-to-merge"));
+        const char *style = fl_conf_get_str(conf, "state.backend.rocksdb.compaction.style");
+        rocksdb_options_set_compaction_style(
+            o, !strcasecmp(style, "UNIVERSAL") ? rocksdb_universal_compaction
+               : !strcasecmp(style, "FIFO")    ? rocksdb_fifo_compaction
+                                               : rocksdb_level_compaction);
+        rocksdb_options_set_level_compaction_dynamic_level_bytes(
+            o, fl_conf_get_bool(conf, "state.backend.rocksdb.compaction.level.use-dynamic-size"));
+        rocksdb_options_set_target_file_size_base(
+            o, (uint64_t)fl_conf_get_bytes(
+                   conf, "state.backend.rocksdb.compaction.level.target-file-size-base"));
+        rocksdb_options_set_max_bytes_for_level_base(
+            o, (uint64_t)fl_conf_get_bytes(
+                   conf, "state.backend.rocksdb.compaction.level.max-size-level-base"));
+    }
     rocksdb_options_set_block_based_table_factory(o, t);
     rocksdb_block_based_options_destroy(t);
     rocksdb_options_set_merge_operator(

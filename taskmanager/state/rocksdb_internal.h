@@ -68,9 +68,10 @@ int fl_rdb_status(char *e, fl_err *err, const char *what);
 /* An access (task thread, no error path) failed: b remembers the first failure (it fails
  * the next snapshot), which is logged. */
 void fl_rdb_access_status(rdb_backend *b, char *e, const char *what);
-/* Options for our DB and for reading snapshots: the merge operator (owned by the options,
- * shared with the column families created from them), quiet info log. */
-rocksdb_options_t *fl_rdb_make_options(bool create);
+/* Options for our DB (conf: its state.backend.rocksdb.* tuning) and for reading snapshots
+ * (conf NULL: RocksDB's defaults): the merge operator (owned by the options, shared with the
+ * column families created from them), the shared block cache, quiet info log. */
+rocksdb_options_t *fl_rdb_make_options(bool create, const fl_conf *conf);
 /* The state called name (created on first use); its cf is NULL when creating the column
  * family failed (b->fail says why). */
 fl_kstate *fl_rdb_state(fl_kbackend *kb, const char *name);

@@ -445,7 +445,7 @@ static int restore_handle(rdb_backend *b, const char *cdir, const Fl__Pb__KeyedS
     rocksdb_column_family_handle_t **cfh = NULL;
     const rocksdb_options_t **cfo = NULL;
     char *tmp = fl_xasprintf("%s/restore-%zu", b->dir, idx);
-    rocksdb_options_t *o = fl_rdb_make_options(false);
+    rocksdb_options_t *o = fl_rdb_make_options(false, NULL);
     fl_remove_tree(tmp);
     if (fl_mkdirs(tmp, err) < 0 || fetch_files(cdir, h, tmp, err) < 0)
         goto out;

@@ -93,7 +93,7 @@ static fl_kbackend *new_backend(const fl_op *op, const char *tmp_dir, fl_err *er
         snprintf(name, sizeof name, "%.32s-v%d-s%d-op%d", v->job_id, v->vertex, v->subtask,
                  op->index);
         return fl_kbackend_rocksdb_new(v->max_parallelism, first, last,
-                                       tmp_dir ? tmp_dir : "/tmp", name, err);
+                                       tmp_dir ? tmp_dir : "/tmp", name, v->conf, err);
     }
     return fl_kbackend_hashmap_new(v->max_parallelism, first, last);
 }

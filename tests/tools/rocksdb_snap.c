@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     snprintf(io, sizeof io, "%s/io", dir);
     snprintf(job, sizeof job, "%s/job", dir);
     fl_err err;
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "bench", &err);
+    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "bench", NULL, &err);
     if (!b) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     if (do_restore) {
         char chk[4300];
         snprintf(chk, sizeof chk, "%s/chk-%" PRId64, job, incr_id);
-        fl_kbackend *r = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "restore", &err);
+        fl_kbackend *r = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "restore", NULL, &err);
         if (!r) {
             fprintf(stderr, "%s\n", err.msg);
             goto out;

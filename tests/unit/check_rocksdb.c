@@ -1,7 +1,7 @@
 /* check_rocksdb.c -- unit tests of the RocksDB keyed state backend
  * (taskmanager/state/rocksdb_backend.c, rocksdb_snapshot.c): value access with namespaces,
  * append, many keys, full and incremental snapshots restored at the same and at another
- * parallelism, damaged snapshot files, and handles of the hashmap backend. Expected values
+ * parallelism, damaged snapshot files, handles of the hashmap backend, and the tuning keys. Expected values
  * are computed here from the keys the test inserted (key groups through keygroup.h), never
  * read back from the backend under test. */
 #include "common/keygroup.h"
@@ -32,7 +32,7 @@ static fl_kbackend *new_backend(int first, int last, const char *name)
     fl_err err = {{0}};
     char dir[300];
     snprintf(dir, sizeof dir, "%s/io", tmp);
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, first, last, dir, name, &err);
+    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, first, last, dir, name, NULL, &err);
     ck_assert_msg(b != NULL, "%s", err.msg);
     return b;
 }
@@ -653,16 +653,120 @@ START_TEST(test_bad_arguments)
     fl_err err = {{0}};
     char dir[300];
     snprintf(dir, sizeof dir, "%s/io", tmp);
-    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 5, 4, dir, "x", &err));
-    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, MAXP, dir, "x", &err));
-    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, 1, "", "x", &err));
+    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 5, 4, dir, "x", NULL, &err));
+    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, MAXP, dir, "x", NULL, &err));
+    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, 1, "", "x", NULL, &err));
     /* a tmp dir that cannot be created */
-    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, 1, "/proc/flint-no", "x", &err));
+    ck_assert_ptr_null(fl_kbackend_rocksdb_new(MAXP, 0, 1, "/proc/flint-no", "x", NULL, &err));
     ck_assert(err.msg[0] != '\0');
     /* odd operator names make a valid directory name */
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, 1, dir, "Map / Filter (1/2) ../..", &err);
+    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, 1, dir, "Map / Filter (1/2) ../..", NULL, &err);
     ck_assert_msg(b != NULL, "%s", err.msg);
     fl_kbackend_free(b);
+}
+END_TEST
+
+/* The text of the newest OPTIONS file RocksDB wrote for the one backend under tmp/io. */
+static char *options_file_text(void)
+{
+    char io[300], db[600], path[900];
+    snprintf(io, sizeof io, "%s/io", tmp);
+    DIR *d = opendir(io);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    db[0] = '\0';
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, "flint-rocksdb-", 14))
+            snprintf(db, sizeof db, "%s/%s/db", io, de->d_name);
+    closedir(d);
+    ck_assert_msg(db[0], "no RocksDB directory under %s", io);
+    d = opendir(db);
+    ck_assert_ptr_nonnull(d);
+    path[0] = '\0';
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, "OPTIONS-", 8) &&
+            (!path[0] || strcmp(de->d_name, strrchr(path, '/') + 1) > 0))
+            snprintf(path, sizeof path, "%s/%s", db, de->d_name);
+    closedir(d);
+    ck_assert_msg(path[0], "no OPTIONS file in %s", db);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void expect_option(const char *text, const char *line)
+{
+    char want[200];
+    snprintf(want, sizeof want, "\n  %s\n", line);
+    ck_assert_msg(strstr(text, want), "OPTIONS lacks \"%s\"", line);
+}
+
+/* Flink's state.backend.rocksdb.* keys reach RocksDB (read back from the OPTIONS file RocksDB
+ * writes, in RocksDB's own words); unset, they are Flink's documented defaults. */
+START_TEST(test_tuning_keys)
+{
+    fl_err err = {{0}};
+    char io[300];
+    snprintf(io, sizeof io, "%s/io", tmp);
+    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "defaults", NULL, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    const char *text = options_file_text();
+    expect_option(text, "write_buffer_size=67108864");  /* 64 mb */
+    expect_option(text, "max_write_buffer_number=2");
+    expect_option(text, "max_background_jobs=2");
+    expect_option(text, "compaction_style=kCompactionStyleLevel");
+    expect_option(text, "target_file_size_base=67108864");
+    expect_option(text, "max_bytes_for_level_base=268435456");
+    expect_option(text, "block_size=4096");
+    fl_kbackend_free(b);
+
+    fl_conf *conf = fl_conf_new();
+    static const char *const set[][2] = {
+        {"state.backend.rocksdb.thread.num", "3"},
+        {"state.backend.rocksdb.writebuffer.size", "32 mb"},
+        {"state.backend.rocksdb.writebuffer.count", "4"},
+        {"state.backend.rocksdb.writebuffer.number-to-merge", "2"},
+        {"state.backend.rocksdb.block.blocksize", "16kb"},
+        {"state.backend.rocksdb.compaction.style", "universal"},
+        {"state.backend.rocksdb.compaction.level.use-dynamic-size", "true"},
+        {"state.backend.rocksdb.compaction.level.target-file-size-base", "8 mb"},
+        {"state.backend.rocksdb.compaction.level.max-size-level-base", "512 mb"},
+    };
+    for (size_t i = 0; i < FL_ARRAY_LEN(set); i++)
+        ck_assert_msg(fl_conf_set(conf, set[i][0], set[i][1], &err) == 0, "%s", err.msg);
+    b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "tuned", conf, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    text = options_file_text();
+    expect_option(text, "max_background_jobs=3");
+    expect_option(text, "write_buffer_size=33554432");
+    expect_option(text, "max_write_buffer_number=4");
+    expect_option(text, "min_write_buffer_number_to_merge=2");
+    expect_option(text, "block_size=16384");
+    expect_option(text, "compaction_style=kCompactionStyleUniversal");
+    expect_option(text, "target_file_size_base=8388608");
+    expect_option(text, "max_bytes_for_level_base=536870912");
+    fl_kbackend_free(b);
+    /* dynamic level sizes are a LEVEL setting (RocksDB drops it for UNIVERSAL) */
+    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.compaction.style", "LEVEL", &err),
+                     0);
+    b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, "dynamic", conf, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    text = options_file_text();
+    expect_option(text, "compaction_style=kCompactionStyleLevel");
+    expect_option(text, "level_compaction_dynamic_level_bytes=true");
+    fl_kbackend_free(b);
+
+    /* values RocksDB could not take are refused where they are set, with the key's range */
+    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.compaction.style", "SIDEWAYS",
+                                 &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "LEVEL|UNIVERSAL|FIFO"));
+    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.writebuffer.count", "1", &err),
+                     -1);
+    fl_conf_free(conf);
 }
 END_TEST
 
@@ -681,6 +785,7 @@ static Suite *rocksdb_suite(void)
     tcase_add_test(tc, test_damaged_files);
     tcase_add_test(tc, test_foreign_backends);
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_tuning_keys);
     suite_add_tcase(s, tc);
     return s;
 }
