@@ -391,6 +391,10 @@ FL_KEY("s3.path.style.access", FL_CT_BOOL, "false", NULL, NULL,
        "Address buckets as endpoint/bucket/key instead of bucket.endpoint/key.")
 FL_KEY("s3.upload.min.part.size", FL_CT_MEMORY, "5 mb", NULL, "5 mb..1 gb",
        "Part size of multipart uploads; smaller objects go up in one PUT.")
+FL_KEY("s3.multipart.threshold", FL_CT_MEMORY, "128 mb", NULL, "5 mb..5 gb",
+       "A finished local file (a RocksDB checkpoint's SST files) at most this large goes up "
+       "in one PUT, sent from the file's mapping; larger ones as multipart uploads (Flink's "
+       "S3 file systems pass s3.* keys on as fs.s3a.*: S3A's threshold and default).")
 FL_KEY("s3.retry.max-attempts", FL_CT_INT, "4", NULL, "1..100",
        "Attempts of an S3 request failing with a 5xx, 429, time-out or broken connection.")
 FL_KEY("s3.retry.initial-backoff", FL_CT_DURATION, "100 ms", NULL, "1 ms..1 min",

@@ -37,9 +37,10 @@ static struct {
     char access[256], secret[256], region[64], sigv4[128];
     bool path_style;
     size_t part_size;
+    uint64_t multipart_threshold;
     int attempts;
     long backoff_ms, connect_ms, request_ms;
-} cfg = {"https", "", "", "", "", "us-east-1", "", false, 5u << 20, 5, 100, 5000, 60000};
+} cfg = {"https", "", "", "", "", "us-east-1", "", false, 5u << 20, 128u << 20, 5, 100, 5000, 60000};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static pthread_key_t curl_key;
@@ -103,6 +104,7 @@ int fl_fs_s3_init(const fl_conf *conf, fl_err *err)
     snprintf(cfg.sigv4, sizeof cfg.sigv4, "aws:amz:%s:s3", cfg.region);
     cfg.path_style = fl_conf_get_bool(conf, "s3.path.style.access");
     cfg.part_size = (size_t)fl_conf_get_bytes(conf, "s3.upload.min.part.size");
+    cfg.multipart_threshold = (uint64_t)fl_conf_get_bytes(conf, "s3.multipart.threshold");
     cfg.attempts = (int)fl_conf_get_int(conf, "s3.retry.max-attempts");
     cfg.backoff_ms = (long)fl_conf_get_duration_ms(conf, "s3.retry.initial-backoff");
     cfg.connect_ms = (long)fl_conf_get_duration_ms(conf, "s3.connection.timeout");
@@ -113,6 +115,11 @@ int fl_fs_s3_init(const fl_conf *conf, fl_err *err)
 size_t fl_fs_s3_part_size(void)
 {
     return cfg.part_size;
+}
+
+uint64_t fl_s3_multipart_threshold(void)
+{
+    return cfg.multipart_threshold;
 }
 
 /* ---- requests ---------------------------------------------------------------------- */

@@ -48,6 +48,8 @@ bool fl_s3_xml_next(const char *xml, size_t len, size_t *pos, const char *tag, c
 /* key with a '/' at its end ("" for the root); the caller frees it. */
 char *fl_s3_dir_prefix(const char *key);
 int fl_s3_put(const fl_fs_loc *l, const void *data, size_t len, fl_err *err);
+/* s3.multipart.threshold: put_file sends a file at most this large in one PUT. */
+uint64_t fl_s3_multipart_threshold(void);
 int fl_s3_stat(const fl_fs_loc *l, bool *exists, uint64_t *size, int64_t *mtime_ns,
                fl_err *err);
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -333,13 +335,36 @@ int fl_s3_abort_uploads(const fl_fs_loc *dir, const char *name_prefix, fl_fs_kee
     return rc < 0 ? -1 : dropped;
 }
 
-/* put_file: the file streamed through a write stream (parts as they fill). */
+/* put_file: a file of at most s3.multipart.threshold in one PUT from its mapping (no copy;
+ * a multipart upload would cost a request per part and the store its reassembly), a
+ * larger one streamed through a write stream (parts as they fill). */
 int fl_s3_put_file(const char *src, const fl_fs_loc *l, uint64_t *size, fl_err *err)
 {
     int fd = open(src, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         fl_err_set(err, "cannot open %s: %s", src, strerror(errno));
         return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        fl_err_set(err, "cannot stat %s: %s", src, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size <= fl_s3_multipart_threshold()) {
+        size_t n = (size_t)st.st_size;
+        void *m = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+        close(fd);
+        if (m == MAP_FAILED) {
+            fl_err_set(err, "cannot map %s: %s", src, strerror(errno));
+            return -1;
+        }
+        int rc = fl_s3_put(l, m ? m : "", n, err);
+        if (m)
+            munmap(m, n);
+        if (rc == 0 && size)
+            *size = n;
+        return rc;
     }
     fl_fs_out *o = fl_fs_out_open(l->uri, err);
     if (!o) {

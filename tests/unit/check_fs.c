@@ -182,6 +182,37 @@ static void round_trip(const char *base, int n)
     ck_assert_msg(fl_fs_put_file(dst, u, &size, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(size, 5);
     unlink(dst);
+    /* files below and above s3.multipart.threshold (5 mb in test_s3: one PUT, a multipart
+     * upload) come back byte for byte */
+    static const size_t file_sizes[] = {(1u << 20) + 7, (6u << 20) + 123};
+    for (size_t f = 0; f < FL_ARRAY_LEN(file_sizes); f++) {
+        size_t fsz = file_sizes[f];
+        unsigned char *bytes = malloc(fsz), *back = malloc(fsz);
+        uint32_t x = 2463534242u + (uint32_t)f;
+        for (size_t i = 0; i < fsz; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            bytes[i] = (unsigned char)x;
+        }
+        FILE *fp = fopen(dst, "wb");
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_int_eq(fwrite(bytes, 1, fsz, fp), fsz);
+        fclose(fp);
+        snprintf(u, sizeof u, "%s/put-file-%zu", base, f);
+        ck_assert_msg(fl_fs_put_file(dst, u, &size, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(size, fsz);
+        unlink(dst);
+        ck_assert_msg(fl_fs_get_file(u, dst, &err) == 0, "%s", err.msg);
+        fp = fopen(dst, "rb");
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_int_eq(fread(back, 1, fsz, fp), fsz);
+        ck_assert_int_eq(fgetc(fp), EOF);
+        fclose(fp);
+        ck_assert_msg(memcmp(bytes, back, fsz) == 0, "file of %zu bytes changed", fsz);
+        unlink(dst);
+        ck_assert_int_eq(fl_fs_delete(u, &err), 0);
+        free(bytes);
+        free(back);
+    }
 
     /* more than one page of listing and one batch of deletes */
     char **names = calloc((size_t)n, sizeof *names);
@@ -246,7 +277,8 @@ START_TEST(test_s3)
     char text[1024];
     snprintf(text, sizeof text,
              "s3.endpoint: %s\ns3.path.style.access: true\ns3.access-key: S3RVER\n"
-             "s3.secret-key: S3RVER\ns3.upload.min.part.size: 5 mb\n", ep);
+             "s3.secret-key: S3RVER\ns3.upload.min.part.size: 5 mb\n"
+             "s3.multipart.threshold: 5 mb\n", ep);
     ck_assert_msg(fl_conf_load_string(c, text, "test", &err) == 0, "%s", err.msg);
     ck_assert_msg(fl_fs_init(c, &err) == 0, "%s", err.msg);
     char base[200];
