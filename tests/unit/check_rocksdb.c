@@ -722,6 +722,7 @@ START_TEST(test_tuning_keys)
     expect_option(text, "target_file_size_base=67108864");
     expect_option(text, "max_bytes_for_level_base=268435456");
     expect_option(text, "block_size=4096");
+    expect_option(text, "memtable_whole_key_filtering=true"); /* ours, not Flink's */
     fl_kbackend_free(b);
 
     fl_conf *conf = fl_conf_new();
