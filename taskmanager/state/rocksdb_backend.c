@@ -90,6 +90,7 @@ static void rdb_put(fl_kstate *s, const void *ns, uint32_t nslen, const void *va
         return;
     size_t klen;
     const char *k = make_key(b, ns, nslen, &klen);
+    fl_rdb_charge(b, klen + len);
     char *e = NULL;
     rocksdb_put_cf(b->db, b->wo, s->cf, k, klen, val, len, &e);
     if (FL_UNLIKELY(e))
@@ -104,6 +105,7 @@ static void rdb_append(fl_kstate *s, const void *ns, uint32_t nslen, const void 
         return;
     size_t klen;
     const char *k = make_key(b, ns, nslen, &klen);
+    fl_rdb_charge(b, klen + len);
     char *e = NULL;
     rocksdb_merge_cf(b->db, b->wo, s->cf, k, klen, val, len, &e);
     if (FL_UNLIKELY(e))
@@ -117,6 +119,7 @@ static void rdb_remove(fl_kstate *s, const void *ns, uint32_t nslen)
         return;
     size_t klen;
     const char *k = make_key(b, ns, nslen, &klen);
+    fl_rdb_charge(b, klen);
     char *e = NULL;
     rocksdb_delete_cf(b->db, b->wo, s->cf, k, klen, &e);
     if (FL_UNLIKELY(e))
@@ -128,6 +131,8 @@ static void rdb_remove(fl_kstate *s, const void *ns, uint32_t nslen)
 static void rdb_free(fl_kbackend *kb)
 {
     rdb_backend *b = (rdb_backend *)kb;
+    if (b->sh) /* first: a snapshot's listing may be using the DB and its families */
+        fl_rdb_shared_close(b->sh);
     for (int i = 0; i < b->nstates; i++) {
         fl_kstate *s = b->states[i];
         if (s->pin)
@@ -148,10 +153,8 @@ static void rdb_free(fl_kbackend *kb)
         rocksdb_writeoptions_destroy(b->wo);
     if (b->opts)
         rocksdb_options_destroy(b->opts);
-    fl_rdb_sst_set_clear(&b->confirmed);
-    for (size_t i = 0; i < b->npending; i++)
-        fl_rdb_sst_set_clear(&b->pending[i]);
-    free(b->pending);
+    if (b->fo)
+        rocksdb_flushoptions_destroy(b->fo);
     if (b->dir && fl_remove_tree(b->dir) < 0)
         fl_warn("cannot remove RocksDB directory %s: %s", b->dir, strerror(errno));
     if (b->lock_fd >= 0)
@@ -213,7 +216,10 @@ fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_l
     b->base.max_parallelism = max_parallelism;
     b->base.kg_first = kg_first;
     b->base.kg_last = kg_last;
-    b->confirmed.id = INT64_MIN;
+    b->sh = fl_rdb_shared_new();
+    b->win_limit = UINT64_MAX;
+    b->fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(b->fo, 0);
     fl_random_hex(b->inst, 8);
     char dir[4200], prefix[160];
     snprintf(prefix, sizeof prefix, FL_ROCKSDB_DIR_PREFIX "%s-", clean);
@@ -227,6 +233,9 @@ fl_kbackend *fl_kbackend_rocksdb_new(int max_parallelism, int kg_first, int kg_l
     rocksdb_set_perf_level(1 /* kDisable */);
     fl_conf *defaults = conf ? NULL : fl_conf_new();
     b->opts = fl_rdb_make_options(true, conf ? conf : defaults);
+    /* a quarter of a memtable: far from its flush (rocksdb_snapshot.c, the listing window) */
+    b->win_cap = (uint64_t)fl_conf_get_bytes(conf ? conf : defaults,
+                                             "state.backend.rocksdb.writebuffer.size") / 4;
     fl_conf_free(defaults);
     b->wo = rocksdb_writeoptions_create();
     rocksdb_writeoptions_disable_WAL(b->wo, 1);

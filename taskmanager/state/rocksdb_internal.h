@@ -8,8 +8,10 @@
 #ifndef FL_ROCKSDB_INTERNAL_H
 #define FL_ROCKSDB_INTERNAL_H
 
+#include <pthread.h>
 #include <rocksdb/c.h>
 
+#include "common/util.h"
 #include "keyed.h"
 
 typedef struct rdb_backend rdb_backend;
@@ -35,6 +37,20 @@ typedef struct rdb_sst_set {
     size_t n;
 } rdb_sst_set;
 
+/* What the task thread and the snapshot I/O thread share (rocksdb_snapshot.c describes
+ * the listing window): one per backend, freed by the last of the backend and its snapshots.
+ * Everything here is under mu. */
+typedef struct rdb_shared {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* a listing ended */
+    int refs;               /* the backend and each snapshot not yet freed */
+    bool closed;            /* the backend is gone: its DB must not be used */
+    fl_kb_snapshot *open;   /* the snapshot whose files are not yet listed, or NULL */
+    rdb_sst_set confirmed;  /* SSTs of the latest completed incremental checkpoint */
+    rdb_sst_set *pending;   /* incremental snapshots not yet known complete */
+    size_t npending;
+} rdb_shared;
+
 /* The name of every instance's directory under io.tmp.dirs begins so. */
 #define FL_ROCKSDB_DIR_PREFIX "flint-rocksdb-"
 
@@ -54,9 +70,12 @@ struct rdb_backend {
     uint8_t *kbuf;    /* the encoded key of the current access */
     size_t kcap;
     uint64_t nsnap;
-    rdb_sst_set confirmed;  /* SSTs of the latest completed incremental checkpoint */
-    rdb_sst_set *pending;   /* incremental snapshots not yet known complete */
-    size_t npending;
+    rdb_shared *sh;
+    rocksdb_flushoptions_t *fo;  /* flushes at a snapshot do not wait */
+    /* the listing window (rocksdb_snapshot.c): bytes charged since the last snapshot's
+     * memtable switch, and the bound at which a write waits for its files to be listed
+     * (UINT64_MAX when none is open) */
+    uint64_t win_bytes, win_limit, win_cap;
     bool failed;            /* an access failed: the interface has no error path there, so */
     fl_err fail;            /* the error is kept and fails the next snapshot */
 };
@@ -76,7 +95,25 @@ rocksdb_options_t *fl_rdb_make_options(bool create, const fl_conf *conf);
  * family failed (b->fail says why). */
 fl_kstate *fl_rdb_state(fl_kbackend *kb, const char *name);
 
-/* rocksdb_snapshot.c: the fl_kbackend_ops of snapshots and restore (see state/keyed.h) */
+/* rocksdb_snapshot.c */
+/* The listing window ends now (task thread): the open snapshot's files are listed, here
+ * if nobody is listing them already. */
+void fl_rdb_window_close(rdb_backend *b);
+/* A write of n bytes (key and value) takes at most this much more memtable memory: an
+ * entry's header, sequence number and skiplist links at the largest height. */
+#define RDB_ENTRY_OVERHEAD 128u
+/* Before every write of n bytes (task thread): while a snapshot's files are not listed,
+ * the writes after its barrier must stay in the memtable (the listing window). */
+static inline void fl_rdb_charge(rdb_backend *b, size_t n)
+{
+    b->win_bytes += n + RDB_ENTRY_OVERHEAD;
+    if (FL_UNLIKELY(b->win_bytes > b->win_limit))
+        fl_rdb_window_close(b);
+}
+rdb_shared *fl_rdb_shared_new(void);
+/* The backend lets go of sh (task thread, in free): waits for a listing under way. */
+void fl_rdb_shared_close(rdb_shared *sh);
+/* the fl_kbackend_ops of snapshots and restore (see state/keyed.h) */
 /* Frees the SSTs of set and empties it. */
 void fl_rdb_sst_set_clear(rdb_sst_set *set);
 /* The checkpoint completed: its SSTs are safe to reference from now on. A completed id

@@ -3,10 +3,36 @@
  * The task runtime calls these through the backend's ops: snapshot, snapshot_write,
  * snapshot_free, restore and notify_complete (state/keyed.h).
  *
- * Threads: the task thread does every access, snapshot part 1, restore and notify_complete.
- * Part 2 runs on the snapshot I/O thread and touches only its fl_kb_snapshot: the files of a
- * RocksDB checkpoint (hard links into the live DB's immutable SSTs and copies of the rest),
- * which stay valid whatever the live DB does meanwhile.
+ * A snapshot's files are a RocksDB checkpoint: hard links to the live DB's SSTs (immutable,
+ * so they stay valid whatever the DB does later) and copies of the rest. For the SSTs to
+ * hold exactly the writes before the barrier, the memtables must be flushed at the barrier.
+ * RocksDB's own checkpoint does that flush on the calling thread and waits for it (tens of
+ * milliseconds per 64 MB memtable, the task thread's whole cost of a checkpoint), so the
+ * work is split:
+ *   part 1 (task thread, at the barrier): every column family's memtable is switched to a
+ *     new, empty one (a flush that does not wait: the old memtable goes on being flushed by
+ *     RocksDB's background threads), and the listing window opens.
+ *   listing (snapshot I/O thread, first thing in part 2): waits until those flushes are
+ *     installed, then makes the RocksDB checkpoint without a flush (its files: the SSTs
+ *     now live, MANIFEST, CURRENT, OPTIONS, and empty WAL files since writes skip the WAL);
+ *     the window closes.
+ *   part 2 (snapshot I/O thread): uploads the files.
+ * The window. Between the switch and the listing the task thread goes on writing, into the
+ * new memtables only: a memtable becomes an SST only after it is switched out, which
+ * happens when it fills up (RocksDB's write path, on the writing thread: ours) or on a
+ * flush (only part 1 asks for one; the WAL is off, so no WAL size limit forces one either).
+ * So every write is charged (fl_rdb_charge: its bytes plus the most an entry can cost a
+ * memtable), and a write that would bring the window's charge past a quarter of
+ * writebuffer.size closes the window first -- if the listing has not begun, the task thread
+ * does it itself, else it waits for it to end. A memtable switches when its arena holds
+ * about writebuffer.size - 0.4 * arena block (a block is at most an eighth), so a quarter
+ * (plus the memtable's bloom filter, 2 %) never fills one: the listed SSTs hold the
+ * barrier's writes and no later one. The next snapshot's part 1 closes the window as well,
+ * and so does freeing an unlisted snapshot (it will not be listed). A background error
+ * (a failed flush: RocksDB may flush again to recover) fails the listing.
+ * rdb_shared holds what both threads use (the open snapshot, the SST sets of incremental
+ * checkpoints), under its mutex; a snapshot keeps it alive, and the backend's free waits
+ * for a listing under way before the DB closes (a snapshot not yet listed then fails).
  *
  * Snapshot files (paths in the handle are relative to the checkpoint directory):
  *   full         PREFIX-<file> for every file of the RocksDB checkpoint
@@ -33,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RDB_BATCH_BYTES (4u << 20)  /* restore writes in batches of about this size */
@@ -67,26 +94,28 @@ static const rdb_sst *sst_find(const rdb_sst_set *set, const char *name)
  * older shared files, so nothing is referenced until the next incremental one completes. */
 void fl_rdb_notify_complete(fl_kbackend *kb, int64_t id)
 {
-    rdb_backend *b = (rdb_backend *)kb;
-    if (id <= b->confirmed.id)
-        return;
-    fl_rdb_sst_set_clear(&b->confirmed);
-    b->confirmed.id = id;
-    size_t keep = 0;
-    for (size_t i = 0; i < b->npending; i++) {
-        rdb_sst_set *p = &b->pending[i];
-        if (p->id == id) {
-            b->confirmed = *p;
-        } else if (p->id < id) {
-            fl_rdb_sst_set_clear(p);
-        } else {
-            b->pending[keep++] = *p;
+    rdb_shared *sh = ((rdb_backend *)kb)->sh;
+    pthread_mutex_lock(&sh->mu);
+    if (id > sh->confirmed.id) {
+        fl_rdb_sst_set_clear(&sh->confirmed);
+        sh->confirmed.id = id;
+        size_t keep = 0;
+        for (size_t i = 0; i < sh->npending; i++) {
+            rdb_sst_set *p = &sh->pending[i];
+            if (p->id == id) {
+                sh->confirmed = *p;
+            } else if (p->id < id) {
+                fl_rdb_sst_set_clear(p);
+            } else {
+                sh->pending[keep++] = *p;
+            }
         }
+        sh->npending = keep;
     }
-    b->npending = keep;
+    pthread_mutex_unlock(&sh->mu);
 }
 
-/* ---- snapshot, part 1 (task thread) ------------------------------------------------------ */
+/* ---- what both threads share ------------------------------------------------------------ */
 
 typedef struct rdb_file {
     char *name;    /* in the local checkpoint */
@@ -95,14 +124,165 @@ typedef struct rdb_file {
     bool upload;   /* false: an SST an earlier checkpoint uploaded */
 } rdb_file;
 
+enum { SNAP_UNLISTED, SNAP_LISTING, SNAP_LISTED, SNAP_FAILED };
+
 struct fl_kb_snapshot {
     char *local;   /* the RocksDB checkpoint: removed after upload or by snapshot_free */
-    char *dir, *shared_dir;
+    char *dir, *shared_dir, *prefix;
+    char inst[17];
+    int64_t id;
     rdb_file *files;
     size_t nfiles;
     int kg_first, kg_last;
     bool incremental;
+    /* the listing: the DB and the families whose memtables part 1 switched (valid while
+     * sh is not closed), RocksDB's background error count then; state and error under
+     * sh->mu */
+    rdb_shared *sh;
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t **cfs;
+    int ncfs;
+    uint64_t bg_errors;
+    int listing;
+    fl_err list_err;
 };
+
+rdb_shared *fl_rdb_shared_new(void)
+{
+    rdb_shared *sh = fl_xcalloc(1, sizeof *sh);
+    pthread_mutex_init(&sh->mu, NULL);
+    pthread_cond_init(&sh->cv, NULL);
+    sh->refs = 1;
+    sh->confirmed.id = INT64_MIN;
+    return sh;
+}
+
+/* Drops a reference: sh->mu is held, and released here. */
+static void shared_put(rdb_shared *sh)
+{
+    bool last = --sh->refs == 0;
+    pthread_mutex_unlock(&sh->mu);
+    if (!last)
+        return;
+    fl_rdb_sst_set_clear(&sh->confirmed);
+    for (size_t i = 0; i < sh->npending; i++)
+        fl_rdb_sst_set_clear(&sh->pending[i]);
+    free(sh->pending);
+    pthread_cond_destroy(&sh->cv);
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
+}
+
+void fl_rdb_shared_close(rdb_shared *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    sh->closed = true;
+    while (sh->open && sh->open->listing == SNAP_LISTING)
+        pthread_cond_wait(&sh->cv, &sh->mu);
+    sh->open = NULL;
+    shared_put(sh);
+}
+
+static bool shared_closed(rdb_shared *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    bool closed = sh->closed;
+    pthread_mutex_unlock(&sh->mu);
+    return closed;
+}
+
+static int background_errors(rocksdb_t *db, uint64_t *n, fl_err *err)
+{
+    if (rocksdb_property_int(db, "rocksdb.background-errors", n) != 0) {
+        fl_err_set(err, "RocksDB does not report rocksdb.background-errors");
+        return -1;
+    }
+    return 0;
+}
+
+/* The listing's work on the DB (sh->mu not held; snap->listing is SNAP_LISTING, so the DB
+ * stays open): waits for part 1's flushes, then makes the checkpoint without a flush. */
+static int list_db(fl_kb_snapshot *snap, fl_err *err)
+{
+    uint64_t bg;
+    for (;;) {
+        uint64_t imm = 0;
+        for (int i = 0; i < snap->ncfs; i++) {
+            uint64_t v = 0;
+            if (rocksdb_property_int_cf(snap->db, snap->cfs[i], "rocksdb.num-immutable-mem-table",
+                                        &v) != 0) {
+                fl_err_set(err, "RocksDB does not report rocksdb.num-immutable-mem-table");
+                return -1;
+            }
+            imm += v;
+        }
+        if (background_errors(snap->db, &bg, err) < 0)
+            return -1;
+        if (bg != snap->bg_errors) {
+            fl_err_set(err, "a RocksDB background job failed during the snapshot (its LOG "
+                            "says why)");
+            return -1;
+        }
+        if (imm == 0)
+            break;
+        if (shared_closed(snap->sh)) {
+            fl_err_set(err, "the RocksDB state backend was closed");
+            return -1;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    char *e = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(snap->db, &e);
+    if (fl_rdb_status(e, err, "rocksdb_checkpoint_object_create") < 0)
+        return -1;
+    rocksdb_checkpoint_create(cp, snap->local, UINT64_MAX /* no flush */, &e);
+    rocksdb_checkpoint_object_destroy(cp);
+    if (fl_rdb_status(e, err, "rocksdb_checkpoint_create") < 0)
+        return -1;
+    if (background_errors(snap->db, &bg, err) < 0)
+        return -1;
+    if (bg != snap->bg_errors) { /* a recovery may have flushed a later write */
+        fl_err_set(err, "a RocksDB background job failed during the snapshot (its LOG says why)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Lists snap, which nobody has listed: sh->mu held, released while listing. The window
+ * closes. */
+static void list_locked(rdb_shared *sh, fl_kb_snapshot *snap)
+{
+    int rc = -1;
+    if (sh->closed) {
+        fl_err_set(&snap->list_err, "the RocksDB state backend was closed");
+    } else {
+        snap->listing = SNAP_LISTING; /* snapshot_free and the backend's free wait */
+        pthread_mutex_unlock(&sh->mu);
+        rc = list_db(snap, &snap->list_err);
+        pthread_mutex_lock(&sh->mu);
+    }
+    snap->listing = rc == 0 ? SNAP_LISTED : SNAP_FAILED;
+    if (sh->open == snap)
+        sh->open = NULL;
+    pthread_cond_broadcast(&sh->cv);
+}
+
+void fl_rdb_window_close(rdb_backend *b)
+{
+    rdb_shared *sh = b->sh;
+    b->win_limit = UINT64_MAX;
+    pthread_mutex_lock(&sh->mu);
+    while (sh->open) { /* sh->open is read again after every wait: its owner may free it */
+        if (sh->open->listing == SNAP_UNLISTED)
+            list_locked(sh, sh->open);
+        else
+            pthread_cond_wait(&sh->cv, &sh->mu);
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* ---- snapshot, part 1 (task thread) ------------------------------------------------------ */
 
 static bool is_sst(const char *name)
 {
@@ -154,6 +334,17 @@ void fl_rdb_snapshot_free(fl_kb_snapshot *snap)
 {
     if (!snap)
         return;
+    if (snap->sh) { /* an unlisted snapshot's window closes: it will not be listed */
+        rdb_shared *sh = snap->sh;
+        pthread_mutex_lock(&sh->mu);
+        while (snap->listing == SNAP_LISTING)
+            pthread_cond_wait(&sh->cv, &sh->mu);
+        if (sh->open == snap) {
+            sh->open = NULL;
+            pthread_cond_broadcast(&sh->cv);
+        }
+        shared_put(sh);
+    }
     if (snap->local) {
         fl_remove_tree(snap->local);
         free(snap->local);
@@ -163,8 +354,10 @@ void fl_rdb_snapshot_free(fl_kb_snapshot *snap)
         free(snap->files[i].rel);
     }
     free(snap->files);
+    free(snap->cfs);
     free(snap->dir);
     free(snap->shared_dir);
+    free(snap->prefix);
     free(snap);
 }
 
@@ -175,56 +368,41 @@ fl_kb_snapshot *fl_rdb_snapshot(fl_kbackend *kb, const fl_snapshot_ctx *sc, fl_e
         fl_err_set(err, "an earlier RocksDB state access failed: %s", b->fail.msg);
         return NULL;
     }
-    const char *prefix = sc->prefix && *sc->prefix ? sc->prefix : "rocksdb";
+    fl_rdb_window_close(b); /* the previous snapshot's SSTs must not get this one's writes */
     fl_kb_snapshot *snap = fl_xcalloc(1, sizeof *snap);
     snap->local = fl_xasprintf("%s/snap-%" PRId64 "-%" PRIu64, b->dir, sc->checkpoint_id,
                                ++b->nsnap);
     snap->dir = fl_xstrdup(sc->dir);
     snap->incremental = sc->incremental && !sc->savepoint && sc->shared_dir;
     snap->shared_dir = snap->incremental ? fl_xstrdup(sc->shared_dir) : NULL;
+    snap->prefix = fl_xstrdup(sc->prefix && *sc->prefix ? sc->prefix : "rocksdb");
+    memcpy(snap->inst, b->inst, sizeof snap->inst);
+    snap->id = sc->checkpoint_id;
     snap->kg_first = kb->kg_first;
     snap->kg_last = kb->kg_last;
-
-    /* flushes the memtables, hard-links the SSTs, copies MANIFEST/CURRENT/OPTIONS */
-    char *e = NULL;
-    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(b->db, &e);
-    if (fl_rdb_status(e, err, "rocksdb_checkpoint_object_create") < 0)
+    snap->db = b->db;
+    snap->cfs = fl_xcalloc((size_t)b->nstates + 1, sizeof *snap->cfs);
+    snap->cfs[snap->ncfs++] = b->default_cf;
+    for (int i = 0; i < b->nstates; i++)
+        if (b->states[i]->cf && b->states[i]->cf != b->default_cf)
+            snap->cfs[snap->ncfs++] = b->states[i]->cf;
+    if (background_errors(b->db, &snap->bg_errors, err) < 0)
         goto out_free;
-    rocksdb_checkpoint_create(cp, snap->local, 0, &e);
-    rocksdb_checkpoint_object_destroy(cp);
-    if (fl_rdb_status(e, err, "rocksdb_checkpoint_create") < 0)
-        goto out_free;
-    if (list_checkpoint(snap, err) < 0)
-        goto out_free;
-
-    rdb_sst_set mine = {sc->checkpoint_id, NULL, 0};
-    for (size_t i = 0; i < snap->nfiles; i++) {
-        rdb_file *f = &snap->files[i];
-        if (!snap->incremental || !is_sst(f->name)) {
-            f->rel = fl_xasprintf("%s-%s", prefix, f->name);
-            continue;
-        }
-        const rdb_sst *old = sst_find(&b->confirmed, f->name);
-        if (old && old->size == f->size) {
-            f->rel = fl_xstrdup(old->rel);
-            f->upload = false;
-        } else {
-            f->rel = fl_xasprintf(RDB_SHARED "%s-%s-%" PRId64 "-%s", prefix, b->inst,
-                                  sc->checkpoint_id, f->name);
-        }
-        mine.v = fl_xrealloc(mine.v, (mine.n + 1) * sizeof *mine.v);
-        mine.v[mine.n++] = (rdb_sst){fl_xstrdup(f->name), fl_xstrdup(f->rel), f->size};
+    /* every memtable switched now, flushed in the background; listed on the I/O thread */
+    for (int i = 0; i < snap->ncfs; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(b->db, b->fo, snap->cfs[i], &e);
+        if (fl_rdb_status(e, err, "rocksdb_flush") < 0)
+            goto out_free;
     }
-    if (snap->incremental) { /* files are sorted by name, so mine is too */
-        size_t i = 0;
-        while (i < b->npending && b->pending[i].id != mine.id)
-            i++;
-        if (i == b->npending)
-            b->pending = fl_xrealloc(b->pending, (++b->npending) * sizeof *b->pending);
-        else
-            fl_rdb_sst_set_clear(&b->pending[i]); /* the same checkpoint taken again */
-        b->pending[i] = mine;
-    }
+    rdb_shared *sh = b->sh;
+    pthread_mutex_lock(&sh->mu);
+    sh->refs++;
+    snap->sh = sh;
+    sh->open = snap;
+    pthread_mutex_unlock(&sh->mu);
+    b->win_bytes = 0;
+    b->win_limit = b->win_cap;
     return snap;
 
 out_free:
@@ -234,10 +412,60 @@ out_free:
 
 /* ---- snapshot, part 2 (snapshot I/O thread) ---------------------------------------------- */
 
+/* The listed files' names in the handle; an incremental snapshot's SSTs recorded as pending
+ * (sh->mu held). */
+static void name_files(rdb_shared *sh, fl_kb_snapshot *snap)
+{
+    rdb_sst_set mine = {snap->id, NULL, 0};
+    for (size_t i = 0; i < snap->nfiles; i++) {
+        rdb_file *f = &snap->files[i];
+        if (!snap->incremental || !is_sst(f->name)) {
+            f->rel = fl_xasprintf("%s-%s", snap->prefix, f->name);
+            continue;
+        }
+        const rdb_sst *old = sst_find(&sh->confirmed, f->name);
+        if (old && old->size == f->size) {
+            f->rel = fl_xstrdup(old->rel);
+            f->upload = false;
+        } else {
+            f->rel = fl_xasprintf(RDB_SHARED "%s-%s-%" PRId64 "-%s", snap->prefix, snap->inst,
+                                  snap->id, f->name);
+        }
+        mine.v = fl_xrealloc(mine.v, (mine.n + 1) * sizeof *mine.v);
+        mine.v[mine.n++] = (rdb_sst){fl_xstrdup(f->name), fl_xstrdup(f->rel), f->size};
+    }
+    if (!snap->incremental)
+        return;
+    size_t i = 0; /* files are sorted by name, so mine is too */
+    while (i < sh->npending && sh->pending[i].id != mine.id)
+        i++;
+    if (i == sh->npending)
+        sh->pending = fl_xrealloc(sh->pending, (++sh->npending) * sizeof *sh->pending);
+    else
+        fl_rdb_sst_set_clear(&sh->pending[i]); /* the same checkpoint taken again */
+    sh->pending[i] = mine;
+}
+
 int fl_rdb_snapshot_write(fl_kb_snapshot *snap, uint8_t **handle, size_t *len, fl_err *err)
 {
     int rc = -1;
     uint64_t state_size = 0, written = 0;
+    rdb_shared *sh = snap->sh;
+    pthread_mutex_lock(&sh->mu);
+    while (snap->listing == SNAP_LISTING) /* by the task thread, its window full */
+        pthread_cond_wait(&sh->cv, &sh->mu);
+    if (snap->listing == SNAP_UNLISTED)
+        list_locked(sh, snap);
+    bool listed = snap->listing == SNAP_LISTED;
+    if (!listed)
+        *err = snap->list_err;
+    pthread_mutex_unlock(&sh->mu);
+    if (!listed || list_checkpoint(snap, err) < 0)
+        return -1; /* snapshot_free removes the local checkpoint */
+    pthread_mutex_lock(&sh->mu);
+    name_files(sh, snap);
+    pthread_mutex_unlock(&sh->mu);
+
     /* on an object store every file is one object (put whole): no directories to make or
      * sync (fl_fs_mkdirs and fl_fs_sync_dir do nothing there) */
     if (snap->incremental && fl_fs_mkdirs(snap->shared_dir, err) < 0)
