@@ -180,6 +180,9 @@ measure() {
     ckinfo=$(sed -n "s/.*Completed checkpoint [0-9]* for job $jid (\([0-9]*\) bytes, \([0-9]*\) ms)\.\$/\2 \1/p" \
         "$FLINT_LOG_DIR"/flint-*-jobmanager-*.log | sort -n | awk '{d[NR] = $1; if ($2 > m) m = $2}
         END { if (NR) printf ", checkpoints: median %d ms, largest %d bytes", d[int((NR + 1) / 2)], m }')
+    # where the time of a checkpoint went on the counting task (the newest ones REST keeps)
+    [ "$ck" = none ] || ckinfo+=$(python3 -S "$BENCH_HOME/bench/checkpoint_phases.py" \
+        "$BENCH_REST_PORT" "$jid" | awk '$3 > 0 {printf ", sync %d ms, async %d ms (median of the last %d)", $1, $2, $3}')
     echo "  run $name: $(tail -n 1 "$BENCH_TMP/$name.res" | awk '{printf "%d words/s, job %d ms, %d checkpoints", $1, $2, $3}')$ckinfo"
     rm -rf -- "$BENCH_TMP/out" "$BENCH_TMP/ck" "$BENCH_TMP/s3/flint/ck"
 }

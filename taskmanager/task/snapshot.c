@@ -9,8 +9,9 @@
  * the in-flight input until every channel's barrier came (unaligned, channel_state.c).
  *
  * The snapshot's synchronous part runs on the task thread: keyed backends capture a
- * consistent copy (hashmap: references to its chunks; rocksdb: a local RocksDB
- * checkpoint), operator state and timers are serialized. Writing the files happens on the
+ * consistent copy (hashmap: references to its chunks; rocksdb: its memtables switched, the
+ * files of a local RocksDB checkpoint listed by the I/O thread), operator state and timers
+ * are serialized. Writing the files happens on the
  * TaskManager's snapshot I/O thread, which then posts the acknowledgement (state handles)
  * to the TaskExecutor.
  *
