@@ -158,12 +158,24 @@ done
 
 step "the cancel button, clicked through the DevTools protocol"
 DT=$(free_port)
-"$CHROMIUM" --headless --no-sandbox --disable-gpu --remote-debugging-port="$DT" \
+# in a process group of its own: its helper processes (which write into the user data dir
+# after the browser was told to go) are stopped with it, before the cleanup removes the dir
+setsid "$CHROMIUM" --headless --no-sandbox --disable-gpu --remote-debugging-port="$DT" \
     --user-data-dir="$TEST_DIR/chromium" about:blank >"$TEST_DIR/chromium.log" 2>&1 &
 CHROME_PID=$!
 stop_chromium() {
-    kill "$CHROME_PID" 2>/dev/null
+    kill -TERM -- "-$CHROME_PID" 2>/dev/null
     wait "$CHROME_PID" 2>/dev/null
+    local i
+    for i in $(seq 50); do
+        pgrep -g "$CHROME_PID" >/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$CHROME_PID" 2>/dev/null
+    for i in $(seq 50); do
+        pgrep -g "$CHROME_PID" >/dev/null || return 0
+        sleep 0.1
+    done
 }
 CLEANUP_HOOKS+=(stop_chromium)
 OUT=$(py "$FLINT_HOME/tests/cluster/cdp.py" "$DT" "$URL/#/jobs/$J" \
