@@ -1,123 +1,12 @@
 /* check_rocksdb.c -- unit tests of the RocksDB keyed state backend
  * (taskmanager/state/rocksdb_backend.c, rocksdb_snapshot.c): value access with namespaces,
  * append, many keys, full and incremental snapshots restored at the same and at another
- * parallelism, damaged snapshot files, handles of the hashmap backend, the tuning keys, and
- * snapshots whose files are listed after later writes (the listing window). Expected values
+ * parallelism, damaged snapshot files, handles of the hashmap backend, and the tuning keys
+ * (snapshots listed after later writes: check_rocksdb_window.c). Expected values
  * are computed here from the keys the test inserted (key groups through keygroup.h), never
  * read back from the backend under test. */
-#include "common/keygroup.h"
 #include "common/log.h"
-#include "common/util.h"
-#include "proto/checkpoint.pb-c.h"
-#include "taskmanager/state/keyed.h"
-#include "testutil.h"
-
-#include <dirent.h>
-#include <pthread.h>
-
-#define MAXP 128
-
-static char tmp[256];
-
-static void setup(void)
-{
-    tu_mkdtemp(tmp, sizeof tmp);
-}
-
-static void teardown(void)
-{
-    fl_remove_tree(tmp);
-}
-
-static fl_kbackend *new_backend(int first, int last, const char *name)
-{
-    fl_err err = {{0}};
-    char dir[300];
-    snprintf(dir, sizeof dir, "%s/io", tmp);
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, first, last, dir, name, NULL, &err);
-    ck_assert_msg(b != NULL, "%s", err.msg);
-    return b;
-}
-
-/* Key i and its values: independent of the backend. */
-static uint32_t key_of(uint32_t i, char *out)
-{
-    return (uint32_t)sprintf(out, "key-%u", i);
-}
-
-static uint32_t value_of(uint32_t i, uint32_t version, char *out)
-{
-    int n = sprintf(out, "value %u v%u ", i, version);
-    uint32_t extra = (i * 37u) % 90u; /* lengths vary */
-    for (uint32_t k = 0; k < extra; k++)
-        out[n + k] = (char)('a' + (i + k) % 26);
-    return (uint32_t)n + extra;
-}
-
-static void set_key(fl_kbackend *b, uint32_t i, char *kbuf)
-{
-    fl_kbackend_set_key(b, kbuf, key_of(i, kbuf));
-}
-
-static void expect_value(fl_kbackend *b, fl_kstate *s, const void *ns, uint32_t nslen,
-                         const void *want, uint32_t wlen, const char *what)
-{
-    const void *v;
-    uint32_t n;
-    ck_assert_msg(b->ops->get(s, ns, nslen, &v, &n), "%s: missing", what);
-    ck_assert_msg(n == wlen && memcmp(v, want, n) == 0, "%s: %u bytes, want %u", what, n, wlen);
-}
-
-static void expect_absent(fl_kbackend *b, fl_kstate *s, const void *ns, uint32_t nslen,
-                          const char *what)
-{
-    const void *v;
-    uint32_t n;
-    ck_assert_msg(!b->ops->get(s, ns, nslen, &v, &n), "%s: present (%u bytes)", what, n);
-}
-
-/* Snapshot (both parts) into base/chk-<id> (shared files in base/shared). */
-static void take(fl_kbackend *b, const char *base, int64_t id, bool incremental, bool savepoint,
-                 const char *prefix, uint8_t **h, size_t *hl)
-{
-    char dir[400], shared[400];
-    fl_err err = {{0}};
-    snprintf(dir, sizeof dir, "%s/chk-%lld", base, (long long)id);
-    snprintf(shared, sizeof shared, "%s/shared", base);
-    ck_assert_int_eq(fl_mkdirs(dir, &err), 0);
-    fl_snapshot_ctx sc = {dir, shared, prefix, id, incremental, savepoint, false};
-    fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
-    ck_assert_msg(snap != NULL, "snapshot: %s", err.msg);
-    ck_assert_msg(b->ops->snapshot_write(snap, h, hl, &err) == 0, "snapshot_write: %s", err.msg);
-    b->ops->snapshot_free(snap);
-}
-
-static Fl__Pb__KeyedStateHandle *unpack(const uint8_t *h, size_t hl)
-{
-    Fl__Pb__KeyedStateHandle *k = fl__pb__keyed_state_handle__unpack(NULL, hl, h);
-    ck_assert(k != NULL);
-    return k;
-}
-
-static int restore(fl_kbackend *b, const char *chkdir, uint8_t **hs, size_t *hls, size_t n,
-                   fl_err *err)
-{
-    return b->ops->restore(b, chkdir, (const uint8_t *const *)hs, hls, n, err);
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
+#include "rocksdb_util.h"
 
 START_TEST(test_access_with_namespaces)
 {
@@ -190,55 +79,6 @@ START_TEST(test_access_with_namespaces)
     fl_kbackend_free(NULL);
 }
 END_TEST
-
-/* Fills states "v" (values per key, version ver, namespace "" and "ns") and "l" (appended
- * list) for keys [0, n). */
-static void fill(fl_kbackend *b, uint32_t n, uint32_t ver)
-{
-    fl_kstate *vs = fl_kstate_get_or_create(b, "v"), *ls = fl_kstate_get_or_create(b, "l");
-    char k[32], v[256];
-    for (uint32_t i = 0; i < n; i++) {
-        set_key(b, i, k);
-        b->ops->put(vs, NULL, 0, v, value_of(i, ver, v));
-        b->ops->put(vs, "ns", 2, v, value_of(i + 1, ver, v));
-        if (i % 3 == 0) {
-            b->ops->append(ls, NULL, 0, v, value_of(i, 0, v));
-            b->ops->append(ls, NULL, 0, "|", 1);
-        }
-    }
-}
-
-/* Checks keys [0, n) of fill(); keys whose key group is outside [first, last] must be
- * absent. Returns the keys found. */
-static uint32_t verify(fl_kbackend *b, uint32_t n, uint32_t ver, int first, int last)
-{
-    fl_kstate *vs = fl_kstate_get_or_create(b, "v"), *ls = fl_kstate_get_or_create(b, "l");
-    char k[32], v[256], what[64];
-    uint32_t found = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t kl = key_of(i, k);
-        int kg = fl_key_group(fl_key_hash(k, kl), MAXP);
-        fl_kbackend_set_key(b, k, kl);
-        snprintf(what, sizeof what, "key %u (key group %d)", i, kg);
-        if (kg < first || kg > last) {
-            expect_absent(b, vs, NULL, 0, what);
-            expect_absent(b, vs, "ns", 2, what);
-            expect_absent(b, ls, NULL, 0, what);
-            continue;
-        }
-        found++;
-        expect_value(b, vs, NULL, 0, v, value_of(i, ver, v), what);
-        expect_value(b, vs, "ns", 2, v, value_of(i + 1, ver, v), what);
-        if (i % 3 == 0) {
-            uint32_t vl = value_of(i, 0, v);
-            v[vl++] = '|';
-            expect_value(b, ls, NULL, 0, v, vl, what);
-        } else {
-            expect_absent(b, ls, NULL, 0, what);
-        }
-    }
-    return found;
-}
 
 START_TEST(test_many_keys)
 {
@@ -400,23 +240,6 @@ START_TEST(test_rescale)
     free(hh[1]);
 }
 END_TEST
-
-/* Files of the handle that point into shared/. */
-static size_t shared_files(const Fl__Pb__KeyedStateHandle *k)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < k->n_files; i++)
-        n += strncmp(k->files[i]->path, "../shared/", 10) == 0;
-    return n;
-}
-
-static bool lists(const Fl__Pb__KeyedStateHandle *k, const char *path)
-{
-    for (size_t i = 0; i < k->n_files; i++)
-        if (strcmp(k->files[i]->path, path) == 0)
-            return true;
-    return false;
-}
 
 START_TEST(test_incremental)
 {
@@ -700,177 +523,6 @@ static char *options_file_text(void)
     return text;
 }
 
-/* ---- the listing window: part 1 only switches the memtables, part 2 lists the files ---- */
-
-static fl_kbackend *new_small_backend(const char *name)
-{
-    /* 256 kb memtables: the writes below fill dozens of them, so flushes after the barrier
-     * happen while snapshots wait for part 2 */
-    fl_err err = {{0}};
-    fl_conf *conf = fl_conf_new();
-    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.writebuffer.size", "256 kb", &err),
-                     0);
-    char io[300];
-    snprintf(io, sizeof io, "%s/io", tmp);
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, name, conf, &err);
-    ck_assert_msg(b != NULL, "%s", err.msg);
-    fl_conf_free(conf);
-    return b;
-}
-
-static fl_kb_snapshot *part1(fl_kbackend *b, const char *base, int64_t id, bool incremental,
-                             const char *prefix)
-{
-    static char dir[400], shared[400];
-    fl_err err = {{0}};
-    snprintf(dir, sizeof dir, "%s/chk-%lld", base, (long long)id);
-    snprintf(shared, sizeof shared, "%s/shared", base);
-    ck_assert_int_eq(fl_mkdirs(dir, &err), 0);
-    fl_snapshot_ctx sc = {dir, shared, prefix, id, incremental, false, false};
-    fl_kb_snapshot *snap = b->ops->snapshot(b, &sc, &err);
-    ck_assert_msg(snap != NULL, "snapshot: %s", err.msg);
-    return snap;
-}
-
-static void part2(fl_kbackend *b, fl_kb_snapshot *snap, uint8_t **h, size_t *hl)
-{
-    fl_err err = {{0}};
-    ck_assert_msg(b->ops->snapshot_write(snap, h, hl, &err) == 0, "snapshot_write: %s",
-                  err.msg);
-    b->ops->snapshot_free(snap);
-}
-
-/* Checks keys [0, n) after fill() of versions 1..ver in turn: the values of version ver,
- * lists of ver elements. */
-static void verify_fills(fl_kbackend *b, uint32_t n, uint32_t ver)
-{
-    fl_kstate *vs = fl_kstate_get_or_create(b, "v"), *ls = fl_kstate_get_or_create(b, "l");
-    char k[32], v[256], list[2048], what[64];
-    for (uint32_t i = 0; i < n; i++) {
-        fl_kbackend_set_key(b, k, key_of(i, k));
-        snprintf(what, sizeof what, "key %u, version %u", i, ver);
-        expect_value(b, vs, NULL, 0, v, value_of(i, ver, v), what);
-        expect_value(b, vs, "ns", 2, v, value_of(i + 1, ver, v), what);
-        if (i % 3 == 0) {
-            uint32_t vl = value_of(i, 0, v), ll = 0;
-            for (uint32_t c = 0; c < ver; c++) {
-                memcpy(list + ll, v, vl);
-                list[ll + vl] = '|';
-                ll += vl + 1;
-            }
-            expect_value(b, ls, NULL, 0, list, ll, what);
-        }
-    }
-}
-
-/* Restores handle h of base/chk-<id> into a new backend and checks version ver. */
-static void expect_restored(const char *base, int64_t id, uint8_t *h, size_t hl, uint32_t n,
-                            uint32_t ver)
-{
-    char chk[400], name[32];
-    snprintf(chk, sizeof chk, "%s/chk-%lld", base, (long long)id);
-    snprintf(name, sizeof name, "restored-%lld", (long long)id);
-    fl_kbackend *r = new_backend(0, MAXP - 1, name);
-    fl_err err = {{0}};
-    ck_assert_msg(restore(r, chk, &h, &hl, 1, &err) == 0, "%s", err.msg);
-    verify_fills(r, n, ver);
-    fl_kbackend_free(r);
-}
-
-typedef struct writer_arg {
-    fl_kbackend *b;
-    fl_kb_snapshot *snap;
-    uint8_t *h;
-    size_t hl;
-    fl_err err;
-    int rc;
-} writer_arg;
-
-static void *run_part2(void *arg)
-{
-    writer_arg *w = arg;
-    w->rc = w->b->ops->snapshot_write(w->snap, &w->h, &w->hl, &w->err);
-    return NULL;
-}
-
-/* Part 1, then many more writes than a memtable holds before part 2 (on this thread: the
- * window fills and the task thread lists; on another thread, as the I/O thread does, while
- * this one writes): the snapshot holds exactly the writes before part 1. */
-START_TEST(test_writes_after_barrier)
-{
-    char base[300];
-    snprintf(base, sizeof base, "%s/chk", tmp);
-    const uint32_t n = 6000; /* ~2 MB of writes a version: 8 memtables of 256 kb */
-    fl_kbackend *b = new_small_backend("window");
-    fill(b, n, 1);
-    fl_kb_snapshot *snap = part1(b, base, 1, true, "w");
-    fill(b, n, 2);
-    uint8_t *h1;
-    size_t hl1;
-    part2(b, snap, &h1, &hl1);
-
-    snap = part1(b, base, 2, true, "w");
-    writer_arg w = {b, snap, NULL, 0, {{0}}, -1};
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, run_part2, &w), 0);
-    fill(b, n, 3);
-    pthread_join(th, NULL);
-    ck_assert_msg(w.rc == 0, "snapshot_write: %s", w.err.msg);
-    b->ops->snapshot_free(snap);
-    b->ops->notify_complete(b, 2);
-
-    /* two snapshots' part 1 in a row: the second lists the first before switching */
-    fl_kb_snapshot *s3 = part1(b, base, 3, true, "w");
-    fill(b, n, 4);
-    fl_kb_snapshot *s4 = part1(b, base, 4, true, "w");
-    fill(b, n, 5);
-    uint8_t *h3, *h4;
-    size_t hl3, hl4;
-    part2(b, s4, &h4, &hl4); /* out of order, too */
-    part2(b, s3, &h3, &hl3);
-    fl_kbackend_free(b);
-
-    expect_restored(base, 1, h1, hl1, n, 1);
-    expect_restored(base, 2, w.h, w.hl, n, 2);
-    expect_restored(base, 3, h3, hl3, n, 3);
-    expect_restored(base, 4, h4, hl4, n, 4);
-    /* checkpoint 3 came after 2 completed (1 never did): its shared SSTs are its own or 2's */
-    Fl__Pb__KeyedStateHandle *k2 = unpack(w.h, w.hl), *k3 = unpack(h3, hl3);
-    for (size_t i = 0; i < k3->n_files; i++) {
-        const char *p = k3->files[i]->path;
-        if (strncmp(p, "../shared/", 10) == 0)
-            ck_assert_msg(strstr(p, "-3-") || lists(k2, p), "checkpoint 3 references %s", p);
-    }
-    fl__pb__keyed_state_handle__free_unpacked(k2, NULL);
-    fl__pb__keyed_state_handle__free_unpacked(k3, NULL);
-    free(h1);
-    free(w.h);
-    free(h3);
-    free(h4);
-}
-END_TEST
-
-/* A snapshot whose part 2 comes after the backend is gone fails with a message (the DB it
- * would list is closed); one dropped before part 2 lets the writes go on. */
-START_TEST(test_snapshot_outlives_backend)
-{
-    char base[300];
-    snprintf(base, sizeof base, "%s/chk", tmp);
-    fl_kbackend *b = new_small_backend("gone");
-    fill(b, 2000, 1);
-    b->ops->snapshot_free(part1(b, base, 1, true, "g")); /* dropped: the window closes */
-    fill(b, 6000, 2);
-    fl_kb_snapshot *snap = part1(b, base, 2, true, "g");
-    const fl_kbackend_ops *ops = b->ops;
-    fl_kbackend_free(b);
-    uint8_t *h = NULL;
-    size_t hl = 0;
-    fl_err err = {{0}};
-    ck_assert_int_eq(ops->snapshot_write(snap, &h, &hl, &err), -1);
-    ck_assert_msg(strstr(err.msg, "closed"), "%s", err.msg);
-    ops->snapshot_free(snap);
-}
-END_TEST
 
 static void expect_option(const char *text, const char *line)
 {
@@ -961,8 +613,6 @@ static Suite *rocksdb_suite(void)
     tcase_add_test(tc, test_foreign_backends);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_tuning_keys);
-    tcase_add_test(tc, test_writes_after_barrier);
-    tcase_add_test(tc, test_snapshot_outlives_backend);
     suite_add_tcase(s, tc);
     return s;
 }
