@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -147,6 +149,7 @@ struct fl_endpoint {
     struct event *mail_ev;
     pthread_t thread;
     bool running;
+    int nice;
     void *ctx;
 };
 
@@ -198,8 +201,19 @@ static void *endpoint_main(void *arg)
     fl_endpoint *ep = arg;
     current_ep = ep;
     fl_log_set_thread_name(ep->name);
+    char kname[16]; /* the kernel keeps 15 characters */
+    snprintf(kname, sizeof kname, "%s", ep->name);
+    pthread_setname_np(pthread_self(), kname);
+    /* Linux's nice is per thread: who = this thread's id */
+    if (ep->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), ep->nice) < 0)
+        fl_warn("cannot lower the priority of thread %s: %s", ep->name, strerror(errno));
     event_base_loop(ep->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
+}
+
+void fl_endpoint_set_nice(fl_endpoint *ep, int nice)
+{
+    ep->nice = nice;
 }
 
 int fl_endpoint_start(fl_endpoint *ep, void *ctx, fl_err *err)

@@ -42,9 +42,13 @@ void fl_mailbox_close(fl_mailbox *mb);
 
 typedef struct fl_endpoint fl_endpoint;
 
-/* A component thread named `name` (shown in log lines). Set up events on its base before
+/* A component thread named `name` (shown in log lines, and as the thread's name to top -H,
+ * perf and gdb: its first 15 characters). Set up events on its base before
  * fl_endpoint_start; afterwards touch them only from mails. */
 fl_endpoint *fl_endpoint_new(const char *name);
+/* Background work (before fl_endpoint_start): the thread runs at nice `nice` (> 0), so
+ * that when the cores are busy the threads that carry records get them first. */
+void fl_endpoint_set_nice(fl_endpoint *ep, int nice);
 struct event_base *fl_endpoint_base(fl_endpoint *ep);
 const char *fl_endpoint_name(const fl_endpoint *ep);
 /* Starts the thread; mails then run with ctx. */

@@ -602,6 +602,9 @@ fl_te *fl_te_new(const fl_conf *conf, fl_rpc *rpc, fl_netenv *net, const fl_te_a
     fl_rpc_route(rpc, FL_RPC_NOTIFY_CHECKPOINT, te->ep, on_notify_checkpoint);
     fl_rpc_route(rpc, FL_RPC_LOG_REQUEST, te->ep, on_log_request);
     te->io = fl_endpoint_new("snapshot-io");
+    /* a checkpoint's asynchronous part (writing, uploading) yields the cores to the tasks:
+     * it delays a checkpoint, not the records */
+    fl_endpoint_set_nice(te->io, 10);
     snprintf(te->tmp_dir, sizeof te->tmp_dir, "%s", fl_conf_get_str(conf, "io.tmp.dirs"));
     return te;
 }

@@ -100,11 +100,20 @@ static void append_destroy(void *st)
 #define RDB_BLOCK_CACHE (64u << 20)
 
 static rocksdb_cache_t *block_cache;
-static pthread_once_t block_cache_once = PTHREAD_ONCE_INIT;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
-static void block_cache_init(void)
+/* Once per process: the block cache every DB shares, and the priority of RocksDB's
+ * compaction threads (the default environment's LOW pool, shared by every DB): nice 19, as
+ * RocksDB's LowerThreadPoolCPUPriority sets it, so that on busy cores compactions take what
+ * the task threads leave (a compaction that falls behind stalls writes, RocksDB's own
+ * backpressure, which gives it the cores back). Flushes (the HIGH pool) keep the normal
+ * priority: a checkpoint's listing and the writes waiting for a free memtable wait on them. */
+static void process_init(void)
 {
     block_cache = rocksdb_cache_create_lru(RDB_BLOCK_CACHE);
+    rocksdb_env_t *env = rocksdb_create_default_env();
+    rocksdb_env_lower_thread_pool_cpu_priority(env);
+    rocksdb_env_destroy(env);
 }
 
 rocksdb_options_t *fl_rdb_make_options(bool create, const fl_conf *conf)
@@ -114,7 +123,7 @@ rocksdb_options_t *fl_rdb_make_options(bool create, const fl_conf *conf)
     rocksdb_options_set_info_log_level(o, 2 /* WARN */);
     rocksdb_options_set_keep_log_file_num(o, 2);
     /* bloom filters: a get of a key that is not in an SST file skips it */
-    pthread_once(&block_cache_once, block_cache_init);
+    pthread_once(&process_once, process_init);
     rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_block_based_options_set_block_cache(t, block_cache);

@@ -128,6 +128,7 @@ static void *task_main(void *arg)
     char tname[16];
     snprintf(tname, sizeof tname, "task-%d.%d", t->tdd->vertex->id, t->view.subtask);
     fl_log_set_thread_name(tname);
+    pthread_setname_np(pthread_self(), tname); /* top -H, perf */
     fl_net_task_thread(t->buffer_timeout_ms);
     t->metrics.start_ns = fl_mono_ns();
     report(t, FL_TASK_INITIALIZING);

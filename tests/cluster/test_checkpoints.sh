@@ -23,6 +23,8 @@
 # of one copy. Every job's sources are held on a gate file (testing.source.gate-file) at
 # 20,000 lines/s per subtask until its last kill is done, so it cannot finish before a kill
 # whatever the machine's speed; then the gate opens and the job runs to its end.
+# Also: every TaskManager's snapshot I/O thread runs at nice 10 (the asynchronous part of
+# checkpoints is background work), its other threads at the normal priority.
 set -u
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -100,6 +102,21 @@ $res"
     rm -rf -- "$out"
     wait_for "overview_is 3 3" 10 || fail "after $name: $(overview_str), expected 3 TaskManagers"
 }
+
+# thread_nice PID NAME: the nice of PID's threads named NAME, one line each
+thread_nice() {
+    local st
+    for st in /proc/"$1"/task/*/stat; do
+        # pid (comm) state ...: nice is the 17th field after the comm
+        sed -n "s/^[0-9]* ($2) \(.*\)/\1/p" "$st" 2>/dev/null | awk '{print $17}'
+    done
+}
+# a checkpoint's asynchronous part is background work: every TaskManager's snapshot I/O
+# thread runs at nice 10, its RPC thread (taskexecutor) at the normal priority
+for p in $(live_tm_pids); do
+    assert_eq "$(thread_nice "$p" snapshot-io)" 10 "TaskManager $p: nice of its snapshot-io thread"
+    assert_eq "$(thread_nice "$p" taskexecutor)" 0 "TaskManager $p: nice of its taskexecutor thread"
+done
 
 # ---------------------------------------------------------------------------------------
 gate_args 20000

@@ -1,12 +1,17 @@
 /* check_rocksdb.c -- unit tests of the RocksDB keyed state backend
  * (taskmanager/state/rocksdb_backend.c, rocksdb_snapshot.c): value access with namespaces,
  * append, many keys, full and incremental snapshots restored at the same and at another
- * parallelism, damaged snapshot files, handles of the hashmap backend, and the tuning keys
- * (snapshots listed after later writes: check_rocksdb_window.c). Expected values
+ * parallelism, damaged snapshot files, handles of the hashmap backend, the tuning keys,
+ * and compactions at a low CPU priority (snapshots listed after later writes:
+ * check_rocksdb_window.c). Expected values
  * are computed here from the keys the test inserted (key groups through keygroup.h), never
  * read back from the backend under test. */
 #include "common/log.h"
 #include "rocksdb_util.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 START_TEST(test_access_with_namespaces)
 {
@@ -597,6 +602,70 @@ START_TEST(test_tuning_keys)
 }
 END_TEST
 
+/* ---- background threads yield the cores -------------------------------------------- */
+
+/* The nice of this process's threads named comm: the highest in *max, the lowest in *min;
+ * how many there are. */
+static int thread_nice(const char *comm, int *min, int *max)
+{
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        /* pid (comm) state ppid ... : nice is the 19th field, the 17th after ')' */
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || (size_t)(close - open - 1) != strlen(comm) ||
+            strncmp(open + 1, comm, strlen(comm)) != 0)
+            continue;
+        char *p = close + 2;
+        for (int k = 0; k < 16 && p; k++)
+            p = strchr(p + 1, ' ');
+        ck_assert_ptr_nonnull(p);
+        int nice = atoi(p + 1);
+        if (n == 0 || nice < *min)
+            *min = nice;
+        if (n == 0 || nice > *max)
+            *max = nice;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Compactions (RocksDB's LOW pool) run at nice 19; flushes (its HIGH pool) and the thread
+ * that writes keep the normal priority. A thread of the LOW pool lowers itself when it
+ * takes its first job, so the test writes until compactions have run: 256 kb memtables,
+ * level compaction from 4 files in level 0. */
+START_TEST(test_background_priority)
+{
+    fl_kbackend *b = new_small_backend("priority");
+    int lo = 0, hi = 0, rounds = 0;
+    for (uint32_t ver = 1;; ver++) {
+        fill(b, 4000, ver); /* ~1.5 MB: six memtables */
+        int n = thread_nice("rocksdb:low", &lo, &hi);
+        if (n > 0 && hi == 19)
+            break;
+        ck_assert_msg(++rounds < 200, "no compaction thread at nice 19 after %d fills (%d "
+                      "threads, nice %d..%d)", rounds, n, lo, hi);
+    }
+    ck_assert_int_eq(lo, 19);
+    ck_assert_int_gt(thread_nice("rocksdb:high", &lo, &hi), 0);
+    ck_assert_int_eq(lo, 0);
+    ck_assert_int_eq(hi, 0);
+    ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), 0);
+    fl_kbackend_free(b);
+}
+END_TEST
+
 static Suite *rocksdb_suite(void)
 {
     Suite *s = suite_create("rocksdb");
@@ -613,6 +682,7 @@ static Suite *rocksdb_suite(void)
     tcase_add_test(tc, test_foreign_backends);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_tuning_keys);
+    tcase_add_test(tc, test_background_priority);
     suite_add_tcase(s, tc);
     return s;
 }

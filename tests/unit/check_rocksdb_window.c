@@ -12,22 +12,6 @@
 
 /* ---- the listing window: part 1 only switches the memtables, part 2 lists the files ---- */
 
-static fl_kbackend *new_small_backend(const char *name)
-{
-    /* 256 kb memtables: the writes below fill dozens of them, so flushes after the barrier
-     * happen while snapshots wait for part 2 */
-    fl_err err = {{0}};
-    fl_conf *conf = fl_conf_new();
-    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.writebuffer.size", "256 kb", &err),
-                     0);
-    char io[300];
-    snprintf(io, sizeof io, "%s/io", tmp);
-    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, name, conf, &err);
-    ck_assert_msg(b != NULL, "%s", err.msg);
-    fl_conf_free(conf);
-    return b;
-}
-
 /* Checks keys [0, n) after fill() of versions 1..ver in turn: the values of version ver,
  * lists of ver elements. */
 static void verify_fills(fl_kbackend *b, uint32_t n, uint32_t ver)

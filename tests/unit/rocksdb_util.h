@@ -39,6 +39,22 @@ static inline fl_kbackend *new_backend(int first, int last, const char *name)
     return b;
 }
 
+/* A backend of 256 kb memtables: a few thousand writes fill several of them, so flushes
+ * and compactions happen while a test runs. */
+static inline fl_kbackend *new_small_backend(const char *name)
+{
+    fl_err err = {{0}};
+    fl_conf *conf = fl_conf_new();
+    ck_assert_int_eq(fl_conf_set(conf, "state.backend.rocksdb.writebuffer.size", "256 kb", &err),
+                     0);
+    char io[300];
+    snprintf(io, sizeof io, "%s/io", tmp);
+    fl_kbackend *b = fl_kbackend_rocksdb_new(MAXP, 0, MAXP - 1, io, name, conf, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    fl_conf_free(conf);
+    return b;
+}
+
 /* Key i and its values: independent of the backend. */
 static inline uint32_t key_of(uint32_t i, char *out)
 {
