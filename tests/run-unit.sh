@@ -5,6 +5,7 @@
 # one test, not the run. Failures are printed as Check reports them; then one summary line
 # per binary and a total. Exits 1 if any test failed or any binary did not finish cleanly.
 # A binary that runs longer than UNIT_TIMEOUT seconds (default 300) is killed and failed.
+# Their temporary files (TMPDIR) go into one directory, removed when the run ends.
 
 set -u
 
@@ -16,8 +17,13 @@ fi
 CK_FORK=${CK_FORK:-yes}
 export CK_FORK
 timeout_s=${UNIT_TIMEOUT:-300}
-out=$(mktemp "${TMPDIR:-/tmp}/flint-unit-out.XXXXXX") || exit 2
-trap 'rm -f "$out"' EXIT INT TERM
+# every binary's temporary files go into one directory of the run, removed at the end: a
+# failed check skips its fixture's teardown (Check ends the forked test there)
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/flint-unit-run.XXXXXX") || exit 2
+trap 'rm -rf "$run_tmp"' EXIT
+trap 'exit 130' INT TERM
+out="$run_tmp/out"
+export TMPDIR="$run_tmp"
 
 total_checks=0 total_failed=0 bad_bins=0 nbins=0
 

@@ -26,6 +26,11 @@ export FLINT_PID_DIR="$TEST_DIR/pid"
 FLINT_USER="${USER:-$(id -un)}"
 FLINT_HOST="${HOSTNAME:-$(hostname)}"
 mkdir -p "$FLINT_CONF_DIR" "$FLINT_LOG_DIR" "$FLINT_PID_DIR"
+# the daemons' per-user directory (${TMPDIR}/flint-<user>: a JobManager's blob store when
+# blob.storage.directory is unset, the default checkpoint directory) and every mktemp go
+# into the test's directory: a JobManager killed with -9 cannot remove its blob store
+export TMPDIR="$TEST_DIR/tmp"
+mkdir -m 700 -- "$TMPDIR"
 
 # The interpreter itself rather than a version manager's shim (pyenv's costs ~80 ms a
 # call); -S skips site-packages, the helpers need only the standard library.

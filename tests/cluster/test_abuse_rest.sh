@@ -37,8 +37,6 @@ for so in wordcount seqcheck; do
 done
 
 ME=$(id -un)
-export TMPDIR="$TEST_DIR/tmp" # the daemons' per-user directory goes here, not in /tmp
-mkdir -m 700 -- "$TMPDIR"
 USERDIR="$TMPDIR/flint-$ME"
 
 conf_set taskmanager.numberOfTaskSlots 2
