@@ -29,6 +29,10 @@ BENCH_HOME=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flint-bench.XXXXXX")
 export FLINT_CONF_DIR="$BENCH_TMP/conf" FLINT_LOG_DIR="$BENCH_TMP/log" FLINT_PID_DIR="$BENCH_TMP/pid"
 mkdir -p "$FLINT_CONF_DIR" "$FLINT_LOG_DIR" "$FLINT_PID_DIR"
+# the daemons' per-user directory (default checkpoint directory, blob store) goes into the
+# bench's directory too, removed with it
+export TMPDIR="$BENCH_TMP/tmp"
+mkdir -m 700 -- "$TMPDIR"
 FLINT="$BENCH_HOME/build/bin/flint"
 BENCH_REST_PORT=
 BENCH_REST_HOST=127.0.0.1
